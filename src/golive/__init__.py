@@ -1,0 +1,3 @@
+"""golive: a production release runbook, executable, gated and resumable."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,161 @@
+"""golive's exception tree, and the exit code each branch maps to.
+
+Every module raises one of these instead of a library's own exception, so
+the CLI boundary can turn any failure into one clear line and the exit code
+DESIGN.md promises, never a traceback. A *measurement* that fails is data
+(see ``golive.analysis``), not an exception: exceptions are for things that
+stop an operation.
+
+    GoliveError                      exit 1 unless a subclass says otherwise
+    ├── UsageError                   exit 2: the user's input is wrong
+    │   ├── PlanError                a plan file that does not load (file:line key: message)
+    │   ├── UnknownNameError         a project, environment, gate or run the plan/store does not have
+    │   └── ConfigError              a profile, token or setting that is missing or wrong
+    ├── ExternalError                exit 3: an outside system did not answer after retries
+    │   ├── AwsError                 an AWS call failed (call, region, endpoint named)
+    │   │   └── AwsUnreachable
+    │   ├── GitHubError              a GitHub REST call failed (method, path, status named)
+    │   │   ├── GitHubUnreachable
+    │   │   └── GitHubRateLimited
+    │   └── CommandError             a subprocess could not be started
+    ├── AwsRequestError              exit 1: AWS answered, and said no (AccessDenied, NotFound)
+    ├── GitHubRequestError           exit 1: GitHub answered, and said no (404, 422)
+    ├── StoreError                   exit 1: the state store is inconsistent or unreachable
+    │   └── LeaseHeld                another process advances this run
+    └── ReleaseStopped               exit 1: a release ended NO-GO, failed or rolled back
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class GoliveError(Exception):
+    """Base of every error golive raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(GoliveError):
+    """Bad plan, bad flag, bad name: the user can fix it by changing the input."""
+
+    exit_code = 2
+
+
+class PlanError(UsageError):
+    """A plan file that does not parse or validate; names file, line and key path."""
+
+    def __init__(self, file: str, line: int | None, path: str, reason: str) -> None:
+        self.file = file
+        self.line = line
+        self.path = path
+        self.reason = reason
+        where = f"{file}:{line}" if line is not None else file
+        key = f" {path}:" if path else ":"
+        super().__init__(f"{where}{key} {reason}")
+
+
+class UnknownNameError(UsageError):
+    """A name (project, environment, gate, run) that does not exist where it was looked up."""
+
+    def __init__(self, kind: str, name: str, known: list[str] | None = None) -> None:
+        self.kind = kind
+        self.name = name
+        hint = f" (known: {', '.join(sorted(known))})" if known else ""
+        super().__init__(f"unknown {kind} '{name}'{hint}")
+
+
+class ConfigError(UsageError):
+    """A setting outside the plan (profile, token, environment variable) is missing or wrong."""
+
+
+class ExternalError(GoliveError):
+    """An outside system could not be reached after retries."""
+
+    exit_code = 3
+
+
+class AwsError(ExternalError):
+    """An AWS call that failed in a way retries did not fix."""
+
+    def __init__(self, call: str, region: str, reason: str, endpoint: str | None = None) -> None:
+        self.call = call
+        self.region = region
+        self.endpoint = endpoint
+        self.reason = reason
+        at = f" at {endpoint}" if endpoint else ""
+        super().__init__(f"AWS {call} in {region}{at} failed: {reason}")
+
+
+class AwsUnreachable(AwsError):
+    """No answer from the AWS endpoint (connection refused, timeouts) after retries."""
+
+
+class AwsRequestError(GoliveError):
+    """AWS answered with an error code that retrying will not change."""
+
+    def __init__(self, call: str, region: str, code: str, reason: str) -> None:
+        self.call = call
+        self.region = region
+        self.code = code
+        super().__init__(f"AWS {call} in {region}: {code}: {reason}")
+
+
+class GitHubError(ExternalError):
+    """A GitHub REST call that failed in a way retries did not fix."""
+
+    def __init__(self, method: str, path: str, reason: str, status: int | None = None) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.reason = reason
+        code = f" ({status})" if status is not None else ""
+        super().__init__(f"GitHub {method} {path}{code}: {reason}")
+
+
+class GitHubUnreachable(GitHubError):
+    """No answer from the GitHub API after retries."""
+
+
+class GitHubRateLimited(GitHubError):
+    """The rate limit did not reset within the time golive is willing to wait."""
+
+
+class GitHubRequestError(GoliveError):
+    """GitHub answered 4xx: not found, not allowed, or not valid (422)."""
+
+    def __init__(self, method: str, path: str, status: int, reason: str) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.reason = reason
+        super().__init__(f"GitHub {method} {path} ({status}): {reason}")
+
+
+class CommandError(ExternalError):
+    """A command could not be started at all (not found, not executable)."""
+
+
+class StoreError(GoliveError):
+    """The state store cannot be opened or holds something impossible."""
+
+
+class LeaseHeld(StoreError):
+    """Another process holds the lease on this run."""
+
+    def __init__(self, name: str, holder: str, expires_at: datetime) -> None:
+        self.name = name
+        self.holder = holder
+        self.expires_at = expires_at
+        super().__init__(f"{name} is being advanced by {holder} (lease until {expires_at:%Y-%m-%d %H:%M:%S}Z)")
+
+
+class ReleaseStopped(GoliveError):
+    """The release ended without success: NO-GO, a failed check, or a rollback."""
