@@ -1,0 +1,191 @@
+"""The only door to AWS: one typed client per service, one error mapping.
+
+Nothing else in golive imports boto3. An ``Aws`` is built for one
+environment of the plan (profile, region, optional role, optional endpoint)
+and hands out typed clients; ``call`` runs one API call and turns botocore's
+exceptions into golive's tree: a wrong or missing profile is a usage error
+(exit 2), an endpoint that does not answer after retries is ``AwsUnreachable``
+(exit 3, naming the call, the region and the endpoint), and an AWS "no"
+(AccessDenied, ResourceNotFound) is ``AwsRequestError`` for the caller to
+read. Retries use botocore's standard mode with a bounded number of attempts.
+
+The endpoint comes from the plan's override, else boto3's own
+``AWS_ENDPOINT_URL`` convention, so the AWS CLI and golive can be pointed at
+the same emulator with one export.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+
+import boto3
+import botocore.exceptions as bx
+from botocore.config import Config
+
+from golive.errors import AwsError, AwsRequestError, AwsUnreachable, ConfigError
+
+if TYPE_CHECKING:
+    from mypy_boto3_acm import ACMClient
+    from mypy_boto3_cloudfront import CloudFrontClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_route53 import Route53Client
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sts import STSClient
+
+T = TypeVar("T")
+
+Service = Literal["sts", "ec2", "iam", "s3", "dynamodb", "lambda", "cloudwatch", "route53", "acm", "cloudfront"]
+
+_UNREACHABLE = (
+    bx.EndpointConnectionError,
+    bx.ConnectTimeoutError,
+    bx.ReadTimeoutError,
+    bx.ConnectionClosedError,
+)
+_RETRYABLE_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
+                    "ServiceUnavailable", "InternalFailure", "InternalError"}
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """Where an environment's AWS is: the plan's environment, minus everything else."""
+
+    region: str
+    profile: str | None = None
+    role_arn: str | None = None
+    endpoint_url: str | None = None
+    account: str | None = None
+
+
+class Aws:
+    """Typed boto3 clients for one environment, created lazily and cached."""
+
+    def __init__(
+        self,
+        target: AwsTarget,
+        *,
+        session: boto3.Session | None = None,
+        max_attempts: int = 3,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 20.0,
+    ) -> None:
+        self.target = target
+        self._base_session = session
+        self._session: boto3.Session | None = None
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._config = Config(
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
+
+    @property
+    def region(self) -> str:
+        return self.target.region
+
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint every client talks to, or None for AWS itself."""
+        return self.target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+
+    def _make_session(self) -> boto3.Session:
+        if self._session is not None:
+            return self._session
+        try:
+            base = self._base_session or boto3.Session(profile_name=self.target.profile, region_name=self.region)
+        except bx.ProfileNotFound as exc:
+            raise ConfigError(
+                f"AWS profile '{self.target.profile}' is not configured on this machine "
+                f"(run 'aws configure sso --profile {self.target.profile}' or fix environments.*.profile)"
+            ) from exc
+        if self.target.role_arn:
+            sts = base.client("sts", region_name=self.region, endpoint_url=self.endpoint, config=self._config)
+            creds = self.call(
+                "sts:AssumeRole",
+                lambda: sts.assume_role(RoleArn=self.target.role_arn or "", RoleSessionName="golive"),
+            )["Credentials"]
+            base = boto3.Session(
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"],
+                region_name=self.region,
+            )
+        self._session = base
+        return base
+
+    @overload
+    def client(self, service: Literal["sts"], region: str | None = None) -> STSClient: ...
+    @overload
+    def client(self, service: Literal["ec2"], region: str | None = None) -> EC2Client: ...
+    @overload
+    def client(self, service: Literal["iam"], region: str | None = None) -> IAMClient: ...
+    @overload
+    def client(self, service: Literal["s3"], region: str | None = None) -> S3Client: ...
+    @overload
+    def client(self, service: Literal["dynamodb"], region: str | None = None) -> DynamoDBClient: ...
+    @overload
+    def client(self, service: Literal["lambda"], region: str | None = None) -> LambdaClient: ...
+    @overload
+    def client(self, service: Literal["cloudwatch"], region: str | None = None) -> CloudWatchClient: ...
+    @overload
+    def client(self, service: Literal["route53"], region: str | None = None) -> Route53Client: ...
+    @overload
+    def client(self, service: Literal["acm"], region: str | None = None) -> ACMClient: ...
+    @overload
+    def client(self, service: Literal["cloudfront"], region: str | None = None) -> CloudFrontClient: ...
+    def client(self, service: Service, region: str | None = None) -> Any:
+        """A boto3 client for ``service`` in ``region`` (default: the environment's)."""
+        where = region or self.region
+        key = (service, where)
+        if key not in self._clients:
+            session = self._make_session()
+            try:
+                self._clients[key] = session.client(
+                    service, region_name=where, endpoint_url=self.endpoint, config=self._config
+                )
+            except bx.NoRegionError as exc:
+                raise ConfigError(f"no AWS region for {service}: set environments.*.region") from exc
+        return self._clients[key]
+
+    def call(self, what: str, fn: Callable[[], T], *, region: str | None = None) -> T:
+        """Run one AWS call; map botocore's failures to golive's errors."""
+        where = region or self.region
+        try:
+            return fn()
+        except _UNREACHABLE as exc:
+            raise AwsUnreachable(what, where, f"no answer ({type(exc).__name__})", self.endpoint) from exc
+        except bx.ProfileNotFound as exc:
+            raise ConfigError(f"AWS profile '{self.target.profile}' is not configured on this machine") from exc
+        except (bx.NoCredentialsError, bx.PartialCredentialsError) as exc:
+            profile = self.target.profile or "default"
+            raise ConfigError(f"no AWS credentials for profile '{profile}' (for SSO: aws sso login --profile {profile})") from exc
+        except (bx.SSOTokenLoadError, bx.UnauthorizedSSOTokenError, bx.TokenRetrievalError) as exc:
+            raise ConfigError(
+                f"the SSO session of profile '{self.target.profile}' has expired: aws sso login --profile {self.target.profile}"
+            ) from exc
+        except bx.ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", "Unknown"))
+            message = str(error.get("Message", ""))
+            if code in _RETRYABLE_CODES:
+                raise AwsError(what, where, f"{code}: {message} (after retries)", self.endpoint) from exc
+            raise AwsRequestError(what, where, code, message) from exc
+        except bx.BotoCoreError as exc:
+            raise AwsError(what, where, str(exc), self.endpoint) from exc
+
+    def caller_account(self) -> str:
+        """The account the credentials belong to (``sts get-caller-identity``)."""
+        sts = self.client("sts")
+        return self.call("sts:GetCallerIdentity", lambda: sts.get_caller_identity()["Account"])
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code behind a mapped error, if there is one."""
+    return exc.code if isinstance(exc, AwsRequestError) else None
