@@ -1,0 +1,5 @@
+"""Placeholder for the CLI (being written)."""
+
+
+def main() -> None:
+    """Entry point."""
