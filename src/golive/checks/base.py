@@ -90,6 +90,7 @@ class CheckContext:
     http_ok: frozenset[int] = frozenset({200})
     alarms_at_start: frozenset[str] = frozenset()
     repos: dict[str, str] = field(default_factory=dict)
+    open_incidents: Callable[[], list[dict[str, Any]]] = lambda: []
 
     def expand(self, text: str) -> str:
         """Fill ``{api_base}``, ``{env}`` and the other plan variables into a string."""

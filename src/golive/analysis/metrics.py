@@ -1,0 +1,287 @@
+"""Named metrics: what ``error_rate`` or ``p95_duration`` means, in CloudWatch terms.
+
+The plan's ``metrics:`` section gives each name a small expression over the
+AWS/Lambda metrics (``error_rate: {lambda: errors / invocations}``,
+``p95_duration: {lambda: p95(duration)}``). Criteria refer to these names,
+and metric sources turn a definition into queries. The expression set is
+deliberately tiny: ``sum(X)``, ``avg(X)``, ``max(X)``, ``pNN(X)`` and
+``X / Y`` (a ratio of sums, which is how an error rate must be computed:
+``Sum(Errors)/Sum(Invocations)``, never an average of per-minute rates).
+
+Values are in base units: Lambda reports ``Duration`` in milliseconds, a
+definition over ``duration`` yields seconds, so ``p95_duration < 2s`` means
+what it says.
+
+Where the numbers come from is a ``MetricSource``: it is asked for raw
+series (one Lambda metric, one statistic, one scope, one period) over a
+window, all at once, so a source can batch them (CloudWatch first, see
+``golive.analysis.cloudwatch``; tests and benchmarks pass their own). A
+source that cannot answer says so in ``Fetch.error`` instead of raising:
+a failed metric API is a measurement with outcome Error, not a crash.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from golive.analysis.criteria import Criterion, Kind, Unit
+
+LAMBDA_NAMESPACE = "AWS/Lambda"
+
+# golive's name for an AWS/Lambda metric -> (CloudWatch name, factor to base units)
+LAMBDA_METRICS: dict[str, tuple[str, float]] = {
+    "invocations": ("Invocations", 1.0),
+    "errors": ("Errors", 1.0),
+    "throttles": ("Throttles", 1.0),
+    "duration": ("Duration", 0.001),
+    "concurrent_executions": ("ConcurrentExecutions", 1.0),
+}
+
+
+class Aggregation(StrEnum):
+    SUM = "sum"
+    AVG = "avg"
+    MAX = "max"
+    PERCENTILE = "percentile"
+    RATIO = "ratio"
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    """One named metric: an aggregation over one AWS/Lambda metric, or a ratio of two sums."""
+
+    name: str
+    text: str
+    aggregation: Aggregation
+    metric: str
+    denominator: str | None = None
+    percentile: float | None = None
+
+    @property
+    def cloudwatch_name(self) -> str:
+        return LAMBDA_METRICS[self.metric][0]
+
+    @property
+    def denominator_cloudwatch_name(self) -> str | None:
+        return LAMBDA_METRICS[self.denominator][0] if self.denominator else None
+
+    @property
+    def scale(self) -> float:
+        """Factor from CloudWatch's unit to golive's base unit (ms -> s for durations)."""
+        return 1.0 if self.aggregation is Aggregation.RATIO else LAMBDA_METRICS[self.metric][1]
+
+    @property
+    def stat(self) -> str:
+        """The CloudWatch statistic of the numerator: ``Sum``, ``Average``, ``Maximum``, ``p95``."""
+        if self.aggregation is Aggregation.PERCENTILE:
+            return f"p{self.percentile:g}"
+        return {Aggregation.AVG: "Average", Aggregation.MAX: "Maximum"}.get(self.aggregation, "Sum")
+
+    @property
+    def unit(self) -> Unit:
+        if self.aggregation is Aggregation.RATIO:
+            return Unit.FRACTION
+        if self.metric == "duration":
+            return Unit.SECONDS
+        return Unit.NUMBER
+
+    @property
+    def lambda_metrics(self) -> tuple[str, ...]:
+        """The golive names of the Lambda metrics this definition reads."""
+        return (self.metric, self.denominator) if self.denominator else (self.metric,)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "text": self.text, "aggregation": self.aggregation.value, "metric": self.metric,
+                "denominator": self.denominator, "percentile": self.percentile, "stat": self.stat}
+
+
+_KNOWN = ", ".join(LAMBDA_METRICS)
+_CALL = re.compile(r"(sum|avg|max|p(\d+(?:\.\d+)?))\(\s*([A-Za-z_]+)\s*\)")
+_SUMMED = re.compile(r"(?:sum\(\s*([A-Za-z_]+)\s*\)|([A-Za-z_]+))")
+
+
+def _lambda_metric(name: str, text: str) -> str:
+    if name not in LAMBDA_METRICS:
+        raise ValueError(f"'{text}': unknown Lambda metric '{name}' (known: {_KNOWN})")
+    return name
+
+
+def parse_metric_def(text: str, name: str = "") -> MetricDef:
+    """Parse ``sum(X)``, ``avg(X)``, ``max(X)``, ``pNN(X)`` or ``X / Y``; ``ValueError`` with a short message otherwise."""
+    if not isinstance(text, str):
+        raise ValueError(f"a metric definition is a string such as 'errors / invocations', got {type(text).__name__}")
+    source = " ".join(text.split())
+    if not source:
+        raise ValueError("empty metric definition: expected sum(X), avg(X), max(X), pNN(X) or X / Y")
+    if "/" in source:
+        parts = [part.strip() for part in source.split("/")]
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(f"'{source}': a ratio is 'X / Y', e.g. 'errors / invocations'")
+        names: list[str] = []
+        for part in parts:
+            match = _SUMMED.fullmatch(part)
+            if match is None:
+                raise ValueError(f"'{source}': each side of a ratio is a metric or sum(metric), not '{part}'")
+            names.append(_lambda_metric(match.group(1) or match.group(2), source))
+        return MetricDef(name=name, text=source, aggregation=Aggregation.RATIO, metric=names[0], denominator=names[1])
+    match = _CALL.fullmatch(source)
+    if match is None:
+        if source in LAMBDA_METRICS:
+            raise ValueError(f"'{source}': say how to aggregate it: sum({source}), avg({source}), max({source}) or p95({source})")
+        raise ValueError(f"'{source}': expected sum(X), avg(X), max(X), pNN(X) or X / Y with X one of {_KNOWN}")
+    function, percentile, metric = match.group(1), match.group(2), _lambda_metric(match.group(3), source)
+    if percentile is not None:
+        value = float(percentile)
+        if not 0 < value <= 100:
+            raise ValueError(f"'{source}': a percentile is between p0 and p100 (exclusive of 0)")
+        return MetricDef(name=name, text=source, aggregation=Aggregation.PERCENTILE, metric=metric, percentile=value)
+    return MetricDef(name=name, text=source, aggregation=Aggregation(function), metric=metric)
+
+
+DEFAULT_METRICS: dict[str, MetricDef] = {
+    name: parse_metric_def(text, name)
+    for name, text in {
+        "error_rate": "errors / invocations",
+        "throttle_rate": "throttles / invocations",
+        "p50_duration": "p50(duration)",
+        "p95_duration": "p95(duration)",
+        "p99_duration": "p99(duration)",
+        "avg_duration": "avg(duration)",
+        "max_duration": "max(duration)",
+        "invocations": "sum(invocations)",
+        "errors": "sum(errors)",
+        "throttles": "sum(throttles)",
+    }.items()
+}
+"""Metrics every plan may use without defining them; the plan's ``metrics:`` section adds to or overrides these."""
+
+
+def resolve_metric(criterion: Criterion, metrics: Mapping[str, MetricDef]) -> MetricDef:
+    """The definition a criterion refers to, checking its threshold is written in the metric's unit.
+
+    ``ValueError`` for an unknown name, or ``error_rate < 0.5`` (a fraction written as a bare number),
+    ``p95_duration < 2`` (a duration without its unit), ``throttles < 5%``.
+    """
+    definition = metrics.get(criterion.metric)
+    if definition is None:
+        known = ", ".join(sorted(metrics))
+        raise ValueError(f"'{criterion.text}': unknown metric '{criterion.metric}' (known: {known}; define it under metrics:)")
+    if criterion.kind is Kind.RELATIVE or criterion.unit is definition.unit:
+        return definition
+    if criterion.unit is Unit.NUMBER and criterion.threshold == 0:
+        return definition
+    wanted = {Unit.FRACTION: "a percentage such as 0.1%", Unit.SECONDS: "a duration such as 2s or 500ms",
+              Unit.NUMBER: "a plain number such as 0"}[definition.unit]
+    raise ValueError(f"'{criterion.text}': {criterion.metric} ({definition.text}) is compared with {wanted}")
+
+
+@dataclass(frozen=True, order=True)
+class Scope:
+    """Whose metrics: a function, optionally through an alias, optionally one executed version behind it.
+
+    These are AWS/Lambda's three dimension sets: ``FunctionName``; ``FunctionName`` + ``Resource``
+    (``function:alias``); ``FunctionName`` + ``Resource`` + ``ExecutedVersion`` (how a canary
+    version is told apart from the stable one behind a weighted alias).
+    """
+
+    function: str
+    alias: str | None = None
+    version: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.version is not None and self.alias is None:
+            raise ValueError("a version scope needs the alias it runs behind (Lambda publishes ExecutedVersion per Resource)")
+
+    @property
+    def label(self) -> str:
+        """``fn``, ``fn:live`` or ``fn:live@7``."""
+        text = self.function
+        if self.alias is not None:
+            text += f":{self.alias}"
+        if self.version is not None:
+            text += f"@{self.version}"
+        return text
+
+    def dimensions(self) -> list[dict[str, str]]:
+        dims = [{"Name": "FunctionName", "Value": self.function}]
+        if self.alias is not None:
+            dims.append({"Name": "Resource", "Value": f"{self.function}:{self.alias}"})
+        if self.version is not None:
+            dims.append({"Name": "ExecutedVersion", "Value": self.version})
+        return dims
+
+    def __str__(self) -> str:
+        return self.label
+
+
+@dataclass(frozen=True, order=True)
+class SeriesRequest:
+    """One raw series to fetch: a Lambda metric (golive's name), a CloudWatch statistic, a scope, a period."""
+
+    scope: Scope
+    metric: str
+    stat: str
+    period: int = 60
+
+    def __post_init__(self) -> None:
+        if self.metric not in LAMBDA_METRICS:
+            raise ValueError(f"unknown Lambda metric '{self.metric}' (known: {_KNOWN})")
+        if self.period < 60 or self.period % 60:
+            raise ValueError(f"a period is a positive multiple of 60 seconds, not {self.period}")
+
+    @property
+    def cloudwatch_name(self) -> str:
+        return LAMBDA_METRICS[self.metric][0]
+
+    @property
+    def label(self) -> str:
+        return f"{self.scope.label} {self.cloudwatch_name} {self.stat}/{self.period}s"
+
+
+@dataclass(frozen=True)
+class Series:
+    """Datapoints of one request in CloudWatch's own unit, oldest first; a missing period has no point."""
+
+    request: SeriesRequest
+    points: tuple[tuple[datetime, float], ...] = ()
+
+    def values(self) -> dict[datetime, float]:
+        return dict(self.points)
+
+    @property
+    def total(self) -> float:
+        return sum(value for _, value in self.points)
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """What a source answered: the series it found, the queries it sent (evidence), and any failure."""
+
+    series: dict[SeriesRequest, Series] = field(default_factory=dict)
+    queries: tuple[dict[str, Any], ...] = ()
+    calls: int = 0
+    error: str | None = None
+
+    def get(self, request: SeriesRequest) -> Series:
+        return self.series.get(request) or Series(request)
+
+
+class MetricSource(Protocol):
+    """Where metric values come from (CloudWatch; a fake in tests; a simulator in benchmarks)."""
+
+    def fetch(self, requests: Sequence[SeriesRequest], start: datetime, end: datetime) -> Fetch:
+        """Every requested series over [start, end), as few API calls as possible; failures in ``error``."""
+        ...
+
+    def window(self, length: timedelta) -> tuple[datetime, datetime]:
+        """The latest complete window of ``length`` that the metric delay allows, aligned to the minute."""
+        ...
+
+
+def floor_minute(when: datetime) -> datetime:
+    return when.astimezone(UTC).replace(second=0, microsecond=0)

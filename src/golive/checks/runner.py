@@ -1,0 +1,53 @@
+"""Running a list of checks side by side, each in its own environment's context.
+
+Checks are independent questions, so they run concurrently (bounded). A
+check entry that names an unknown type, or whose run raises, becomes an
+``error`` result with the reason, never an exception: one broken check
+must not hide the answers of the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pydantic import ValidationError
+
+from golive.checks import registry
+from golive.checks.base import CheckContext, CheckResult, Evidence, Status
+from golive.errors import GoliveError
+
+
+def _describe_target(entry: dict[str, Any]) -> str:
+    params = entry.get("params")
+    if isinstance(params, dict):
+        return ", ".join(f"{k}={v}" for k, v in params.items())
+    return "" if params is None else str(params)
+
+
+def run_check(entry: dict[str, Any], ctx: CheckContext) -> CheckResult:
+    kind = str(entry["kind"])
+    check_type = registry.get(kind)
+    if check_type is None:
+        return CheckResult(kind, _describe_target(entry), Status.ERROR, f"golive has no check '{kind}'")
+    try:
+        params = registry.parse_params(kind, entry.get("params"))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return CheckResult(kind, _describe_target(entry), Status.ERROR, f"bad parameters: {first['msg']}")
+    try:
+        return check_type.run(ctx, params)
+    except GoliveError as exc:
+        return CheckResult(kind, check_type.describe(params), Status.ERROR, ctx.redact(str(exc)),
+                           (Evidence(check_type.describe(params), {"error": ctx.redact(str(exc))}),))
+
+
+def run_checks(entries: Sequence[dict[str, Any]], context_for: Callable[[str | None], CheckContext],
+               *, max_workers: int = 8) -> list[CheckResult]:
+    """Results in the order of ``entries``; an entry may name its own ``env``."""
+    if not entries:
+        return []
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(entries))) as pool:
+        futures = [pool.submit(run_check, entry, context_for(entry.get("env"))) for entry in entries]
+        return [f.result() for f in futures]

@@ -1,0 +1,81 @@
+"""What a step handler is given: its step, its saved state, and the services.
+
+Dependencies are passed in here (the store, the clock, AWS per environment,
+GitHub, an HTTP client, the redactor), never looked up, so the same handler
+runs against real AWS, the sandbox, or a test's fakes. ``save`` persists the
+step's state at once: a handler records its intent (``state["dispatching"]
+= id``) before a side effect, so a process killed right after it knows, on
+restart, to look before it acts again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from golive.clock import Clock
+from golive.redact import Redactor
+from golive.store.store import Run, Step, Store
+
+if TYPE_CHECKING:
+    from golive.plan.model import Plan
+    from golive.providers.aws import Aws
+    from golive.providers.github import GitHub
+
+
+@dataclass
+class Services:
+    """The outside world, as the engine's handlers see it."""
+
+    plan: Plan
+    store: Store
+    clock: Clock
+    aws_for: Callable[[str, str | None], Aws] | None = None
+    github: GitHub | None = None
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10.0))
+    redact: Redactor = field(default_factory=Redactor)
+    rehearsal: bool = False
+    notify: Callable[[str, dict[str, Any]], None] = lambda kind, data: None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def aws(self, env: str, region: str | None = None) -> Aws:
+        if self.aws_for is None:
+            from golive.errors import ConfigError
+
+            raise ConfigError("this command has no AWS access configured")
+        return self.aws_for(env, region)
+
+
+@dataclass
+class StepContext:
+    run: Run
+    step: Step
+    state: dict[str, Any]
+    services: Services
+    _save: Callable[[dict[str, Any]], None]
+    _event: Callable[..., None]
+
+    @property
+    def now(self) -> datetime:
+        return self.services.clock.now()
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.step.params
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
+
+    def save(self) -> None:
+        """Persist ``state`` now (an intent, a recorded id) before doing the next thing."""
+        self._save(self.state)
+
+    def event(self, kind: str, subject: str, data: dict[str, Any] | None = None, outcome: str | None = None) -> None:
+        """Append evidence to the run, secrets redacted."""
+        self._event(kind=kind, subject=subject, data=self.services.redact.data(data or {}), outcome=outcome)
+        self.services.notify(kind, {"subject": subject, "outcome": outcome, "step": self.step.key, **(data or {})})

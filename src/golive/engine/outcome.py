@@ -1,0 +1,51 @@
+"""What a step handler answers, and what a step handler is.
+
+A handler looks at the stored state of its step (and the world, where it
+must) and takes the next due action, then answers with one of three
+outcomes: ``Done`` (the step is over), ``Wait`` (come back at ``until``, or
+when something outside changes if ``until`` is None: an approval), or
+``Fail`` (the step, and so the run, failed, with the reason said). Waiting
+is therefore stored state, never a sleep inside a handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from golive.engine.context import StepContext
+
+
+@dataclass(frozen=True)
+class Done:
+    summary: str = ""
+    result: dict[str, Any] = field(default_factory=dict)
+    outcome: str = "pass"
+
+
+@dataclass(frozen=True)
+class Wait:
+    until: datetime | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Fail:
+    reason: str
+    result: dict[str, Any] = field(default_factory=dict)
+    rolled_back: bool = False
+
+
+Outcome = Done | Wait | Fail
+
+
+@dataclass(frozen=True)
+class Handler:
+    """How one kind of step is executed, and undone when its batch fails."""
+
+    kind: str
+    run: Callable[[StepContext], Outcome]
+    compensate: Callable[[StepContext, str], None] | None = None

@@ -1,0 +1,46 @@
+"""Starting and resuming runs: the one place a run is created.
+
+A run is keyed by (release, environment, kind). Starting while an active
+run exists resumes that run with its stored, frozen steps: re-running
+``golive run`` after a crash, a Ctrl-C or on another machine with the same
+store continues where the release stands instead of starting again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from golive.clock import Clock
+from golive.engine.outcome import Handler
+from golive.plan.model import Plan
+from golive.store.store import Run, StepSpec, Store, digest
+
+
+def plan_digest(plan: Plan) -> str:
+    return digest(plan.model_dump_json())
+
+
+def start_or_resume(store: Store, plan: Plan, env: str, kind: str, build: Callable[[], list[StepSpec]],
+                    clock: Clock, *, restart: bool = False, meta: dict[str, Any] | None = None) -> tuple[Run, bool]:
+    """The active run of this kind, or a new one; ``(run, resumed)``."""
+    active = store.active_run(plan.release, env, kind)
+    if active is not None and not restart:
+        return active, True
+    now = clock.now()
+    if active is not None:
+        store.set_run(active.id, now, status="aborted", reason="restarted", ended=True)
+        store.append_event(release=plan.release, env=env, run_id=active.id, kind="run", subject=kind,
+                           outcome="aborted", at=now, data={"reason": "restarted by the user"})
+    run = store.create_run(plan.release, env, kind, plan_digest(plan), build(), now, meta=meta or {})
+    store.append_event(release=plan.release, env=env, run_id=run.id, kind="run", subject=kind, outcome="started",
+                       at=now, data={"version": plan.version, "steps": len(store.steps(run.id))})
+    return run, False
+
+
+def all_handlers() -> dict[str, Handler]:
+    """Every step kind golive can execute."""
+    from golive.engine import basic
+
+    handlers: list[Handler] = [*basic.HANDLERS]
+    return {h.kind: h for h in handlers}

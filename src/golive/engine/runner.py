@@ -1,0 +1,265 @@
+"""The reconcile loop: read a run's stored state, take the next due action.
+
+``Engine.advance`` looks at the run's steps, finds the current group (a
+phase or a batch), and for each of its lanes (a project in a batch) calls the
+handler of the first unfinished step if it is due. Lanes of a group advance
+side by side, up to the group's concurrency. A handler's outcome is written
+back with its evidence in one transaction. When a step fails, the
+compensations of its group run (a failed canary rolls back the batch's other
+shifted canaries), the group's other steps are cancelled, and the run ends
+with the reason.
+
+``Engine.drive`` holds the run's lease and calls ``advance`` until the run
+ends or only waits remain; it sleeps on the injected clock (a virtual clock
+jumps), renewing the lease. A process killed anywhere resumes from the
+store: handlers are idempotent or guarded by a recorded intent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from golive.engine.context import Services, StepContext
+from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
+from golive.errors import GoliveError, StoreError
+from golive.store.store import Run, Step
+
+FINISHED = ("done", "failed", "cancelled", "skipped")
+RUN_FINISHED = ("succeeded", "failed", "rolled_back", "aborted", "no_go")
+
+
+@dataclass
+class AdvanceResult:
+    progressed: bool = False
+    finished: bool = False
+    status: str = "running"
+    next_due: datetime | None = None
+    waiting_on: list[str] = field(default_factory=list)
+
+
+def default_holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def lease_name(run: Run) -> str:
+    return f"run:{run.release}:{run.env}:{run.kind}"
+
+
+class Engine:
+    """Advances runs stored in ``services.store`` with the given handlers."""
+
+    def __init__(self, services: Services, handlers: Mapping[str, Handler], *, holder: str | None = None,
+                 lease_ttl: timedelta = timedelta(seconds=60), concurrency: Mapping[str, int] | None = None) -> None:
+        self.services = services
+        self.store = services.store
+        self.clock = services.clock
+        self.handlers = dict(handlers)
+        self.holder = holder or default_holder()
+        self.lease_ttl = lease_ttl
+        self.concurrency = dict(concurrency or {})
+        self._cache: dict[int, list[Step]] = {}
+
+    # -- one pass -------------------------------------------------------------
+    def advance(self, run_id: int) -> AdvanceResult:
+        run = self.store.get_run(run_id)
+        if run.status in RUN_FINISHED:
+            return AdvanceResult(finished=True, status=run.status)
+        steps = self._steps(run_id)
+        open_steps = [s for s in steps if s.status not in FINISHED]
+        now = self.clock.now()
+        if not open_steps:
+            self.store.set_run(run_id, now, status="succeeded", ended=True, reason=run.reason)
+            self._note_run(run, "succeeded", "every step done")
+            return AdvanceResult(progressed=True, finished=True, status="succeeded")
+        if run.status == "pending":
+            self.store.set_run(run_id, now, status="running")
+            run = replace(run, status="running")
+        group = open_steps[0].group
+        result = AdvanceResult()
+        for step in self._runnable(group, open_steps):
+            if step.status == "waiting" and step.due_at is not None and step.due_at > now:
+                result.next_due = step.due_at if result.next_due is None else min(result.next_due, step.due_at)
+                result.waiting_on.append(f"{step.key}: {step.wait_reason or 'waiting'}")
+                continue
+            outcome = self._execute(run, step)
+            if isinstance(outcome, Fail):
+                status = self._fail_group(run, step, group, outcome)
+                return AdvanceResult(progressed=True, finished=True, status=status)
+            if isinstance(outcome, Done):
+                result.progressed = True
+            elif isinstance(outcome, Wait):
+                if outcome.until is not None and outcome.until <= self.clock.now():
+                    result.progressed = True
+                elif outcome.until is not None:
+                    result.next_due = outcome.until if result.next_due is None else min(result.next_due, outcome.until)
+                result.waiting_on.append(f"{step.key}: {outcome.reason}")
+        status = "running" if result.progressed else "waiting"
+        if run.status != status:
+            self.store.set_run(run_id, self.clock.now(), status=status)
+        result.status = status
+        return result
+
+    def _steps(self, run_id: int) -> list[Step]:
+        if run_id not in self._cache:
+            self._cache[run_id] = self.store.steps(run_id)
+        return self._cache[run_id]
+
+    def forget(self, run_id: int) -> None:
+        """Drop cached steps (another process may have advanced the run)."""
+        self._cache.pop(run_id, None)
+
+    def _runnable(self, group: str, open_steps: list[Step]) -> list[Step]:
+        lanes: dict[str, Step] = {}
+        for step in open_steps:
+            if step.group != group:
+                continue
+            lanes.setdefault(step.lane, step)
+        limit = self.concurrency.get(group, len(lanes) or 1)
+        return list(lanes.values())[:limit]
+
+    def _replace_cached(self, step: Step) -> None:
+        steps = self._cache.get(step.run_id)
+        if steps is not None:
+            steps[:] = [step if s.id == step.id else s for s in steps]
+
+    def _execute(self, run: Run, step: Step) -> Outcome:
+        handler = self.handlers.get(step.kind)
+        now = self.clock.now()
+        if step.status == "pending":
+            self.store.update_step(step.id, status="running", started_at=now, attempts=step.attempts + 1)
+            step = replace(step, status="running", started_at=now, attempts=step.attempts + 1)
+            self._replace_cached(step)
+            self.services.notify("step_started", {"step": step.key, "title": step.title, "phase": step.phase})
+        if handler is None:
+            return self._finish(run, step, Fail(f"golive cannot execute '{step.kind}' steps yet"))
+        ctx = self._context(run, step)
+        try:
+            outcome = handler.run(ctx)
+        except GoliveError as exc:
+            if exc.exit_code == 3:
+                # The outside world did not answer: keep the step, try again shortly (handlers fail safe).
+                outcome = Wait(self.clock.now() + timedelta(seconds=30), f"retrying after: {exc}")
+            else:
+                outcome = Fail(str(exc))
+        current = replace(step, state=ctx.state)
+        return self._finish(run, current, outcome)
+
+    def _context(self, run: Run, step: Step) -> StepContext:
+        def save(state: dict[str, Any]) -> None:
+            self.store.update_step(step.id, state=state)
+            self._replace_cached(replace(step, state=dict(state), status="running"))
+
+        def event(**kwargs: Any) -> None:
+            self.store.append_event(release=run.release, env=run.env, run_id=run.id, step_key=step.key,
+                                    at=self.clock.now(), **kwargs)
+
+        return StepContext(run=run, step=step, state=dict(step.state), services=self.services, _save=save,
+                           _event=event)
+
+    def _finish(self, run: Run, step: Step, outcome: Outcome) -> Outcome:
+        now = self.clock.now()
+        redact = self.services.redact
+        values: dict[str, Any]
+        event: dict[str, Any] | None
+        base = {"release": run.release, "env": run.env, "run_id": run.id, "step_key": step.key, "at": now}
+        if isinstance(outcome, Done):
+            values = {"status": "done", "state": step.state, "ended_at": now, "due_at": None, "wait_reason": None,
+                      "result": redact.data({"summary": outcome.summary, **outcome.result})}
+            event = {**base, "kind": "step", "subject": step.title, "outcome": outcome.outcome,
+                     "data": redact.data({"summary": outcome.summary, **outcome.result})}
+            new = replace(step, status="done", ended_at=now, due_at=None, wait_reason=None)
+        elif isinstance(outcome, Wait):
+            values = {"status": "waiting", "state": step.state, "due_at": outcome.until, "wait_reason": outcome.reason}
+            event = None
+            new = replace(step, status="waiting", due_at=outcome.until, wait_reason=outcome.reason)
+        else:
+            values = {"status": "failed", "state": step.state, "ended_at": now, "due_at": None,
+                      "wait_reason": None, "result": redact.data({"reason": outcome.reason, **outcome.result})}
+            event = {**base, "kind": "step", "subject": step.title, "outcome": "fail",
+                     "data": redact.data({"reason": outcome.reason, **outcome.result})}
+            new = replace(step, status="failed", ended_at=now)
+        self.store.update_step_and_event(step.id, values, event)
+        self._replace_cached(replace(new, state=step.state))
+        self.services.notify("step_" + new.status, {"step": step.key, "title": step.title, "outcome": outcome})
+        return outcome
+
+    def _fail_group(self, run: Run, failed: Step, group: str, outcome: Fail) -> str:
+        now = self.clock.now()
+        rolled_back = outcome.rolled_back
+        for step in self._steps(run.id):
+            if step.id == failed.id or step.group != group:
+                continue
+            handler = self.handlers.get(step.kind)
+            started = step.status in ("running", "waiting", "done")
+            if handler and handler.compensate and started:
+                ctx = self._context(run, step)
+                reason = f"{failed.key} failed: {outcome.reason}"
+                handler.compensate(ctx, reason)
+                rolled_back = True
+                self.store.update_step(step.id, state=ctx.state)
+            if step.status not in FINISHED:
+                self.store.update_step(step.id, status="cancelled", ended_at=now, due_at=None,
+                                       wait_reason=f"cancelled: {failed.key} failed")
+        for step in self._steps(run.id):
+            if step.status == "pending" and step.group != group:
+                self.store.update_step(step.id, status="cancelled", ended_at=now, wait_reason="not started")
+        self.forget(run.id)
+        status = "rolled_back" if rolled_back else ("no_go" if failed.kind == "gate" else "failed")
+        reason = f"{failed.title}: {outcome.reason}"
+        self.store.set_run(run.id, now, status=status, reason=reason, ended=True)
+        self._note_run(run, status, reason)
+        return status
+
+    def _note_run(self, run: Run, status: str, reason: str) -> None:
+        self.store.append_event(release=run.release, env=run.env, run_id=run.id, kind="run", subject=run.kind,
+                                outcome=status, at=self.clock.now(), data={"reason": reason})
+        self.services.notify("run_" + status, {"reason": reason})
+
+    # -- the loop -------------------------------------------------------------
+    def drive(self, run_id: int, *, stop_when: Callable[[AdvanceResult], bool] | None = None,
+              wait_external: bool = False, poll: timedelta = timedelta(seconds=10),
+              max_passes: int | None = None) -> AdvanceResult:
+        """Advance until the run ends, or only external waits remain (unless ``wait_external``).
+
+        Holds the run's lease throughout; raises LeaseHeld if another process has it.
+        """
+        run = self.store.get_run(run_id)
+        name = lease_name(run)
+        self.store.acquire_lease(name, self.holder, self.lease_ttl, self.clock.now())
+        self.forget(run_id)
+        renewed = self.clock.now()
+        passes = 0
+        try:
+            while True:
+                result = self.advance(run_id)
+                passes += 1
+                if result.finished or (stop_when is not None and stop_when(result)):
+                    return result
+                if max_passes is not None and passes >= max_passes:
+                    return result
+                now = self.clock.now()
+                if now - renewed > self.lease_ttl / 3:
+                    self.store.acquire_lease(name, self.holder, self.lease_ttl, now)
+                    renewed = now
+                if result.progressed:
+                    continue
+                if result.next_due is None and not wait_external:
+                    return result
+                target = result.next_due or now + poll
+                if wait_external:
+                    target = min(target, now + poll)
+                target = min(target, now + self.lease_ttl / 3) if not _is_virtual(self.clock) else target
+                self.clock.sleep_until(target)
+        finally:
+            with contextlib.suppress(StoreError):
+                self.store.release_lease(name, self.holder)
+
+
+def _is_virtual(clock: object) -> bool:
+    return hasattr(clock, "advance")

@@ -1,0 +1,88 @@
+"""Where a release stands: its runs, their phases and steps, and what is due when.
+
+A view of the store, nothing more: ``golive status`` renders it, ``--json``
+prints it. "Due" is said the way a person reads a schedule: "checkpoint 4
+of 8 due 14:00, in 5 h 55 min".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from golive.analysis.units import human_duration
+from golive.store.store import Run, Step, Store
+
+
+@dataclass(frozen=True)
+class DueItem:
+    step: str
+    title: str
+    due_at: datetime | None
+    reason: str
+
+
+def _due_text(item: DueItem, now: datetime) -> str:
+    if item.due_at is None:
+        return f"{item.title}: {item.reason}"
+    delta = item.due_at - now
+    when = item.due_at.strftime("%H:%M") if delta.total_seconds() < 86400 else item.due_at.strftime("%b %d %H:%M")
+    if delta.total_seconds() <= 0:
+        return f"{item.title} due {when} (now)"
+    return f"{item.title} due {when}, in {human_duration(delta)}"
+
+
+def _phases(steps: list[Step]) -> list[dict[str, Any]]:
+    phases: dict[str, dict[str, Any]] = {}
+    for step in steps:
+        phase = phases.setdefault(step.phase, {"phase": step.phase, "steps": [], "status": "pending"})
+        phase["steps"].append({
+            "key": step.key, "title": step.title, "status": step.status,
+            "due_at": step.due_at.isoformat() if step.due_at else None, "wait_reason": step.wait_reason,
+            "summary": (step.result or {}).get("summary") or (step.result or {}).get("reason"),
+        })
+    for phase in phases.values():
+        statuses = {s["status"] for s in phase["steps"]}
+        if "failed" in statuses:
+            phase["status"] = "failed"
+        elif statuses <= {"done", "skipped"}:
+            phase["status"] = "done"
+        elif statuses <= {"cancelled", "pending"} and "cancelled" in statuses:
+            phase["status"] = "cancelled"
+        elif statuses & {"running", "waiting"} or "done" in statuses:
+            phase["status"] = "running"
+    return list(phases.values())
+
+
+def run_status(store: Store, run: Run, now: datetime) -> dict[str, Any]:
+    steps = store.steps(run.id)
+    due = [DueItem(s.key, s.title, s.due_at, s.wait_reason or "") for s in steps if s.status == "waiting"]
+    if not due and run.active:
+        nxt = next((s for s in steps if s.status == "pending"), None)
+        if nxt is not None:
+            due = [DueItem(nxt.key, nxt.title, None, "next")]
+    return {
+        "run": run.id, "release": run.release, "env": run.env, "kind": run.kind, "status": run.status,
+        "reason": run.reason, "created_at": run.created_at.isoformat(),
+        "ended_at": run.ended_at.isoformat() if run.ended_at else None,
+        "steps_done": sum(s.status == "done" for s in steps), "steps_total": len(steps),
+        "phases": _phases(steps),
+        "due": [_due_text(d, now) for d in due],
+    }
+
+
+def release_status(store: Store, release: str, now: datetime, env: str | None = None) -> dict[str, Any]:
+    """The latest run of each (environment, kind) of a release."""
+    latest: dict[tuple[str, str], Run] = {}
+    for run in store.runs(release, env):
+        latest[(run.env, run.kind)] = run
+    incidents = [
+        {"id": i.id, "severity": i.severity, "title": i.title, "env": i.env, "opened_at": i.opened_at.isoformat()}
+        for i in store.incidents(release, open_only=True)
+    ]
+    return {
+        "release": release, "now": now.isoformat(),
+        "runs": [run_status(store, run, now) for run in latest.values()],
+        "open_incidents": incidents,
+    }

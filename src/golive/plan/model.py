@@ -1,0 +1,424 @@
+"""The plan file's shape: one strict pydantic model for the whole release.
+
+Everything the reference runbook does is a field here: environments and
+their AWS accounts, projects with their workflows, checks, canary steps,
+health URLs and smoke commands, ordered batches, preflight checks, soak
+schedules, gates, rollback triggers, freeze windows and the risk register.
+Unknown keys are errors (``extra="forbid"``) so a typo never silently turns
+a check off. Cross-references (a batch naming a project, a criterion naming a
+metric, a check's own parameters) are validated in ``golive.plan.validate``,
+which knows the file's line numbers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+
+from golive.analysis.units import format_duration, parse_duration
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("must be a duration such as 30s, 10m, 48h")
+    if isinstance(value, int | float):
+        raise ValueError(f"'{value}' has no unit (write e.g. {value}s or {value}m)")
+    return parse_duration(value)
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_duration),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+    Field(json_schema_extra={"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h|d|w))+$"}),
+]
+
+NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+Name = Annotated[str, Field(pattern=NAME)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Environment(Model):
+    """One AWS account and region the release touches (the runbook's SIT and PROD)."""
+
+    account: Annotated[str, Field(pattern=r"^\d{12}$", description="12-digit AWS account id")]
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
+    profile: str | None = Field(None, description="AWS CLI profile (SSO profiles included)")
+    role_arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$", description="role to assume")
+    dr_region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="deployed after the primary")
+    endpoint_url: str | None = Field(None, description="AWS endpoint override (an emulator)")
+    api_base: str | None = Field(None, description="base URL of the APIs, for {api_base} in URLs")
+    site_url: str | None = Field(None, description="the public site, for {site_url}")
+    variables: dict[str, str] = Field(default_factory=dict, description="more {name} values for URLs and commands")
+
+    @field_validator("account", mode="before")
+    @classmethod
+    def _account_text(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise ValueError("quote the account id (\"093646564004\"): as a number YAML drops its leading zero")
+        return value
+
+
+class MetricSpec(Model):
+    """A named metric: ``error_rate: {lambda: errors / invocations}``."""
+
+    lambda_: str = Field(alias="lambda", description="expression over AWS/Lambda metrics: sum(x), pNN(x), x / y")
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class CheckEntry(Model):
+    """One check: ``- aws_account`` or ``- vpc: {cidr: 10.3.0.0/16}``; parameters checked per check type."""
+
+    kind: str
+    params: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"kind": value, "params": None}
+        if isinstance(value, dict) and len(value) == 1 and "kind" not in value:
+            ((kind, params),) = value.items()
+            return {"kind": kind, "params": params}
+        raise ValueError("a check is a name (- aws_account) or one name with its parameters (- vpc: {cidr: ...})")
+
+
+class CriterionEntry(Model):
+    """``error_rate < 0.1%``, or the long form with ``dry_run`` and ``scope``."""
+
+    criterion: str
+    dry_run: bool = False
+    scope: Literal["function", "aggregate"] = "function"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"criterion": value}
+        return value
+
+
+class WorkflowDeploy(Model):
+    github_workflow: str = Field(description="workflow file name in .github/workflows")
+    ref: str | None = Field(None, description="git ref to run on; default: the release tag")
+    inputs: dict[str, str] = Field(default_factory=dict)
+    timeout: Duration = timedelta(minutes=45)
+
+    @field_validator("github_workflow")
+    @classmethod
+    def _yaml_file(cls, value: str) -> str:
+        if not value.endswith((".yml", ".yaml")) or "/" in value:
+            raise ValueError(f"'{value}' is not a workflow file name (e.g. deploy-prod.yml)")
+        return value
+
+
+class CommandDeploy(Model):
+    command: list[str] = Field(min_length=1, description="argv list, never a shell string")
+    timeout: Duration = timedelta(minutes=30)
+    cwd: str | None = None
+
+
+class Deploy(Model):
+    """How a project is deployed: a GitHub workflow, or a command."""
+
+    github_workflow: str | None = None
+    ref: str | None = None
+    inputs: dict[str, str] = Field(default_factory=dict)
+    command: list[str] | None = None
+    cwd: str | None = None
+    timeout: Duration | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Deploy:
+        if (self.github_workflow is None) == (self.command is None):
+            raise ValueError("give exactly one of github_workflow or command")
+        if self.github_workflow is not None:
+            WorkflowDeploy(github_workflow=self.github_workflow)
+        if self.command is not None and not self.command:
+            raise ValueError("command must be a non-empty argv list")
+        return self
+
+    @property
+    def kind(self) -> Literal["github_workflow", "command"]:
+        return "github_workflow" if self.github_workflow else "command"
+
+
+class FunctionSelector(Model):
+    """Which Lambda functions a project has: by name prefix, an explicit list, or a tag."""
+
+    prefix: str | None = None
+    names: list[str] | None = None
+    tag: dict[str, str] | None = None
+    suffix: str | None = Field(None, description="appended to names/prefix matches, e.g. -prod")
+    count: int | None = Field(None, ge=1, description="how many functions the project must have")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> FunctionSelector:
+        given = [x for x in (self.prefix, self.names, self.tag) if x]
+        if len(given) != 1:
+            raise ValueError("select functions by exactly one of prefix, names or tag")
+        return self
+
+
+class CanaryStep(Model):
+    weight: float = Field(gt=0, le=100, description="percent of traffic on the new version")
+    bake: Duration | None = Field(None, description="how long to watch before the next step")
+
+    @field_validator("weight", mode="before")
+    @classmethod
+    def _weight_range(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool) and not 0 < value <= 100:
+            raise ValueError("must be between 0 and 100")
+        return value
+
+
+class Analysis(Model):
+    """How a canary is watched during each bake."""
+
+    interval: Duration = timedelta(minutes=1)
+    delay: Duration = Field(timedelta(minutes=1), description="metrics lag; windows end this long ago")
+    judge: bool = Field(True, description="compare canary with stable statistically, not only thresholds")
+    min_invocations: int = Field(50, ge=1, description="fewer canary invocations than this is inconclusive")
+    max_extension: Duration = Field(timedelta(minutes=10), description="inconclusive bakes extend this much at most")
+    confidence: float = Field(0.98, gt=0.5, lt=1)
+
+
+class LambdaCanary(Model):
+    functions: FunctionSelector
+    alias: str = "live"
+    steps: list[CanaryStep] = Field(min_length=1)
+    analysis: Analysis = Field(default_factory=Analysis)
+
+    @model_validator(mode="after")
+    def _ends_at_100(self) -> LambdaCanary:
+        weights = [s.weight for s in self.steps]
+        if any(b <= a for a, b in itertools.pairwise(weights)):
+            raise ValueError(f"step weights must increase: {weights}")
+        if weights[-1] != 100:
+            raise ValueError("the last step must be weight 100 (the promotion)")
+        return self
+
+
+class Rollout(Model):
+    lambda_canary: LambdaCanary | None = None
+
+
+class SecretSource(Model):
+    """Where the prep phase gets a secret's value when the repository lacks it."""
+
+    value: str | None = Field(None, description="a known non-secret value, e.g. the deploy role ARN")
+    from_env: str | None = Field(None, description="an environment variable of the golive process")
+    cloudfront_comment: str | None = Field(None, description="the id of the CloudFront distribution with this comment")
+    environment: str | None = Field(None, description="set as an environment secret of this GitHub environment")
+
+    @model_validator(mode="after")
+    def _one(self) -> SecretSource:
+        if sum(x is not None for x in (self.value, self.from_env, self.cloudfront_comment)) != 1:
+            raise ValueError("give exactly one of value, from_env or cloudfront_comment")
+        return self
+
+
+class Project(Model):
+    repo: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name on GitHub")]
+    kind: Literal["schema", "site", "api", "other"] = "other"
+    description: str | None = None
+    deploy: Deploy
+    ref: str | None = Field(None, description="commit or branch the release tag points at (default: default branch)")
+    secrets: dict[str, SecretSource | None] = Field(
+        default_factory=dict, description="secrets the deploy needs, and where prep finds a missing one's value"
+    )
+    role_arn_in_workflow: bool = Field(False, description="the workflow hard-codes the deploy role ARN")
+    verify: list[CheckEntry] = Field(default_factory=list, description="checks after the deploy")
+    rollout: Rollout | None = None
+    health: list[str] = Field(default_factory=list, description="URLs that must answer with an http_ok status")
+    smoke: list[list[str]] = Field(default_factory=list, description="argv lists run after deploy and during soaks")
+
+    @field_validator("smoke", mode="before")
+    @classmethod
+    def _argv_lists(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, str):
+                    raise ValueError(f"smoke[{i}] is a string; write an argv list: [\"./smoke.sh\", \"{{env}}\"]")
+        return value
+
+
+class Batch(Model):
+    name: Name
+    projects: list[str] = Field(min_length=1)
+    concurrency: int = Field(4, ge=1, description="projects of the batch deployed at once")
+    rollback_shifted: bool = Field(True, description="when one project fails, roll back the batch's shifted canaries")
+
+
+class SoakSpec(Model):
+    duration: Duration
+    every: Duration
+    smoke_every: Duration | None = None
+    criteria: list[CriterionEntry] = Field(default_factory=list)
+    checks: list[CheckEntry] = Field(default_factory=list)
+    health: bool = Field(True, description="probe every project's health URLs at each checkpoint")
+
+    @model_validator(mode="after")
+    def _fits(self) -> SoakSpec:
+        if self.every <= timedelta(0) or self.duration <= timedelta(0):
+            raise ValueError("duration and every must be positive")
+        if self.every > self.duration:
+            raise ValueError("every is longer than duration: the soak would have no checkpoint")
+        return self
+
+    @property
+    def checkpoints(self) -> int:
+        return int(self.duration / self.every)
+
+
+class GateSpec(Model):
+    env: str | None = Field(None, description="the environment the gate opens (default: any)")
+    requires: list[str] = Field(default_factory=list, description="soak.ENV, preflight")
+    approvals: list[str] = Field(default_factory=list, description="roles that must approve")
+    freshness: Duration = Field(timedelta(hours=24), description="how old a passed preflight or soak may be")
+    checklist: list[str] = Field(default_factory=list, description="items confirmed by the approvers")
+
+
+class Trigger(Model):
+    """A rollback trigger: a criterion on the canary, an incident severity, or an alarm."""
+
+    criterion: str | None = None
+    incident: Literal["P0", "P1", "P2", "P3"] | None = None
+    alarm: str | None = None
+    description: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            match = re.fullmatch(r"\s*incident\s+(P[0-3])\s*", value)
+            if match:
+                return {"incident": match.group(1)}
+            match = re.fullmatch(r"\s*alarm\s+(\S+)\s*", value)
+            if match:
+                return {"alarm": match.group(1)}
+            return {"criterion": value}
+        return value
+
+    @model_validator(mode="after")
+    def _one(self) -> Trigger:
+        if sum(x is not None for x in (self.criterion, self.incident, self.alarm)) != 1:
+            raise ValueError("a trigger is one of: a criterion, incident P0..P3, or alarm NAME")
+        return self
+
+
+class FullRollback(Model):
+    command: list[str] = Field(min_length=1)
+    cwd: str | None = None
+    timeout: Duration = timedelta(minutes=15)
+
+
+class RollbackSpec(Model):
+    triggers: list[Trigger] = Field(default_factory=list)
+    full: FullRollback | None = None
+
+
+class FreezeWindow(Model):
+    start: datetime
+    end: datetime
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FreezeWindow:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("freeze start and end need a timezone (e.g. 2026-12-24T00:00:00Z)")
+        if self.end <= self.start:
+            raise ValueError("freeze end must be after start")
+        return self
+
+
+class Risk(Model):
+    risk: str
+    impact: Literal["HIGH", "MEDIUM", "LOW"]
+    mitigation: str
+
+
+class SandboxTraffic(Model):
+    rpm: float = Field(600, ge=0, description="invocations per minute per function")
+    error_rate: str = Field("0.02%", description="baseline errors, as a percentage")
+    p50: Duration = timedelta(milliseconds=120)
+    p95: Duration = timedelta(milliseconds=450)
+
+
+class SandboxAlarm(Model):
+    name: str
+    state: Literal["OK", "ALARM"] = "ALARM"
+    envs: list[str] = Field(default_factory=list, description="environments it exists in (default: all)")
+
+
+class SandboxSection(Model):
+    """The world a rehearsal starts from, so the example reproduces the runbook's."""
+
+    start: datetime | None = Field(None, description="virtual time the rehearsal starts at")
+    traffic: SandboxTraffic = Field(default_factory=SandboxTraffic)
+    function_traffic: dict[str, SandboxTraffic] = Field(default_factory=dict, description="per project overrides")
+    alarms: list[SandboxAlarm] = Field(default_factory=list)
+    missing_secrets: dict[str, list[str]] = Field(default_factory=dict, description="project -> secrets absent at start")
+    deployed: list[str] = Field(default_factory=list, description="projects already live in the target env")
+    templates: int = Field(12, ge=0, description="templates the s3 schema deploy uploads")
+
+
+class Plan(Model):
+    """A release: every project, in which order, gated on what, watched how."""
+
+    release: Name
+    version: Annotated[str, Field(min_length=1, description="the release tag, e.g. v1.0.0-prod")]
+    description: str | None = None
+    environments: dict[str, Environment] = Field(min_length=1)
+    metrics: dict[str, MetricSpec] = Field(default_factory=dict)
+    projects: dict[str, Project] = Field(min_length=1)
+    batches: list[Batch] = Field(min_length=1)
+    preflight: list[CheckEntry] = Field(default_factory=list)
+    soak: dict[str, SoakSpec] = Field(default_factory=dict)
+    gates: dict[str, GateSpec] = Field(default_factory=dict)
+    validation: list[CheckEntry] = Field(default_factory=list, description="post-deploy checks beyond health and smoke")
+    rollback: RollbackSpec = Field(default_factory=RollbackSpec)
+    http_ok: list[int] = Field(default_factory=lambda: [200], description="HTTP statuses that count as up")
+    freeze: list[FreezeWindow] = Field(default_factory=list)
+    signoff: list[str] = Field(default_factory=list, description="roles whose approval ends the release")
+    risks: list[Risk] = Field(default_factory=list)
+    sandbox: SandboxSection = Field(default_factory=SandboxSection)
+
+    @field_validator("http_ok")
+    @classmethod
+    def _statuses(cls, value: list[int]) -> list[int]:
+        for status in value:
+            if not 100 <= status <= 599:
+                raise ValueError(f"{status} is not an HTTP status")
+        return value
+
+    def batch_of(self, project: str) -> Batch:
+        for batch in self.batches:
+            if project in batch.projects:
+                return batch
+        raise KeyError(project)
+
+    def preprod_envs(self, env: str) -> list[str]:
+        """Environments whose soak a gate for ``env`` requires (soak.sit → sit)."""
+        out: list[str] = []
+        for gate in self.gates.values():
+            if gate.env in (None, env):
+                out += [r.split(".", 1)[1] for r in gate.requires if r.startswith("soak.") and r != f"soak.{env}"]
+        return list(dict.fromkeys(out))

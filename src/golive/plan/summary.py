@@ -1,0 +1,86 @@
+"""What ``golive check`` says about a valid plan: a summary, and lint.
+
+The summary is the plan read back in the runbook's terms (environments,
+projects per batch, soak schedules, gates) so a person can see that golive
+understood it. Lint finds plans that are valid but probably wrong, the
+mistakes releases like the reference one are known to make.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from golive.analysis.units import format_duration
+from golive.plan.model import Plan
+
+
+def summarize(plan: Plan) -> dict[str, Any]:
+    return {
+        "release": plan.release,
+        "version": plan.version,
+        "environments": {
+            name: {"account": e.account, "region": e.region, "profile": e.profile, "dr_region": e.dr_region}
+            for name, e in plan.environments.items()
+        },
+        "projects": len(plan.projects),
+        "batches": [
+            {"name": b.name, "projects": [
+                {"name": p, "deploy": plan.projects[p].deploy.github_workflow or " ".join(plan.projects[p].deploy.command or []),
+                 "canary": [s.weight for s in c.steps] if (c := _canary(plan, p)) else None}
+                for p in b.projects
+            ]}
+            for b in plan.batches
+        ],
+        "soaks": {
+            env: {"duration": format_duration(s.duration), "every": format_duration(s.every),
+                  "checkpoints": s.checkpoints, "criteria": [c.criterion for c in s.criteria],
+                  "smoke_every": format_duration(s.smoke_every) if s.smoke_every else None}
+            for env, s in plan.soak.items()
+        },
+        "gates": {name: {"env": g.env, "requires": g.requires, "approvals": g.approvals, "checklist": len(g.checklist)}
+                  for name, g in plan.gates.items()},
+        "rollback_triggers": [t.criterion or (f"incident {t.incident}" if t.incident else f"alarm {t.alarm}")
+                              for t in plan.rollback.triggers],
+        "lint": lint(plan),
+    }
+
+
+def _canary(plan: Plan, project: str) -> Any:
+    rollout = plan.projects[project].rollout
+    return rollout.lambda_canary if rollout else None
+
+
+def lint(plan: Plan) -> list[str]:
+    """Warnings about a valid plan that is likely to hurt."""
+    out: list[str] = []
+    for name, project in plan.projects.items():
+        canary = _canary(plan, name)
+        if canary is not None:
+            for i, step in enumerate(canary.steps[:-1]):
+                if step.bake is None or step.bake < canary.analysis.interval * 3:
+                    out.append(f"projects.{name}.rollout.lambda_canary.steps[{i}]: a bake shorter than 3 analysis "
+                               f"intervals gives the judge too little data")
+            if canary.analysis.delay < timedelta(minutes=1):
+                out.append(f"projects.{name}: analysis.delay under 1m reads metrics Lambda has not delivered yet")
+        if project.deploy.github_workflow and not project.secrets and not project.role_arn_in_workflow:
+            out.append(f"projects.{name}: no deploy secrets listed and no hard-coded role: how does the workflow "
+                       f"assume its AWS role?")
+        if project.kind == "api" and not project.health:
+            out.append(f"projects.{name}: an API without health URLs cannot be probed during the deploy")
+    for env, soak in plan.soak.items():
+        if soak.duration % soak.every:
+            out.append(f"soak.{env}: duration is not a multiple of every; the last partial interval is not checked")
+        if not soak.criteria:
+            out.append(f"soak.{env}: no criteria; the soak only runs checks")
+    certs = [c for c in plan.preflight if c.kind == "acm_certificate" and isinstance(c.params, dict)]
+    for c in certs:
+        params = c.params if isinstance(c.params, dict) else {}
+        if params.get("for") == "cloudfront" and params.get("region") not in (None, "us-east-1"):
+            out.append(f"preflight acm_certificate {c.params.get('domain')}: CloudFront only uses certificates in us-east-1")
+    if not plan.rollback.triggers:
+        out.append("rollback.triggers is empty: canaries are judged by the statistical judge only")
+    for gate_name, gate in plan.gates.items():
+        if not gate.approvals:
+            out.append(f"gates.{gate_name}: no approvals required; nobody signs the GO")
+    return out

@@ -1,0 +1,180 @@
+"""Loading a plan: YAML → located data → the pydantic model → cross-checks.
+
+Every failure is one ``PlanError`` naming the file, the line and the key
+path, whatever layer found it: YAML syntax, a wrong type or unknown key
+(pydantic), or a reference that does not resolve (a batch naming a missing
+project, a criterion naming a metric the plan does not define, a check's
+parameters). This is the only place plan errors are produced.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from golive.analysis.criteria import parse_criterion
+from golive.analysis.metrics import parse_metric_def
+from golive.checks import registry
+from golive.errors import PlanError
+from golive.plan.loader import Located, PathKey, format_path, load_file, load_text
+from golive.plan.model import CheckEntry, Plan
+from golive.plan.variables import expand, variables
+
+_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none", "json-or-python",
+              "lax-or-strict"}
+
+
+def _data_path(data: Any, loc: tuple[str | int, ...]) -> PathKey:
+    """The real key path behind a pydantic ``loc``: union/type tags dropped, a missing key kept last."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        if (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
+            out.append(part)
+            node = node[part]
+        elif isinstance(part, str) and ("[" in part or part in _TYPE_TAGS):
+            continue
+        else:
+            if isinstance(node, dict):
+                out.append(part)
+            break
+    return tuple(out)
+
+
+def _message(error: Any) -> str:
+    msg = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    if error["type"] == "missing":
+        return "required key is missing"
+    return msg
+
+
+def _raise_first(located: Located, exc: ValidationError, base: PathKey = (), data: Any = None) -> None:
+    errors = exc.errors()
+    # Prefer the error whose path reaches deepest into the real data: it is the most specific.
+    scored = []
+    for error in errors:
+        path = (*base, *_data_path(data if data is not None else located.data, tuple(error["loc"])))
+        scored.append((len(path), path, error))
+    _, path, error = max(scored, key=lambda item: item[0])
+    raise PlanError(located.file, located.line_of(path), format_path(path), _message(error))
+
+
+def _fail(located: Located, path: PathKey, reason: str) -> None:
+    raise PlanError(located.file, located.line_of(path), format_path(path), reason)
+
+
+def _check_entries(located: Located, plan: Plan, entries: list[CheckEntry], base: PathKey,
+                   envs: list[str] | None = None) -> None:
+    """Each entry names a known check, and its parameters are valid once expanded for each environment."""
+    known = registry.check_types()
+    for i, entry in enumerate(entries):
+        where = (*base, i)
+        if entry.kind not in known:
+            names = ", ".join(sorted(known)) or "none registered"
+            _fail(located, (*where, entry.kind), f"unknown check '{entry.kind}' (known: {names})")
+        if entry.kind in registry.PER_PROJECT and entry.params is None:
+            continue
+        try:
+            for env in envs or list(plan.environments):
+                registry.parse_params(entry.kind, expand(entry.params, variables(plan, env)))
+        except ValidationError as exc:
+            raw: Any = located.data
+            for part in (*where, entry.kind):
+                if isinstance(raw, dict):
+                    raw = raw.get(part)
+                elif isinstance(raw, list) and isinstance(part, int):
+                    raw = raw[part]
+            _raise_first(located, exc, (*where, entry.kind), raw if raw is not None else {})
+
+
+def _cross_check(located: Located, plan: Plan) -> None:
+    metric_names = set(plan.metrics)
+    for name, spec in plan.metrics.items():
+        try:
+            parse_metric_def(spec.lambda_, name)
+        except ValueError as exc:
+            _fail(located, ("metrics", name, "lambda"), str(exc))
+
+    def criterion(text: str, path: PathKey) -> None:
+        try:
+            parsed = parse_criterion(text)
+        except ValueError as exc:
+            _fail(located, path, str(exc))
+            return
+        if parsed.metric not in metric_names:
+            known = ", ".join(sorted(metric_names)) or "none defined under metrics:"
+            _fail(located, path, f"criterion names no metric '{parsed.metric}' (known: {known})")
+
+    seen: dict[str, int] = {}
+    for b, batch in enumerate(plan.batches):
+        if batch.name in {x.name for x in plan.batches[:b]}:
+            _fail(located, ("batches", b, "name"), f"batch name '{batch.name}' is used twice")
+        for p, member in enumerate(batch.projects):
+            if member not in plan.projects:
+                _fail(located, ("batches", b, "projects", p),
+                      f"no project '{member}' (known: {', '.join(sorted(plan.projects))})")
+            if member in seen:
+                _fail(located, ("batches", b, "projects", p),
+                      f"project '{member}' is already in batch '{plan.batches[seen[member]].name}'")
+            seen[member] = b
+    for name in plan.projects:
+        if name not in seen:
+            _fail(located, ("projects", name), "project is in no batch")
+
+    for env_name, env in plan.environments.items():
+        if env.dr_region and env.dr_region == env.region:
+            _fail(located, ("environments", env_name, "dr_region"), "dr_region is the same as region")
+    for env_name, soak in plan.soak.items():
+        if env_name not in plan.environments:
+            _fail(located, ("soak", env_name), f"no environment '{env_name}'")
+        for i, entry in enumerate(soak.criteria):
+            criterion(entry.criterion, ("soak", env_name, "criteria", i))
+        _check_entries(located, plan, soak.checks, ("soak", env_name, "checks"), [env_name])
+    for gate_name, gate in plan.gates.items():
+        if gate.env is not None and gate.env not in plan.environments:
+            _fail(located, ("gates", gate_name, "env"), f"no environment '{gate.env}'")
+        for i, req in enumerate(gate.requires):
+            kind, _, target = req.partition(".")
+            if req == "preflight" or (kind == "soak" and target in plan.soak):
+                continue
+            _fail(located, ("gates", gate_name, "requires", i),
+                  f"'{req}' is not a requirement (use preflight or soak.ENV with a soak defined for ENV)")
+    for i, trigger in enumerate(plan.rollback.triggers):
+        if trigger.criterion is not None:
+            criterion(trigger.criterion, ("rollback", "triggers", i))
+    _check_entries(located, plan, plan.preflight, ("preflight",))
+    _check_entries(located, plan, plan.validation, ("validation",))
+    for project_name, project in plan.projects.items():
+        _check_entries(located, plan, project.verify, ("projects", project_name, "verify"))
+    for name in plan.sandbox.function_traffic:
+        if name not in plan.projects:
+            _fail(located, ("sandbox", "function_traffic", name), f"no project '{name}'")
+    for name in [*plan.sandbox.missing_secrets, *plan.sandbox.deployed]:
+        if name not in plan.projects:
+            _fail(located, ("sandbox",), f"sandbox names no project '{name}'")
+
+
+def parse_plan(located: Located) -> Plan:
+    try:
+        plan = Plan.model_validate(located.data)
+    except ValidationError as exc:
+        _raise_first(located, exc)
+        raise  # unreachable: _raise_first always raises
+    _cross_check(located, plan)
+    return plan
+
+
+def load_plan(path: Path) -> Plan:
+    """The plan at ``path``, fully validated, or a PlanError naming file, line and key."""
+    return parse_plan(load_file(path))
+
+
+def load_plan_text(text: str, file: str = "golive.yaml") -> Plan:
+    return parse_plan(load_text(text, file))

@@ -1,0 +1,205 @@
+"""Fault injection specs: what goes wrong in the sandbox, to what, and when.
+
+Grammar (one ``--inject`` value each)::
+
+    TARGET:error_rate=8%        (or 0.08)   TARGET:latency=6s (or 600ms)   TARGET:throttles=5 (per minute)
+    aws_down                    api_down    incident=P0@apis
+    any of the above + @WINDOW  (except incident, whose @ names the affected group)
+
+    WINDOW := [ANCHOR][+OFFSET][..[+]OFFSET]
+      30h..31h            from 30 h to 31 h after the run started (anchor "run")
+      deploy              from the instant the phase/batch "deploy" starts, open-ended
+      deploy+3m..+6m      from 3 to 6 minutes after "deploy" starts (the end is relative to the same anchor)
+
+TARGET is a function name or a project name; ``Fault.resolve`` turns
+projects into their functions with a mapping the caller gives. A window's
+anchor is ``run`` (the run's start) or any other word, a phase or batch name
+the caller resolves to an instant; until that instant is known the fault is
+not scheduled (``resolve`` returns None).
+
+How the traffic simulator applies a resolved fault to a function (see
+``golive.sandbox.traffic``): when the fault is first active and the alias
+routes part of the traffic to an additional version, the fault binds to the
+newest version receiving traffic (the canary) and from then on hurts only
+that version, even after a full shift (it is still the bad build) and never
+after a rollback (the stable version was never bad). When it is first
+active and the alias has no routing, it is not bound and hurts every
+version. So ``product_lambda:error_rate=8%@deploy`` hits the canary, and
+``product_lambda:latency=6s@30h..31h`` during a soak hits the whole function.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from golive.errors import UsageError
+
+FaultKind = Literal["error_rate", "latency", "throttles", "aws_down", "api_down", "incident"]
+TARGETED: tuple[FaultKind, ...] = ("error_rate", "latency", "throttles")
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_ANCHOR = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*)?(?:\+(.+))?$")
+
+
+def _bad(text: str, part: str, why: str) -> UsageError:
+    return UsageError(f"bad fault '{text}': {why}: '{part}'")
+
+
+def parse_duration(text: str, part: str) -> timedelta:
+    match = _DURATION.match(part)
+    if not match:
+        raise _bad(text, part, "expected a duration like 90s, 3m, 30h")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+@dataclass(frozen=True)
+class Window:
+    """When a fault is active: ``anchor`` + ``start`` until ``anchor`` + ``end`` (None: open-ended)."""
+
+    anchor: str = "run"
+    start: timedelta = timedelta(0)
+    end: timedelta | None = None
+
+    def resolve(self, anchor_times: Mapping[str, datetime]) -> tuple[datetime, datetime | None] | None:
+        """The absolute [start, end) of this window, or None while its anchor's instant is unknown."""
+        base = anchor_times.get(self.anchor)
+        if base is None:
+            return None
+        return base + self.start, (base + self.end if self.end is not None else None)
+
+
+def parse_window(text: str, part: str) -> Window:
+    head, sep, tail = part.partition("..")
+    match = _ANCHOR.match(head)
+    if not match or (not match.group(1) and not match.group(2)):
+        # A bare offset ("30h") is run-relative.
+        if head and _DURATION.match(head):
+            anchor, start = "run", parse_duration(text, head)
+        else:
+            raise _bad(text, part, "expected a window like 30h..31h, deploy or deploy+3m..+6m")
+    else:
+        anchor = match.group(1) or "run"
+        start = parse_duration(text, match.group(2)) if match.group(2) else timedelta(0)
+    end: timedelta | None = None
+    if sep:
+        if not tail:
+            end = None
+        else:
+            end = parse_duration(text, tail.removeprefix("+"))
+            if end <= start:
+                raise _bad(text, part, "the window ends before it starts")
+    return Window(anchor, start, end)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One parsed fault. ``value``: error rate as a fraction, latency in seconds, throttles per minute."""
+
+    kind: FaultKind
+    text: str
+    target: str | None = None
+    value: float = 0.0
+    severity: str | None = None
+    window: Window | None = None
+
+    def resolve(self, anchor_times: Mapping[str, datetime],
+                projects: Mapping[str, Sequence[str]] | None = None) -> ResolvedFault | None:
+        """Absolute times and function names; None while the window's anchor has no instant yet."""
+        start: datetime | None = None
+        end: datetime | None = None
+        if self.window is not None:
+            resolved = self.window.resolve(anchor_times)
+            if resolved is None:
+                return None
+            start, end = resolved
+        functions: tuple[str, ...] = ()
+        if self.target is not None and self.kind in TARGETED:
+            functions = tuple((projects or {}).get(self.target, (self.target,)))
+        return ResolvedFault(self, functions, start, end)
+
+
+@dataclass(frozen=True)
+class ResolvedFault:
+    """A fault with absolute times ([start, end), None = unbounded) and the functions it hits."""
+
+    fault: Fault
+    functions: tuple[str, ...]
+    start: datetime | None
+    end: datetime | None
+
+    @property
+    def kind(self) -> FaultKind:
+        return self.fault.kind
+
+    @property
+    def value(self) -> float:
+        return self.fault.value
+
+    def active(self, at: datetime) -> bool:
+        return (self.start is None or at >= self.start) and (self.end is None or at < self.end)
+
+
+def _value(text: str, kind: str, raw: str) -> float:
+    if kind == "error_rate":
+        try:
+            rate = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+        except ValueError:
+            raise _bad(text, raw, "expected a rate like 8% or 0.08") from None
+        if not 0 <= rate <= 1:
+            raise _bad(text, raw, "an error rate is between 0% and 100%")
+        return rate
+    if kind == "latency":
+        return parse_duration(text, raw).total_seconds()
+    try:
+        count = float(raw)
+    except ValueError:
+        raise _bad(text, raw, "expected a number of throttles per minute") from None
+    if count < 0:
+        raise _bad(text, raw, "throttles cannot be negative")
+    return count
+
+
+def parse_fault(text: str) -> Fault:
+    """Parse one fault; a malformed one raises UsageError naming the bad part."""
+    spec = text.strip()
+    if not spec:
+        raise UsageError("bad fault '': empty")
+    if spec.startswith("incident="):
+        severity, at, group = spec.removeprefix("incident=").partition("@")
+        if not re.fullmatch(r"P[0-4]", severity):
+            raise _bad(text, severity, "expected a severity P0..P4")
+        if not at or not _NAME.match(group):
+            raise _bad(text, group, "expected incident=P0@GROUP")
+        return Fault("incident", text, target=group, severity=severity)
+    body, at, window_text = spec.partition("@")
+    if at and not window_text:
+        raise _bad(text, "@", "a window is missing after '@'")
+    window = parse_window(text, window_text) if at else None
+    if body in ("aws_down", "api_down"):
+        return Fault(body, text, window=window)  # type: ignore[arg-type]
+    target, colon, effect = body.partition(":")
+    if not colon:
+        raise _bad(text, body, "expected TARGET:KIND=VALUE, aws_down, api_down or incident=P0@GROUP")
+    if not _NAME.match(target):
+        raise _bad(text, target, "expected a function or project name")
+    kind, eq, raw = effect.partition("=")
+    if kind not in TARGETED:
+        raise _bad(text, kind, f"unknown fault kind (known: {', '.join(TARGETED)})")
+    if not eq or not raw:
+        raise _bad(text, effect, f"expected {kind}=VALUE")
+    return Fault(kind, text, target=target, value=_value(text, kind, raw), window=window)  # type: ignore[arg-type]
+
+
+def parse_faults(texts: Sequence[str]) -> list[Fault]:
+    return [parse_fault(t) for t in texts]
+
+
+def aws_down_at(faults: Sequence[ResolvedFault], at: datetime) -> bool:
+    """Whether an ``aws_down`` fault is active at ``at``."""
+    return any(f.kind == "aws_down" and f.active(at) for f in faults)

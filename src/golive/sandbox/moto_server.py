@@ -1,0 +1,181 @@
+"""The sandbox's AWS endpoint: moto's WSGI app served on a free loopback port, with an off switch.
+
+golive must run its real boto3 code path against the sandbox, so moto is
+reached only over HTTP. The server runs in the current process (a thread per
+connection), with the percentile-capable CloudWatch backend installed first
+(``golive.sandbox.percentiles``).
+
+The ``aws_down`` fault needs AWS to *stop answering*, not to answer 5xx: while
+the switch is on, every request's connection is reset before a byte of
+answer is written (SO_LINGER 0, then close), including requests on kept-alive
+connections, so botocore sees a connection error and golive's ``Aws`` raises
+``AwsUnreachable``. moto's state is untouched, so switching back restores the
+same world. A detached sandbox is switched over HTTP on the sandbox's own paths, which
+are never refused: ``POST /_golive/aws_down`` with body ``on`` or ``off``.
+
+``POST /_golive/metrics`` is the other sandbox-only path: the Lambda
+emulation (the traffic simulator) stores AWS/Lambda datapoints there in
+bulk, as the Lambda service writes its metrics to CloudWatch internally
+rather than through PutMetricData. It keeps working while ``aws_down`` is on:
+Lambda still runs when golive cannot reach the API.
+
+moto keeps its state in module globals, so every ``SandboxServer`` in one
+process serves the same AWS (accounts and regions keep resources apart).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from golive.sandbox import percentiles
+
+CONTROL_PREFIX = "/_golive/"
+CONTROL_PATH = "/_golive/aws_down"
+INGEST_PATH = "/_golive/metrics"
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class DownSwitch:
+    """Whether the endpoint refuses every request (the ``aws_down`` fault)."""
+
+    def __init__(self) -> None:
+        self._down = threading.Event()
+
+    @property
+    def down(self) -> bool:
+        return self._down.is_set()
+
+    def set(self, down: bool) -> None:
+        if down:
+            self._down.set()
+        else:
+            self._down.clear()
+
+
+def _ingest(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+    backend = cloudwatch_backends[str(body["account"])][str(body["region"])]
+    if not isinstance(backend, percentiles.PercentileCloudWatchBackend):
+        start_response("409 Conflict", [("Content-Type", "text/plain")])
+        return [b"percentile backend not installed\n"]
+    stored = backend.ingest(str(body["namespace"]), body["rows"])
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"stored": stored}).encode()]
+
+
+def _control_app(inner: WsgiApp, switch: DownSwitch) -> WsgiApp:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO")
+        if path == INGEST_PATH and environ.get("REQUEST_METHOD") == "POST":
+            return _ingest(environ, start_response)
+        if path != CONTROL_PATH:
+            return inner(environ, start_response)
+        if environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length).decode().strip().lower() if length else ""
+            if body not in ("on", "off"):
+                start_response("400 Bad Request", [("Content-Type", "text/plain")])
+                return [b"body must be 'on' or 'off'\n"]
+            switch.set(body == "on")
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"on\n" if switch.down else b"off\n"]
+
+    return app
+
+
+def _handler_class(switch: DownSwitch) -> type[Any]:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class Handler(MotoRequestHandler):  # type: ignore[misc]
+        def parse_request(self) -> bool:
+            ok = bool(super().parse_request())
+            if ok and switch.down and not str(self.path).startswith(CONTROL_PREFIX):
+                self.close_connection = True
+                try:
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                except OSError:
+                    pass
+                return False
+            return ok
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            return None
+
+        def log_error(self, format: str, *args: Any) -> None:
+            return None
+
+    return Handler
+
+
+class SandboxServer:
+    """moto over HTTP on 127.0.0.1; ``start()`` returns the endpoint URL."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._host = host
+        self._port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.switch = DownSwitch()
+
+    @property
+    def endpoint(self) -> str:
+        if self._server is None:
+            raise RuntimeError("SandboxServer is not started")
+        return f"http://{self._host}:{self._server.server_port}"
+
+    def start(self) -> str:
+        if self._server is not None:
+            return self.endpoint
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        percentiles.install()
+        app = _control_app(DomainDispatcherApplication(create_backend_app), self.switch)
+        server = make_server(self._host, self._port, app, threaded=True, request_handler=_handler_class(self.switch))
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="golive-sandbox-aws", daemon=True)
+        self._thread.start()
+        return self.endpoint
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    @property
+    def down(self) -> bool:
+        return self.switch.down
+
+    def set_down(self, down: bool) -> None:
+        """Make the endpoint stop answering (True) or answer again with its state intact (False)."""
+        self.switch.set(down)
+
+    def reset(self) -> None:
+        """Empty every moto backend of this process (what ``/moto-api/reset`` does)."""
+        from moto.core.base_backend import BackendDict
+
+        BackendDict.reset()
+
+
+def set_remote_down(endpoint: str, down: bool, *, timeout: float = 5.0) -> None:
+    """Flip the ``aws_down`` switch of a sandbox running in another process."""
+    import httpx
+
+    response = httpx.post(f"{endpoint.rstrip('/')}{CONTROL_PATH}", content="on" if down else "off", timeout=timeout)
+    response.raise_for_status()

@@ -1,0 +1,432 @@
+"""The state store: where a release's state and evidence live between processes.
+
+``Store.open(url)`` connects (SQLite by default, PostgreSQL for a team),
+applies the Alembic migrations, and offers the few operations the engine and
+the commands need. Rows come back as frozen dataclasses, never as live ORM
+objects, so nothing changes the store by accident.
+
+Leases: one process at a time advances a run. ``acquire_lease`` is a single
+atomic decision on both backends; on PostgreSQL it takes the lease row with
+``SELECT ... FOR UPDATE SKIP LOCKED`` so a worker never queues behind
+another that is taking the same lease, it moves on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+from golive.errors import LeaseHeld, StoreError
+from golive.store import tables as t
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+RUN_ACTIVE = ("pending", "running", "waiting", "failing")
+STEP_OPEN = ("pending", "running", "waiting")
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    release: str
+    env: str
+    kind: str
+    status: str
+    plan_digest: str
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    reason: str | None
+    meta: dict[str, Any]
+
+    @property
+    def active(self) -> bool:
+        return self.status in RUN_ACTIVE
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """A frozen instruction, as the planner builds it."""
+
+    key: str
+    phase: str
+    kind: str
+    title: str
+    group: str
+    lane: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    id: int
+    run_id: int
+    seq: int
+    key: str
+    phase: str
+    kind: str
+    title: str
+    group: str
+    lane: str
+    params: dict[str, Any]
+    status: str
+    state: dict[str, Any]
+    due_at: datetime | None
+    wait_reason: str | None
+    attempts: int
+    started_at: datetime | None
+    ended_at: datetime | None
+    result: dict[str, Any] | None
+
+    @property
+    def open(self) -> bool:
+        return self.status in STEP_OPEN
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    run_id: int | None
+    release: str
+    env: str
+    step_key: str | None
+    at: datetime
+    kind: str
+    subject: str
+    outcome: str | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Approval:
+    id: int
+    release: str
+    env: str
+    gate: str
+    by: str
+    role: str | None
+    note: str | None
+    at: datetime
+    rehearsal: bool
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: int
+    release: str
+    env: str | None
+    severity: str
+    title: str
+    scope: str | None
+    status: str
+    opened_at: datetime
+    resolved_at: datetime | None
+    opened_by: str | None
+    source: str | None
+
+
+@dataclass(frozen=True)
+class Lease:
+    name: str
+    holder: str
+    expires_at: datetime
+
+
+def _run(row: Any) -> Run:
+    return Run(row.id, row.release, row.env, row.kind, row.status, row.plan_digest, row.created_at,
+               row.updated_at, row.ended_at, row.reason, dict(row.meta or {}))
+
+
+def _step(row: Any) -> Step:
+    return Step(row.id, row.run_id, row.seq, row.key, row.phase, row.kind, row.title, row.grp, row.lane,
+                dict(row.params or {}), row.status, dict(row.state or {}), row.due_at, row.wait_reason,
+                row.attempts, row.started_at, row.ended_at, row.result)
+
+
+def _event(row: Any) -> Event:
+    return Event(row.id, row.run_id, row.release, row.env, row.step_key, row.at, row.kind, row.subject,
+                 row.outcome, dict(row.data or {}))
+
+
+def default_url(plan_path: Path) -> str:
+    """``.golive/state.db`` beside the plan."""
+    folder = plan_path.absolute().parent / ".golive"
+    return f"sqlite:///{folder / 'state.db'}"
+
+
+def _migrate(engine: Engine) -> None:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with engine.begin() as conn:
+        if MigrationContext.configure(conn).get_current_revision() == head:
+            return
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class Store:
+    """Runs, steps, events, approvals, incidents and leases, on SQLite or PostgreSQL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_postgres = engine.dialect.name == "postgresql"
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if url.startswith("sqlite"):
+                engine = sa.create_engine(url, connect_args={"timeout": 30})
+                sa.event.listen(engine, "connect", _sqlite_pragmas)
+            else:
+                engine = sa.create_engine(url, pool_pre_ping=True)
+            _migrate(engine)
+        except sa.exc.ArgumentError as exc:
+            raise StoreError(f"bad store URL {_safe_url(url)}: {exc}") from None
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"cannot open the store {_safe_url(url)}: {exc.orig}") from None
+        except ModuleNotFoundError as exc:
+            raise StoreError(f"no driver for the store {_safe_url(url)}: {exc}") from None
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def tx(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # runs -----------------------------------------------------------------
+    def create_run(self, release: str, env: str, kind: str, plan_digest: str, specs: Sequence[StepSpec],
+                   now: datetime, meta: dict[str, Any] | None = None) -> Run:
+        with self.tx() as conn:
+            run_id = conn.execute(t.runs.insert().values(
+                release=release, env=env, kind=kind, status="pending", plan_digest=plan_digest,
+                created_at=now, updated_at=now, meta=meta or {},
+            )).inserted_primary_key[0]  # type: ignore[index]
+            if specs:
+                conn.execute(t.steps.insert(), [
+                    {"run_id": run_id, "seq": i, "key": s.key, "phase": s.phase, "kind": s.kind, "title": s.title,
+                     "grp": s.group, "lane": s.lane, "params": s.params, "status": "pending", "state": {},
+                     "attempts": 0}
+                    for i, s in enumerate(specs)
+                ])
+        return self.get_run(int(run_id))
+
+    def get_run(self, run_id: int) -> Run:
+        with self.tx() as conn:
+            row = conn.execute(sa.select(t.runs).where(t.runs.c.id == run_id)).first()
+        if row is None:
+            raise StoreError(f"no run {run_id} in the store")
+        return _run(row)
+
+    def runs(self, release: str | None = None, env: str | None = None, kind: str | None = None) -> list[Run]:
+        query = sa.select(t.runs).order_by(t.runs.c.id)
+        if release is not None:
+            query = query.where(t.runs.c.release == release)
+        if env is not None:
+            query = query.where(t.runs.c.env == env)
+        if kind is not None:
+            query = query.where(t.runs.c.kind == kind)
+        with self.tx() as conn:
+            return [_run(r) for r in conn.execute(query)]
+
+    def latest_run(self, release: str, env: str, kind: str) -> Run | None:
+        found = self.runs(release, env, kind)
+        return found[-1] if found else None
+
+    def active_run(self, release: str, env: str, kind: str) -> Run | None:
+        for run in reversed(self.runs(release, env, kind)):
+            if run.active:
+                return run
+        return None
+
+    def set_run(self, run_id: int, now: datetime, *, status: str | None = None, reason: str | None = None,
+                ended: bool = False, meta: dict[str, Any] | None = None) -> None:
+        values: dict[str, Any] = {"updated_at": now}
+        if status is not None:
+            values["status"] = status
+        if reason is not None:
+            values["reason"] = reason
+        if ended:
+            values["ended_at"] = now
+        if meta is not None:
+            values["meta"] = meta
+        with self.tx() as conn:
+            conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(**values))
+
+    # steps ----------------------------------------------------------------
+    def steps(self, run_id: int) -> list[Step]:
+        with self.tx() as conn:
+            rows = conn.execute(sa.select(t.steps).where(t.steps.c.run_id == run_id).order_by(t.steps.c.seq))
+            return [_step(r) for r in rows]
+
+    def update_step(self, step_id: int, **values: Any) -> None:
+        allowed = {"status", "state", "due_at", "wait_reason", "attempts", "started_at", "ended_at", "result"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise StoreError(f"cannot update step fields {sorted(unknown)}")
+        with self.tx() as conn:
+            conn.execute(t.steps.update().where(t.steps.c.id == step_id).values(**values))
+
+    def update_step_and_event(self, step_id: int, values: dict[str, Any], event: dict[str, Any] | None) -> None:
+        """One transaction: a step's new state and the evidence for it, so neither exists without the other."""
+        with self.tx() as conn:
+            conn.execute(t.steps.update().where(t.steps.c.id == step_id).values(**values))
+            if event is not None:
+                conn.execute(t.events.insert().values(**event))
+
+    # events ---------------------------------------------------------------
+    def append_event(self, *, release: str, env: str, kind: str, subject: str, at: datetime,
+                     data: dict[str, Any] | None = None, outcome: str | None = None, run_id: int | None = None,
+                     step_key: str | None = None) -> int:
+        with self.tx() as conn:
+            result = conn.execute(t.events.insert().values(
+                run_id=run_id, release=release, env=env, step_key=step_key, at=at, kind=kind, subject=subject,
+                outcome=outcome, data=data or {},
+            ))
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def events(self, *, run_id: int | None = None, release: str | None = None, env: str | None = None,
+               kind: str | None = None, since: datetime | None = None) -> list[Event]:
+        query = sa.select(t.events).order_by(t.events.c.id)
+        if run_id is not None:
+            query = query.where(t.events.c.run_id == run_id)
+        if release is not None:
+            query = query.where(t.events.c.release == release)
+        if env is not None:
+            query = query.where(t.events.c.env == env)
+        if kind is not None:
+            query = query.where(t.events.c.kind == kind)
+        if since is not None:
+            query = query.where(t.events.c.at >= since)
+        with self.tx() as conn:
+            return [_event(r) for r in conn.execute(query)]
+
+    # approvals ------------------------------------------------------------
+    def add_approval(self, release: str, env: str, gate: str, by: str, role: str | None, note: str | None,
+                     at: datetime, rehearsal: bool = False) -> int:
+        with self.tx() as conn:
+            result = conn.execute(t.approvals.insert().values(
+                release=release, env=env, gate=gate, by=by, role=role, note=note, at=at, rehearsal=rehearsal,
+            ))
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def approvals(self, release: str, env: str, gate: str | None = None) -> list[Approval]:
+        query = sa.select(t.approvals).where(t.approvals.c.release == release, t.approvals.c.env == env)
+        if gate is not None:
+            query = query.where(t.approvals.c.gate == gate)
+        with self.tx() as conn:
+            return [Approval(r.id, r.release, r.env, r.gate, r.by, r.role, r.note, r.at, bool(r.rehearsal))
+                    for r in conn.execute(query.order_by(t.approvals.c.id))]
+
+    # incidents ------------------------------------------------------------
+    def open_incident(self, release: str, env: str | None, severity: str, title: str, at: datetime,
+                      scope: str | None = None, opened_by: str | None = None, source: str | None = None) -> int:
+        with self.tx() as conn:
+            result = conn.execute(t.incidents.insert().values(
+                release=release, env=env, severity=severity, title=title, scope=scope, status="open",
+                opened_at=at, opened_by=opened_by, source=source,
+            ))
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def resolve_incident(self, incident_id: int, at: datetime) -> bool:
+        with self.tx() as conn:
+            result = conn.execute(t.incidents.update().where(
+                t.incidents.c.id == incident_id, t.incidents.c.status == "open"
+            ).values(status="resolved", resolved_at=at))
+            return bool(result.rowcount)
+
+    def incidents(self, release: str, *, open_only: bool = False) -> list[Incident]:
+        query = sa.select(t.incidents).where(t.incidents.c.release == release).order_by(t.incidents.c.id)
+        if open_only:
+            query = query.where(t.incidents.c.status == "open")
+        with self.tx() as conn:
+            return [Incident(r.id, r.release, r.env, r.severity, r.title, r.scope, r.status, r.opened_at,
+                             r.resolved_at, r.opened_by, r.source) for r in conn.execute(query)]
+
+    # leases ---------------------------------------------------------------
+    def acquire_lease(self, name: str, holder: str, ttl: timedelta, now: datetime) -> Lease:
+        """Take or renew the lease; raises LeaseHeld naming the holder if another process has it."""
+        expires = now + ttl
+        with self.tx() as conn:
+            query = sa.select(t.leases).where(t.leases.c.name == name)
+            if self.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            row = conn.execute(query).first()
+            if row is None:
+                exists = conn.execute(sa.select(t.leases.c.holder, t.leases.c.expires_at)
+                                      .where(t.leases.c.name == name)).first() if self.is_postgres else None
+                if exists is not None:  # another worker holds the row lock this very moment
+                    raise LeaseHeld(name, exists.holder, exists.expires_at)
+                inserted = self._insert_lease(conn, name, holder, now, expires)
+                if not inserted:
+                    current = conn.execute(sa.select(t.leases).where(t.leases.c.name == name)).first()
+                    if current is not None:
+                        raise LeaseHeld(name, current.holder, current.expires_at)
+                return Lease(name, holder, expires)
+            if row.holder != holder and row.expires_at > now:
+                raise LeaseHeld(name, row.holder, row.expires_at)
+            updated = conn.execute(t.leases.update().where(
+                t.leases.c.name == name,
+                sa.or_(t.leases.c.holder == holder, t.leases.c.expires_at <= now),
+            ).values(holder=holder, acquired_at=now, expires_at=expires))
+            if updated.rowcount != 1:
+                raise LeaseHeld(name, row.holder, row.expires_at)
+        return Lease(name, holder, expires)
+
+    def _insert_lease(self, conn: Connection, name: str, holder: str, now: datetime, expires: datetime) -> bool:
+        values = {"name": name, "holder": holder, "acquired_at": now, "expires_at": expires}
+        if self.is_postgres:
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            result = conn.execute(pg_insert(t.leases).values(**values).on_conflict_do_nothing())
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            result = conn.execute(sqlite_insert(t.leases).values(**values).on_conflict_do_nothing())
+        return bool(result.rowcount)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self.tx() as conn:
+            conn.execute(t.leases.delete().where(t.leases.c.name == name, t.leases.c.holder == holder))
+
+    def lease(self, name: str) -> Lease | None:
+        with self.tx() as conn:
+            row = conn.execute(sa.select(t.leases).where(t.leases.c.name == name)).first()
+        return Lease(row.name, row.holder, row.expires_at) if row else None
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url.rsplit("@", maxsplit=1)[-1]
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
