@@ -22,6 +22,7 @@ from golive.errors import UnknownNameError
 from golive.plan.model import Plan
 from golive.plan.validate import load_plan
 from golive.providers.aws import Aws, AwsTarget
+from golive.providers.github import GitHub
 from golive.redact import Redactor
 from golive.store.store import Store, default_url
 
@@ -58,6 +59,11 @@ class Workspace:
     def http(self) -> httpx.Client:
         return httpx.Client(timeout=10.0)
 
+    @cached_property
+    def github(self) -> GitHub:
+        return GitHub.from_env(clock=self.clock, redactor=self.redact)
+
     def services(self, *, rehearsal: bool = False) -> Services:
         return Services(plan=self.plan, store=self.store, clock=self.clock, aws_for=self.aws_for,
-                        github=None, http=self.http, redact=self.redact, rehearsal=rehearsal)
+                        github=self.github, http=self.http, redact=self.redact, rehearsal=rehearsal,
+                        extras={"workdir": str(self.plan_path.absolute().parent)})

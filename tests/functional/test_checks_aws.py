@@ -54,7 +54,8 @@ def aws(moto_reset: str) -> Aws:
 
 @pytest.fixture
 def ctx(aws: Aws) -> CheckContext:
-    return CheckContext(env="prod", aws=aws, variables={"env": "prod", "account": MOTO_ACCOUNT, "vpc_cidr": "10.3.0.0/16"}, repos=dict(REPOS))
+    variables = {"env": "prod", "account": MOTO_ACCOUNT, "vpc_cidr": "10.3.0.0/16"}
+    return CheckContext(env="prod", aws=aws, variables=variables, repos=dict(REPOS))
 
 
 def trust_policy(subs: list[str] | str | None) -> str:

@@ -155,7 +155,10 @@ def run_acm_certificate(ctx: CheckContext, params: AcmCertificateParams) -> Chec
 
     def body(probe: Probe) -> CheckResult:
         env_region = probe.aws.region
-        regions = [ctx.expand(params.region)] if params.region else [CLOUDFRONT_REGION, env_region] if for_cloudfront else [env_region]
+        if params.region:
+            regions = [ctx.expand(params.region)]
+        else:
+            regions = [CLOUDFRONT_REGION, env_region] if for_cloudfront else [env_region]
         candidates: list[Certificate] = []
         for region in dict.fromkeys(regions):
             best = _best(_certificates(probe, region, domain))

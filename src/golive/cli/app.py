@@ -244,3 +244,4 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.exit(1)
     sys.exit(0)
+import golive.cli.ops  # noqa: F401,E402  (registers the commands)

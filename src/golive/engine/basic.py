@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from golive.checks.base import CheckContext
+from golive.checks.base import CheckContext, CheckResult
 from golive.checks.runner import run_checks
 from golive.engine.context import Services, StepContext
 from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
+from golive.plan.model import Plan
 from golive.plan.variables import variables
 
 
@@ -32,24 +33,67 @@ def alarms_at_start(ctx: StepContext, env: str) -> frozenset[str]:
     return frozenset(ctx.run.meta.get("alarms_at_start", {}).get(env, []))
 
 
-def _checks(ctx: StepContext) -> Outcome:
+def _missing_secrets(result: CheckResult) -> list[str]:
+    """The secret names a ``github_secrets`` result reports missing (from its evidence table)."""
+    names: list[str] = []
+    for evidence in result.evidence:
+        answered = evidence.answered
+        if isinstance(answered, dict) and isinstance(answered.get("secrets"), list):
+            names += [row["name"] for row in answered["secrets"]
+                      if isinstance(row, dict) and row.get("status") == "missing"]
+    return names
+
+
+def preflight_summary(plan: Plan, entries: list[dict[str, Any]], results: list[CheckResult]) -> dict[str, Any]:
+    """Failures split into what blocks a release and what the prep phase will fix itself.
+
+    Prep sets a missing secret the plan gives a source for, and creates the release tags.
+    """
+    blocking: list[str] = []
+    fixable: list[str] = []
+    for entry, result in zip(entries, results, strict=True):
+        if result.ok:
+            continue
+        line = f"{result.check} {result.target}: {result.summary}"
+        project = plan.projects.get(entry.get("project", ""))
+        if result.check == "github_tag":
+            fixable.append(line)
+        elif result.check == "github_secrets" and project is not None:
+            missing = _missing_secrets(result)
+            if missing and all(project.secrets.get(name) is not None for name in missing):
+                fixable.append(line)
+            else:
+                blocking.append(line)
+        else:
+            blocking.append(line)
+    return {"total": len(results), "passed": sum(r.ok for r in results), "blocking": blocking, "fixable": fixable,
+            "results": [r.to_dict() for r in results]}
+
+
+def run_step_checks(ctx: StepContext) -> tuple[list[dict[str, Any]], list[CheckResult]]:
     env = ctx.run.env
     entries: list[dict[str, Any]] = ctx.params["checks"]
     results = run_checks(entries, lambda e: check_context(ctx.services, e or env, alarms_at_start(ctx, e or env)))
-    bad = []
     for entry, result in zip(entries, results, strict=True):
         data = result.to_dict()
         if "project" in entry:
             data["project"] = entry["project"]
         ctx.event("check", f"{result.check} {result.target}", data, outcome=result.status.value)
-        if not result.ok:
-            bad.append(f"{result.check} {result.target}: {result.summary}")
+    return entries, results
+
+
+def _checks(ctx: StepContext) -> Outcome:
+    entries, results = run_step_checks(ctx)
+    bad = [f"{r.check} {r.target}: {r.summary}" for r in results if not r.ok]
     summary = {"passed": sum(r.ok for r in results), "failed": len(bad), "total": len(results)}
+    if ctx.params.get("mode") == "report":
+        pre = preflight_summary(ctx.services.plan, entries, results)
+        text = f"{len(results)} checks passed" if not bad else \
+            f"action required: {len(bad)} of {len(results)} checks failed ({len(pre['fixable'])} fixed by prep)"
+        return Done(text, {**pre, "action": bad}, outcome="pass" if not bad else "warn", kind="preflight",
+                    subject=f"preflight {ctx.run.env}")
     if not bad:
         return Done(f"{len(results)} checks passed", summary)
-    if ctx.params.get("mode") == "report":
-        return Done(f"action required: {len(bad)} of {len(results)} checks failed", {**summary, "action": bad},
-                    outcome="warn")
     return Fail("; ".join(bad), summary)
 
 

@@ -1,5 +1,11 @@
 """Gates: approvals recorded by people, and the GO / NO-GO decision.
 
+A gate is GO when every requirement holds: the required soaks passed, a
+preflight ran within the freshness limit with nothing left that prep cannot
+fix, no P0/P1 incident is open, no freeze window is in force, each required
+role approved (which confirms the checklist). Every item is kept with its
+evidence, so a NO-GO lists each reason, and the decision is stored.
+
 An approval is only accepted for a gate the plan has (or ``signoff``) and,
 when the gate lists roles, for one of those roles: a typo in ``--role``
 must not silently leave the gate closed.
@@ -7,11 +13,16 @@ must not silently leave the gate closed.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
+from golive.analysis.units import human_duration
+from golive.engine.context import StepContext
+from golive.engine.outcome import Done, Fail, Handler, Outcome as StepOutcome, Wait
 from golive.errors import UnknownNameError, UsageError
 from golive.plan.model import Plan
-from golive.store.store import Store
+from golive.store.store import Event, Store
 
 
 def gate_roles(plan: Plan, gate: str) -> list[str]:
@@ -33,3 +44,176 @@ def record_approval(store: Store, plan: Plan, gate: str, env: str, by: str, role
     store.append_event(release=plan.release, env=env, kind="approval", subject=gate, outcome="approved", at=now,
                        data={"by": by, "role": role, "note": note, "approval": approval_id})
     return approval_id
+
+
+@dataclass(frozen=True)
+class GateItem:
+    name: str
+    ok: bool
+    detail: str
+    evidence: Any = None
+    approval_only: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail, "evidence": self.evidence}
+
+
+@dataclass(frozen=True)
+class Decision:
+    gate: str
+    env: str
+    items: tuple[GateItem, ...]
+
+    @property
+    def go(self) -> bool:
+        return all(i.ok for i in self.items)
+
+    @property
+    def only_approvals_missing(self) -> bool:
+        return not self.go and all(i.ok or i.approval_only for i in self.items)
+
+    @property
+    def verdict(self) -> str:
+        return "GO" if self.go else "NO-GO"
+
+    @property
+    def reasons(self) -> list[str]:
+        return [f"{i.name}: {i.detail}" for i in self.items if not i.ok]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"gate": self.gate, "env": self.env, "verdict": self.verdict,
+                "items": [i.to_dict() for i in self.items], "reasons": self.reasons}
+
+
+def _latest(events: list[Event]) -> Event | None:
+    return events[-1] if events else None
+
+
+def _soak_item(store: Store, plan: Plan, soak_env: str) -> GateItem:
+    name = f"soak.{soak_env}"
+    verdict = _latest(store.events(release=plan.release, env=soak_env, kind="soak"))
+    if verdict is None:
+        cps = store.events(release=plan.release, env=soak_env, kind="checkpoint")
+        failed = [c for c in cps if c.outcome == "fail"]
+        if failed:
+            return GateItem(name, False, f"{failed[-1].subject} failed: " + "; ".join(failed[-1].data.get("failures", [])),
+                            failed[-1].data.get("failures"))
+        return GateItem(name, False, f"no completed {soak_env} soak ({len(cps)} checkpoints so far)")
+    if verdict.outcome != "pass":
+        failed_at = verdict.data.get("failed_at")
+        reasons = "; ".join(verdict.data.get("reasons", []))
+        return GateItem(name, False, f"failed at checkpoint {failed_at} of {verdict.data.get('checkpoints')}: {reasons}",
+                        verdict.data)
+    return GateItem(name, True, f"passed: {verdict.data.get('checkpoints')} of {verdict.data.get('checkpoints')} "
+                                f"checkpoints ({verdict.at:%b %d %H:%M})", verdict.data)
+
+
+def _preflight_item(store: Store, plan: Plan, env: str, freshness: timedelta, now: datetime) -> GateItem:
+    found = _latest(store.events(release=plan.release, env=env, kind="preflight"))
+    if found is None:
+        return GateItem("preflight", False, f"no preflight has run for {env} (golive preflight --env {env})")
+    age = now - found.at
+    if age > freshness:
+        return GateItem("preflight", False, f"the last preflight is {human_duration(age)} old "
+                                            f"(freshness {human_duration(freshness)})", {"at": found.at.isoformat()})
+    blocking = found.data.get("blocking", [])
+    if blocking:
+        return GateItem("preflight", False, "; ".join(blocking), found.data)
+    fixable = found.data.get("fixable", [])
+    note = f" ({len(fixable)} items left to prep: {'; '.join(fixable)})" if fixable else ""
+    return GateItem("preflight", True, f"passed {human_duration(age)} ago{note}", found.data)
+
+
+def _approval_items(store: Store, plan: Plan, gate: str, env: str, freshness: timedelta,
+                    now: datetime, since: datetime | None) -> list[GateItem]:
+    roles = gate_roles(plan, gate)
+    approvals = [a for a in store.approvals(plan.release, env, gate)
+                 if now - a.at <= freshness and (since is None or a.at >= since)]
+    items = []
+    for role in roles:
+        who = [a for a in approvals if a.role == role]
+        if who:
+            a = who[-1]
+            kind = " (rehearsal)" if a.rehearsal else ""
+            items.append(GateItem(f"approval {role}", True, f"{a.by}{kind} at {a.at:%b %d %H:%M}"
+                                  + (f": {a.note}" if a.note else ""), {"by": a.by, "note": a.note}))
+        else:
+            items.append(GateItem(f"approval {role}", False, f"no approval by role {role} "
+                                  f"(golive approve {gate} --env {env} --role {role} --by NAME)", approval_only=True))
+    return items
+
+
+def _incident_item(store: Store, plan: Plan) -> GateItem:
+    open_ = [i for i in store.incidents(plan.release, open_only=True) if i.severity in ("P0", "P1")]
+    if open_:
+        return GateItem("incidents", False, "; ".join(f"open {i.severity} #{i.id}: {i.title}" for i in open_),
+                        [{"id": i.id, "severity": i.severity, "title": i.title} for i in open_])
+    return GateItem("incidents", True, "no open P0 or P1 incident")
+
+
+def freeze_item(plan: Plan, now: datetime) -> GateItem:
+    for window in plan.freeze:
+        if window.start <= now < window.end:
+            return GateItem("freeze", False, f"freeze window in force until {window.end:%b %d %H:%M}: {window.reason}",
+                            {"start": window.start.isoformat(), "end": window.end.isoformat()})
+    return GateItem("freeze", True, "no freeze window in force")
+
+
+def evaluate_gate(store: Store, plan: Plan, gate: str, env: str, now: datetime,
+                  live_items: list[GateItem] | None = None, approvals_since: datetime | None = None) -> Decision:
+    """GO when every requirement holds: soaks passed, preflight fresh, approvals, no P0/P1, no freeze."""
+    if gate not in plan.gates:
+        raise UnknownNameError("gate", gate, list(plan.gates))
+    spec = plan.gates[gate]
+    if spec.env is not None and spec.env != env:
+        raise UsageError(f"gate '{gate}' is for environment '{spec.env}', not '{env}'")
+    items: list[GateItem] = []
+    for req in spec.requires:
+        if req == "preflight":
+            items.append(_preflight_item(store, plan, env, spec.freshness, now))
+        elif req.startswith("soak."):
+            items.append(_soak_item(store, plan, req.split(".", 1)[1]))
+    items.append(_incident_item(store, plan))
+    items.append(freeze_item(plan, now))
+    items += live_items or []
+    items += _approval_items(store, plan, gate, env, spec.freshness, now, approvals_since)
+    if spec.checklist:
+        approved = all(i.ok for i in items if i.name.startswith("approval "))
+        items += [GateItem(f"checklist: {c}", approved, "confirmed by the approvers" if approved
+                           else "to be confirmed by the approvers", approval_only=True) for c in spec.checklist]
+    return Decision(gate, env, tuple(items))
+
+
+def record_decision(store: Store, plan: Plan, decision: Decision, now: datetime, asked_by: str,
+                    run_id: int | None = None) -> None:
+    store.append_event(release=plan.release, env=decision.env, run_id=run_id, kind="gate", subject=decision.gate,
+                       outcome=decision.verdict, at=now, data={**decision.to_dict(), "asked_by": asked_by})
+
+
+def latest_decision(store: Store, plan: Plan, env: str) -> Event | None:
+    return _latest([e for e in store.events(release=plan.release, env=env, kind="gate")])
+
+
+def _gate_step(ctx: StepContext) -> StepOutcome:
+    plan, store = ctx.services.plan, ctx.store
+    gate, env = ctx.params["gate"], ctx.params["env"]
+    decision = evaluate_gate(store, plan, gate, env, ctx.now)
+    if decision.only_approvals_missing and ctx.services.rehearsal:
+        for item in decision.items:
+            if item.name.startswith("approval ") and not item.ok:
+                role = item.name.removeprefix("approval ")
+                store.add_approval(plan.release, env, gate, f"rehearsal-{role}", role, "granted by the rehearsal",
+                                   ctx.now, rehearsal=True)
+        decision = evaluate_gate(store, plan, gate, env, ctx.now)
+    if decision.go:
+        return Done(f"{gate}: GO", decision.to_dict(), outcome="GO", kind="gate", subject=gate)
+    if decision.only_approvals_missing:
+        waiting = [i.name.removeprefix("approval ") for i in decision.items
+                   if i.name.startswith("approval ") and not i.ok]
+        return Wait(None, f"GO pending approvals by {', '.join(waiting)} "
+                          f"(golive approve {gate} --env {env} --role ROLE --by NAME)")
+    record_decision(store, plan, decision, ctx.now, asked_by="golive run", run_id=ctx.run.id)
+    return Fail(f"NO-GO: {'; '.join(decision.reasons)}", decision.to_dict())
+
+
+HANDLERS = [Handler("gate", _gate_step)]

@@ -21,9 +21,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Done:
+    """The step is over. Its evidence is written as an event of ``kind`` (default ``step``) in the same
+    transaction that marks the step done, so evidence is never recorded twice nor lost."""
+
     summary: str = ""
     result: dict[str, Any] = field(default_factory=dict)
     outcome: str = "pass"
+    kind: str = "step"
+    subject: str | None = None
 
 
 @dataclass(frozen=True)

@@ -260,13 +260,17 @@ def build_soak(plan: Plan, env: str) -> list[StepSpec]:
     variables(plan, env)
     if env not in plan.soak:
         raise UnknownNameError("soak", env, list(plan.soak))
-    return _soak_steps(plan, env, plan.soak[env], "soak")
+    steps = _soak_steps(plan, env, plan.soak[env], "soak")
+    end = steps[-1]
+    steps[-1] = StepSpec(end.key, end.phase, end.kind, end.title, end.group, end.lane,
+                         {**end.params, "standalone": True})
+    return steps
 
 
 def build_preflight(plan: Plan, env: str) -> list[StepSpec]:
     vars_ = variables(plan, env)
     return [_checks_step("preflight", "prerequisites", f"preflight in {env}",
-                         _check_entries(plan, plan.preflight, vars_), group="preflight")]
+                         _check_entries(plan, plan.preflight, vars_), group="preflight", mode="report")]
 
 
 def build_deploy(plan: Plan, env: str, batch: str | None = None, project: str | None = None) -> list[StepSpec]:

@@ -40,7 +40,12 @@ def start_or_resume(store: Store, plan: Plan, env: str, kind: str, build: Callab
 
 def all_handlers() -> dict[str, Handler]:
     """Every step kind golive can execute."""
-    from golive.engine import basic
+    from golive.engine import basic, gates, soak
 
-    handlers: list[Handler] = [*basic.HANDLERS]
+    handlers: list[Handler] = [*basic.HANDLERS, *soak.HANDLERS, *gates.HANDLERS]
     return {h.kind: h for h in handlers}
+
+
+def group_concurrency(plan: Plan) -> dict[str, int]:
+    """How many projects of each batch the engine advances side by side."""
+    return {f"batch.{b.name}": b.concurrency for b in plan.batches}

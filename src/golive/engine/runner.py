@@ -64,14 +64,15 @@ class Engine:
         self.lease_ttl = lease_ttl
         self.concurrency = dict(concurrency or {})
         self._cache: dict[int, list[Step]] = {}
+        self._index: dict[int, dict[int, int]] = {}
+        self._cursor: dict[int, int] = {}
 
     # -- one pass -------------------------------------------------------------
     def advance(self, run_id: int) -> AdvanceResult:
         run = self.store.get_run(run_id)
         if run.status in RUN_FINISHED:
             return AdvanceResult(finished=True, status=run.status)
-        steps = self._steps(run_id)
-        open_steps = [s for s in steps if s.status not in FINISHED]
+        open_steps = self._open_head(run_id)
         now = self.clock.now()
         if not open_steps:
             self.store.set_run(run_id, now, status="succeeded", ended=True, reason=run.reason)
@@ -107,12 +108,35 @@ class Engine:
 
     def _steps(self, run_id: int) -> list[Step]:
         if run_id not in self._cache:
-            self._cache[run_id] = self.store.steps(run_id)
+            steps = self.store.steps(run_id)
+            self._cache[run_id] = steps
+            self._index[run_id] = {s.id: i for i, s in enumerate(steps)}
+            self._cursor[run_id] = 0
         return self._cache[run_id]
+
+    def _open_head(self, run_id: int) -> list[Step]:
+        """The unfinished steps of the current group (steps are stored in group order)."""
+        steps = self._steps(run_id)
+        cursor = self._cursor[run_id]
+        while cursor < len(steps) and steps[cursor].status in FINISHED:
+            cursor += 1
+        self._cursor[run_id] = cursor
+        if cursor == len(steps):
+            return []
+        group = steps[cursor].group
+        head: list[Step] = []
+        for step in steps[cursor:]:
+            if step.group != group:
+                break
+            if step.status not in FINISHED:
+                head.append(step)
+        return head
 
     def forget(self, run_id: int) -> None:
         """Drop cached steps (another process may have advanced the run)."""
         self._cache.pop(run_id, None)
+        self._index.pop(run_id, None)
+        self._cursor.pop(run_id, None)
 
     def _runnable(self, group: str, open_steps: list[Step]) -> list[Step]:
         lanes: dict[str, Step] = {}
@@ -125,8 +149,9 @@ class Engine:
 
     def _replace_cached(self, step: Step) -> None:
         steps = self._cache.get(step.run_id)
-        if steps is not None:
-            steps[:] = [step if s.id == step.id else s for s in steps]
+        index = self._index.get(step.run_id, {})
+        if steps is not None and step.id in index:
+            steps[index[step.id]] = step
 
     def _execute(self, run: Run, step: Step) -> Outcome:
         handler = self.handlers.get(step.kind)
@@ -171,7 +196,7 @@ class Engine:
         if isinstance(outcome, Done):
             values = {"status": "done", "state": step.state, "ended_at": now, "due_at": None, "wait_reason": None,
                       "result": redact.data({"summary": outcome.summary, **outcome.result})}
-            event = {**base, "kind": "step", "subject": step.title, "outcome": outcome.outcome,
+            event = {**base, "kind": outcome.kind, "subject": outcome.subject or step.title, "outcome": outcome.outcome,
                      "data": redact.data({"summary": outcome.summary, **outcome.result})}
             new = replace(step, status="done", ended_at=now, due_at=None, wait_reason=None)
         elif isinstance(outcome, Wait):

@@ -96,8 +96,11 @@ def load_text(text: str, file: str) -> Located:
         line = mark.line + 1 if mark is not None else None
         reason = exc.problem or exc.context or "invalid YAML"
         raise PlanError(file, line, "", f"YAML syntax: {reason}") from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise PlanError(file, line, "", f"YAML syntax: character #x{exc.character:04x} is not allowed") from None
     except yaml.YAMLError as exc:
-        raise PlanError(file, None, "", f"YAML syntax: {exc}") from None
+        raise PlanError(file, None, "", f"YAML syntax: {' '.join(str(exc).split())}") from None
     if node is None:
         raise PlanError(file, 1, "", "the plan is empty")
     builder = _Builder(file)

@@ -31,7 +31,9 @@ def _data_path(data: Any, loc: tuple[str | int, ...]) -> PathKey:
     out: list[str | int] = []
     node = data
     for part in loc:
-        if (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
             out.append(part)
             node = node[part]
         elif isinstance(part, str) and ("[" in part or part in _TYPE_TAGS):
@@ -61,8 +63,9 @@ def _raise_first(located: Located, exc: ValidationError, base: PathKey = (), dat
     scored = []
     for error in errors:
         path = (*base, *_data_path(data if data is not None else located.data, tuple(error["loc"])))
-        scored.append((len(path), path, error))
-    _, path, error = max(scored, key=lambda item: item[0])
+        # On a tie an unknown key wins: `stepz:` is a typo of the `steps:` pydantic also reports missing.
+        scored.append((len(path), error["type"] == "extra_forbidden", path, error))
+    _, _, path, error = max(scored, key=lambda item: (item[0], item[1]))
     raise PlanError(located.file, located.line_of(path), format_path(path), _message(error))
 
 

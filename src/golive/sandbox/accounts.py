@@ -27,6 +27,7 @@ sandbox's state folder (mode 0600).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from golive.errors import AwsRequestError
 from golive.providers.aws import Aws, AwsTarget
@@ -69,7 +70,6 @@ def mint_credentials(endpoint: str, account_id: str, region: str) -> Credentials
         aws.call("iam:CreateUser", lambda: iam.create_user(UserName=SANDBOX_USER))
     existing = aws.call("iam:ListAccessKeys", lambda: iam.list_access_keys(UserName=SANDBOX_USER))["AccessKeyMetadata"]
     for old in existing[1:]:
-        old_id = old["AccessKeyId"]
-        aws.call("iam:DeleteAccessKey", lambda old_id=old_id: iam.delete_access_key(UserName=SANDBOX_USER, AccessKeyId=old_id))
+        aws.call("iam:DeleteAccessKey", partial(iam.delete_access_key, UserName=SANDBOX_USER, AccessKeyId=old["AccessKeyId"]))
     key = aws.call("iam:CreateAccessKey", lambda: iam.create_access_key(UserName=SANDBOX_USER))["AccessKey"]
     return Credentials(account_id, key["AccessKeyId"], key["SecretAccessKey"])

@@ -34,7 +34,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, cast
 
 from golive.errors import UsageError
 
@@ -182,7 +182,7 @@ def parse_fault(text: str) -> Fault:
         raise _bad(text, "@", "a window is missing after '@'")
     window = parse_window(text, window_text) if at else None
     if body in ("aws_down", "api_down"):
-        return Fault(body, text, window=window)  # type: ignore[arg-type]
+        return Fault(cast(FaultKind, body), text, window=window)
     target, colon, effect = body.partition(":")
     if not colon:
         raise _bad(text, body, "expected TARGET:KIND=VALUE, aws_down, api_down or incident=P0@GROUP")
@@ -193,7 +193,7 @@ def parse_fault(text: str) -> Fault:
         raise _bad(text, kind, f"unknown fault kind (known: {', '.join(TARGETED)})")
     if not eq or not raw:
         raise _bad(text, effect, f"expected {kind}=VALUE")
-    return Fault(kind, text, target=target, value=_value(text, kind, raw), window=window)  # type: ignore[arg-type]
+    return Fault(kind, text, target=target, value=_value(text, kind, raw), window=window)
 
 
 def parse_faults(texts: Sequence[str]) -> list[Fault]:

@@ -32,6 +32,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from golive.sandbox import percentiles
@@ -60,16 +61,38 @@ class DownSwitch:
             self._down.clear()
 
 
+def decode_ingest(body: bytes) -> tuple[dict[str, Any], list[percentiles.IngestRow]]:
+    """Split a ``POST /_golive/metrics`` body (``traffic.encode_ingest``) into its header and rows."""
+    newline = body.index(b"\n")
+    header: dict[str, Any] = json.loads(body[:newline])
+    n, m = int(header["rows"]), int(header["values"])
+    at = newline + 1
+    scalars = np.frombuffer(body, dtype="<f8", count=6 * n, offset=at).reshape(n, 6)
+    at += 48 * n
+    offsets = np.frombuffer(body, dtype="<i8", count=n + 1, offset=at)
+    at += 8 * (n + 1)
+    values = np.frombuffer(body, dtype="<f8", count=m, offset=at)
+    counts = np.frombuffer(body, dtype="<f8", count=m, offset=at + 8 * m)
+    series = [(str(name), [(str(k), str(v)) for k, v in dims], unit) for name, dims, unit in header["series"]]
+    rows: list[percentiles.IngestRow] = []
+    for i, (sid, ts, count, total, low, high) in enumerate(scalars.tolist()):
+        a, b = int(offsets[i]), int(offsets[i + 1])
+        name, dims, unit = series[int(sid)]
+        rows.append((name, dims, ts, count, total, low, high, unit, values[a:b] if b > a else None,
+                     counts[a:b] if b > a else None))
+    return header, rows
+
+
 def _ingest(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     from moto.cloudwatch.models import cloudwatch_backends
 
     length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = json.loads(environ["wsgi.input"].read(length) or b"{}")
-    backend = cloudwatch_backends[str(body["account"])][str(body["region"])]
+    header, rows = decode_ingest(environ["wsgi.input"].read(length))
+    backend = cloudwatch_backends[str(header["account"])][str(header["region"])]
     if not isinstance(backend, percentiles.PercentileCloudWatchBackend):
         start_response("409 Conflict", [("Content-Type", "text/plain")])
         return [b"percentile backend not installed\n"]
-    stored = backend.ingest(str(body["namespace"]), body["rows"])
+    stored = backend.ingest(str(header["namespace"]), rows)
     start_response("200 OK", [("Content-Type", "application/json")])
     return [json.dumps({"stored": stored}).encode()]
 
@@ -97,7 +120,7 @@ def _control_app(inner: WsgiApp, switch: DownSwitch) -> WsgiApp:
 def _handler_class(switch: DownSwitch) -> type[Any]:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
-    class Handler(MotoRequestHandler):  # type: ignore[misc]
+    class Handler(MotoRequestHandler):
         def parse_request(self) -> bool:
             ok = bool(super().parse_request())
             if ok and switch.down and not str(self.path).startswith(CONTROL_PREFIX):
@@ -144,7 +167,8 @@ class SandboxServer:
         app = _control_app(DomainDispatcherApplication(create_backend_app), self.switch)
         server = make_server(self._host, self._port, app, threaded=True, request_handler=_handler_class(self.switch))
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="golive-sandbox-aws", daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="golive-sandbox-aws", daemon=True)
         self._thread.start()
         return self.endpoint
 

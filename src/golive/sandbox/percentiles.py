@@ -41,6 +41,9 @@ from moto.cloudwatch.exceptions import InvalidParameterValue, ValidationError
 from moto.cloudwatch.metric_data_expression_parser import parse_expression
 
 SeriesKey = tuple[str, str, frozenset[tuple[str, str]]]
+Distribution = np.ndarray[Any, Any] | None
+# name, dimensions, epoch seconds, count, sum, min, max, unit, values, counts
+IngestRow = tuple[str, list[tuple[str, str]], float, float, float, float, float, str | None, Distribution, Distribution]
 
 _PERCENTILE = re.compile(r"^[pP](\d{1,2}(?:\.\d+)?|100(?:\.0+)?)$")
 _BASIC = ("SampleCount", "Sum", "Average", "Minimum", "Maximum")
@@ -63,18 +66,21 @@ def weighted_percentile(values: np.ndarray[Any, Any], counts: np.ndarray[Any, An
     return float(ordered[min(index, len(ordered) - 1)])
 
 
-@dataclass(frozen=True)
 class Point:
     """One stored datum: a per-period aggregate, with its distribution when it was published."""
 
-    ts: float
-    count: float
-    total: float
-    minimum: float
-    maximum: float
-    unit: str | None
-    values: tuple[float, ...] = ()
-    counts: tuple[float, ...] = ()
+    __slots__ = ("count", "counts", "maximum", "minimum", "total", "ts", "unit", "values")
+
+    def __init__(self, ts: float, count: float, total: float, minimum: float, maximum: float, unit: str | None,
+                 values: Distribution = None, counts: Distribution = None) -> None:
+        self.ts = ts
+        self.count = count
+        self.total = total
+        self.minimum = minimum
+        self.maximum = maximum
+        self.unit = unit
+        self.values = values
+        self.counts = counts
 
 
 @dataclass
@@ -120,21 +126,14 @@ def _point(member: dict[str, Any]) -> Point:
     ts = _epoch(member.get("Timestamp"))
     unit = member.get("Unit")
     if member.get("Values"):
-        values = tuple(float(v) for v in member["Values"])
-        counts = tuple(float(c) for c in (member.get("Counts") or [1.0] * len(values)))
-        kept = [(v, c) for v, c in zip(values, counts, strict=True) if c > 0]
-        if not kept:
+        values = np.asarray([float(v) for v in member["Values"]], dtype=float)
+        counts = np.asarray([float(c) for c in (member.get("Counts") or [1.0] * len(values))], dtype=float)
+        keep = counts > 0
+        values, counts = values[keep], counts[keep]
+        if not len(values):
             return Point(ts, 0.0, 0.0, math.inf, -math.inf, unit)
-        return Point(
-            ts,
-            count=sum(c for _, c in kept),
-            total=sum(v * c for v, c in kept),
-            minimum=min(v for v, _ in kept),
-            maximum=max(v for v, _ in kept),
-            unit=unit,
-            values=tuple(v for v, _ in kept),
-            counts=tuple(c for _, c in kept),
-        )
+        return Point(ts, float(counts.sum()), float((values * counts).sum()), float(values.min()), float(values.max()),
+                     unit, values, counts)
     if member.get("StatisticValues"):
         stats = member["StatisticValues"]
         return Point(
@@ -146,7 +145,7 @@ def _point(member: dict[str, Any]) -> Point:
             unit=unit,
         )
     value = float(member.get("Value", 0.0))
-    return Point(ts, 1.0, value, value, value, unit, (value,), (1.0,))
+    return Point(ts, 1.0, value, value, value, unit, np.array([value]), np.array([1.0]))
 
 
 def statistic(points: list[Point], stat: str) -> float | None:
@@ -167,25 +166,25 @@ def statistic(points: list[Point], stat: str) -> float | None:
     pct = percentile_of(stat)
     if pct is None:
         return None
-    values: list[float] = []
-    counts: list[float] = []
+    values: list[np.ndarray[Any, Any]] = []
+    counts: list[np.ndarray[Any, Any]] = []
     for p in points:
-        if p.values:
-            values.extend(p.values)
-            counts.extend(p.counts)
+        if p.values is not None and p.counts is not None:
+            values.append(p.values)
+            counts.append(p.counts)
         elif p.count > 0 and (p.count == 1 or p.minimum == p.maximum):
-            values.append(p.minimum)
-            counts.append(p.count)
+            values.append(np.array([p.minimum]))
+            counts.append(np.array([p.count]))
     if not values:
         return None
-    return weighted_percentile(np.asarray(values, dtype=float), np.asarray(counts, dtype=float), pct)
+    return weighted_percentile(np.concatenate(values), np.concatenate(counts), pct)
 
 
 def _valid_stat(stat: str) -> bool:
     return stat in _BASIC or percentile_of(stat) is not None
 
 
-class PercentileCloudWatchBackend(cw_models.CloudWatchBackend):  # type: ignore[misc]
+class PercentileCloudWatchBackend(cw_models.CloudWatchBackend):
     """moto's CloudWatch backend with an indexed store and pNN statistics."""
 
     def __init__(self, region_name: str, account_id: str) -> None:
@@ -215,21 +214,22 @@ class PercentileCloudWatchBackend(cw_models.CloudWatchBackend):  # type: ignore[
                     )
                 series.add(_point(member))
 
-    def ingest(self, namespace: str, rows: list[list[Any]]) -> int:
-        """Store compact rows written by the sandbox's Lambda emulation (see ``moto_server.INGEST_PATH``).
-
-        A row is ``[name, [[dim, value], ...], epoch_seconds, count, sum, min, max, unit, values, counts]``.
-        """
+    def ingest(self, namespace: str, rows: list[IngestRow]) -> int:
+        """Store rows written by the sandbox's Lambda emulation in bulk (see ``moto_server.INGEST_PATH``)."""
+        keys: dict[tuple[str, tuple[tuple[str, str], ...]], Series] = {}
         with self._index_lock:
             for name, dims, ts, count, total, low, high, unit, values, counts in rows:
-                dimensions = [{"Name": str(k), "Value": str(v)} for k, v in dims]
-                key = _key(namespace, name, dimensions)
-                series = self.series.get(key)
+                lookup = (name, tuple(dims))
+                series = keys.get(lookup)
                 if series is None:
-                    series = self.series[key] = Series()
-                    self.metric_data.append(cw_models.MetricDatum(namespace, name, 0.0, dimensions, None, unit))
-                series.add(Point(float(ts), float(count), float(total), float(low), float(high), unit,
-                                 tuple(values or ()), tuple(counts or ())))
+                    dimensions = [{"Name": k, "Value": v} for k, v in dims]
+                    key = _key(namespace, name, dimensions)
+                    series = self.series.get(key)
+                    if series is None:
+                        series = self.series[key] = Series()
+                        self.metric_data.append(cw_models.MetricDatum(namespace, name, 0.0, dimensions, None, unit))
+                    keys[lookup] = series
+                series.add(Point(ts, count, total, low, high, unit, values, counts))
         return len(rows)
 
     def _query(self, key: SeriesKey, start: datetime, end: datetime, period: int, stat: str,
@@ -300,13 +300,10 @@ class PercentileCloudWatchBackend(cw_models.CloudWatchBackend):  # type: ignore[
             expression = query.get("Expression")
             if expression is None or "MetricStat" in query:
                 continue
-            if expression.startswith("SELECT"):
-                values, stamps = [], []
-            else:
-                values, stamps = parse_expression(expression, results)
+            found: tuple[Any, Any] = ([], []) if expression.startswith("SELECT") else parse_expression(expression, results)
             returned.append(
-                {"id": query["Id"], "label": query.get("Label") or query["Id"], "values": values,
-                 "timestamps": stamps, "status_code": "Complete"}
+                {"id": query["Id"], "label": query.get("Label") or query["Id"], "values": found[0],
+                 "timestamps": found[1], "status_code": "Complete"}
             )
         return returned
 

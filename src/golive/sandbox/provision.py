@@ -243,7 +243,7 @@ def _zone(aws: Aws, name: str) -> None:
 
 def _certificate(aws: Aws, cert: CertificateSpec) -> None:
     acm = aws.client("acm", cert.region)
-    listed = aws.call("acm:ListCertificates", lambda: acm.list_certificates(), region=cert.region)
+    listed = aws.call("acm:ListCertificates", acm.list_certificates, region=cert.region)
     if any(c.get("DomainName") == cert.domain for c in listed["CertificateSummaryList"]):
         return
     if cert.issued:

@@ -11,8 +11,8 @@ aggregates as real Lambda does:
 
 - dimensions ``{FunctionName, Resource=function:alias, ExecutedVersion}``
   per version, and the plain ``{FunctionName}`` aggregate;
-- Invocations / Errors / Throttles as statistic sets (Errors' SampleCount is
-  the invocations, so its Average is the error rate), only when non-zero;
+- Invocations / Errors / Throttles as statistic sets, only when non-zero
+  (an Errors datum's SampleCount is that minute's invocations);
 - Duration as ``Values``/``Counts`` on a 2 % logarithmic grid (bucket
   centres, at most 150 values a datum), so pNN statistics work and are within
   about 1 % of the raw samples' percentile.
@@ -40,7 +40,7 @@ import httpx
 import numpy as np
 
 from golive.clock import VirtualClock
-from golive.errors import AwsError, AwsRequestError, ConfigError
+from golive.errors import AwsError, AwsRequestError, AwsUnreachable, ConfigError
 from golive.providers.aws import Aws
 from golive.sandbox.faults import ResolvedFault, aws_down_at
 from golive.sandbox.moto_server import INGEST_PATH
@@ -67,8 +67,8 @@ class Datum:
     minimum: float
     maximum: float
     unit: str
-    values: tuple[float, ...] = ()
-    counts: tuple[float, ...] = ()
+    values: np.ndarray[Any, Any] | None = None
+    counts: np.ndarray[Any, Any] | None = None
 
 
 class MetricSink(Protocol):
@@ -97,12 +97,12 @@ class PutMetricDataSink:
                 "Timestamp": datetime.fromtimestamp(d.ts, UTC),
                 "Unit": d.unit,
             }
-            if d.values:
-                item["Values"] = list(d.values)
-                item["Counts"] = list(d.counts)
+            if d.values is not None and d.counts is not None:
+                item["Values"] = d.values.tolist()
+                item["Counts"] = d.counts.tolist()
             else:
                 item["StatisticValues"] = {"SampleCount": d.count, "Sum": d.total, "Minimum": d.minimum, "Maximum": d.maximum}
-            cost = 200 + 20 * len(d.values)
+            cost = 200 + (20 * len(d.values) if d.values is not None else 0)
             if batch and (len(batch) >= self.max_per_call or size + cost > self.max_bytes):
                 self._put(cw, namespace, batch)
                 calls += 1
@@ -119,15 +119,19 @@ class PutMetricDataSink:
 
 
 class IngestSink:
-    """The sandbox's bulk metrics path (``POST /_golive/metrics``), for one account and region."""
+    """The sandbox's bulk metrics path (``POST /_golive/metrics``), for one account and region.
 
-    def __init__(self, endpoint: str, account_id: str, region: str, *, rows_per_call: int = 50_000,
+    The body is columnar (see ``moto_server.decode_ingest``): a JSON header naming the series, then
+    float64 columns, so a 48-hour soak of 20 functions travels in a few requests.
+    """
+
+    def __init__(self, endpoint: str, account_id: str, region: str, *, rows_per_call: int = 100_000,
                  client: httpx.Client | None = None) -> None:
         self.url = endpoint.rstrip("/") + INGEST_PATH
         self.account_id = account_id
         self.region = region
         self.rows_per_call = rows_per_call
-        self._client = client or httpx.Client(timeout=60.0)
+        self._client = client or httpx.Client(timeout=120.0)
 
     @classmethod
     def for_aws(cls, aws: Aws) -> IngestSink:
@@ -138,13 +142,9 @@ class IngestSink:
     def write(self, namespace: str, datums: Sequence[Datum]) -> int:
         calls = 0
         for i in range(0, len(datums), self.rows_per_call):
-            rows = [
-                [d.name, d.dims, d.ts, d.count, d.total, d.minimum, d.maximum, d.unit, d.values, d.counts]
-                for d in datums[i : i + self.rows_per_call]
-            ]
-            body = json.dumps({"account": self.account_id, "region": self.region, "namespace": namespace, "rows": rows})
+            body = encode_ingest(self.account_id, self.region, namespace, datums[i : i + self.rows_per_call])
             try:
-                response = self._client.post(self.url, content=body, headers={"Content-Type": "application/json"})
+                response = self._client.post(self.url, content=body, headers={"Content-Type": "application/octet-stream"})
             except httpx.TransportError as exc:
                 raise AwsError("sandbox:IngestMetrics", self.region, f"no answer ({type(exc).__name__})", self.url) from exc
             if response.status_code != 200:
@@ -176,15 +176,31 @@ class Routing:
         return max((v for v, _ in self.weights), key=lambda v: int(v) if v.isdigit() else -1)
 
 
-def _compress(values: np.ndarray[Any, Any], counts: np.ndarray[Any, Any]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def _compress(values: np.ndarray[Any, Any], counts: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """At most MAX_VALUES (value, count) pairs: neighbours merged into their count-weighted mean."""
-    if len(values) > MAX_VALUES:
-        group = math.ceil(len(values) / MAX_VALUES)
-        ids = np.arange(len(values)) // group
-        merged_counts = np.bincount(ids, weights=counts)
-        values = np.bincount(ids, weights=values * counts) / merged_counts
-        counts = merged_counts
-    return tuple(float(v) for v in values), tuple(float(c) for c in counts)
+    group = math.ceil(len(values) / MAX_VALUES)
+    ids = np.arange(len(values)) // group
+    merged_counts = np.bincount(ids, weights=counts)
+    return np.bincount(ids, weights=values * counts) / merged_counts, merged_counts
+
+
+def encode_ingest(account_id: str, region: str, namespace: str, datums: Sequence[Datum]) -> bytes:
+    """The columnar body of ``POST /_golive/metrics`` (decoded by ``moto_server.decode_ingest``)."""
+    series: dict[tuple[str, Dims, str], int] = {}
+    ids = [series.setdefault((d.name, d.dims, d.unit), len(series)) for d in datums]
+    scalars = np.array([(i, d.ts, d.count, d.total, d.minimum, d.maximum) for i, d in zip(ids, datums, strict=True)],
+                       dtype=np.float64).reshape(-1, 6)
+    lengths = np.array([0 if d.values is None else len(d.values) for d in datums], dtype=np.int64)
+    offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    present = [d for d in datums if d.values is not None and d.counts is not None]
+    values = np.concatenate([d.values for d in present if d.values is not None]) if present else np.zeros(0)
+    counts = np.concatenate([d.counts for d in present if d.counts is not None]) if present else np.zeros(0)
+    header = {
+        "account": account_id, "region": region, "namespace": namespace, "rows": len(datums),
+        "values": int(offsets[-1]), "series": [[n, [list(p) for p in dims], unit] for (n, dims, unit) in series],
+    }
+    return b"".join([json.dumps(header).encode(), b"\n", scalars.astype("<f8").tobytes(), offsets.astype("<i8").tobytes(),
+                     values.astype("<f8").tobytes(), counts.astype("<f8").tobytes()])
 
 
 @dataclass
@@ -213,6 +229,7 @@ class TrafficSimulator:
         self._faults: list[ResolvedFault] = list(faults)
         self._on_aws_down = on_aws_down
         self._done_until: datetime | None = None
+        self._routing: dict[str, Routing] = {}
 
     def set_faults(self, faults: Sequence[ResolvedFault]) -> None:
         """Replace the active fault list (e.g. once a phase's instant is known); bindings of kept faults stay."""
@@ -225,10 +242,19 @@ class TrafficSimulator:
         self.simulate(old, new)
 
     def routing(self, function: FunctionSpec) -> Routing:
-        """The alias's weights read back from moto (all traffic on $LATEST when there is no alias)."""
+        """The alias's weights read back from moto (all traffic on $LATEST when there is no alias).
+
+        While the API does not answer (``aws_down``) the last weights read are used: Lambda keeps
+        routing by the alias it has, whether or not golive can reach the API.
+        """
         lam = self.aws.client("lambda")
         try:
             alias = self.aws.call("lambda:GetAlias", lambda: lam.get_alias(FunctionName=function.name, Name=function.alias))
+        except AwsUnreachable:
+            known = self._routing.get(function.name)
+            if known is None:
+                raise
+            return known
         except AwsRequestError as exc:
             if exc.code != "ResourceNotFoundException":
                 raise
@@ -236,7 +262,9 @@ class TrafficSimulator:
         extra = {str(v): float(w) for v, w in (alias.get("RoutingConfig", {}).get("AdditionalVersionWeights") or {}).items()}
         primary = str(alias["FunctionVersion"])
         weights = [(primary, max(0.0, 1.0 - sum(extra.values())))] + [(v, w) for v, w in sorted(extra.items()) if w > 0]
-        return Routing(tuple(weights), function.alias)
+        routing = Routing(tuple(weights), function.alias)
+        self._routing[function.name] = routing
+        return routing
 
     def simulate(self, start: datetime, end: datetime) -> SimulationStats:
         """Write every whole minute in [start, end) not written before; then apply aws_down windows at ``end``."""
@@ -259,7 +287,8 @@ class TrafficSimulator:
             self._on_aws_down(aws_down_at(self._faults, end))
         return stats
 
-    def _faults_for(self, state: _FunctionState, routing: Routing, minutes: np.ndarray[Any, Any]) -> list[tuple[ResolvedFault, str]]:
+    def _faults_for(self, state: _FunctionState, routing: Routing,
+                    minutes: np.ndarray[Any, Any]) -> list[tuple[ResolvedFault, str]]:
         """The faults hitting this function in these minutes, each with the version it is bound to."""
         hits: list[tuple[ResolvedFault, str]] = []
         for fault in self._faults:
@@ -390,7 +419,9 @@ def _durations(dims: Dims, minutes: np.ndarray[Any, Any], sample_minutes: np.nda
     out: list[Datum] = []
     for k, (a, b) in enumerate(zip(minute_starts, minute_ends, strict=True)):
         g0, g1 = group_bounds[k], group_ends[k]
-        vals, cnts = _compress(group_values[g0:g1], group_counts[g0:g1])
+        vals, cnts = group_values[g0:g1], group_counts[g0:g1]
+        if g1 - g0 > MAX_VALUES:
+            vals, cnts = _compress(vals, cnts)
         out.append(Datum("Duration", dims, float(minutes[sm[a]]), float(b - a), float(sums[k]), float(mins[k]),
                          float(maxs[k]), "Milliseconds", vals, cnts))
     return out

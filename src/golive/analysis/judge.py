@@ -1,0 +1,251 @@
+"""The canary judge: is the canary version worse than the stable one, over the same minutes?
+
+Fixed triggers (error rate > 5%) cannot see a 1% → 3% regression at 10%
+traffic, and fire on noise at 60 invocations a minute. The judge compares
+the canary version with the stable version in the same minutes (Kayenta's
+approach), per function, and for the project's functions together:
+
+- error counts with the exact conditional test of two Poisson rates
+  (``stats.rate_test``), one-sided, the stable version supplying the
+  baseline, per function and pooled over the functions (stratified, exact);
+- per-minute durations (p95) with Mann-Whitney U and the Hodges-Lehmann
+  shift on a log scale, failing only when the shift is significant *and*
+  larger than the metric's tolerance (``+15%`` by default), as Kayenta does.
+
+**Sequential looks.** The judge runs every minute of a bake on cumulative
+data, so a per-look level of 1% would roll back far more than 1% of
+healthy canaries. golive uses a Haybittle-Peto boundary: interim looks
+need ``p < alpha_interim`` (0.0001 by default, ≈ z 3.7), the last look of
+the bake uses ``alpha_final`` (0.003). By Bonferroni over the looks and
+the tests, the false rollback rate is bounded by the sum of the nominal
+levels; in practice, because cumulative looks are strongly correlated and
+exact count tests are conservative, it is far below that bound (see
+``bench/judge.py``: about 1% of healthy 5-function canaries, counting every
+function, both metrics and ten looks). Almost all of the level is kept for
+the final look, where the one-function regression is decided; a regression
+in every function is strong enough to cross the interim boundary within
+minutes.
+
+"Too little data" is Inconclusive, never Successful: fewer canary
+invocations than ``min_invocations``, or fewer minutes than ``min_minutes``
+for a duration comparison. The caller extends the bake and, in the end,
+fails safe.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from golive.analysis.measurement import Outcome
+from golive.analysis.stats import RateTest, Stratum, rate_test, shift_test
+
+POOLED = "pooled"
+
+
+class Direction(StrEnum):
+    INCREASE = "increase"  # an increase is bad (errors, latency)
+    DECREASE = "decrease"  # a decrease is bad (throughput)
+
+
+class MetricKind(StrEnum):
+    COUNT = "count"  # events per invocation: compared as Poisson rates
+    CONTINUOUS = "continuous"  # a per-minute value (p95 duration): compared by rank
+
+
+@dataclass(frozen=True)
+class MetricPolicy:
+    """How one metric is judged. ``tolerance`` is the allowed relative change (0.15: +15%)."""
+
+    name: str
+    kind: MetricKind
+    direction: Direction = Direction.INCREASE
+    critical: bool = False
+    tolerance: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.tolerance < 0:
+            raise ValueError(f"{self.name}: tolerance must be >= 0")
+        if self.kind is MetricKind.COUNT and self.direction is Direction.DECREASE:
+            raise ValueError(f"{self.name}: a count metric is judged on increases only")
+
+
+DEFAULT_POLICIES = (
+    MetricPolicy("errors", MetricKind.COUNT, critical=True, tolerance=0.0),
+    MetricPolicy("p95_duration", MetricKind.CONTINUOUS, tolerance=0.15),
+)
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    metrics: tuple[MetricPolicy, ...] = DEFAULT_POLICIES
+    alpha_interim: float = 0.0001
+    alpha_final: float = 0.003
+    min_invocations: int = 50
+    min_minutes: int = 3
+    pool: bool = True
+    pass_share: float = 0.75  # share of judged non-critical metrics that must pass
+
+    def alpha(self, final: bool) -> float:
+        return self.alpha_final if final else self.alpha_interim
+
+
+@dataclass(frozen=True)
+class VersionSeries:
+    """One version of one function, minute by minute over the compared window (same minutes on both sides).
+
+    ``counts`` holds event counts per minute (``errors``), ``values`` per-minute values in base units
+    (``p95_duration`` in seconds; NaN where the minute had no datapoint).
+    """
+
+    scope: str
+    invocations: Sequence[float]
+    counts: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    values: Mapping[str, Sequence[float]] = field(default_factory=dict)
+
+    @property
+    def exposure(self) -> float:
+        return float(sum(self.invocations))
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One metric on one scope (a function, or the functions pooled): the test's numbers and the outcome."""
+
+    metric: str
+    scope: str
+    outcome: Outcome
+    test: str
+    message: str
+    p_value: float | None = None
+    alpha: float | None = None
+    statistic: float | None = None
+    effect: float | None = None  # count: rate ratio canary/stable; continuous: relative shift (0.3 = +30%)
+    low: float | None = None
+    high: float | None = None
+    n_canary: float = 0.0
+    n_stable: float = 0.0
+    critical: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        def clean(x: float | None) -> float | None:
+            return None if x is None or math.isnan(x) else (x if math.isfinite(x) else (math.inf if x > 0 else -math.inf))
+
+        return {"metric": self.metric, "scope": self.scope, "outcome": self.outcome.value, "test": self.test,
+                "message": self.message, "p_value": clean(self.p_value), "alpha": self.alpha,
+                "statistic": clean(self.statistic), "effect": clean(self.effect), "low": clean(self.low),
+                "high": clean(self.high), "n_canary": self.n_canary, "n_stable": self.n_stable, "critical": self.critical}
+
+
+@dataclass(frozen=True)
+class Judgement:
+    outcome: Outcome
+    reason: str
+    results: tuple[MetricResult, ...]
+    final: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"outcome": self.outcome.value, "reason": self.reason, "final": self.final,
+                "results": [r.to_dict() for r in self.results]}
+
+    def lines(self) -> list[str]:
+        """One line per result, for a person to check the decision."""
+        return [f"{r.outcome.value:<12} {r.metric} {r.scope}: {r.message}" for r in self.results]
+
+
+def _count_result(policy: MetricPolicy, scope: str, strata: list[Stratum], config: JudgeConfig, final: bool,
+                  exposure_floor: float) -> MetricResult:
+    alpha = config.alpha(final)
+    ce = sum(s.canary_exposure for s in strata)
+    se = sum(s.stable_exposure for s in strata)
+    test_name = "conditional binomial test of two Poisson rates" + (" (stratified)" if len(strata) > 1 else "")
+    if ce < exposure_floor or se <= 0:
+        return MetricResult(policy.name, scope, Outcome.INCONCLUSIVE, test_name,
+                            f"too little data: {ce:.0f} canary invocations (need {exposure_floor:.0f})",
+                            n_canary=ce, n_stable=se, critical=policy.critical, alpha=alpha)
+    t: RateTest = rate_test(strata, 1.0 + policy.tolerance)
+    canary_rate = sum(s.canary_events for s in strata) / ce
+    stable_rate = sum(s.stable_events for s in strata) / se
+    failed = t.p_value < alpha
+    message = (f"canary {t.canary_events} in {ce:.0f} ({canary_rate:.2%}) vs stable "
+               f"{t.total_events - t.canary_events} in {se:.0f} ({stable_rate:.2%}); ratio {t.ratio:.2f} "
+               f"(allowed {t.ratio_bound:.2f}); p={t.p_value:.2g} {'<' if failed else '>='} {alpha:g}")
+    return MetricResult(policy.name, scope, Outcome.FAILED if failed else Outcome.SUCCESSFUL, test_name, message,
+                        p_value=t.p_value, alpha=alpha, statistic=float(t.canary_events), effect=t.ratio,
+                        n_canary=ce, n_stable=se, critical=policy.critical)
+
+
+def _continuous_result(policy: MetricPolicy, canary: VersionSeries, stable: VersionSeries, config: JudgeConfig,
+                       final: bool) -> MetricResult:
+    alpha = config.alpha(final)
+    test_name = "Mann-Whitney U, Hodges-Lehmann shift (log scale)"
+    x = [math.log(v) for v in canary.values.get(policy.name, ()) if v > 0 and not math.isnan(v)]
+    y = [math.log(v) for v in stable.values.get(policy.name, ()) if v > 0 and not math.isnan(v)]
+    if min(len(x), len(y)) < config.min_minutes:
+        return MetricResult(policy.name, canary.scope, Outcome.INCONCLUSIVE, test_name,
+                            f"too little data: {len(x)} canary and {len(y)} stable minutes (need {config.min_minutes})",
+                            n_canary=len(x), n_stable=len(y), critical=policy.critical, alpha=alpha)
+    increase = policy.direction is Direction.INCREASE
+    t = shift_test(x, y, confidence=1 - 2 * alpha, alternative="greater" if increase else "less")
+    effect = math.expm1(t.shift)
+    low, high = math.expm1(t.low), math.expm1(t.high)
+    beyond = effect > policy.tolerance if increase else effect < -policy.tolerance
+    failed = t.p_value < alpha and beyond
+    message = (f"shift {effect:+.1%} ({(1 - 2 * alpha):.2%} CI {low:+.1%}..{high:+.1%}), tolerance "
+               f"{'+' if increase else '-'}{policy.tolerance:.0%}; U={t.statistic:g}, p={t.p_value:.2g} vs {alpha:g}; "
+               f"{t.n_canary} vs {t.n_stable} minutes")
+    return MetricResult(policy.name, canary.scope, Outcome.FAILED if failed else Outcome.SUCCESSFUL, test_name, message,
+                        p_value=t.p_value, alpha=alpha, statistic=t.statistic, effect=effect, low=low, high=high,
+                        n_canary=t.n_canary, n_stable=t.n_stable, critical=policy.critical)
+
+
+def judge(canary: VersionSeries | Sequence[VersionSeries], stable: VersionSeries | Sequence[VersionSeries],
+          config: JudgeConfig = JudgeConfig(), *, final: bool = False) -> Judgement:
+    """Judge canary against stable (one function, or the functions of a project, aligned by position).
+
+    ``final`` marks the last look of a bake (the Haybittle-Peto boundary uses ``alpha_final`` there).
+    """
+    canaries = [canary] if isinstance(canary, VersionSeries) else list(canary)
+    stables = [stable] if isinstance(stable, VersionSeries) else list(stable)
+    if len(canaries) != len(stables) or not canaries:
+        raise ValueError("judge needs the same non-zero number of canary and stable series")
+    results: list[MetricResult] = []
+    for policy in config.metrics:
+        if policy.kind is MetricKind.COUNT:
+            strata = [Stratum(float(sum(c.counts.get(policy.name, ()))), c.exposure,
+                              float(sum(s.counts.get(policy.name, ()))), s.exposure)
+                      for c, s in zip(canaries, stables, strict=True)]
+            for c, stratum in zip(canaries, strata, strict=True):
+                results.append(_count_result(policy, c.scope, [stratum], config, final, config.min_invocations))
+            if config.pool and len(strata) > 1:
+                results.append(_count_result(policy, f"{POOLED} ({len(strata)} functions)", strata, config, final,
+                                             config.min_invocations))
+        else:
+            for c, s in zip(canaries, stables, strict=True):
+                results.append(_continuous_result(policy, c, s, config, final))
+    return _decide(results, config, final)
+
+
+def _decide(results: list[MetricResult], config: JudgeConfig, final: bool) -> Judgement:
+    critical_failures = [r for r in results if r.critical and r.outcome is Outcome.FAILED]
+    if critical_failures:
+        r = critical_failures[0]
+        return Judgement(Outcome.FAILED, f"critical metric {r.metric} failed on {r.scope}: {r.message}", tuple(results), final)
+    by_metric: dict[str, list[MetricResult]] = {}
+    for r in results:
+        by_metric.setdefault(r.metric, []).append(r)
+    failed = [name for name, rs in by_metric.items() if any(r.outcome is Outcome.FAILED for r in rs)]
+    judged = [name for name, rs in by_metric.items() if any(r.outcome is not Outcome.INCONCLUSIVE for r in rs)]
+    if failed and len(judged) - len(failed) < config.pass_share * len(judged):
+        first = next(r for r in results if r.outcome is Outcome.FAILED)
+        return Judgement(Outcome.FAILED, f"{', '.join(failed)} failed; {first.metric} on {first.scope}: {first.message}",
+                         tuple(results), final)
+    inconclusive = [r for r in results if r.outcome is Outcome.INCONCLUSIVE]
+    if inconclusive:
+        r = inconclusive[0]
+        return Judgement(Outcome.INCONCLUSIVE, f"{r.metric} on {r.scope}: {r.message}", tuple(results), final)
+    note = f" ({', '.join(failed)} failed, within pass share)" if failed else ""
+    return Judgement(Outcome.SUCCESSFUL, f"canary no worse than stable on {len(by_metric)} metrics{note}", tuple(results), final)

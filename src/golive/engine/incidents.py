@@ -1,0 +1,67 @@
+"""Incidents: opened by people or piped in by an alerting tool.
+
+An incident has a severity P0-P3, a title, and optionally the environment
+and the batch or project it concerns. Open P0/P1 incidents fail soak
+checkpoints and the go/no-go gate; an open P0 is a rollback trigger for a
+canary in progress. Every open and resolve is also an event, so the report
+shows when each was known.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from golive.errors import UsageError
+from golive.plan.model import Plan
+from golive.store.store import Incident, Store
+
+
+class IncidentInput(BaseModel):
+    """The JSON an alerting tool may pipe into ``golive incident open``."""
+
+    model_config = ConfigDict(extra="ignore")
+    severity: Literal["P0", "P1", "P2", "P3"]
+    title: str = Field(min_length=1)
+    env: str | None = None
+    scope: str | None = None
+    source: str | None = None
+
+
+def parse_incident_json(text: str) -> IncidentInput:
+    try:
+        return IncidentInput.model_validate(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"incident JSON on stdin is not JSON: {exc.msg} at line {exc.lineno}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        raise UsageError(f"incident JSON on stdin: {where}: {first['msg']}") from None
+
+
+def open_incident(store: Store, plan: Plan, incident: IncidentInput, now: datetime, by: str | None = None) -> int:
+    if incident.env is not None and incident.env not in plan.environments:
+        raise UsageError(f"unknown environment '{incident.env}' (known: {', '.join(plan.environments)})")
+    scopes = {b.name for b in plan.batches} | set(plan.projects)
+    if incident.scope is not None and incident.scope not in scopes:
+        raise UsageError(f"unknown scope '{incident.scope}': use a batch or project name")
+    incident_id = store.open_incident(plan.release, incident.env, incident.severity, incident.title, now,
+                                      scope=incident.scope, opened_by=by, source=incident.source)
+    store.append_event(release=plan.release, env=incident.env or "*", kind="incident", subject=incident.title,
+                       outcome="opened", at=now, data={"id": incident_id, **incident.model_dump()})
+    return incident_id
+
+
+def resolve_incident(store: Store, plan: Plan, incident_id: int, now: datetime) -> Incident:
+    found = [i for i in store.incidents(plan.release) if i.id == incident_id]
+    if not found:
+        raise UsageError(f"no incident #{incident_id} in release {plan.release}")
+    if not store.resolve_incident(incident_id, now):
+        raise UsageError(f"incident #{incident_id} is already resolved")
+    incident = found[0]
+    store.append_event(release=plan.release, env=incident.env or "*", kind="incident", subject=incident.title,
+                       outcome="resolved", at=now, data={"id": incident_id, "severity": incident.severity})
+    return incident

@@ -1,0 +1,201 @@
+"""Soak runs: checkpoints evaluated on time, with their numbers kept.
+
+The runbook's 48-hour SIT soak is eight checkpoints a person looks at;
+here each checkpoint is a step due at a fixed time (soak start + n × every).
+When due (plus the metric delay) it evaluates the soak's criteria for every
+function over its own window, runs the soak's checks (functions active,
+alarms against the allow-list and those already firing at soak start, open
+incidents), probes health URLs and, every ``smoke_every``, runs the smoke
+commands. A checkpoint found overdue after golive was not running is
+evaluated late, over its own window, and marked late. The evidence of each
+checkpoint is written in the same transaction that marks it done, so no
+checkpoint is ever evaluated twice.
+
+A failed checkpoint fails the soak (the runbook's rule): the remaining
+checkpoints are skipped and the verdict says which checkpoint failed and
+why. In a release run the verdict is recorded and the go/no-go gate turns it
+into NO-GO; a standalone soak run (``golive soak start``) ends failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from golive.analysis.cloudwatch import CloudWatchLambdaSource
+from golive.analysis.criteria import parse_criterion
+from golive.analysis.evaluate import CriterionSpec, Evaluation, evaluate
+from golive.analysis.measurement import Outcome
+from golive.analysis.metrics import Scope, parse_metric_def
+from golive.checks.base import CheckResult
+from golive.checks.runner import run_checks
+from golive.clock import parse_instant
+from golive.engine.basic import check_context
+from golive.engine.context import StepContext
+from golive.engine.outcome import Done, Fail, Handler, Outcome as StepOutcome, Wait
+from golive.errors import GoliveError
+from golive.plan.variables import variables
+from golive.providers import shell
+from golive.rollout.functions import select_functions, soak_selectors
+
+METRIC_DELAY = timedelta(minutes=2)
+LATE_AFTER = timedelta(minutes=10)
+
+
+def soak_meta(ctx: StepContext, env: str) -> dict[str, Any]:
+    return dict(ctx.run.meta.get("soak", {}).get(env, {}))
+
+
+def _update_meta(ctx: StepContext, env: str, **values: Any) -> None:
+    meta = dict(ctx.run.meta)
+    soaks = dict(meta.get("soak", {}))
+    soaks[env] = {**soaks.get(env, {}), **values}
+    meta["soak"] = soaks
+    if "alarms_at_start" in values:
+        at_start = dict(meta.get("alarms_at_start", {}))
+        at_start[env] = values["alarms_at_start"]
+        meta["alarms_at_start"] = at_start
+    ctx.store.set_run(ctx.run.id, ctx.now, meta=meta)
+    ctx.run = replace(ctx.run, meta=meta)
+
+
+def _alarms_in_alarm(ctx: StepContext, env: str) -> list[str]:
+    aws = ctx.services.aws(env)
+    client = aws.client("cloudwatch")
+
+    def firing() -> list[str]:
+        names: list[str] = []
+        for page in client.get_paginator("describe_alarms").paginate(StateValue="ALARM"):
+            names += [a["AlarmName"] for a in page.get("MetricAlarms", [])]
+        return names
+
+    return sorted(aws.call("cloudwatch:DescribeAlarms", firing))
+
+
+def _soak_start(ctx: StepContext) -> StepOutcome:
+    env = ctx.params["env"]
+    started = ctx.state.get("started_at") or ctx.now.isoformat()
+    alarms = _alarms_in_alarm(ctx, env) if ctx.services.aws_for is not None else []
+    ctx.state["started_at"] = started
+    _update_meta(ctx, env, start=started, alarms_at_start=alarms, failed_at=None)
+    ends = parse_instant(started) + timedelta(seconds=ctx.params["duration_s"])
+    return Done(f"{env} soak started; {ctx.params['checkpoints']} checkpoints; ends {ends:%b %d %H:%M}",
+                {"env": env, "started_at": started, "alarms_at_start": alarms, "ends_at": ends.isoformat()})
+
+
+def criterion_specs(ctx: StepContext, entries: list[dict[str, Any]]) -> list[CriterionSpec]:
+    metrics = {name: parse_metric_def(m.lambda_, name) for name, m in ctx.services.plan.metrics.items()}
+    specs = []
+    for entry in entries:
+        criterion = parse_criterion(entry["criterion"])
+        specs.append(CriterionSpec(criterion=criterion, metric=metrics[criterion.metric],
+                                   aggregate=entry.get("scope") == "aggregate", dry_run=bool(entry.get("dry_run"))))
+    return specs
+
+
+def _evaluate_criteria(ctx: StepContext, env: str, start: datetime, end: datetime) -> tuple[list[Evaluation], str]:
+    plan = ctx.services.plan
+    specs = criterion_specs(ctx, ctx.params["criteria"])
+    if not specs:
+        return [], ""
+    aws = ctx.services.aws(env)
+    functions: list[str] = []
+    for selector in soak_selectors(plan.projects, variables(plan, env)):
+        functions += select_functions(aws, selector)
+    if not functions:
+        return [], "no Lambda functions found to evaluate"
+    source = CloudWatchLambdaSource(aws, ctx.services.clock)
+    return evaluate(specs, source, [Scope(f) for f in functions], start, end), ""
+
+
+def _smoke(ctx: StepContext, argv: list[str]) -> dict[str, Any]:
+    workdir = Path(ctx.services.extras.get("workdir", "."))
+    try:
+        result = shell.run(argv, timeout=300, cwd=str(workdir))
+    except GoliveError as exc:
+        return {"argv": argv, "ok": False, "summary": str(exc)}
+    output = ctx.services.redact((result.stdout + result.stderr)[-2000:])
+    return {"argv": argv, "ok": result.ok, "exit_code": result.exit_code, "output": output,
+            "summary": "passed" if result.ok else f"exit {result.exit_code}"}
+
+
+def _checkpoint(ctx: StepContext) -> StepOutcome:
+    env, index, of = ctx.params["env"], ctx.params["index"], ctx.params["of"]
+    meta = soak_meta(ctx, env)
+    if not meta.get("start"):
+        return Fail(f"the {env} soak has not started")
+    if meta.get("failed_at"):
+        return Done(f"skipped: the soak failed at checkpoint {meta['failed_at']}", {"skipped": True}, outcome="skip")
+    start = parse_instant(meta["start"])
+    due = start + timedelta(seconds=ctx.params["offset_s"])
+    evaluate_at = due + METRIC_DELAY
+    if ctx.now < evaluate_at:
+        return Wait(evaluate_at, f"checkpoint {index} of {of} due {due:%H:%M}")
+    late = ctx.now > evaluate_at + LATE_AFTER
+    window_start = due - timedelta(seconds=ctx.params["window_s"])
+    failures: list[str] = []
+    evaluations, note = _evaluate_criteria(ctx, env, window_start, due)
+    if note:
+        failures.append(note)
+    for ev in evaluations:
+        if ev.spec.dry_run:
+            continue
+        if ev.outcome is Outcome.FAILED:
+            failures.append(f"{ev.spec.criterion.text}: {ev.overall.message}")
+        elif ev.outcome is Outcome.ERROR:
+            failures.append(f"{ev.spec.criterion.text}: could not be measured ({ev.overall.message})")
+    checks = [*ctx.params["checks"], *({"kind": "http", "params": {"url": u}} for u in ctx.params["health"])]
+    alarms_start = frozenset(meta.get("alarms_at_start", []))
+    results: list[CheckResult] = run_checks(checks, lambda e: _ctx_for(ctx, e or env, alarms_start))
+    failures += [f"{r.check} {r.target}: {r.summary}" for r in results if not r.ok]
+    smoke = [_smoke(ctx, argv) for argv in ctx.params.get("smoke", [])]
+    failures += [f"smoke {' '.join(s['argv'])}: {s['summary']}" for s in smoke if not s["ok"]]
+    passed = not failures
+    data = {
+        "env": env, "index": index, "of": of, "due_at": due.isoformat(), "evaluated_at": ctx.now.isoformat(),
+        "late": late, "window": {"start": window_start.isoformat(), "end": due.isoformat()},
+        "criteria": [e.to_dict() for e in evaluations], "checks": [r.to_dict() for r in results],
+        "smoke": smoke, "failures": failures,
+    }
+    if not passed:
+        _update_meta(ctx, env, failed_at=index, failures=failures)
+    late_note = " (late)" if late else ""
+    summary = f"checkpoint {index} of {of}{late_note}: " + ("pass" if passed else "FAIL: " + "; ".join(failures))
+    return Done(summary, data, outcome="pass" if passed else "fail", kind="checkpoint",
+                subject=f"{env} checkpoint {index} of {of}")
+
+
+def _ctx_for(ctx: StepContext, env: str, alarms_start: frozenset[str]) -> Any:
+    check_ctx = check_context(ctx.services, env, alarms_start)
+    release = ctx.run.release
+    check_ctx.open_incidents = lambda: [
+        {"id": i.id, "severity": i.severity, "title": i.title, "env": i.env}
+        for i in ctx.store.incidents(release, open_only=True)
+    ]
+    return check_ctx
+
+
+def _soak_end(ctx: StepContext) -> StepOutcome:
+    env = ctx.params["env"]
+    meta = soak_meta(ctx, env)
+    failed_at = meta.get("failed_at")
+    n = ctx.params["checkpoints"]
+    data = {"env": env, "checkpoints": n, "passed": n if not failed_at else failed_at - 1, "failed_at": failed_at,
+            "reasons": meta.get("failures", [])}
+    if failed_at:
+        summary = f"{env} soak FAILED at checkpoint {failed_at} of {n}: " + "; ".join(meta.get("failures", []))
+        if ctx.params.get("standalone"):
+            ctx.store.append_event(release=ctx.run.release, env=env, run_id=ctx.run.id, step_key=ctx.step.key,
+                                   kind="soak", subject=f"{env} soak", outcome="fail", at=ctx.now, data=data)
+            return Fail(summary, data)
+        return Done(summary, data, outcome="fail", kind="soak", subject=f"{env} soak")
+    return Done(f"{env} soak passed: {n} of {n} checkpoints", data, outcome="pass", kind="soak", subject=f"{env} soak")
+
+
+HANDLERS = [
+    Handler("soak_start", _soak_start),
+    Handler("soak_checkpoint", _checkpoint),
+    Handler("soak_end", _soak_end),
+]

@@ -1,0 +1,120 @@
+"""The report as Markdown: for a pull request, a wiki page or a terminal.
+
+Every section of the report in plain tables. Markdown cannot colour a cell,
+so a failing value is written in bold with ✗, and a late checkpoint is
+flagged in its own column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from golive.report import formatting as f
+from golive.report.model import Report, Soak
+
+
+def _esc(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    out = ["| " + " | ".join(_esc(h) for h in header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(_esc(c) for c in row) + " |" for row in rows]
+    return [*out, ""]
+
+
+def _soak(soak: Soak) -> list[str]:
+    out = [f"### {f.soak_title(soak)}", ""]
+    criteria = [c.text for c in soak.criteria]
+    rows: list[list[object]] = []
+    for cp in soak.checkpoints:
+        row: list[object] = [f"{cp.index} of {cp.of}" if cp.of else cp.index, f.clock(cp.due_at or cp.at),
+                             "late" if cp.late else "", f.window(cp), "✗ fail" if cp.outcome == "fail" else "✓ pass"]
+        for text in criteria:
+            cell = cp.cell(text)
+            if cell is None:
+                row.append("—")
+            else:
+                shown = f.cell_text(cell)
+                row.append(f"**{shown}**" if cell.failed else shown)
+        failing_checks = [f"{c.check} {c.target}: {c.status}" for c in cp.checks if c.status not in ("pass", "warn")]
+        row.append("; ".join(failing_checks) or (f"{len(cp.checks)} passed" if cp.checks else ""))
+        rows.append(row)
+    out += _table(["checkpoint", "due", "late", "window", "outcome", *criteria, "checks"], rows)
+    failures = [(cp.index, text) for cp in soak.checkpoints for text in cp.failures]
+    if failures or soak.reasons:
+        out += ["Reasons:", ""]
+        out += [f"- checkpoint {i}: {text}" for i, text in failures]
+        out += [f"- {text}" for text in soak.reasons if all(text != t for _, t in failures)]
+        out.append("")
+    return out
+
+
+def render_markdown(report: Report) -> str:
+    out = [f"# Release report: {f.headline(report)}", ""]
+    out += _table(["", ""], [
+        ["release", report.release], ["version", report.version or "—"], ["environment", report.env],
+        ["environments covered", ", ".join(report.envs)], ["run", f"{report.run_id} ({report.run_kind})"],
+        ["status", f"**{report.status}**"], ["reason", report.reason or "—"],
+        ["started (virtual)", f.when(report.started_at)], ["ended (virtual)", f.when(report.ended_at)],
+        ["duration", f.duration(report.duration_s)],
+    ])
+
+    if report.steps:
+        out += ["## Phases", ""]
+        out += _table(["phase", "step", "status", "outcome", "summary"],
+                      [[s.phase, s.title, s.status, s.outcome or "", s.summary] for s in report.steps])
+
+    out += ["## Soaks", ""]
+    if not report.soaks:
+        out += ["No soak checkpoints recorded.", ""]
+    for soak in report.soaks:
+        out += _soak(soak)
+
+    out += ["## Gate decisions", ""]
+    if not report.gates:
+        out += ["No gate decision recorded.", ""]
+    for gate in report.gates:
+        note = "" if gate.latest else " (earlier decision)"
+        out += [f"### {gate.gate} for {gate.env}: **{gate.decision}** at {f.when(gate.at)}{note}", ""]
+        out += _table(["item", "ok", "detail"], [[i.name, "✓" if i.ok else "✗", i.detail] for i in gate.items])
+        if gate.reasons:
+            out += ["Reasons:", "", *(f"- {r}" for r in gate.reasons), ""]
+
+    out += ["## Approvals", ""]
+    out += _table(["gate", "env", "by", "role", "note", "at"],
+                  [[a.gate, a.env, a.by + (" (rehearsal)" if a.rehearsal else ""), a.role or "", a.note or "",
+                    f.when(a.at)] for a in report.approvals]) if report.approvals else ["None recorded.", ""]
+
+    out += ["## Incidents", ""]
+    out += _table(["id", "severity", "title", "env", "status", "opened", "resolved"],
+                  [[i.id if i.id is not None else "", i.severity, i.title, i.env or "all", i.status,
+                    f.when(i.opened_at), f.when(i.resolved_at)] for i in report.incidents]) \
+        if report.incidents else ["None.", ""]
+
+    out += ["## Canaries", ""]
+    if not report.canaries:
+        out += ["No canary recorded.", ""]
+    for canary in report.canaries:
+        out += [f"### {canary.project}: {canary.outcome}", ""]
+        out += _table(["at", "event", "weight", "versions", "reason / judgement"], [
+            [f.clock(s.at), s.outcome, f.weight(s.weight),
+             f"{s.stable or '?'} → {s.canary or '?'}" if s.stable or s.canary else "",
+             "; ".join(x for x in [s.reason, f.judgement_text(s.judgement)] if x)]
+            for s in canary.steps])
+
+    out += ["## Rollbacks", ""]
+    out += _table(["at", "project", "reason", "took", "functions"],
+                  [[f.when(r.at), r.project, r.reason, f.duration(r.seconds), ", ".join(r.functions)]
+                   for r in report.rollbacks]) if report.rollbacks else ["None.", ""]
+
+    out += ["## Availability", ""]
+    out += _table(["url", "probes", "up", "availability"],
+                  [[a.url, a.probes, a.up, f.share(a.availability)] for a in report.availability]) \
+        if report.availability else ["No probes recorded.", ""]
+
+    out += ["## Checks", ""]
+    out += _table(["phase", "check", "target", "status", "summary"],
+                  [[c.phase or "", c.check, c.target, c.status, c.summary] for c in report.checks]) \
+        if report.checks else ["No checks recorded.", ""]
+    return "\n".join(out).rstrip() + "\n"

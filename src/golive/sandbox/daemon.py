@@ -1,0 +1,311 @@
+"""The sandbox as its own process, so it outlives the golive command that started it.
+
+``golive sandbox up --detach`` must leave a local AWS running after golive
+exits (and after golive is killed), and ``golive sandbox down`` must find and
+stop it later. Everything about a running sandbox lives in one state folder:
+
+- ``specs.json``       what to provision (written by ``start_detached``)
+- ``sandbox.json``     pid, endpoint, services and, per environment, account,
+                       region, profile and the role/key id reaching it (no secrets)
+- ``aws-config`` and ``aws-credentials`` (mode 0600): one profile per
+                       environment (the plan's profile name, e.g. ``Tebogo-prod``)
+                       with static keys of that environment's account, so
+                       ``exports(info)`` is all the AWS CLI and golive need
+- ``daemon.log``       the daemon's stderr
+
+The daemon (``python -m golive.sandbox.daemon --state-dir DIR``) starts the
+moto server, starts any extra services (the hook for the local GitHub
+server: ``--service NAME=module:factory``, where ``factory(state_dir)``
+returns an object with ``start() -> url`` and ``stop()``), mints credentials
+and provisions each environment through golive's ``Aws``, writes the files,
+then serves until SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from golive.errors import GoliveError, UsageError
+from golive.sandbox.accounts import Credentials, mint_credentials, sandbox_aws, sandbox_role_arn
+from golive.sandbox.moto_server import CONTROL_PATH, SandboxServer
+from golive.sandbox.provision import provision
+from golive.sandbox.spec import SandboxSpec
+
+INFO_FILE = "sandbox.json"
+SPECS_FILE = "specs.json"
+CONFIG_FILE = "aws-config"
+CREDENTIALS_FILE = "aws-credentials"
+LOG_FILE = "daemon.log"
+_BOOTSTRAP_KEY = "golive-sandbox-bootstrap"
+
+
+class ExtraService(Protocol):
+    """A second server the daemon hosts beside AWS (e.g. the local GitHub API)."""
+
+    def start(self) -> str: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class EnvironmentAccess:
+    """How to reach one environment's account in the sandbox (no secret here)."""
+
+    environment: str
+    account_id: str
+    region: str
+    profile: str
+    role_arn: str
+    access_key_id: str
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    pid: int
+    endpoint: str
+    state_dir: Path
+    environments: tuple[EnvironmentAccess, ...]
+    services: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def config_file(self) -> Path:
+        return self.state_dir / CONFIG_FILE
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.state_dir / CREDENTIALS_FILE
+
+    def environment(self, name: str) -> EnvironmentAccess:
+        for env in self.environments:
+            if env.environment == name:
+                return env
+        from golive.errors import UnknownNameError
+
+        raise UnknownNameError("sandbox environment", name, [e.environment for e in self.environments])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pid": self.pid, "endpoint": self.endpoint, "state_dir": str(self.state_dir),
+                "environments": [asdict(e) for e in self.environments], "services": self.services}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SandboxInfo:
+        return cls(int(data["pid"]), str(data["endpoint"]), Path(data["state_dir"]),
+                   tuple(EnvironmentAccess(**e) for e in data["environments"]), dict(data.get("services", {})))
+
+
+def profile_name(spec: SandboxSpec) -> str:
+    return spec.profile or f"golive-{spec.environment}"
+
+
+def exports(info: SandboxInfo) -> list[str]:
+    """The shell lines that point the AWS CLI and golive at this sandbox."""
+    return [
+        f"export AWS_ENDPOINT_URL={shlex.quote(info.endpoint)}",
+        f"export AWS_CONFIG_FILE={shlex.quote(str(info.config_file))}",
+        f"export AWS_SHARED_CREDENTIALS_FILE={shlex.quote(str(info.credentials_file))}",
+    ]
+
+
+def _pid_alive(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_info(state_dir: Path) -> SandboxInfo | None:
+    try:
+        return SandboxInfo.from_dict(json.loads((state_dir / INFO_FILE).read_text()))
+    except (FileNotFoundError, ValueError, KeyError):
+        return None
+
+
+def status(state_dir: Path) -> SandboxInfo | None:
+    """The running sandbox of ``state_dir``, or None when there is none (a stale file is ignored)."""
+    info = _read_info(state_dir)
+    if info is None or not _pid_alive(info.pid):
+        return None
+    return info
+
+
+def _answers(endpoint: str) -> bool:
+    try:
+        return httpx.get(endpoint + CONTROL_PATH, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MOTO_ACCOUNT_ID", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN")}
+    env.update(
+        AWS_ACCESS_KEY_ID=_BOOTSTRAP_KEY,
+        AWS_SECRET_ACCESS_KEY=_BOOTSTRAP_KEY,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        # A pending certificate stays pending for the sandbox's lifetime.
+        MOTO_ACM_VALIDATION_WAIT=str(10 * 365 * 86400),
+    )
+    return env
+
+
+def start_detached(state_dir: Path, specs: Sequence[SandboxSpec], *, services: Sequence[str] = (),
+                   timeout: float = 60.0) -> SandboxInfo:
+    """Start the sandbox daemon for ``specs``; return once it answers and every environment is provisioned."""
+    state_dir = state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    running = status(state_dir)
+    if running is not None:
+        raise UsageError(f"a sandbox already runs from {state_dir} (pid {running.pid}); stop it first")
+    (state_dir / INFO_FILE).unlink(missing_ok=True)
+    (state_dir / SPECS_FILE).write_text(json.dumps([s.to_dict() for s in specs], indent=2))
+    argv = [sys.executable, "-m", "golive.sandbox.daemon", "--state-dir", str(state_dir)]
+    for service in services:
+        argv += ["--service", service]
+    with open(state_dir / LOG_FILE, "ab") as log:
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_child_env(),
+                                 start_new_session=True, close_fds=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            tail = (state_dir / LOG_FILE).read_text(errors="replace").strip().splitlines()[-1:]
+            raise GoliveError(f"the sandbox daemon exited with {child.returncode}: {' '.join(tail) or 'no output'} "
+                              f"(see {state_dir / LOG_FILE})")
+        info = _read_info(state_dir)
+        if info is not None and info.pid == child.pid and _answers(info.endpoint):
+            return info
+        time.sleep(0.05)
+    child.kill()
+    child.wait()
+    raise GoliveError(f"the sandbox daemon did not answer within {timeout:.0f} s (see {state_dir / LOG_FILE})")
+
+
+def stop(state_dir: Path, *, timeout: float = 10.0) -> bool:
+    """Stop the sandbox of ``state_dir`` (SIGTERM, then SIGKILL); False if none was running."""
+    state_dir = state_dir.resolve()
+    info = _read_info(state_dir)
+    stopped = False
+    if info is not None and _pid_alive(info.pid):
+        os.kill(info.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _pid_alive(info.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _pid_alive(info.pid):
+            os.kill(info.pid, signal.SIGKILL)
+            while _pid_alive(info.pid):
+                time.sleep(0.05)
+        stopped = True
+    for name in (INFO_FILE, CONFIG_FILE, CREDENTIALS_FILE):
+        (state_dir / name).unlink(missing_ok=True)
+    return stopped
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    tmp.replace(path)
+
+
+def write_aws_files(state_dir: Path, specs: Sequence[SandboxSpec], credentials: Sequence[Credentials]) -> None:
+    """The AWS config and credentials files: one profile per environment, keys of its account."""
+    config: list[str] = []
+    creds: list[str] = []
+    for spec, key in zip(specs, credentials, strict=True):
+        name = profile_name(spec)
+        config += [f"[profile {name}]", f"region = {spec.region}", "output = json", ""]
+        creds += [f"[{name}]", f"aws_access_key_id = {key.access_key_id}",
+                  f"aws_secret_access_key = {key.secret_access_key}", ""]
+    _write_private(state_dir / CONFIG_FILE, "\n".join(config))
+    _write_private(state_dir / CREDENTIALS_FILE, "\n".join(creds))
+
+
+def _load_service(text: str, state_dir: Path) -> tuple[str, ExtraService]:
+    name, eq, target = text.partition("=")
+    module, colon, attr = target.partition(":")
+    if not eq or not colon:
+        raise UsageError(f"bad --service '{text}': expected NAME=module:factory")
+    factory = getattr(importlib.import_module(module), attr)
+    return name, factory(state_dir)
+
+
+def serve(state_dir: Path, services: Sequence[str] = (), port: int = 0) -> int:
+    """The daemon's body: start, provision, record, then serve until told to stop."""
+    state_dir = state_dir.resolve()
+    specs = [SandboxSpec.from_dict(d) for d in json.loads((state_dir / SPECS_FILE).read_text())]
+    stop_event = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
+    signal.signal(signal.SIGINT, lambda *_: stop_event.set())
+    server = SandboxServer(port=port)
+    endpoint = server.start()
+    started: list[tuple[str, ExtraService]] = []
+    try:
+        urls: dict[str, str] = {}
+        for text in services:
+            name, service = _load_service(text, state_dir)
+            urls[name] = service.start()
+            started.append((name, service))
+        keys: list[Credentials] = []
+        access: list[EnvironmentAccess] = []
+        for spec in specs:
+            provision(sandbox_aws(endpoint, spec.account_id, spec.region), spec)
+            key = mint_credentials(endpoint, spec.account_id, spec.region)
+            keys.append(key)
+            access.append(EnvironmentAccess(spec.environment, spec.account_id, spec.region, profile_name(spec),
+                                            sandbox_role_arn(spec.account_id), key.access_key_id))
+        write_aws_files(state_dir, specs, keys)
+        info = SandboxInfo(os.getpid(), endpoint, state_dir, tuple(access), urls)
+        tmp = state_dir / (INFO_FILE + ".tmp")
+        tmp.write_text(json.dumps(info.to_dict(), indent=2))
+        tmp.replace(state_dir / INFO_FILE)
+        stop_event.wait()
+    finally:
+        for _, service in reversed(started):
+            with contextlib.suppress(Exception):
+                service.stop()
+        server.stop()
+        info_now = _read_info(state_dir)
+        if info_now is not None and info_now.pid == os.getpid():
+            (state_dir / INFO_FILE).unlink(missing_ok=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m golive.sandbox.daemon")
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--service", action="append", default=[])
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    try:
+        return serve(args.state_dir, args.service, args.port)
+    except GoliveError as exc:
+        print(f"golive sandbox: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

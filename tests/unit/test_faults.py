@@ -1,0 +1,111 @@
+"""The fault grammar: what parses, into what, and how bad input is named."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from golive.errors import UsageError
+from golive.sandbox.faults import Window, aws_down_at, parse_fault
+
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "target", "value"),
+    [
+        ("product_lambda:error_rate=8%", "error_rate", "product_lambda", 0.08),
+        ("product_lambda:error_rate=0.25", "error_rate", "product_lambda", 0.25),
+        ("apis:latency=6s", "latency", "apis", 6.0),
+        ("order_lambda:latency=600ms", "latency", "order_lambda", 0.6),
+        ("campaigns_lambda:throttles=5", "throttles", "campaigns_lambda", 5.0),
+        ("aws_down", "aws_down", None, 0.0),
+        ("api_down", "api_down", None, 0.0),
+    ],
+)
+def test_effects_parse(text: str, kind: str, target: str | None, value: float) -> None:
+    fault = parse_fault(text)
+    assert (fault.kind, fault.target, fault.window) == (kind, target, None)
+    assert fault.value == pytest.approx(value)
+
+
+def test_incident_names_its_group_and_severity() -> None:
+    fault = parse_fault("incident=P0@apis")
+    assert (fault.kind, fault.severity, fault.target, fault.window) == ("incident", "P0", "apis", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "window"),
+    [
+        ("f:error_rate=8%@30h..31h", Window("run", timedelta(hours=30), timedelta(hours=31))),
+        ("f:error_rate=8%@deploy", Window("deploy", timedelta(0), None)),
+        ("f:latency=6s@deploy+3m..+6m", Window("deploy", timedelta(minutes=3), timedelta(minutes=6))),
+        ("aws_down@deploy+3m..+6m", Window("deploy", timedelta(minutes=3), timedelta(minutes=6))),
+        ("aws_down@90s..", Window("run", timedelta(seconds=90), None)),
+        ("f:throttles=2@batch_3..+10m", Window("batch_3", timedelta(0), timedelta(minutes=10))),
+    ],
+)
+def test_windows_parse(text: str, window: Window) -> None:
+    assert parse_fault(text).window == window
+
+
+@pytest.mark.parametrize(
+    ("text", "bad_part"),
+    [
+        ("product_lambda:error_rate=8", "8"),
+        ("product_lambda:error_rate=120%", "120%"),
+        ("product_lambda:error_rate=lots", "lots"),
+        ("product_lambda:latency=6 sec", "6 sec"),
+        ("product_lambda:slowness=6s", "slowness"),
+        ("product_lambda:throttles=-1", "-1"),
+        ("product_lambda:throttles=", "throttles="),
+        ("product_lambda", "product_lambda"),
+        ("bad name:latency=1s", "bad name"),
+        ("f:latency=1s@", "@"),
+        ("f:latency=1s@31h..30h", "31h..30h"),
+        ("f:latency=1s@deploy+soon", "soon"),
+        ("aws_down@30x", "30x"),
+        ("incident=P9@apis", "P9"),
+        ("incident=P0", ""),
+    ],
+)
+def test_bad_faults_name_the_bad_part(text: str, bad_part: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_fault(text)
+    message = str(caught.value)
+    assert f"'{bad_part}'" in message
+    assert text in message
+    assert "\n" not in message
+
+
+def test_error_rate_above_fraction_range_is_rejected() -> None:
+    with pytest.raises(UsageError):
+        parse_fault("f:error_rate=1.5")
+
+
+def test_resolve_uses_the_anchor_and_the_project_mapping() -> None:
+    fault = parse_fault("apis:error_rate=8%@deploy+3m..+6m")
+    deploy = T0 + timedelta(hours=4)
+    resolved = fault.resolve({"run": T0, "deploy": deploy}, {"apis": ["product_lambda", "order_lambda"]})
+    assert resolved is not None
+    assert resolved.functions == ("product_lambda", "order_lambda")
+    assert (resolved.start, resolved.end) == (deploy + timedelta(minutes=3), deploy + timedelta(minutes=6))
+    assert not resolved.active(deploy + timedelta(minutes=2, seconds=59))
+    assert resolved.active(deploy + timedelta(minutes=3))
+    assert not resolved.active(deploy + timedelta(minutes=6))
+
+
+def test_unknown_anchor_is_not_scheduled_yet_and_a_function_target_stays_itself() -> None:
+    fault = parse_fault("product_lambda:latency=6s@deploy")
+    assert fault.resolve({"run": T0}) is None
+    resolved = fault.resolve({"run": T0, "deploy": T0}, {"apis": ["x"]})
+    assert resolved is not None and resolved.functions == ("product_lambda",)
+    assert resolved.end is None and resolved.active(T0 + timedelta(days=3))
+
+
+def test_aws_down_window() -> None:
+    faults = [f for f in (parse_fault("aws_down@1h..2h").resolve({"run": T0}),) if f is not None]
+    assert not aws_down_at(faults, T0 + timedelta(minutes=59))
+    assert aws_down_at(faults, T0 + timedelta(hours=1, minutes=30))
+    assert not aws_down_at(faults, T0 + timedelta(hours=2))
