@@ -88,6 +88,16 @@ class _Plan:
         self.whole = _whole_period(start, end)
         self.sum_period = resolution or self.whole
         self.requests: list[SeriesRequest] = []
+        self._queries: dict[tuple[tuple[str, str], ...], list[dict[str, Any]]] | None = None
+
+    def queries_of(self, fetched: Fetch, scope: Scope) -> list[dict[str, Any]]:
+        """The queries (evidence) the source sent about one scope, indexed once per evaluation."""
+        if self._queries is None:
+            self._queries = {}
+            for query in fetched.queries:
+                key = tuple(sorted(query.get("dimensions", {}).items()))
+                self._queries.setdefault(key, []).append(query)
+        return self._queries.get(tuple(sorted((d["Name"], d["Value"]) for d in scope.dimensions())), [])
 
     def sums(self, scope: Scope, metric: str, sustained: bool) -> SeriesRequest:
         return SeriesRequest(scope, metric, "Sum", 60 if sustained else self.sum_period)
@@ -223,7 +233,7 @@ def _measure(spec: CriterionSpec, fetched: Fetch, plan: _Plan, *, scopes: Sequen
              baseline: float | None, baseline_reason: str) -> Measurement:
     criterion, definition = spec.criterion, spec.metric
     start, end, minutes = _window(spec, plan)
-    queries = tuple(q for q in fetched.queries if _about(q, scopes))
+    queries = tuple(q for scope in scopes for q in plan.queries_of(fetched, scope))
 
     def made(outcome: Outcome, message: str, value: float | None = None, raw: dict[str, Any] | None = None,
              threshold: float | None = None) -> Measurement:
@@ -260,11 +270,6 @@ def _measure(spec: CriterionSpec, fetched: Fetch, plan: _Plan, *, scopes: Sequen
                f"(worst minute {format_value(value, unit)})" + (": fires" if spec.trigger and failed else ""))
     raw = dict(computed.raw, minutes=[[t.isoformat(), v] for t, v in periods])
     return made(Outcome.FAILED if failed else Outcome.SUCCESSFUL, message, value, raw, bound)
-
-
-def _about(query: dict[str, Any], scopes: Sequence[Scope]) -> bool:
-    dims = query.get("dimensions", {})
-    return any(dims == {d["Name"]: d["Value"] for d in scope.dimensions()} for scope in scopes)
 
 
 def _baseline_value(spec: CriterionSpec, fetched: Fetch, plan: _Plan, *, label: str, scopes: Sequence[Scope],

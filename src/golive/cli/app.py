@@ -245,3 +245,4 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     sys.exit(0)
 import golive.cli.ops  # noqa: F401,E402  (registers the commands)
+import golive.cli.release_ops  # noqa: F401,E402  (registers the commands)

@@ -206,14 +206,7 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
             params={"secrets": [{"project": n, "repo": r, "name": s, "source": src} for n, r, s, src in secrets],
                     "calls": [f"PUT /repos/{r}/actions/secrets/{s} if missing (sealed)" for _, r, s, _ in secrets]},
         ))
-    repos = [(name, p.repo, p.ref) for name, p in plan.projects.items()]
-    steps.append(StepSpec(
-        key="prep.tags", phase="prep", kind="tag", title=f"annotated tag {plan.version} in every repository",
-        group="prep", lane="prep.tags",
-        params={"tag": plan.version, "message": f"{plan.release} {plan.version}",
-                "repos": [{"project": n, "repo": r, "ref": ref} for n, r, ref in repos],
-                "calls": [f"POST /repos/{r}/git/tags + /git/refs refs/tags/{plan.version}" for _, r, _ in repos]},
-    ))
+    steps.append(tag_step(plan))
     dns = [c for c in _check_entries(plan, plan.preflight, vars_) if c["kind"] in ("route53_zone", "acm_certificate")]
     if dns:
         steps.append(_checks_step("prep.dns", "prep", "DNS zone and certificates", dns, group="prep"))
@@ -253,6 +246,17 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
                     "calls": [f"approval by role {r}" for r in plan.signoff]},
         ))
     return steps
+
+
+def tag_step(plan: Plan) -> StepSpec:
+    repos = [(name, p.repo, p.ref) for name, p in plan.projects.items()]
+    return StepSpec(
+        key="prep.tags", phase="prep", kind="tag", title=f"annotated tag {plan.version} in every repository",
+        group="prep", lane="prep.tags",
+        params={"tag": plan.version, "message": f"{plan.release} {plan.version}",
+                "repos": [{"project": n, "repo": r, "ref": ref} for n, r, ref in repos],
+                "calls": [f"POST /repos/{r}/git/tags + /git/refs refs/tags/{plan.version}" for _, r, _ in repos]},
+    )
 
 
 def build_soak(plan: Plan, env: str) -> list[StepSpec]:

@@ -85,8 +85,31 @@ def soak_checkpoint(services: Services, env: str) -> Driven:
     return Driven(services.store.get_run(active.id), result, True)
 
 
-def deploy(services: Services, env: str, batch: str | None = None, project: str | None = None,
-           *, restart: bool = False) -> Driven:
-    plan = services.plan
+def tag(services: Services, env: str) -> Driven:
+    """``golive tag``: the annotated release tag in every project's repository."""
+    return drive(services, env, "tag", lambda: [planner.tag_step(services.plan)], restart=True)
+
+
+def deploy(services: Services, env: str, batch: str | None = None, project: str | None = None, *,
+           restart: bool = False, skip_gate_why: str | None = None, override_freeze_why: str | None = None) -> Driven:
+    """``golive deploy``: the batches (or one batch / project), refused without a GO unless told why."""
+    from golive.engine.gates import freeze_item, latest_decision
+
+    plan, store, now = services.plan, services.store, services.clock.now()
+    if store.active_run(plan.release, env, "deploy") is None or restart:
+        decision = latest_decision(store, plan, env)
+        if decision is None or decision.outcome != "GO":
+            if skip_gate_why is None:
+                state = "no gate decision" if decision is None else f"the last decision was {decision.outcome}"
+                raise UsageError(f"{state} for {env}: run golive gate GATE --env {env} first, "
+                                 f"or deploy with --skip-gate --why \"...\"")
+            store.append_event(release=plan.release, env=env, kind="override", subject="skip-gate", outcome="recorded",
+                               at=now, data={"why": skip_gate_why})
+        freeze = freeze_item(plan, now)
+        if not freeze.ok:
+            if override_freeze_why is None:
+                raise UsageError(f"{freeze.detail}; to deploy anyway: --override-freeze --why \"...\"")
+            store.append_event(release=plan.release, env=env, kind="override", subject="freeze", outcome="recorded",
+                               at=now, data={"why": override_freeze_why, "window": freeze.evidence})
     return drive(services, env, "deploy", lambda: planner.build_deploy(plan, env, batch, project), restart=restart,
                  wait_external=False)

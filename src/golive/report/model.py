@@ -487,11 +487,11 @@ def _step_rows(steps: list[Step], events: list[Event]) -> list[StepRow]:
             last[event.step_key] = event
     rows: list[StepRow] = []
     for step in steps:
-        event = last.get(step.key)
-        result = step.result or (event.data if event else {})
+        found = last.get(step.key)
+        result = step.result or (found.data if found else {})
         summary = _str(result.get("summary") or result.get("reason") or step.wait_reason)
         rows.append(StepRow(key=step.key, phase=step.phase, title=step.title, status=step.status,
-                            outcome=event.outcome if event else None, summary=summary, started_at=step.started_at,
+                            outcome=found.outcome if found else None, summary=summary, started_at=step.started_at,
                             ended_at=step.ended_at))
     return rows
 

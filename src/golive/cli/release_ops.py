@@ -1,0 +1,89 @@
+"""Commands that change the world: tag, secrets, deploy.
+
+Thin as the rest: parse, call one function, render, exit 1 on failure.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from golive.cli.app import EnvOpt, app, out, ws
+from golive.cli.ops import _exit_for, _progress, _render_driven
+
+secrets_app = typer.Typer(help="Repository secrets, written sealed; values never printed.", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
+
+
+@app.command()
+def tag(ctx: typer.Context, env: EnvOpt) -> None:
+    """Annotated release tags in every repository (idempotent)."""
+    from golive.engine import session
+
+    w, o = ws(ctx), out(ctx)
+    driven = session.tag(w.services(), w.env(env))
+    step = w.store.steps(driven.run.id)[0]
+    if o.json_mode:
+        o.json({"status": driven.run.status, **(step.result or {})})
+    else:
+        for item in (step.result or {}).get("tagged", []):
+            what = "created" if item["created"] else "already there"
+            o.print(f"  {item['repo']} {item['tag']} → {item['commit'][:12]} ({what})")
+        if driven.run.reason:
+            o.print(f"[red]{driven.run.reason}[/red]")
+    _exit_for(driven)
+
+
+@secrets_app.command("set")
+def secrets_set(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="secret name, e.g. AWS_ROLE_PROD")],
+    repo: Annotated[list[str], typer.Option("--repo", help="owner/name; repeat for several")],
+    value_from: Annotated[str, typer.Option("--value-from", help="env:VAR | file:PATH | plan:NAME")],
+    env: Annotated[str | None, typer.Option("--env", "-e", help="environment, for plan: lookups in AWS")] = None,
+    environment: Annotated[str | None, typer.Option("--environment", help="GitHub environment secret")] = None,
+) -> None:
+    """Write a secret to repositories, sealed with each repository's key."""
+    from golive.errors import UsageError
+    from golive.rollout.prep import cloudfront_id
+    from golive.rollout.secrets import resolve_value, set_secret
+
+    w, o = ws(ctx), out(ctx)
+    value, source = resolve_value(value_from, w.plan, name)
+    if not value and source is not None and source.cloudfront_comment:
+        if env is None:
+            raise UsageError("this secret comes from an AWS lookup: give --env")
+        value = cloudfront_id(w.aws_for(w.env(env)), source.cloudfront_comment) or ""
+    written = set_secret(w.github, repo, name, value, w.redact, environment)
+    if o.json_mode:
+        o.json({"written": written})
+    else:
+        for item in written:
+            o.print(f"  {item['repo']}: {name} {'created' if item['created'] else 'updated'}")
+
+
+@app.command()
+def deploy(
+    ctx: typer.Context,
+    env: EnvOpt,
+    batch: Annotated[str | None, typer.Option("--batch", help="only this batch")] = None,
+    project: Annotated[str | None, typer.Option("--project", help="only this project")] = None,
+    skip_gate: Annotated[bool, typer.Option("--skip-gate", help="deploy without a GO (needs --why)")] = False,
+    override_freeze: Annotated[bool, typer.Option("--override-freeze", help="deploy in a freeze (needs --why)")] = False,
+    why: Annotated[str | None, typer.Option("--why", help="the reason, recorded")] = None,
+    restart: Annotated[bool, typer.Option("--restart")] = False,
+) -> None:
+    """Deploy the batches in order (projects of a batch side by side), verify, roll out."""
+    from golive.engine import session
+    from golive.errors import UsageError
+
+    w, o = ws(ctx), out(ctx)
+    if (skip_gate or override_freeze) and not why:
+        raise UsageError("--skip-gate and --override-freeze need --why \"...\" (it is recorded)")
+    services = w.services()
+    services.notify = _progress(o)
+    driven = session.deploy(services, w.env(env), batch, project, restart=restart,
+                            skip_gate_why=why if skip_gate else None, override_freeze_why=why if override_freeze else None)
+    _render_driven(o, driven, w)
+    _exit_for(driven)

@@ -1,0 +1,81 @@
+"""The deploy step: dispatch a project's workflow once and watch it, or run its command.
+
+A workflow deploy records its intent and run id through the step's saved
+state (``golive.rollout.workflow``), so a golive killed while watching
+resumes watching the same run and never dispatches again. The engine polls
+every few seconds by waiting, not sleeping. A command deploy runs its argv
+with a timeout; it is recorded as started before it runs, and a deploy
+command is expected to be idempotent (``terraform apply``, ``sam deploy``),
+since a process killed mid-command cannot know how far it got.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from golive.engine.context import StepContext
+from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
+from golive.errors import ConfigError, GoliveError
+from golive.providers import shell
+from golive.rollout.workflow import dispatch_once, poll
+
+POLL_EVERY = timedelta(seconds=10)
+
+
+def _workflow(ctx: StepContext) -> Outcome:
+    github = ctx.services.github
+    if github is None:
+        raise ConfigError("no GitHub access: set GITHUB_TOKEN (or log in with gh)")
+    p = ctx.params
+
+    def record(state: dict[str, object]) -> None:
+        ctx.state.update(state)
+        ctx.save()
+
+    run_id = dispatch_once(github, ctx.state, p["repo"], p["workflow"], p["ref"], p.get("inputs", {}), record,
+                           timeout=timedelta(seconds=p["timeout_s"]))
+    if run_id is None:
+        return Wait(ctx.now + POLL_EVERY, "dispatched; waiting for GitHub to show the run")
+    if not ctx.state.get("announced"):
+        ctx.state["announced"] = True
+        ctx.save()
+        ctx.event("deploy", p["project"], {"project": p["project"], "repo": p["repo"], "workflow": p["workflow"],
+                                           "ref": p["ref"], "run_id": run_id, "url": ctx.state.get("html_url")},
+                  outcome="dispatched")
+    progress = poll(github, ctx.state, record)
+    if not progress.done:
+        running = [j.name for j in progress.jobs if j.status == "in_progress"]
+        return Wait(ctx.now + POLL_EVERY, f"workflow run {run_id} {progress.status}"
+                    + (f" ({', '.join(running)})" if running else ""))
+    evidence = {"project": p["project"], "run_id": run_id, "url": progress.html_url, **progress.to_dict()}
+    if progress.succeeded:
+        return Done(f"{p['workflow']} run {run_id} succeeded: {progress.html_url}", evidence, kind="deploy",
+                    subject=p["project"])
+    return Fail(f"{p['workflow']} run {run_id} {progress.summary()} ({progress.html_url})", evidence)
+
+
+def _command(ctx: StepContext) -> Outcome:
+    p = ctx.params
+    workdir = Path(ctx.services.extras.get("workdir", "."))
+    cwd = workdir / p["cwd"] if p.get("cwd") else workdir
+    ctx.state["started_at"] = ctx.now.isoformat()
+    ctx.save()
+    try:
+        result = shell.run(p["argv"], timeout=float(p["timeout_s"]), cwd=str(cwd))
+    except GoliveError as exc:
+        return Fail(f"deploy command could not start: {exc}")
+    output = ctx.services.redact((result.stdout + result.stderr)[-4000:])
+    evidence = {"project": p["project"], "argv": p["argv"], "exit_code": result.exit_code, "output": output,
+                "seconds": result.duration_s}
+    if result.ok:
+        return Done(f"{' '.join(p['argv'])} succeeded", evidence, kind="deploy", subject=p["project"])
+    why = "timed out" if result.timed_out else f"exited {result.exit_code}"
+    return Fail(f"{' '.join(p['argv'])} {why}: {output[-300:]}", evidence)
+
+
+def _deploy(ctx: StepContext) -> Outcome:
+    return _workflow(ctx) if ctx.params["method"] == "github_workflow" else _command(ctx)
+
+
+HANDLERS = [Handler("deploy", _deploy)]

@@ -1,0 +1,104 @@
+"""The prep phase's actions: set the deploy secrets that are missing, tag every repository.
+
+The runbook's evening tasks 3 and 4, done by golive: each secret the plan
+says a workflow needs is looked up in the repository (and its environment),
+and only a missing one is written, sealed, with the value the plan names
+(a known non-secret such as the deploy role's ARN, an environment variable
+of the golive process, or an AWS lookup such as the CloudFront distribution
+whose comment is "PROD Frontend"). Values are added to the redactor before
+anything can print them. Tags are annotated, created at each project's ref,
+and idempotent: the same tag on the same commit is fine; on another commit
+the step fails naming both commits.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from golive.engine.context import StepContext
+from golive.engine.outcome import Done, Fail, Handler, Outcome
+from golive.errors import ConfigError, GitHubRequestError
+from golive.providers.aws import Aws
+from golive.providers.github import GitHub
+
+
+def _github(ctx: StepContext) -> GitHub:
+    if ctx.services.github is None:
+        raise ConfigError("no GitHub access: set GITHUB_TOKEN (or log in with gh)")
+    return ctx.services.github
+
+
+def cloudfront_id(aws: Aws, comment: str) -> str | None:
+    """The id of the CloudFront distribution whose comment is ``comment`` (the runbook's --query)."""
+    client = aws.client("cloudfront", region="us-east-1")
+    answer = aws.call("cloudfront:ListDistributions", lambda: client.list_distributions())
+    for item in answer.get("DistributionList", {}).get("Items", []) or []:
+        if item.get("Comment") == comment:
+            return str(item["Id"])
+    return None
+
+
+def secret_value(ctx: StepContext, source: dict[str, Any]) -> tuple[str | None, str]:
+    """The value for a missing secret and where it came from (never the value itself in the second part)."""
+    if source.get("value") is not None:
+        return str(source["value"]), "the plan"
+    if source.get("from_env"):
+        return os.environ.get(source["from_env"]), f"${source['from_env']}"
+    if source.get("cloudfront_comment"):
+        comment = source["cloudfront_comment"]
+        return cloudfront_id(ctx.services.aws(ctx.run.env), comment), f"the CloudFront distribution with comment '{comment}'"
+    return None, "nowhere"
+
+
+def _set_secrets(ctx: StepContext) -> Outcome:
+    github = _github(ctx)
+    written: list[dict[str, Any]] = []
+    present: list[str] = []
+    problems: list[str] = []
+    by_repo: dict[str, set[str]] = {}
+    for item in ctx.params["secrets"]:
+        repo, name, source = item["repo"], item["name"], item["source"]
+        env_name = (source or {}).get("environment")
+        if repo not in by_repo:
+            by_repo[repo] = github.list_repo_secrets(repo)
+        have = by_repo[repo] | (github.list_environment_secrets(repo, env_name) if env_name else set())
+        if name in have:
+            present.append(f"{repo} {name}")
+            continue
+        if source is None:
+            problems.append(f"{repo} lacks {name} and the plan gives no source for it")
+            continue
+        value, origin = secret_value(ctx, source)
+        if not value:
+            problems.append(f"{repo} lacks {name}; no value found in {origin}")
+            continue
+        ctx.services.redact.add(value)
+        github.put_secret(repo, name, value, environment=env_name)
+        written.append({"repo": repo, "name": name, "from": origin})
+        ctx.event("secret", f"{repo} {name}", {"repo": repo, "name": name, "from": origin}, outcome="set")
+    evidence = {"written": written, "already_present": present, "problems": problems}
+    if problems:
+        return Fail("; ".join(problems), evidence)
+    return Done(f"{len(written)} secrets set, {len(present)} already present", evidence)
+
+
+def _tag(ctx: StepContext) -> Outcome:
+    github = _github(ctx)
+    tag, message = ctx.params["tag"], ctx.params["message"]
+    done: list[dict[str, Any]] = []
+    for item in ctx.params["repos"]:
+        repo = item["repo"]
+        ref = item.get("ref") or github.get_repo(repo).default_branch
+        sha = github.resolve_commit(repo, ref)
+        try:
+            result = github.create_annotated_tag(repo, tag, sha, message)
+        except GitHubRequestError as exc:
+            return Fail(str(exc), {"tagged": done})
+        done.append({"repo": repo, "tag": tag, "commit": sha, "created": result.created})
+    created = sum(d["created"] for d in done)
+    return Done(f"{tag} in {len(done)} repositories ({created} created, {len(done) - created} already there)",
+                {"tagged": done})
+
+
+HANDLERS = [Handler("set_secrets", _set_secrets), Handler("tag", _tag)]
