@@ -53,6 +53,8 @@ class PlanError(UsageError):
     """A plan file that does not parse or validate; names file, line and key path."""
 
     def __init__(self, file: str, line: int | None, path: str, reason: str) -> None:
+        # One line whatever the plan held: a value quoted in the reason may contain line breaks.
+        path, reason = (text.replace("\r", "\\r").replace("\n", "\\n") for text in (path, reason))
         self.file = file
         self.line = line
         self.path = path

@@ -530,17 +530,20 @@ def build(store: Store, run_id: int | None, release: str) -> Report:
     envs = [run.env, *sorted({_str(s.params.get("env")) for s in steps if s.params.get("env")} - {run.env})]
     own = store.events(run_id=run.id)
 
-    # Soaks of the run's environments recorded by other runs of the same release and version.
+    # Soaks recorded by other runs of the same release and version: a release run reports the soak of
+    # its pre-production environment even when `golive soak` recorded it; a soak run only its own env.
     related = {run.id}
     for other in store.runs(run.release):
-        if other.id == run.id or other.env not in envs:
+        if other.id == run.id or (run.ended_at is not None and other.created_at > run.ended_at):
             continue
-        if run.ended_at is not None and other.created_at > run.ended_at:
+        if (other.env != run.env) if run.kind == "soak" else (other.kind != "soak" and other.env not in envs):
             continue
         other_version = _version(store, other)
         if version and other_version and other_version != version:
             continue
         related.add(other.id)
+        if other.env not in envs:
+            envs.append(other.env)
     soak_events = [e for e in store.events(release=run.release, kind="checkpoint")
                    if e.run_id in related and _env_of(e) in envs]
     verdict_events = [e for e in store.events(release=run.release, kind="soak")

@@ -21,8 +21,8 @@ The percentile is the weighted inverse of the empirical CDF (numpy's
 ``method="inverted_cdf"``): the smallest value whose cumulative count reaches
 ``p/100`` of the samples.
 
-``install()`` swaps the class into moto's ``cloudwatch_backends`` and drops any
-CloudWatch state created before, so call it before serving requests.
+``install()`` swaps the class into moto's ``cloudwatch_backends`` (converting
+backends that already exist in this process, data included).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from moto.cloudwatch import models as cw_models
@@ -348,7 +348,11 @@ _install_lock = threading.Lock()
 
 
 def install() -> None:
-    """Make moto's CloudWatch (in this process) use ``PercentileCloudWatchBackend``; idempotent."""
+    """Make moto's CloudWatch (in this process) use ``PercentileCloudWatchBackend``; idempotent.
+
+    Backends created before (by another in-process moto server) are converted in place, their
+    stored datapoints moved into the index, so nothing they hold is lost.
+    """
     with _install_lock:
         backends = cw_models.cloudwatch_backends
         if backends.backend is PercentileCloudWatchBackend:
@@ -356,4 +360,27 @@ def install() -> None:
         backends.backend = PercentileCloudWatchBackend
         for account in list(backends.values()):
             account.backend = PercentileCloudWatchBackend
-            account.clear()
+            for backend in list(account.values()):
+                _convert(backend)
+
+
+def _convert(existing: cw_models.CloudWatchBackend) -> None:
+    old = list(existing.metric_data)
+    existing.__class__ = PercentileCloudWatchBackend
+    backend = cast(PercentileCloudWatchBackend, existing)
+    backend.series = {}
+    backend._index_lock = threading.Lock()
+    backend.metric_data = []
+    for md in old:
+        dimensions = [{"Name": d.name, "Value": d.value} for d in md.dimensions]
+        key = _key(md.namespace, md.name, dimensions)
+        series = backend.series.get(key)
+        if series is None:
+            series = backend.series[key] = Series()
+            backend.metric_data.append(md)
+        ts = _epoch(md.timestamp)
+        if isinstance(md, cw_models.MetricAggregatedDatum):
+            series.add(Point(ts, float(md.sample_count), float(md.sum), float(md.min), float(md.max), md.unit))
+        elif isinstance(md, cw_models.MetricDatum):
+            value = float(md.value)
+            series.add(Point(ts, 1.0, value, value, value, md.unit, np.array([value]), np.array([1.0])))

@@ -1,0 +1,284 @@
+"""The report over a real SQLite store filled with the events of a release that went wrong.
+
+The SIT soak (recorded by its own soak run) fails at checkpoint 6 on
+product-get's error rate, the go/no-go gate says NO-GO, the release run goes
+on with a skipped gate and order's canary is rolled back. Checkpoint data is
+made by the real analysis code (``evaluate`` over a metric source passed in),
+the canary judgement by the real judge, so the report is tested against the
+shapes the writers produce.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from golive.analysis.criteria import parse_criterion
+from golive.analysis.evaluate import CriterionSpec, evaluate
+from golive.analysis.judge import VersionSeries, judge
+from golive.analysis.metrics import Fetch, Scope, Series, SeriesRequest, parse_metric_def
+from golive.checks.base import CheckResult, Evidence, Status
+from golive.errors import UnknownNameError, UsageError
+from golive.report import build, render
+from golive.store.store import StepSpec, Store
+
+RELEASE = "bbws"
+VERSION = "v1.0.0-prod"
+T0 = datetime(2025, 3, 3, 0, 0, tzinfo=UTC)
+FUNCTIONS = ["2-1-bbws-tf-product-get-sit", "2-1-bbws-tf-product-list-sit", "2-1-bbws-tf-order-create-sit"]
+BAD_FUNCTION = FUNCTIONS[0]
+CRITERIA = ["error_rate < 0.1%", "p95_duration < 2s", "throttles == 0"]
+METRICS = {"error_rate": "errors / invocations", "p95_duration": "p95(duration)", "throttles": "sum(throttles)"}
+FAILING_CHECKPOINT = 6
+LATE = {4, 5}
+GATE_ITEMS = [("soak.sit", False, "sit soak failed at checkpoint 6"), ("preflight", True, "passed 2 h ago"),
+              ("approval devops", True, "alice (devops)"), ("approval tech_lead", False, "no approval by role tech_lead"),
+              ("freeze", True, "no freeze window in force")]
+
+
+class WindowSource:
+    """A metric source answering one value per series for the whole window; product-get errors at 2.1% in window 6."""
+
+    def __init__(self, checkpoint: int) -> None:
+        self.checkpoint = checkpoint
+
+    def fetch(self, requests: Sequence[SeriesRequest], start: datetime, end: datetime) -> Fetch:
+        series = {}
+        for request in requests:
+            value = {"invocations": 6000.0, "errors": 3.0 + request.scope.function.count("list"), "duration": 840.0,
+                     "throttles": None}[request.metric]
+            if request.metric == "errors" and request.scope.function == BAD_FUNCTION and self.checkpoint == FAILING_CHECKPOINT:
+                value = 126.0
+            if request.metric == "duration":
+                value += 40.0 * self.checkpoint
+            points = () if value is None else ((start, value),)
+            series[request] = Series(request, points)
+        return Fetch(series=series, queries=({"id": "q0", "stat": "Sum"},), calls=1)
+
+    def window(self, length: timedelta) -> tuple[datetime, datetime]:
+        raise NotImplementedError
+
+
+def _specs() -> list[CriterionSpec]:
+    out = []
+    for text in CRITERIA:
+        criterion = parse_criterion(text)
+        out.append(CriterionSpec(criterion, parse_metric_def(METRICS[criterion.metric], criterion.metric)))
+    return out
+
+
+def _fill(store: Store) -> tuple[int, int]:
+    soak = store.create_run(RELEASE, "sit", "soak", "d", [], T0, meta={})
+    store.append_event(release=RELEASE, env="sit", run_id=soak.id, kind="run", subject="soak", outcome="started",
+                       at=T0, data={"version": VERSION})
+    specs = _specs()
+    for i in range(1, 9):
+        due = T0 + timedelta(hours=6 * i)
+        start = due - timedelta(hours=6)
+        evaluated = T0 + timedelta(hours=37) if i in LATE else due + timedelta(minutes=1)
+        evaluations = evaluate(specs, WindowSource(i), [Scope(f) for f in FUNCTIONS], start, due, resolution=None)
+        checks = [CheckResult("lambda_active", "3 functions", Status.PASS, "3 of 3 Active",
+                              (Evidence("lambda:GetFunction x3", {"Active": 3}),)).to_dict(),
+                  CheckResult("incidents", "sit", Status.PASS, "no open P0/P1").to_dict()]
+        failures = [e.overall.message for e in evaluations if e.outcome.value == "Failed"]
+        store.append_event(
+            release=RELEASE, env="sit", run_id=soak.id, step_key=f"soak.sit.checkpoint.{i}", at=evaluated,
+            kind="checkpoint", subject=f"sit checkpoint {i} of 8", outcome="fail" if failures else "pass",
+            data={"env": "sit", "index": i, "of": 8, "due_at": due.isoformat(), "evaluated_at": evaluated.isoformat(),
+                  "late": i in LATE, "window": {"start": start.isoformat(), "end": due.isoformat()},
+                  "criteria": [e.to_dict() for e in evaluations], "checks": checks, "failures": failures,
+                  "added_by_a_newer_writer": {"ignored": True}})
+    store.append_event(release=RELEASE, env="sit", run_id=soak.id, kind="soak", subject="sit soak", outcome="fail",
+                       at=T0 + timedelta(hours=48),
+                       data={"env": "sit", "checkpoints": 8, "passed": 5, "failed_at": FAILING_CHECKPOINT,
+                             "reasons": ["checkpoint 6 failed: error_rate on product-get"]})
+    store.set_run(soak.id, T0 + timedelta(hours=48), status="failed", reason="checkpoint 6 failed", ended=True)
+
+    store.open_incident(RELEASE, "sit", "P1", "product-get 5xx burst", T0 + timedelta(hours=30))
+    store.resolve_incident(1, T0 + timedelta(hours=33))
+    store.add_approval(RELEASE, "prod", "go_no_go", "alice", "devops", "soak reviewed", T0 + timedelta(hours=47))
+    # `golive gate go_no_go --env prod` run on its own, outside any run.
+    store.append_event(release=RELEASE, env="prod", kind="gate", subject="go_no_go", outcome="NO-GO",
+                       at=T0 + timedelta(hours=48, minutes=5),
+                       data={"gate": "go_no_go", "env": "prod",
+                             "items": [{"name": n, "ok": ok, "detail": d, "evidence": {"n": k}}
+                                       for k, (n, ok, d) in enumerate(GATE_ITEMS)],
+                             "reasons": [d for _, ok, d in GATE_ITEMS if not ok]})
+
+    start = T0 + timedelta(hours=49)
+    specs_ = [StepSpec("prerequisites", "prerequisites", "checks", "prerequisites in prod (report only)", "pre", "pre", {}),
+              StepSpec("deploy.product_lambda", "deploy", "deploy", "deploy product_lambda", "batch.apis", "p", {}),
+              StepSpec("canary.product_lambda", "deploy", "canary", "canary product_lambda: 10% → 50% → 100%",
+                       "batch.apis", "p", {}),
+              StepSpec("canary.order_lambda", "deploy", "canary", "canary order_lambda: 10% → 50% → 100%",
+                       "batch.apis", "o", {}),
+              StepSpec("validation", "validation", "checks", "post-deployment validation", "validation", "v", {"env": "prod"})]
+    run = store.create_run(RELEASE, "prod", "release", "d", specs_, start, meta={})
+    store.append_event(release=RELEASE, env="prod", run_id=run.id, kind="run", subject="release", outcome="started",
+                       at=start, data={"version": VERSION, "skip_gate": "hotfix window agreed"})
+    steps = {s.key: s for s in store.steps(run.id)}
+
+    def event(kind: str, subject: str, outcome: str, minutes: float, data: dict[str, object],
+              step: str | None = None) -> None:
+        store.append_event(release=RELEASE, env="prod", run_id=run.id, step_key=step, kind=kind, subject=subject,
+                           outcome=outcome, at=start + timedelta(minutes=minutes), data=data)
+
+    for check, status in (("vpc", Status.PASS), ("github_secrets", Status.WARN)):
+        event("check", f"{check} prod", status.value, 1,
+              CheckResult(check, "prod", status, f"{check}: {status.value}").to_dict(), "prerequisites")
+    store.update_step(steps["prerequisites"].id, status="done", result={"summary": "1 warning (action required)"})
+    event("step", "prerequisites in prod (report only)", "warn", 2, {"summary": "1 warning (action required)"},
+          "prerequisites")
+    for w, minutes in ((10, 10), (50, 21), (100, 27)):
+        event("canary", "product_lambda", "promoted" if w == 100 else "shifted", minutes,
+              {"project": "product_lambda", "weight": w, "stable": "6", "canary": "7", "functions": FUNCTIONS[:2]},
+              "canary.product_lambda")
+    quiet = VersionSeries("order:live@3", [200.0] * 10, counts={"errors": [0.0] * 10})
+    bad = VersionSeries("order:live@4", [22.0] * 10, counts={"errors": [2.0] * 10})
+    judgement = judge(bad, quiet, final=False).to_dict()
+    event("canary", "order_lambda", "shifted", 30, {"project": "order_lambda", "weight": 10, "stable": "3", "canary": "4",
+                                                    "functions": ["2-1-bbws-tf-order-create"]}, "canary.order_lambda")
+    event("canary", "order_lambda", "analysis", 32, {"project": "order_lambda", "weight": 10, "judgement": judgement},
+          "canary.order_lambda")
+    reason = "error_rate = 9.09% on 2-1-bbws-tf-order-create:live@4 > 5%: fires"
+    event("canary", "order_lambda", "rolled_back", 33, {"project": "order_lambda", "weight": 0, "stable": "3",
+                                                        "canary": "4", "reason": reason, "judgement": judgement},
+          "canary.order_lambda")
+    event("rollback", "order_lambda", "done", 33.1, {"project": "order_lambda", "reason": reason, "seconds": 4.2,
+                                                     "functions": ["2-1-bbws-tf-order-create"]})
+    for url, status in (("https://api.example.test/v1.0/products/health", Status.PASS),
+                        ("https://api.example.test/v1.0/orders/health", Status.FAIL)):
+        event("check", f"http {url}", status.value, 34, CheckResult("http", url, status, f"GET {url}: "
+                                                                   f"{'200' if status is Status.PASS else '503'}").to_dict(),
+              "validation")
+    event("availability", "https://api.example.test/v1.0/orders/health", "measured", 35,
+          {"url": "https://api.example.test/v1.0/orders/health", "probes": 200, "up": 197, "availability": 0.985})
+    store.update_step(steps["canary.order_lambda"].id, status="failed", result={"reason": reason})
+    event("step", "canary order_lambda: 10% → 50% → 100%", "fail", 33, {"reason": reason}, "canary.order_lambda")
+    store.set_run(run.id, start + timedelta(minutes=36), status="rolled_back",
+                  reason=f"canary order_lambda: {reason}", ended=True)
+    return soak.id, run.id
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, int, int]:
+    path: Path = tmp_path_factory.mktemp("report") / "state.db"
+    store = Store.open(f"sqlite:///{path}")
+    soak_id, run_id = _fill(store)
+    return store, soak_id, run_id
+
+
+def test_the_latest_run_is_reported_with_the_separate_soak(filled: tuple[Store, int, int]) -> None:
+    store, soak_id, run_id = filled
+    report = build(store, None, RELEASE)
+    assert report.run_id == run_id
+    assert report.version == VERSION
+    assert report.status == "rolled_back"
+    assert [s.run_id for s in report.soaks] == [soak_id]
+    soak = report.soaks[0]
+    assert [c.index for c in soak.checkpoints] == list(range(1, 9))
+    assert {c.index for c in soak.checkpoints if c.late} == LATE
+    assert soak.verdict == "fail" and soak.failed_at == FAILING_CHECKPOINT
+    failing = [(c.index, cell.criterion, cell.scope) for c in soak.checkpoints for cell in c.cells if cell.failed]
+    assert failing == [(FAILING_CHECKPOINT, "error_rate < 0.1%", BAD_FUNCTION)]
+    assert report.duration_s == 36 * 60
+
+
+def test_markdown_has_the_checkpoint_table_with_the_failing_value_and_threshold(filled: tuple[Store, int, int]) -> None:
+    store, _, _ = filled
+    text = render(store, None, RELEASE, "md")
+    header = next(line for line in text.splitlines() if line.startswith("| checkpoint |"))
+    assert all(c in header for c in CRITERIA)
+    row6 = next(line for line in text.splitlines() if line.startswith(f"| {FAILING_CHECKPOINT} of 8 |"))
+    assert "**2.1% (< 0.1%) ✗ Failed, worst 2-1-bbws-tf-product-get-sit**" in row6
+    row4 = next(line for line in text.splitlines() if line.startswith("| 4 of 8 |"))
+    assert "| late |" in row4 and "✗" not in row4
+    assert "**NO-GO**" in text and "no approval by role tech_lead" in text
+    assert "alice" in text and "product-get 5xx burst" in text
+    assert "4.2 s" in text and "order_lambda: rolled_back" in text
+    assert "98.5%" in text
+
+
+def test_json_round_trips_and_carries_the_gate_reasons(filled: tuple[Store, int, int]) -> None:
+    store, _, run_id = filled
+    text = render(store, run_id, RELEASE, "json")
+    data = json.loads(text)
+    assert data == build(store, run_id, RELEASE).to_dict()
+    assert json.loads(json.dumps(data, allow_nan=False)) == data
+    gate = data["gates"][0]
+    assert gate["decision"] == "NO-GO"
+    assert gate["reasons"] == [d for _, ok, d in GATE_ITEMS if not ok]
+    cell = data["soaks"][0]["checkpoints"][FAILING_CHECKPOINT - 1]["cells"][0]
+    assert cell["value"] == pytest.approx(0.021) and cell["threshold"] == pytest.approx(0.001)
+    judged = next(s for s in data["canaries"][1]["steps"] if s["outcome"] == "rolled_back")["judgement"]
+    assert judged["outcome"] == "Failed"
+
+
+def test_junit_is_valid_with_one_case_per_checkpoint_criterion_gate_item_decision_and_check(
+        filled: tuple[Store, int, int]) -> None:
+    store, _, _ = filled
+    root = ET.fromstring(render(store, None, RELEASE, "junit"))
+    cases = root.findall(".//testcase")
+    expected = 8 * len(CRITERIA) + len(GATE_ITEMS) + 2 + 2  # canary decisions: promoted, rolled back; 2 validation checks
+    assert len(cases) == expected
+    assert root.get("tests") == str(expected)
+    failed = {c.get("name"): c.find("failure").get("message") for c in cases if c.find("failure") is not None}
+    assert set(failed) == {f"checkpoint {FAILING_CHECKPOINT} of 8: error_rate < 0.1%", "go_no_go: soak.sit",
+                           "go_no_go: approval tech_lead", "order_lambda: rolled_back at 0%",
+                           "http https://api.example.test/v1.0/orders/health"}
+    assert root.get("failures") == str(len(failed))
+    assert "2.1%" in failed[f"checkpoint {FAILING_CHECKPOINT} of 8: error_rate < 0.1%"]
+    assert BAD_FUNCTION in failed[f"checkpoint {FAILING_CHECKPOINT} of 8: error_rate < 0.1%"]
+    assert "fires" in failed["order_lambda: rolled_back at 0%"]
+
+
+def test_html_is_self_contained_with_a_chart_per_criterion(filled: tuple[Store, int, int]) -> None:
+    store, _, _ = filled
+    text = render(store, None, RELEASE, "html")
+    assert re.search(r"(?:src|href)\s*=\s*[\"']?(?:https?:)?//", text) is None
+    assert "<script" not in text and "<link" not in text and "url(" not in text and "@import" not in text
+    assert "http://www.w3.org" not in text
+    svgs = re.findall(r"<svg\b.*?</svg>", text, flags=re.S)
+    assert len(svgs) == len(CRITERIA)
+    for svg, criterion in zip(svgs, CRITERIA, strict=True):
+        assert criterion.replace("<", "&lt;") in svg
+        assert svg.count('class="threshold"') == 1
+        assert svg.count('class="point') == 8
+    error_chart = svgs[0]
+    assert error_chart.count('class="point failed') == 1
+    assert "2.1%" in error_chart
+    assert all('class="point failed' not in svg for svg in svgs[1:])
+    assert text.count('<td class="fail"') >= 1
+
+
+def test_an_older_soak_of_the_same_env_is_kept_and_marked_superseded(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    ids = []
+    for n in range(2):
+        run = store.create_run(RELEASE, "sit", "soak", "d", [], T0 + timedelta(days=n), meta={"version": VERSION})
+        store.append_event(release=RELEASE, env="sit", run_id=run.id, kind="checkpoint", subject="sit checkpoint 1 of 8",
+                           outcome="pass", at=T0 + timedelta(days=n, hours=6), data={"env": "sit", "index": 1, "of": 8})
+        ids.append(run.id)
+    other = store.create_run(RELEASE, "sit", "soak", "d", [], T0 + timedelta(days=3), meta={"version": "v0.9"})
+    store.append_event(release=RELEASE, env="sit", run_id=other.id, kind="checkpoint", subject="sit checkpoint 1 of 8",
+                       outcome="fail", at=T0 + timedelta(days=3), data={"env": "sit"})
+    report = build(store, ids[1], RELEASE)
+    assert [(s.run_id, s.superseded_by) for s in report.soaks] == [(ids[0], ids[1]), (ids[1], None)]
+    root = ET.fromstring(render(store, ids[1], RELEASE, "junit"))
+    assert len(root.findall(".//testcase")) == 0  # checkpoints without criteria yield no case
+
+
+def test_unknown_release_run_and_format_are_usage_errors(filled: tuple[Store, int, int]) -> None:
+    store, _, _ = filled
+    with pytest.raises(UnknownNameError, match="release 'nope'"):
+        render(store, None, "nope", "md")
+    with pytest.raises(UnknownNameError, match="run '999'"):
+        render(store, 999, RELEASE, "md")
+    with pytest.raises(UsageError, match="unknown report format"):
+        render(store, None, RELEASE, "pdf")
