@@ -198,7 +198,7 @@ def test_markdown_has_the_checkpoint_table_with_the_failing_value_and_threshold(
     row6 = next(line for line in text.splitlines() if line.startswith(f"| {FAILING_CHECKPOINT} of 8 |"))
     assert "**2.1% (< 0.1%) ✗ Failed, worst 2-1-bbws-tf-product-get-sit**" in row6
     row4 = next(line for line in text.splitlines() if line.startswith("| 4 of 8 |"))
-    assert "| late |" in row4 and "✗" not in row4
+    assert "| late, evaluated Tue 13:00 |" in row4 and "✗" not in row4
     assert "**NO-GO**" in text and "no approval by role tech_lead" in text
     assert "alice" in text and "product-get 5xx burst" in text
     assert "4.2 s" in text and "order_lambda: rolled_back" in text

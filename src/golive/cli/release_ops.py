@@ -87,3 +87,71 @@ def deploy(
                             skip_gate_why=why if skip_gate else None, override_freeze_why=why if override_freeze else None)
     _render_driven(o, driven, w)
     _exit_for(driven)
+
+
+ProjectArg = Annotated[str, typer.Argument(help="project from the plan")]
+
+
+@app.command()
+def abort(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
+          by: Annotated[str | None, typer.Option("--by")] = None,
+          why: Annotated[str | None, typer.Option("--why")] = None) -> None:
+    """Stop a project's canary: it rolls back on its next analysis pass."""
+    from golive.rollout.rollback import operator
+
+    w, o = ws(ctx), out(ctx)
+    event = operator(w.services(), w.env(env), project, "abort", by, why)
+    o.print(f"abort recorded (event {event}); the running canary of {project} rolls back on its next pass")
+    if o.json_mode:
+        o.json({"event": event, "project": project, "action": "abort"})
+
+
+@app.command()
+def promote(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
+            why: Annotated[str, typer.Option("--why", help="the reason, recorded")],
+            by: Annotated[str | None, typer.Option("--by")] = None) -> None:
+    """Skip a canary's remaining steps to 100% (recorded with the reason)."""
+    from golive.rollout.rollback import operator
+
+    w, o = ws(ctx), out(ctx)
+    event = operator(w.services(), w.env(env), project, "promote", by, why)
+    o.print(f"promote recorded (event {event}); {project} goes to 100% on its next pass")
+    if o.json_mode:
+        o.json({"event": event, "project": project, "action": "promote"})
+
+
+@app.command()
+def rollback(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
+             full: Annotated[bool, typer.Option("--full", help="also run the plan's full-rollback command")] = False,
+             region: Annotated[str | None, typer.Option("--region", help="e.g. the DR region")] = None,
+             why: Annotated[str, typer.Option("--why")] = "golive rollback") -> None:
+    """Alias back to the previous stable version, routing cleared; measured and confirmed."""
+    from golive.rollout.rollback import rollback as do_rollback
+
+    w, o = ws(ctx), out(ctx)
+    result = do_rollback(w.services(), w.env(env), project, full=full, region=region, why=why)
+    if o.json_mode:
+        o.json(result)
+        return
+    for f in result.get("functions", []):
+        o.print(f"  {f['function']}:{f['alias']} → version {f['version']} (no routing)")
+    if "full" in result:
+        o.print(f"  full rollback {' '.join(result['full']['argv'])}: exit {result['full']['exit_code']}")
+    o.print(f"{project} rolled back in {result['seconds']:.2f} s (alias confirmed in {result.get('alias_seconds', 0):.2f} s)")
+
+
+@app.command()
+def verify(ctx: typer.Context, env: EnvOpt) -> None:
+    """Post-deploy validation: health URLs, smoke tests, alarms, function counts."""
+    from golive.engine import session
+
+    w, o = ws(ctx), out(ctx)
+    driven = session.verify(w.services(), w.env(env))
+    events = w.store.events(run_id=driven.run.id, kind="check")
+    if o.json_mode:
+        o.json({"status": driven.run.status, "checks": [e.data for e in events]})
+    else:
+        for e in events:
+            o.print(f"  {e.outcome:<5} {e.data.get('check')} {e.data.get('target')}: {e.data.get('summary')}")
+        o.print(f"verify {env}: {driven.run.status}" + (f" — {driven.run.reason}" if driven.run.reason else ""))
+    _exit_for(driven)

@@ -230,13 +230,7 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
                 if project.rollout and project.rollout.lambda_canary:
                     steps += _project_steps(plan, env, name, project, f"dr.{batch.name}", e.dr_region, "dr",
                                             suffix="@dr")
-    health = [url for p in plan.projects.values() for url in expand(p.health, vars_)]
-    smoke = [expand(argv, vars_) for p in plan.projects.values() for argv in p.smoke]
-    validation = [{"kind": "http", "params": {"url": u}} for u in health]
-    validation += [{"kind": "command", "params": {"argv": a}} for a in smoke]
-    validation += _check_entries(plan, plan.validation, vars_)
-    steps.append(_checks_step("validation", "validation", "post-deployment validation", validation,
-                              group="validation"))
+    steps.append(validation_step(plan, env))
     if env in plan.soak:
         steps += _soak_steps(plan, env, plan.soak[env], "prod_soak")
     if plan.signoff:
@@ -246,6 +240,17 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
                     "calls": [f"approval by role {r}" for r in plan.signoff]},
         ))
     return steps
+
+
+def validation_step(plan: Plan, env: str) -> StepSpec:
+    """The runbook's post-deployment validation: health URLs, smoke tests, alarms, function counts."""
+    vars_ = variables(plan, env)
+    health = [url for p in plan.projects.values() for url in expand(p.health, vars_)]
+    smoke = [expand(argv, vars_) for p in plan.projects.values() for argv in p.smoke]
+    checks = [{"kind": "http", "params": {"url": u}} for u in health]
+    checks += [{"kind": "command", "params": {"argv": a}} for a in smoke]
+    checks += _check_entries(plan, plan.validation, vars_)
+    return _checks_step("validation", "validation", "post-deployment validation", checks, group="validation")
 
 
 def tag_step(plan: Plan) -> StepSpec:

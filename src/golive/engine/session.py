@@ -85,6 +85,11 @@ def soak_checkpoint(services: Services, env: str) -> Driven:
     return Driven(services.store.get_run(active.id), result, True)
 
 
+def verify(services: Services, env: str) -> Driven:
+    """``golive verify``: the post-deployment validation on its own."""
+    return drive(services, env, "verify", lambda: [planner.validation_step(services.plan, env)], restart=True)
+
+
 def tag(services: Services, env: str) -> Driven:
     """``golive tag``: the annotated release tag in every project's repository."""
     return drive(services, env, "tag", lambda: [planner.tag_step(services.plan)], restart=True)

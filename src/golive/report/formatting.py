@@ -47,7 +47,7 @@ def weight(value: float | None) -> str:
 def window(checkpoint: Checkpoint) -> str:
     if checkpoint.window_start is None or checkpoint.window_end is None:
         return "—"
-    return f"{when(checkpoint.window_start)} → {clock(checkpoint.window_end)}"
+    return f"{clock(checkpoint.window_start)} → {clock(checkpoint.window_end)}"
 
 
 def cell_text(cell: Cell) -> str:
@@ -101,7 +101,14 @@ def judgement_text(judgement: dict[str, Any] | None) -> str:
                            ("n_canary", "n canary"), ("n_stable", "n stable")):
             value = result.get(key)
             if isinstance(value, int | float) and not isinstance(value, bool):
-                numbers.append(f"{label}={value:.3g}")
+                numbers.append(f"{label}={value:,.0f}" if key.startswith("n_") else f"{label}={value:.3g}")
         parts.append(f"{result.get('metric')} {result.get('scope')}: {result.get('outcome')}"
                      + (f" ({', '.join(numbers)})" if numbers else ""))
     return "; ".join(parts)
+
+
+def late_note(checkpoint: Checkpoint) -> str:
+    """``late, evaluated Tue 13:00`` for a checkpoint evaluated after its due time; empty otherwise."""
+    if not checkpoint.late:
+        return ""
+    return f"late, evaluated {clock(checkpoint.evaluated_at)}" if checkpoint.evaluated_at else "late"

@@ -10,6 +10,7 @@ where the soak went wrong and by how much.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -72,19 +73,31 @@ class _Point:
     late: bool
 
 
-def _scale_top(values: list[float], thresholds: list[float]) -> tuple[float, float | None]:
-    """The y-axis top, and the cap above which points are drawn clipped at the top edge.
+def _nice_step(span: float) -> float:
+    """A tick step of 1, 2, 2.5 or 5 times a power of ten, giving about four ticks over ``span``."""
+    raw = span / 4
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+
+
+def _scale_top(values: list[float], thresholds: list[float]) -> tuple[float, float, float | None]:
+    """The y-axis top, its tick step, and the cap above which points are drawn clipped at the top edge.
 
     A single 2% spike against a 0.1% threshold would squash the threshold line into the axis;
     when a value exceeds four times the threshold, the axis stops there and the spike is drawn
     as a clipped marker labelled with its value.
     """
     limit = max(thresholds, default=0.0) * 4
+    cap: float | None = None
     if limit > 0 and values and max(values) > limit:
         below = [v for v in values if v <= limit]
-        return max(limit, max(below, default=0.0) * 1.15), limit
-    top = max([*values, *thresholds, 0.0]) * 1.15
-    return (top if top > 0 else 1.0), None
+        top, cap = max(limit, max(below, default=0.0) * 1.15), limit
+    else:
+        top = max([*values, *thresholds, 0.0]) * 1.15
+    if top <= 0:
+        return 1.0, 0.25, cap
+    step = _nice_step(top)
+    return math.ceil(top / step - 1e-9) * step, step, cap
 
 
 def chart(soak: Soak, criterion: CriterionInfo) -> str:
@@ -93,7 +106,7 @@ def chart(soak: Soak, criterion: CriterionInfo) -> str:
     count = max([soak.planned or 0, *(p.index for p in points), 1])
     values = [p.cell.value for p in points if p.cell.value is not None]
     thresholds = [p.cell.threshold for p in points if p.cell.threshold is not None]
-    top, cap = _scale_top(values, thresholds)
+    top, step, cap = _scale_top(values, thresholds)
     plot_w, plot_h = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
 
     def x(index: float) -> float:
@@ -107,8 +120,8 @@ def chart(soak: Soak, criterion: CriterionInfo) -> str:
              f'viewBox="0 0 {_W} {_H}" role="img" aria-label="{_e(criterion.text)} across checkpoints">',
              f'<text x="{_LEFT}" y="18" font-size="13" font-weight="600" fill="#1d2330">{_e(criterion.text)}'
              f'<tspan fill="#6b7280" font-weight="400"> — {_e(soak.env)} soak</tspan></text>']
-    for i in range(5):
-        value = top * i / 4
+    for i in range(round(top / step) + 1):
+        value = step * i
         gy = y(value)
         parts.append(f'<line x1="{_LEFT}" y1="{gy:.1f}" x2="{_W - _RIGHT}" y2="{gy:.1f}" stroke="#eceff4"/>')
         parts.append(f'<text x="{_LEFT - 6}" y="{gy + 4:.1f}" font-size="10" text-anchor="end" fill="#6b7280">'
@@ -134,7 +147,8 @@ def chart(soak: Soak, criterion: CriterionInfo) -> str:
             parts.append(f'<polyline class="threshold" points="{path}" fill="none" stroke="#c62828" '
                          f'stroke-width="1.5" stroke-dasharray="6 4"/>')
         last = next(p.cell for p in reversed(points) if p.cell.threshold is not None)
-        parts.append(f'<text x="{_W - _RIGHT}" y="{y(thresholds[-1]) - 5:.1f}" font-size="10" text-anchor="end" '
+        parts.append(f'<line x1="{_W - _RIGHT - 118}" y1="14" x2="{_W - _RIGHT - 98}" y2="14" stroke="#c62828" '
+                     f'stroke-width="1.5" stroke-dasharray="6 4"/><text x="{_W - _RIGHT - 94}" y="18" font-size="11" '
                      f'fill="#c62828">threshold {_e(last.threshold_text)}</text>')
 
     measured = [p for p in points if p.cell.value is not None]
@@ -158,22 +172,22 @@ def _marker(p: _Point, px: float, y: Callable[[float], float], cap: float | None
                 f'stroke-width="2">{title}</circle>'
                 f'<text x="{px:.1f}" y="{py - 9:.1f}" font-size="9" text-anchor="middle" fill="#6b7280">n/a</text>')
 
-    def label(at: float) -> str:
+    def label(at: float, note: str = "") -> str:
         if cell.outcome != FAILED:
             return ""
-        return (f'<text x="{px:.1f}" y="{at:.1f}" font-size="10" font-weight="600" text-anchor="middle" '
-                f'fill="#c62828">{_e(cell.value_text)}</text>')
+        return (f'<text x="{px + 10:.1f}" y="{at:.1f}" font-size="10" font-weight="600" fill="#c62828">'
+                f"{_e(cell.value_text + note)}</text>")
 
     if cap is not None and cell.value > cap:
         py = y(cap * 10)  # clipped at the top edge
         return (f'<path class="point {state} clipped" d="M{px - 7:.1f},{py + 7:.1f} L{px:.1f},{py - 5:.1f} '
-                f'L{px + 7:.1f},{py + 7:.1f} Z" fill="{colour}">{title}</path>' + label(py + 20))
+                f'L{px + 7:.1f},{py + 7:.1f} Z" fill="{colour}">{title}</path>' + label(py + 6, " (off scale)"))
     py = y(cell.value)
     radius = 6 if cell.outcome == FAILED else 4
     ring = (f'<circle cx="{px:.1f}" cy="{py:.1f}" r="{radius + 4}" fill="none" stroke="#8a5a00" '
             f'stroke-dasharray="2 2"/>') if p.late else ""
     shape = f'<circle class="point {state}" cx="{px:.1f}" cy="{py:.1f}" r="{radius}" fill="{colour}">{title}</circle>'
-    return ring + shape + label(py - 10)
+    return ring + shape + label(py + 4)
 
 
 def _soak(soak: Soak) -> str:
@@ -183,7 +197,7 @@ def _soak(soak: Soak) -> str:
     classes: list[str] = []
     for cp in soak.checkpoints:
         row = [_e(f"{cp.index} of {cp.of}" if cp.of else cp.index),
-               _e(f.clock(cp.due_at or cp.at)) + (' <span class="badge late">late</span>' if cp.late else ""),
+               _e(f.clock(cp.due_at or cp.at)) + (f' <span class="badge late">{_e(f.late_note(cp))}</span>' if cp.late else ""),
                _e(f.window(cp)), f'<td class="outcome">{_badge(cp.outcome)}</td>']
         for text in criteria:
             cell = cp.cell(text)

@@ -1,0 +1,89 @@
+"""``golive rollback``, ``abort`` and ``promote``: a person's hand on the canary.
+
+A rollback puts every function of a project back on its previous stable
+version with the routing cleared, and is measured from the command to the
+confirmed alias state (the runbook promises under a minute). The stable
+versions come from the canary's own record in the store; failing that, from
+an alias still carrying weights (its main version is the stable one); never
+from a guess. ``--full`` also runs the plan's full-rollback command.
+Abort and promote are recorded as operator events that the running canary
+reads on its next pass, so they work from any terminal.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from golive.engine.context import Services
+from golive.errors import GoliveError, UnknownNameError, UsageError
+from golive.plan.variables import expand, variables
+from golive.providers import shell
+from golive.rollout.alias import read_alias, restore
+from golive.rollout.functions import select_functions
+
+
+def _project(services: Services, project: str) -> Any:
+    plan = services.plan
+    if project not in plan.projects:
+        raise UnknownNameError("project", project, list(plan.projects))
+    return plan.projects[project]
+
+
+def recorded_versions(services: Services, env: str, project: str, region: str | None) -> dict[str, dict[str, str]]:
+    store, plan = services.store, services.plan
+    for run in reversed(store.runs(plan.release, env)):
+        for step in store.steps(run.id):
+            if step.kind == "canary" and step.params.get("project") == project and step.state.get("versions") \
+                    and step.params.get("region") in (None, region):
+                return {fn: dict(v) for fn, v in step.state["versions"].items()}
+    return {}
+
+
+def rollback(services: Services, env: str, project: str, *, full: bool = False, region: str | None = None,
+             why: str = "golive rollback") -> dict[str, Any]:
+    spec = _project(services, project)
+    canary = spec.rollout.lambda_canary if spec.rollout else None
+    started = time.perf_counter()
+    result: dict[str, Any] = {"project": project, "env": env}
+    region = region or services.plan.environments[env].region
+    if canary is not None:
+        aws = services.aws(env, region)
+        versions = recorded_versions(services, env, project, region)
+        if not versions:
+            selector = expand(canary.functions.model_dump(exclude_none=True), variables(services.plan, env))
+            for fn in select_functions(aws, selector):
+                state = read_alias(aws, fn, canary.alias)
+                if state.weights:
+                    versions[fn] = {"stable": state.version, "canary": next(iter(state.weights))}
+        if not versions:
+            raise UsageError(f"{project}: no recorded canary and no alias carrying weights: nothing to roll back to")
+        seconds, confirmed = restore(aws, versions, canary.alias)
+        result.update(functions=[s.to_dict() for s in confirmed], alias_seconds=round(seconds, 3))
+    if full:
+        rb = services.plan.rollback.full
+        if rb is None:
+            raise UsageError("the plan has no rollback.full command")
+        argv = expand(rb.command, {**variables(services.plan, env), "project": project})
+        workdir = Path(services.extras.get("workdir", "."))
+        try:
+            outcome = shell.run(argv, timeout=rb.timeout.total_seconds(), cwd=str(workdir / (rb.cwd or ".")))
+        except GoliveError as exc:
+            raise UsageError(f"full rollback could not start: {exc}") from None
+        result["full"] = {"argv": argv, "exit_code": outcome.exit_code,
+                          "output": services.redact((outcome.stdout + outcome.stderr)[-2000:])}
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    services.store.append_event(release=services.plan.release, env=env, kind="rollback", subject=project,
+                                outcome="rolled_back", at=services.clock.now(), data={**result, "reason": why})
+    return result
+
+
+def operator(services: Services, env: str, project: str, action: str, by: str | None, why: str | None) -> int:
+    spec = _project(services, project)
+    if not (spec.rollout and spec.rollout.lambda_canary):
+        raise UsageError(f"{project} has no canary to {action}")
+    if action == "promote" and not why:
+        raise UsageError("promote needs --why \"...\" (it is recorded)")
+    return services.store.append_event(release=services.plan.release, env=env, kind="operator", subject=project,
+                                       outcome=action, at=services.clock.now(), data={"by": by, "why": why})
