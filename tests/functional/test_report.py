@@ -25,6 +25,7 @@ from golive.analysis.judge import VersionSeries, judge
 from golive.analysis.metrics import Fetch, Scope, Series, SeriesRequest, parse_metric_def
 from golive.checks.base import CheckResult, Evidence, Status
 from golive.errors import UnknownNameError, UsageError
+from golive.redact import Redactor
 from golive.report import build, render
 from golive.store.store import StepSpec, Store
 
@@ -135,23 +136,28 @@ def _fill(store: Store) -> tuple[int, int]:
     store.update_step(steps["prerequisites"].id, status="done", result={"summary": "1 warning (action required)"})
     event("step", "prerequisites in prod (report only)", "warn", 2, {"summary": "1 warning (action required)"},
           "prerequisites")
+    # The shapes golive.rollout.lambda_canary writes: versions per function, shifts, analyses, a rollback event.
+    product_versions = {f: {"stable": "6", "canary": "7"} for f in FUNCTIONS[:2]}
+    event("canary", "product_lambda", "versions", 9, {"project": "product_lambda", "versions": product_versions},
+          "canary.product_lambda")
     for w, minutes in ((10, 10), (50, 21), (100, 27)):
         event("canary", "product_lambda", "promoted" if w == 100 else "shifted", minutes,
-              {"project": "product_lambda", "weight": w, "stable": "6", "canary": "7", "functions": FUNCTIONS[:2]},
-              "canary.product_lambda")
+              {"project": "product_lambda", "weight": float(w), "versions": product_versions}, "canary.product_lambda")
+    event("canary", "product_lambda", "pass", 27, {"summary": "product_lambda promoted", "project": "product_lambda",
+                                                   "versions": product_versions}, "canary.product_lambda")
     quiet = VersionSeries("order:live@3", [200.0] * 10, counts={"errors": [0.0] * 10})
     bad = VersionSeries("order:live@4", [22.0] * 10, counts={"errors": [2.0] * 10})
     judgement = judge(bad, quiet, final=False).to_dict()
-    event("canary", "order_lambda", "shifted", 30, {"project": "order_lambda", "weight": 10, "stable": "3", "canary": "4",
-                                                    "functions": ["2-1-bbws-tf-order-create"]}, "canary.order_lambda")
-    event("canary", "order_lambda", "analysis", 32, {"project": "order_lambda", "weight": 10, "judgement": judgement},
+    order_versions = {"2-1-bbws-tf-order-create": {"stable": "3", "canary": "4"}}
+    event("canary", "order_lambda", "shifted", 30, {"project": "order_lambda", "weight": 10.0, "bake_s": 600.0,
+                                                    "versions": order_versions}, "canary.order_lambda")
+    reason = "judge: critical metric errors failed on order:live@4"
+    event("canary", "order_lambda", "analysis", 32, {"project": "order_lambda", "judgement": judgement, "verdict": "fail",
+                                                     "reason": reason, "triggers": []}, "canary.order_lambda")
+    event("rollback", "order_lambda", "rolled_back", 33,
+          {"project": "order_lambda", "reason": reason, "seconds": 4.2, "from_weight": 10.0, "region": "af-south-1",
+           "functions": [{"function": "2-1-bbws-tf-order-create", "alias": "live", "version": "3", "weights": {}}]},
           "canary.order_lambda")
-    reason = "error_rate = 9.09% on 2-1-bbws-tf-order-create:live@4 > 5%: fires"
-    event("canary", "order_lambda", "rolled_back", 33, {"project": "order_lambda", "weight": 0, "stable": "3",
-                                                        "canary": "4", "reason": reason, "judgement": judgement},
-          "canary.order_lambda")
-    event("rollback", "order_lambda", "done", 33.1, {"project": "order_lambda", "reason": reason, "seconds": 4.2,
-                                                     "functions": ["2-1-bbws-tf-order-create"]})
     for url, status in (("https://api.example.test/v1.0/products/health", Status.PASS),
                         ("https://api.example.test/v1.0/orders/health", Status.FAIL)):
         event("check", f"http {url}", status.value, 34, CheckResult("http", url, status, f"GET {url}: "
@@ -216,8 +222,13 @@ def test_json_round_trips_and_carries_the_gate_reasons(filled: tuple[Store, int,
     assert gate["reasons"] == [d for _, ok, d in GATE_ITEMS if not ok]
     cell = data["soaks"][0]["checkpoints"][FAILING_CHECKPOINT - 1]["cells"][0]
     assert cell["value"] == pytest.approx(0.021) and cell["threshold"] == pytest.approx(0.001)
-    judged = next(s for s in data["canaries"][1]["steps"] if s["outcome"] == "rolled_back")["judgement"]
-    assert judged["outcome"] == "Failed"
+    order = data["canaries"][1]
+    assert [s["outcome"] for s in order["steps"]] == ["shifted", "analysis", "rolled_back"]
+    assert order["steps"][1]["judgement"]["outcome"] == "Failed"
+    assert order["steps"][0]["stable"] == "3" and order["steps"][0]["canary"] == "4"
+    assert data["rollbacks"][0]["functions"] == ["2-1-bbws-tf-order-create"]
+    product = data["canaries"][0]
+    assert [s["outcome"] for s in product["steps"]] == ["versions", "shifted", "shifted", "promoted"]
 
 
 def test_junit_is_valid_with_one_case_per_checkpoint_criterion_gate_item_decision_and_check(
@@ -235,7 +246,7 @@ def test_junit_is_valid_with_one_case_per_checkpoint_criterion_gate_item_decisio
     assert root.get("failures") == str(len(failed))
     assert "2.1%" in failed[f"checkpoint {FAILING_CHECKPOINT} of 8: error_rate < 0.1%"]
     assert BAD_FUNCTION in failed[f"checkpoint {FAILING_CHECKPOINT} of 8: error_rate < 0.1%"]
-    assert "fires" in failed["order_lambda: rolled_back at 0%"]
+    assert "critical metric errors failed" in failed["order_lambda: rolled_back at 0%"]
 
 
 def test_html_is_self_contained_with_a_chart_per_criterion(filled: tuple[Store, int, int]) -> None:
@@ -282,3 +293,62 @@ def test_unknown_release_run_and_format_are_usage_errors(filled: tuple[Store, in
         render(store, 999, RELEASE, "md")
     with pytest.raises(UsageError, match="unknown report format"):
         render(store, None, RELEASE, "pdf")
+
+
+def test_odd_outcomes_become_errors_skips_and_a_checks_case_never_a_green_failed_checkpoint(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    run = store.create_run(RELEASE, "sit", "soak", "d", [], T0, meta={})
+    criteria = [
+        {"criterion": {"text": "error_rate < 0.1%", "unit": "fraction", "op": "<"},
+         "overall": {"outcome": "Error", "value": None, "threshold": 0.001, "message": "metrics unavailable: timeout"}},
+        {"criterion": {"text": "p95_duration < 2s"},
+         "overall": {"outcome": "Inconclusive", "value": None, "message": "no Duration datapoints in the window"}},
+        {"criterion": {"text": "throttles == 0", "unit": "number", "op": "=="},
+         "overall": {"outcome": "Failed", "value": 3.0, "threshold": 0.0, "dry_run": True, "message": "throttles = 3"}},
+        "concurrent < 900",
+    ]
+    store.append_event(release=RELEASE, env="sit", run_id=run.id, kind="checkpoint", subject="sit checkpoint 2 of 8",
+                       outcome="fail", at=T0, data={"env": "sit", "criteria": criteria, "late": "yes",
+                                                    "failures": ["incident 7 (P1) is open"], "window": "garbage"})
+    store.append_event(release=RELEASE, env="sit", run_id=run.id, kind="checkpoint", subject="sit checkpoint 3 of 8",
+                       outcome="skip", at=T0 + timedelta(hours=18),
+                       data={"summary": "skipped: the soak failed at checkpoint 2", "skipped": True})
+    report = build(store, None, RELEASE)
+    checkpoint = report.soaks[0].checkpoints[0]
+    assert (checkpoint.index, checkpoint.of, checkpoint.late) == (2, 8, True)
+    root = ET.fromstring(render(store, None, RELEASE, "junit"))
+    assert (root.get("tests"), root.get("errors"), root.get("skipped"), root.get("failures")) == ("5", "1", "2", "1")
+    failure = root.find(".//testcase[@name='checkpoint 2 of 8: checks']/failure")
+    assert failure is not None and failure.get("message") == "incident 7 (P1) is open"
+    page = render(store, None, RELEASE, "html")
+    assert page.count("<svg") == 4
+    assert 'class="point error"' in page and 'class="point inconclusive"' in page
+    row = next(line for line in render(store, None, RELEASE, "md").splitlines() if line.startswith("| 2 of 8 |"))
+    assert "| 3 (== 0) ✗ Failed (dry run)" in row and "**" not in row  # shown, not flagged as failing
+    skipped = next(line for line in render(store, None, RELEASE, "md").splitlines() if line.startswith("| 3 of 8 |"))
+    assert "| skip |" in skipped and "pass" not in skipped
+
+
+def test_a_run_without_events_still_renders_every_format(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    run = store.create_run(RELEASE, "prod", "release", "d", [], T0, meta={"version": VERSION})
+    for fmt in ("md", "html", "json", "junit"):
+        text = render(store, run.id, RELEASE, fmt)
+        assert RELEASE in text
+    assert json.loads(render(store, run.id, RELEASE, "json"))["ended_at"] is None
+    assert ET.fromstring(render(store, run.id, RELEASE, "junit")).get("tests") == "0"
+
+
+def test_secrets_never_reach_the_report(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    run = store.create_run(RELEASE, "prod", "release", "d", [], T0, meta={})
+    token = "ghp_" + "a1B2c3D4e5" * 4
+    store.append_event(release=RELEASE, env="prod", run_id=run.id, step_key="validation", kind="check",
+                       subject="command smoke", outcome="fail", at=T0,
+                       data={"check": "command", "target": "smoke", "status": "fail",
+                             "summary": f"exit 1: token {token} rejected, db password hunter22x"})
+    redactor = Redactor(["hunter22x"])
+    for fmt in ("md", "html", "json", "junit"):
+        text = render(store, run.id, RELEASE, fmt, redact=redactor)
+        assert token not in text and "hunter22x" not in text
+        assert "***" in text

@@ -6,6 +6,7 @@ from small minimal plans; the expected line is found in the broken text itself.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -211,16 +212,19 @@ def test_account_as_unquoted_number() -> None:
     assert_error(err, line_of(text, "account: 815856636111"), "environments.sit.account", "quote the account id")
 
 
+ORDER_SMOKE = re.search(r'smoke: \[\["\./scripts/smoke_test_orders\.sh"[^\n]*', EXAMPLE)
+
+
 def test_smoke_given_as_a_string() -> None:
-    old = 'smoke: [["./scripts/smoke_test_orders.sh", "{env}"]]'
-    text = edit(old, 'smoke: ["./scripts/smoke_test_orders.sh {env}"]')
+    assert ORDER_SMOKE is not None
+    text = edit(ORDER_SMOKE.group(0), 'smoke: ["./scripts/smoke_test_orders.sh {env}"]')
     err = plan_error(text)
     assert_error(err, line_of(text, "smoke: [\"./scripts/smoke_test_orders.sh {env}"), "projects.order_lambda.smoke", "argv list")
 
 
 def test_smoke_given_as_a_bare_string() -> None:
-    old = 'smoke: [["./scripts/smoke_test_orders.sh", "{env}"]]'
-    text = edit(old, "smoke: ./scripts/smoke_test_orders.sh")
+    assert ORDER_SMOKE is not None
+    text = edit(ORDER_SMOKE.group(0), "smoke: ./scripts/smoke_test_orders.sh")
     err = plan_error(text)
     assert err.path == "projects.order_lambda.smoke"
     assert err.line == line_of(text, "smoke: ./scripts")

@@ -91,6 +91,7 @@ class CheckContext:
     alarms_at_start: frozenset[str] = frozenset()
     repos: dict[str, str] = field(default_factory=dict)
     open_incidents: Callable[[], list[dict[str, Any]]] = lambda: []
+    workdir: str | None = None
 
     def expand(self, text: str) -> str:
         """Fill ``{api_base}``, ``{env}`` and the other plan variables into a string."""

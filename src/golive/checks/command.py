@@ -10,6 +10,7 @@ cannot be started is an ``error``; one that fails or hangs is a ``fail``.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -47,7 +48,8 @@ def _last_line(text: str) -> str:
 
 def run(ctx: CheckContext, params: CommandParams) -> CheckResult:
     argv = [ctx.expand(a) for a in params.argv]
-    cwd = ctx.expand(params.cwd) if params.cwd else None
+    # Relative paths in a plan are relative to the plan's folder, as in the runbook's scripts/ folder.
+    cwd = str(Path(ctx.workdir or ".") / ctx.expand(params.cwd)) if params.cwd else ctx.workdir
     env = {k: ctx.expand(v) for k, v in params.env.items()} if params.env else None
     limit = format_duration(params.timeout)
 

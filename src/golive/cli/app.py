@@ -83,9 +83,9 @@ def check(ctx: typer.Context) -> None:
 @app.command()
 def schema(ctx: typer.Context) -> None:
     """Print the plan's JSON Schema (for editor completion)."""
-    from golive.plan.model import Plan
+    from golive.plan.model import plan_json_schema
 
-    Output(True).json(Plan.model_json_schema(by_alias=True))
+    Output(True).json(plan_json_schema())
 
 
 @app.command("plan")

@@ -53,6 +53,7 @@ class GateItem:
     detail: str
     evidence: Any = None
     approval_only: bool = False
+    refreshable: bool = False  # missing or too old: running the check again could settle it
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "ok": self.ok, "detail": self.detail, "evidence": self.evidence}
@@ -78,7 +79,7 @@ class Decision:
 
     @property
     def reasons(self) -> list[str]:
-        return [f"{i.name}: {i.detail}" for i in self.items if not i.ok]
+        return [f"{i.name}: {i.detail}" for i in self.items if not i.ok and not i.name.startswith("checklist")]
 
     def to_dict(self) -> dict[str, Any]:
         return {"gate": self.gate, "env": self.env, "verdict": self.verdict,
@@ -91,9 +92,10 @@ def _latest(events: list[Event]) -> Event | None:
 
 def _soak_item(store: Store, plan: Plan, soak_env: str) -> GateItem:
     name = f"soak.{soak_env}"
-    verdict = _latest(store.events(release=plan.release, env=soak_env, kind="soak"))
+    # A soak inside a release run is stamped with the run's environment; its data names the soak's.
+    verdict = _latest([e for e in store.events(release=plan.release, kind="soak") if e.data.get("env") == soak_env])
     if verdict is None:
-        cps = store.events(release=plan.release, env=soak_env, kind="checkpoint")
+        cps = [e for e in store.events(release=plan.release, kind="checkpoint") if e.data.get("env") == soak_env]
         failed = [c for c in cps if c.outcome == "fail"]
         if failed:
             return GateItem(name, False, f"{failed[-1].subject} failed: " + "; ".join(failed[-1].data.get("failures", [])),
@@ -111,11 +113,13 @@ def _soak_item(store: Store, plan: Plan, soak_env: str) -> GateItem:
 def _preflight_item(store: Store, plan: Plan, env: str, freshness: timedelta, now: datetime) -> GateItem:
     found = _latest(store.events(release=plan.release, env=env, kind="preflight"))
     if found is None:
-        return GateItem("preflight", False, f"no preflight has run for {env} (golive preflight --env {env})")
+        return GateItem("preflight", False, f"no preflight has run for {env} (golive preflight --env {env})",
+                        refreshable=True)
     age = now - found.at
     if age > freshness:
         return GateItem("preflight", False, f"the last preflight is {human_duration(age)} old "
-                                            f"(freshness {human_duration(freshness)})", {"at": found.at.isoformat()})
+                                            f"(freshness {human_duration(freshness)})", {"at": found.at.isoformat()},
+                        refreshable=True)
     blocking = found.data.get("blocking", [])
     if blocking:
         return GateItem("preflight", False, "; ".join(blocking), found.data)
@@ -179,8 +183,9 @@ def evaluate_gate(store: Store, plan: Plan, gate: str, env: str, now: datetime,
     items += _approval_items(store, plan, gate, env, spec.freshness, now, approvals_since)
     if spec.checklist:
         approved = all(i.ok for i in items if i.name.startswith("approval "))
-        items += [GateItem(f"checklist: {c}", approved, "confirmed by the approvers" if approved
-                           else "to be confirmed by the approvers", approval_only=True) for c in spec.checklist]
+        items.append(GateItem(f"checklist ({len(spec.checklist)} items)", approved,
+                              "confirmed by the approvers" if approved else "confirmed when the approvers approve",
+                              list(spec.checklist), approval_only=True))
     return Decision(gate, env, tuple(items))
 
 
@@ -194,10 +199,28 @@ def latest_decision(store: Store, plan: Plan, env: str) -> Event | None:
     return _latest([e for e in store.events(release=plan.release, env=env, kind="gate")])
 
 
+def _fresh_preflight(ctx: StepContext, env: str) -> None:
+    """The last preflight is missing or too old for the gate: run it again now, as evidence for this decision."""
+    from golive.checks.runner import run_checks
+    from golive.engine.basic import check_context, preflight_summary
+    from golive.engine.planner import build_preflight
+
+    entries = build_preflight(ctx.services.plan, env)[0].params["checks"]
+    results = run_checks(entries, lambda e: check_context(ctx.services, e or env))
+    summary = preflight_summary(ctx.services.plan, entries, results)
+    ctx.store.append_event(release=ctx.run.release, env=env, run_id=ctx.run.id, step_key=ctx.step.key,
+                           kind="preflight", subject=f"preflight {env} (re-run for the gate)",
+                           outcome="pass" if not summary["blocking"] and not summary["fixable"] else "warn",
+                           at=ctx.now, data=ctx.services.redact.data(summary))
+
+
 def _gate_step(ctx: StepContext) -> StepOutcome:
     plan, store = ctx.services.plan, ctx.store
     gate, env = ctx.params["gate"], ctx.params["env"]
     decision = evaluate_gate(store, plan, gate, env, ctx.now)
+    if any(i.refreshable for i in decision.items):
+        _fresh_preflight(ctx, env)
+        decision = evaluate_gate(store, plan, gate, env, ctx.now)
     if decision.only_approvals_missing and ctx.services.rehearsal:
         for item in decision.items:
             if item.name.startswith("approval ") and not item.ok:

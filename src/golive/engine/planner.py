@@ -29,7 +29,13 @@ PHASES = (
 )
 
 
-def _check_entries(plan: Plan, entries: list[CheckEntry], vars_: dict[str, str]) -> list[dict[str, Any]]:
+def _check_entries(plan: Plan, entries: list[CheckEntry], vars_: dict[str, str], *,
+                   at_release_ref: bool = False) -> list[dict[str, Any]]:
+    """Check entries with their parameters expanded; per-project GitHub checks become one per project.
+
+    Before prep the release tag does not exist yet, so workflows are read on the default branch;
+    ``at_release_ref`` reads them at the tag (the checklist, after prep).
+    """
     out: list[dict[str, Any]] = []
     for entry in entries:
         if entry.kind in registry.PER_PROJECT and entry.params is None:
@@ -38,8 +44,9 @@ def _check_entries(plan: Plan, entries: list[CheckEntry], vars_: dict[str, str])
                     continue
                 params: dict[str, Any] = {"repo": project.repo, "workflow": project.deploy.github_workflow}
                 if entry.kind == "github_secrets":
-                    params["ref"] = project.deploy.ref or plan.version
-                    params["secrets"] = sorted(project.secrets)
+                    if at_release_ref:
+                        params["ref"] = project.deploy.ref or plan.version
+                    params["extra"] = sorted(project.secrets)
                 if entry.kind == "github_tag":
                     params = {"repo": project.repo, "tag": plan.version}
                 out.append({"kind": entry.kind, "params": params, "project": name})
@@ -216,6 +223,12 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
         pre_vars = variables(plan, pre)
         checklist += [{"kind": "http", "params": {"url": u}, "env": pre}
                       for p in plan.projects.values() for u in expand(p.health, pre_vars)]
+    # "GitHub secrets set", "Release tags created": verified after prep, not taken on trust.
+    checklist += [c for c in _check_entries(plan, plan.preflight, vars_, at_release_ref=True)
+                  if c["kind"] == "github_secrets"]
+    if any(c.kind == "github_secrets" for c in plan.preflight):
+        checklist += [{"kind": "github_tag", "params": {"repo": p.repo, "tag": plan.version}, "project": n}
+                      for n, p in plan.projects.items()]
     if checklist:
         steps.append(_checks_step("checklist", "checklist", "pre-deployment checklist (SIT still stable, access)",
                                   checklist, group="checklist"))

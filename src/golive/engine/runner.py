@@ -160,7 +160,8 @@ class Engine:
             self.store.update_step(step.id, status="running", started_at=now, attempts=step.attempts + 1)
             step = replace(step, status="running", started_at=now, attempts=step.attempts + 1)
             self._replace_cached(step)
-            self.services.notify("step_started", {"step": step.key, "title": step.title, "phase": step.phase})
+            self.services.notify("step_started", {"step": step.key, "title": step.title, "phase": step.phase,
+                                                  "group": step.group})
         if handler is None:
             return self._finish(run, step, Fail(f"golive cannot execute '{step.kind}' steps yet"))
         ctx = self._context(run, step)

@@ -107,7 +107,7 @@ def _evaluate_criteria(ctx: StepContext, env: str, start: datetime, end: datetim
     if not functions:
         return [], "no Lambda functions found to evaluate"
     source = CloudWatchLambdaSource(aws, ctx.services.clock)
-    return evaluate(specs, source, [Scope(f) for f in functions], start, end), ""
+    return evaluate(specs, source, [Scope(f) for f in functions], start, end, resolution=None), ""
 
 
 def _smoke(ctx: StepContext, argv: list[str]) -> dict[str, Any]:

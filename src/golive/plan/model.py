@@ -26,6 +26,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 from golive.analysis.units import format_duration, parse_duration
 
@@ -44,7 +46,7 @@ Duration = Annotated[
     timedelta,
     BeforeValidator(_duration),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
-    Field(json_schema_extra={"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h|d|w))+$"}),
+    Field(json_schema_extra={"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h|d))+$"}),
 ]
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -422,3 +424,18 @@ class Plan(Model):
             if gate.env in (None, env):
                 out += [r.split(".", 1)[1] for r in gate.requires if r.startswith("soak.") and r != f"soak.{env}"]
         return list(dict.fromkeys(out))
+
+
+class _PlanJsonSchema(GenerateJsonSchema):
+    """Durations as the plan writes them (``10m``), not as ISO 8601 (``PT10M``), in types and defaults alike."""
+
+    def timedelta_schema(self, schema: core_schema.TimedeltaSchema) -> JsonSchemaValue:
+        return {"type": "string"}
+
+    def encode_default(self, dft: Any) -> Any:
+        return format_duration(dft) if isinstance(dft, timedelta) else super().encode_default(dft)
+
+
+def plan_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a plan file (``golive schema``), for editors."""
+    return Plan.model_json_schema(by_alias=True, schema_generator=_PlanJsonSchema)

@@ -62,6 +62,7 @@ class AwsTarget:
     role_arn: str | None = None
     endpoint_url: str | None = None
     account: str | None = None
+    static_keys: tuple[str, str] | None = None  # (access key id, secret): the sandbox's emulator-only keys
 
 
 class Aws:
@@ -99,7 +100,13 @@ class Aws:
         if self._session is not None:
             return self._session
         try:
-            base = self._base_session or boto3.Session(profile_name=self.target.profile, region_name=self.region)
+            if self._base_session is not None:
+                base = self._base_session
+            elif self.target.static_keys is not None:
+                key_id, secret = self.target.static_keys
+                base = boto3.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=self.region)
+            else:
+                base = boto3.Session(profile_name=self.target.profile, region_name=self.region)
         except bx.ProfileNotFound as exc:
             raise ConfigError(
                 f"AWS profile '{self.target.profile}' is not configured on this machine "

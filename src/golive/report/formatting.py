@@ -44,10 +44,12 @@ def weight(value: float | None) -> str:
     return "—" if value is None else f"{value:g}%"
 
 
-def window(checkpoint: Checkpoint) -> str:
+def window(checkpoint: Checkpoint, *, full: bool = False) -> str:
+    """``Mon 00:00 → Mon 06:00`` in a table; ``2025-03-03 00:00 UTC → Mon 06:00`` where it stands alone."""
     if checkpoint.window_start is None or checkpoint.window_end is None:
         return "—"
-    return f"{clock(checkpoint.window_start)} → {clock(checkpoint.window_end)}"
+    start = when(checkpoint.window_start) if full else clock(checkpoint.window_start)
+    return f"{start} → {clock(checkpoint.window_end)}"
 
 
 def cell_text(cell: Cell) -> str:
@@ -63,8 +65,8 @@ def cell_text(cell: Cell) -> str:
 
 
 def soak_title(soak: Soak) -> str:
-    count = len(soak.checkpoints)
-    planned = soak.planned or count
+    count = len([c for c in soak.checkpoints if c.outcome in ("pass", "fail")])
+    planned = soak.planned or len(soak.checkpoints)
     failed = [c.index for c in soak.checkpoints if c.outcome == "fail"]
     verdict = {"pass": "passed", "fail": "FAILED"}.get(soak.verdict or "", "in progress")
     line = f"{soak.env} soak: {verdict}, {count}/{planned} checkpoints evaluated"
@@ -112,3 +114,8 @@ def late_note(checkpoint: Checkpoint) -> str:
     if not checkpoint.late:
         return ""
     return f"late, evaluated {clock(checkpoint.evaluated_at)}" if checkpoint.evaluated_at else "late"
+
+
+def checkpoint_outcome(checkpoint: Checkpoint) -> str:
+    """``✓ pass``, ``✗ fail``, or the outcome as recorded (``skip`` after the soak failed)."""
+    return {"pass": "✓ pass", "fail": "✗ fail"}.get(checkpoint.outcome, checkpoint.outcome)

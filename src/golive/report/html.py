@@ -76,7 +76,7 @@ class _Point:
 def _nice_step(span: float) -> float:
     """A tick step of 1, 2, 2.5 or 5 times a power of ten, giving about four ticks over ``span``."""
     raw = span / 4
-    power = 10 ** math.floor(math.log10(raw))
+    power = 10.0 ** math.floor(math.log10(raw))
     return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
 
 
@@ -120,6 +120,11 @@ def chart(soak: Soak, criterion: CriterionInfo) -> str:
              f'viewBox="0 0 {_W} {_H}" role="img" aria-label="{_e(criterion.text)} across checkpoints">',
              f'<text x="{_LEFT}" y="18" font-size="13" font-weight="600" fill="#1d2330">{_e(criterion.text)}'
              f'<tspan fill="#6b7280" font-weight="400"> — {_e(soak.env)} soak</tspan></text>']
+    band = plot_w / count
+    for cp in soak.checkpoints:
+        if cp.outcome == "fail":
+            parts.append(f'<rect class="fail-band" x="{x(cp.index) - band / 2:.1f}" y="{_TOP}" width="{band:.1f}" '
+                         f'height="{plot_h}" fill="#fdecea"/>')
     for i in range(round(top / step) + 1):
         value = step * i
         gy = y(value)
@@ -175,8 +180,9 @@ def _marker(p: _Point, px: float, y: Callable[[float], float], cap: float | None
     def label(at: float, note: str = "") -> str:
         if cell.outcome != FAILED:
             return ""
-        return (f'<text x="{px + 10:.1f}" y="{at:.1f}" font-size="10" font-weight="600" fill="#c62828">'
-                f"{_e(cell.value_text + note)}</text>")
+        right = px < _W - 110  # near the right edge the label goes to the left of the marker
+        return (f'<text x="{px + 10 if right else px - 10:.1f}" y="{at:.1f}" font-size="10" font-weight="600" '
+                f'text-anchor="{"start" if right else "end"}" fill="#c62828">{_e(cell.value_text + note)}</text>')
 
     if cap is not None and cell.value > cap:
         py = y(cap * 10)  # clipped at the top edge
@@ -308,7 +314,8 @@ def _weight_bar(weight: float | None) -> str:
     if weight is None:
         return "—"
     width = max(0.0, min(100.0, weight))
-    return f'<span class="bar"><span style="width:{width:g}%"></span></span>{_e(f.weight(weight))}'
+    return (f'<span style="white-space:nowrap"><span class="bar"><span style="width:{width:g}%"></span></span>'
+            f"{_e(f.weight(weight))}</span>")
 
 
 def _status_class(status: str) -> str:

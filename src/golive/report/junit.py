@@ -39,7 +39,7 @@ def cases(report: Report) -> dict[str, list[_Case]]:
         classname = f"golive.{report.release}.soak.{soak.env}"
         for cp in soak.checkpoints:
             label = f"checkpoint {cp.index} of {cp.of}" if cp.of else f"checkpoint {cp.index}"
-            when = f"window {f.window(cp)}" + (" (late)" if cp.late else "")
+            when = f"window {f.window(cp, full=True)}" + (" (late)" if cp.late else "")
             for cell in cp.cells:
                 case = _Case(f"{label}: {cell.criterion}", classname, details=[cell.message, when])
                 reason = f"{f.cell_text(cell)}; {when}"
@@ -105,7 +105,7 @@ def render_junit(report: Report) -> str:
                 ET.SubElement(element, "error", message=case.error).text = case.error
             if case.skipped is not None:
                 ET.SubElement(element, "skipped", message=case.skipped)
-            shown = [d for d in case.details if d]
+            shown = [d for d in case.details if d and d not in (case.failure, case.error)]
             if shown:
                 ET.SubElement(element, "system-out").text = "\n".join(shown)
     for key, value in totals.items():

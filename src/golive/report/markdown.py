@@ -29,7 +29,7 @@ def _soak(soak: Soak) -> list[str]:
     rows: list[list[object]] = []
     for cp in soak.checkpoints:
         row: list[object] = [f"{cp.index} of {cp.of}" if cp.of else cp.index, f.clock(cp.due_at or cp.at),
-                             f.late_note(cp), f.window(cp), "✗ fail" if cp.outcome == "fail" else "✓ pass"]
+                             f.late_note(cp), f.window(cp), f.checkpoint_outcome(cp)]
         for text in criteria:
             cell = cp.cell(text)
             if cell is None:

@@ -450,20 +450,57 @@ def _gates(events: list[Event]) -> list[GateDecision]:
     return [GateDecision(**{**_shallow(d), "latest": i in latest}) for i, d in enumerate(decisions)]
 
 
+def _function_names(value: Any) -> tuple[str, ...]:
+    """Function names from a list of names, of alias states (``{"function": ...}``), or a versions mapping."""
+    if isinstance(value, Mapping):
+        return tuple(str(k) for k in value)
+    return tuple(_str(_dict(f).get("function") or _dict(f).get("name")) if isinstance(f, Mapping) else _str(f)
+                 for f in _list(value))
+
+
+def _versions_of(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """Stable and canary versions: given directly, or from ``versions: {fn: {stable, canary}}`` when all agree."""
+    stable, canary = data.get("stable"), data.get("canary")
+    pairs = {(_str(_dict(v).get("stable")), _str(_dict(v).get("canary"))) for v in _dict(data.get("versions")).values()}
+    if stable is None and canary is None and pairs:
+        if len(pairs) == 1:
+            stable, canary = next(iter(pairs))
+        else:
+            stable, canary = "several", "several"
+    return (None if stable is None else _str(stable)), (None if canary is None else _str(canary))
+
+
 def _canaries(events: list[Event]) -> list[Canary]:
+    """Each project's canary timeline: versions, shifts, analyses with the judge's numbers, the decision.
+
+    A rollback event is the canary's ``rolled_back`` decision; the step's own closing event (``pass``,
+    repeating ``promoted``) is left out.
+    """
     steps: dict[str, list[CanaryStep]] = {}
     for event in events:
         data = event.data
         project = _str(data.get("project"), event.subject)
+        outcome = _str(event.outcome, "?")
+        if event.kind == "canary" and outcome == "pass" and any(s.outcome == "promoted" for s in steps.get(project, [])):
+            continue
+        if event.kind == "rollback":
+            outcome = "rollback_failed" if outcome == "rollback_failed" else "rolled_back"
+            before = steps.get(project, [])
+            if outcome == "rolled_back" and before and before[-1].outcome == "rolled_back":
+                continue  # the canary already recorded its rollback decision
         judgement = data.get("judgement")
+        stable, canary = _versions_of(data)
+        weight = _float(data.get("weight"))
+        if event.kind == "rollback" and outcome == "rolled_back" and weight is None:
+            weight = 0.0
+        if weight is None and outcome == "analysis" and steps.get(project):
+            weight = steps[project][-1].weight  # analysed at the weight it was shifted to
         steps.setdefault(project, []).append(CanaryStep(
-            at=event.at, outcome=_str(event.outcome, "?"), weight=_float(data.get("weight")),
-            reason=_str(data.get("reason")),
-            stable=None if data.get("stable") is None else _str(data.get("stable")),
-            canary=None if data.get("canary") is None else _str(data.get("canary")),
-            functions=tuple(_str(f) for f in _list(data.get("functions"))),
+            at=event.at, outcome=outcome, weight=weight,
+            reason=_str(data.get("reason") or data.get("error")), stable=stable, canary=canary,
+            functions=_function_names(data.get("functions") or data.get("versions")),
             judgement=_dict(judgement) if isinstance(judgement, Mapping) else None,
-            measurements=tuple(_dict(m) for m in _list(data.get("measurements")))))
+            measurements=tuple(_dict(m) for m in _list(data.get("measurements") or data.get("triggers")))))
     return [Canary(project, tuple(found)) for project, found in steps.items()]
 
 
@@ -583,10 +620,10 @@ def build(store: Store, run_id: int | None, release: str) -> Report:
         status=run.status, reason=run.reason, started_at=run.created_at, ended_at=run.ended_at,
         steps=tuple(_step_rows(steps, [e for e in own if e.kind == "step"])),
         soaks=tuple(soaks), gates=tuple(_gates(loose("gate"))), approvals=tuple(approvals),
-        incidents=tuple(incidents), canaries=tuple(_canaries([e for e in own if e.kind == "canary"])),
+        incidents=tuple(incidents), canaries=tuple(_canaries([e for e in own if e.kind in ("canary", "rollback")])),
         rollbacks=tuple(RollbackRow(at=e.at, project=_str(e.data.get("project"), e.subject),
                                     reason=_str(e.data.get("reason")), seconds=_float(e.data.get("seconds")),
-                                    functions=tuple(_str(f) for f in _list(e.data.get("functions"))))
+                                    functions=_function_names(e.data.get("functions")))
                         for e in own if e.kind == "rollback"),
         availability=tuple(_availability(loose("availability"))),
         checks=tuple(checks),

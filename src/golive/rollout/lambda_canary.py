@@ -163,8 +163,8 @@ def _alarm_trigger(ctx: StepContext, aws: Aws) -> str | None:
     if not names:
         return None
     client = aws.client("cloudwatch")
-    answer = aws.call("cloudwatch:DescribeAlarms", lambda: client.describe_alarms(AlarmNames=names, StateValue="ALARM"))
-    firing = [a["AlarmName"] for a in answer.get("MetricAlarms", [])]
+    answer = aws.call("cloudwatch:DescribeAlarms", lambda: client.describe_alarms(AlarmNames=names))
+    firing = [a["AlarmName"] for a in answer.get("MetricAlarms", []) if a.get("StateValue") == "ALARM"]
     return f"alarm {', '.join(firing)} in ALARM" if firing else None
 
 

@@ -43,7 +43,8 @@ def sandbox_role_arn(account_id: str) -> str:
 
 def sandbox_aws(endpoint: str, account_id: str, region: str) -> Aws:
     """An ``Aws`` for one account of the sandbox (base credentials from the environment, then AssumeRole)."""
-    return Aws(AwsTarget(region=region, endpoint_url=endpoint, role_arn=sandbox_role_arn(account_id), account=account_id))
+    return Aws(AwsTarget(region=region, endpoint_url=endpoint, role_arn=sandbox_role_arn(account_id), account=account_id,
+                         static_keys=("golive-sandbox", "golive-sandbox")))
 
 
 @dataclass(frozen=True)

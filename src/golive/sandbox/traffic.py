@@ -48,6 +48,7 @@ from golive.sandbox.spec import FunctionSpec
 
 NAMESPACE = "AWS/Lambda"
 MAX_VALUES = 150
+SAMPLES_PER_MINUTE = 60
 _GRID = math.log(1.02)
 _Z95 = 1.6448536269514722
 ALL_VERSIONS = "*"
@@ -266,6 +267,12 @@ class TrafficSimulator:
         self._routing[function.name] = routing
         return routing
 
+    def skip_until(self, when: datetime) -> None:
+        """Write nothing before ``when`` (traffic that nobody will look at is not simulated)."""
+        first = _ceil_minute(when)
+        if self._done_until is None or self._done_until < first:
+            self._done_until = first
+
     def simulate(self, start: datetime, end: datetime) -> SimulationStats:
         """Write every whole minute in [start, end) not written before; then apply aws_down windows at ``end``."""
         stats = SimulationStats()
@@ -319,6 +326,7 @@ class TrafficSimulator:
         sample_minutes: list[np.ndarray[Any, Any]] = []
         sample_values: list[np.ndarray[Any, Any]] = []
         sample_versions: list[np.ndarray[Any, Any]] = []
+        sample_weights: list[np.ndarray[Any, Any]] = []
         for index, (version, weight) in enumerate(routing.weights):
             error_rate = np.full(n, model.error_rate)
             median = np.full(n, model.duration_p50_ms)
@@ -339,14 +347,19 @@ class TrafficSimulator:
             per_version.append((version, invocations, errors, throttles))
             total = int(invocations.sum())
             if total:
-                idx = np.repeat(np.arange(n), invocations)
-                durations = np.exp(np.log(median[idx]) + sigma * rng.standard_normal(total))
+                # At most SAMPLES_PER_MINUTE drawn durations a minute, each standing for invocations/samples calls:
+                # the same distribution, a tenth of the work at 600 invocations a minute.
+                drawn = np.minimum(invocations, SAMPLES_PER_MINUTE)
+                idx = np.repeat(np.arange(n), drawn)
+                durations = np.exp(np.log(median[idx]) + sigma * rng.standard_normal(len(idx)))
                 sample_minutes.append(idx)
                 sample_values.append(durations)
-                sample_versions.append(np.full(total, index))
+                sample_versions.append(np.full(len(idx), index))
+                sample_weights.append((invocations / np.maximum(drawn, 1))[idx])
         all_minutes = np.concatenate(sample_minutes) if sample_minutes else np.zeros(0, dtype=int)
         all_values = np.concatenate(sample_values) if sample_values else np.zeros(0)
         all_versions = np.concatenate(sample_versions) if sample_versions else np.zeros(0, dtype=int)
+        all_weights = np.concatenate(sample_weights) if sample_weights else np.zeros(0)
         buckets = np.floor(np.log(np.maximum(all_values, 1e-3)) / _GRID).astype(np.int64)
         for index, (version, invocations, errors, throttles) in enumerate(per_version):
             if routing.alias is None:
@@ -355,12 +368,12 @@ class TrafficSimulator:
                           ("ExecutedVersion", version))
             mask = all_versions == index
             out.extend(_counts(dims, minutes, invocations, errors, throttles))
-            out.extend(_durations(dims, minutes, all_minutes[mask], all_values[mask], buckets[mask]))
+            out.extend(_durations(dims, minutes, all_minutes[mask], all_values[mask], buckets[mask], all_weights[mask]))
         inv_sum = sum(v[1] for v in per_version)
         err_sum = sum(v[2] for v in per_version)
         thr_sum = sum(v[3] for v in per_version)
         out.extend(_counts(fn_dims, minutes, inv_sum, err_sum, thr_sum))
-        out.extend(_durations(fn_dims, minutes, all_minutes, all_values, buckets))
+        out.extend(_durations(fn_dims, minutes, all_minutes, all_values, buckets, all_weights))
         return out
 
 
@@ -399,21 +412,25 @@ def _counts(dims: Dims, minutes: np.ndarray[Any, Any], invocations: Any, errors:
 
 
 def _durations(dims: Dims, minutes: np.ndarray[Any, Any], sample_minutes: np.ndarray[Any, Any],
-               values: np.ndarray[Any, Any], buckets: np.ndarray[Any, Any]) -> list[Datum]:
+               values: np.ndarray[Any, Any], buckets: np.ndarray[Any, Any],
+               weights: np.ndarray[Any, Any] | None = None) -> list[Datum]:
     if len(values) == 0:
         return []
+    if weights is None:
+        weights = np.ones(len(values))
     order = np.lexsort((buckets, sample_minutes))
-    sm, sv, sb = sample_minutes[order], values[order], buckets[order]
+    sm, sv, sb, sw = sample_minutes[order], values[order], buckets[order], weights[order]
     keys = sm * (1 << 32) + (sb - sb.min())
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    group_counts = np.diff(np.r_[starts, len(keys)]).astype(float)
+    group_counts = np.add.reduceat(sw, starts)
     group_minutes = sm[starts]
     group_values = np.exp((sb[starts] + 0.5) * _GRID)
     minute_starts = np.flatnonzero(np.r_[True, sm[1:] != sm[:-1]])
     minute_ends = np.r_[minute_starts[1:], len(sm)]
     group_bounds = np.searchsorted(group_minutes, sm[minute_starts], side="left")
     group_ends = np.r_[group_bounds[1:], len(starts)]
-    sums = np.add.reduceat(sv, minute_starts)
+    sums = np.add.reduceat(sv * sw, minute_starts)
+    samples = np.add.reduceat(sw, minute_starts)
     mins = np.minimum.reduceat(sv, minute_starts)
     maxs = np.maximum.reduceat(sv, minute_starts)
     out: list[Datum] = []
@@ -422,6 +439,6 @@ def _durations(dims: Dims, minutes: np.ndarray[Any, Any], sample_minutes: np.nda
         vals, cnts = group_values[g0:g1], group_counts[g0:g1]
         if g1 - g0 > MAX_VALUES:
             vals, cnts = _compress(vals, cnts)
-        out.append(Datum("Duration", dims, float(minutes[sm[a]]), float(b - a), float(sums[k]), float(mins[k]),
+        out.append(Datum("Duration", dims, float(minutes[sm[a]]), float(round(samples[k])), float(sums[k]), float(mins[k]),
                          float(maxs[k]), "Milliseconds", vals, cnts))
     return out

@@ -1,0 +1,165 @@
+"""``golive rehearse``: the whole release, against the sandbox, on a virtual clock.
+
+The rehearsal starts a ``SandboxWorld`` from the plan (its ``sandbox:``
+section sets the day's state: missing secrets, the order DLQ alarm already
+firing, traffic), then drives the very same ``golive run`` engine against
+it, as fast as the work allows (or at ``--speed`` virtual seconds per wall
+second). Approvals are granted by the rehearsal and recorded as such.
+Faults (``--inject``) land at their anchors: the run start (``@30h``), a
+phase (``@deploy``), a batch (``@apis``). At the end the report is written
+(HTML and Markdown) and a summary says what happened and how long it took,
+in virtual and in wall time. The exit code is the one a real run would end
+with.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from golive.clock import VirtualClock
+from golive.engine import session
+from golive.engine.context import Services
+from golive.engine.incidents import IncidentInput, open_incident
+from golive.plan.model import Plan
+from golive.redact import Redactor
+from golive.sandbox.world import SandboxWorld
+from golive.store.store import Store
+
+Notify = Callable[[str, dict[str, Any]], None]
+
+
+class PacedClock:
+    """A virtual clock that takes ``1/speed`` wall seconds per virtual second, so a person can watch."""
+
+    def __init__(self, clock: VirtualClock, speed: float) -> None:
+        self.clock = clock
+        self.speed = speed
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def sleep_until(self, when: datetime) -> None:
+        delta = (when - self.clock.now()).total_seconds()
+        if delta > 0:
+            time.sleep(delta / self.speed)
+        self.clock.sleep_until(when)
+
+
+@dataclass
+class Rehearsal:
+    run_id: int
+    status: str
+    reason: str | None
+    summary: dict[str, Any]
+    reports: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.status in ("succeeded", "stopped") else 1
+
+
+def _incident_faults(world: SandboxWorld, store: Store, plan: Plan, opened: set[str]) -> Callable[..., None]:
+    def listener(_old: datetime, new: datetime) -> None:
+        for fault in world.resolved_faults():
+            if fault.kind != "incident" or fault.fault.text in opened:
+                continue
+            if fault.start is None or fault.start <= new:
+                opened.add(fault.fault.text)
+                anchor = fault.fault.window.anchor if fault.fault.window else None
+                scope = anchor if anchor in {b.name for b in plan.batches} else None
+                open_incident(store, plan, IncidentInput(severity=fault.fault.severity or "P0",  # type: ignore[arg-type]
+                                                         title=f"injected: {fault.fault.text}", env=world.target_env,
+                                                         scope=scope, source="rehearsal"), new, by="rehearsal")
+    return listener
+
+
+def summarize(store: Store, run_id: int, started: datetime, ended: datetime, wall: float) -> dict[str, Any]:
+    run = store.get_run(run_id)
+    events = store.events(release=run.release)
+    phases: dict[str, str] = {}
+    for step in store.steps(run_id):
+        current = phases.get(step.phase)
+        if step.status == "failed" or current is None or current == "done":
+            phases[step.phase] = step.status
+    checkpoints = [e for e in events if e.kind == "checkpoint"]
+    return {
+        "run": run_id, "status": run.status, "reason": run.reason,
+        "phases": phases,
+        "checkpoints": {"evaluated": sum(e.outcome in ("pass", "fail") for e in checkpoints),
+                        "passed": sum(e.outcome == "pass" for e in checkpoints),
+                        "failed": [f"{e.subject}: {'; '.join(e.data.get('failures', []))}" for e in checkpoints
+                                   if e.outcome == "fail"]},
+        "decisions": [f"{e.subject}: {e.outcome}" + (f" ({'; '.join(e.data.get('reasons', []))})"
+                                                    if e.data.get("reasons") else "")
+                      for e in events if e.kind == "gate"],
+        "rollbacks": [{"project": e.subject, "reason": e.data.get("reason"), "seconds": e.data.get("seconds")}
+                      for e in events if e.kind == "rollback" and e.outcome == "rolled_back"],
+        "canaries": [f"{e.subject}: {e.outcome}" for e in events if e.kind == "canary" and e.outcome == "promoted"],
+        "availability": [{"url": e.subject, **e.data} for e in events if e.kind == "availability"],
+        "virtual": {"start": started.isoformat(), "end": ended.isoformat(),
+                    "hours": round((ended - started).total_seconds() / 3600, 2)},
+        "wall_seconds": round(wall, 2),
+    }
+
+
+def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = (), seed: int = 7,
+             until: str | None = None, speed: float | None = None, out_dir: Path,
+             notify: Notify | None = None) -> Rehearsal:
+    wall = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    db = out_dir / "rehearsal.db"
+    for leftover in (db, db.with_suffix(".db-wal"), db.with_suffix(".db-shm")):
+        leftover.unlink(missing_ok=True)
+    world = SandboxWorld(plan, env, seed_value=seed, faults=faults, follow_release=True).start()
+    store = Store.open(f"sqlite:///{db}")
+    try:
+        started = world.clock.now()
+        clock = world.clock if speed is None else PacedClock(world.clock, speed)
+        redact = Redactor()
+        services = Services(plan=world.plan, store=store, clock=clock, aws_for=world.aws, github=world.github(),
+                            http=httpx.Client(timeout=5.0), redact=redact, rehearsal=True,
+                            extras={"workdir": str(plan_dir)})
+
+        def on_event(kind: str, data: dict[str, Any]) -> None:
+            if kind == "step_started":
+                now = world.clock.now()
+                world.anchor(str(data.get("phase")), now)
+                group = str(data.get("group", ""))
+                if group.startswith(("batch.", "dr.")):
+                    world.anchor(group.split(".", 1)[1], now)
+            if notify is not None:
+                notify(kind, {**data, "virtual_now": world.clock.now()})
+
+        services.notify = on_event
+        world.clock.on_advance(_incident_faults(world, store, world.plan, set()))
+        driven = session.release(services, env, wait_external=False, until_phase=until)
+        run = driven.run
+        status = run.status
+        if until is not None and status in ("running", "waiting", "pending"):
+            status = "stopped"
+        summary = summarize(store, run.id, started, world.clock.now(), time.perf_counter() - wall)
+        summary["status"] = status
+        reports = _write_reports(store, run.id, plan.release, out_dir, redact)
+        return Rehearsal(run.id, status, run.reason, summary, reports)
+    finally:
+        store.close()
+        world.stop()
+
+
+def _write_reports(store: Store, run_id: int, release: str, out_dir: Path, redact: Redactor) -> dict[str, str]:
+    from golive.report import render
+
+    paths = {}
+    for fmt, name in (("html", "report.html"), ("md", "report.md"), ("json", "report.json")):
+        path = out_dir / name
+        path.write_text(render(store, run_id, release, fmt, redact=redact), encoding="utf-8")
+        paths[fmt] = str(path)
+    return paths
+

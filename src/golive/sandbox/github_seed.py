@@ -1,0 +1,147 @@
+"""The local GitHub as the plan's world: repositories, workflow files, secrets, and what a deploy does.
+
+Each project gets a repository holding the workflow file the plan names,
+written the way the runbook describes it: the deploy role read from the
+secret the plan lists (``${{ secrets.AWS_ROLE_PROD }}``) or hard-coded
+(product and order, "line 96"), other secrets used where they are needed
+(web_public's ``CLOUDFRONT_DISTRIBUTION_ID_PROD``). The secrets present are
+the plan's minus the sandbox's ``missing_secrets`` (the January 8 state), so
+``github_secrets`` finds the runbook's Secret Status table from the files.
+
+When a dispatched run completes successfully, ``DeployEffects`` does in the
+sandbox's AWS what the real workflow would have done: a Lambda project's
+functions get a new published version (primary and DR region), the schema
+projects create their tables and upload their templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from golive.plan.model import Plan, Project
+from golive.plan.variables import variables
+from golive.providers.aws import Aws
+from golive.sandbox.from_plan import deployed_by_workflow, project_functions
+from golive.sandbox.github_server import GitHubServer
+from golive.sandbox.provision import function_zip
+
+WORKFLOW_NAMES = {"deploy-prod.yml": "Deploy to PROD", "deploy-application.yml": "Deploy Application",
+                  "promote-prod.yml": "Promote to PROD", "terraform-prod.yml": "Terraform Deploy - PROD"}
+
+
+def workflow_text(plan: Plan, env: str, project: Project) -> str:
+    e = plan.environments[env]
+    role_secrets = [s for s in project.secrets if "ROLE" in s]
+    other_secrets = [s for s in project.secrets if "ROLE" not in s]
+    if project.role_arn_in_workflow or not role_secrets:
+        role = f"arn:aws:iam::{e.account}:role/2-1-bbws-tf-github-actions-{env}"
+    else:
+        role = "${{ secrets.%s }}" % role_secrets[0]
+    name = WORKFLOW_NAMES.get(project.deploy.github_workflow or "", "Deploy")
+    lines = [
+        f"name: {name}",
+        "run-name: \"deploy ${{ inputs.golive_id || github.ref_name }}\"",
+        "on:",
+        "  workflow_dispatch:",
+        "    inputs:",
+        "      golive_id:",
+        "        description: correlation id sent by golive",
+        "        required: false",
+        "permissions:",
+        "  id-token: write",
+        "  contents: read",
+        "jobs:",
+        "  deploy:",
+        "    runs-on: ubuntu-latest",
+        "    steps:",
+        "      - uses: actions/checkout@v4",
+        "      - name: Configure AWS credentials",
+        "        uses: aws-actions/configure-aws-credentials@v4",
+        "        with:",
+        f"          role-to-assume: {role}",
+        f"          aws-region: {e.region}",
+        "      - name: Deploy",
+        "        run: terraform init && terraform apply -auto-approve",
+    ]
+    for secret in other_secrets:
+        lines += [f"      - name: Use {secret}", "        env:", f"          VALUE: ${{{{ secrets.{secret} }}}}",
+                  "        run: echo configured"]
+    return "\n".join(lines) + "\n"
+
+
+def seed(server: GitHubServer, plan: Plan, env: str) -> None:
+    """Create every project's repository in the state the sandbox section describes."""
+    for name, project in plan.projects.items():
+        files = {"README.md": f"# {name}\n"}
+        if project.deploy.github_workflow:
+            files[f".github/workflows/{project.deploy.github_workflow}"] = workflow_text(plan, env, project)
+        missing = set(plan.sandbox.missing_secrets.get(name, []))
+        secrets = {s for s in project.secrets if s not in missing}
+        server.add_repo(project.repo, files, secrets)
+
+
+class DeployEffects:
+    """What a successful deploy workflow changes in the target environment's AWS."""
+
+    def __init__(self, plan: Plan, env: str, aws_for: Callable[[str, str | None], Aws], templates: int) -> None:
+        self.plan = plan
+        self.env = env
+        self.aws_for = aws_for
+        self.templates = templates
+        self.by_repo = {p.repo.lower(): name for name, p in plan.projects.items()}
+        self.applied: list[str] = []
+
+    def __call__(self, repo: str, workflow: str, ref: str, inputs: dict[str, str], conclusion: str) -> None:
+        project_name = self.by_repo.get(repo.lower())
+        if project_name is None or conclusion != "success":
+            return
+        project = self.plan.projects[project_name]
+        e = self.plan.environments[self.env]
+        functions = project_functions(self.plan, self.env).get(project_name, [])
+        for region in [e.region, *([e.dr_region] if e.dr_region else [])]:
+            aws = self.aws_for(self.env, region)
+            for fn in functions:
+                self._publish(aws, fn)
+        aws = self.aws_for(self.env, None)
+        tables, buckets = deployed_by_workflow(project, variables(self.plan, self.env))
+        for table in tables:
+            self._table(aws, table)
+        for bucket, count in buckets:
+            self._bucket(aws, bucket, self.templates if count else 0)
+        self.applied.append(project_name)
+
+    @staticmethod
+    def _publish(aws: Aws, function: str) -> None:
+        client = aws.client("lambda")
+        versions = aws.call("lambda:ListVersionsByFunction", lambda: client.list_versions_by_function(FunctionName=function))
+        next_version = 1 + max((int(v["Version"]) for v in versions.get("Versions", []) if v["Version"] != "$LATEST"),
+                               default=0)
+        aws.call("lambda:UpdateFunctionCode", lambda: client.update_function_code(
+            FunctionName=function, ZipFile=function_zip(function, next_version)))
+        aws.call("lambda:PublishVersion", lambda: client.publish_version(FunctionName=function,
+                                                                          Description=f"release v{next_version}"))
+
+    @staticmethod
+    def _table(aws: Aws, name: str) -> None:
+        client = aws.client("dynamodb")
+        existing = aws.call("dynamodb:ListTables", lambda: client.list_tables()).get("TableNames", [])
+        if name in existing:
+            return
+        aws.call("dynamodb:CreateTable", lambda: client.create_table(
+            TableName=name, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}]))
+
+    @staticmethod
+    def _bucket(aws: Aws, name: str, count: int) -> None:
+        client = aws.client("s3")
+        existing = {b["Name"] for b in aws.call("s3:ListBuckets", lambda: client.list_buckets()).get("Buckets", [])}
+        if name not in existing:
+            if aws.region == "us-east-1":
+                aws.call("s3:CreateBucket", lambda: client.create_bucket(Bucket=name))
+            else:
+                aws.call("s3:CreateBucket", lambda: client.create_bucket(
+                    Bucket=name, CreateBucketConfiguration={"LocationConstraint": aws.region}))  # type: ignore[typeddict-item]
+        for i in range(1, count + 1):
+            aws.call("s3:PutObject", lambda i=i: client.put_object(  # type: ignore[misc]
+                Bucket=name, Key=f"template-{i:02d}.json", Body=b'{"template": %d}' % i))

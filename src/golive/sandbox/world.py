@@ -1,0 +1,296 @@
+"""The whole sandbox in one object: local AWS, local GitHub, endpoints, traffic, faults, virtual time.
+
+``SandboxWorld`` starts a moto server (with golive's percentile support),
+provisions every environment of the plan in its own account, seeds the
+local GitHub with the projects' repositories as the plan's ``sandbox:``
+section describes them, serves the site and API health endpoints, and
+attaches a traffic simulator per environment and region to a virtual clock.
+Faults (``--inject``) are placed as their anchors become known (the run
+start, a phase, a batch). The plan it hands back points the site and API
+URLs at the local endpoints.
+
+It runs inside ``golive rehearse``'s process, or on its own
+(``python -m golive.sandbox.world``) so a rehearsal runner in another
+process can be killed and restarted against the same world (the chaos
+test); that runner reaches the world's clock over HTTP (``RemoteClock``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from golive.clock import VirtualClock, parse_instant
+from golive.plan.model import Plan
+from golive.plan.validate import load_plan
+from golive.providers.aws import Aws
+from golive.providers.github import GitHub
+from golive.sandbox.accounts import sandbox_aws
+from golive.sandbox.faults import Fault, ResolvedFault, aws_down_at, parse_faults
+from golive.sandbox.from_plan import project_functions, specs_from_plan
+from golive.sandbox.github_seed import DeployEffects, seed
+from golive.sandbox.github_server import GitHubServer
+from golive.sandbox.moto_server import SandboxServer
+from golive.sandbox.provision import provision
+from golive.sandbox.spec import SandboxSpec
+from golive.sandbox.traffic import IngestSink, TrafficSimulator
+from golive.sandbox.world_server import WorldControls, WorldServer
+
+DEFAULT_START = datetime(2026, 1, 7, 18, 40, tzinfo=UTC)
+SANDBOX_TOKEN = "ghs_sandboxtoken000000000000000000000000"  # noqa: S105 - the local GitHub's own token
+
+
+class SandboxWorld(WorldControls):
+    def __init__(self, plan: Plan, target_env: str, *, start: datetime | None = None, seed_value: int = 7,
+                 faults: Sequence[str] = (), github_running_s: float = 240.0, follow_release: bool = False) -> None:
+        self.source_plan = plan
+        self.target_env = target_env
+        self.clock = VirtualClock(start or plan.sandbox.start or DEFAULT_START)
+        self.seed = seed_value
+        self.faults: list[Fault] = parse_faults(list(faults))
+        self.anchors: dict[str, datetime] = {"run": self.clock.now()}
+        self.github_running_s = github_running_s
+        self.moto = SandboxServer()
+        self.world_server = WorldServer(self)
+        self.github_server: GitHubServer | None = None
+        self.simulators: list[TrafficSimulator] = []
+        self.effects: DeployEffects | None = None
+        self.specs: list[SandboxSpec] = []
+        self.plan = plan
+        self._aws: dict[tuple[str, str], Aws] = {}
+        self._lock = threading.RLock()
+        self.publishes = 0
+        # With follow_release, an environment has traffic only once the release reaches it (the SIT soak,
+        # the PROD deploy, the DR phase): 72 virtual hours of three environments would be mostly unread.
+        self.follow_release = follow_release
+        self.active: set[tuple[str, str]] = set()
+
+    # -- lifecycle ------------------------------------------------------------
+    def start(self) -> SandboxWorld:
+        self.moto.start()
+        url = self.world_server.start()
+        self.plan = self._local_plan(url)
+        self.specs = specs_from_plan(self.plan, self.target_env)
+        for spec in self.specs:
+            provision(self.aws(spec.environment, spec.region), spec)
+        self._cloudfront()
+        self.effects = DeployEffects(self.plan, self.target_env, self.aws, self.plan.sandbox.templates)
+        self.github_server = GitHubServer(self.clock, token=SANDBOX_TOKEN, on_completed=self._completed,
+                                          running_s=self.github_running_s)
+        seed(self.github_server, self.plan, self.target_env)
+        self.github_server.start()
+        for spec in self.specs:
+            aws = self.aws(spec.environment, spec.region)
+            simulator = TrafficSimulator(aws, spec.functions, self.seed, sink=IngestSink.for_aws(aws))
+            self.simulators.append(simulator)
+        self._place_faults()
+        self.clock.on_advance(self._on_advance)
+        return self
+
+    def stop(self) -> None:
+        if self.github_server is not None:
+            self.github_server.stop()
+        self.world_server.stop()
+        self.moto.stop()
+
+    def __enter__(self) -> SandboxWorld:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _local_plan(self, url: str) -> Plan:
+        envs = {name: e.model_copy(update={"api_base": f"{url}/{name}/api", "site_url": f"{url}/{name}/site",
+                                           "endpoint_url": None})
+                for name, e in self.source_plan.environments.items()}
+        return self.source_plan.model_copy(update={"environments": envs})
+
+    def _cloudfront(self) -> None:
+        """The PROD frontend distribution whose id the runbook looks up by its comment."""
+        for project in self.plan.projects.values():
+            for source in project.secrets.values():
+                if source is not None and source.cloudfront_comment:
+                    aws = self.aws(self.target_env)
+                    client = aws.client("cloudfront", region="us-east-1")
+                    existing = aws.call("cloudfront:ListDistributions", lambda: client.list_distributions())
+                    items = existing.get("DistributionList", {}).get("Items", []) or []
+                    if any(i.get("Comment") == source.cloudfront_comment for i in items):
+                        continue
+                    aws.call("cloudfront:CreateDistribution", lambda c=source.cloudfront_comment: client.create_distribution(  # type: ignore[misc]
+                        DistributionConfig={
+                            "CallerReference": "golive-sandbox", "Comment": c, "Enabled": True,
+                            "Origins": {"Quantity": 1, "Items": [{"Id": "s3", "DomainName": "site.s3.amazonaws.com",
+                                                                  "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+                            "DefaultCacheBehavior": {"TargetOriginId": "s3", "ViewerProtocolPolicy": "allow-all",
+                                                     "MinTTL": 0, "ForwardedValues": {"QueryString": False,
+                                                                                      "Cookies": {"Forward": "none"}},
+                                                     "TrustedSigners": {"Enabled": False, "Quantity": 0}},
+                        }))
+
+    # -- access ---------------------------------------------------------------
+    def aws(self, env: str, region: str | None = None) -> Aws:
+        e = self.plan.environments[env]
+        key = (env, region or e.region)
+        with self._lock:
+            if key not in self._aws:
+                self._aws[key] = sandbox_aws(self.moto.endpoint, e.account, region or e.region)
+            return self._aws[key]
+
+    def github(self) -> GitHub:
+        assert self.github_server is not None
+        return GitHub(self.github_server.url, SANDBOX_TOKEN, clock=self.clock)
+
+    # -- time, anchors, faults -------------------------------------------------
+    def _on_advance(self, old: datetime, new: datetime) -> None:
+        with self._lock:
+            for spec, simulator in zip(self.specs, self.simulators, strict=True):
+                if not self.follow_release or (spec.environment, spec.region) in self.active:
+                    simulator.simulate(old, new)
+            resolved = self._resolved()
+            self.moto.set_down(aws_down_at(resolved, new))
+
+    def _resolved(self) -> list[ResolvedFault]:
+        projects = project_functions(self.plan, self.target_env)
+        out = []
+        for fault in self.faults:
+            r = fault.resolve(self.anchors, projects)
+            if r is not None:
+                out.append(r)
+        return out
+
+    def _place_faults(self) -> None:
+        resolved = self._resolved()
+        for simulator in self.simulators:
+            simulator.set_faults(resolved)
+
+    def resolved_faults(self) -> list[ResolvedFault]:
+        return self._resolved()
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def advance_to(self, when: datetime) -> datetime:
+        self.clock.sleep_until(when)
+        return self.clock.now()
+
+    def anchor(self, name: str, at: datetime) -> None:
+        with self._lock:
+            if name in self.anchors:
+                return
+            self.anchors[name] = at
+            self._place_faults()
+            for env, region in self._reached_by(name):
+                self.activate(env, region, at)
+
+    def _reached_by(self, phase: str) -> list[tuple[str, str]]:
+        target = self.plan.environments[self.target_env]
+        if phase == "soak":
+            return [(env, self.plan.environments[env].region) for env in self.plan.preprod_envs(self.target_env)]
+        if phase in ("deploy", "validation", "prod_soak"):
+            return [(self.target_env, target.region)]
+        if phase == "dr" and target.dr_region:
+            return [(self.target_env, target.dr_region)]
+        return []
+
+    def activate(self, env: str, region: str, at: datetime) -> None:
+        """Traffic in ``env``/``region`` from ``at`` on."""
+        key = (env, region)
+        if key in self.active:
+            return
+        self.active.add(key)
+        for spec, simulator in zip(self.specs, self.simulators, strict=True):
+            if (spec.environment, spec.region) == key:
+                simulator.skip_until(at)
+
+    def api_down(self, env: str, api: str) -> bool:
+        now = self.clock.now()
+        for r in self._resolved():
+            if r.kind == "api_down" and r.active(now) and (r.fault.target is None or api in (r.fault.target or "")
+                                                            or (r.fault.target or "").startswith(api.rstrip("s"))):
+                return True
+        return False
+
+    def _completed(self, repo: str, workflow: str, ref: str, inputs: dict[str, str], conclusion: str) -> None:
+        if self.effects is not None:
+            before = len(self.effects.applied)
+            self.effects(repo, workflow, ref, inputs, conclusion)
+            self.publishes += len(self.effects.applied) - before
+
+    def counts(self) -> dict[str, Any]:
+        dispatches: dict[str, int] = {}
+        if self.github_server is not None:
+            for project in self.plan.projects.values():
+                workflow = project.deploy.github_workflow
+                if workflow:
+                    dispatches[project.repo] = self.github_server.dispatch_count(project.repo, workflow)
+        applied = list(self.effects.applied) if self.effects else []
+        return {"dispatches": dispatches, "deploys_applied": applied, "now": self.clock.now().isoformat()}
+
+
+class RemoteClock:
+    """The virtual clock of a world in another process, moved over HTTP."""
+
+    def __init__(self, world_url: str) -> None:
+        self.url = world_url.rstrip("/")
+        self._http = httpx.Client(timeout=300.0)
+        self._now = parse_instant(self._http.get(f"{self.url}/_world/clock").json()["now"])
+
+    def now(self) -> datetime:
+        return self._now
+
+    def sleep_until(self, when: datetime) -> None:
+        if when <= self._now:
+            return
+        answer = self._http.post(f"{self.url}/_world/clock", json={"until": when.isoformat()})
+        answer.raise_for_status()
+        self._now = parse_instant(answer.json()["now"])
+
+    def advance(self, delta: timedelta) -> None:
+        self.sleep_until(self._now + delta)
+
+    def anchor(self, name: str, at: datetime) -> None:
+        self._http.post(f"{self.url}/_world/anchor", json={"name": name, "at": at.isoformat()}).raise_for_status()
+
+
+def serve(argv: Sequence[str] | None = None) -> int:
+    """``python -m golive.sandbox.world -f PLAN --env prod --info FILE``: a world in its own process."""
+    parser = argparse.ArgumentParser(prog="golive.sandbox.world")
+    parser.add_argument("-f", "--plan", required=True)
+    parser.add_argument("--env", required=True)
+    parser.add_argument("--info", required=True, help="where to write the endpoints as JSON")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--inject", action="append", default=[])
+    args = parser.parse_args(argv)
+    world = SandboxWorld(load_plan(Path(args.plan)), args.env, seed_value=args.seed, faults=args.inject).start()
+    assert world.github_server is not None
+    info = {"pid": os.getpid(), "world": world.world_server.url, "aws": world.moto.endpoint,
+            "github": world.github_server.url}
+    Path(args.info).write_text(json.dumps(info))
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    stopped.wait()
+    world.stop()
+    return 0
+
+
+def plan_for_world(plan: Plan, world_url: str) -> Plan:
+    """The plan as a runner in another process must see it: URLs on the world's server."""
+    envs = {name: e.model_copy(update={"api_base": f"{world_url}/{name}/api", "site_url": f"{world_url}/{name}/site"})
+            for name, e in plan.environments.items()}
+    return plan.model_copy(update={"environments": envs})
+
+
+
+if __name__ == "__main__":
+    sys.exit(serve())
