@@ -82,6 +82,38 @@ def test_release_only_by_the_holder(store: Store) -> None:
     assert store.acquire_lease("run:x", "beta", TTL, T0).holder == "beta"
 
 
+def test_racing_holders_never_both_win(store_url: str) -> None:
+    """Two connections take a fresh lease at the same instant, many times: exactly one wins each time."""
+    stores = [Store.open(store_url), Store.open(store_url)]
+    try:
+        for round_ in range(30):
+            barrier = threading.Barrier(2)
+            outcome: dict[str, str] = {}
+
+            def take(store: Store, holder: str, name: str = f"run:{round_}") -> None:
+                barrier.wait()
+                try:
+                    store.acquire_lease(name, holder, TTL, T0)
+                    outcome[holder] = "won"
+                except LeaseHeld as err:
+                    outcome[holder] = f"held by {err.holder}"
+
+            threads = [threading.Thread(target=take, args=(s, h)) for s, h in zip(stores, ("alpha", "beta"), strict=True)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            winners = [h for h, o in outcome.items() if o == "won"]
+            assert len(winners) == 1, (round_, outcome)
+            loser = "beta" if winners == ["alpha"] else "alpha"
+            assert outcome[loser] == f"held by {winners[0]}"
+            lease = stores[0].lease(f"run:{round_}")
+            assert lease is not None and lease.holder == winners[0]
+    finally:
+        for s in stores:
+            s.close()
+
+
 def test_postgres_skips_a_locked_lease_row_instead_of_queueing(pg_url: str) -> None:
     """While another transaction has the lease row locked, acquiring says who holds it at once."""
     store = Store.open(pg_url)

@@ -246,3 +246,4 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(0)
 import golive.cli.ops  # noqa: F401,E402  (registers the commands)
 import golive.cli.release_ops  # noqa: F401,E402  (registers the commands)
+import golive.cli.sandbox_cmds  # noqa: F401,E402  (registers the commands)

@@ -24,6 +24,7 @@ then serves until SIGTERM/SIGINT.
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 import contextlib
 import importlib
 import json
@@ -294,13 +295,91 @@ def serve(state_dir: Path, services: Sequence[str] = (), port: int = 0) -> int:
     return 0
 
 
+def start_world_detached(state_dir: Path, plan_path: Path, env: str, *, seed: int = 7, faults: Sequence[str] = (),
+                         realtime: bool = False, timeout: float = 90.0) -> SandboxInfo:
+    """Start a whole ``SandboxWorld`` (AWS, GitHub, endpoints, traffic) for ``plan_path`` as a daemon."""
+    state_dir = state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    running = status(state_dir)
+    if running is not None:
+        raise UsageError(f"a sandbox already runs from {state_dir} (pid {running.pid}); golive sandbox down first")
+    (state_dir / INFO_FILE).unlink(missing_ok=True)
+    argv = [sys.executable, "-m", "golive.sandbox.daemon", "--state-dir", str(state_dir),
+            "--plan", str(plan_path.resolve()), "--env", env, "--seed", str(seed)]
+    argv += [f"--inject={f}" for f in faults]
+    if realtime:
+        argv.append("--realtime")
+    with open(state_dir / LOG_FILE, "ab") as log:
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_child_env(),
+                                 start_new_session=True, close_fds=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            tail = (state_dir / LOG_FILE).read_text(errors="replace").strip().splitlines()[-1:]
+            raise GoliveError(f"the sandbox daemon exited with {child.returncode}: {' '.join(tail) or 'no output'} "
+                              f"(see {state_dir / LOG_FILE})")
+        info = _read_info(state_dir)
+        if info is not None and info.pid == child.pid and _answers(info.endpoint):
+            return info
+        time.sleep(0.1)
+    child.kill()
+    child.wait()
+    raise GoliveError(f"the sandbox daemon did not answer within {timeout:.0f} s (see {state_dir / LOG_FILE})")
+
+
+def serve_world(state_dir: Path, plan_path: Path, env: str, *, seed: int, faults: Sequence[str],
+                realtime: bool) -> int:
+    """The daemon's body in world mode: the plan's whole sandbox, until told to stop."""
+    from golive.plan.validate import load_plan
+    from golive.sandbox.world import SandboxWorld
+
+    state_dir = state_dir.resolve()
+    stop_event = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
+    signal.signal(signal.SIGINT, lambda *_: stop_event.set())
+    world = SandboxWorld(load_plan(plan_path), env, seed_value=seed, faults=faults).start()
+    try:
+        endpoint = world.moto.endpoint
+        primary = [s for s in world.specs if s.region == world.plan.environments[s.environment].region]
+        keys = [mint_credentials(endpoint, s.account_id, s.region) for s in primary]
+        write_aws_files(state_dir, primary, keys)
+        access = tuple(EnvironmentAccess(s.environment, s.account_id, s.region, profile_name(s),
+                                         sandbox_role_arn(s.account_id), k.access_key_id) for s, k in zip(primary, keys, strict=True))
+        assert world.github_server is not None
+        urls = {"github": world.github_server.url, "world": world.world_server.url}
+        info = SandboxInfo(os.getpid(), endpoint, state_dir, access, urls)
+        tmp = state_dir / (INFO_FILE + ".tmp")
+        tmp.write_text(json.dumps(info.to_dict(), indent=2))
+        tmp.replace(state_dir / INFO_FILE)
+        if realtime:
+            origin_virtual, origin_wall = world.clock.now(), time.monotonic()
+            while not stop_event.wait(1.0):
+                world.advance_to(origin_virtual + timedelta(seconds=time.monotonic() - origin_wall))
+        else:
+            stop_event.wait()
+    finally:
+        world.stop()
+        info_now = _read_info(state_dir)
+        if info_now is not None and info_now.pid == os.getpid():
+            (state_dir / INFO_FILE).unlink(missing_ok=True)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m golive.sandbox.daemon")
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--service", action="append", default=[])
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--plan", type=Path, help="world mode: the plan whose sandbox to run")
+    parser.add_argument("--env", help="world mode: the environment the release targets")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--inject", action="append", default=[])
+    parser.add_argument("--realtime", action="store_true", help="world mode: virtual time follows the wall clock")
     args = parser.parse_args(argv)
     try:
+        if args.plan is not None:
+            return serve_world(args.state_dir, args.plan, args.env, seed=args.seed, faults=args.inject,
+                               realtime=args.realtime)
         return serve(args.state_dir, args.service, args.port)
     except GoliveError as exc:
         print(f"golive sandbox: {exc}", file=sys.stderr)

@@ -9,19 +9,14 @@ Faults (``--inject``) are placed as their anchors become known (the run
 start, a phase, a batch). The plan it hands back points the site and API
 URLs at the local endpoints.
 
-It runs inside ``golive rehearse``'s process, or on its own
-(``python -m golive.sandbox.world``) so a rehearsal runner in another
+It runs inside ``golive rehearse``'s process, or in the sandbox daemon
+(``golive sandbox up``; ``golive.sandbox.daemon``) so a rehearsal runner in another
 process can be killed and restarted against the same world (the chaos
 test); that runner reaches the world's clock over HTTP (``RemoteClock``).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import signal
-import sys
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -32,7 +27,6 @@ import httpx
 
 from golive.clock import VirtualClock, parse_instant
 from golive.plan.model import Plan
-from golive.plan.validate import load_plan
 from golive.providers.aws import Aws
 from golive.providers.github import GitHub
 from golive.sandbox.accounts import sandbox_aws
@@ -262,28 +256,6 @@ class RemoteClock:
         self._http.post(f"{self.url}/_world/anchor", json={"name": name, "at": at.isoformat()}).raise_for_status()
 
 
-def serve(argv: Sequence[str] | None = None) -> int:
-    """``python -m golive.sandbox.world -f PLAN --env prod --info FILE``: a world in its own process."""
-    parser = argparse.ArgumentParser(prog="golive.sandbox.world")
-    parser.add_argument("-f", "--plan", required=True)
-    parser.add_argument("--env", required=True)
-    parser.add_argument("--info", required=True, help="where to write the endpoints as JSON")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--inject", action="append", default=[])
-    args = parser.parse_args(argv)
-    world = SandboxWorld(load_plan(Path(args.plan)), args.env, seed_value=args.seed, faults=args.inject).start()
-    assert world.github_server is not None
-    info = {"pid": os.getpid(), "world": world.world_server.url, "aws": world.moto.endpoint,
-            "github": world.github_server.url}
-    Path(args.info).write_text(json.dumps(info))
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    stopped.wait()
-    world.stop()
-    return 0
-
-
 def plan_for_world(plan: Plan, world_url: str) -> Plan:
     """The plan as a runner in another process must see it: URLs on the world's server."""
     envs = {name: e.model_copy(update={"api_base": f"{world_url}/{name}/api", "site_url": f"{world_url}/{name}/site"})
@@ -291,6 +263,3 @@ def plan_for_world(plan: Plan, world_url: str) -> Plan:
     return plan.model_copy(update={"environments": envs})
 
 
-
-if __name__ == "__main__":
-    sys.exit(serve())

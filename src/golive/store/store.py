@@ -395,12 +395,13 @@ class Store:
         if self.is_postgres:
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-            result = conn.execute(pg_insert(t.leases).values(**values).on_conflict_do_nothing())
+            statement: Any = pg_insert(t.leases).values(**values).on_conflict_do_nothing()
         else:
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-            result = conn.execute(sqlite_insert(t.leases).values(**values).on_conflict_do_nothing())
-        return bool(result.rowcount)
+            statement = sqlite_insert(t.leases).values(**values).on_conflict_do_nothing()
+        # RETURNING says whether this insert won; psycopg reports rowcount -1 for it, which reads as true.
+        return conn.execute(statement.returning(t.leases.c.name)).first() is not None
 
     def release_lease(self, name: str, holder: str) -> None:
         with self.tx() as conn:

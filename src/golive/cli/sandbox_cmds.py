@@ -1,0 +1,187 @@
+"""Commands around the sandbox: ``golive sandbox up|down|status``, ``golive rehearse``, ``golive report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from golive.cli.app import app, out, ws
+from golive.cli.render import Output, styled
+
+sandbox_app = typer.Typer(help="A local AWS + GitHub built from the plan, for trying things by hand.",
+                          no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+StateDir = Annotated[Path | None, typer.Option("--state-dir", help="where the sandbox keeps its files")]
+
+
+def _state_dir(w: Any, given: Path | None) -> Path:
+    return given or w.plan_path.absolute().parent / ".golive" / "sandbox"
+
+
+@sandbox_app.command("up")
+def sandbox_up(
+    ctx: typer.Context,
+    env: Annotated[str, typer.Option("--env", "-e", help="the environment the release targets")] = "prod",
+    detach: Annotated[bool, typer.Option("--detach", "-d", help="run in the background")] = False,
+    inject: Annotated[list[str] | None, typer.Option("--inject", help="a fault, e.g. product_lambda:error_rate=8%")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    state_dir: StateDir = None,
+) -> None:
+    """Start the sandbox and print the exports that point the AWS CLI and golive at it."""
+    from golive.sandbox.daemon import exports, start_world_detached, stop
+
+    w, o = ws(ctx), out(ctx)
+    folder = _state_dir(w, state_dir)
+    w.env(env)
+    with o.err.status("starting the sandbox: local AWS, GitHub, endpoints; provisioning from the plan…"):
+        info = start_world_detached(folder, w.plan_path, env, seed=seed, faults=inject or [], realtime=True)
+    lines = [*exports(info), f"export GOLIVE_GITHUB_API={info.services['github']}"]
+    if o.json_mode:
+        o.json({**info.to_dict(), "exports": lines})
+    else:
+        o.info(f"sandbox pid {info.pid} from {folder}; paste these lines:")
+        for line in lines:
+            print(line)
+    if not detach:
+        import time
+
+        o.info("running in the foreground; Ctrl-C stops it")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            stop(folder)
+
+
+@sandbox_app.command("down")
+def sandbox_down(ctx: typer.Context, state_dir: StateDir = None) -> None:
+    """Stop the sandbox; no process is left behind."""
+    from golive.sandbox.daemon import stop
+
+    w, o = ws(ctx), out(ctx)
+    stopped = stop(_state_dir(w, state_dir))
+    if o.json_mode:
+        o.json({"stopped": stopped})
+    else:
+        o.print("sandbox stopped" if stopped else "no sandbox was running")
+
+
+@sandbox_app.command("status")
+def sandbox_status(ctx: typer.Context, state_dir: StateDir = None) -> None:
+    """Whether a sandbox runs, and where."""
+    from golive.sandbox.daemon import exports, status
+
+    w, o = ws(ctx), out(ctx)
+    info = status(_state_dir(w, state_dir))
+    if o.json_mode:
+        o.json(info.to_dict() if info else {"running": False})
+    elif info is None:
+        o.print("no sandbox running (golive sandbox up --detach)")
+    else:
+        o.print(f"sandbox pid {info.pid}: AWS at {info.endpoint}; " +
+                ", ".join(f"{k} at {v}" for k, v in info.services.items()))
+        for line in exports(info):
+            o.print(f"  {line}")
+    if info is None:
+        raise typer.Exit(1)
+
+
+@app.command()
+def rehearse(
+    ctx: typer.Context,
+    env: Annotated[str, typer.Option("--env", "-e")] = "prod",
+    inject: Annotated[list[str] | None, typer.Option("--inject", help="fault with a time, e.g. 'order_lambda:error_rate=8%@deploy'")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="stop after this phase (e.g. gate)")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    speed: Annotated[float | None, typer.Option("--speed", help="virtual seconds per wall second (to watch)")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="where the report goes")] = None,
+) -> None:
+    """Rehearse the whole release against the sandbox on a virtual clock (the bundled bbws plan by default)."""
+    from golive.examples import example_path
+    from golive.plan.validate import load_plan
+    from golive.rehearse import rehearse as run_rehearsal
+
+    w, o = ws(ctx), out(ctx)
+    plan_path = w.plan_path if w.plan_path.exists() or w.plan_path != Path("golive.yaml") else example_path("bbws")
+    plan = load_plan(plan_path)
+    folder = out_dir or Path.cwd() / "golive-rehearsal"
+    if not o.json_mode:
+        o.info(f"rehearsing {plan.release} {plan.version} → {env} from {plan_path} (seed {seed})")
+    result = run_rehearsal(plan, plan_path.absolute().parent, env, faults=inject or [], seed=seed, until=until,
+                           speed=speed, out_dir=folder, notify=None if o.json_mode else _live(o))
+    if o.json_mode:
+        o.json({**result.summary, "reports": result.reports})
+    else:
+        _summary(o, result.summary, result.reports)
+    raise typer.Exit(result.exit_code)
+
+
+def _live(o: Output) -> Any:
+    def notify(kind: str, data: dict[str, Any]) -> None:
+        at = data.get("virtual_now")
+        stamp = f"[dim]{at:%a %d %H:%M}[/dim]" if at else ""
+        if kind == "step_started":
+            o.info(f"{stamp} ▶ {data.get('title')}")
+        elif kind == "step_failed":
+            outcome = data.get("outcome")
+            o.info(f"{stamp} [red]✗ {data.get('title')}: {getattr(outcome, 'reason', '')[:300]}[/red]")
+        elif kind == "checkpoint" or (kind == "step_done" and str(data.get("step", "")).startswith("soak")):
+            outcome = data.get("outcome")
+            summary = getattr(outcome, "summary", "")
+            if summary:
+                o.info(f"{stamp}   {summary[:200]}")
+        elif kind == "canary":
+            outcome = data.get("outcome")
+            if outcome == "shifted":
+                o.info(f"{stamp}   {data.get('project')} → {data.get('weight'):g}%")
+            elif outcome == "analysis":
+                o.info(f"{stamp}   {data.get('project')} at {data.get('weight'):g}%: {data.get('verdict')} — "
+                       f"{str(data.get('reason'))[:140]}")
+            elif outcome == "promoted":
+                o.info(f"{stamp}   [green]{data.get('project')} promoted to 100%[/green]")
+        elif kind == "rollback":
+            o.info(f"{stamp}   [red]{data.get('project')} ROLLED BACK in {data.get('seconds')} s: {data.get('reason')}[/red]")
+    return notify
+
+
+def _summary(o: Output, s: dict[str, Any], reports: dict[str, str]) -> None:
+    o.print(f"\n[bold]rehearsal: {styled(s['status'])}[/bold]" + (f" — {s['reason']}" if s.get("reason") else ""))
+    o.print("phases: " + ", ".join(f"{p} {styled(v)}" for p, v in s["phases"].items()))
+    cp = s["checkpoints"]
+    o.print(f"checkpoints: {cp['passed']}/{cp['evaluated']} passed")
+    for failed in cp["failed"]:
+        o.print(f"  [red]✗ {failed}[/red]")
+    for decision in s["decisions"]:
+        o.print(f"decision: {decision}")
+    for canary in s["canaries"]:
+        o.print(f"canary: {canary}")
+    for rb in s["rollbacks"]:
+        o.print(f"[red]rollback: {rb['project']} ({rb['seconds']} s): {rb['reason']}[/red]")
+    for a in s["availability"]:
+        o.print(f"availability {a['url']}: {a.get('availability', 0):.2%} of {a.get('probes')} probes")
+    v = s["virtual"]
+    o.print(f"virtual time: {v['start']} → {v['end']} ({v['hours']} h) in {s['wall_seconds']} s of wall time")
+    for fmt, path in reports.items():
+        o.print(f"report ({fmt}): {path}")
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    run: Annotated[int | None, typer.Option("--run", help="run id (default: the latest)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md | html | json | junit")] = "md",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write to a file")] = None,
+) -> None:
+    """The evidence of a run: soak checkpoints x criteria, gate decisions, canaries, rollbacks."""
+    from golive.report import render
+
+    w, o = ws(ctx), out(ctx)
+    text = render(w.store, run, w.plan.release, "json" if o.json_mode else fmt, redact=w.redact)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+        o.info(f"wrote {output}")
+    else:
+        print(text)
