@@ -74,7 +74,7 @@ def _incident_faults(world: SandboxWorld, store: Store, plan: Plan, opened: set[
                 opened.add(fault.fault.text)
                 anchor = fault.fault.window.anchor if fault.fault.window else None
                 scope = anchor if anchor in {b.name for b in plan.batches} else None
-                open_incident(store, plan, IncidentInput(severity=fault.fault.severity or "P0",  # type: ignore[arg-type]
+                open_incident(store, plan, IncidentInput(severity=fault.fault.severity or "P0",
                                                          title=f"injected: {fault.fault.text}", env=world.target_env,
                                                          scope=scope, source="rehearsal"), new, by="rehearsal")
     return listener

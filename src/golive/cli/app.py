@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     args = hoist_globals(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in args
     try:
-        app(args=args, standalone_mode=False, prog_name="golive")
+        code = app(args=args, standalone_mode=False, prog_name="golive")
     except GoliveError as err:
         if json_mode:
             sys.stdout.write(json.dumps(_fail_json(err)) + "\n")
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(1)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 import golive.cli.ops  # noqa: F401,E402  (registers the commands)
 import golive.cli.release_ops  # noqa: F401,E402  (registers the commands)
 import golive.cli.sandbox_cmds  # noqa: F401,E402  (registers the commands)

@@ -232,6 +232,11 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
     if checklist:
         steps.append(_checks_step("checklist", "checklist", "pre-deployment checklist (SIT still stable, access)",
                                   checklist, group="checklist"))
+    health = [url for p in plan.projects.values() for url in expand(p.health, vars_)]
+    steps.append(StepSpec(key="uptime.start", phase="deploy", kind="uptime_start", title="start the uptime prober",
+                          group="uptime.start", lane="uptime",
+                          params={"urls": health, "ok": plan.http_ok,
+                                  "calls": [f"GET {u} every 10 s until validation" for u in health]}))
     for batch in plan.batches:
         group = f"batch.{batch.name}"
         for name in batch.projects:
@@ -243,6 +248,9 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
                 if project.rollout and project.rollout.lambda_canary:
                     steps += _project_steps(plan, env, name, project, f"dr.{batch.name}", e.dr_region, "dr",
                                             suffix="@dr")
+    steps.append(StepSpec(key="uptime.end", phase="validation", kind="uptime_end",
+                          title="availability of every health URL during the deploy", group="uptime.end",
+                          lane="uptime", params={"calls": ["availability per URL = probes up / probes"]}))
     steps.append(validation_step(plan, env))
     if env in plan.soak:
         steps += _soak_steps(plan, env, plan.soak[env], "prod_soak")

@@ -41,10 +41,10 @@ def start_or_resume(store: Store, plan: Plan, env: str, kind: str, build: Callab
 def all_handlers() -> dict[str, Handler]:
     """Every step kind golive can execute."""
     from golive.engine import basic, gates, soak
-    from golive.rollout import deploy, lambda_canary, prep
+    from golive.rollout import deploy, lambda_canary, prep, uptime
 
     handlers: list[Handler] = [*basic.HANDLERS, *soak.HANDLERS, *gates.HANDLERS, *deploy.HANDLERS, *prep.HANDLERS,
-                               *lambda_canary.HANDLERS]
+                               *lambda_canary.HANDLERS, *uptime.HANDLERS]
     return {h.kind: h for h in handlers}
 
 

@@ -139,11 +139,13 @@ def _checkpoint(ctx: StepContext) -> StepOutcome:
     evaluations, note = _evaluate_criteria(ctx, env, window_start, due)
     if note:
         failures.append(note)
+    window = f"window {window_start:%b %d %H:%M}–{due:%H:%M}, +{_hours_since(meta['start'], window_start)}.." \
+             f"+{_hours_since(meta['start'], due)}"
     for ev in evaluations:
         if ev.spec.dry_run:
             continue
         if ev.outcome is Outcome.FAILED:
-            failures.append(f"{ev.spec.criterion.text}: {ev.overall.message}")
+            failures.append(f"{ev.spec.criterion.text}: {ev.overall.message} ({window})")
         elif ev.outcome is Outcome.ERROR:
             failures.append(f"{ev.spec.criterion.text}: could not be measured ({ev.overall.message})")
     checks = [*ctx.params["checks"], *({"kind": "http", "params": {"url": u}} for u in ctx.params["health"])]
@@ -165,6 +167,11 @@ def _checkpoint(ctx: StepContext) -> StepOutcome:
     summary = f"checkpoint {index} of {of}{late_note}: " + ("pass" if passed else "FAIL: " + "; ".join(failures))
     return Done(summary, data, outcome="pass" if passed else "fail", kind="checkpoint",
                 subject=f"{env} checkpoint {index} of {of}")
+
+
+def _hours_since(start: str, at: datetime) -> str:
+    hours = (at - parse_instant(start)).total_seconds() / 3600
+    return f"{hours:g}h"
 
 
 def _ctx_for(ctx: StepContext, env: str, alarms_start: frozenset[str]) -> Any:

@@ -154,7 +154,12 @@ class SandboxWorld(WorldControls):
             self.moto.set_down(aws_down_at(resolved, new))
 
     def _resolved(self) -> list[ResolvedFault]:
-        projects = project_functions(self.plan, self.target_env)
+        # A project's fault hits its functions in every environment; the window says when (30h lands in the
+        # SIT soak, @deploy in PROD).
+        projects: dict[str, list[str]] = {}
+        for env in self.plan.environments:
+            for project, names in project_functions(self.plan, env).items():
+                projects.setdefault(project, []).extend(names)
         out = []
         for fault in self.faults:
             r = fault.resolve(self.anchors, projects)
