@@ -93,7 +93,8 @@ def sandbox_status(ctx: typer.Context, state_dir: StateDir = None) -> None:
 def rehearse(
     ctx: typer.Context,
     env: Annotated[str, typer.Option("--env", "-e")] = "prod",
-    inject: Annotated[list[str] | None, typer.Option("--inject", help="fault with a time, e.g. 'order_lambda:error_rate=8%@deploy'")] = None,
+    inject: Annotated[list[str] | None, typer.Option(
+        "--inject", help="fault with a time, e.g. 'order_lambda:error_rate=8%@deploy'")] = None,
     until: Annotated[str | None, typer.Option("--until", help="stop after this phase (e.g. gate)")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 7,
     speed: Annotated[float | None, typer.Option("--speed", help="virtual seconds per wall second (to watch)")] = None,

@@ -19,7 +19,8 @@ from typing import Any
 
 from golive.analysis.units import human_duration
 from golive.engine.context import StepContext
-from golive.engine.outcome import Done, Fail, Handler, Outcome as StepOutcome, Wait
+from golive.engine.outcome import Done, Fail, Handler, Wait
+from golive.engine.outcome import Outcome as StepOutcome
 from golive.errors import UnknownNameError, UsageError
 from golive.plan.model import Plan
 from golive.store.store import Event, Store

@@ -34,7 +34,8 @@ from golive.checks.runner import run_checks
 from golive.clock import parse_instant
 from golive.engine.basic import check_context
 from golive.engine.context import StepContext
-from golive.engine.outcome import Done, Fail, Handler, Outcome as StepOutcome, Wait
+from golive.engine.outcome import Done, Fail, Handler, Wait
+from golive.engine.outcome import Outcome as StepOutcome
 from golive.errors import GoliveError
 from golive.plan.variables import variables
 from golive.providers import shell

@@ -17,7 +17,7 @@ from golive.store.store import Store
 
 
 def soak_summary(store: Store, plan: Plan, env: str, now: datetime) -> dict[str, Any]:
-    runs = [r for r in store.runs(plan.release) if r.meta.get("soak", {}).get(env) or r.kind == "soak" and r.env == env]
+    runs = [r for r in store.runs(plan.release) if r.meta.get("soak", {}).get(env) or (r.kind == "soak" and r.env == env)]
     if not runs:
         return {"env": env, "text": f"no soak in {env} yet (golive soak start --env {env})", "checkpoints": []}
     run = runs[-1]

@@ -37,7 +37,8 @@ from golive.analysis.measurement import Outcome
 from golive.analysis.metrics import Fetch, Scope, SeriesRequest, floor_minute, parse_metric_def
 from golive.clock import parse_instant
 from golive.engine.context import StepContext
-from golive.engine.outcome import Done, Fail, Handler, Outcome as StepOutcome, Wait
+from golive.engine.outcome import Done, Fail, Handler, Wait
+from golive.engine.outcome import Outcome as StepOutcome
 from golive.errors import ExternalError, GoliveError
 from golive.providers.aws import Aws
 from golive.rollout.alias import find_versions, restore, shift_all

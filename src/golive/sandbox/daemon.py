@@ -24,7 +24,6 @@ then serves until SIGTERM/SIGINT.
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
 import contextlib
 import importlib
 import json
@@ -37,6 +36,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -344,7 +344,8 @@ def serve_world(state_dir: Path, plan_path: Path, env: str, *, seed: int, faults
         keys = [mint_credentials(endpoint, s.account_id, s.region) for s in primary]
         write_aws_files(state_dir, primary, keys)
         access = tuple(EnvironmentAccess(s.environment, s.account_id, s.region, profile_name(s),
-                                         sandbox_role_arn(s.account_id), k.access_key_id) for s, k in zip(primary, keys, strict=True))
+                                         sandbox_role_arn(s.account_id), k.access_key_id)
+                       for s, k in zip(primary, keys, strict=True))
         assert world.github_server is not None
         urls = {"github": world.github_server.url, "world": world.world_server.url}
         info = SandboxInfo(os.getpid(), endpoint, state_dir, access, urls)

@@ -36,7 +36,7 @@ def workflow_text(plan: Plan, env: str, project: Project) -> str:
     if project.role_arn_in_workflow or not role_secrets:
         role = f"arn:aws:iam::{e.account}:role/2-1-bbws-tf-github-actions-{env}"
     else:
-        role = "${{ secrets.%s }}" % role_secrets[0]
+        role = "${{ secrets." + role_secrets[0] + " }}"
     name = WORKFLOW_NAMES.get(project.deploy.github_workflow or "", "Deploy")
     lines = [
         f"name: {name}",

@@ -434,7 +434,7 @@ def _durations(dims: Dims, minutes: np.ndarray[Any, Any], sample_minutes: np.nda
     mins = np.minimum.reduceat(sv, minute_starts)
     maxs = np.maximum.reduceat(sv, minute_starts)
     out: list[Datum] = []
-    for k, (a, b) in enumerate(zip(minute_starts, minute_ends, strict=True)):
+    for k, (a, _end) in enumerate(zip(minute_starts, minute_ends, strict=True)):
         g0, g1 = group_bounds[k], group_ends[k]
         vals, cnts = group_values[g0:g1], group_counts[g0:g1]
         if g1 - g0 > MAX_VALUES:

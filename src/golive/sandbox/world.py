@@ -20,7 +20,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -111,25 +110,24 @@ class SandboxWorld(WorldControls):
 
     def _cloudfront(self) -> None:
         """The PROD frontend distribution whose id the runbook looks up by its comment."""
-        for project in self.plan.projects.values():
-            for source in project.secrets.values():
-                if source is not None and source.cloudfront_comment:
-                    aws = self.aws(self.target_env)
-                    client = aws.client("cloudfront", region="us-east-1")
-                    existing = aws.call("cloudfront:ListDistributions", lambda: client.list_distributions())
-                    items = existing.get("DistributionList", {}).get("Items", []) or []
-                    if any(i.get("Comment") == source.cloudfront_comment for i in items):
-                        continue
-                    aws.call("cloudfront:CreateDistribution", lambda c=source.cloudfront_comment: client.create_distribution(  # type: ignore[misc]
-                        DistributionConfig={
-                            "CallerReference": "golive-sandbox", "Comment": c, "Enabled": True,
-                            "Origins": {"Quantity": 1, "Items": [{"Id": "s3", "DomainName": "site.s3.amazonaws.com",
-                                                                  "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-                            "DefaultCacheBehavior": {"TargetOriginId": "s3", "ViewerProtocolPolicy": "allow-all",
-                                                     "MinTTL": 0, "ForwardedValues": {"QueryString": False,
-                                                                                      "Cookies": {"Forward": "none"}},
-                                                     "TrustedSigners": {"Enabled": False, "Quantity": 0}},
-                        }))
+        comments = {source.cloudfront_comment for project in self.plan.projects.values()
+                    for source in project.secrets.values() if source is not None and source.cloudfront_comment}
+        if not comments:
+            return
+        aws = self.aws(self.target_env)
+        client = aws.client("cloudfront", region="us-east-1")
+        existing = aws.call("cloudfront:ListDistributions", client.list_distributions)
+        have = {i.get("Comment") for i in existing.get("DistributionList", {}).get("Items", []) or []}
+        for comment in sorted(comments - have):
+            config: Any = {
+                "CallerReference": f"golive-sandbox-{comment}", "Comment": comment, "Enabled": True,
+                "Origins": {"Quantity": 1, "Items": [{"Id": "s3", "DomainName": "site.s3.amazonaws.com",
+                                                      "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+                "DefaultCacheBehavior": {"TargetOriginId": "s3", "ViewerProtocolPolicy": "allow-all", "MinTTL": 0,
+                                         "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+                                         "TrustedSigners": {"Enabled": False, "Quantity": 0}},
+            }
+            aws.call("cloudfront:CreateDistribution", lambda c=config: client.create_distribution(DistributionConfig=c))  # type: ignore[misc]
 
     # -- access ---------------------------------------------------------------
     def aws(self, env: str, region: str | None = None) -> Aws:
