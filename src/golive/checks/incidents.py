@@ -38,4 +38,6 @@ def describe(params: IncidentsParams) -> str:
     return f"open incidents at {params.fail_at} or worse"
 
 
-CHECK_TYPES: list[CheckType[Any]] = [CheckType("incidents", IncidentsParams, run, describe)]
+CHECK_TYPES: list[CheckType[Any]] = [
+    CheckType("incidents", IncidentsParams, run, describe, doc="No open incident at `fail_at` severity or worse."),
+]

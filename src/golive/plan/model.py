@@ -378,7 +378,6 @@ class SandboxSection(Model):
     function_traffic: dict[str, SandboxTraffic] = Field(default_factory=dict, description="per project overrides")
     alarms: list[SandboxAlarm] = Field(default_factory=list)
     missing_secrets: dict[str, list[str]] = Field(default_factory=dict, description="project -> secrets absent at start")
-    deployed: list[str] = Field(default_factory=list, description="projects already live in the target env")
     templates: int = Field(12, ge=0, description="templates the s3 schema deploy uploads")
 
 

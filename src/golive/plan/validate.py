@@ -159,9 +159,9 @@ def _cross_check(located: Located, plan: Plan) -> None:
     for name in plan.sandbox.function_traffic:
         if name not in plan.projects:
             _fail(located, ("sandbox", "function_traffic", name), f"no project '{name}'")
-    for name in [*plan.sandbox.missing_secrets, *plan.sandbox.deployed]:
+    for name in plan.sandbox.missing_secrets:
         if name not in plan.projects:
-            _fail(located, ("sandbox",), f"sandbox names no project '{name}'")
+            _fail(located, ("sandbox", "missing_secrets", name), f"no project '{name}'")
 
 
 def parse_plan(located: Located) -> Plan:
