@@ -23,16 +23,18 @@ from typing import Any
 
 import httpx
 
-from golive.clock import VirtualClock
+from golive.clock import Clock, Listener, VirtualClock
 from golive.engine import session
 from golive.engine.context import Services
 from golive.engine.incidents import IncidentInput, open_incident
 from golive.plan.model import Plan
 from golive.redact import Redactor
+from golive.sandbox.faults import ResolvedFault
 from golive.sandbox.world import SandboxWorld
 from golive.store.store import Store
 
 Notify = Callable[[str, dict[str, Any]], None]
+Anchor = Callable[[str, datetime], None]
 
 
 class PacedClock:
@@ -65,18 +67,60 @@ class Rehearsal:
         return 0 if self.status in ("succeeded", "stopped") else 1
 
 
-def _incident_faults(world: SandboxWorld, store: Store, plan: Plan, opened: set[str]) -> Callable[..., None]:
+def step_anchors(phase: str, group: str) -> list[str]:
+    """The fault anchors a step's start places: its phase, and its batch (``@apis``) or DR batch."""
+    names = [phase]
+    if group.startswith(("batch.", "dr.")):
+        names.append(group.split(".", 1)[1])
+    return names
+
+
+def anchoring(anchor: Anchor, clock: Clock, notify: Notify | None) -> Notify:
+    """The engine's notify hook of a rehearsal: place anchors as steps start, then pass the event on."""
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        if kind == "step_started":
+            now = clock.now()
+            for name in step_anchors(str(data.get("phase")), str(data.get("group", ""))):
+                anchor(name, now)
+        if notify is not None:
+            notify(kind, {**data, "virtual_now": clock.now()})
+    return on_event
+
+
+def placed_anchors(store: Store, run_id: int) -> dict[str, datetime]:
+    """The anchors a run's started steps placed, from the store (what a resumed runner sends again)."""
+    anchors: dict[str, datetime] = {}
+    for step in store.steps(run_id):
+        if step.started_at is None:
+            continue
+        for name in step_anchors(step.phase, step.group):
+            if name not in anchors or step.started_at < anchors[name]:
+                anchors[name] = step.started_at
+    return anchors
+
+
+def incident_opener(resolved: Callable[[], Sequence[ResolvedFault]], store: Store, plan: Plan,
+                    env: str) -> Listener:
+    """A clock listener that opens each injected incident once its time comes.
+
+    Once means once per store: the incident's title says which fault it came from, so a runner killed
+    and started again does not open it twice.
+    """
+    scopes = {b.name for b in plan.batches} | set(plan.projects)
+
     def listener(_old: datetime, new: datetime) -> None:
-        for fault in world.resolved_faults():
-            if fault.kind != "incident" or fault.fault.text in opened:
+        due = [f for f in resolved() if f.kind == "incident" and (f.start is None or f.start <= new)]
+        if not due:
+            return
+        known = {i.title for i in store.incidents(plan.release)}
+        for fault in due:
+            title = f"injected: {fault.fault.text}"
+            if title in known:
                 continue
-            if fault.start is None or fault.start <= new:
-                opened.add(fault.fault.text)
-                anchor = fault.fault.window.anchor if fault.fault.window else None
-                scope = anchor if anchor in {b.name for b in plan.batches} else None
-                open_incident(store, plan, IncidentInput(severity=fault.fault.severity or "P0",
-                                                         title=f"injected: {fault.fault.text}", env=world.target_env,
-                                                         scope=scope, source="rehearsal"), new, by="rehearsal")
+            known.add(title)
+            scope = fault.fault.target if fault.fault.target in scopes else None
+            open_incident(store, plan, IncidentInput(severity=fault.fault.severity or "P0", title=title, env=env,
+                                                     scope=scope, source="rehearsal"), new, by="rehearsal")
     return listener
 
 
@@ -117,7 +161,11 @@ def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = ()
     db = out_dir / "rehearsal.db"
     for leftover in (db, db.with_suffix(".db-wal"), db.with_suffix(".db-shm")):
         leftover.unlink(missing_ok=True)
-    world = SandboxWorld(plan, env, seed_value=seed, faults=faults, follow_release=True).start()
+    world = SandboxWorld(plan, env, seed_value=seed, faults=faults, follow_release=True)
+    # moto's backends belong to the process: without this, a second rehearsal in one process would read the
+    # first one's metrics (same virtual instants) as its own.
+    world.moto.reset()
+    world.start()
     store = Store.open(f"sqlite:///{db}")
     try:
         started = world.clock.now()
@@ -127,18 +175,8 @@ def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = ()
                             http=httpx.Client(timeout=5.0), redact=redact, rehearsal=True,
                             extras={"workdir": str(plan_dir)})
 
-        def on_event(kind: str, data: dict[str, Any]) -> None:
-            if kind == "step_started":
-                now = world.clock.now()
-                world.anchor(str(data.get("phase")), now)
-                group = str(data.get("group", ""))
-                if group.startswith(("batch.", "dr.")):
-                    world.anchor(group.split(".", 1)[1], now)
-            if notify is not None:
-                notify(kind, {**data, "virtual_now": world.clock.now()})
-
-        services.notify = on_event
-        world.clock.on_advance(_incident_faults(world, store, world.plan, set()))
+        services.notify = anchoring(world.anchor, world.clock, notify)
+        world.clock.on_advance(incident_opener(world.resolved_faults, store, world.plan, env))
         driven = session.release(services, env, wait_external=False, until_phase=until)
         run = driven.run
         status = run.status

@@ -1,9 +1,10 @@
 """Kill the worker with SIGKILL at random moments, start it again, and the release still happens exactly once.
 
 ``chaos_worker.py`` drives a 30-step run whose steps append their key to a
-file, guarded by a recorded intent. The test kills it (seeded random delays
-after it reports READY) ten times or more, then lets it finish, and checks
-that every effect happened exactly once and the run succeeded.
+file, guarded by a recorded intent. The test kills it ten times or more
+(each time after 0-2 more effects plus a seeded random instant), then lets
+it finish, and checks that every effect happened exactly once and the run
+succeeded.
 """
 
 from __future__ import annotations
@@ -57,7 +58,12 @@ def test_killed_worker_resumes_without_repeating_or_skipping(store_url: str, tmp
     progress_at_kills: list[int] = []
     while kills < MIN_KILLS:
         proc = start(store_url, effects)
-        time.sleep(rng.uniform(0.0, 0.12))
+        # Let it make 0-2 more effects (so every restart has work left), then kill it a random instant later:
+        # inside a handler, between intent and effect, between effect and the step's completion, or in between.
+        target = effects_done(effects) + rng.randint(0, 2)
+        while effects_done(effects) < target and proc.poll() is None:
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0.0, 0.025))
         if proc.poll() is not None:
             break  # it finished before the kill landed
         os.kill(proc.pid, signal.SIGKILL)
@@ -73,7 +79,6 @@ def test_killed_worker_resumes_without_repeating_or_skipping(store_url: str, tmp
 
     assert kills >= MIN_KILLS, f"the run finished after only {kills} kills: {progress_at_kills}"
     assert progress_at_kills[-1] < len(KEYS), "every kill landed after the work was done"
-    assert any(n > 0 for n in progress_at_kills), "no kill landed while work was in progress"
     counts = Counter(effects.read_text().split())
     assert counts == Counter(KEYS), {k: c for k, c in counts.items() if c != 1}
 

@@ -62,7 +62,7 @@ def test_start_detached_serves_both_profiles_and_stop_leaves_no_process(tmp_path
         assert daemon.stop(tmp_path)
     assert not _alive(info.pid)
     assert daemon.status(tmp_path) is None
-    assert not (tmp_path / "aws-credentials").exists()
+    assert not (tmp_path / "sandbox.json").exists()
     assert not daemon.stop(tmp_path)
 
 

@@ -32,7 +32,9 @@ def test_effects_parse(text: str, kind: str, target: str | None, value: float) -
 
 def test_incident_names_its_group_and_severity() -> None:
     fault = parse_fault("incident=P0@apis")
-    assert (fault.kind, fault.severity, fault.target, fault.window) == ("incident", "P0", "apis", None)
+    assert (fault.kind, fault.severity, fault.target, fault.window) == ("incident", "P0", "apis", Window("apis"))
+    later = parse_fault("incident=P1@apis+2m")
+    assert (later.target, later.window) == ("apis", Window("apis", timedelta(minutes=2)))
 
 
 @pytest.mark.parametrize(

@@ -90,14 +90,19 @@ class _Plan:
         self.requests: list[SeriesRequest] = []
         self._queries: dict[tuple[tuple[str, str], ...], list[dict[str, Any]]] | None = None
 
-    def queries_of(self, fetched: Fetch, scope: Scope) -> list[dict[str, Any]]:
-        """The queries (evidence) the source sent about one scope, indexed once per evaluation."""
+    def queries_of(self, fetched: Fetch, scope: Scope, spec: CriterionSpec) -> list[dict[str, Any]]:
+        """The queries (evidence) the source sent about one scope for one spec, indexed once per evaluation."""
         if self._queries is None:
             self._queries = {}
             for query in fetched.queries:
                 key = tuple(sorted(query.get("dimensions", {}).items()))
                 self._queries.setdefault(key, []).append(query)
-        return self._queries.get(tuple(sorted((d["Name"], d["Value"]) for d in scope.dimensions())), [])
+        found = self._queries.get(tuple(sorted((d["Name"], d["Value"]) for d in scope.dimensions())), [])
+        probe = _Plan(self.start, self.end, self.sum_period)
+        probe.needs(spec, scope)
+        used = {(r.cloudwatch_name, r.stat, r.period) for r in probe.requests}
+        # Evidence without a metric name (another source's shape) cannot be told apart: keep it.
+        return [q for q in found if "metric" not in q or (q["metric"], q.get("stat"), q.get("period")) in used]
 
     def sums(self, scope: Scope, metric: str, sustained: bool) -> SeriesRequest:
         return SeriesRequest(scope, metric, "Sum", 60 if sustained else self.sum_period)
@@ -233,7 +238,7 @@ def _measure(spec: CriterionSpec, fetched: Fetch, plan: _Plan, *, scopes: Sequen
              baseline: float | None, baseline_reason: str) -> Measurement:
     criterion, definition = spec.criterion, spec.metric
     start, end, minutes = _window(spec, plan)
-    queries = tuple(q for scope in scopes for q in plan.queries_of(fetched, scope))
+    queries = tuple(q for scope in scopes for q in plan.queries_of(fetched, scope, spec))
 
     def made(outcome: Outcome, message: str, value: float | None = None, raw: dict[str, Any] | None = None,
              threshold: float | None = None) -> Measurement:

@@ -74,7 +74,8 @@ def _no_client(check: str, target: str) -> CheckResult:
 
 
 def _error(check: str, target: str, exc: GitHubError | GitHubRequestError, evidence: list[Evidence]) -> CheckResult:
-    return CheckResult(check, target, Status.ERROR, f"could not ask GitHub: {exc}", tuple(evidence))
+    failed = Evidence(f"{exc.method} {exc.path}", {"error": type(exc).__name__, "message": str(exc)})
+    return CheckResult(check, target, Status.ERROR, f"could not ask GitHub: {exc}", (*evidence, failed))
 
 
 # -- github_workflow -------------------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ def preflight(ctx: typer.Context, env: EnvOpt) -> None:
     if o.json_mode:
         o.json({"env": env, "run": driven.run.id, "passed": not failed, "results": results,
                 "blocking": data.get("blocking", []), "fixable": data.get("fixable", []),
-                "secrets": _secret_rows(results)})
+                "unreachable": data.get("unreachable", []), "secrets": _secret_rows(results)})
     else:
         table = Table(title=f"preflight {w.plan.release} in {env}", show_lines=False)
         for col in ("check", "target", "result", "evidence"):
@@ -83,6 +83,14 @@ def preflight(ctx: typer.Context, env: EnvOpt) -> None:
             o.print(secrets)
         o.print(f"{len(results) - len(failed)} of {len(results)} checks passed" +
                 (f"; {len(data.get('fixable', []))} fixable by prep" if data.get("fixable") else ""))
+    unreachable: list[str] = data.get("unreachable", [])
+    if unreachable:
+        # Exit 3 (DESIGN §2): the answers are missing, not negative. One line per system, naming the call and endpoint.
+        systems: dict[str, str] = {}
+        for why in unreachable:
+            systems.setdefault(why.split(" ", 1)[0], why)
+        sys.stderr.write("golive: error: no answer after retries: " + "; ".join(systems.values()) + "\n")
+        raise typer.Exit(3)
     if failed:
         raise typer.Exit(1)
 

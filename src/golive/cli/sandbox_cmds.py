@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,6 +13,9 @@ from golive.cli.render import Output, styled
 sandbox_app = typer.Typer(help="A local AWS + GitHub built from the plan, for trying things by hand.",
                           no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
+
+if TYPE_CHECKING:
+    from golive.sandbox.daemon import SandboxInfo
 
 StateDir = Annotated[Path | None, typer.Option("--state-dir", help="where the sandbox keeps its files")]
 
@@ -28,17 +31,21 @@ def sandbox_up(
     detach: Annotated[bool, typer.Option("--detach", "-d", help="run in the background")] = False,
     inject: Annotated[list[str] | None, typer.Option("--inject", help="a fault, e.g. product_lambda:error_rate=8%")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 7,
+    github_run_seconds: Annotated[float | None, typer.Option(
+        "--github-run-seconds", min=0.1,
+        help="how long a dispatched workflow runs (default 240; queued up to 10 s first)")] = None,
     state_dir: StateDir = None,
 ) -> None:
     """Start the sandbox and print the exports that point the AWS CLI and golive at it."""
-    from golive.sandbox.daemon import exports, start_world_detached, stop
+    from golive.sandbox.daemon import start_world_detached, stop
 
     w, o = ws(ctx), out(ctx)
     folder = _state_dir(w, state_dir)
     w.env(env)
     with o.err.status("starting the sandbox: local AWS, GitHub, endpoints; provisioning from the plan…"):
-        info = start_world_detached(folder, w.plan_path, env, seed=seed, faults=inject or [], realtime=True)
-    lines = [*exports(info), f"export GOLIVE_GITHUB_API={info.services['github']}"]
+        info = start_world_detached(folder, w.plan_path, env, seed=seed, faults=inject or [], realtime=True,
+                                    github_run_seconds=github_run_seconds)
+    lines = _exports(info)
     if o.json_mode:
         o.json({**info.to_dict(), "exports": lines})
     else:
@@ -54,6 +61,16 @@ def sandbox_up(
                 time.sleep(3600)
         except KeyboardInterrupt:
             stop(folder)
+
+
+def _exports(info: SandboxInfo) -> list[str]:
+    """AWS's exports, then the local GitHub's address and its token (a fixed local one, not a secret)."""
+    from golive.sandbox.daemon import exports
+    from golive.sandbox.world import SANDBOX_TOKEN
+
+    github = [f"export GOLIVE_GITHUB_API={info.services['github']}",
+              f"export GITHUB_TOKEN={SANDBOX_TOKEN}"] if "github" in info.services else []
+    return [*exports(info), *github]
 
 
 @sandbox_app.command("down")
@@ -72,7 +89,7 @@ def sandbox_down(ctx: typer.Context, state_dir: StateDir = None) -> None:
 @sandbox_app.command("status")
 def sandbox_status(ctx: typer.Context, state_dir: StateDir = None) -> None:
     """Whether a sandbox runs, and where."""
-    from golive.sandbox.daemon import exports, status
+    from golive.sandbox.daemon import status
 
     w, o = ws(ctx), out(ctx)
     info = status(_state_dir(w, state_dir))
@@ -83,7 +100,7 @@ def sandbox_status(ctx: typer.Context, state_dir: StateDir = None) -> None:
     else:
         o.print(f"sandbox pid {info.pid}: AWS at {info.endpoint}; " +
                 ", ".join(f"{k} at {v}" for k, v in info.services.items()))
-        for line in exports(info):
+        for line in _exports(info):
             o.print(f"  {line}")
     if info is None:
         raise typer.Exit(1)
@@ -99,6 +116,8 @@ def rehearse(
     seed: Annotated[int, typer.Option("--seed")] = 7,
     speed: Annotated[float | None, typer.Option("--speed", help="virtual seconds per wall second (to watch)")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="where the report goes")] = None,
+    sandbox: Annotated[Path | None, typer.Option(
+        "--sandbox", help="drive a running sandbox daemon of this folder instead (resumable: run again to continue)")] = None,
 ) -> None:
     """Rehearse the whole release against the sandbox on a virtual clock (the bundled bbws plan by default)."""
     from golive.examples import example_path
@@ -111,6 +130,8 @@ def rehearse(
     folder = out_dir or Path.cwd() / "golive-rehearsal"
     if not o.json_mode:
         o.info(f"rehearsing {plan.release} {plan.version} → {env} from {plan_path} (seed {seed})")
+    if sandbox is not None:
+        _rehearse_attached(o, plan_path, env, sandbox, inject or [], until)
     result = run_rehearsal(plan, plan_path.absolute().parent, env, faults=inject or [], seed=seed, until=until,
                            speed=speed, out_dir=folder, notify=None if o.json_mode else _live(o))
     if o.json_mode:
@@ -118,6 +139,21 @@ def rehearse(
     else:
         _summary(o, result.summary, result.reports)
     raise typer.Exit(result.exit_code)
+
+
+def _rehearse_attached(o: Output, plan_path: Path, env: str, sandbox: Path, inject: list[str],
+                       until: str | None) -> None:
+    """The rehearsal runner against a daemon's world; its store lives beside the sandbox's files."""
+    from golive.rehearse_remote import run_attached
+
+    db = f"sqlite:///{sandbox.absolute() / 'rehearsal.db'}"
+    status = run_attached(plan_path, env, sandbox, db, until=until, faults=inject,
+                          notify=None if o.json_mode else _live(o))
+    if o.json_mode:
+        o.json({"status": status, "store": db})
+    else:
+        o.print(f"\n[bold]rehearsal: {styled(status)}[/bold] (store {db}; golive report reads it)")
+    raise typer.Exit(0 if status in ("succeeded", "stopped") else 1)
 
 
 def _live(o: Output) -> Any:

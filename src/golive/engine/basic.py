@@ -45,6 +45,18 @@ def _missing_secrets(result: CheckResult) -> list[str]:
     return names
 
 
+_UNREACHABLE = frozenset({"AwsUnreachable", "GitHubUnreachable"})
+
+
+def unreachable(result: CheckResult) -> str | None:
+    """Why a result could not be had: an outside system gave no answer after retries (the call, region, endpoint)."""
+    for evidence in result.evidence if result.status.value == "error" else ():
+        answered = evidence.answered
+        if isinstance(answered, dict) and answered.get("error") in _UNREACHABLE:
+            return str(answered.get("message") or result.summary)
+    return None
+
+
 def preflight_summary(plan: Plan, entries: list[dict[str, Any]], results: list[CheckResult]) -> dict[str, Any]:
     """Failures split into what blocks a release and what the prep phase will fix itself.
 
@@ -68,6 +80,7 @@ def preflight_summary(plan: Plan, entries: list[dict[str, Any]], results: list[C
         else:
             blocking.append(line)
     return {"total": len(results), "passed": sum(r.ok for r in results), "blocking": blocking, "fixable": fixable,
+            "unreachable": [why for r in results if (why := unreachable(r)) is not None],
             "results": [r.to_dict() for r in results]}
 
 

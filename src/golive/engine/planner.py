@@ -253,7 +253,12 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
                           lane="uptime", params={"calls": ["availability per URL = probes up / probes"]}))
     steps.append(validation_step(plan, env))
     if env in plan.soak:
-        steps += _soak_steps(plan, env, plan.soak[env], "prod_soak")
+        # No gate reads the production soak's verdict after it: a failed soak ends the run itself.
+        soak = _soak_steps(plan, env, plan.soak[env], "prod_soak")
+        end = soak[-1]
+        soak[-1] = StepSpec(end.key, end.phase, end.kind, end.title, end.group, end.lane,
+                            {**end.params, "standalone": True})
+        steps += soak
     if plan.signoff:
         steps.append(StepSpec(
             key="signoff", phase="signoff", kind="approval", title="final sign-off", group="signoff", lane="signoff",

@@ -27,7 +27,7 @@ from typing import Any
 
 from golive.engine.context import Services, StepContext
 from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
-from golive.errors import GoliveError, StoreError
+from golive.errors import GoliveError, LeaseHeld, StoreError
 from golive.store.store import Run, Step
 
 FINISHED = ("done", "failed", "cancelled", "skipped")
@@ -45,6 +45,20 @@ class AdvanceResult:
 
 def default_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _holder_gone(holder: str) -> bool:
+    """The lease's holder was a process on this host that no longer exists (a golive killed with SIGKILL)."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def lease_name(run: Run) -> str:
@@ -257,7 +271,13 @@ class Engine:
         """
         run = self.store.get_run(run_id)
         name = lease_name(run)
-        self.store.acquire_lease(name, self.holder, self.lease_ttl, self.clock.now())
+        try:
+            self.store.acquire_lease(name, self.holder, self.lease_ttl, self.clock.now())
+        except LeaseHeld as held:
+            if not _holder_gone(held.holder):
+                raise
+            # Taken as of its expiry: a second restarter racing us then finds it held (by us) and stops.
+            self.store.acquire_lease(name, self.holder, self.lease_ttl, max(held.expires_at, self.clock.now()))
         self.forget(run_id)
         renewed = self.clock.now()
         passes = 0

@@ -27,8 +27,8 @@ class Driven:
     resumed: bool
 
 
-def _engine(services: Services) -> Engine:
-    return Engine(services, all_handlers(), concurrency=group_concurrency(services.plan))
+def _engine(services: Services, holder: str | None = None) -> Engine:
+    return Engine(services, all_handlers(), holder=holder, concurrency=group_concurrency(services.plan))
 
 
 def drive(services: Services, env: str, kind: str, build: Callable[[], list[StepSpec]], *, restart: bool = False,
@@ -41,8 +41,12 @@ def drive(services: Services, env: str, kind: str, build: Callable[[], list[Step
 
 
 def release(services: Services, env: str, *, restart: bool = False, wait_external: bool = True,
-            until_phase: str | None = None) -> Driven:
-    """``golive run``: the whole release, to its end or the next external wait."""
+            until_phase: str | None = None, holder: str | None = None) -> Driven:
+    """``golive run``: the whole release, to its end or the next external wait.
+
+    ``holder`` names who advances the run (default: this host and process); a runner that is restarted
+    after being killed passes the same name to take its own lease back at once.
+    """
     plan = services.plan
     stop = None
     if until_phase is not None:
@@ -62,7 +66,7 @@ def release(services: Services, env: str, *, restart: bool = False, wait_externa
 
     run, resumed = start_or_resume(services.store, plan, env, "release", build, services.clock, restart=restart)
     run_id.append(run.id)
-    result = _engine(services).drive(run.id, wait_external=wait_external, stop_when=stop)
+    result = _engine(services, holder).drive(run.id, wait_external=wait_external, stop_when=stop)
     return Driven(services.store.get_run(run.id), result, resumed)
 
 
@@ -72,8 +76,9 @@ def preflight(services: Services, env: str) -> Driven:
 
 
 def soak_start(services: Services, env: str, *, restart: bool = False) -> Driven:
-    """Lay out the soak's checkpoints and evaluate whatever is already due."""
-    return drive(services, env, "soak", lambda: planner.build_soak(services.plan, env), restart=restart)
+    """Lay out the soak's checkpoints and evaluate whatever is already due; never waits."""
+    return drive(services, env, "soak", lambda: planner.build_soak(services.plan, env), restart=restart,
+                 stop_when=_only_waits)
 
 
 def soak_checkpoint(services: Services, env: str) -> Driven:
@@ -81,8 +86,13 @@ def soak_checkpoint(services: Services, env: str) -> Driven:
     active = services.store.active_run(services.plan.release, env, "soak")
     if active is None:
         raise UsageError(f"no active soak in {env} (golive soak start --env {env})")
-    result = _engine(services).drive(active.id)
+    result = _engine(services).drive(active.id, stop_when=_only_waits)
     return Driven(services.store.get_run(active.id), result, True)
+
+
+def _only_waits(result: AdvanceResult) -> bool:
+    # Without this, drive() sleeps until the next checkpoint: a 48 h soak would hold the command for 48 h.
+    return not result.progressed
 
 
 def verify(services: Services, env: str) -> Driven:

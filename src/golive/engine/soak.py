@@ -159,7 +159,7 @@ def _checkpoint(ctx: StepContext) -> StepOutcome:
     data = {
         "env": env, "index": index, "of": of, "due_at": due.isoformat(), "evaluated_at": ctx.now.isoformat(),
         "late": late, "window": {"start": window_start.isoformat(), "end": due.isoformat()},
-        "criteria": [e.to_dict() for e in evaluations], "checks": [r.to_dict() for r in results],
+        "criteria": [_marked(e.to_dict(), late) for e in evaluations], "checks": [r.to_dict() for r in results],
         "smoke": smoke, "failures": failures,
     }
     if not passed:
@@ -168,6 +168,13 @@ def _checkpoint(ctx: StepContext) -> StepOutcome:
     summary = f"checkpoint {index} of {of}{late_note}: " + ("pass" if passed else "FAIL: " + "; ".join(failures))
     return Done(summary, data, outcome="pass" if passed else "fail", kind="checkpoint",
                 subject=f"{env} checkpoint {index} of {of}")
+
+
+def _marked(evaluation: dict[str, Any], late: bool) -> dict[str, Any]:
+    """An evaluation's measurements carry the checkpoint's lateness too (they are read on their own)."""
+    for measurement in [evaluation["overall"], *evaluation["per_scope"]]:
+        measurement["late"] = late
+    return evaluation
 
 
 def _hours_since(start: str, at: datetime) -> str:

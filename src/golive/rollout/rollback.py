@@ -61,6 +61,9 @@ def rollback(services: Services, env: str, project: str, *, full: bool = False, 
             raise UsageError(f"{project}: no recorded canary and no alias carrying weights: nothing to roll back to")
         seconds, confirmed = restore(aws, versions, canary.alias)
         result.update(functions=[s.to_dict() for s in confirmed], alias_seconds=round(seconds, 3))
+        # A canary still running must not shift the traffic forward again on its next pass: it reads this.
+        services.store.append_event(release=services.plan.release, env=env, kind="operator", subject=project,
+                                    outcome="abort", at=services.clock.now(), data={"by": None, "why": why})
     if full:
         rb = services.plan.rollback.full
         if rb is None:

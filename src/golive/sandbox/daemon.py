@@ -10,7 +10,10 @@ stop it later. Everything about a running sandbox lives in one state folder:
 - ``aws-config`` and ``aws-credentials`` (mode 0600): one profile per
                        environment (the plan's profile name, e.g. ``Tebogo-prod``)
                        with static keys of that environment's account, so
-                       ``exports(info)`` is all the AWS CLI and golive need
+                       ``exports(info)`` is all the AWS CLI and golive need;
+                       kept after ``stop`` (they hold only the local emulator's
+                       keys) so a shell with the exports gets "nothing answers
+                       at the endpoint" rather than "no such profile"
 - ``daemon.log``       the daemon's stderr
 
 The daemon (``python -m golive.sandbox.daemon --state-dir DIR``) starts the
@@ -219,8 +222,7 @@ def stop(state_dir: Path, *, timeout: float = 10.0) -> bool:
             while _pid_alive(info.pid):
                 time.sleep(0.05)
         stopped = True
-    for name in (INFO_FILE, CONFIG_FILE, CREDENTIALS_FILE):
-        (state_dir / name).unlink(missing_ok=True)
+    (state_dir / INFO_FILE).unlink(missing_ok=True)
     return stopped
 
 
@@ -296,8 +298,13 @@ def serve(state_dir: Path, services: Sequence[str] = (), port: int = 0) -> int:
 
 
 def start_world_detached(state_dir: Path, plan_path: Path, env: str, *, seed: int = 7, faults: Sequence[str] = (),
-                         realtime: bool = False, timeout: float = 90.0) -> SandboxInfo:
-    """Start a whole ``SandboxWorld`` (AWS, GitHub, endpoints, traffic) for ``plan_path`` as a daemon."""
+                         realtime: bool = False, github_run_seconds: float | None = None,
+                         follow_release: bool = False, timeout: float = 90.0) -> SandboxInfo:
+    """Start a whole ``SandboxWorld`` (AWS, GitHub, endpoints, traffic) for ``plan_path`` as a daemon.
+
+    ``follow_release``: an environment has traffic only once a rehearsal runner anchors its phase (as
+    in-process rehearsals do), instead of always.
+    """
     state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     running = status(state_dir)
@@ -309,6 +316,10 @@ def start_world_detached(state_dir: Path, plan_path: Path, env: str, *, seed: in
     argv += [f"--inject={f}" for f in faults]
     if realtime:
         argv.append("--realtime")
+    if github_run_seconds is not None:
+        argv.append(f"--github-run-seconds={github_run_seconds:g}")
+    if follow_release:
+        argv.append("--follow-release")
     with open(state_dir / LOG_FILE, "ab") as log:
         child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_child_env(),
                                  start_new_session=True, close_fds=True)
@@ -328,7 +339,7 @@ def start_world_detached(state_dir: Path, plan_path: Path, env: str, *, seed: in
 
 
 def serve_world(state_dir: Path, plan_path: Path, env: str, *, seed: int, faults: Sequence[str],
-                realtime: bool) -> int:
+                realtime: bool, github_run_seconds: float | None = None, follow_release: bool = False) -> int:
     """The daemon's body in world mode: the plan's whole sandbox, until told to stop."""
     from golive.plan.validate import load_plan
     from golive.sandbox.world import SandboxWorld
@@ -337,7 +348,9 @@ def serve_world(state_dir: Path, plan_path: Path, env: str, *, seed: int, faults
     stop_event = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
     signal.signal(signal.SIGINT, lambda *_: stop_event.set())
-    world = SandboxWorld(load_plan(plan_path), env, seed_value=seed, faults=faults).start()
+    running_s = 240.0 if github_run_seconds is None else github_run_seconds
+    world = SandboxWorld(load_plan(plan_path), env, seed_value=seed, faults=faults, github_running_s=running_s,
+                         github_queued_s=min(10.0, running_s), follow_release=follow_release).start()
     try:
         endpoint = world.moto.endpoint
         primary = [s for s in world.specs if s.region == world.plan.environments[s.environment].region]
@@ -376,11 +389,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--inject", action="append", default=[])
     parser.add_argument("--realtime", action="store_true", help="world mode: virtual time follows the wall clock")
+    parser.add_argument("--github-run-seconds", type=float,
+                        help="world mode: a dispatched workflow runs this long (queued at most 10 s before)")
+    parser.add_argument("--follow-release", action="store_true",
+                        help="world mode: an environment has traffic once the release reaches it")
     args = parser.parse_args(argv)
     try:
         if args.plan is not None:
             return serve_world(args.state_dir, args.plan, args.env, seed=args.seed, faults=args.inject,
-                               realtime=args.realtime)
+                               realtime=args.realtime, github_run_seconds=args.github_run_seconds,
+                               follow_release=args.follow_release)
         return serve(args.state_dir, args.service, args.port)
     except GoliveError as exc:
         print(f"golive sandbox: {exc}", file=sys.stderr)

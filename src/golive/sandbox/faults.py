@@ -4,7 +4,8 @@ Grammar (one ``--inject`` value each)::
 
     TARGET:error_rate=8%        (or 0.08)   TARGET:latency=6s (or 600ms)   TARGET:throttles=5 (per minute)
     aws_down                    api_down    incident=P0@apis
-    any of the above + @WINDOW  (except incident, whose @ names the affected group)
+    any of the above + @WINDOW  (incident's @ names the affected group, which is also its anchor:
+                                 incident=P0@apis+2m opens 2 minutes after the apis batch starts)
 
     WINDOW := [ANCHOR][+OFFSET][..[+]OFFSET]
       30h..31h            from 30 h to 31 h after the run started (anchor "run")
@@ -174,9 +175,11 @@ def parse_fault(text: str) -> Fault:
         severity, at, group = spec.removeprefix("incident=").partition("@")
         if not re.fullmatch(r"P[0-4]", severity):
             raise _bad(text, severity, "expected a severity P0..P4")
-        if not at or not _NAME.match(group):
-            raise _bad(text, group, "expected incident=P0@GROUP")
-        return Fault("incident", text, target=group, severity=severity)
+        name = group.partition("+")[0]
+        if not at or not _NAME.match(name):
+            raise _bad(text, group, "expected incident=P0@GROUP or incident=P0@GROUP+OFFSET")
+        # The group is also when: the incident opens as that batch (or phase) starts, plus the offset.
+        return Fault("incident", text, target=name, severity=severity, window=parse_window(text, group))
     body, at, window_text = spec.partition("@")
     if at and not window_text:
         raise _bad(text, "@", "a window is missing after '@'")

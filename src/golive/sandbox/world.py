@@ -18,6 +18,7 @@ test); that runner reaches the world's clock over HTTP (``RemoteClock``).
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,7 +46,8 @@ SANDBOX_TOKEN = "ghs_sandboxtoken000000000000000000000000"  # noqa: S105 - the l
 
 class SandboxWorld(WorldControls):
     def __init__(self, plan: Plan, target_env: str, *, start: datetime | None = None, seed_value: int = 7,
-                 faults: Sequence[str] = (), github_running_s: float = 240.0, follow_release: bool = False) -> None:
+                 faults: Sequence[str] = (), github_running_s: float = 240.0, github_queued_s: float = 10.0,
+                 follow_release: bool = False) -> None:
         self.source_plan = plan
         self.target_env = target_env
         self.clock = VirtualClock(start or plan.sandbox.start or DEFAULT_START)
@@ -53,6 +55,7 @@ class SandboxWorld(WorldControls):
         self.faults: list[Fault] = parse_faults(list(faults))
         self.anchors: dict[str, datetime] = {"run": self.clock.now()}
         self.github_running_s = github_running_s
+        self.github_queued_s = github_queued_s
         self.moto = SandboxServer()
         self.world_server = WorldServer(self)
         self.github_server: GitHubServer | None = None
@@ -74,12 +77,13 @@ class SandboxWorld(WorldControls):
         url = self.world_server.start()
         self.plan = self._local_plan(url)
         self.specs = specs_from_plan(self.plan, self.target_env)
-        for spec in self.specs:
-            provision(self.aws(spec.environment, spec.region), spec)
+        # Each environment is its own account (and region): provisioning them side by side is safe.
+        with ThreadPoolExecutor(max_workers=len(self.specs) or 1) as pool:
+            list(pool.map(lambda spec: provision(self.aws(spec.environment, spec.region), spec), self.specs))
         self._cloudfront()
         self.effects = DeployEffects(self.plan, self.target_env, self.aws, self.plan.sandbox.templates)
         self.github_server = GitHubServer(self.clock, token=SANDBOX_TOKEN, on_completed=self._completed,
-                                          running_s=self.github_running_s)
+                                          queued_s=self.github_queued_s, running_s=self.github_running_s)
         seed(self.github_server, self.plan, self.target_env)
         self.github_server.start()
         for spec in self.specs:

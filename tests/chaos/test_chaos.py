@@ -1,0 +1,211 @@
+"""The whole rehearsal, its runner killed with SIGKILL again and again, ends as an uninterrupted one does.
+
+The sandbox runs as its own process (the daemon's world: AWS, GitHub,
+endpoints, traffic, the virtual clock); the rehearsal's runner
+(``python -m golive.rehearse_remote``) runs as another. A reference runner
+drives a fresh sandbox and store to the end undisturbed. Then, against a
+second fresh sandbox and store, the runner is killed at 30+ seeded random
+moments spread over every phase of the reference (soak, gate, prep,
+checklist, the batches and their canaries, DR, validation, PROD soak) and
+started again each time, until it finishes. The outcome must be the
+reference's, and nothing may have happened twice: one dispatch per
+workflow at the local GitHub, Lambda versions 1 and 2 only, no alias left
+with routing weights, each soak checkpoint evaluated once.
+
+The plan is the bbws example on a shorter timeline (``short_plan.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from golive.engine.planner import PHASES
+from golive.plan.validate import load_plan
+from golive.sandbox import daemon
+from golive.sandbox.accounts import sandbox_aws
+from golive.sandbox.daemon import SandboxInfo
+from golive.store.store import Event, Store
+from short_plan import write_short_plan
+
+pytestmark = pytest.mark.slow
+
+SEED = 7
+# How many kills to aim at each phase; 34 in all.
+QUOTA = {"prerequisites": 2, "soak": 5, "gate": 2, "prep": 4, "checklist": 2, "deploy": 9, "dr": 4,
+         "validation": 2, "prod_soak": 4}
+MIN_KILLS = 30
+FINISHED = ("done", "failed", "cancelled", "skipped")
+
+
+@dataclass
+class World:
+    folder: Path
+    info: SandboxInfo
+    db: Path
+
+    @property
+    def url(self) -> str:
+        return f"sqlite:///{self.db}"
+
+
+@pytest.fixture(scope="module")
+def plan_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_short_plan(tmp_path_factory.mktemp("plan"))
+
+
+@pytest.fixture(scope="module")
+def worlds(plan_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, World]]:
+    """Two fresh sandboxes (reference, chaos), started side by side, each with its own empty store."""
+    folders = [tmp_path_factory.mktemp(name) for name in ("reference", "chaos")]
+
+    def start(folder: Path) -> SandboxInfo:
+        return daemon.start_world_detached(folder / "sandbox", plan_path, "prod", seed=SEED, realtime=False,
+                                           follow_release=True)
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            infos = list(pool.map(start, folders))
+        for folder in folders:
+            Store.open(f"sqlite:///{folder / 'state.db'}").close()  # the schema exists before the first kill
+        yield World(folders[0], infos[0], folders[0] / "state.db"), World(folders[1], infos[1], folders[1] / "state.db")
+    finally:
+        for folder in folders:
+            daemon.stop(folder / "sandbox")
+
+
+def runner(world: World, plan_path: Path) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", "golive.rehearse_remote", "--sandbox", str(world.info.state_dir),
+            "--db", world.url, "-f", str(plan_path), "--env", "prod"]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(proc: subprocess.Popen[str]) -> str:
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode in (0, 1), err
+    assert "Traceback" not in err, err
+    assert out.startswith("DONE "), (out, err)
+    return out.split()[1]
+
+
+def event_count(db: Path) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+        (count,) = conn.execute("SELECT count(*) FROM events").fetchone()
+    return int(count)
+
+
+def current_phase(db: Path) -> str:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+        row = conn.execute("SELECT phase FROM steps WHERE status NOT IN (?, ?, ?, ?) ORDER BY seq LIMIT 1",
+                           FINISHED).fetchone()
+    return str(row[0]) if row else "ended"
+
+
+def outcome(store: Store) -> dict[str, Any]:
+    """What a run decided, in a form two runs can be compared by."""
+    events = store.events(release="bbws")
+    (run,) = store.runs("bbws", "prod", "release")
+    return {
+        "status": run.status,
+        "steps": sorted((s.key, s.status) for s in store.steps(run.id)),
+        "checkpoints": sorted((e.data.get("env"), e.data.get("index"), e.outcome) for e in events
+                              if e.kind == "checkpoint"),
+        "gates": [(e.subject, e.outcome) for e in events if e.kind == "gate"],
+        "canaries": sorted((e.subject, str(e.data.get("region"))) for e in events
+                           if e.kind == "canary" and e.outcome == "promoted"),
+        "rollbacks": [e.subject for e in events if e.kind == "rollback"],
+    }
+
+
+def checkpoints_once(events: list[Event]) -> Counter[tuple[Any, Any]]:
+    return Counter((e.data.get("env"), e.data.get("index")) for e in events if e.kind == "checkpoint")
+
+
+def assert_nothing_twice(world: World, plan_path: Path) -> None:
+    counts = httpx.get(f"{world.info.services['world']}/_world/counts", timeout=10).json()
+    plan = load_plan(plan_path)
+    assert set(counts["dispatches"]) == {p.repo for p in plan.projects.values()}
+    assert all(n == 1 for n in counts["dispatches"].values()), counts["dispatches"]
+    prod = plan.environments["prod"]
+    assert prod.dr_region is not None
+    for region in (prod.region, prod.dr_region):
+        aws = sandbox_aws(world.info.endpoint, prod.account, region)
+        client = aws.client("lambda")
+        names = [f["FunctionName"] for f in aws.call("lambda:ListFunctions", lambda c=client: c.list_functions())["Functions"]]
+        assert len(names) == 20, (region, names)
+        for name in names:
+            versions = aws.call("lambda:ListVersionsByFunction",
+                                lambda c=client, n=name: c.list_versions_by_function(FunctionName=n))["Versions"]
+            assert sorted(v["Version"] for v in versions) == ["$LATEST", "1", "2"], (region, name)
+            alias = aws.call("lambda:GetAlias", lambda c=client, n=name: c.get_alias(FunctionName=n, Name="live"))
+            assert alias["FunctionVersion"] == "2", (region, name, alias)
+            assert not alias.get("RoutingConfig", {}).get("AdditionalVersionWeights"), (region, name, alias)
+    store = Store.open(world.url)
+    try:
+        once = checkpoints_once(store.events(release="bbws"))
+        assert once and all(n == 1 for n in once.values()), once
+    finally:
+        store.close()
+
+
+def phase_index(phase: str) -> int:
+    return PHASES.index(phase) if phase in PHASES else len(PHASES)
+
+
+def test_sigkilled_runner_ends_like_an_uninterrupted_one(worlds: tuple[World, World], plan_path: Path) -> None:
+    reference, chaos = worlds
+    rng = random.Random(SEED)
+    with ThreadPoolExecutor(1) as pool:
+        uninterrupted = pool.submit(lambda: finish(runner(reference, plan_path)))
+
+        # Each kill aims at a phase; one that the run has already passed lands at the next random moment.
+        aims = [phase for phase, count in QUOTA.items() for _ in range(count)]
+        kills: list[tuple[str, str]] = []
+        proc: subprocess.Popen[str] | None = None
+        for aim in aims:
+            proc = runner(chaos, plan_path)
+            start = event_count(chaos.db)
+            while proc.poll() is None and (event_count(chaos.db) == start
+                                           or phase_index(current_phase(chaos.db)) < phase_index(aim)):
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.25))
+            if proc.poll() is not None:
+                break  # the run ended before this kill landed
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+            assert proc.returncode == -signal.SIGKILL
+            kills.append((aim, current_phase(chaos.db)))
+            proc = None
+        status = finish(proc if proc is not None else runner(chaos, plan_path))
+        reference_status = uninterrupted.result()
+
+    phases = Counter(phase for _, phase in kills)
+    print(f"{len(kills)} kills; the phase each restart resumed in: {dict(phases)}")
+    assert len(kills) >= MIN_KILLS, f"only {len(kills)} kills landed: {kills}"
+    assert {"soak", "gate", "prep", "deploy", "dr", "validation", "prod_soak"} <= set(phases), phases
+
+    stores = [Store.open(world.url) for world in (reference, chaos)]
+    try:
+        expected, got = (outcome(store) for store in stores)
+    finally:
+        for store in stores:
+            store.close()
+    assert reference_status == expected["status"] == "succeeded"
+    assert status == got["status"]
+    assert got == expected
+    for world in (reference, chaos):
+        assert_nothing_twice(world, plan_path)
