@@ -3,6 +3,13 @@
 A world is expensive (a moto server, provisioning, a local GitHub) and its
 traffic simulation is the slow part of every soak, so the tests share one
 world per scenario and give each test its own store file.
+
+moto keeps its state per process, not per server: a world started after
+another module's world in the same pytest worker would find that world's
+functions, alarms and metrics (same accounts, same virtual start). So the
+first world started here empties moto, and the last one stopped empties it
+again for whoever comes next. (Worlds of the example and of the small
+variant can be up together: the variant uses other accounts.)
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ class Soaked:
         return self.world
 
 
+HOUR = timedelta(hours=1)
 _LIVE: list[SandboxWorld] = []
 
 
@@ -127,9 +135,6 @@ def alarms_in(world: SandboxWorld, env: str, state: str = "ALARM") -> list[str]:
     cw = aws.client("cloudwatch")
     found: dict[str, Any] = aws.call("cloudwatch:DescribeAlarms", lambda: cw.describe_alarms(StateValue=state))
     return sorted(a["AlarmName"] for a in found.get("MetricAlarms", []))
-
-
-HOUR = timedelta(hours=1)
 
 
 def once_per_session(tmp_path_factory: Any, worker_id: str, name: str,

@@ -33,6 +33,9 @@ from golive.rollout.uptime import UptimeProber
 from golive.sandbox.world import SandboxWorld
 from golive.store.store import Run
 
+# One sandbox world per module: keep the module on one xdist worker (pytest -n 2 --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("canary")
+
 FAULTS = [
     "order_lambda:error_rate=8%@errors..+30m",
     "product_lambda:latency=6s@sustained..+20m",

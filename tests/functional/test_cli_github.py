@@ -154,3 +154,4 @@ def test_deploy_dispatches_once_watches_to_the_end_and_resumes_after_sigkill(san
     assert f"run {second.data['run_id']} succeeded" in resumed.err
     assert sandbox.counts()["dispatches"][SCHEMAS] == before + 2
     _assert_nothing_leaked(sandbox, cloudfront_id, (log,))
+    store.close()

@@ -4,9 +4,10 @@
 and the outcome the rehearsal must have: the run's status, words its reason
 must contain, the projects rolled back, the soak checkpoint that fails. Each
 is rehearsed in-process (``golive.rehearse.rehearse``: the sandbox world and
-the engine on a virtual clock). ``healthy`` and ``sit-error-spike`` run on the
-plan as shipped; the others, whose outcome does not hang on the soaks'
-length, on the same plan with shorter soaks and bakes (``short_plan.py``).
+the engine on a virtual clock). ``healthy``, ``sit-error-spike`` and
+``latency`` run on the plan as shipped; the others, whose outcome does not
+hang on the soaks' or bakes' length, on the same plan with shorter soaks and
+bakes (``short_plan.py``).
 One test per scenario, so ``pytest -n 2`` splits them.
 """
 
@@ -17,16 +18,17 @@ from typing import Any
 
 import pytest
 import yaml
-from short_plan import write_short_plan
 
 from golive.engine.planner import PHASES
 from golive.examples import example_path
 from golive.plan.validate import load_plan
 from golive.rehearse import rehearse
 from golive.store.store import Store
+from short_plan import write_short_plan
 
 SCENARIOS = example_path("bbws").parent / "scenarios"
-AS_SHIPPED = {"healthy", "sit-error-spike"}
+# The judge needs more minutes than the short bakes give to call a latency shift significant.
+AS_SHIPPED = {"healthy", "sit-error-spike", "latency"}
 KEYS = {"name", "description", "inject", "until", "expect"}
 EXPECT_KEYS = {"status", "reason_contains", "rollbacks", "checkpoint_failed"}
 

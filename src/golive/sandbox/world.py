@@ -18,8 +18,8 @@ test); that runner reaches the world's clock over HTTP (``RemoteClock``).
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
