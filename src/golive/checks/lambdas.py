@@ -21,6 +21,7 @@ from pydantic import Field, model_validator
 from golive.checks.base import CheckContext, CheckParams, CheckResult, CheckType
 from golive.checks.support import Probe, guarded, listed
 from golive.errors import AwsRequestError
+from golive.rollout.functions import list_function_names
 
 if TYPE_CHECKING:
     from golive.providers.aws import Aws
@@ -108,15 +109,7 @@ def judge(functions: list[FunctionState], expected_count: int | None, missing: l
 
 
 def _list_names(aws: Aws) -> list[str]:
-    client = aws.client("lambda")
-
-    def list_all() -> list[str]:
-        names: list[str] = []
-        for page in client.get_paginator("list_functions").paginate():
-            names.extend(f.get("FunctionName", "") for f in page.get("Functions", []))
-        return names
-
-    return aws.call("lambda:ListFunctions", list_all)
+    return list_function_names(aws)
 
 
 def _configuration(aws: Aws, name: str) -> dict[str, Any] | None:

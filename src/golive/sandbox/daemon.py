@@ -189,6 +189,11 @@ def start_detached(state_dir: Path, specs: Sequence[SandboxSpec], *, services: S
     argv = [sys.executable, "-m", "golive.sandbox.daemon", "--state-dir", str(state_dir)]
     for service in services:
         argv += ["--service", service]
+    return _spawn(argv, state_dir, timeout)
+
+
+def _spawn(argv: list[str], state_dir: Path, timeout: float) -> SandboxInfo:
+    """Start the daemon process detached; return once it has written its info and answers."""
     with open(state_dir / LOG_FILE, "ab") as log:
         child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_child_env(),
                                  start_new_session=True, close_fds=True)
@@ -320,22 +325,7 @@ def start_world_detached(state_dir: Path, plan_path: Path, env: str, *, seed: in
         argv.append(f"--github-run-seconds={github_run_seconds:g}")
     if follow_release:
         argv.append("--follow-release")
-    with open(state_dir / LOG_FILE, "ab") as log:
-        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_child_env(),
-                                 start_new_session=True, close_fds=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            tail = (state_dir / LOG_FILE).read_text(errors="replace").strip().splitlines()[-1:]
-            raise GoliveError(f"the sandbox daemon exited with {child.returncode}: {' '.join(tail) or 'no output'} "
-                              f"(see {state_dir / LOG_FILE})")
-        info = _read_info(state_dir)
-        if info is not None and info.pid == child.pid and _answers(info.endpoint):
-            return info
-        time.sleep(0.1)
-    child.kill()
-    child.wait()
-    raise GoliveError(f"the sandbox daemon did not answer within {timeout:.0f} s (see {state_dir / LOG_FILE})")
+    return _spawn(argv, state_dir, timeout)
 
 
 def serve_world(state_dir: Path, plan_path: Path, env: str, *, seed: int, faults: Sequence[str],
