@@ -64,6 +64,13 @@ def release(services: Services, env: str, *, restart: bool = False, wait_externa
     def build() -> list[StepSpec]:
         return planner.build_release(plan, env)
 
+    if not restart and services.store.active_run(plan.release, env, "release") is None:
+        ended = services.store.latest_run(plan.release, env, "release")
+        if ended is not None:
+            # Running the same release again would deploy again: that must be asked for, not happen by accident.
+            why = f": {ended.reason}" if ended.reason else ""
+            raise UsageError(f"release {plan.release} {plan.version} in {env} already ended {ended.status} "
+                             f"(run {ended.id}{why}); golive run --restart runs it again")
     run, resumed = start_or_resume(services.store, plan, env, "release", build, services.clock, restart=restart)
     run_id.append(run.id)
     result = _engine(services, holder).drive(run.id, wait_external=wait_external, stop_when=stop)

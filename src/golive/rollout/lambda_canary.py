@@ -126,12 +126,24 @@ def _shift(ctx: StepContext, aws: Aws) -> StepOutcome:
                     {"project": p["project"], "versions": _versions(ctx)}, kind="canary", subject=p["project"])
     interval = timedelta(seconds=_interval_s(ctx))
     bake = timedelta(seconds=float(step.get("bake_s") or 0)) or interval
+    first = _first_analysis(ctx, interval)
     ctx.state.update(phase="bake", bake_started=ctx.now.isoformat(), bake_until=(ctx.now + bake).isoformat(),
-                     next_analysis=(ctx.now + interval).isoformat(), extended_s=0.0)
+                     next_analysis=first.isoformat(), extended_s=0.0)
     ctx.save()
     ctx.event("canary", p["project"], {"project": p["project"], "weight": weight, "bake_s": bake.total_seconds(),
                                        "versions": _versions(ctx)}, outcome="shifted")
-    return Wait(ctx.now + interval, f"{p['project']} at {weight:g}%, baking until {ctx.now + bake:%H:%M}")
+    return Wait(first, f"{p['project']} at {weight:g}%, baking until {ctx.now + bake:%H:%M}")
+
+
+def _first_analysis(ctx: StepContext, interval: timedelta) -> datetime:
+    """The first look after a shift: as soon as the shift's minute is complete and its metrics delivered.
+
+    Windows are whole minutes ending ``delay`` ago, so looking at shift + interval would read a window
+    that ends before the shift; aligning to the minute boundary plus the delay reads the shift's minute
+    at the earliest moment it can be read, and every later look comes one interval after the last.
+    """
+    delay = timedelta(seconds=_seconds(ctx.params["analysis"].get("delay", 60)))
+    return max(floor_minute(ctx.now) + timedelta(minutes=1) + delay, ctx.now + interval)
 
 
 def _interval_s(ctx: StepContext) -> float:

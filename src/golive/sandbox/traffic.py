@@ -276,10 +276,11 @@ class TrafficSimulator:
     def simulate(self, start: datetime, end: datetime) -> SimulationStats:
         """Write every whole minute in [start, end) not written before; then apply aws_down windows at ``end``."""
         stats = SimulationStats()
-        if self._done_until is not None and start < self._done_until:
+        if self._done_until is not None:
+            # Continue exactly where the last call stopped: a minute left incomplete then is whole now.
             start = self._done_until
         first = _ceil_minute(start)
-        count = max(0, math.ceil((end - first).total_seconds() / 60.0))
+        count = max(0, math.floor((end - first).total_seconds() / 60.0))  # complete minutes only
         if count > 0:
             self._done_until = first + timedelta(minutes=count)
             minutes = first.timestamp() + 60.0 * np.arange(count)
