@@ -61,6 +61,11 @@ RELEASE = "bbws"
 SPIKE = "product_lambda:error_rate=2%@30h..31h"
 GOLIVE = Path(sys.executable).with_name("golive")
 PRODUCT = "2-1-bbws-tf-product-"
+# Under ``--dist loadgroup`` (CI) each world's tests should run on one worker, building each world once. With
+# pytest 9.2 the groups are silently ignored (pytest-dev/pytest-xdist#1386), so ``once_per_session`` guards
+# the expensive healthy soak anyway; a split small group costs one more small world.
+HEALTHY = pytest.mark.xdist_group("soak_gate_healthy")
+SMALL = pytest.mark.xdist_group("soak_gate_small")
 USES = {"error_rate": {("Invocations", "Sum"), ("Errors", "Sum")},
         "p95_duration": {("Invocations", "Sum"), ("Duration", "p95")},
         "throttles": {("Invocations", "Sum"), ("Throttles", "Sum")}}
@@ -139,6 +144,7 @@ def spiked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Soaked]:
 
 
 # -- 48 h healthy ---------------------------------------------------------------------------------------------
+@HEALTHY
 def test_healthy_48h_soak_passes_eight_checkpoints_and_the_gate_is_go(healthy: Soaked, tmp_path: Path) -> None:
     store = healthy.store
     run = store.get_run(healthy.run_id)
@@ -177,6 +183,7 @@ def test_healthy_48h_soak_passes_eight_checkpoints_and_the_gate_is_go(healthy: S
     assert _item(decision, "preflight").ok and "left to prep" in _item(decision, "preflight").detail
 
 
+@HEALTHY
 def test_gate_no_go_names_the_missing_role_the_open_incident_and_the_freeze(healthy: Soaked, tmp_path: Path) -> None:
     """After the healthy soak, each gate requirement on its own turns GO into NO-GO, and the reason names it."""
     plan, now = healthy.plan, healthy.now
@@ -216,6 +223,7 @@ def test_gate_no_go_names_the_missing_role_the_open_incident_and_the_freeze(heal
 
 
 # -- error-rate spike -----------------------------------------------------------------------------------------
+@SMALL
 def test_error_rate_spike_fails_checkpoint_6_and_the_gate_says_no_go(spiked: Soaked, tmp_path: Path) -> None:
     store = spiked.store
     assert store.get_run(spiked.run_id).status == "failed"
@@ -247,6 +255,7 @@ def test_error_rate_spike_fails_checkpoint_6_and_the_gate_says_no_go(spiked: Soa
     assert worst["scope"] in reason and "+30h..+36h" in reason
 
 
+@SMALL
 def test_report_shows_the_failing_checkpoint_in_every_format(spiked: Soaked) -> None:
     store, run_id = spiked.store, spiked.run_id
     [six] = [c for c in checkpoints(store) if c.outcome == "fail"]
@@ -267,6 +276,7 @@ def test_report_shows_the_failing_checkpoint_in_every_format(spiked: Soaked) -> 
 
 
 # -- alarms and incidents during a soak -----------------------------------------------------------------------
+@SMALL
 def test_new_alarm_during_the_soak_fails_the_next_checkpoint(spiked: Soaked, tmp_path: Path) -> None:
     world, db = spiked.live, tmp_path / "alarm.db"
     store = open_store(db)
@@ -290,6 +300,7 @@ def test_new_alarm_during_the_soak_fails_the_next_checkpoint(spiked: Soaked, tmp
     store.close()
 
 
+@SMALL
 def test_open_p1_incident_fails_the_next_checkpoint(spiked: Soaked, tmp_path: Path) -> None:
     world, store = spiked.live, open_store(tmp_path / "incident.db")
     services = services_for(world, store)
@@ -307,6 +318,7 @@ def test_open_p1_incident_fails_the_next_checkpoint(spiked: Soaked, tmp_path: Pa
 
 
 # -- the soak commands ---------------------------------------------------------------------------------------
+@SMALL
 def test_soak_start_and_checkpoint_evaluate_what_is_due_and_return(spiked: Soaked, tmp_path: Path) -> None:
     """``golive soak start`` lays the checkpoints out and returns; ``golive soak checkpoint`` never waits."""
     world, store = spiked.live, open_store(tmp_path / "commands.db")
@@ -332,6 +344,7 @@ def test_soak_start_and_checkpoint_evaluate_what_is_due_and_return(spiked: Soake
 
 
 # -- killed and restarted -------------------------------------------------------------------------------------
+@SMALL
 def test_soak_killed_after_checkpoint_3_evaluates_4_and_5_late_once(spiked: Soaked, tmp_path: Path) -> None:
     world, db = spiked.live, tmp_path / "kill.db"
     first = open_store(db)
@@ -366,6 +379,7 @@ def test_soak_killed_after_checkpoint_3_evaluates_4_and_5_late_once(spiked: Soak
     second.close()
 
 
+@SMALL
 def test_late_checkpoint_evidence_is_stored(spiked: Soaked, tmp_path: Path) -> None:
     """A late checkpoint keeps the evidence an on-time one does: criteria with their queries, and the checks
     (here an incident opened while nothing ran, and an alarm that went off and came back in the meantime)."""

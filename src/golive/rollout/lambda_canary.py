@@ -132,7 +132,7 @@ def _shift(ctx: StepContext, aws: Aws) -> StepOutcome:
     ctx.save()
     ctx.event("canary", p["project"], {"project": p["project"], "weight": weight, "bake_s": bake.total_seconds(),
                                        "versions": _versions(ctx)}, outcome="shifted")
-    return Wait(first, f"{p['project']} at {weight:g}%, baking until {ctx.now + bake:%H:%M}")
+    return Wait(min(first, ctx.now + interval), f"{p['project']} at {weight:g}%, baking until {ctx.now + bake:%H:%M}")
 
 
 def _first_analysis(ctx: StepContext, interval: timedelta) -> datetime:
@@ -280,7 +280,9 @@ def _bake(ctx: StepContext, aws: Aws) -> StepOutcome:
     p = ctx.params
     due = parse_instant(ctx.state["next_analysis"])
     if ctx.now < due:
-        return Wait(due, f"{p['project']} at {ctx.state['weight']:g}%, next analysis {due:%H:%M}")
+        # Wake at least every interval, so an abort or promote from an operator is read promptly.
+        wake = min(due, ctx.now + timedelta(seconds=_interval_s(ctx)))
+        return Wait(wake, f"{p['project']} at {ctx.state['weight']:g}%, next analysis {due:%H:%M}")
     verdict, why, evidence = _analyse(ctx, aws)
     ctx.event("canary", p["project"], {**evidence, "verdict": verdict, "reason": why}, outcome="analysis")
     if verdict == "fail":
