@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-from golive.analysis.judge import JudgeConfig, VersionSeries, judge
+from golive.analysis.judge import JudgeConfig, VersionSeries, config_for, judge
 from golive.analysis.measurement import Outcome
 
 FUNCTIONS = 5
@@ -68,7 +68,7 @@ CASES = (
 # function canary, the unit of the "the fixed trigger falsely fires in about 3% of canaries".
 JUDGES = (
     ("golive judge", JudgeConfig()),
-    ("judge, α per fn", JudgeConfig(alpha_interim=0.0005, alpha_final=0.008)),
+    ("judge, α per fn", config_for("function")),
 )
 
 

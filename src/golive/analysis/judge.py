@@ -93,6 +93,15 @@ class JudgeConfig:
         return self.alpha_final if final else self.alpha_interim
 
 
+# Haybittle-Peto levels for the two false-rollback budgets (bench/judge.py measures both).
+BUDGETS = {"project": (0.0001, 0.003), "function": (0.0005, 0.008)}
+
+
+def config_for(budget: str, *, min_invocations: int = 50) -> JudgeConfig:
+    interim, final = BUDGETS[budget]
+    return JudgeConfig(alpha_interim=interim, alpha_final=final, min_invocations=min_invocations)
+
+
 @dataclass(frozen=True)
 class VersionSeries:
     """One version of one function, minute by minute over the compared window (same minutes on both sides).

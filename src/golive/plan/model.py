@@ -200,6 +200,9 @@ class Analysis(Model):
     min_invocations: int = Field(50, ge=1, description="fewer canary invocations than this is inconclusive")
     max_extension: Duration = Field(timedelta(minutes=10), description="inconclusive bakes extend this much at most")
     confidence: float = Field(0.98, gt=0.5, lt=1)
+    false_rollbacks: Literal["project", "function"] = Field(
+        "project", description="keep false rollbacks near 1% per project (default) or per function canary "
+                               "(more power on a one-function regression; see bench/judge.py)")
 
 
 class LambdaCanary(Model):

@@ -32,7 +32,7 @@ from typing import Any
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec, evaluate
-from golive.analysis.judge import JudgeConfig, Judgement, VersionSeries, judge
+from golive.analysis.judge import Judgement, VersionSeries, config_for, judge
 from golive.analysis.measurement import Outcome
 from golive.analysis.metrics import Fetch, Scope, SeriesRequest, floor_minute, parse_metric_def
 from golive.clock import parse_instant
@@ -226,7 +226,8 @@ def _judge(ctx: StepContext, source: CloudWatchLambdaSource, start: datetime, en
             p95 = fetched.get(SeriesRequest(scope, "duration", "p95")).values()
             durations = [p95[m] / 1000.0 if m in p95 else float("nan") for m in minutes]
             into.append(VersionSeries(scope.label, inv, {"errors": errors}, {"p95_duration": durations}))
-    config = JudgeConfig(min_invocations=int(ctx.params["analysis"].get("min_invocations", 50)))
+    config = config_for(str(ctx.params["analysis"].get("false_rollbacks", "project")),
+                        min_invocations=int(ctx.params["analysis"].get("min_invocations", 50)))
     return judge(canaries, stables, config, final=final), None
 
 
