@@ -26,5 +26,5 @@ def test_function_budget_rolls_back_a_borderline_canary_the_project_budget_keeps
     strict = judge(canary, stable, config_for("function"), final=True)
     errors = [r for r in strict.results if r.metric == "errors"]
     assert errors and errors[0].outcome is Outcome.FAILED
-    assert [r for r in lenient.results if r.metric == "errors"][0].outcome is Outcome.SUCCESSFUL
+    assert next(r for r in lenient.results if r.metric == "errors").outcome is Outcome.SUCCESSFUL
     assert config_for("project").alpha_final < config_for("function").alpha_final
