@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from golive.cli.app import EnvOpt, app, out, ws
-from golive.cli.render import Output, styled
+from golive.cli.render import Output, progress, styled
 from golive.engine.session import Driven
 
 soak_app = typer.Typer(help="Soak tests: checkpoints on a schedule, with evidence.", no_args_is_help=True)
@@ -124,22 +124,10 @@ def run_cmd(
 
     w, o = ws(ctx), out(ctx)
     services = w.services()
-    services.notify = _progress(o)
+    services.notify = progress(o)
     driven = session.release(services, w.env(env), restart=restart, wait_external=not no_wait, until_phase=until)
     _render_driven(o, driven, w)
     _exit_for(driven)
-
-
-def _progress(o: Output) -> Any:
-    def notify(kind: str, data: dict[str, Any]) -> None:
-        if kind == "step_started":
-            o.info(f"[dim]▶ {data.get('title')}[/dim]")
-        elif kind in ("step_done", "step_failed"):
-            outcome = data.get("outcome")
-            text = getattr(outcome, "summary", "") or getattr(outcome, "reason", "")
-            mark = "[green]✓[/green]" if kind == "step_done" else "[red]✗[/red]"
-            o.info(f"{mark} {data.get('title')}: {text}")
-    return notify
 
 
 @soak_app.command("start")

@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from golive.cli.app import EnvOpt, app, out, ws
-from golive.cli.ops import _exit_for, _progress, _render_driven
+from golive.cli.ops import _exit_for, _render_driven
+from golive.cli.render import progress
 
 secrets_app = typer.Typer(help="Repository secrets, written sealed; values never printed.", no_args_is_help=True)
 app.add_typer(secrets_app, name="secrets")
@@ -82,7 +83,7 @@ def deploy(
     if (skip_gate or override_freeze) and not why:
         raise UsageError("--skip-gate and --override-freeze need --why \"...\" (it is recorded)")
     services = w.services()
-    services.notify = _progress(o)
+    services.notify = progress(o)
     driven = session.deploy(services, w.env(env), batch, project, restart=restart,
                             skip_gate_why=why if skip_gate else None, override_freeze_why=why if override_freeze else None)
     _render_driven(o, driven, w)

@@ -53,3 +53,37 @@ class Output:
 def styled(status: str) -> str:
     style = STATUS_STYLE.get(status, "")
     return f"[{style}]{status}[/{style}]" if style else status
+
+
+def progress(o: Output) -> Any:
+    """Live progress on stderr: each step, each canary shift and analysis, each rollback, as they happen.
+
+    Times are the run's clock (virtual in a rehearsal), when the event carries one.
+    """
+
+    def notify(kind: str, data: dict[str, Any]) -> None:
+        at = data.get("virtual_now")
+        stamp = f"[dim]{at:%a %d %H:%M}[/dim] " if isinstance(at, datetime) else ""
+        outcome = data.get("outcome")
+        if kind == "step_started":
+            o.info(f"{stamp}▶ {data.get('title')}")
+        elif kind == "step_failed":
+            o.info(f"{stamp}[red]✗ {data.get('title')}: {str(getattr(outcome, 'reason', ''))[:300]}[/red]")
+        elif kind == "step_done":
+            summary = str(getattr(outcome, "summary", ""))
+            if summary:
+                o.info(f"{stamp}  [green]✓[/green] {summary[:200]}")
+        elif kind == "deploy" and outcome == "dispatched":
+            o.info(f"{stamp}  {data.get('project')}: {data.get('workflow')} run {data.get('run_id')} {data.get('url')}")
+        elif kind == "canary" and outcome == "shifted":
+            o.info(f"{stamp}  {data.get('project')} → {data.get('weight'):g}%")
+        elif kind == "canary" and outcome == "analysis":
+            o.info(f"{stamp}  {data.get('project')} at {data.get('weight'):g}%: {data.get('verdict')} — "
+                   f"{str(data.get('reason'))[:140]}")
+        elif kind == "canary" and outcome == "promoted":
+            o.info(f"{stamp}  [green]{data.get('project')} promoted to 100%[/green]")
+        elif kind == "rollback":
+            o.info(f"{stamp}  [red]{data.get('project')} ROLLED BACK in {data.get('seconds')} s: "
+                   f"{data.get('reason')}[/red]")
+
+    return notify

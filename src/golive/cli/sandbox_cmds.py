@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from golive.cli.app import app, out, ws
-from golive.cli.render import Output, styled
+from golive.cli.render import Output, progress, styled
 
 sandbox_app = typer.Typer(help="A local AWS + GitHub built from the plan, for trying things by hand.",
                           no_args_is_help=True)
@@ -133,7 +133,7 @@ def rehearse(
     if sandbox is not None:
         _rehearse_attached(o, plan_path, env, sandbox, inject or [], until)
     result = run_rehearsal(plan, plan_path.absolute().parent, env, faults=inject or [], seed=seed, until=until,
-                           speed=speed, out_dir=folder, notify=None if o.json_mode else _live(o))
+                           speed=speed, out_dir=folder, notify=None if o.json_mode else progress(o))
     if o.json_mode:
         o.json({**result.summary, "reports": result.reports})
     else:
@@ -148,40 +148,12 @@ def _rehearse_attached(o: Output, plan_path: Path, env: str, sandbox: Path, inje
 
     db = f"sqlite:///{sandbox.absolute() / 'rehearsal.db'}"
     status = run_attached(plan_path, env, sandbox, db, until=until, faults=inject,
-                          notify=None if o.json_mode else _live(o))
+                          notify=None if o.json_mode else progress(o))
     if o.json_mode:
         o.json({"status": status, "store": db})
     else:
         o.print(f"\n[bold]rehearsal: {styled(status)}[/bold] (store {db}; golive report reads it)")
     raise typer.Exit(0 if status in ("succeeded", "stopped") else 1)
-
-
-def _live(o: Output) -> Any:
-    def notify(kind: str, data: dict[str, Any]) -> None:
-        at = data.get("virtual_now")
-        stamp = f"[dim]{at:%a %d %H:%M}[/dim]" if at else ""
-        if kind == "step_started":
-            o.info(f"{stamp} ▶ {data.get('title')}")
-        elif kind == "step_failed":
-            outcome = data.get("outcome")
-            o.info(f"{stamp} [red]✗ {data.get('title')}: {getattr(outcome, 'reason', '')[:300]}[/red]")
-        elif kind == "checkpoint" or (kind == "step_done" and str(data.get("step", "")).startswith("soak")):
-            outcome = data.get("outcome")
-            summary = getattr(outcome, "summary", "")
-            if summary:
-                o.info(f"{stamp}   {summary[:200]}")
-        elif kind == "canary":
-            outcome = data.get("outcome")
-            if outcome == "shifted":
-                o.info(f"{stamp}   {data.get('project')} → {data.get('weight'):g}%")
-            elif outcome == "analysis":
-                o.info(f"{stamp}   {data.get('project')} at {data.get('weight'):g}%: {data.get('verdict')} — "
-                       f"{str(data.get('reason'))[:140]}")
-            elif outcome == "promoted":
-                o.info(f"{stamp}   [green]{data.get('project')} promoted to 100%[/green]")
-        elif kind == "rollback":
-            o.info(f"{stamp}   [red]{data.get('project')} ROLLED BACK in {data.get('seconds')} s: {data.get('reason')}[/red]")
-    return notify
 
 
 def _summary(o: Output, s: dict[str, Any], reports: dict[str, str]) -> None:
