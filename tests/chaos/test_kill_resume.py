@@ -18,21 +18,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from golive.store.store import Store
 
 WORKER = Path(__file__).with_name("chaos_worker.py")
 KEYS = [f"g{g}.l{lane}" for g in range(10) for lane in range(3)]
 MIN_KILLS = 10
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'state.db'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
 
 
 def start(url: str, effects: Path) -> subprocess.Popen[str]:

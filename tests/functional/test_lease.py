@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,21 +24,6 @@ T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 TTL = timedelta(seconds=60)
 WORKER = Path(__file__).with_name("lease_worker.py")
 EXIT_LEASE_HELD = 75
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'state.db'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = Store.open(store_url)
-    yield s
-    s.close()
 
 
 def test_acquire_and_renew_by_the_same_holder(store: Store) -> None:

@@ -6,7 +6,6 @@ PostgreSQL schema (the ``pg_url`` fixture).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -18,21 +17,6 @@ from golive.errors import StoreError
 from golive.store.store import StepSpec, Store, default_url
 
 T0 = datetime(2026, 1, 9, 18, 40, 0, 123456, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'state.db'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = Store.open(store_url)
-    yield s
-    s.close()
 
 
 def specs(n: int, group: str = "g", lane: str = "l") -> list[StepSpec]:
