@@ -71,8 +71,7 @@ def progress(o: Output) -> Any:
             o.info(f"{stamp}[red]✗ {data.get('title')}: {str(getattr(outcome, 'reason', ''))[:300]}[/red]")
         elif kind == "step_done":
             summary = str(getattr(outcome, "summary", ""))
-            if summary:
-                o.info(f"{stamp}  [green]✓[/green] {summary[:200]}")
+            o.info(f"{stamp}[green]✓[/green] {data.get('title')}: {summary[:200]}")
         elif kind == "deploy" and outcome == "dispatched":
             o.info(f"{stamp}  {data.get('project')}: {data.get('workflow')} run {data.get('run_id')} {data.get('url')}")
         elif kind == "canary" and outcome == "shifted":
