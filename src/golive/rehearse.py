@@ -27,6 +27,7 @@ from golive.clock import Clock, Listener, VirtualClock
 from golive.engine import session
 from golive.engine.context import Services
 from golive.engine.incidents import IncidentInput, open_incident
+from golive.engine.status import run_status
 from golive.plan.model import Plan
 from golive.redact import Redactor
 from golive.sandbox.faults import ResolvedFault
@@ -127,11 +128,7 @@ def incident_opener(resolved: Callable[[], Sequence[ResolvedFault]], store: Stor
 def summarize(store: Store, run_id: int, started: datetime, ended: datetime, wall: float) -> dict[str, Any]:
     run = store.get_run(run_id)
     events = store.events(release=run.release)
-    phases: dict[str, str] = {}
-    for step in store.steps(run_id):
-        current = phases.get(step.phase)
-        if step.status == "failed" or current is None or current == "done":
-            phases[step.phase] = step.status
+    phases = {p["phase"]: p["status"] for p in run_status(store, run, ended)["phases"]}
     checkpoints = [e for e in events if e.kind == "checkpoint"]
     return {
         "run": run_id, "status": run.status, "reason": run.reason,

@@ -108,10 +108,6 @@ def judge(functions: list[FunctionState], expected_count: int | None, missing: l
     return True, f"{found} functions, all Active"
 
 
-def _list_names(aws: Aws) -> list[str]:
-    return list_function_names(aws)
-
-
 def _configuration(aws: Aws, name: str) -> dict[str, Any] | None:
     client = aws.client("lambda")
     try:
@@ -148,13 +144,13 @@ def run(ctx: CheckContext, params: LambdaActiveParams) -> CheckResult:
                 asked = f"lambda:GetFunctionConfiguration FunctionName in {names}"
             elif params.tag is None:
                 prefix, suffix = ctx.expand(params.prefix or ""), ctx.expand(params.suffix or "")
-                names = sorted(n for n in _list_names(aws) if n.startswith(prefix) and n.endswith(suffix))
+                names = sorted(n for n in list_function_names(aws) if n.startswith(prefix) and n.endswith(suffix))
                 probe.note(f"lambda:ListFunctions, names matching {prefix}*{suffix}", listed(names))
                 configs = [c for c in pool.map(lambda n: _configuration(aws, n), names) if c is not None]
                 asked = f"lambda:GetFunctionConfiguration for each of {len(names)}"
             else:
                 wanted = {k: ctx.expand(v) for k, v in (params.tag or {}).items()}
-                all_names = _list_names(aws)
+                all_names = list_function_names(aws)
                 probe.note("lambda:ListFunctions", {"count": len(all_names)})
                 for config, tags in pool.map(lambda n: _function(aws, n), all_names):
                     if all(tags.get(k) == v for k, v in wanted.items()):

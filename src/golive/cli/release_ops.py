@@ -93,18 +93,24 @@ def deploy(
 ProjectArg = Annotated[str, typer.Argument(help="project from the plan")]
 
 
+def _operator(ctx: typer.Context, project: str, env: str, action: str, by: str | None, why: str | None,
+              effect: str) -> None:
+    from golive.rollout.rollback import operator
+
+    w, o = ws(ctx), out(ctx)
+    event = operator(w.services(), w.env(env), project, action, by, why)
+    if o.json_mode:
+        o.json({"event": event, "project": project, "action": action})
+    else:
+        o.print(f"{action} recorded (event {event}); the running canary of {project} {effect} on its next pass")
+
+
 @app.command()
 def abort(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
           by: Annotated[str | None, typer.Option("--by")] = None,
           why: Annotated[str | None, typer.Option("--why")] = None) -> None:
     """Stop a project's canary: it rolls back on its next analysis pass."""
-    from golive.rollout.rollback import operator
-
-    w, o = ws(ctx), out(ctx)
-    event = operator(w.services(), w.env(env), project, "abort", by, why)
-    o.print(f"abort recorded (event {event}); the running canary of {project} rolls back on its next pass")
-    if o.json_mode:
-        o.json({"event": event, "project": project, "action": "abort"})
+    _operator(ctx, project, env, "abort", by, why, "rolls back")
 
 
 @app.command()
@@ -112,13 +118,7 @@ def promote(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
             why: Annotated[str, typer.Option("--why", help="the reason, recorded")],
             by: Annotated[str | None, typer.Option("--by")] = None) -> None:
     """Skip a canary's remaining steps to 100% (recorded with the reason)."""
-    from golive.rollout.rollback import operator
-
-    w, o = ws(ctx), out(ctx)
-    event = operator(w.services(), w.env(env), project, "promote", by, why)
-    o.print(f"promote recorded (event {event}); {project} goes to 100% on its next pass")
-    if o.json_mode:
-        o.json({"event": event, "project": project, "action": "promote"})
+    _operator(ctx, project, env, "promote", by, why, "goes to 100%")
 
 
 @app.command()

@@ -42,6 +42,13 @@ class Services:
     notify: Callable[[str, dict[str, Any]], None] = lambda kind, data: None
     extras: dict[str, Any] = field(default_factory=dict)
 
+    def require_github(self) -> GitHub:
+        if self.github is None:
+            from golive.errors import ConfigError
+
+            raise ConfigError("no GitHub access: set GITHUB_TOKEN (or log in with gh)")
+        return self.github
+
     def aws(self, env: str, region: str | None = None) -> Aws:
         if self.aws_for is None:
             from golive.errors import ConfigError

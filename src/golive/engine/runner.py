@@ -41,6 +41,7 @@ class AdvanceResult:
     status: str = "running"
     next_due: datetime | None = None
     waiting_on: list[str] = field(default_factory=list)
+    next_phase: str | None = None  # the phase of the first unfinished step after this pass
 
 
 def default_holder() -> str:
@@ -118,6 +119,8 @@ class Engine:
         if run.status != status:
             self.store.set_run(run_id, self.clock.now(), status=status)
         result.status = status
+        head = self._open_head(run_id)
+        result.next_phase = head[0].phase if head else None
         return result
 
     def _steps(self, run_id: int) -> list[Step]:

@@ -33,10 +33,10 @@ def _engine(services: Services, holder: str | None = None) -> Engine:
 
 def drive(services: Services, env: str, kind: str, build: Callable[[], list[StepSpec]], *, restart: bool = False,
           wait_external: bool = False, stop_when: Callable[[AdvanceResult], bool] | None = None,
-          poll: timedelta = timedelta(seconds=10)) -> Driven:
+          poll: timedelta = timedelta(seconds=10), holder: str | None = None) -> Driven:
     plan = services.plan
     run, resumed = start_or_resume(services.store, plan, env, kind, build, services.clock, restart=restart)
-    result = _engine(services).drive(run.id, wait_external=wait_external, stop_when=stop_when, poll=poll)
+    result = _engine(services, holder).drive(run.id, wait_external=wait_external, stop_when=stop_when, poll=poll)
     return Driven(services.store.get_run(run.id), result, resumed)
 
 
@@ -54,15 +54,8 @@ def release(services: Services, env: str, *, restart: bool = False, wait_externa
             raise UsageError(f"unknown phase '{until_phase}' (phases: {', '.join(planner.PHASES)})")
         limit = planner.PHASES.index(until_phase)
 
-        def stop(_: AdvanceResult) -> bool:
-            steps = services.store.steps(run_id[0])
-            nxt = next((s for s in steps if s.status not in ("done", "failed", "cancelled", "skipped")), None)
-            return nxt is not None and planner.PHASES.index(nxt.phase) > limit
-
-    run_id: list[int] = []
-
-    def build() -> list[StepSpec]:
-        return planner.build_release(plan, env)
+        def stop(result: AdvanceResult) -> bool:
+            return result.next_phase is not None and planner.PHASES.index(result.next_phase) > limit
 
     if not restart and services.store.active_run(plan.release, env, "release") is None:
         ended = services.store.latest_run(plan.release, env, "release")
@@ -71,10 +64,8 @@ def release(services: Services, env: str, *, restart: bool = False, wait_externa
             why = f": {ended.reason}" if ended.reason else ""
             raise UsageError(f"release {plan.release} {plan.version} in {env} already ended {ended.status} "
                              f"(run {ended.id}{why}); golive run --restart runs it again")
-    run, resumed = start_or_resume(services.store, plan, env, "release", build, services.clock, restart=restart)
-    run_id.append(run.id)
-    result = _engine(services, holder).drive(run.id, wait_external=wait_external, stop_when=stop)
-    return Driven(services.store.get_run(run.id), result, resumed)
+    return drive(services, env, "release", lambda: planner.build_release(plan, env), restart=restart,
+                 wait_external=wait_external, stop_when=stop, holder=holder)
 
 
 def preflight(services: Services, env: str) -> Driven:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
-from golive.errors import ConfigError, GoliveError
+from golive.errors import GoliveError
 from golive.providers import shell
 from golive.rollout.workflow import dispatch_once, poll
 
@@ -24,9 +24,7 @@ POLL_EVERY = timedelta(seconds=10)
 
 
 def _workflow(ctx: StepContext) -> Outcome:
-    github = ctx.services.github
-    if github is None:
-        raise ConfigError("no GitHub access: set GITHUB_TOKEN (or log in with gh)")
+    github = ctx.services.require_github()
     p = ctx.params
 
     def record(state: dict[str, object]) -> None:

@@ -18,15 +18,8 @@ from typing import Any
 
 from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Handler, Outcome
-from golive.errors import ConfigError, GitHubRequestError
+from golive.errors import GitHubRequestError
 from golive.providers.aws import Aws
-from golive.providers.github import GitHub
-
-
-def _github(ctx: StepContext) -> GitHub:
-    if ctx.services.github is None:
-        raise ConfigError("no GitHub access: set GITHUB_TOKEN (or log in with gh)")
-    return ctx.services.github
 
 
 def cloudfront_id(aws: Aws, comment: str) -> str | None:
@@ -52,7 +45,7 @@ def secret_value(ctx: StepContext, source: dict[str, Any]) -> tuple[str | None, 
 
 
 def _set_secrets(ctx: StepContext) -> Outcome:
-    github = _github(ctx)
+    github = ctx.services.require_github()
     written: list[dict[str, Any]] = []
     present: list[str] = []
     problems: list[str] = []
@@ -84,7 +77,7 @@ def _set_secrets(ctx: StepContext) -> Outcome:
 
 
 def _tag(ctx: StepContext) -> Outcome:
-    github = _github(ctx)
+    github = ctx.services.require_github()
     tag, message = ctx.params["tag"], ctx.params["message"]
     done: list[dict[str, Any]] = []
     for item in ctx.params["repos"]:

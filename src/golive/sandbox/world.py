@@ -107,10 +107,7 @@ class SandboxWorld(WorldControls):
         self.stop()
 
     def _local_plan(self, url: str) -> Plan:
-        envs = {name: e.model_copy(update={"api_base": f"{url}/{name}/api", "site_url": f"{url}/{name}/site",
-                                           "endpoint_url": None})
-                for name, e in self.source_plan.environments.items()}
-        return self.source_plan.model_copy(update={"environments": envs})
+        return plan_for_world(self.source_plan, url)
 
     def _cloudfront(self) -> None:
         """The PROD frontend distribution whose id the runbook looks up by its comment."""
@@ -265,7 +262,8 @@ class RemoteClock:
 
 def plan_for_world(plan: Plan, world_url: str) -> Plan:
     """The plan as a runner in another process must see it: URLs on the world's server."""
-    envs = {name: e.model_copy(update={"api_base": f"{world_url}/{name}/api", "site_url": f"{world_url}/{name}/site"})
+    envs = {name: e.model_copy(update={"api_base": f"{world_url}/{name}/api", "site_url": f"{world_url}/{name}/site",
+                                       "endpoint_url": None})
             for name, e in plan.environments.items()}
     return plan.model_copy(update={"environments": envs})
 
