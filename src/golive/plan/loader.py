@@ -6,10 +6,17 @@ the YAML node tree itself, builds the data, and keeps a map from every key
 path (``("projects", "order_lambda", "rollout", ...)``) to its line, so that
 validation errors can say ``golive.yaml:41 projects.order_lambda...: ...``.
 Duplicate keys, which YAML silently lets win, are errors here.
+
+A plan is also input from whoever wrote it, so reading one is bounded: the
+file's size, the nesting depth, and how far YAML aliases may expand (a few
+hundred bytes of anchors can otherwise stand for gigabytes) are capped, and
+anything that is not a readable regular file is refused before it is opened.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +27,11 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from golive.errors import PlanError
 
 PathKey = tuple[str | int, ...]
+
+MAX_PLAN_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+MAX_VALUES = 100_000
+MAX_EXPANDED_CHARS = 8 * MAX_PLAN_BYTES
 
 
 @dataclass
@@ -48,6 +60,45 @@ def format_path(path: PathKey) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+class _DepthError(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's composer recurses once per level; stop at MAX_DEPTH instead of at Python's stack."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _DepthError(self.peek_event().start_mark.line + 1)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """(values, characters) the node stands for once its aliases are expanded; each shared node is sized once."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    values, chars = 1, 0
+    if isinstance(node, yaml.ScalarNode):
+        chars = len(str(node.value))
+    else:
+        children = node.value if isinstance(node, yaml.SequenceNode) else [part for pair in node.value for part in pair]
+        for child in children:
+            child_values, child_chars = _expanded_size(child, memo)
+            values, chars = values + child_values, chars + child_chars
+    memo[id(node)] = (values, chars)
+    return values, chars
 
 
 class _Builder:
@@ -90,7 +141,13 @@ class _Builder:
 def load_text(text: str, file: str) -> Located:
     """Parse YAML text; syntax errors become a PlanError with the line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = _BoundedLoader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except _DepthError as exc:
+        raise PlanError(file, exc.line, "", f"the plan nests deeper than {MAX_DEPTH} levels") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -103,6 +160,10 @@ def load_text(text: str, file: str) -> Located:
         raise PlanError(file, None, "", f"YAML syntax: {' '.join(str(exc).split())}") from None
     if node is None:
         raise PlanError(file, 1, "", "the plan is empty")
+    values, chars = _expanded_size(node, {})
+    if values > MAX_VALUES or chars > MAX_EXPANDED_CHARS:
+        raise PlanError(file, None, "", f"the plan expands to more than {MAX_VALUES} values or"
+                        f" {MAX_EXPANDED_CHARS // 1024 // 1024} MB of text (YAML aliases repeated too often?)")
     builder = _Builder(file)
     data = builder.build(node, ())
     if not isinstance(data, dict):
@@ -110,12 +171,35 @@ def load_text(text: str, file: str) -> Located:
     return Located(file=file, data=data, lines=builder.lines)
 
 
-def load_file(path: Path) -> Located:
-    """Read and parse a plan file; a missing file is a usage error naming it."""
+def _read(path: Path) -> str:
+    """The file's text, or a PlanError: a plan is a regular UTF-8 file of at most MAX_PLAN_BYTES."""
+    file = str(path)
+    limit = f"{MAX_PLAN_BYTES // 1024 // 1024} MB"
     try:
-        text = path.read_text(encoding="utf-8")
+        # Opened non-blocking so a FIFO is refused instead of waiting for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
-        raise PlanError(str(path), None, "", "no such plan file (use -f PATH, or golive init)") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise PlanError(str(path), None, "", f"cannot read the plan: {exc}") from None
-    return load_text(text, str(path))
+        raise PlanError(file, None, "", "no such plan file (use -f PATH, or golive init)") from None
+    except OSError as exc:
+        raise PlanError(file, None, "", f"cannot read the plan: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise PlanError(file, None, "", f"cannot read the plan: {kind}")
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            raw = handle.read(MAX_PLAN_BYTES + 1)
+        except OSError as exc:
+            raise PlanError(file, None, "", f"cannot read the plan: {exc.strerror or exc}") from None
+    if len(raw) > MAX_PLAN_BYTES:
+        raise PlanError(file, None, "", f"the plan is larger than the {limit} limit")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PlanError(file, None, "", f"cannot read the plan: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def load_file(path: Path) -> Located:
+    """Read and parse a plan file; anything unreadable or oversized is a usage error naming it."""
+    return load_text(_read(path), str(path))
