@@ -23,6 +23,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from golive.clock import Clock, SystemClock
+from golive.plan.variables import expand
 from golive.redact import Redactor
 
 if TYPE_CHECKING:
@@ -92,13 +93,13 @@ class CheckContext:
     repos: dict[str, str] = field(default_factory=dict)
     open_incidents: Callable[[], list[dict[str, Any]]] = lambda: []
     workdir: str | None = None
+    # True when the planner already filled the plan's variables into every parameter (the engine's checks):
+    # filling them a second time could change what ``golive plan`` showed (a value holding ``{env}``).
+    params_expanded: bool = False
 
     def expand(self, text: str) -> str:
-        """Fill ``{api_base}``, ``{env}`` and the other plan variables into a string."""
-        try:
-            return text.format_map(self.variables)
-        except (KeyError, IndexError, ValueError):
-            return text
+        """Fill ``{api_base}``, ``{env}`` and the other plan variables into a string, exactly once."""
+        return text if self.params_expanded else str(expand(text, self.variables))
 
 
 P = TypeVar("P", bound=CheckParams)

@@ -59,6 +59,7 @@ def run(ctx: CheckContext, params: CommandParams) -> CheckResult:
         probe.note(
             f"run {argv}{where} (timeout {limit}{', env ' + ','.join(sorted(env)) if env else ''})",
             {
+                "argv": argv,
                 "exit_code": outcome.exit_code,
                 "timed_out": outcome.timed_out,
                 "duration_s": round(outcome.duration_s, 3),

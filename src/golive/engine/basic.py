@@ -26,7 +26,7 @@ def check_context(services: Services, env: str, alarms_at_start: frozenset[str] 
         env=env, aws=aws, http=services.http, github=services.github, clock=services.clock,
         redact=services.redact, variables=variables(plan, env), http_ok=frozenset(plan.http_ok),
         alarms_at_start=alarms_at_start, repos={n: p.repo for n, p in plan.projects.items()},
-        workdir=services.extras.get("workdir"),
+        workdir=services.extras.get("workdir"), params_expanded=True,
     )
 
 

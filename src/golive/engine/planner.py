@@ -49,7 +49,7 @@ def _check_entries(plan: Plan, entries: list[CheckEntry], vars_: dict[str, str],
                     params["extra"] = sorted(project.secrets)
                 if entry.kind == "github_tag":
                     params = {"repo": project.repo, "tag": plan.version}
-                out.append({"kind": entry.kind, "params": params, "project": name})
+                out.append({"kind": entry.kind, "params": expand(params, vars_), "project": name})
             continue
         out.append({"kind": entry.kind, "params": expand(entry.params, vars_)})
     return out

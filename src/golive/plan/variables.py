@@ -7,6 +7,7 @@ place those placeholders are filled.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from golive.errors import UnknownNameError
@@ -27,13 +28,16 @@ def variables(plan: Plan, env: str) -> dict[str, str]:
     return out
 
 
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
 def expand(value: Any, vars_: dict[str, str]) -> Any:
-    """Fill ``{name}`` placeholders in every string of a JSON-like value; unknown names stay as written."""
+    """Fill ``{name}`` placeholders in every string of a JSON-like value; unknown names stay as written.
+
+    One pass: a filled-in value is never scanned again, so a value holding ``{env}`` stays as written.
+    """
     if isinstance(value, str):
-        out = value
-        for name, text in vars_.items():
-            out = out.replace("{" + name + "}", text)
-        return out
+        return _PLACEHOLDER.sub(lambda m: vars_.get(m.group(1), m.group(0)), value)
     if isinstance(value, dict):
         return {k: expand(v, vars_) for k, v in value.items()}
     if isinstance(value, list | tuple):
