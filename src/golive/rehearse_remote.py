@@ -92,7 +92,7 @@ def run_attached(plan_path: Path, env: str, sandbox_state_dir: Path, db_url: str
     plan = plan_for_world(load_plan(plan_path), world_url)
     if env not in plan.environments:
         raise UsageError(f"unknown environment '{env}' (known: {', '.join(plan.environments)})")
-    remote = RemoteClock(world_url)
+    remote = RemoteClock(world_url, info.token)
     clock = ListeningClock(remote)
     cache: dict[tuple[str, str], Aws] = {}
 

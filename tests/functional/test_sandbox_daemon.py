@@ -46,6 +46,8 @@ def test_start_detached_serves_both_profiles_and_stop_leaves_no_process(tmp_path
         assert info.environment("prod").access_key_id in credentials
 
         lines = daemon.exports(info)
+        assert info.token and f"export GOLIVE_SANDBOX_TOKEN={info.token}" in lines
+        assert stat.S_IMODE((tmp_path / "sandbox.json").stat().st_mode) == 0o600
         for line in lines:
             name, _, value = line.removeprefix("export ").partition("=")
             monkeypatch.setenv(name, value.strip("'"))

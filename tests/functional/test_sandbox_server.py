@@ -40,7 +40,7 @@ def test_aws_down_refuses_connections_and_recovery_keeps_state(server: SandboxSe
     assert name in _table_names(aws)  # the pooled connection is now kept alive
 
     if remote:
-        set_remote_down(server.endpoint, True)
+        set_remote_down(server.endpoint, True, token=server.token)
     else:
         server.set_down(True)
     assert server.down
@@ -52,7 +52,7 @@ def test_aws_down_refuses_connections_and_recovery_keeps_state(server: SandboxSe
         fresh.caller_account()
 
     if remote:
-        set_remote_down(server.endpoint, False)
+        set_remote_down(server.endpoint, False, token=server.token)
     else:
         server.set_down(False)
     assert name in _table_names(aws)

@@ -47,7 +47,7 @@ import httpx
 
 from golive.errors import GoliveError, UsageError
 from golive.sandbox.accounts import Credentials, mint_credentials, sandbox_aws, sandbox_role_arn
-from golive.sandbox.moto_server import CONTROL_PATH, SandboxServer
+from golive.sandbox.moto_server import CONTROL_PATH, TOKEN_ENV, SandboxServer
 from golive.sandbox.provision import provision
 from golive.sandbox.spec import SandboxSpec
 
@@ -86,6 +86,7 @@ class SandboxInfo:
     state_dir: Path
     environments: tuple[EnvironmentAccess, ...]
     services: dict[str, str] = field(default_factory=dict)
+    token: str = ""  # for the sandbox's control writes (moto_server.TOKEN_HEADER)
 
     @property
     def config_file(self) -> Path:
@@ -105,12 +106,14 @@ class SandboxInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return {"pid": self.pid, "endpoint": self.endpoint, "state_dir": str(self.state_dir),
-                "environments": [asdict(e) for e in self.environments], "services": self.services}
+                "environments": [asdict(e) for e in self.environments], "services": self.services,
+                "token": self.token}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SandboxInfo:
         return cls(int(data["pid"]), str(data["endpoint"]), Path(data["state_dir"]),
-                   tuple(EnvironmentAccess(**e) for e in data["environments"]), dict(data.get("services", {})))
+                   tuple(EnvironmentAccess(**e) for e in data["environments"]), dict(data.get("services", {})),
+                   str(data.get("token", "")))
 
 
 def profile_name(spec: SandboxSpec) -> str:
@@ -123,6 +126,7 @@ def exports(info: SandboxInfo) -> list[str]:
         f"export AWS_ENDPOINT_URL={shlex.quote(info.endpoint)}",
         f"export AWS_CONFIG_FILE={shlex.quote(str(info.config_file))}",
         f"export AWS_SHARED_CREDENTIALS_FILE={shlex.quote(str(info.credentials_file))}",
+        f"export {TOKEN_ENV}={shlex.quote(info.token)}",
     ]
 
 
@@ -239,6 +243,11 @@ def _write_private(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def _write_info(state_dir: Path, info: SandboxInfo) -> None:
+    """Atomically, readable by its owner only: the file holds the sandbox's control token."""
+    _write_private(state_dir / INFO_FILE, json.dumps(info.to_dict(), indent=2))
+
+
 def write_aws_files(state_dir: Path, specs: Sequence[SandboxSpec], credentials: Sequence[Credentials]) -> None:
     """The AWS config and credentials files: one profile per environment, keys of its account."""
     config: list[str] = []
@@ -286,10 +295,8 @@ def serve(state_dir: Path, services: Sequence[str] = (), port: int = 0) -> int:
             access.append(EnvironmentAccess(spec.environment, spec.account_id, spec.region, profile_name(spec),
                                             sandbox_role_arn(spec.account_id), key.access_key_id))
         write_aws_files(state_dir, specs, keys)
-        info = SandboxInfo(os.getpid(), endpoint, state_dir, tuple(access), urls)
-        tmp = state_dir / (INFO_FILE + ".tmp")
-        tmp.write_text(json.dumps(info.to_dict(), indent=2))
-        tmp.replace(state_dir / INFO_FILE)
+        info = SandboxInfo(os.getpid(), endpoint, state_dir, tuple(access), urls, server.token)
+        _write_info(state_dir, info)
         stop_event.wait()
     finally:
         for _, service in reversed(started):
@@ -351,10 +358,8 @@ def serve_world(state_dir: Path, plan_path: Path, env: str, *, seed: int, faults
                        for s, k in zip(primary, keys, strict=True))
         assert world.github_server is not None
         urls = {"github": world.github_server.url, "world": world.world_server.url}
-        info = SandboxInfo(os.getpid(), endpoint, state_dir, access, urls)
-        tmp = state_dir / (INFO_FILE + ".tmp")
-        tmp.write_text(json.dumps(info.to_dict(), indent=2))
-        tmp.replace(state_dir / INFO_FILE)
+        info = SandboxInfo(os.getpid(), endpoint, state_dir, access, urls, world.moto.token)
+        _write_info(state_dir, info)
         if realtime:
             origin_virtual, origin_wall = world.clock.now(), time.monotonic()
             while not stop_event.wait(1.0):

@@ -13,6 +13,12 @@ connections, so botocore sees a connection error and golive's ``Aws`` raises
 same world. A detached sandbox is switched over HTTP on the sandbox's own paths, which
 are never refused: ``POST /_golive/aws_down`` with body ``on`` or ``off``.
 
+Controls are not for any local process: flipping ``aws_down`` and every
+request to moto's own ``/moto-api/`` (reset, state dumps, seeding) need the
+sandbox's token in the ``X-Golive-Sandbox-Token`` header (401 without it,
+403 with a wrong one). The token is made when the server starts and printed
+with the sandbox's export lines (``GOLIVE_SANDBOX_TOKEN``).
+
 ``POST /_golive/metrics`` is the other sandbox-only path: the Lambda
 emulation (the traffic simulator) stores AWS/Lambda datapoints there in
 bulk, as the Lambda service writes its metrics to CloudWatch internally
@@ -25,7 +31,9 @@ process serves the same AWS (accounts and regions keep resources apart).
 
 from __future__ import annotations
 
+import hmac
 import json
+import secrets
 import socket
 import struct
 import threading
@@ -40,6 +48,20 @@ from golive.sandbox import percentiles
 CONTROL_PREFIX = "/_golive/"
 CONTROL_PATH = "/_golive/aws_down"
 INGEST_PATH = "/_golive/metrics"
+MOTO_API_PREFIX = "/moto-api/"
+TOKEN_HEADER = "X-Golive-Sandbox-Token"  # noqa: S105  (a header's name)
+TOKEN_ENV = "GOLIVE_SANDBOX_TOKEN"  # noqa: S105  (a variable's name)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def token_refusal(sent: str | None, token: str) -> int | None:
+    """None when ``sent`` is the sandbox's token; else the status to answer (401 none sent, 403 a wrong one)."""
+    if not sent:
+        return 401
+    return None if hmac.compare_digest(sent.encode(), token.encode()) else 403
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -97,14 +119,22 @@ def _ingest(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iter
     return [json.dumps({"stored": stored}).encode()]
 
 
-def _control_app(inner: WsgiApp, switch: DownSwitch) -> WsgiApp:
+def _control_app(inner: WsgiApp, switch: DownSwitch, token: str) -> WsgiApp:
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO")
-        if path == INGEST_PATH and environ.get("REQUEST_METHOD") == "POST":
+        path = str(environ.get("PATH_INFO") or "")
+        method = environ.get("REQUEST_METHOD")
+        if path == INGEST_PATH and method == "POST":
             return _ingest(environ, start_response)
+        guarded = path.startswith(MOTO_API_PREFIX) or (path == CONTROL_PATH and method != "GET")
+        if guarded:
+            refused = token_refusal(environ.get("HTTP_" + TOKEN_HEADER.upper().replace("-", "_")), token)
+            if refused is not None:
+                start_response("401 Unauthorized" if refused == 401 else "403 Forbidden",
+                               [("Content-Type", "text/plain")])
+                return [f"the sandbox's controls need its token in the {TOKEN_HEADER} header\n".encode()]
         if path != CONTROL_PATH:
             return inner(environ, start_response)
-        if environ.get("REQUEST_METHOD") == "POST":
+        if method == "POST":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length).decode().strip().lower() if length else ""
             if body not in ("on", "off"):
@@ -145,9 +175,10 @@ def _handler_class(switch: DownSwitch) -> type[Any]:
 class SandboxServer:
     """moto over HTTP on 127.0.0.1; ``start()`` returns the endpoint URL."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, token: str | None = None) -> None:
         self._host = host
         self._port = port
+        self.token = token or new_token()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.switch = DownSwitch()
@@ -164,7 +195,7 @@ class SandboxServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         percentiles.install()
-        app = _control_app(DomainDispatcherApplication(create_backend_app), self.switch)
+        app = _control_app(DomainDispatcherApplication(create_backend_app), self.switch, self.token)
         server = make_server(self._host, self._port, app, threaded=True, request_handler=_handler_class(self.switch))
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
@@ -197,9 +228,10 @@ class SandboxServer:
         BackendDict.reset()
 
 
-def set_remote_down(endpoint: str, down: bool, *, timeout: float = 5.0) -> None:
+def set_remote_down(endpoint: str, down: bool, *, token: str, timeout: float = 5.0) -> None:
     """Flip the ``aws_down`` switch of a sandbox running in another process."""
     import httpx
 
-    response = httpx.post(f"{endpoint.rstrip('/')}{CONTROL_PATH}", content="on" if down else "off", timeout=timeout)
+    response = httpx.post(f"{endpoint.rstrip('/')}{CONTROL_PATH}", content="on" if down else "off", timeout=timeout,
+                          headers={TOKEN_HEADER: token})
     response.raise_for_status()

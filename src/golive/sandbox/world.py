@@ -34,7 +34,7 @@ from golive.sandbox.faults import Fault, ResolvedFault, aws_down_at, parse_fault
 from golive.sandbox.from_plan import project_functions, specs_from_plan
 from golive.sandbox.github_seed import DeployEffects, seed
 from golive.sandbox.github_server import GitHubServer
-from golive.sandbox.moto_server import SandboxServer
+from golive.sandbox.moto_server import TOKEN_HEADER, SandboxServer
 from golive.sandbox.provision import provision
 from golive.sandbox.spec import SandboxSpec
 from golive.sandbox.traffic import IngestSink, TrafficSimulator
@@ -57,7 +57,7 @@ class SandboxWorld(WorldControls):
         self.github_running_s = github_running_s
         self.github_queued_s = github_queued_s
         self.moto = SandboxServer()
-        self.world_server = WorldServer(self)
+        self.world_server = WorldServer(self, token=self.moto.token)
         self.github_server: GitHubServer | None = None
         self.simulators: list[TrafficSimulator] = []
         self.effects: DeployEffects | None = None
@@ -238,9 +238,9 @@ class SandboxWorld(WorldControls):
 class RemoteClock:
     """The virtual clock of a world in another process, moved over HTTP."""
 
-    def __init__(self, world_url: str) -> None:
+    def __init__(self, world_url: str, token: str) -> None:
         self.url = world_url.rstrip("/")
-        self._http = httpx.Client(timeout=300.0)
+        self._http = httpx.Client(timeout=300.0, headers={TOKEN_HEADER: token})
         self._now = parse_instant(self._http.get(f"{self.url}/_world/clock").json()["now"])
 
     def now(self) -> datetime:

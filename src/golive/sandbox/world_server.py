@@ -13,6 +13,10 @@ Two things a rehearsal needs over real HTTP on 127.0.0.1:
   /_world/anchor`` (a phase or batch started: faults anchored there can be
   placed), ``GET /_world/counts`` (workflow dispatches and Lambda publishes,
   for the chaos test's "nothing twice").
+
+Every write (``POST``) needs the sandbox's token in the
+``X-Golive-Sandbox-Token`` header, as the AWS endpoint's controls do: any
+local process can read the clock, only the sandbox's owner can move it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from golive.clock import parse_instant
+from golive.sandbox.moto_server import TOKEN_HEADER, token_refusal
 
 SITE_HTML = "<!doctype html><html><head><title>BBWS</title></head><body><div id=\"root\"></div></body></html>"
 
@@ -49,9 +54,9 @@ class WorldControls:
 
 
 class WorldServer:
-    def __init__(self, controls: WorldControls, *, port: int = 0) -> None:
+    def __init__(self, controls: WorldControls, *, token: str, port: int = 0) -> None:
         self.controls = controls
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(controls))
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(controls, token))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -70,7 +75,7 @@ class WorldServer:
         self._server.server_close()
 
 
-def _handler(controls: WorldControls) -> type[BaseHTTPRequestHandler]:
+def _handler(controls: WorldControls, token: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # headers and body are two writes: without this each GET waits ~40 ms
@@ -114,6 +119,11 @@ def _handler(controls: WorldControls) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             path = self.path.split("?", 1)[0].rstrip("/")
+            refused = token_refusal(self.headers.get(TOKEN_HEADER), token)
+            if refused is not None:
+                self.close_connection = True  # the unread body must not be taken for the next request
+                self._send(refused, json.dumps({"message": f"the sandbox's controls need its token in {TOKEN_HEADER}"}))
+                return
             try:
                 body = self._json()
                 if path == "/_world/clock":
