@@ -18,6 +18,7 @@ from golive.analysis.units import format_duration
 from golive.checks.base import CheckContext, CheckParams, CheckResult, CheckType
 from golive.checks.support import Duration, Probe, guarded
 from golive.providers import http as http_provider
+from golive.redact import body_line
 
 NAME = "http"
 
@@ -64,7 +65,8 @@ def run(ctx: CheckContext, params: HttpParams) -> CheckResult:
             return probe.failed(f"GET {url}: no answer ({answer.error})")
         problems: list[str] = []
         if answer.status not in allowed:
-            problems.append(f"status {answer.status}, allowed {allowed}")
+            said = body_line(None, answer.body)
+            problems.append(f"status {answer.status}, allowed {allowed}{f' ({said})' if said else ''}")
         if params.max_latency is not None and answer.latency_s > params.max_latency.total_seconds():
             problems.append(f"took {latency}, budget {format_duration(params.max_latency)}")
         if answer.found is False:

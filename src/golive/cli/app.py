@@ -19,6 +19,7 @@ import typer
 
 from golive.cli.render import Output, styled
 from golive.errors import GoliveError, UsageError
+from golive.redact import scrub
 from golive.workspace import Workspace
 
 app = typer.Typer(
@@ -190,7 +191,7 @@ def approve(
 
 
 def _fail_json(err: GoliveError) -> dict[str, Any]:
-    return {"error": str(err), "type": type(err).__name__, "exit_code": err.exit_code}
+    return {"error": scrub(str(err)), "type": type(err).__name__, "exit_code": err.exit_code}
 
 
 _GLOBAL_WITH_VALUE = ("-f", "--plan", "--db")
@@ -228,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
     except GoliveError as err:
         if json_mode:
             sys.stdout.write(json.dumps(_fail_json(err)) + "\n")
-        sys.stderr.write(f"golive: error: {err}\n")
+        sys.stderr.write(f"golive: error: {scrub(str(err))}\n")
         sys.exit(err.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

@@ -26,6 +26,7 @@ import botocore.exceptions as bx
 from botocore.config import Config
 
 from golive.errors import AwsError, AwsRequestError, AwsUnreachable, ConfigError
+from golive.redact import scrub
 
 if TYPE_CHECKING:
     from mypy_boto3_acm import ACMClient
@@ -167,7 +168,7 @@ class Aws:
         try:
             return fn()
         except _UNREACHABLE as exc:
-            raise AwsUnreachable(what, where, f"no answer ({type(exc).__name__})", self.endpoint) from exc
+            raise AwsUnreachable(what, where, f"no answer ({type(exc).__name__})", self._shown_endpoint) from exc
         except bx.ProfileNotFound as exc:
             raise ConfigError(f"AWS profile '{self.target.profile}' is not configured on this machine") from exc
         except (bx.NoCredentialsError, bx.PartialCredentialsError) as exc:
@@ -182,10 +183,15 @@ class Aws:
             code = str(error.get("Code", "Unknown"))
             message = str(error.get("Message", ""))
             if code in _RETRYABLE_CODES:
-                raise AwsError(what, where, f"{code}: {message} (after retries)", self.endpoint) from exc
+                raise AwsError(what, where, f"{code}: {message} (after retries)", self._shown_endpoint) from exc
             raise AwsRequestError(what, where, code, message) from exc
         except bx.BotoCoreError as exc:
-            raise AwsError(what, where, str(exc), self.endpoint) from exc
+            raise AwsError(what, where, scrub(str(exc)), self._shown_endpoint) from exc
+
+    @property
+    def _shown_endpoint(self) -> str | None:
+        """The endpoint as an error may quote it: credentials in the URL masked."""
+        return scrub(self.endpoint) if self.endpoint else None
 
     def caller_account(self) -> str:
         """The account the credentials belong to (``sts get-caller-identity``)."""

@@ -45,7 +45,7 @@ from nacl.public import SealedBox
 
 from golive.clock import Clock, parse_instant
 from golive.errors import ConfigError, GitHubRateLimited, GitHubRequestError, GitHubUnreachable
-from golive.redact import Redactor
+from golive.redact import Redactor, body_line
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ def _message(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return response.text[:200] or response.reason_phrase
+        return body_line(None, response.text, response.reason_phrase)
     if not isinstance(body, dict):
         return response.reason_phrase
     message = str(body.get("message") or response.reason_phrase)

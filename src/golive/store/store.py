@@ -29,6 +29,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from golive.errors import LeaseHeld, StoreError
+from golive.redact import scrub, scrub_data
 from golive.store import tables as t
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -297,8 +298,8 @@ class Store:
                      step_key: str | None = None) -> int:
         with self.tx() as conn:
             result = conn.execute(t.events.insert().values(
-                run_id=run_id, release=release, env=env, step_key=step_key, at=at, kind=kind, subject=subject,
-                outcome=outcome, data=data or {},
+                run_id=run_id, release=release, env=env, step_key=step_key, at=at, kind=kind, subject=scrub(subject),
+                outcome=outcome, data=scrub_data(data or {}),
             ))
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
