@@ -90,7 +90,8 @@ preflight:
     runs = [subprocess.run([str(GOLIVE), *args], capture_output=True, text=True, cwd=tmp_path, env=env,
                            timeout=300, check=False)
             for args in (["preflight", "--env", "prod"], ["--json", "preflight", "--env", "prod"],
-                         ["report"], ["report", "--format", "html"])]
+                         ["report"], ["report", "--format", "html"], ["plan", "--env", "prod"],
+                         ["--json", "plan", "--env", "prod"])]
     output = "".join(r.stdout + r.stderr for r in runs)
     assert runs[0].returncode != 0, output
     assert "Traceback" not in output, output

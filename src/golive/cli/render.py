@@ -13,6 +13,8 @@ from typing import Any
 
 from rich.console import Console
 
+from golive.redact import scrub
+
 STATUS_STYLE = {
     "pass": "green", "done": "green", "succeeded": "green", "GO": "bold green",
     "warn": "yellow", "waiting": "yellow", "running": "cyan", "pending": "dim",
@@ -38,16 +40,16 @@ class Output:
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def json(self, data: Any) -> None:
-        sys.stdout.write(json.dumps(data, default=_default, indent=2) + "\n")
+        sys.stdout.write(scrub(json.dumps(data, default=_default, indent=2)) + "\n")
         sys.stdout.flush()
 
     def print(self, *args: Any, **kwargs: Any) -> None:
         if not self.json_mode:
-            self.out.print(*args, **kwargs)
+            self.out.print(*(scrub(a) if isinstance(a, str) else a for a in args), **kwargs)
 
     def info(self, message: str) -> None:
         """Progress and notes: stderr, so stdout stays clean."""
-        self.err.print(message)
+        self.err.print(scrub(message))
 
 
 def styled(status: str) -> str:
