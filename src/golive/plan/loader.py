@@ -74,6 +74,12 @@ class _BoundedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self.depth = 0
 
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        # The scanner reads ahead of the composer, slowly for unclosed brackets: stop it at the same depth.
+        if self.flow_level >= MAX_DEPTH:
+            raise _DepthError(self.get_mark().line + 1)
+        super().fetch_flow_collection_start(token_class)
+
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         self.depth += 1
         try:
