@@ -154,11 +154,12 @@ def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = ()
              until: str | None = None, speed: float | None = None, out_dir: Path,
              notify: Notify | None = None) -> Rehearsal:
     wall = time.perf_counter()
+    # The faults are parsed and held against the plan here, before anything starts or is written.
+    world = SandboxWorld(plan, env, seed_value=seed, faults=faults, follow_release=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     db = out_dir / "rehearsal.db"
     for leftover in (db, db.with_suffix(".db-wal"), db.with_suffix(".db-shm")):
         leftover.unlink(missing_ok=True)
-    world = SandboxWorld(plan, env, seed_value=seed, faults=faults, follow_release=True)
     # moto's backends belong to the process: without this, a second rehearsal in one process would read the
     # first one's metrics (same virtual instants) as its own.
     world.moto.reset()

@@ -18,8 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 from golive.analysis.units import parse_percent
+from golive.engine.planner import PHASES
 from golive.plan.model import Plan, Project
 from golive.plan.variables import expand, variables
+from golive.sandbox.faults import PlanNames
 from golive.sandbox.spec import (
     AlarmSpec,
     BucketSpec,
@@ -53,6 +55,13 @@ def project_functions(plan: Plan, env: str) -> dict[str, list[str]]:
         if canary is not None:
             out[name] = function_names(expand(canary.functions.model_dump(exclude_none=True), vars_))
     return out
+
+
+def plan_names(plan: Plan) -> PlanNames:
+    """The projects, functions (in every environment), phases and batches a fault may name."""
+    functions = {fn for env in plan.environments for names in project_functions(plan, env).values() for fn in names}
+    return PlanNames(projects=frozenset(plan.projects), functions=frozenset(functions),
+                     anchors=frozenset({*PHASES, *(b.name for b in plan.batches)}))
 
 
 def _check_params(plan: Plan, env: str, kind: str) -> list[dict[str, Any]]:
