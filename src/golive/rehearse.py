@@ -171,7 +171,7 @@ def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = ()
         redact = Redactor()
         services = Services(plan=world.plan, store=store, clock=clock, aws_for=world.aws, github=world.github(),
                             http=httpx.Client(timeout=5.0), redact=redact, rehearsal=True,
-                            extras={"workdir": str(plan_dir)})
+                            extras={"workdir": str(plan_dir), "deploy_effect": world.command_deployed})
 
         services.notify = anchoring(world.anchor, world.clock, notify)
         world.clock.on_advance(incident_opener(world.resolved_faults, store, world.plan, env))

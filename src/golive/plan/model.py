@@ -382,6 +382,9 @@ class SandboxSection(Model):
     alarms: list[SandboxAlarm] = Field(default_factory=list)
     missing_secrets: dict[str, list[str]] = Field(default_factory=dict, description="project -> secrets absent at start")
     templates: int = Field(12, ge=0, description="templates the s3 schema deploy uploads")
+    command_publishes: dict[str, list[str]] = Field(
+        default_factory=dict, description="project -> the functions its deploy command publishes a new version of "
+                                          "in a rehearsal (default: the functions its canary names)")
 
 
 class Plan(Model):

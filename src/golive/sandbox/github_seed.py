@@ -95,9 +95,17 @@ class DeployEffects:
         project_name = self.by_repo.get(repo.lower())
         if project_name is None or conclusion != "success":
             return
+        self.apply(project_name)
+
+    def apply(self, project_name: str) -> None:
+        """What deploying ``project_name`` leaves behind (a workflow run's, or a deploy command's in a rehearsal).
+
+        The functions published are the plan's ``sandbox.command_publishes`` for the project, else its canary's.
+        """
         project = self.plan.projects[project_name]
         e = self.plan.environments[self.env]
-        functions = project_functions(self.plan, self.env).get(project_name, [])
+        functions = self.plan.sandbox.command_publishes.get(project_name) or \
+            project_functions(self.plan, self.env).get(project_name, [])
         for region in [e.region, *([e.dr_region] if e.dr_region else [])]:
             aws = self.aws_for(self.env, region)
             for fn in functions:
