@@ -96,9 +96,10 @@ def _certificates(plan: Plan, env: str, region: str) -> list[CertificateSpec]:
     return list(unique.values())
 
 
-def deployed_by_workflow(project: Project, env_vars: dict[str, str]) -> tuple[list[str], list[tuple[str, int]]]:
-    """What a project's deploy leaves behind, read from its verify checks: tables, and (bucket, objects)."""
-    tables: list[str] = []
+def deployed_by_workflow(project: Project, env_vars: dict[str, str]) -> tuple[list[tuple[str, str]],
+                                                                               list[tuple[str, int]]]:
+    """What a project's deploy leaves behind, read from its verify checks: (table, hash key), (bucket, objects)."""
+    tables: list[tuple[str, str]] = []
     buckets: list[tuple[str, int]] = []
     for entry in project.verify:
         params = expand(entry.params, env_vars)
@@ -106,7 +107,10 @@ def deployed_by_workflow(project: Project, env_vars: dict[str, str]) -> tuple[li
             names = params if isinstance(params, list) else params.get("names", [])
             prefix = "" if isinstance(params, list) else params.get("prefix", "")
             suffix = "" if isinstance(params, list) else params.get("suffix", "")
-            tables += [f"{prefix}{n}{suffix}" for n in names]
+            tables += [(f"{prefix}{n}{suffix}", "id") for n in names]
+        elif entry.kind == "dynamodb_table":
+            table = params if isinstance(params, dict) else {"name": params}
+            tables.append((str(table["name"]), str(table.get("hash_key") or "id")))
         elif entry.kind == "s3_objects" and isinstance(params, dict):
             buckets.append((params["bucket"], int(params.get("count", 0))))
         elif entry.kind == "s3_bucket" and isinstance(params, dict):
@@ -139,7 +143,7 @@ def spec_for(plan: Plan, env: str, *, region: str | None = None, target_env: str
     if env != target_env:
         for project in plan.projects.values():
             made_tables, made_buckets = deployed_by_workflow(project, vars_)
-            tables += [TableSpec(t, "id") for t in made_tables]
+            tables += [TableSpec(t, key) for t, key in made_tables]
             buckets += [BucketSpec(b, False, ()) for b, _ in made_buckets]
     if region is not None and region != e.region:
         return SandboxSpec(environment=env, account_id=e.account, region=where, profile=e.profile,

@@ -112,8 +112,8 @@ class DeployEffects:
                 self._publish(aws, fn)
         aws = self.aws_for(self.env, None)
         tables, buckets = deployed_by_workflow(project, variables(self.plan, self.env))
-        for table in tables:
-            self._table(aws, table)
+        for table, hash_key in tables:
+            self._table(aws, table, hash_key)
         for bucket, count in buckets:
             self._bucket(aws, bucket, self.templates if count else 0)
         self.applied.append(project_name)
@@ -130,15 +130,15 @@ class DeployEffects:
                                                                           Description=f"release v{next_version}"))
 
     @staticmethod
-    def _table(aws: Aws, name: str) -> None:
+    def _table(aws: Aws, name: str, hash_key: str = "id") -> None:
         client = aws.client("dynamodb")
         existing = aws.call("dynamodb:ListTables", lambda: client.list_tables()).get("TableNames", [])
         if name in existing:
             return
         aws.call("dynamodb:CreateTable", lambda: client.create_table(
             TableName=name, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}]))
+            AttributeDefinitions=[{"AttributeName": hash_key, "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": hash_key, "KeyType": "HASH"}]))
 
     @staticmethod
     def _bucket(aws: Aws, name: str, count: int) -> None:
