@@ -30,7 +30,8 @@ from golive.engine.incidents import IncidentInput, open_incident
 from golive.engine.status import run_status
 from golive.plan.model import Plan
 from golive.redact import Redactor
-from golive.sandbox.faults import ResolvedFault
+from golive.sandbox.faults import ResolvedFault, check_faults, parse_faults
+from golive.sandbox.from_plan import plan_names
 from golive.sandbox.world import SandboxWorld
 from golive.store.store import Store
 
@@ -154,7 +155,9 @@ def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = ()
              until: str | None = None, speed: float | None = None, out_dir: Path,
              notify: Notify | None = None) -> Rehearsal:
     wall = time.perf_counter()
-    # The faults are parsed and held against the plan here, before anything starts or is written.
+    # The faults are parsed and held against the plan before anything starts or is written: a fault naming
+    # what the plan does not have would never fire. (A world driven by hand may place anchors of its own.)
+    check_faults(parse_faults(list(faults)), plan_names(plan))
     world = SandboxWorld(plan, env, seed_value=seed, faults=faults, follow_release=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     db = out_dir / "rehearsal.db"

@@ -30,8 +30,8 @@ from golive.plan.model import Plan
 from golive.providers.aws import Aws
 from golive.providers.github import GitHub
 from golive.sandbox.accounts import sandbox_aws
-from golive.sandbox.faults import Fault, ResolvedFault, aws_down_at, check_faults, parse_faults
-from golive.sandbox.from_plan import plan_names, project_functions, specs_from_plan
+from golive.sandbox.faults import Fault, ResolvedFault, aws_down_at, parse_faults
+from golive.sandbox.from_plan import project_functions, specs_from_plan
 from golive.sandbox.github_seed import DeployEffects, seed
 from golive.sandbox.github_server import GitHubServer
 from golive.sandbox.moto_server import SandboxServer
@@ -53,7 +53,6 @@ class SandboxWorld(WorldControls):
         self.clock = VirtualClock(start or plan.sandbox.start or DEFAULT_START)
         self.seed = seed_value
         self.faults: list[Fault] = parse_faults(list(faults))
-        check_faults(self.faults, plan_names(plan))
         self.anchors: dict[str, datetime] = {"run": self.clock.now()}
         self.github_running_s = github_running_s
         self.github_queued_s = github_queued_s
