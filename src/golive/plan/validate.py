@@ -163,6 +163,9 @@ def _cross_check(located: Located, plan: Plan) -> None:
     for name in plan.sandbox.missing_secrets:
         if name not in plan.projects:
             _fail(located, ("sandbox", "missing_secrets", name), f"no project '{name}'")
+    for name in plan.sandbox.command_publishes:
+        if name not in plan.projects:
+            _fail(located, ("sandbox", "command_publishes", name), f"no project '{name}'")
 
 
 # AWS Lambda's rule for a function name (not an ARN): CreateFunction's FunctionName, at most 64 characters.
