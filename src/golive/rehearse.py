@@ -151,13 +151,17 @@ def summarize(store: Store, run_id: int, started: datetime, ended: datetime, wal
     }
 
 
+def check_plan_faults(plan: Plan, faults: Sequence[str]) -> None:
+    """Parse the faults and hold them against the plan, before anything starts: one that names what the plan
+    does not have would never fire. (A world driven by hand, as in tests, may place anchors of its own.)"""
+    check_faults(parse_faults(list(faults)), plan_names(plan))
+
+
 def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = (), seed: int = 7,
              until: str | None = None, speed: float | None = None, out_dir: Path,
              notify: Notify | None = None) -> Rehearsal:
     wall = time.perf_counter()
-    # The faults are parsed and held against the plan before anything starts or is written: a fault naming
-    # what the plan does not have would never fire. (A world driven by hand may place anchors of its own.)
-    check_faults(parse_faults(list(faults)), plan_names(plan))
+    check_plan_faults(plan, faults)
     world = SandboxWorld(plan, env, seed_value=seed, faults=faults, follow_release=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     db = out_dir / "rehearsal.db"

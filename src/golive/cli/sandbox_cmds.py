@@ -37,11 +37,13 @@ def sandbox_up(
     state_dir: StateDir = None,
 ) -> None:
     """Start the sandbox and print the exports that point the AWS CLI and golive at it."""
+    from golive.rehearse import check_plan_faults
     from golive.sandbox.daemon import start_world_detached, stop
 
     w, o = ws(ctx), out(ctx)
     folder = _state_dir(w, state_dir)
     w.env(env)
+    check_plan_faults(w.plan, inject or [])
     with o.err.status("starting the sandbox: local AWS, GitHub, endpoints; provisioning from the plan…"):
         info = start_world_detached(folder, w.plan_path, env, seed=seed, faults=inject or [], realtime=True,
                                     github_run_seconds=github_run_seconds)
