@@ -165,14 +165,10 @@ class SimulationStats:
 
 @dataclass(frozen=True)
 class Routing:
-    """An alias's weights as read from moto: version -> share of the traffic."""
+    """An alias's weights as read from moto: version -> share of the traffic, the primary version first."""
 
     weights: tuple[tuple[str, float], ...]
     alias: str | None
-
-    @property
-    def split(self) -> bool:
-        return len(self.weights) > 1
 
 
 def _compress(values: np.ndarray[Any, Any], counts: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
