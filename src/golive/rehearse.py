@@ -30,8 +30,8 @@ from golive.engine.incidents import IncidentInput, open_incident
 from golive.engine.status import run_status
 from golive.plan.model import Plan
 from golive.redact import Redactor
-from golive.sandbox.faults import ResolvedFault, check_faults, parse_faults
-from golive.sandbox.from_plan import plan_names
+from golive.sandbox.faults import ResolvedFault
+from golive.sandbox.from_plan import check_plan_faults
 from golive.sandbox.world import SandboxWorld
 from golive.store.store import Store
 
@@ -149,12 +149,6 @@ def summarize(store: Store, run_id: int, started: datetime, ended: datetime, wal
                     "hours": round((ended - started).total_seconds() / 3600, 2)},
         "wall_seconds": round(wall, 2),
     }
-
-
-def check_plan_faults(plan: Plan, faults: Sequence[str]) -> None:
-    """Parse the faults and hold them against the plan, before anything starts: one that names what the plan
-    does not have would never fire. (A world driven by hand, as in tests, may place anchors of its own.)"""
-    check_faults(parse_faults(list(faults)), plan_names(plan))
 
 
 def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = (), seed: int = 7,

@@ -15,13 +15,14 @@ create it (``golive.sandbox.github_seed``), so verify checks can fail.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from golive.analysis.units import parse_percent
 from golive.engine.planner import PHASES
 from golive.plan.model import Plan, Project
 from golive.plan.variables import expand, variables
-from golive.sandbox.faults import PlanNames
+from golive.sandbox.faults import PlanNames, check_faults, parse_faults
 from golive.sandbox.spec import (
     AlarmSpec,
     BucketSpec,
@@ -62,6 +63,12 @@ def plan_names(plan: Plan) -> PlanNames:
     functions = {fn for env in plan.environments for names in project_functions(plan, env).values() for fn in names}
     return PlanNames(projects=frozenset(plan.projects), functions=frozenset(functions),
                      anchors=frozenset({*PHASES, *(b.name for b in plan.batches)}))
+
+
+def check_plan_faults(plan: Plan, faults: Sequence[str]) -> None:
+    """Parse the faults and hold them against the plan, before anything starts: one that names what the plan
+    does not have would never fire. (A world driven by hand, as in tests, may place anchors of its own.)"""
+    check_faults(parse_faults(list(faults)), plan_names(plan))
 
 
 def _check_params(plan: Plan, env: str, kind: str) -> list[dict[str, Any]]:
