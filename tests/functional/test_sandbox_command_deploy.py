@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import yaml
 
 from golive.plan.validate import load_plan
 from golive.rehearse import rehearse
+from golive.rollout.deploy import command_timeout
 from golive.store.store import Store
 from short_plan import write_short_plan
 
@@ -37,3 +39,12 @@ def test_a_command_deployed_lambda_project_rehearses_green(tmp_path: Path) -> No
     assert deploys and deploys[-1].data["exit_code"] == 0
     assert "sam deploy --stack-name bbws-order-prod" in deploys[-1].data["output"]
     assert deploys[-1].data["sandbox_effect"] is True
+
+
+def test_a_deploy_command_without_timeout_gets_minutes_in_a_rehearsal_and_the_plans_otherwise(tmp_path: Path) -> None:
+    plan = load_plan(_command_plan(tmp_path / "plan"))
+    assert command_timeout(plan, "order_lambda", 1800.0, rehearsal=True) == 300.0
+    assert command_timeout(plan, "order_lambda", 1800.0, rehearsal=False) == 1800.0
+    timed = plan.model_copy(update={"projects": {**plan.projects, "order_lambda": plan.projects["order_lambda"].model_copy(
+        update={"deploy": plan.projects["order_lambda"].deploy.model_copy(update={"timeout": timedelta(minutes=20)})})}})
+    assert command_timeout(timed, "order_lambda", 1200.0, rehearsal=True) == 1200.0  # the plan said so

@@ -22,6 +22,7 @@ from pathlib import Path
 from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
 from golive.errors import GoliveError
+from golive.plan.model import Plan
 from golive.providers import shell
 from golive.rollout.workflow import dispatch_once, poll
 
@@ -59,12 +60,12 @@ def _workflow(ctx: StepContext) -> Outcome:
     return Fail(f"{p['workflow']} run {run_id} {progress.summary()} ({progress.html_url})", evidence)
 
 
-def _command_timeout(ctx: StepContext) -> float:
+def command_timeout(plan: Plan, project: str, planned_s: float, *, rehearsal: bool) -> float:
     """The plan's ``timeout``; in a rehearsal without one, a few minutes of wall time rather than half an hour."""
-    project = ctx.services.plan.projects.get(ctx.params["project"])
-    if ctx.services.rehearsal and (project is None or project.deploy.timeout is None):
+    found = plan.projects.get(project)
+    if rehearsal and (found is None or found.deploy.timeout is None):
         return REHEARSAL_TIMEOUT.total_seconds()
-    return float(ctx.params["timeout_s"])
+    return planned_s
 
 
 def _command(ctx: StepContext) -> Outcome:
@@ -74,7 +75,9 @@ def _command(ctx: StepContext) -> Outcome:
     ctx.state["started_at"] = ctx.now.isoformat()
     ctx.save()
     try:
-        result = shell.run(p["argv"], timeout=_command_timeout(ctx), cwd=str(cwd))
+        timeout = command_timeout(ctx.services.plan, p["project"], float(p["timeout_s"]),
+                                  rehearsal=ctx.services.rehearsal)
+        result = shell.run(p["argv"], timeout=timeout, cwd=str(cwd))
     except GoliveError as exc:
         return Fail(f"deploy command could not start: {exc}")
     output = ctx.services.redact((result.stdout + result.stderr)[-4000:])
