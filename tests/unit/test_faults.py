@@ -159,5 +159,6 @@ def test_faults_naming_what_the_plan_lacks_are_refused(text: str, unknown: str) 
 
 def test_faults_naming_what_the_plan_has_pass() -> None:
     faults = [parse_fault(t) for t in ("order:error_rate=8%@deploy", "product_lambda:latency=6s@apis+5m..",
-                                       "incident=P1@internal+2m", "aws_down@30h..31h", "api_down")]
+                                       "incident=P1@internal+2m", "incident=P2@run+2h", "aws_down@30h..31h",
+                                       "api_down")]
     check_faults(faults, NAMES)

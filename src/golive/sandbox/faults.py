@@ -249,7 +249,7 @@ def check_faults(faults: Sequence[Fault], names: PlanNames) -> None:
     for fault in faults:
         if fault.text.strip().startswith("github:"):
             continue
-        if fault.kind == "incident" and fault.target not in names.anchors:
+        if fault.kind == "incident" and fault.target != "run" and fault.target not in names.anchors:
             raise UsageError(f"bad fault '{fault.text}': unknown group '{fault.target}' "
                              f"(phases and batches: {', '.join(sorted(names.anchors))})")
         if fault.kind in TARGETED and fault.target not in names.projects | names.functions:
