@@ -31,6 +31,7 @@ from golive.engine.status import run_status
 from golive.plan.model import Plan
 from golive.redact import Redactor
 from golive.sandbox.faults import ResolvedFault
+from golive.sandbox.from_plan import check_plan_faults
 from golive.sandbox.world import SandboxWorld
 from golive.store.store import Store
 
@@ -154,11 +155,12 @@ def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = ()
              until: str | None = None, speed: float | None = None, out_dir: Path,
              notify: Notify | None = None) -> Rehearsal:
     wall = time.perf_counter()
+    check_plan_faults(plan, faults)
+    world = SandboxWorld(plan, env, seed_value=seed, faults=faults, follow_release=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     db = out_dir / "rehearsal.db"
     for leftover in (db, db.with_suffix(".db-wal"), db.with_suffix(".db-shm")):
         leftover.unlink(missing_ok=True)
-    world = SandboxWorld(plan, env, seed_value=seed, faults=faults, follow_release=True)
     # moto's backends belong to the process: without this, a second rehearsal in one process would read the
     # first one's metrics (same virtual instants) as its own.
     world.moto.reset()
@@ -170,7 +172,7 @@ def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = ()
         redact = Redactor()
         services = Services(plan=world.plan, store=store, clock=clock, aws_for=world.aws, github=world.github(),
                             http=httpx.Client(timeout=5.0), redact=redact, rehearsal=True,
-                            extras={"workdir": str(plan_dir)})
+                            extras={"workdir": str(plan_dir), "deploy_effect": world.command_deployed})
 
         services.notify = anchoring(world.anchor, world.clock, notify)
         world.clock.on_advance(incident_opener(world.resolved_faults, store, world.plan, env))

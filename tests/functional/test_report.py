@@ -207,7 +207,7 @@ def test_markdown_has_the_checkpoint_table_with_the_failing_value_and_threshold(
     assert "| late, evaluated Tue 13:00 |" in row4 and "✗" not in row4
     assert "**NO-GO**" in text and "no approval by role tech_lead" in text
     assert "alice" in text and "product-get 5xx burst" in text
-    assert "4.2 s" in text and "order_lambda: rolled_back" in text
+    assert "4.2 s" in text and "order_lambda (af-south-1): rolled_back" in text
     assert "98.5%" in text
 
 
@@ -236,17 +236,20 @@ def test_junit_is_valid_with_one_case_per_checkpoint_criterion_gate_item_decisio
     store, _, _ = filled
     root = ET.fromstring(render(store, None, RELEASE, "junit"))
     cases = root.findall(".//testcase")
-    expected = 8 * len(CRITERIA) + len(GATE_ITEMS) + 2 + 2  # canary decisions: promoted, rolled back; 2 validation checks
+    # canary decisions: promoted, rolled back; 2 prerequisite checks; 2 validation checks
+    expected = 8 * len(CRITERIA) + len(GATE_ITEMS) + 2 + 2 + 2
     assert len(cases) == expected
     assert root.get("tests") == str(expected)
     failed = {c.get("name"): c.find("failure").get("message") for c in cases if c.find("failure") is not None}
+    rolled_back = "order_lambda (af-south-1): rolled_back at 10%"  # at the weight it had reached, not 0%
     assert set(failed) == {f"checkpoint {FAILING_CHECKPOINT} of 8: error_rate < 0.1%", "go_no_go: soak.sit",
-                           "go_no_go: approval tech_lead", "order_lambda: rolled_back at 0%",
+                           "go_no_go: approval tech_lead", rolled_back,
                            "http https://api.example.test/v1.0/orders/health"}
     assert root.get("failures") == str(len(failed))
     assert "2.1%" in failed[f"checkpoint {FAILING_CHECKPOINT} of 8: error_rate < 0.1%"]
     assert BAD_FUNCTION in failed[f"checkpoint {FAILING_CHECKPOINT} of 8: error_rate < 0.1%"]
-    assert "critical metric errors failed" in failed["order_lambda: rolled_back at 0%"]
+    assert "critical metric errors failed" in failed[rolled_back]
+    assert {s.get("name") for s in root.findall("testsuite")} >= {"checks prerequisites", "validation", "canary"}
 
 
 def test_html_is_self_contained_with_a_chart_per_criterion(filled: tuple[Store, int, int]) -> None:
@@ -352,3 +355,97 @@ def test_secrets_never_reach_the_report(tmp_path: Path) -> None:
         text = render(store, run.id, RELEASE, fmt, redact=redactor)
         assert token not in text and "hunter22x" not in text
         assert "***" in text
+
+
+def test_a_preflight_run_counts_its_failed_checks_in_junit(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    run = store.create_run(RELEASE, "prod", "preflight", "d",
+                           [StepSpec("prerequisites", "prerequisites", "checks", "prerequisites in prod", "pre", "pre", {})],
+                           T0, meta={"version": VERSION})
+    results = [CheckResult("vpc", "10.3.0.0/16", Status.PASS, "found"),
+               CheckResult("iam_role", "deploy-role", Status.FAIL, "no role deploy-role"),
+               CheckResult("github_secrets", "order", Status.FAIL, "AWS_ROLE_PROD missing")]
+    for result in results:
+        store.append_event(release=RELEASE, env="prod", run_id=run.id, step_key="prerequisites", kind="check",
+                           subject=f"{result.check} {result.target}", outcome=result.status.value, at=T0,
+                           data=result.to_dict())
+    step = store.steps(run.id)[0]
+    store.update_step(step.id, status="failed", result={"reason": "2 checks failed"})
+    store.set_run(run.id, T0 + timedelta(minutes=1), status="failed", reason="2 checks failed", ended=True)
+    root = ET.fromstring(render(store, run.id, RELEASE, "junit"))
+    assert (root.get("tests"), root.get("failures")) == ("3", "2")
+    failed = {c.get("name") for c in root.findall(".//testcase") if c.find("failure") is not None}
+    assert failed == {"iam_role deploy-role", "github_secrets order"}
+
+
+def test_a_failed_step_no_check_tells_of_is_a_failure_case(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    run = store.create_run(RELEASE, "prod", "deploy", "d",
+                           [StepSpec("deploy.order_lambda", "deploy", "deploy", "deploy order_lambda", "batch.apis", "o", {})],
+                           T0, meta={"version": VERSION})
+    store.update_step(store.steps(run.id)[0].id, status="failed", result={"reason": "sam deploy exited 1: no stack"})
+    root = ET.fromstring(render(store, run.id, RELEASE, "junit"))
+    assert (root.get("tests"), root.get("failures")) == ("1", "1")
+    failure = root.find(".//testcase[@name='deploy order_lambda']/failure")
+    assert failure is not None and "sam deploy exited 1" in (failure.get("message") or "")
+
+
+def test_dr_canaries_are_their_own_rows_with_their_region(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    keys = [f"canary.{p}{s}" for s in ("", "@dr") for p in ("product_lambda", "order_lambda", "campaigns_lambda")]
+    run = store.create_run(RELEASE, "prod", "release", "d",
+                           [StepSpec(k, "dr" if "@dr" in k else "deploy", "canary", k, "g", k, {}) for k in keys],
+                           T0, meta={"version": VERSION})
+    for n, key in enumerate(keys):
+        project = key.removeprefix("canary.").removesuffix("@dr")
+        region = "eu-west-1" if "@dr" in key else "af-south-1"
+        at = T0 + timedelta(minutes=10 * n)
+        store.append_event(release=RELEASE, env="prod", run_id=run.id, step_key=key, kind="canary", subject=project,
+                           outcome="versions", at=at, data={"project": project, "region": region,
+                                                            "versions": {"f": {"stable": "1", "canary": "2"}}})
+        store.append_event(release=RELEASE, env="prod", run_id=run.id, step_key=key, kind="canary", subject=project,
+                           outcome="promoted", at=at + timedelta(minutes=5), data={"project": project, "weight": 100.0})
+    report = build(store, run.id, RELEASE)
+    assert [(c.project, c.region) for c in report.canaries] == [
+        ("product_lambda", "af-south-1"), ("order_lambda", "af-south-1"), ("campaigns_lambda", "af-south-1"),
+        ("product_lambda", "eu-west-1"), ("order_lambda", "eu-west-1"), ("campaigns_lambda", "eu-west-1")]
+    headings = [line for line in render(store, run.id, RELEASE, "md").splitlines() if line.startswith("### ")]
+    assert len(headings) == 6 and "### order_lambda (eu-west-1): promoted" in headings
+    assert render(store, run.id, RELEASE, "html").count("<h3>order_lambda (eu-west-1)") == 1
+    names = {c.get("name") for c in ET.fromstring(render(store, run.id, RELEASE, "junit")).findall(".//testcase")}
+    assert "campaigns_lambda (eu-west-1): promoted at 100%" in names and len(names) == 6
+
+
+def test_a_rollback_before_any_shift_is_at_0_and_one_mid_bake_at_its_weight(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    run = store.create_run(RELEASE, "prod", "release", "d", [], T0, meta={"version": VERSION})
+
+    def event(key: str, kind: str, outcome: str, data: dict[str, object]) -> None:
+        store.append_event(release=RELEASE, env="prod", run_id=run.id, step_key=key, kind=kind,
+                           subject=str(data["project"]), outcome=outcome, at=T0, data=data)
+
+    event("canary.order_lambda", "canary", "shifted", {"project": "order_lambda", "weight": 50.0})
+    event("canary.order_lambda", "rollback", "rolled_back", {"project": "order_lambda", "reason": "trigger"})
+    event("canary.product_lambda", "rollback", "rolled_back",
+          {"project": "product_lambda", "reason": "P0 open", "from_weight": None})
+    weights = {c.project: c.steps[-1].weight for c in build(store, run.id, RELEASE).canaries}
+    assert weights == {"order_lambda": 50.0, "product_lambda": 0.0}
+
+
+def test_a_soak_that_failed_inside_a_release_run_is_a_failed_phase(tmp_path: Path) -> None:
+    from golive.engine.status import run_status
+
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    specs = [StepSpec("soak.sit.checkpoint.1", "soak", "soak_checkpoint", "sit checkpoint 1", "soak.sit", "s", {}),
+             StepSpec("soak.sit.end", "soak", "soak_end", "sit soak verdict", "soak.sit", "s", {}),
+             StepSpec("gate.go_no_go", "gate", "gate", "go_no_go", "gate.go_no_go", "g", {})]
+    run = store.create_run(RELEASE, "prod", "release", "d", specs, T0, meta={})
+    steps = {s.key: s for s in store.steps(run.id)}
+    # What golive.engine.soak records: both steps done (the run goes on to its gate), their verdict failing.
+    store.update_step(steps["soak.sit.checkpoint.1"].id, status="done",
+                      result={"summary": "checkpoint 1 of 1: FAIL: error_rate", "failures": ["error_rate"]})
+    store.update_step(steps["soak.sit.end"].id, status="done",
+                      result={"summary": "sit soak FAILED at checkpoint 1 of 1", "failed_at": 1, "reasons": []})
+    store.update_step(steps["gate.go_no_go"].id, status="done", result={"summary": "NO-GO"})
+    phases = {p["phase"]: p["status"] for p in run_status(store, store.get_run(run.id), T0)["phases"]}
+    assert phases == {"soak": "failed", "gate": "done"}

@@ -151,3 +151,34 @@ def test_aws_down_window_switches_the_endpoint_while_metrics_keep_flowing(server
     assert minutes[None] > 0
     counted = _sums(aws, ORDER.name, "Invocations", [None], T0 + timedelta(hours=1), T0 + timedelta(hours=2))
     assert counted[None] == pytest.approx(30 * 60, rel=0.15)
+
+
+@pytest.mark.parametrize(("text", "account", "canary_hurt", "stable_hurt"), [
+    ("product:error_rate=20%@deploy", "210000000017", True, False),
+    ("product:error_rate=20%,version=all@deploy", "210000000018", True, True),
+    ("product:error_rate=20%,version=stable@deploy", "210000000019", False, True),
+])
+def test_deploy_fault_active_before_the_canary_exists_hurts_the_canary_only_unless_told(
+        server: SandboxServer, text: str, account: str, canary_hurt: bool, stable_hurt: bool) -> None:
+    aws = _environment(server, account, canary_weight=None)
+    lam = aws.client("lambda")
+    lam.update_alias(FunctionName=PRODUCT.name, Name="live", FunctionVersion="1")
+    fault = parse_fault(text).resolve({"run": T0, "deploy": T0}, {"product": [PRODUCT.name]})
+    assert fault is not None
+    clock = VirtualClock(T0)
+    TrafficSimulator(aws, [PRODUCT], seed=13, sink=IngestSink.for_aws(aws), faults=[fault]).attach(clock)
+    clock.advance(timedelta(minutes=10))  # the deploy phase has started; version 2 exists but gets no traffic
+    lam.update_alias(FunctionName=PRODUCT.name, Name="live", FunctionVersion="1",
+                     RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}})
+    shifted = clock.now()
+    clock.advance(timedelta(hours=1))
+
+    invocations = _sums(aws, PRODUCT.name, "Invocations", ["1", "2"], shifted, clock.now())
+    errors = _sums(aws, PRODUCT.name, "Errors", ["1", "2"], shifted, clock.now())
+    canary_rate = errors["2"] / invocations["2"]
+    stable_rate = errors["1"] / invocations["1"]
+    for hurt, rate, n in ((canary_hurt, canary_rate, invocations["2"]), (stable_hurt, stable_rate, invocations["1"])):
+        if hurt:
+            assert abs(rate - 0.2) < 4 * np.sqrt(0.2 * 0.8 / n)
+        else:
+            assert rate < 0.01

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from golive.errors import UsageError
-from golive.sandbox.faults import Window, aws_down_at, parse_fault
+from golive.sandbox.faults import PlanNames, Window, aws_down_at, check_faults, parse_fault
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -111,3 +112,53 @@ def test_aws_down_window() -> None:
     assert not aws_down_at(faults, T0 + timedelta(minutes=59))
     assert aws_down_at(faults, T0 + timedelta(hours=1, minutes=30))
     assert not aws_down_at(faults, T0 + timedelta(hours=2))
+
+
+@pytest.mark.parametrize(
+    ("text", "versions"),
+    [
+        ("f:error_rate=8%@deploy", "canary"),
+        ("f:error_rate=8%@apis+5m..", "canary"),
+        ("f:error_rate=8%@30h..31h", "all"),
+        ("f:error_rate=8%", "all"),
+        ("f:error_rate=8%,version=all@deploy", "all"),
+        ("f:latency=6s,version=stable@apis", "stable"),
+        ("f:throttles=3,version=canary@2h..", "canary"),
+    ],
+)
+def test_the_versions_a_fault_hurts_follow_its_anchor_unless_named(text: str, versions: str) -> None:
+    assert parse_fault(text).versions == versions
+
+
+@pytest.mark.parametrize(("text", "bad_part"), [("f:error_rate=8%,version=new@deploy", "version=new"),
+                                                ("f:error_rate=8%,weight=all", "weight=all"),
+                                                ("incident=P4@apis", "P4")])
+def test_bad_version_scopes_and_severities_are_named(text: str, bad_part: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(f"'{bad_part}'")):
+        parse_fault(text)
+
+
+NAMES = PlanNames(projects=frozenset({"order", "product"}), functions=frozenset({"order_lambda", "product_lambda"}),
+                  anchors=frozenset({"deploy", "soak", "apis", "internal"}))
+
+
+@pytest.mark.parametrize(
+    ("text", "unknown"),
+    [
+        ("ordr_lambda:error_rate=8%@deploy", "unknown target 'ordr_lambda'"),
+        ("order_lambda:error_rate=8%@apii", "unknown anchor '@apii'"),
+        ("aws_down@deploi+3m..+6m", "unknown anchor '@deploi'"),
+        ("incident=P0@nosuchbatch", "unknown group 'nosuchbatch'"),
+    ],
+)
+def test_faults_naming_what_the_plan_lacks_are_refused(text: str, unknown: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        check_faults([parse_fault(text)], NAMES)
+    assert unknown in str(caught.value) and text in str(caught.value)
+
+
+def test_faults_naming_what_the_plan_has_pass() -> None:
+    faults = [parse_fault(t) for t in ("order:error_rate=8%@deploy", "product_lambda:latency=6s@apis+5m..",
+                                       "incident=P1@internal+2m", "incident=P2@run+2h", "aws_down@30h..31h",
+                                       "api_down")]
+    check_faults(faults, NAMES)

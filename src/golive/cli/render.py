@@ -71,6 +71,9 @@ def progress(o: Output) -> Any:
             o.info(f"{stamp}▶ {data.get('title')}")
         elif kind == "step_failed":
             o.info(f"{stamp}[red]✗ {data.get('title')}: {str(getattr(outcome, 'reason', ''))[:300]}[/red]")
+        elif kind == "step_done" and getattr(outcome, "outcome", "pass") == "fail":
+            # Done on a failing verdict (a soak checkpoint): the step is over, what it found is not good.
+            o.info(f"{stamp}[red]✗ {data.get('title')}: {str(getattr(outcome, 'summary', ''))[:300]}[/red]")
         elif kind == "step_done":
             summary = str(getattr(outcome, "summary", ""))
             o.info(f"{stamp}[green]✓[/green] {data.get('title')}: {summary[:200]}")

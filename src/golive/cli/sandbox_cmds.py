@@ -38,10 +38,12 @@ def sandbox_up(
 ) -> None:
     """Start the sandbox and print the exports that point the AWS CLI and golive at it."""
     from golive.sandbox.daemon import start_world_detached, stop
+    from golive.sandbox.from_plan import check_plan_faults
 
     w, o = ws(ctx), out(ctx)
     folder = _state_dir(w, state_dir)
     w.env(env)
+    check_plan_faults(w.plan, inject or [])
     with o.err.status("starting the sandbox: local AWS, GitHub, endpoints; provisioning from the plan…"):
         info = start_world_detached(folder, w.plan_path, env, seed=seed, faults=inject or [], realtime=True,
                                     github_run_seconds=github_run_seconds)
@@ -122,11 +124,13 @@ def rehearse(
     """Rehearse the whole release against the sandbox on a virtual clock (the bundled bbws plan by default)."""
     from golive.examples import example_path
     from golive.plan.validate import load_plan
-    from golive.rehearse import rehearse as run_rehearsal
+    from golive.sandbox.from_plan import check_plan_faults
 
     w, o = ws(ctx), out(ctx)
     plan_path = w.plan_path if w.plan_path.exists() or w.plan_path != Path("golive.yaml") else example_path("bbws")
     plan = load_plan(plan_path)
+    check_plan_faults(plan, inject or [])  # before the sandbox's heavy imports, and before anything starts
+    from golive.rehearse import rehearse as run_rehearsal
     folder = out_dir or Path.cwd() / "golive-rehearsal"
     if not o.json_mode:
         o.info(f"rehearsing {plan.release} {plan.version} → {env} from {plan_path} (seed {seed})")

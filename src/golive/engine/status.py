@@ -33,6 +33,15 @@ def _due_text(item: DueItem, now: datetime) -> str:
     return f"{item.title} due {when}, in {human_duration(delta)}"
 
 
+def _failed_verdict(step: Step) -> bool:
+    """A step that ended (done) on a failing verdict: a soak checkpoint or soak verdict inside a release run.
+
+    Such steps are done, not failed, so the run can carry on to its decision; their phase still failed.
+    """
+    result = step.result or {}
+    return step.status == "done" and bool(result.get("failed_at") or result.get("failures"))
+
+
 def _phases(steps: list[Step]) -> list[dict[str, Any]]:
     phases: dict[str, dict[str, Any]] = {}
     for step in steps:
@@ -41,10 +50,11 @@ def _phases(steps: list[Step]) -> list[dict[str, Any]]:
             "key": step.key, "title": step.title, "status": step.status,
             "due_at": step.due_at.isoformat() if step.due_at else None, "wait_reason": step.wait_reason,
             "summary": (step.result or {}).get("summary") or (step.result or {}).get("reason"),
+            "failed_verdict": _failed_verdict(step),
         })
     for phase in phases.values():
         statuses = {s["status"] for s in phase["steps"]}
-        if "failed" in statuses:
+        if "failed" in statuses or any(s["failed_verdict"] for s in phase["steps"]):
             phase["status"] = "failed"
         elif statuses <= {"done", "skipped"}:
             phase["status"] = "done"

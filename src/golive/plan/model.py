@@ -168,7 +168,7 @@ class FunctionSelector(Model):
     prefix: str | None = None
     names: list[str] | None = None
     tag: dict[str, str] | None = None
-    suffix: str | None = Field(None, description="appended to names/prefix matches, e.g. -prod")
+    suffix: str | None = Field(None, description="with prefix: the names end with it, e.g. -{env} (not with names)")
     count: int | None = Field(None, ge=1, description="how many functions the project must have")
 
     @model_validator(mode="after")
@@ -176,6 +176,9 @@ class FunctionSelector(Model):
         given = [x for x in (self.prefix, self.names, self.tag) if x]
         if len(given) != 1:
             raise ValueError("select functions by exactly one of prefix, names or tag")
+        if self.names and self.suffix:
+            raise ValueError("suffix applies to prefix only: write the full function names under names "
+                             "(e.g. order-{env}), or select by prefix and suffix")
         return self
 
 
@@ -382,6 +385,9 @@ class SandboxSection(Model):
     alarms: list[SandboxAlarm] = Field(default_factory=list)
     missing_secrets: dict[str, list[str]] = Field(default_factory=dict, description="project -> secrets absent at start")
     templates: int = Field(12, ge=0, description="templates the s3 schema deploy uploads")
+    command_publishes: dict[str, list[str]] = Field(
+        default_factory=dict, description="project -> the functions its deploy command publishes a new version of "
+                                          "in a rehearsal (default: the functions its canary names)")
 
 
 class Plan(Model):

@@ -78,6 +78,12 @@ def lint(plan: Plan) -> list[str]:
         params = c.params if isinstance(c.params, dict) else {}
         if params.get("for") == "cloudfront" and params.get("region") not in (None, "us-east-1"):
             out.append(f"preflight acm_certificate {c.params.get('domain')}: CloudFront only uses certificates in us-east-1")
+    places: dict[tuple[str, str], str] = {}
+    for env_name, e in plan.environments.items():
+        first = places.setdefault((e.account, e.region), env_name)
+        if first != env_name:
+            out.append(f"environments.{env_name}: same account and region as {first} ({e.account}, {e.region}): "
+                       f"a release to one changes the other")
     if not plan.rollback.triggers:
         out.append("rollback.triggers is empty: canaries are judged by the statistical judge only")
     for gate_name, gate in plan.gates.items():

@@ -9,6 +9,7 @@ parameters). This is the only place plan errors are produced.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,65 @@ def _cross_check(located: Located, plan: Plan) -> None:
     for name in plan.sandbox.missing_secrets:
         if name not in plan.projects:
             _fail(located, ("sandbox", "missing_secrets", name), f"no project '{name}'")
+    for name in plan.sandbox.command_publishes:
+        if name not in plan.projects:
+            _fail(located, ("sandbox", "command_publishes", name), f"no project '{name}'")
+
+
+# AWS Lambda's rule for a function name (not an ARN): CreateFunction's FunctionName, at most 64 characters.
+_FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _function_names(located: Located, plan: Plan) -> None:
+    """Canary function names by AWS's rules, and no function driven by two projects' canaries."""
+    for env in plan.environments:
+        vars_ = variables(plan, env)
+        owners: dict[str, dict[str, Any]] = {}
+        for name, project in plan.projects.items():
+            canary = project.rollout.lambda_canary if project.rollout else None
+            if canary is None:
+                continue
+            where = ("projects", name, "rollout", "lambda_canary", "functions")
+            selector: dict[str, Any] = expand(canary.functions.model_dump(exclude_none=True), vars_)
+            for i, fn in enumerate(selector.get("names") or []):
+                if not _FUNCTION_NAME.match(fn):
+                    _fail(located, (*where, "names", i), f"'{fn}' ({env}) is not a Lambda function name: "
+                                                         "1-64 characters of A-Z a-z 0-9 - _")
+            if selector.get("prefix") is not None:
+                fixed = selector["prefix"] + selector.get("suffix", "")
+                if not re.fullmatch(r"[A-Za-z0-9_-]*", fixed) or len(fixed) >= 64:
+                    _fail(located, (*where, "prefix"), f"'{fixed}' ({env}, prefix and suffix) cannot be part of a "
+                                                       "Lambda function name: 1-64 characters of A-Z a-z 0-9 - _")
+            for other, theirs in owners.items():
+                shared = _overlap(selector, theirs)
+                if shared:
+                    _fail(located, where, f"project '{name}' and project '{other}' both select {shared} "
+                                          f"in {env}: two canaries would drive one alias")
+            owners[name] = selector
+
+
+def _overlap(a: dict[str, Any], b: dict[str, Any]) -> str | None:
+    """What two function selectors may both match (a description), or None when they cannot overlap."""
+    def matches(selector: dict[str, Any], fn: str) -> bool:
+        return fn.startswith(selector.get("prefix", "")) and fn.endswith(selector.get("suffix", ""))
+
+    names_a, names_b = set(a.get("names") or []), set(b.get("names") or [])
+    if names_a and names_b:
+        both = sorted(names_a & names_b)
+        return f"function {', '.join(both)}" if both else None
+    if names_a or names_b:
+        names, other = (names_a, b) if names_a else (names_b, a)
+        if other.get("prefix") is None:
+            return None
+        both = sorted(fn for fn in names if matches(other, fn))
+        return f"function {', '.join(both)}" if both else None
+    if a.get("tag") is not None or b.get("tag") is not None:
+        return f"functions tagged {a['tag']}" if a.get("tag") == b.get("tag") else None
+    pa, pb = a.get("prefix", ""), b.get("prefix", "")
+    sa, sb = a.get("suffix", ""), b.get("suffix", "")
+    if (pa.startswith(pb) or pb.startswith(pa)) and (sa.endswith(sb) or sb.endswith(sa)):
+        return f"functions named {max(pa, pb, key=len)}*{max(sa, sb, key=len)}"
+    return None
 
 
 def parse_plan(located: Located) -> Plan:
@@ -171,6 +231,7 @@ def parse_plan(located: Located) -> Plan:
         _raise_first(located, exc)
         raise  # unreachable: _raise_first always raises
     _cross_check(located, plan)
+    _function_names(located, plan)
     return plan
 
 

@@ -281,7 +281,7 @@ def render_html(report: Report) -> str:
 
     body.append("<h2>Canaries</h2>")
     for canary in report.canaries:
-        body.append(f"<h3>{_e(canary.project)} {_badge(canary.outcome)}</h3>")
+        body.append(f"<h3>{_e(canary.title)} {_badge(canary.outcome)}</h3>")
         body.append(_table(["at", "event", "weight", "versions", "reason / judgement"], [
             [_e(f.clock(s.at)), _badge(s.outcome), _weight_bar(s.weight),
              _e(f"{s.stable or '?'} → {s.canary or '?'}" if s.stable or s.canary else ""),

@@ -1,8 +1,10 @@
 """The report as JUnit XML, so a CI system shows a release's evidence as tests.
 
 One test case per soak checkpoint × criterion, per item of each gate's
-latest decision, per canary decision (promoted or rolled back) and per
-validation check. A failure carries the reason (value, threshold, worst
+latest decision, per canary decision (promoted or rolled back; a DR canary
+is its own, with its region), per check of any phase (preflight, verify,
+validation: every kind of run has its cases) and per failed step that none
+of those tells of. A failure carries the reason (value, threshold, worst
 function, window) as its message. A measurement whose API failed is an
 ``<error>``, one with no data is ``<skipped>``. A checkpoint that failed on
 its checks alone (an incident, an alarm) gets one extra case, so a failed
@@ -72,19 +74,33 @@ def cases(report: Report) -> dict[str, list[_Case]]:
             if not step.decision:
                 continue
             reason = "; ".join(x for x in [step.reason, f.judgement_text(step.judgement)] if x)
-            suite.append(_Case(f"{canary.project}: {step.outcome} at {f.weight(step.weight)}",
-                               f"golive.{report.release}.canary.{canary.project}",
+            suite.append(_Case(f"{canary.title}: {step.outcome} at {f.weight(step.weight)}",
+                               f"golive.{report.release}.canary.{canary.project}"
+                               + (f".{canary.region}" if canary.region else ""),
                                failure=(reason or "rolled back") if step.outcome == "rolled_back" else None,
                                details=[reason]))
 
-    for check in report.validation:
-        case = _Case(f"{check.check} {check.target}", f"golive.{report.release}.validation", details=[check.summary])
+    for check in report.checks:
+        phase = check.phase or "checks"
+        case = _Case(f"{check.check} {check.target}", f"golive.{report.release}.{phase}", details=[check.summary])
         if check.status == "fail":
             case.failure = check.summary or "failed"
         elif check.status == "error":
             case.error = check.summary or "no answer"
-        suites.setdefault("validation", []).append(case)
+        suites.setdefault(phase if phase == "validation" else f"checks {phase}", []).append(case)
+
+    # A failed step that no case above tells of (a deploy command, a workflow run): the run never shows green.
+    told = {c.step_key for c in report.checks if c.status in ("fail", "error")}
+    for row in report.steps:
+        if row.status != "failed" or row.key in told or row.key.startswith(_TOLD_ELSEWHERE) \
+                or row.phase in ("soak", "prod_soak"):
+            continue
+        suites.setdefault("steps", []).append(_Case(row.title, f"golive.{report.release}.{row.phase}",
+                                                    failure=row.summary or "failed"))
     return suites
+
+
+_TOLD_ELSEWHERE = ("canary.", "gate.")
 
 
 def render_junit(report: Report) -> str:

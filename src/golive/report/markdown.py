@@ -96,7 +96,7 @@ def render_markdown(report: Report) -> str:
     if not report.canaries:
         out += ["No canary recorded.", ""]
     for canary in report.canaries:
-        out += [f"### {canary.project}: {canary.outcome}", ""]
+        out += [f"### {canary.title}: {canary.outcome}", ""]
         out += _table(["at", "event", "weight", "versions", "reason / judgement"], [
             [f.clock(s.at), s.outcome, f.weight(s.weight),
              f"{s.stable or '?'} → {s.canary or '?'}" if s.stable or s.canary else "",

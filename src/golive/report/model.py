@@ -189,8 +189,15 @@ class CanaryStep:
 
 @dataclass(frozen=True)
 class Canary:
+    """One canary step of the run: a project in one region (its DR canary is a canary of its own)."""
+
     project: str
     steps: tuple[CanaryStep, ...]
+    region: str | None = None
+
+    @property
+    def title(self) -> str:
+        return f"{self.project} ({self.region})" if self.region else self.project
 
     @property
     def outcome(self) -> str:
@@ -471,37 +478,50 @@ def _versions_of(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
 
 
 def _canaries(events: list[Event]) -> list[Canary]:
-    """Each project's canary timeline: versions, shifts, analyses with the judge's numbers, the decision.
+    """Each canary's timeline: versions, shifts, analyses with the judge's numbers, the decision.
 
-    A rollback event is the canary's ``rolled_back`` decision; the step's own closing event (``pass``,
-    repeating ``promoted``) is left out.
+    A canary is one step (``canary.order_lambda``, ``canary.order_lambda@dr``): a project's DR canary is its
+    own row with its region. Events of no canary step (an operator's ``golive rollback``) join the project's
+    latest canary. A rollback event is the canary's ``rolled_back`` decision, at the weight the canary had
+    reached; the step's own closing event (``pass``, repeating ``promoted``) is left out.
     """
     steps: dict[str, list[CanaryStep]] = {}
+    projects: dict[str, str] = {}
+    regions: dict[str, str] = {}
+    latest_row: dict[str, str] = {}
     for event in events:
         data = event.data
         project = _str(data.get("project"), event.subject)
+        own_step = event.step_key is not None and event.step_key.startswith("canary.")
+        row = event.step_key if own_step and event.step_key else latest_row.get(project, project)
+        latest_row[project] = row
+        projects.setdefault(row, project)
+        if data.get("region") and row not in regions:
+            regions[row] = _str(data.get("region"))
         outcome = _str(event.outcome, "?")
-        if event.kind == "canary" and outcome == "pass" and any(s.outcome == "promoted" for s in steps.get(project, [])):
+        if event.kind == "canary" and outcome == "pass" and any(s.outcome == "promoted" for s in steps.get(row, [])):
             continue
         if event.kind == "rollback":
             outcome = "rollback_failed" if outcome == "rollback_failed" else "rolled_back"
-            before = steps.get(project, [])
+            before = steps.get(row, [])
             if outcome == "rolled_back" and before and before[-1].outcome == "rolled_back":
                 continue  # the canary already recorded its rollback decision
         judgement = data.get("judgement")
         stable, canary = _versions_of(data)
         weight = _float(data.get("weight"))
-        if event.kind == "rollback" and outcome == "rolled_back" and weight is None:
-            weight = 0.0
-        if weight is None and outcome == "analysis" and steps.get(project):
-            weight = steps[project][-1].weight  # analysed at the weight it was shifted to
-        steps.setdefault(project, []).append(CanaryStep(
+        if event.kind == "rollback" and weight is None:
+            weight = _float(data.get("from_weight"))
+            if weight is None:
+                weight = next((s.weight for s in reversed(steps.get(row, [])) if s.weight is not None), 0.0)
+        if weight is None and outcome == "analysis" and steps.get(row):
+            weight = steps[row][-1].weight  # analysed at the weight it was shifted to
+        steps.setdefault(row, []).append(CanaryStep(
             at=event.at, outcome=outcome, weight=weight,
             reason=_str(data.get("reason") or data.get("error")), stable=stable, canary=canary,
             functions=_function_names(data.get("functions") or data.get("versions")),
             judgement=_dict(judgement) if isinstance(judgement, Mapping) else None,
             measurements=tuple(_dict(m) for m in _list(data.get("measurements") or data.get("triggers")))))
-    return [Canary(project, tuple(found)) for project, found in steps.items()]
+    return [Canary(projects[row], tuple(found), regions.get(row)) for row, found in steps.items()]
 
 
 def _availability(events: list[Event]) -> list[AvailabilityRow]:

@@ -6,21 +6,28 @@ resumes watching the same run and never dispatches again. The engine polls
 every few seconds by waiting, not sleeping. A command deploy runs its argv
 with a timeout; it is recorded as started before it runs, and a deploy
 command is expected to be idempotent (``terraform apply``, ``sam deploy``),
-since a process killed mid-command cannot know how far it got.
+since a process killed mid-command cannot know how far it got. In a
+rehearsal a command without ``timeout:`` gets five minutes of wall time, and
+once it succeeds the sandbox plays its effect (``SandboxWorld.command_deployed``:
+the project's functions get their next version), since the command itself
+reached no real AWS.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
 from golive.errors import GoliveError
+from golive.plan.model import Plan
 from golive.providers import shell
 from golive.rollout.workflow import dispatch_once, poll
 
 POLL_EVERY = timedelta(seconds=10)
+REHEARSAL_TIMEOUT = timedelta(minutes=5)
 
 
 def _workflow(ctx: StepContext) -> Outcome:
@@ -53,6 +60,14 @@ def _workflow(ctx: StepContext) -> Outcome:
     return Fail(f"{p['workflow']} run {run_id} {progress.summary()} ({progress.html_url})", evidence)
 
 
+def command_timeout(plan: Plan, project: str, planned_s: float, *, rehearsal: bool) -> float:
+    """The plan's ``timeout``; in a rehearsal without one, a few minutes of wall time rather than half an hour."""
+    found = plan.projects.get(project)
+    if rehearsal and (found is None or found.deploy.timeout is None):
+        return REHEARSAL_TIMEOUT.total_seconds()
+    return planned_s
+
+
 def _command(ctx: StepContext) -> Outcome:
     p = ctx.params
     workdir = Path(ctx.services.extras.get("workdir", "."))
@@ -60,12 +75,19 @@ def _command(ctx: StepContext) -> Outcome:
     ctx.state["started_at"] = ctx.now.isoformat()
     ctx.save()
     try:
-        result = shell.run(p["argv"], timeout=float(p["timeout_s"]), cwd=str(cwd))
+        timeout = command_timeout(ctx.services.plan, p["project"], float(p["timeout_s"]),
+                                  rehearsal=ctx.services.rehearsal)
+        result = shell.run(p["argv"], timeout=timeout, cwd=str(cwd))
     except GoliveError as exc:
         return Fail(f"deploy command could not start: {exc}")
     output = ctx.services.redact((result.stdout + result.stderr)[-4000:])
     evidence = {"project": p["project"], "argv": p["argv"], "exit_code": result.exit_code, "output": output,
                 "seconds": result.duration_s}
+    played: Callable[[str], None] | None = ctx.services.extras.get("deploy_effect")
+    if result.ok and ctx.services.rehearsal and played is not None:
+        # The command ran against no real AWS: the sandbox does what it would have (a new Lambda version...).
+        played(p["project"])
+        evidence["sandbox_effect"] = True
     if result.ok:
         return Done(f"{' '.join(p['argv'])} succeeded", evidence, kind="deploy", subject=p["project"])
     why = "timed out" if result.timed_out else f"exited {result.exit_code}"

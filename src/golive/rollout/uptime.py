@@ -100,6 +100,8 @@ def _uptime_start(ctx: StepContext) -> Outcome:
 
 def _uptime_end(ctx: StepContext) -> Outcome:
     prober = ctx.services.extras.pop(f"uptime:{ctx.run.id}", None)
+    if not isinstance(prober, UptimeProber) and not any(p.health for p in ctx.services.plan.projects.values()):
+        return Done("no health URLs in the plan; availability not measured", outcome="warn")
     if not isinstance(prober, UptimeProber):
         return Done("no prober ran in this process (golive was restarted); availability not measured",
                     outcome="warn")

@@ -3,9 +3,10 @@
 Grammar (one ``--inject`` value each)::
 
     TARGET:error_rate=8%        (or 0.08)   TARGET:latency=6s (or 600ms)   TARGET:throttles=5 (per minute)
-    aws_down                    api_down    incident=P0@apis
+    aws_down                    api_down    incident=P0@apis   (severity P0..P3)
     any of the above + @WINDOW  (incident's @ names the affected group, which is also its anchor:
                                  incident=P0@apis+2m opens 2 minutes after the apis batch starts)
+    TARGET:KIND=VALUE,version=canary|stable|all[@WINDOW]   which versions a targeted fault hurts
 
     WINDOW := [ANCHOR][+OFFSET][..[+]OFFSET]
       30h..31h            from 30 h to 31 h after the run started (anchor "run")
@@ -18,15 +19,23 @@ anchor is ``run`` (the run's start) or any other word, a phase or batch name
 the caller resolves to an instant; until that instant is known the fault is
 not scheduled (``resolve`` returns None).
 
-How the traffic simulator applies a resolved fault to a function (see
-``golive.sandbox.traffic``): when the fault is first active and the alias
-routes part of the traffic to an additional version, the fault binds to the
-newest version receiving traffic (the canary) and from then on hurts only
-that version, even after a full shift (it is still the bad build) and never
-after a rollback (the stable version was never bad). When it is first
-active and the alias has no routing, it is not bound and hurts every
-version. So ``product_lambda:error_rate=8%@deploy`` hits the canary, and
-``product_lambda:latency=6s@30h..31h`` during a soak hits the whole function.
+Which versions a targeted fault hurts (``version=``; see
+``golive.sandbox.traffic``): ``canary`` binds, when the fault is first
+active, to the version the alias then routes most traffic to (the stable
+one) and hurts every version newer than it: the canary as soon as it gets
+traffic, still after a full shift (it is still the bad build), never after a
+rollback (the stable version was never bad). ``stable`` hurts only that
+stable version; ``all`` hurts every version. The default follows the anchor:
+a phase or batch anchor (``@deploy``, ``@apis+3m``) means the release's new
+build, so ``canary``; the run anchor (``@30h..31h``) or no window means the
+function as it runs, so ``all``. So ``product_lambda:error_rate=8%@deploy``
+hits only the canary, and ``product_lambda:latency=6s@30h..31h`` during a
+soak hits the whole function. A function without an alias has one version:
+every fault hurts it.
+
+``check_faults`` holds faults against what a plan names (targets, anchors,
+incident groups), so a typo is a usage error before the sandbox starts
+rather than a fault that silently never fires.
 """
 
 from __future__ import annotations
@@ -41,6 +50,9 @@ from golive.errors import UsageError
 
 FaultKind = Literal["error_rate", "latency", "throttles", "aws_down", "api_down", "incident"]
 TARGETED: tuple[FaultKind, ...] = ("error_rate", "latency", "throttles")
+VersionScope = Literal["canary", "stable", "all"]
+VERSION_SCOPES: tuple[VersionScope, ...] = ("canary", "stable", "all")
+SEVERITIES = ("P0", "P1", "P2", "P3")
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -108,6 +120,14 @@ class Fault:
     value: float = 0.0
     severity: str | None = None
     window: Window | None = None
+    version: VersionScope | None = None
+
+    @property
+    def versions(self) -> VersionScope:
+        """The versions this fault hurts: as written, else ``canary`` for a phase/batch anchor, else ``all``."""
+        if self.version is not None:
+            return self.version
+        return "canary" if self.window is not None and self.window.anchor != "run" else "all"
 
     def resolve(self, anchor_times: Mapping[str, datetime],
                 projects: Mapping[str, Sequence[str]] | None = None) -> ResolvedFault | None:
@@ -173,8 +193,8 @@ def parse_fault(text: str) -> Fault:
         raise UsageError("bad fault '': empty")
     if spec.startswith("incident="):
         severity, at, group = spec.removeprefix("incident=").partition("@")
-        if not re.fullmatch(r"P[0-4]", severity):
-            raise _bad(text, severity, "expected a severity P0..P4")
+        if severity not in SEVERITIES:
+            raise _bad(text, severity, "expected a severity P0..P3")
         name = group.partition("+")[0]
         if not at or not _NAME.match(name):
             raise _bad(text, group, "expected incident=P0@GROUP or incident=P0@GROUP+OFFSET")
@@ -191,16 +211,54 @@ def parse_fault(text: str) -> Fault:
         raise _bad(text, body, "expected TARGET:KIND=VALUE, aws_down, api_down or incident=P0@GROUP")
     if not _NAME.match(target):
         raise _bad(text, target, "expected a function or project name")
+    effect, _, options = effect.partition(",")
     kind, eq, raw = effect.partition("=")
     if kind not in TARGETED:
         raise _bad(text, kind, f"unknown fault kind (known: {', '.join(TARGETED)})")
     if not eq or not raw:
         raise _bad(text, effect, f"expected {kind}=VALUE")
-    return Fault(kind, text, target=target, value=_value(text, kind, raw), window=window)
+    return Fault(kind, text, target=target, value=_value(text, kind, raw), window=window,
+                 version=_version(text, options) if options else None)
+
+
+def _version(text: str, options: str) -> VersionScope:
+    name, _, value = options.partition("=")
+    if name != "version" or value not in VERSION_SCOPES:
+        raise _bad(text, options, f"expected version={'|'.join(VERSION_SCOPES)}")
+    return value
 
 
 def parse_faults(texts: Sequence[str]) -> list[Fault]:
     return [parse_fault(t) for t in texts]
+
+
+@dataclass(frozen=True)
+class PlanNames:
+    """What a plan names that a fault may refer to."""
+
+    projects: frozenset[str]
+    functions: frozenset[str]
+    anchors: frozenset[str]  # phases and batches (an incident's group too); ``run`` is always known
+
+
+def check_faults(faults: Sequence[Fault], names: PlanNames) -> None:
+    """Refuse a fault that names what the plan does not have: it would never fire.
+
+    Faults of kinds checked elsewhere (``github:``) pass.
+    """
+    for fault in faults:
+        if fault.text.strip().startswith("github:"):
+            continue
+        if fault.kind == "incident" and fault.target != "run" and fault.target not in names.anchors:
+            raise UsageError(f"bad fault '{fault.text}': unknown group '{fault.target}' "
+                             f"(phases and batches: {', '.join(sorted(names.anchors))})")
+        if fault.kind in TARGETED and fault.target not in names.projects | names.functions:
+            raise UsageError(f"bad fault '{fault.text}': unknown target '{fault.target}', not a project or function "
+                             f"of the plan (projects: {', '.join(sorted(names.projects))})")
+        anchor = fault.window.anchor if fault.window is not None else "run"
+        if anchor != "run" and anchor not in names.anchors:
+            raise UsageError(f"bad fault '{fault.text}': unknown anchor '@{anchor}' "
+                             f"(phases and batches: {', '.join(sorted(names.anchors))})")
 
 
 def aws_down_at(faults: Sequence[ResolvedFault], at: datetime) -> bool:

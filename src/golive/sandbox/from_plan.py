@@ -15,11 +15,14 @@ create it (``golive.sandbox.github_seed``), so verify checks can fail.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from golive.analysis.units import parse_percent
+from golive.engine.planner import PHASES
 from golive.plan.model import Plan, Project
 from golive.plan.variables import expand, variables
+from golive.sandbox.faults import PlanNames, check_faults, parse_faults
 from golive.sandbox.spec import (
     AlarmSpec,
     BucketSpec,
@@ -55,6 +58,19 @@ def project_functions(plan: Plan, env: str) -> dict[str, list[str]]:
     return out
 
 
+def plan_names(plan: Plan) -> PlanNames:
+    """The projects, functions (in every environment), phases and batches a fault may name."""
+    functions = {fn for env in plan.environments for names in project_functions(plan, env).values() for fn in names}
+    return PlanNames(projects=frozenset(plan.projects), functions=frozenset(functions),
+                     anchors=frozenset({*PHASES, *(b.name for b in plan.batches)}))
+
+
+def check_plan_faults(plan: Plan, faults: Sequence[str]) -> None:
+    """Parse the faults and hold them against the plan, before anything starts: one that names what the plan
+    does not have would never fire. (A world driven by hand, as in tests, may place anchors of its own.)"""
+    check_faults(parse_faults(list(faults)), plan_names(plan))
+
+
 def _check_params(plan: Plan, env: str, kind: str) -> list[dict[str, Any]]:
     vars_ = variables(plan, env)
     entries = [*plan.preflight, *plan.validation, *(c for s in plan.soak.values() for c in s.checks)]
@@ -87,9 +103,10 @@ def _certificates(plan: Plan, env: str, region: str) -> list[CertificateSpec]:
     return list(unique.values())
 
 
-def deployed_by_workflow(project: Project, env_vars: dict[str, str]) -> tuple[list[str], list[tuple[str, int]]]:
-    """What a project's deploy leaves behind, read from its verify checks: tables, and (bucket, objects)."""
-    tables: list[str] = []
+def deployed_by_workflow(project: Project, env_vars: dict[str, str]) -> tuple[list[tuple[str, str]],
+                                                                               list[tuple[str, int]]]:
+    """What a project's deploy leaves behind, read from its verify checks: (table, hash key), (bucket, objects)."""
+    tables: list[tuple[str, str]] = []
     buckets: list[tuple[str, int]] = []
     for entry in project.verify:
         params = expand(entry.params, env_vars)
@@ -97,7 +114,10 @@ def deployed_by_workflow(project: Project, env_vars: dict[str, str]) -> tuple[li
             names = params if isinstance(params, list) else params.get("names", [])
             prefix = "" if isinstance(params, list) else params.get("prefix", "")
             suffix = "" if isinstance(params, list) else params.get("suffix", "")
-            tables += [f"{prefix}{n}{suffix}" for n in names]
+            tables += [(f"{prefix}{n}{suffix}", "id") for n in names]
+        elif entry.kind == "dynamodb_table":
+            table = params if isinstance(params, dict) else {"name": params}
+            tables.append((str(table["name"]), str(table.get("hash_key") or "id")))
         elif entry.kind == "s3_objects" and isinstance(params, dict):
             buckets.append((params["bucket"], int(params.get("count", 0))))
         elif entry.kind == "s3_bucket" and isinstance(params, dict):
@@ -130,7 +150,7 @@ def spec_for(plan: Plan, env: str, *, region: str | None = None, target_env: str
     if env != target_env:
         for project in plan.projects.values():
             made_tables, made_buckets = deployed_by_workflow(project, vars_)
-            tables += [TableSpec(t, "id") for t in made_tables]
+            tables += [TableSpec(t, key) for t, key in made_tables]
             buckets += [BucketSpec(b, False, ()) for b, _ in made_buckets]
     if region is not None and region != e.region:
         return SandboxSpec(environment=env, account_id=e.account, region=where, profile=e.profile,

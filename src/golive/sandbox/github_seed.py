@@ -95,17 +95,25 @@ class DeployEffects:
         project_name = self.by_repo.get(repo.lower())
         if project_name is None or conclusion != "success":
             return
+        self.apply(project_name)
+
+    def apply(self, project_name: str) -> None:
+        """What deploying ``project_name`` leaves behind (a workflow run's, or a deploy command's in a rehearsal).
+
+        The functions published are the plan's ``sandbox.command_publishes`` for the project, else its canary's.
+        """
         project = self.plan.projects[project_name]
         e = self.plan.environments[self.env]
-        functions = project_functions(self.plan, self.env).get(project_name, [])
+        functions = self.plan.sandbox.command_publishes.get(project_name) or \
+            project_functions(self.plan, self.env).get(project_name, [])
         for region in [e.region, *([e.dr_region] if e.dr_region else [])]:
             aws = self.aws_for(self.env, region)
             for fn in functions:
                 self._publish(aws, fn)
         aws = self.aws_for(self.env, None)
         tables, buckets = deployed_by_workflow(project, variables(self.plan, self.env))
-        for table in tables:
-            self._table(aws, table)
+        for table, hash_key in tables:
+            self._table(aws, table, hash_key)
         for bucket, count in buckets:
             self._bucket(aws, bucket, self.templates if count else 0)
         self.applied.append(project_name)
@@ -122,15 +130,15 @@ class DeployEffects:
                                                                           Description=f"release v{next_version}"))
 
     @staticmethod
-    def _table(aws: Aws, name: str) -> None:
+    def _table(aws: Aws, name: str, hash_key: str = "id") -> None:
         client = aws.client("dynamodb")
         existing = aws.call("dynamodb:ListTables", lambda: client.list_tables()).get("TableNames", [])
         if name in existing:
             return
         aws.call("dynamodb:CreateTable", lambda: client.create_table(
             TableName=name, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}]))
+            AttributeDefinitions=[{"AttributeName": hash_key, "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": hash_key, "KeyType": "HASH"}]))
 
     @staticmethod
     def _bucket(aws: Aws, name: str, count: int) -> None:

@@ -23,7 +23,10 @@ Lambda service's internal path resembles; ~10x faster, and it keeps flowing
 during ``aws_down``). Randomness comes from one generator per
 (seed, function, first minute of the call), so the same seed and the same
 clock steps always give the same metrics. Faults are applied as described
-in ``golive.sandbox.faults``.
+in ``golive.sandbox.faults``: a fault is bound to versions when it is
+first active (``version=canary`` to those newer than the alias's primary
+version then), so a ``@deploy`` fault, active before the canary gets any
+traffic, still hurts only the canary.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ import numpy as np
 from golive.clock import VirtualClock
 from golive.errors import AwsError, AwsRequestError, AwsUnreachable, ConfigError
 from golive.providers.aws import Aws
-from golive.sandbox.faults import ResolvedFault, aws_down_at
+from golive.sandbox.faults import ResolvedFault, VersionScope, aws_down_at
 from golive.sandbox.moto_server import INGEST_PATH
 from golive.sandbox.spec import FunctionSpec
 
@@ -51,7 +54,6 @@ MAX_VALUES = 150
 SAMPLES_PER_MINUTE = 60
 _GRID = math.log(1.02)
 _Z95 = 1.6448536269514722
-ALL_VERSIONS = "*"
 
 Dims = tuple[tuple[str, str], ...]
 
@@ -163,18 +165,10 @@ class SimulationStats:
 
 @dataclass(frozen=True)
 class Routing:
-    """An alias's weights as read from moto: version -> share of the traffic."""
+    """An alias's weights as read from moto: version -> share of the traffic, the primary version first."""
 
     weights: tuple[tuple[str, float], ...]
     alias: str | None
-
-    @property
-    def split(self) -> bool:
-        return len(self.weights) > 1
-
-    @property
-    def newest(self) -> str:
-        return max((v for v, _ in self.weights), key=lambda v: int(v) if v.isdigit() else -1)
 
 
 def _compress(values: np.ndarray[Any, Any], counts: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -204,10 +198,29 @@ def encode_ingest(account_id: str, region: str, namespace: str, datums: Sequence
                      values.astype("<f8").tobytes(), counts.astype("<f8").tobytes()])
 
 
+@dataclass(frozen=True)
+class _Binding:
+    """The versions a fault hurts, fixed when it is first active: ``stable`` is the alias's primary version then."""
+
+    scope: VersionScope
+    stable: str
+
+    def hurts(self, version: str) -> bool:
+        if self.scope == "all":
+            return True
+        if self.scope == "stable":
+            return version == self.stable
+        return _number(version) > _number(self.stable)
+
+
+def _number(version: str) -> int:
+    return int(version) if version.isdigit() else -1
+
+
 @dataclass
 class _FunctionState:
     spec: FunctionSpec
-    bindings: dict[ResolvedFault, str] = field(default_factory=dict)
+    bindings: dict[ResolvedFault, _Binding] = field(default_factory=dict)
 
 
 class TrafficSimulator:
@@ -296,9 +309,9 @@ class TrafficSimulator:
         return stats
 
     def _faults_for(self, state: _FunctionState, routing: Routing,
-                    minutes: np.ndarray[Any, Any]) -> list[tuple[ResolvedFault, str]]:
-        """The faults hitting this function in these minutes, each with the version it is bound to."""
-        hits: list[tuple[ResolvedFault, str]] = []
+                    minutes: np.ndarray[Any, Any]) -> list[tuple[ResolvedFault, _Binding]]:
+        """The faults hitting this function in these minutes, each with the versions it is bound to."""
+        hits: list[tuple[ResolvedFault, _Binding]] = []
         for fault in self._faults:
             if state.spec.name not in fault.functions:
                 continue
@@ -306,7 +319,8 @@ class TrafficSimulator:
             if bound is None:
                 if not any(fault.active(datetime.fromtimestamp(float(m), UTC)) for m in _edges(fault, minutes)):
                     continue
-                bound = routing.newest if routing.split else ALL_VERSIONS
+                scope = fault.fault.versions if routing.alias is not None else "all"
+                bound = _Binding(scope, routing.weights[0][0])
                 state.bindings[fault] = bound
             hits.append((fault, bound))
         return hits
@@ -333,7 +347,7 @@ class TrafficSimulator:
             median = np.full(n, model.duration_p50_ms)
             throttle_rate = np.full(n, model.throttles_per_minute * weight)
             for fault, bound in faults:
-                if bound not in (ALL_VERSIONS, version):
+                if not bound.hurts(version):
                     continue
                 active = _active_mask(fault, minutes)
                 if fault.kind == "error_rate":

@@ -224,6 +224,13 @@ class SandboxWorld(WorldControls):
             self.effects(repo, workflow, ref, inputs, conclusion)
             self.publishes += len(self.effects.applied) - before
 
+    def command_deployed(self, project: str) -> None:
+        """A project's deploy command succeeded in the rehearsal: do in AWS what it would have done."""
+        if self.effects is not None:
+            with self._lock:
+                self.effects.apply(project)
+                self.publishes += 1
+
     def counts(self) -> dict[str, Any]:
         dispatches: dict[str, int] = {}
         if self.github_server is not None:
