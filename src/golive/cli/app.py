@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 
 from golive.cli.render import Output, styled
@@ -219,6 +218,20 @@ def hoist_globals(args: list[str]) -> list[str]:
     return front + rest
 
 
+def _usage_error(exc: typer.TyperException) -> int:
+    """A flag, command or value the parser refused: one line naming the command, exit 2."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # bare ``golive`` or ``golive soak``: the help is the answer
+        help_text = exc.format_message().strip()  # Rich help has printed itself already and left this empty
+        if help_text:
+            sys.stderr.write(help_text + "\n")
+        return 2
+    context = getattr(exc, "ctx", None)
+    where = f"{context.command_path}: " if context is not None else ""
+    message = " ".join(exc.format_message().split())
+    sys.stderr.write(f"golive: error: {where}{message} (see {context.command_path if context else 'golive'} --help)\n")
+    return 2
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console script: run the app, map every error to one line and an exit code."""
     args = hoist_globals(sys.argv[1:] if argv is None else argv)
@@ -230,14 +243,16 @@ def main(argv: list[str] | None = None) -> None:
             sys.stdout.write(json.dumps(_fail_json(err)) + "\n")
         sys.stderr.write(f"golive: error: {err}\n")
         sys.exit(err.exit_code)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("golive: aborted\n")
         sys.exit(130)
-    except click.ClickException as exc:
-        sys.stderr.write(f"golive: error: {exc.format_message()}\n")
-        sys.exit(2)
+    except typer.TyperException as exc:
+        # typer >= 0.29 raises its own click's exceptions (typer._click), which all derive from TyperException.
+        if json_mode:
+            sys.stdout.write(json.dumps({"error": exc.format_message(), "type": "UsageError", "exit_code": 2}) + "\n")
+        sys.exit(_usage_error(exc))
     except KeyboardInterrupt:
         sys.stderr.write("golive: interrupted; the run's state is stored, run the same command to resume\n")
         sys.exit(130)
