@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from golive.cli.app import EnvOpt, app, out, ws
+from golive.cli.prompt import confirm, where
 from golive.cli.render import Output, progress, styled
 from golive.engine.session import Driven
 
@@ -123,6 +124,9 @@ def run_cmd(
     from golive.engine import session
 
     w, o = ws(ctx), out(ctx)
+    confirm(w.yes, "run", where(w.plan, w.env(env), with_dr=True),
+            [f"drive the release {w.plan.release} {w.plan.version} " + (f"up to the phase {until}" if until else "to its end")
+             + ": deploys, canary shifts and rollbacks as the plan says" + (" (a new run)" if restart else "")])
     services = w.services()
     services.notify = progress(o)
     driven = session.release(services, w.env(env), restart=restart, wait_external=not no_wait, until_phase=until)
