@@ -10,12 +10,14 @@ for an unreachable outside system, 1 for a failed check, NO-GO or rollback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from golive.cli.github_actions import GitHubActions
 from golive.cli.render import Output, styled
 from golive.errors import GoliveError, UsageError
 from golive.workspace import Workspace
@@ -35,7 +37,7 @@ def ws(ctx: typer.Context) -> Workspace:
 
 
 def out(ctx: typer.Context) -> Output:
-    return Output(ws(ctx).json)
+    return Output(ws(ctx).json, GitHubActions.detect(os.environ, ws(ctx).redact))
 
 
 @app.callback()
@@ -118,7 +120,8 @@ def plan_cmd(ctx: typer.Context, env: EnvOpt) -> None:
 def status(
     ctx: typer.Context,
     env: Annotated[str | None, typer.Option("--env", "-e")] = None,
-    watch: Annotated[bool, typer.Option("--watch", help="refresh every 2 s until Ctrl-C")] = False,
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="refresh every 2 s until Ctrl-C (piped: print only what changed, with the time)")] = False,
 ) -> None:
     """Where the release stands, and what is due when."""
     import time
@@ -126,27 +129,41 @@ def status(
     from golive.engine.status import release_status
 
     w, o = ws(ctx), out(ctx)
+    shown: list[str] = []
     while True:
         data = release_status(w.store, w.plan.release, w.clock.now(), env)
         if o.json_mode:
             o.json(data)
             return
-        if watch:
-            o.out.clear()
-        if not data["runs"]:
-            o.print(f"no runs of {data['release']} yet (start one with golive run --env ENV)")
-        for run in data["runs"]:
-            o.print(f"[bold]{run['kind']} {run['env']}[/bold] run {run['run']}: {styled(run['status'])} "
-                    f"({run['steps_done']}/{run['steps_total']} steps)" + (f" — {run['reason']}" if run["reason"] else ""))
-            for phase in run["phases"]:
-                o.print(f"  {phase['phase']:<14} {styled(phase['status'])}")
-            for due in run["due"]:
-                o.print(f"  [yellow]next[/yellow] {due}")
-        for inc in data["open_incidents"]:
-            o.print(f"[red]open incident {inc['id']} {inc['severity']}[/red] {inc['title']}")
+        lines = _status_lines(data)
         if not watch:
+            for line in lines:
+                o.print(line)
             return
+        if o.terminal:
+            o.out.clear()
+            for line in lines:
+                o.print(line)
+        elif lines != shown:
+            # A log gets only what changed since the last look, under the time it was seen.
+            o.print(f"[dim]— {w.clock.now():%Y-%m-%d %H:%M:%S %Z}[/dim]")
+            for line in [line for line in lines if line not in shown] or lines:
+                o.print(line)
+        shown = lines
         time.sleep(2)
+
+
+def _status_lines(data: dict[str, Any]) -> list[str]:
+    lines = []
+    if not data["runs"]:
+        lines.append(f"no runs of {data['release']} yet (start one with golive run --env ENV)")
+    for run in data["runs"]:
+        lines.append(f"[bold]{run['kind']} {run['env']}[/bold] run {run['run']}: {styled(run['status'])} "
+                     f"({run['steps_done']}/{run['steps_total']} steps)" + (f" — {run['reason']}" if run["reason"] else ""))
+        lines += [f"  {phase['phase']:<14} {styled(phase['status'])}" for phase in run["phases"]]
+        lines += [f"  [yellow]next[/yellow] {due}" for due in run["due"]]
+    lines += [f"[red]open incident {inc['id']} {inc['severity']}[/red] {inc['title']}" for inc in data["open_incidents"]]
+    return lines
 
 
 @app.command()
