@@ -103,3 +103,15 @@ def test_a_hand_run_deploy_before_the_tag_says_to_run_golive_tag_first(sandbox: 
 def test_error_command_escapes_as_the_runner_unescapes() -> None:
     line = error_command("a: b, c", "50% done\r\nnext: x, y")
     assert line == "::error title=a%3A b%2C c::50%25 done%0D%0Anext: x, y"
+
+
+def test_verify_by_hand_reaches_the_sandbox_through_the_exported_url_map(sandbox: UserSandbox) -> None:
+    world = sandbox.service("world")
+    mapped = dict(pair.split("=", 1) for pair in sandbox.exports["GOLIVE_URL_MAP"].split())
+    assert mapped["https://api.kimmyai.io/v1.0"] == f"{world}/prod/api"
+    assert mapped["https://kimmyai.io"] == f"{world}/prod/site"
+    ran = piped(sandbox, "verify", "--env", "prod")
+    assert ran.code == 0, ran.explain()
+    assert f"pass  http {world}/prod/api/orders/health: GET {world}/prod/api/orders/health: 401" in ran.out
+    assert f"pass  command ./scripts/smoke_test_orders.sh prod {world}/prod/api" in ran.out
+    assert "kimmyai.io" not in ran.out

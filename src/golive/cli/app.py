@@ -19,7 +19,7 @@ import typer
 
 from golive.cli.github_actions import GitHubActions
 from golive.cli.render import Output, styled
-from golive.errors import GoliveError, UsageError
+from golive.errors import GoliveError
 from golive.workspace import Workspace
 
 app = typer.Typer(
@@ -57,7 +57,7 @@ def check(ctx: typer.Context) -> None:
     from golive.plan.summary import summarize
 
     w, o = ws(ctx), out(ctx)
-    summary = summarize(w.plan)
+    summary = summarize(w.plan, w.plan_path.absolute().parent)
     if o.json_mode:
         o.json({"valid": True, "file": str(w.plan_path), **summary})
         return
@@ -172,17 +172,16 @@ def init(
     example: Annotated[str, typer.Option("--example", help="start from a bundled example")] = "bbws",
     force: Annotated[bool, typer.Option("--force", help="overwrite an existing plan")] = False,
 ) -> None:
-    """Scaffold a plan file from a bundled example."""
-    from golive.examples import example_plan
+    """Scaffold a plan file from a bundled example, with its scripts and rehearsal scenarios beside it."""
+    from golive.examples import write_example
 
     w, o = ws(ctx), out(ctx)
-    text = example_plan(example)
-    if w.plan_path.exists() and not force:
-        raise UsageError(f"{w.plan_path} exists (use --force to overwrite)")
-    w.plan_path.write_text(text, encoding="utf-8")
-    o.print(f"wrote {w.plan_path} from the '{example}' example; next: golive check -f {w.plan_path}")
+    written = write_example(example, w.plan_path, force=force)
     if o.json_mode:
-        o.json({"written": str(w.plan_path), "example": example})
+        o.json({"written": [str(path) for path in written], "example": example})
+        return
+    o.print(f"wrote {w.plan_path} and {len(written) - 1} files beside it from the '{example}' example")
+    o.print(f"next: golive check -f {w.plan_path}, then golive rehearse -f {w.plan_path}")
 
 
 @app.command()
