@@ -20,6 +20,7 @@ from golive.clock import Clock, SystemClock
 from golive.engine.context import Services
 from golive.errors import UnknownNameError
 from golive.plan.model import Plan
+from golive.plan.url_map import ENV_VAR, apply_url_map, parse_url_map
 from golive.plan.validate import load_plan
 from golive.providers.aws import Aws, AwsTarget
 from golive.providers.github import GitHub
@@ -38,7 +39,9 @@ class Workspace:
 
     @cached_property
     def plan(self) -> Plan:
-        return load_plan(self.plan_path)
+        plan = load_plan(self.plan_path)
+        url_map = os.environ.get(ENV_VAR)  # the sandbox's export: the plan's URLs answered by its world server
+        return apply_url_map(plan, parse_url_map(url_map)) if url_map else plan
 
     @cached_property
     def store(self) -> Store:

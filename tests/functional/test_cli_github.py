@@ -25,7 +25,7 @@ pytestmark = pytest.mark.xdist_group("cli_github")
 SCHEMAS = f"{OWNER}/2_1_bbws_dynamodb_schemas"
 REPOS = [f"{OWNER}/{name}" for name in ("2_1_bbws_dynamodb_schemas", "2_1_bbws_s3_schemas", "2_1_bbws_web_public",
                                         "2_bbws_product_lambda", "2_bbws_order_lambda", "2_bbws_campaigns_lambda")]
-DEPLOY = ("deploy", "--env", "prod", "--project", "dynamodb_schemas", "--skip-gate", "--why", "test")
+DEPLOY = ("deploy", "--yes", "--env", "prod", "--project", "dynamodb_schemas", "--skip-gate", "--why", "test")
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +65,11 @@ def _assert_nothing_leaked(sandbox: UserSandbox, secret: str, logs: tuple[Path, 
 
 def test_prep_sets_the_missing_secrets_and_preflight_then_passes(sandbox: UserSandbox, cloudfront_id: str) -> None:
     for ran in (
-        sandbox.golive("secrets", "set", "AWS_ROLE_PROD", "--repo", f"{OWNER}/2_1_bbws_dynamodb_schemas",
+        sandbox.golive("--yes", "secrets", "set", "AWS_ROLE_PROD", "--repo", f"{OWNER}/2_1_bbws_dynamodb_schemas",
                        "--repo", f"{OWNER}/2_1_bbws_s3_schemas", "--value-from", "plan:AWS_ROLE_PROD"),
-        sandbox.golive("secrets", "set", "AWS_ROLE_ARN_PROD", "--repo", f"{OWNER}/2_bbws_campaigns_lambda",
+        sandbox.golive("--yes", "secrets", "set", "AWS_ROLE_ARN_PROD", "--repo", f"{OWNER}/2_bbws_campaigns_lambda",
                        "--value-from", "plan:AWS_ROLE_ARN_PROD"),
-        sandbox.golive("secrets", "set", "CLOUDFRONT_DISTRIBUTION_ID_PROD", "--repo", f"{OWNER}/2_1_bbws_web_public",
+        sandbox.golive("--yes", "secrets", "set", "CLOUDFRONT_DISTRIBUTION_ID_PROD", "--repo", f"{OWNER}/2_1_bbws_web_public",
                        "--value-from", "plan:CLOUDFRONT_DISTRIBUTION_ID_PROD", "--env", "prod"),
     ):
         assert ran.code == 0, ran.explain()
@@ -89,9 +89,9 @@ def test_prep_sets_the_missing_secrets_and_preflight_then_passes(sandbox: UserSa
 
 
 def test_tag_creates_the_release_tag_in_all_six_repositories_and_again_is_fine(sandbox: UserSandbox) -> None:
-    first = sandbox.golive("tag", "--env", "prod", "--json")
+    first = sandbox.golive("tag", "--yes", "--env", "prod", "--json")
     assert first.code == 0, first.explain()
-    again = sandbox.golive("tag", "--env", "prod", "--json")
+    again = sandbox.golive("tag", "--yes", "--env", "prod", "--json")
     assert again.code == 0, again.explain()
     created = {t["repo"]: (t["tag"], t["commit"], t["created"]) for t in json.loads(first.out)["tagged"]}
     repeated = {t["repo"]: (t["tag"], t["commit"], t["created"]) for t in json.loads(again.out)["tagged"]}
@@ -103,7 +103,7 @@ def test_tag_creates_the_release_tag_in_all_six_repositories_and_again_is_fine(s
 
 def test_deploy_without_a_go_exits_2_saying_to_run_the_gate(sandbox: UserSandbox) -> None:
     before = sandbox.counts()["dispatches"][SCHEMAS]
-    ran = sandbox.golive("deploy", "--env", "prod", "--project", "dynamodb_schemas")
+    ran = sandbox.golive("deploy", "--yes", "--env", "prod", "--project", "dynamodb_schemas")
     assert ran.code == 2, ran.explain()
     assert ran.out == ""
     lines = ran.err.strip().splitlines()
@@ -114,7 +114,7 @@ def test_deploy_without_a_go_exits_2_saying_to_run_the_gate(sandbox: UserSandbox
 def test_deploy_dispatches_once_watches_to_the_end_and_resumes_after_sigkill(sandbox: UserSandbox,
                                                                             tmp_path: Path, cloudfront_id: str) -> None:
     if sandbox.github_get(f"/repos/{SCHEMAS}/git/ref/tags/v1.0.0-prod").status_code != 200:
-        tagged = sandbox.golive("tag", "--env", "prod")  # the release ref the workflow runs on
+        tagged = sandbox.golive("tag", "--yes", "--env", "prod")  # the release ref the workflow runs on
         assert tagged.code == 0, tagged.explain()
     before = sandbox.counts()["dispatches"][SCHEMAS]
 

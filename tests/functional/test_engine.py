@@ -348,15 +348,15 @@ def test_release_status_says_what_is_due_when(services: Services, store: Store, 
 
     status = release_status(store, "r", clock.now())
     (run,) = status["runs"]
-    assert run["due"] == [f"{title} due 14:00, in 5 h 55 min"]
+    assert run["due"] == [f"{title} due 14:00 UTC, in 5 h 55 min"]
     assert (run["status"], run["steps_done"], run["steps_total"]) == ("waiting", 1, 3)
     assert [(p["phase"], p["status"]) for p in run["phases"]] == [("soak", "running"), ("batch", "pending")]
     assert status["open_incidents"] == []
 
     later = release_status(store, "r", due + timedelta(minutes=1))
-    assert later["runs"][0]["due"] == [f"{title} due 14:00 (now)"]
+    assert later["runs"][0]["due"] == [f"{title} due 14:00 UTC (now)"]
     earlier = release_status(store, "r", due - timedelta(days=2, hours=3))
-    assert earlier["runs"][0]["due"] == [f"{title} due Jan 10 14:00, in 2 d 3 h"]
+    assert earlier["runs"][0]["due"] == [f"{title} due Jan 10 14:00 UTC, in 2 d 3 h"]
 
     store.open_incident("r", "prod", "P1", "orders slow", clock.now())
     assert [i["severity"] for i in release_status(store, "r", clock.now())["open_incidents"]] == ["P1"]

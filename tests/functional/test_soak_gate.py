@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -327,8 +328,14 @@ def test_soak_start_and_checkpoint_evaluate_what_is_due_and_return(spiked: Soake
     driven = session.soak_start(services, "sit")
     assert world.clock.now() == started and driven.run.status == "waiting" and not checkpoints(store)
     assert driven.result.next_due == started + 6 * HOUR + METRIC_DELAY
-    text = soak_summary(store, world.plan, "sit", world.clock.now())["text"]
+    summary = soak_summary(store, world.plan, "sit", world.clock.now())
+    text = summary["text"]
     assert "0/8 checkpoints complete, all passing; next #1" in text and "(in 6 h" in text
+    assert re.search(r"next #1 at \d\d:\d\d UTC .*; soak ends \w{3} \d\d \d\d:\d\d UTC", text), text
+    # JSON carries instants, with their offset, that read back to the laid-out due times.
+    dues = [datetime.fromisoformat(cp["due"]) for cp in summary["checkpoints"]]
+    assert all(due.utcoffset() == timedelta(0) for due in dues)
+    assert dues[1] - dues[0] == 6 * HOUR
 
     world.clock.advance(3 * HOUR)
     assert session.soak_checkpoint(services, "sit").result.progressed is False and not checkpoints(store)

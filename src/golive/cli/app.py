@@ -10,15 +10,16 @@ for an unreachable outside system, 1 for a failed check, NO-GO or rollback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 
+from golive.cli.github_actions import GitHubActions
 from golive.cli.render import Output, styled
-from golive.errors import GoliveError, UsageError
+from golive.errors import GoliveError
 from golive.redact import scrub
 from golive.workspace import Workspace
 
@@ -37,7 +38,7 @@ def ws(ctx: typer.Context) -> Workspace:
 
 
 def out(ctx: typer.Context) -> Output:
-    return Output(ws(ctx).json)
+    return Output(ws(ctx).json, GitHubActions.detect(os.environ, ws(ctx).redact))
 
 
 @app.callback()
@@ -57,7 +58,7 @@ def check(ctx: typer.Context) -> None:
     from golive.plan.summary import summarize
 
     w, o = ws(ctx), out(ctx)
-    summary = summarize(w.plan)
+    summary = summarize(w.plan, w.plan_path.absolute().parent)
     if o.json_mode:
         o.json({"valid": True, "file": str(w.plan_path), **summary})
         return
@@ -120,7 +121,8 @@ def plan_cmd(ctx: typer.Context, env: EnvOpt) -> None:
 def status(
     ctx: typer.Context,
     env: Annotated[str | None, typer.Option("--env", "-e")] = None,
-    watch: Annotated[bool, typer.Option("--watch", help="refresh every 2 s until Ctrl-C")] = False,
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="refresh every 2 s until Ctrl-C (piped: print only what changed, with the time)")] = False,
 ) -> None:
     """Where the release stands, and what is due when."""
     import time
@@ -128,27 +130,41 @@ def status(
     from golive.engine.status import release_status
 
     w, o = ws(ctx), out(ctx)
+    shown: list[str] = []
     while True:
         data = release_status(w.store, w.plan.release, w.clock.now(), env)
         if o.json_mode:
             o.json(data)
             return
-        if watch:
-            o.out.clear()
-        if not data["runs"]:
-            o.print(f"no runs of {data['release']} yet (start one with golive run --env ENV)")
-        for run in data["runs"]:
-            o.print(f"[bold]{run['kind']} {run['env']}[/bold] run {run['run']}: {styled(run['status'])} "
-                    f"({run['steps_done']}/{run['steps_total']} steps)" + (f" — {run['reason']}" if run["reason"] else ""))
-            for phase in run["phases"]:
-                o.print(f"  {phase['phase']:<14} {styled(phase['status'])}")
-            for due in run["due"]:
-                o.print(f"  [yellow]next[/yellow] {due}")
-        for inc in data["open_incidents"]:
-            o.print(f"[red]open incident {inc['id']} {inc['severity']}[/red] {inc['title']}")
+        lines = _status_lines(data)
         if not watch:
+            for line in lines:
+                o.print(line)
             return
+        if o.terminal:
+            o.out.clear()
+            for line in lines:
+                o.print(line)
+        elif lines != shown:
+            # A log gets only what changed since the last look, under the time it was seen.
+            o.print(f"[dim]— {w.clock.now():%Y-%m-%d %H:%M:%S %Z}[/dim]")
+            for line in [line for line in lines if line not in shown] or lines:
+                o.print(line)
+        shown = lines
         time.sleep(2)
+
+
+def _status_lines(data: dict[str, Any]) -> list[str]:
+    lines = []
+    if not data["runs"]:
+        lines.append(f"no runs of {data['release']} yet (start one with golive run --env ENV)")
+    for run in data["runs"]:
+        lines.append(f"[bold]{run['kind']} {run['env']}[/bold] run {run['run']}: {styled(run['status'])} "
+                     f"({run['steps_done']}/{run['steps_total']} steps)" + (f" — {run['reason']}" if run["reason"] else ""))
+        lines += [f"  {phase['phase']:<14} {styled(phase['status'])}" for phase in run["phases"]]
+        lines += [f"  [yellow]next[/yellow] {due}" for due in run["due"]]
+    lines += [f"[red]open incident {inc['id']} {inc['severity']}[/red] {inc['title']}" for inc in data["open_incidents"]]
+    return lines
 
 
 @app.command()
@@ -157,17 +173,16 @@ def init(
     example: Annotated[str, typer.Option("--example", help="start from a bundled example")] = "bbws",
     force: Annotated[bool, typer.Option("--force", help="overwrite an existing plan")] = False,
 ) -> None:
-    """Scaffold a plan file from a bundled example."""
-    from golive.examples import example_plan
+    """Scaffold a plan file from a bundled example, with its scripts and rehearsal scenarios beside it."""
+    from golive.examples import write_example
 
     w, o = ws(ctx), out(ctx)
-    text = example_plan(example)
-    if w.plan_path.exists() and not force:
-        raise UsageError(f"{w.plan_path} exists (use --force to overwrite)")
-    w.plan_path.write_text(text, encoding="utf-8")
-    o.print(f"wrote {w.plan_path} from the '{example}' example; next: golive check -f {w.plan_path}")
+    written = write_example(example, w.plan_path, force=force)
     if o.json_mode:
-        o.json({"written": str(w.plan_path), "example": example})
+        o.json({"written": [str(path) for path in written], "example": example})
+        return
+    o.print(f"wrote {w.plan_path} and {len(written) - 1} files beside it from the '{example}' example")
+    o.print(f"next: golive check -f {w.plan_path}, then golive rehearse -f {w.plan_path}")
 
 
 @app.command()
@@ -220,6 +235,20 @@ def hoist_globals(args: list[str]) -> list[str]:
     return front + rest
 
 
+def _usage_error(exc: typer.TyperException) -> int:
+    """A flag, command or value the parser refused: one line naming the command, exit 2."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # bare ``golive`` or ``golive soak``: the help is the answer
+        help_text = exc.format_message().strip()  # Rich help has printed itself already and left this empty
+        if help_text:
+            sys.stderr.write(help_text + "\n")
+        return 2
+    context = getattr(exc, "ctx", None)
+    where = f"{context.command_path}: " if context is not None else ""
+    message = " ".join(exc.format_message().split())
+    sys.stderr.write(f"golive: error: {where}{message} (see {context.command_path if context else 'golive'} --help)\n")
+    return 2
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console script: run the app, map every error to one line and an exit code."""
     args = hoist_globals(sys.argv[1:] if argv is None else argv)
@@ -231,14 +260,16 @@ def main(argv: list[str] | None = None) -> None:
             sys.stdout.write(json.dumps(_fail_json(err)) + "\n")
         sys.stderr.write(f"golive: error: {scrub(str(err))}\n")
         sys.exit(err.exit_code)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("golive: aborted\n")
         sys.exit(130)
-    except click.ClickException as exc:
-        sys.stderr.write(f"golive: error: {exc.format_message()}\n")
-        sys.exit(2)
+    except typer.TyperException as exc:
+        # typer >= 0.29 raises its own click's exceptions (typer._click), which all derive from TyperException.
+        if json_mode:
+            sys.stdout.write(json.dumps({"error": exc.format_message(), "type": "UsageError", "exit_code": 2}) + "\n")
+        sys.exit(_usage_error(exc))
     except KeyboardInterrupt:
         sys.stderr.write("golive: interrupted; the run's state is stored, run the same command to resume\n")
         sys.exit(130)

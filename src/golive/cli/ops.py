@@ -14,7 +14,11 @@ import typer
 from rich.table import Table
 
 from golive.cli.app import EnvOpt, app, out, ws
-from golive.cli.render import Output, progress, styled
+from golive.cli.github_actions import GitHubActions
+from golive.cli.github_actions import table as gha_table
+from golive.cli.prompt import confirm, where
+from golive.cli.render import Output, progress, styled, when
+from golive.clock import parse_instant
 from golive.engine.session import Driven
 
 soak_app = typer.Typer(help="Soak tests: checkpoints on a schedule, with evidence.", no_args_is_help=True)
@@ -75,7 +79,7 @@ def preflight(ctx: typer.Context, env: EnvOpt) -> None:
         if rows:
             secrets = Table(title="secret status (from the workflow files)")
             for col in ("repository", "secret", "status"):
-                secrets.add_column(col)
+                secrets.add_column(col, overflow="fold")  # a name cut with … is three repositories looking alike
             for row in rows:
                 status = str(row.get("status"))
                 style = {"missing": "red", "configured": "green", "present": "green"}.get(status, "yellow")
@@ -84,6 +88,8 @@ def preflight(ctx: typer.Context, env: EnvOpt) -> None:
         o.print(f"{len(results) - len(failed)} of {len(results)} checks passed" +
                 (f"; {len(data.get('fixable', []))} fixable by prep" if data.get("fixable") else ""))
     unreachable: list[str] = data.get("unreachable", [])
+    if o.ci is not None:
+        _preflight_to_ci(o.ci, f"preflight {w.plan.release} in {env}", results, unreachable)
     if unreachable:
         # Exit 3 (DESIGN §2): the answers are missing, not negative. One line per system, naming the call and endpoint.
         systems: dict[str, str] = {}
@@ -95,10 +101,35 @@ def preflight(ctx: typer.Context, env: EnvOpt) -> None:
         raise typer.Exit(1)
 
 
+def _preflight_to_ci(ci: GitHubActions, title: str, results: list[dict[str, Any]], unreachable: list[str]) -> None:
+    failed = [r for r in results if r["status"] in ("fail", "error")]
+    verdict = "no answer from " + ", ".join(u.split(" ", 1)[0] for u in unreachable) if unreachable else (
+        f"{len(failed)} failed" if failed else "all passed")
+    parts = [f"### golive {title}: {len(results) - len(failed)} of {len(results)} checks passed ({verdict})",
+             gha_table(["check", "target", "result", "evidence"],
+                       [[r["check"], r["target"], r["status"], r["summary"]] for r in results])]
+    rows = _secret_rows(results)
+    if rows:
+        parts += ["#### secret status (from the workflow files)",
+                  gha_table(["repository", "secret", "status"], [[str(r["repo"]), str(r.get("name")), str(r.get("status"))]
+                                                                 for r in rows])]
+    ci.summary("\n\n".join(parts))
+    for r in failed:
+        ci.error(f"golive {title}: {r['check']} {r['target']}", f"{r['status']}: {r['summary']}")
+    for why in unreachable:
+        ci.error(f"golive {title}: no answer", why)
+
+
 def _render_driven(o: Output, driven: Driven, w: Any) -> None:
     from golive.engine.status import run_status
 
     data = run_status(w.store, driven.run, w.clock.now())
+    if o.ci is not None:
+        from golive.report import render
+
+        o.ci.summary(render(w.store, driven.run.id, w.plan.release, "md", redact=w.redact))
+        if driven.run.status in ("failed", "rolled_back", "no_go", "aborted"):
+            o.ci.error(f"golive {driven.run.kind} {driven.run.env}: {driven.run.status}", driven.run.reason or "(no reason)")
     if o.json_mode:
         o.json(data)
         return
@@ -109,6 +140,10 @@ def _render_driven(o: Output, driven: Driven, w: Any) -> None:
         o.print(f"  {phase['phase']:<14} {styled(phase['status'])}")
     for due in data["due"]:
         o.print(f"  [yellow]next[/yellow] {due}")
+    if "No ref found" in (driven.run.reason or ""):
+        # A fresh repository (or sandbox) has no release tag for the workflow to run on: the usual first-deploy slip.
+        o.info(f"hint: the workflow's ref {w.plan.version} does not exist yet: run golive tag --env {driven.run.env} "
+               "first (the order by hand: tag, secrets set, gate, deploy)")
 
 
 @app.command("run")
@@ -123,6 +158,9 @@ def run_cmd(
     from golive.engine import session
 
     w, o = ws(ctx), out(ctx)
+    confirm(w.yes, "run", where(w.plan, w.env(env), with_dr=True),
+            [f"drive the release {w.plan.release} {w.plan.version} " + (f"up to the phase {until}" if until else "to its end")
+             + ": deploys, canary shifts and rollbacks as the plan says" + (" (a new run)" if restart else "")])
     services = w.services()
     services.notify = progress(o)
     driven = session.release(services, w.env(env), restart=restart, wait_external=not no_wait, until_phase=until)
@@ -172,7 +210,8 @@ def _soak_status(o: Output, w: Any, env: str) -> None:
         o.print(summary["text"])
         for cp in summary["checkpoints"]:
             late = " (late)" if cp.get("late") else ""
-            o.print(f"  #{cp['index']} {cp['due']}{late}: {styled(cp['status'])} {cp.get('detail', '')}")
+            due = when(parse_instant(cp["due"])) if cp.get("due") else "-"
+            o.print(f"  #{cp['index']} {due}{late}: {styled(cp['status'])} {cp.get('detail', '')}")
 
 
 @incident_app.command("open")
@@ -227,7 +266,7 @@ def incident_list(ctx: typer.Context, all_: Annotated[bool, typer.Option("--all"
     if not found:
         o.print("no incidents" if all_ else "no open incidents")
     for i in found:
-        o.print(f"#{i.id} {i.severity} {i.status:<8} {i.opened_at:%b %d %H:%M} {i.env or '-'} {i.title}")
+        o.print(f"#{i.id} {i.severity} {i.status:<8} {when(i.opened_at)} {i.env or '-'} {i.title}")
 
 
 @app.command()
@@ -238,6 +277,12 @@ def gate(ctx: typer.Context, name: Annotated[str, typer.Argument(help="gate name
     w, o = ws(ctx), out(ctx)
     decision = evaluate_gate(w.store, w.plan, name, w.env(env), w.clock.now())
     record_decision(w.store, w.plan, decision, w.clock.now(), asked_by="golive gate")
+    if o.ci is not None:
+        o.ci.summary(f"### golive gate {name} for {env}: {decision.verdict}\n\n" + gha_table(
+            ["", "item", "detail"], [["✓" if i.ok else "✗", i.name, str(i.detail)] for i in decision.items]))
+        for item in decision.items:
+            if not item.ok:
+                o.ci.error(f"golive gate {name} {env}: {decision.verdict}", f"{item.name}: {item.detail}")
     if o.json_mode:
         o.json(decision.to_dict())
     else:

@@ -11,7 +11,9 @@ import typer
 
 from golive.cli.app import EnvOpt, app, out, ws
 from golive.cli.ops import _exit_for, _render_driven
+from golive.cli.prompt import confirm, where
 from golive.cli.render import progress
+from golive.plan.model import Plan
 
 secrets_app = typer.Typer(help="Repository secrets, written sealed; values never printed.", no_args_is_help=True)
 app.add_typer(secrets_app, name="secrets")
@@ -23,6 +25,9 @@ def tag(ctx: typer.Context, env: EnvOpt) -> None:
     from golive.engine import session
 
     w, o = ws(ctx), out(ctx)
+    repos = sorted({p.repo for p in w.plan.projects.values()})
+    confirm(w.yes, "tag", where(w.plan, w.env(env)),
+            [f"create the annotated tag {w.plan.version} in {len(repos)} repositories: {', '.join(repos)}"])
     driven = session.tag(w.services(), w.env(env))
     step = w.store.steps(driven.run.id)[0]
     if o.json_mode:
@@ -56,6 +61,9 @@ def secrets_set(
         if env is None:
             raise UsageError("this secret comes from an AWS lookup: give --env")
         value = cloudfront_id(w.aws_for(w.env(env)), source.cloudfront_comment) or ""
+    confirm(w.yes, "secrets set", f"{len(repo)} repositories",
+            [f"write the secret {name}{' of GitHub environment ' + environment if environment else ''} "
+             f"(sealed; its value is not shown) to {', '.join(repo)}"])
     written = set_secret(w.github, repo, name, value, w.redact, environment)
     if o.json_mode:
         o.json({"written": written})
@@ -82,12 +90,26 @@ def deploy(
     w, o = ws(ctx), out(ctx)
     if (skip_gate or override_freeze) and not why:
         raise UsageError("--skip-gate and --override-freeze need --why \"...\" (it is recorded)")
+    confirm(w.yes, "deploy", where(w.plan, w.env(env), with_dr=True),
+            _deploy_changes(w.plan, batch, project, skip_gate, override_freeze, why))
     services = w.services()
     services.notify = progress(o)
     driven = session.deploy(services, w.env(env), batch, project, restart=restart,
                             skip_gate_why=why if skip_gate else None, override_freeze_why=why if override_freeze else None)
     _render_driven(o, driven, w)
     _exit_for(driven)
+
+
+def _deploy_changes(plan: Plan, batch: str | None, project: str | None, skip_gate: bool, override_freeze: bool,
+                    why: str | None) -> list[str]:
+    chosen = [b for b in plan.batches if batch in (None, b.name) and (project is None or project in b.projects)]
+    lines = [f"batch {b.name}: deploy {', '.join(p for p in b.projects if project in (None, p))} "
+             f"({plan.version}), canaries as the plan says" for b in chosen]
+    if skip_gate:
+        lines.append(f"without a GO decision (--skip-gate: {why})")
+    if override_freeze:
+        lines.append(f"inside a freeze window (--override-freeze: {why})")
+    return lines
 
 
 ProjectArg = Annotated[str, typer.Argument(help="project from the plan")]
@@ -98,6 +120,7 @@ def _operator(ctx: typer.Context, project: str, env: str, action: str, by: str |
     from golive.rollout.rollback import operator
 
     w, o = ws(ctx), out(ctx)
+    confirm(w.yes, action, where(w.plan, w.env(env)), [f"the running canary of {project} {effect} on its next pass"])
     event = operator(w.services(), w.env(env), project, action, by, why)
     if o.json_mode:
         o.json({"event": event, "project": project, "action": action})
@@ -130,6 +153,9 @@ def rollback(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
     from golive.rollout.rollback import rollback as do_rollback
 
     w, o = ws(ctx), out(ctx)
+    confirm(w.yes, "rollback", where(w.plan, w.env(env), region),
+            [f"{project}: every alias back to its previous stable version, routing cleared"]
+            + (["then run the plan's full-rollback command"] if full else []))
     result = do_rollback(w.services(), w.env(env), project, full=full, region=region, why=why)
     if o.json_mode:
         o.json(result)

@@ -1,18 +1,23 @@
-"""How commands show results: Rich for people, JSON for machines.
+"""How commands show results: Rich for people, JSON for machines, plain lines for logs.
 
 With ``--json`` only JSON goes to stdout (progress and messages go to
-stderr or nowhere), so ``golive ... --json | jq`` always works.
+stderr or nowhere), so ``golive ... --json | jq`` always works. When a stream
+is not a terminal (a CI log, ``| cat``, a file) its console is as wide as a
+line needs: a repository, secret, ARN, bucket or URL is never folded or cut
+with ``…``, since a log is searched, not looked at. Times always carry their
+zone in text; JSON carries ISO 8601 with the offset.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, TextIO
 
 from rich.console import Console
 
+from golive.cli.github_actions import GitHubActions
 from golive.redact import scrub
 
 STATUS_STYLE = {
@@ -33,11 +38,34 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
+# A log line has no right margin: wide enough that no table column ever has to fold or truncate.
+PLAIN_WIDTH = 4000
+
+
+def _console(stream: TextIO, *, stderr: bool) -> Console:
+    if stream.isatty():
+        return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=PLAIN_WIDTH)
+
+
+def when(at: datetime) -> str:
+    """A time for people, with its zone: ``Dec 02 00:27 UTC`` (a naive time is golive's UTC)."""
+    aware = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return f"{aware:%b %d %H:%M %Z}"
+
+
 class Output:
-    def __init__(self, json_mode: bool) -> None:
+    def __init__(self, json_mode: bool, ci: GitHubActions | None = None) -> None:
         self.json_mode = json_mode
-        self.out = Console(highlight=False, soft_wrap=True)
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        # In GitHub Actions: the job summary and annotations; with --json the annotations go to stderr (stdout is JSON).
+        self.ci = GitHubActions(ci.summary_path, ci.redact, sys.stderr if json_mode else None) if ci else None
+        self.out = _console(sys.stdout, stderr=False)
+        self.err = _console(sys.stderr, stderr=True)
+
+    @property
+    def terminal(self) -> bool:
+        """Whether stdout is a person's terminal (else a log, a pipe or a file)."""
+        return self.out.is_terminal
 
     def json(self, data: Any) -> None:
         sys.stdout.write(scrub(json.dumps(data, default=_default, indent=2)) + "\n")
@@ -60,12 +88,13 @@ def styled(status: str) -> str:
 def progress(o: Output) -> Any:
     """Live progress on stderr: each step, each canary shift and analysis, each rollback, as they happen.
 
-    Times are the run's clock (virtual in a rehearsal), when the event carries one.
+    Each line starts with its time: the run's clock when the event carries one (virtual in a rehearsal), else the
+    wall clock, so a CI log shows when each thing happened.
     """
 
     def notify(kind: str, data: dict[str, Any]) -> None:
         at = data.get("virtual_now")
-        stamp = f"[dim]{at:%a %d %H:%M}[/dim] " if isinstance(at, datetime) else ""
+        stamp = f"[dim]{at:%a %d %H:%M %Z}[/dim] " if isinstance(at, datetime) else f"[dim]{datetime.now(UTC):%H:%M:%S %Z}[/dim] "
         outcome = data.get("outcome")
         if kind == "step_started":
             o.info(f"{stamp}▶ {data.get('title')}")

@@ -15,6 +15,7 @@ sandbox_app = typer.Typer(help="A local AWS + GitHub built from the plan, for tr
 app.add_typer(sandbox_app, name="sandbox")
 
 if TYPE_CHECKING:
+    from golive.plan.model import Plan
     from golive.sandbox.daemon import SandboxInfo
 
 StateDir = Annotated[Path | None, typer.Option("--state-dir", help="where the sandbox keeps its files")]
@@ -37,6 +38,7 @@ def sandbox_up(
     state_dir: StateDir = None,
 ) -> None:
     """Start the sandbox and print the exports that point the AWS CLI and golive at it."""
+    from golive.plan.validate import load_plan
     from golive.sandbox.daemon import start_world_detached, stop
     from golive.sandbox.from_plan import check_plan_faults
 
@@ -47,7 +49,7 @@ def sandbox_up(
     with o.err.status("starting the sandbox: local AWS, GitHub, endpoints; provisioning from the plan…"):
         info = start_world_detached(folder, w.plan_path, env, seed=seed, faults=inject or [], realtime=True,
                                     github_run_seconds=github_run_seconds)
-    lines = _exports(info)
+    lines = _exports(info, load_plan(w.plan_path))  # the file's URLs, whatever an older GOLIVE_URL_MAP says
     if o.json_mode:
         o.json({**info.to_dict(), "exports": lines})
     else:
@@ -65,14 +67,20 @@ def sandbox_up(
             stop(folder)
 
 
-def _exports(info: SandboxInfo) -> list[str]:
-    """AWS's exports, then the local GitHub's address and its token (a fixed local one, not a secret)."""
+def _exports(info: SandboxInfo, plan: Plan) -> list[str]:
+    """AWS's exports, the local GitHub's address and its token (a fixed local one, not a secret), and the plan's
+    URLs mapped to the world server (so ``golive verify`` and the health checks reach the sandbox, not production)."""
+    import shlex
+
+    from golive.plan.url_map import ENV_VAR, format_url_map, world_url_map
     from golive.sandbox.daemon import exports
     from golive.sandbox.world import SANDBOX_TOKEN
 
     github = [f"export GOLIVE_GITHUB_API={info.services['github']}",
               f"export GITHUB_TOKEN={SANDBOX_TOKEN}"] if "github" in info.services else []
-    return [*exports(info), *github]
+    world = [f"export {ENV_VAR}={shlex.quote(format_url_map(world_url_map(plan, info.services['world'])))}"
+             ] if "world" in info.services else []
+    return [*exports(info), *github, *world]
 
 
 @sandbox_app.command("down")
@@ -91,6 +99,7 @@ def sandbox_down(ctx: typer.Context, state_dir: StateDir = None) -> None:
 @sandbox_app.command("status")
 def sandbox_status(ctx: typer.Context, state_dir: StateDir = None) -> None:
     """Whether a sandbox runs, and where."""
+    from golive.plan.validate import load_plan
     from golive.sandbox.daemon import status
 
     w, o = ws(ctx), out(ctx)
@@ -102,7 +111,7 @@ def sandbox_status(ctx: typer.Context, state_dir: StateDir = None) -> None:
     else:
         o.print(f"sandbox pid {info.pid}: AWS at {info.endpoint}; " +
                 ", ".join(f"{k} at {v}" for k, v in info.services.items()))
-        for line in _exports(info):
+        for line in _exports(info, load_plan(w.plan_path)):
             o.print(f"  {line}")
     if info is None:
         raise typer.Exit(1)

@@ -30,7 +30,7 @@ def soak_summary(store: Store, plan: Plan, env: str, now: datetime) -> dict[str,
         result = s.result or {}
         status = "pending" if s.status in ("pending", "waiting", "running") else (
             "skipped" if result.get("skipped") else ("pass" if not result.get("failures") else "fail"))
-        rows.append({"index": s.params["index"], "due": f"{due:%b %d %H:%M}" if due else "-", "status": status,
+        rows.append({"index": s.params["index"], "due": due.isoformat() if due else None, "status": status,
                      "late": result.get("late", False), "detail": "; ".join(result.get("failures", []))})
     done = [r for r in rows if r["status"] in ("pass", "fail")]
     failing = [r for r in rows if r["status"] == "fail"]
@@ -42,9 +42,9 @@ def soak_summary(store: Store, plan: Plan, env: str, now: datetime) -> dict[str,
         due = start + timedelta(seconds=steps[nxt["index"] - 1].params["offset_s"])
         wait = due - now
         when = f"in {human_duration(wait)}" if wait.total_seconds() > 0 else "now"
-        text += f"; next #{nxt['index']} at {due:%H:%M} ({when})"
+        text += f"; next #{nxt['index']} at {due:%H:%M %Z} ({when})"
     if start is not None and steps:
         ends = start + timedelta(seconds=steps[-1].params["offset_s"])
-        text += f"; soak ends {ends:%b %d %H:%M}"
+        text += f"; soak ends {ends:%b %d %H:%M %Z}"
     return {"env": env, "run": run.id, "status": run.status, "text": text, "checkpoints": rows,
             "started_at": meta.get("start")}

@@ -27,7 +27,7 @@ def _due_text(item: DueItem, now: datetime) -> str:
     if item.due_at is None:
         return f"{item.title}: {item.reason}"
     delta = item.due_at - now
-    when = item.due_at.strftime("%H:%M") if delta.total_seconds() < 86400 else item.due_at.strftime("%b %d %H:%M")
+    when = item.due_at.strftime("%H:%M %Z" if delta.total_seconds() < 86400 else "%b %d %H:%M %Z")
     if delta.total_seconds() <= 0:
         return f"{item.title} due {when} (now)"
     return f"{item.title} due {when}, in {human_duration(delta)}"

@@ -9,13 +9,15 @@ mistakes releases like the reference one are known to make.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from golive.analysis.units import format_duration
 from golive.plan.model import Plan
 
 
-def summarize(plan: Plan) -> dict[str, Any]:
+def summarize(plan: Plan, folder: Path | None = None) -> dict[str, Any]:
+    """The summary; with the plan's ``folder``, lint also names command paths that do not exist there."""
     return {
         "release": plan.release,
         "version": plan.version,
@@ -42,7 +44,7 @@ def summarize(plan: Plan) -> dict[str, Any]:
                   for name, g in plan.gates.items()},
         "rollback_triggers": [t.criterion or (f"incident {t.incident}" if t.incident else f"alarm {t.alarm}")
                               for t in plan.rollback.triggers],
-        "lint": lint(plan),
+        "lint": lint(plan) + (missing_commands(plan, folder) if folder is not None else []),
     }
 
 
@@ -89,4 +91,28 @@ def lint(plan: Plan) -> list[str]:
     for gate_name, gate in plan.gates.items():
         if not gate.approvals:
             out.append(f"gates.{gate_name}: no approvals required; nobody signs the GO")
+    return out
+
+
+def missing_commands(plan: Plan, folder: Path) -> list[str]:
+    """Commands given by path (``./scripts/smoke.sh``) that are not there, relative to the plan's folder.
+
+    A bare program name (``terraform``) is looked up on PATH when it runs, and a templated one (``{tool}``) is
+    known only then, so neither is checked here.
+    """
+    argvs: list[tuple[str, list[str], str | None]] = []
+    for name, project in plan.projects.items():
+        argvs += [(f"projects.{name}.smoke[{i}]", argv, None) for i, argv in enumerate(project.smoke)]
+        if project.deploy.command:
+            argvs.append((f"projects.{name}.deploy.command", project.deploy.command, project.deploy.cwd))
+    if plan.rollback.full is not None:
+        argvs.append(("rollback.full.command", plan.rollback.full.command, plan.rollback.full.cwd))
+    out = []
+    for where, argv, cwd in argvs:
+        program = argv[0] if argv else ""
+        if "/" not in program or "{" in program:
+            continue
+        base = folder / cwd if cwd else folder
+        if not (base / program).exists():
+            out.append(f"{where}: {program} does not exist (relative to {base})")
     return out
