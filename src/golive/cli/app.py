@@ -46,8 +46,11 @@ def _global(
     db: Annotated[str | None, typer.Option("--db", envvar="GOLIVE_DB", help="store URL (default .golive/state.db)")] = None,
     json_: Annotated[bool, typer.Option("--json", help="machine-readable output on stdout, nothing else")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="no prompts")] = False,
+    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile for every environment (beats AWS_PROFILE "
+                                                "and the plan)")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="AWS region for every environment (beats the plan)")] = None,
 ) -> None:
-    ctx.obj = Workspace(plan_path=plan, db_url=db, json=json_, yes=yes)
+    ctx.obj = Workspace(plan_path=plan, db_url=db, json=json_, yes=yes, profile=profile, region=region)
 
 
 @app.command()
@@ -193,8 +196,9 @@ def _fail_json(err: GoliveError) -> dict[str, Any]:
     return {"error": str(err), "type": type(err).__name__, "exit_code": err.exit_code}
 
 
-_GLOBAL_WITH_VALUE = ("-f", "--plan", "--db")
+_GLOBAL_WITH_VALUE = ("-f", "--plan", "--db", "--profile", "--region")
 _GLOBAL_FLAGS = ("--json", "--yes", "-y")
+_COMMAND_OWNS = {"rollback": ("--region",)}  # rollback --region names the region to roll back (the DR one)
 
 
 def hoist_globals(args: list[str]) -> list[str]:
@@ -207,11 +211,15 @@ def hoist_globals(args: list[str]) -> list[str]:
         if arg == "--":
             rest += args[i:]
             break
+        if arg.split("=", 1)[0] in _COMMAND_OWNS.get(next(iter(rest), ""), ()):
+            rest.append(arg)
+            i += 1
+            continue
         if arg in _GLOBAL_WITH_VALUE and i + 1 < len(args):
             front += [arg, args[i + 1]]
             i += 2
             continue
-        if any(arg.startswith(opt + "=") for opt in ("--plan", "--db")) or arg in _GLOBAL_FLAGS:
+        if any(arg.startswith(opt + "=") for opt in _GLOBAL_WITH_VALUE if opt.startswith("--")) or arg in _GLOBAL_FLAGS:
             front.append(arg)
         else:
             rest.append(arg)
