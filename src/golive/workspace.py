@@ -18,6 +18,8 @@ from functools import cached_property
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from golive.clock import Clock, SystemClock
 from golive.engine.context import Services
@@ -45,10 +47,23 @@ class Workspace:
     def plan(self) -> Plan:
         return load_plan(self.plan_path)
 
+    @property
+    def store_url(self) -> str:
+        return self.db_url or os.environ.get("GOLIVE_DB") or default_url(self.plan_path)
+
     @cached_property
     def store(self) -> Store:
-        url = self.db_url or os.environ.get("GOLIVE_DB") or default_url(self.plan_path)
-        return Store.open(url)
+        return Store.open(self.store_url)
+
+    def store_location(self) -> str:
+        """Where the state is, for people: the SQLite file, or the database URL without its password."""
+        try:
+            url = make_url(self.store_url)
+        except ArgumentError:
+            return "the store"
+        if url.get_backend_name() == "sqlite" and url.database:
+            return url.database
+        return url.render_as_string(hide_password=True)
 
     def env(self, name: str) -> str:
         if name not in self.plan.environments:

@@ -30,6 +30,9 @@ PlanOpt = Annotated[Path, typer.Option("-f", "--plan", help="the plan file", env
 EnvOpt = Annotated[str, typer.Option("--env", "-e", help="environment from the plan")]
 
 
+_started: list[Workspace] = []  # the command's workspace, for the Ctrl-C message after its context is gone
+
+
 def ws(ctx: typer.Context) -> Workspace:
     obj: Workspace = ctx.obj
     return obj
@@ -51,6 +54,7 @@ def _global(
     region: Annotated[str | None, typer.Option("--region", help="AWS region for every environment (beats the plan)")] = None,
 ) -> None:
     ctx.obj = Workspace(plan_path=plan, db_url=db, json=json_, yes=yes, profile=profile, region=region)
+    _started.append(ctx.obj)
 
 
 @app.command()
@@ -144,6 +148,10 @@ def status(
                     f"({run['steps_done']}/{run['steps_total']} steps)" + (f" — {run['reason']}" if run["reason"] else ""))
             for phase in run["phases"]:
                 o.print(f"  {phase['phase']:<14} {styled(phase['status'])}")
+            for c in run["canaries"]:
+                verdict = f"last verdict {styled(c['verdict'])}" + (f": {c['reason']}" if c["reason"] else "") \
+                    if c["verdict"] else "no analysis yet"
+                o.print(f"  canary {c['project']} at {c['weight']:g}%, {verdict}")
             for due in run["due"]:
                 o.print(f"  [yellow]next[/yellow] {due}")
         for inc in data["open_incidents"]:
@@ -247,11 +255,19 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write(f"golive: error: {exc.format_message()}\n")
         sys.exit(2)
     except KeyboardInterrupt:
-        sys.stderr.write("golive: interrupted; the run's state is stored, run the same command to resume\n")
-        sys.exit(130)
+        _stopped()
     except BrokenPipeError:
         sys.exit(1)
+    if code == 130:  # typer turns Ctrl-C into Exit(130), returned as the code when not standalone
+        _stopped()
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _stopped() -> None:
+    """Ctrl-C: every step's state is already in the store, so say where, and how to go on."""
+    where = _started[-1].store_location() if _started else "the store"
+    sys.stderr.write(f"\nstopped; the state is kept in {where}; run the same command to resume\n")
+    sys.exit(130)
 import golive.cli.ops  # noqa: E402  (registers the commands)
 import golive.cli.release_ops  # noqa: E402  (registers the commands)
 import golive.cli.sandbox_cmds  # noqa: F401,E402  (registers the commands)

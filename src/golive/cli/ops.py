@@ -124,7 +124,7 @@ def run_cmd(
 
     w, o = ws(ctx), out(ctx)
     services = w.services()
-    services.notify = progress(o)
+    services.notify = progress(o, w.clock)
     driven = session.release(services, w.env(env), restart=restart, wait_external=not no_wait, until_phase=until)
     _render_driven(o, driven, w)
     _exit_for(driven)

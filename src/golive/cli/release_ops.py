@@ -83,7 +83,7 @@ def deploy(
     if (skip_gate or override_freeze) and not why:
         raise UsageError("--skip-gate and --override-freeze need --why \"...\" (it is recorded)")
     services = w.services()
-    services.notify = progress(o)
+    services.notify = progress(o, w.clock)
     driven = session.deploy(services, w.env(env), batch, project, restart=restart,
                             skip_gate_why=why if skip_gate else None, override_freeze_why=why if override_freeze else None)
     _render_driven(o, driven, w)
