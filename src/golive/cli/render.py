@@ -43,12 +43,15 @@ class Output:
         self.json_mode = json_mode
         self.out = Console(highlight=False, soft_wrap=True)
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.progress: Progress | None = None  # a live view to end before results are printed
 
     def json(self, data: Any) -> None:
         sys.stdout.write(json.dumps(data, default=_default, indent=2) + "\n")
         sys.stdout.flush()
 
     def print(self, *args: Any, **kwargs: Any) -> None:
+        if self.progress is not None:
+            self.progress.close()
         if not self.json_mode:
             self.out.print(*args, **kwargs)
 
@@ -89,6 +92,7 @@ class Progress:
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
         self.live = o.err.is_terminal if live is None else live
+        o.progress = self
         atexit.register(self.close)
 
     # -- what the view knows -------------------------------------------------------------------
@@ -113,7 +117,7 @@ class Progress:
         grid = Table.grid(padding=(0, 2))
         grid.add_row("[dim]clock[/dim]", f"{now:%a %d %b %H:%M:%S}" if now else "-")
         grid.add_row("[dim]step[/dim]", self.step or "-")
-        for project, (weight, verdict) in self.canaries.items():
+        for project, (weight, verdict) in list(self.canaries.items()):
             grid.add_row(f"[dim]canary[/dim] {project}", f"{weight:g}%  last verdict {styled(verdict) if verdict else '-'}")
         grid.add_row("[dim]next[/dim]", self.countdown())
         return grid
