@@ -76,7 +76,7 @@ def test_profile_and_region_overrides_are_laid_over_the_plan_and_recorded() -> N
 
 def test_an_explicitly_asked_profile_that_is_missing_is_an_error_not_a_fallback(moto_reset: str) -> None:
     target = aws_target(ENV, "r1", "prod", profile="nosuch", environ={})
-    with pytest.raises(ConfigError, match="profile 'nosuch' is not configured"):
+    with pytest.raises(ConfigError, match="AWS profile nosuch from --profile is not configured on this machine"):
         Aws(target).client("sts")
 
 

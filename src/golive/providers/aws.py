@@ -141,10 +141,13 @@ class Aws:
         try:
             return boto3.Session(profile_name=profile, region_name=self.region)
         except bx.ProfileNotFound as exc:
-            explicit = any(o.startswith("profile") for o in self.target.overridden)
-            chain = None if explicit else boto3.Session(region_name=self.region)
-            creds = chain.get_credentials() if chain is not None else None
-            if chain is None or creds is None:
+            explicit = next((o for o in self.target.overridden if o.startswith("profile")), None)
+            if explicit is not None:
+                raise ConfigError(f"AWS {explicit} is not configured on this machine "
+                                  f"(run 'aws configure sso --profile {profile}' or choose another)") from exc
+            chain = boto3.Session(region_name=self.region)
+            creds = chain.get_credentials()
+            if creds is None:
                 raise ConfigError(
                     f"AWS profile '{profile}' is not configured on this machine and no other AWS credentials were found "
                     f"(run 'aws configure sso --profile {profile}', fix environments.*.profile, or set AWS_ACCESS_KEY_ID)"
