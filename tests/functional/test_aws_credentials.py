@@ -114,3 +114,12 @@ def test_github_base_url_from_actions_and_gh_settings() -> None:
     both = {"GOLIVE_GITHUB_API": "http://127.0.0.1:9/", "GITHUB_API_URL": "https://api.github.com", "GH_HOST": "ghe.corp"}
     assert api_base_from_env(both) == "http://127.0.0.1:9"
     assert api_base_from_env({"GITHUB_API_URL": "https://api.github.com", "GH_HOST": "ghe.corp"}) == "https://api.github.com"
+
+
+def test_global_profile_and_region_stand_anywhere_but_rollback_keeps_its_own_region() -> None:
+    from golive.cli.app import hoist_globals
+
+    assert hoist_globals(["preflight", "--env", "prod", "--region", "eu-west-1", "--profile=ci"]) == [
+        "--region", "eu-west-1", "--profile=ci", "preflight", "--env", "prod"]
+    assert hoist_globals(["rollback", "order_lambda", "--env", "prod", "--region", "eu-west-1"]) == [
+        "rollback", "order_lambda", "--env", "prod", "--region", "eu-west-1"]
