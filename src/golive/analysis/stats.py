@@ -16,20 +16,23 @@ Two kinds of data, two tests:
   Hodges-Lehmann estimate of the location shift with its confidence
   interval, as Kayenta does. Durations are compared on a log scale, so the
   shift reads as a ratio (``+30%``) and the effect-size tolerance is relative.
+
+Plain Python (``math``, ``statistics``), no numpy or scipy: the sizes are a
+bake's minutes and a window's error counts, and these two libraries were
+most of a production install. The tests check every function against scipy.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from statistics import NormalDist
-from typing import Any, Literal
-
-import numpy as np
-from scipy import special
-from scipy import stats as sps
+from typing import Literal
 
 Alternative = Literal["greater", "less", "two-sided"]
 
@@ -58,15 +61,43 @@ class RateTest:
     stable_exposure: float
 
 
-def _binomial_pmf(k: int, p: float) -> np.ndarray[Any, np.dtype[np.float64]]:
-    j = np.arange(k + 1, dtype=np.float64)
+# A probability this small cannot change any p-value a judge reads; dropping it keeps convolutions short.
+_NEGLIGIBLE = 1e-300
+
+
+def _binomial_pmf(k: int, p: float) -> tuple[int, list[float]]:
+    """Binomial(k, p)'s probabilities as (first index, values), without the negligible tails on either side."""
     if p <= 0.0 or p >= 1.0:
-        pmf = np.zeros(k + 1)
-        pmf[0 if p <= 0.0 else k] = 1.0
-        return pmf
-    log_pmf = (special.gammaln(k + 1) - special.gammaln(j + 1) - special.gammaln(k - j + 1)
-               + j * math.log(p) + (k - j) * math.log1p(-p))
-    return np.asarray(np.exp(log_pmf), dtype=np.float64)
+        return (0 if p <= 0.0 else k), [1.0]
+    log_p, log_q, log_k = math.log(p), math.log1p(-p), math.lgamma(k + 1)
+    pmf = [math.exp(log_k - math.lgamma(j + 1) - math.lgamma(k - j + 1) + j * log_p + (k - j) * log_q)
+           for j in range(k + 1)]
+    first = next(j for j, v in enumerate(pmf) if v > _NEGLIGIBLE)
+    last = max(j for j, v in enumerate(pmf) if v > _NEGLIGIBLE)
+    return first, pmf[first: last + 1]
+
+
+def _convolve(a: tuple[int, list[float]], b: tuple[int, list[float]]) -> tuple[int, list[float]]:
+    """The distribution of the sum of two independent counts given as (first index, probabilities)."""
+    out = [0.0] * (len(a[1]) + len(b[1]) - 1)
+    for i, x in enumerate(a[1]):
+        for j, y in enumerate(b[1]):
+            out[i + j] += x * y
+    return a[0] + b[0], out
+
+
+def _at_least(dist: tuple[int, list[float]], value: int) -> tuple[float, float]:
+    """``P(X > value)`` and ``P(X == value)`` of a distribution given as (first index, probabilities)."""
+    first, probs = dist
+    at = probs[value - first] if first <= value < first + len(probs) else 0.0
+    above = math.fsum(probs[max(value + 1 - first, 0):])
+    return above, at
+
+
+def _binomial_sf(value: int, k: int, p: float) -> float:
+    """``P(X >= value)`` for X ~ Binomial(k, p)."""
+    above, at = _at_least(_binomial_pmf(k, p), value)
+    return min(1.0, above + at)
 
 
 def rate_test(strata: Sequence[Stratum], ratio_bound: float = 1.0, *, mid_p: bool = False) -> RateTest:
@@ -101,13 +132,12 @@ def rate_test(strata: Sequence[Stratum], ratio_bound: float = 1.0, *, mid_p: boo
         p_value = 1.0
     elif len(singles) == 1 and not mid_p:
         _, k, p0 = singles[0]
-        p_value = float(special.bdtrc(observed - 1, k, p0))  # P(X >= observed), X ~ Binomial(k, p0)
+        p_value = _binomial_sf(observed, k, p0)
     else:
-        pmf = np.ones(1)
+        dist: tuple[int, list[float]] = (0, [1.0])
         for _, k, p0 in singles:
-            pmf = np.convolve(pmf, _binomial_pmf(k, p0))
-        tail = float(pmf[observed + 1:].sum())
-        at = float(pmf[observed])
+            dist = _convolve(dist, _binomial_pmf(k, p0))
+        tail, at = _at_least(dist, observed)
         p_value = min(1.0, tail + (0.5 * at if mid_p else at))
     p0_all = (ratio_bound * ce) / (ratio_bound * ce + se) if ce + se > 0 else 0.0
     ratio = num / den if den > 0 else (math.inf if num > 0 else 1.0)
@@ -121,11 +151,12 @@ def rate_test_known(events: int, exposure: float, baseline_rate: float, alpha: f
     Reject when ``events >= critical``; the benchmark uses it as the limit no method can beat.
     """
     n = round(exposure)
-    critical = int(sps.binom.isf(alpha, n, baseline_rate)) + 1
-    while critical > 0 and sps.binom.sf(critical - 2, n, baseline_rate) <= alpha:
-        critical -= 1
-    size = float(sps.binom.sf(critical - 1, n, baseline_rate))
-    return critical, size
+    first, probs = _binomial_pmf(n, baseline_rate)
+    # sf[c] = P(X >= c) for c = 0 … n + 1
+    upper = list(accumulate(reversed(probs)))[::-1]
+    sf = [1.0] * first + [min(1.0, v) for v in upper] + [0.0] * (n + 2 - first - len(probs))
+    critical = next(c for c in range(n + 2) if sf[c] <= alpha)
+    return critical, sf[critical]
 
 
 @dataclass(frozen=True)
@@ -144,18 +175,17 @@ class ShiftTest:
 
 def hodges_lehmann(canary: Sequence[float], stable: Sequence[float], confidence: float = 0.98) -> tuple[float, float, float]:
     """The median of all pairwise differences, and its two-sided ``confidence`` interval (normal approximation)."""
-    x = np.asarray(canary, dtype=float)
-    y = np.asarray(stable, dtype=float)
-    if x.size == 0 or y.size == 0:
+    x, y = [float(v) for v in canary], [float(v) for v in stable]
+    if not x or not y:
         raise ValueError("Hodges-Lehmann needs at least one value on each side")
-    diffs = np.sort(np.subtract.outer(x, y).ravel())
-    n, m = x.size, y.size
-    estimate = float(np.median(diffs))
+    diffs = sorted(a - b for a in x for b in y)
+    n, m = len(x), len(y)
+    estimate = statistics.median(diffs)
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     k = math.floor(n * m / 2 - z * math.sqrt(n * m * (n + m + 1) / 12))
     if k < 1:
         return estimate, -math.inf, math.inf
-    return estimate, float(diffs[k - 1]), float(diffs[n * m - k])
+    return estimate, diffs[k - 1], diffs[n * m - k]
 
 
 _EXACT_LIMIT = 40
@@ -167,12 +197,13 @@ def _u_null(n: int, m: int) -> tuple[float, ...]:
     # counts[n][m] over u via the recurrence f(n, m) = f(n - 1, m) shifted by m, plus f(n, m - 1)
     if n == 0 or m == 0:
         return (1.0,)
-    left = np.asarray(_u_null(n - 1, m))
-    right = np.asarray(_u_null(n, m - 1))
-    out = np.zeros(n * m + 1)
-    out[m: m + left.size] += left * n / (n + m)
-    out[: right.size] += right * m / (n + m)
-    return tuple(out.tolist())
+    left, right = _u_null(n - 1, m), _u_null(n, m - 1)
+    out = [0.0] * (n * m + 1)
+    for u, v in enumerate(left):
+        out[m + u] += v * n / (n + m)
+    for u, v in enumerate(right):
+        out[u] += v * m / (n + m)
+    return tuple(out)
 
 
 def mann_whitney(canary: Sequence[float], stable: Sequence[float], alternative: Alternative = "greater") -> tuple[float, float]:
@@ -181,20 +212,17 @@ def mann_whitney(canary: Sequence[float], stable: Sequence[float], alternative: 
     Exact for small samples without ties (what per-minute series of a bake are), otherwise the
     normal approximation with tie and continuity corrections (as ``scipy.stats.mannwhitneyu``).
     """
-    x = np.asarray(canary, dtype=float)
-    y = np.asarray(stable, dtype=float)
-    n, m = x.size, y.size
-    diff = np.subtract.outer(x, y)
-    u = float((diff > 0).sum() + 0.5 * (diff == 0).sum())
-    pooled = np.concatenate([x, y])
-    ties = np.unique(pooled, return_counts=True)[1]
-    if (ties == 1).all() and max(n, m) <= _EXACT_LIMIT:
-        dist = np.asarray(_u_null(n, m))
-        greater = float(dist[math.ceil(u - 1e-9):].sum())
-        less = float(dist[: math.floor(u + 1e-9) + 1].sum())
+    x, y = [float(v) for v in canary], [float(v) for v in stable]
+    n, m = len(x), len(y)
+    u = sum(1.0 if a > b else 0.5 if a == b else 0.0 for a in x for b in y)
+    ties = list(Counter([*x, *y]).values())
+    if all(t == 1 for t in ties) and max(n, m) <= _EXACT_LIMIT:
+        dist = _u_null(n, m)
+        greater = math.fsum(dist[math.ceil(u - 1e-9):])
+        less = math.fsum(dist[: math.floor(u + 1e-9) + 1])
     else:
         mean = n * m / 2
-        tie_term = float((ties**3 - ties).sum()) / ((n + m) * (n + m - 1)) if n + m > 1 else 0.0
+        tie_term = sum(t**3 - t for t in ties) / ((n + m) * (n + m - 1)) if n + m > 1 else 0.0
         sd = math.sqrt(n * m / 12 * ((n + m + 1) - tie_term))
         if sd == 0:
             return u, 1.0

@@ -3,7 +3,8 @@
 The classic release mistake is a wrong profile: everything "works", in the
 wrong account. This check asks STS who the caller is and compares it with
 the environment's account, naming both numbers and the profile when they
-differ.
+differ. The evidence says where the credentials came from (a profile, the
+environment, GitHub's OIDC web identity, an assumed role), in botocore's words.
 """
 
 from __future__ import annotations
@@ -53,9 +54,11 @@ def run(ctx: CheckContext, params: AwsAccountParams) -> CheckResult:
 
     def body(probe: Probe) -> CheckResult:
         actual = probe.aws.caller_account()
+        source = probe.aws.credential_source()
         profile = probe.aws.target.profile or ctx.variables.get("profile")
-        probe.note("sts:GetCallerIdentity", {"Account": actual, "profile": profile, "expected": expected})
-        via = f" (profile {profile})" if profile else ""
+        probe.note("sts:GetCallerIdentity", {"Account": actual, "profile": profile, "expected": expected,
+                                             "credentials": source})
+        via = f" (profile {profile})" if profile and "not configured" not in source else f" (from {source})"
         if expected is None:
             return probe.warned(f"credentials are for {actual}; the plan names no account to compare with")
         if actual != expected:

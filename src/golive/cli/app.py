@@ -32,6 +32,9 @@ PlanOpt = Annotated[Path, typer.Option("-f", "--plan", help="the plan file", env
 EnvOpt = Annotated[str, typer.Option("--env", "-e", help="environment from the plan")]
 
 
+_started: list[Workspace] = []  # the command's workspace, for the Ctrl-C message after its context is gone
+
+
 def ws(ctx: typer.Context) -> Workspace:
     obj: Workspace = ctx.obj
     return obj
@@ -48,8 +51,12 @@ def _global(
     db: Annotated[str | None, typer.Option("--db", envvar="GOLIVE_DB", help="store URL (default .golive/state.db)")] = None,
     json_: Annotated[bool, typer.Option("--json", help="machine-readable output on stdout, nothing else")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="no prompts")] = False,
+    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile for every environment (beats AWS_PROFILE "
+                                                "and the plan)")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="AWS region for every environment (beats the plan)")] = None,
 ) -> None:
-    ctx.obj = Workspace(plan_path=plan, db_url=db, json=json_, yes=yes)
+    ctx.obj = Workspace(plan_path=plan, db_url=db, json=json_, yes=yes, profile=profile, region=region)
+    _started.append(ctx.obj)
 
 
 @app.command()
@@ -162,6 +169,10 @@ def _status_lines(data: dict[str, Any]) -> list[str]:
         lines.append(f"[bold]{run['kind']} {run['env']}[/bold] run {run['run']}: {styled(run['status'])} "
                      f"({run['steps_done']}/{run['steps_total']} steps)" + (f" — {run['reason']}" if run["reason"] else ""))
         lines += [f"  {phase['phase']:<14} {styled(phase['status'])}" for phase in run["phases"]]
+        for c in run["canaries"]:
+            verdict = f"last verdict {styled(c['verdict'])}" + (f": {c['reason']}" if c["reason"] else "") \
+                if c["verdict"] else "no analysis yet"
+            lines.append(f"  canary {c['project']} at {c['weight']:g}%, {verdict}")
         lines += [f"  [yellow]next[/yellow] {due}" for due in run["due"]]
     lines += [f"[red]open incident {inc['id']} {inc['severity']}[/red] {inc['title']}" for inc in data["open_incidents"]]
     return lines
@@ -209,8 +220,9 @@ def _fail_json(err: GoliveError) -> dict[str, Any]:
     return {"error": scrub(str(err)), "type": type(err).__name__, "exit_code": err.exit_code}
 
 
-_GLOBAL_WITH_VALUE = ("-f", "--plan", "--db")
+_GLOBAL_WITH_VALUE = ("-f", "--plan", "--db", "--profile", "--region")
 _GLOBAL_FLAGS = ("--json", "--yes", "-y")
+_COMMAND_OWNS = {"rollback": ("--region",)}  # rollback --region names the region to roll back (the DR one)
 
 
 def hoist_globals(args: list[str]) -> list[str]:
@@ -223,11 +235,15 @@ def hoist_globals(args: list[str]) -> list[str]:
         if arg == "--":
             rest += args[i:]
             break
+        if arg.split("=", 1)[0] in _COMMAND_OWNS.get(next(iter(rest), ""), ()):
+            rest.append(arg)
+            i += 1
+            continue
         if arg in _GLOBAL_WITH_VALUE and i + 1 < len(args):
             front += [arg, args[i + 1]]
             i += 2
             continue
-        if any(arg.startswith(opt + "=") for opt in ("--plan", "--db")) or arg in _GLOBAL_FLAGS:
+        if any(arg.startswith(opt + "=") for opt in _GLOBAL_WITH_VALUE if opt.startswith("--")) or arg in _GLOBAL_FLAGS:
             front.append(arg)
         else:
             rest.append(arg)
@@ -271,11 +287,19 @@ def main(argv: list[str] | None = None) -> None:
             sys.stdout.write(json.dumps({"error": exc.format_message(), "type": "UsageError", "exit_code": 2}) + "\n")
         sys.exit(_usage_error(exc))
     except KeyboardInterrupt:
-        sys.stderr.write("golive: interrupted; the run's state is stored, run the same command to resume\n")
-        sys.exit(130)
+        _stopped()
     except BrokenPipeError:
         sys.exit(1)
+    if code == 130:  # typer turns Ctrl-C into Exit(130), returned as the code when not standalone
+        _stopped()
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _stopped() -> None:
+    """Ctrl-C: every step's state is already in the store, so say where, and how to go on."""
+    where = _started[-1].store_location() if _started else "the store"
+    sys.stderr.write(f"\nstopped; the state is kept in {where}; run the same command to resume\n")
+    sys.exit(130)
 import golive.cli.ops  # noqa: E402  (registers the commands)
 import golive.cli.release_ops  # noqa: E402  (registers the commands)
 import golive.cli.sandbox_cmds  # noqa: F401,E402  (registers the commands)

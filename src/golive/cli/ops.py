@@ -162,7 +162,7 @@ def run_cmd(
             [f"drive the release {w.plan.release} {w.plan.version} " + (f"up to the phase {until}" if until else "to its end")
              + ": deploys, canary shifts and rollbacks as the plan says" + (" (a new run)" if restart else "")])
     services = w.services()
-    services.notify = progress(o)
+    services.notify = progress(o, w.clock)
     driven = session.release(services, w.env(env), restart=restart, wait_external=not no_wait, until_phase=until)
     _render_driven(o, driven, w)
     _exit_for(driven)

@@ -93,7 +93,7 @@ def deploy(
     confirm(w.yes, "deploy", where(w.plan, w.env(env), with_dr=True),
             _deploy_changes(w.plan, batch, project, skip_gate, override_freeze, why))
     services = w.services()
-    services.notify = progress(o)
+    services.notify = progress(o, w.clock)
     driven = session.deploy(services, w.env(env), batch, project, restart=restart,
                             skip_gate_why=why if skip_gate else None, override_freeze_why=why if override_freeze else None)
     _render_driven(o, driven, w)

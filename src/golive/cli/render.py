@@ -10,12 +10,19 @@ zone in text; JSON carries ISO 8601 with the offset.
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import sys
+import threading
+import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from rich.console import Console
+from rich.live import Live
+from rich.table import Table
 
 from golive.cli.github_actions import GitHubActions
 from golive.redact import scrub
@@ -66,12 +73,15 @@ class Output:
     def terminal(self) -> bool:
         """Whether stdout is a person's terminal (else a log, a pipe or a file)."""
         return self.out.is_terminal
+        self.progress: Progress | None = None  # a live view to end before results are printed
 
     def json(self, data: Any) -> None:
         sys.stdout.write(scrub(json.dumps(data, default=_default, indent=2)) + "\n")
         sys.stdout.flush()
 
     def print(self, *args: Any, **kwargs: Any) -> None:
+        if self.progress is not None:
+            self.progress.close()
         if not self.json_mode:
             self.out.print(*(scrub(a) if isinstance(a, str) else a for a in args), **kwargs)
 
@@ -85,38 +95,172 @@ def styled(status: str) -> str:
     return f"[{style}]{status}[/{style}]" if style else status
 
 
-def progress(o: Output) -> Any:
+HEARTBEAT_SECONDS = 60.0
+
+
+class Progress:
     """Live progress on stderr: each step, each canary shift and analysis, each rollback, as they happen.
 
     Each line starts with its time: the run's clock when the event carries one (virtual in a rehearsal), else the
-    wall clock, so a CI log shows when each thing happened.
+    wall clock, so a CI log shows when each thing happened. On a terminal a Rich live
+    view sits under the lines: the clock, the current step, each canary's weight and last verdict, and a
+    countdown to what the run waits for. Piped, a plain heartbeat line (wall time, what it waits for) comes
+    at least every ``heartbeat_s`` of wall time, so a CI log never looks frozen.
     """
 
-    def notify(kind: str, data: dict[str, Any]) -> None:
+    def __init__(self, o: Output, *, clock: Any = None, heartbeat_s: float = HEARTBEAT_SECONDS,
+                 live: bool | None = None) -> None:
+        self.o = o
+        self.clock = clock
+        self.heartbeat_s = heartbeat_s
+        self.step: str | None = None
+        self.virtual_now: datetime | None = None
+        self.waiting: tuple[datetime | None, str] | None = None
+        self.canaries: dict[str, tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+        self._last_line = time.monotonic()
+        self._live: Live | None = None
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+        self.live = o.err.is_terminal if live is None else live
+        o.progress = self
+        atexit.register(self.close)
+
+    # -- what the view knows -------------------------------------------------------------------
+    def now(self) -> datetime | None:
+        if self.clock is not None:
+            now: datetime = self.clock.now()
+            return now
+        return self.virtual_now
+
+    def countdown(self) -> str:
+        if self.waiting is None:
+            return "working"
+        until, reason = self.waiting
+        now = self.now()
+        if until is None or now is None:
+            return f"waiting: {reason}"
+        left = max((until - now).total_seconds(), 0.0)
+        return f"waiting: {reason}; next in {_countdown(left)} ({until:%H:%M})"
+
+    def __rich__(self) -> Table:
+        now = self.now()
+        grid = Table.grid(padding=(0, 2))
+        grid.add_row("[dim]clock[/dim]", f"{now:%a %d %b %H:%M:%S}" if now else "-")
+        grid.add_row("[dim]step[/dim]", self.step or "-")
+        for project, (weight, verdict) in list(self.canaries.items()):
+            grid.add_row(f"[dim]canary[/dim] {project}", f"{weight:g}%  last verdict {styled(verdict) if verdict else '-'}")
+        grid.add_row("[dim]next[/dim]", self.countdown())
+        return grid
+
+    # -- events ------------------------------------------------------------------------------------
+    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        with self._lock:
+            self._update(kind, data)
+            self._line(kind, data)
+            if not kind.startswith("run_"):
+                self._start()
+        if kind.startswith("run_"):
+            self.close()
+
+    def _update(self, kind: str, data: dict[str, Any]) -> None:
+        at = data.get("virtual_now")
+        if isinstance(at, datetime):
+            self.virtual_now = at
+        outcome = data.get("outcome")
+        if kind == "step_started":
+            self.step, self.waiting = str(data.get("title")), None
+        elif kind == "step_waiting":
+            self.waiting = (getattr(outcome, "until", None), str(getattr(outcome, "reason", "")))
+        elif kind in ("step_done", "step_failed"):
+            self.waiting = None
+        elif kind == "canary" and outcome in ("shifted", "promoted", "analysis"):
+            project = str(data.get("project"))
+            weight = data.get("weight")
+            old_weight, verdict = self.canaries.get(project, (0.0, None))
+            self.canaries[project] = (float(weight) if weight is not None else old_weight,
+                                      str(data.get("verdict")) if outcome == "analysis" else verdict)
+        elif kind == "rollback":
+            self.canaries[str(data.get("project"))] = (0.0, "rolled_back")
+
+    def _line(self, kind: str, data: dict[str, Any]) -> None:
         at = data.get("virtual_now")
         stamp = f"[dim]{at:%a %d %H:%M %Z}[/dim] " if isinstance(at, datetime) else f"[dim]{datetime.now(UTC):%H:%M:%S %Z}[/dim] "
         outcome = data.get("outcome")
+        line: str | None = None
         if kind == "step_started":
-            o.info(f"{stamp}▶ {data.get('title')}")
+            line = f"{stamp}▶ {data.get('title')}"
         elif kind == "step_failed":
-            o.info(f"{stamp}[red]✗ {data.get('title')}: {str(getattr(outcome, 'reason', ''))[:300]}[/red]")
+            line = f"{stamp}[red]✗ {data.get('title')}: {str(getattr(outcome, 'reason', ''))[:300]}[/red]"
         elif kind == "step_done" and getattr(outcome, "outcome", "pass") == "fail":
             # Done on a failing verdict (a soak checkpoint): the step is over, what it found is not good.
-            o.info(f"{stamp}[red]✗ {data.get('title')}: {str(getattr(outcome, 'summary', ''))[:300]}[/red]")
+            line = f"{stamp}[red]✗ {data.get('title')}: {str(getattr(outcome, 'summary', ''))[:300]}[/red]"
         elif kind == "step_done":
             summary = str(getattr(outcome, "summary", ""))
-            o.info(f"{stamp}[green]✓[/green] {data.get('title')}: {summary[:200]}")
+            line = f"{stamp}[green]✓[/green] {data.get('title')}: {summary[:200]}"
         elif kind == "deploy" and outcome == "dispatched":
-            o.info(f"{stamp}  {data.get('project')}: {data.get('workflow')} run {data.get('run_id')} {data.get('url')}")
+            line = f"{stamp}  {data.get('project')}: {data.get('workflow')} run {data.get('run_id')} {data.get('url')}"
         elif kind == "canary" and outcome == "shifted":
-            o.info(f"{stamp}  {data.get('project')} → {data.get('weight'):g}%")
+            line = f"{stamp}  {data.get('project')} → {data.get('weight'):g}%"
         elif kind == "canary" and outcome == "analysis":
-            o.info(f"{stamp}  {data.get('project')} at {data.get('weight'):g}%: {data.get('verdict')} — "
-                   f"{str(data.get('reason'))[:140]}")
+            line = (f"{stamp}  {data.get('project')} at {data.get('weight'):g}%: {data.get('verdict')} — "
+                    f"{str(data.get('reason'))[:140]}")
         elif kind == "canary" and outcome == "promoted":
-            o.info(f"{stamp}  [green]{data.get('project')} promoted to 100%[/green]")
+            line = f"{stamp}  [green]{data.get('project')} promoted to 100%[/green]"
         elif kind == "rollback":
-            o.info(f"{stamp}  [red]{data.get('project')} ROLLED BACK in {data.get('seconds')} s: "
-                   f"{data.get('reason')}[/red]")
+            line = f"{stamp}  [red]{data.get('project')} ROLLED BACK in {data.get('seconds')} s: {data.get('reason')}[/red]"
+        if line is not None:
+            self.o.info(line)
+            self._last_line = time.monotonic()
 
-    return notify
+    # -- the live view and the heartbeat -----------------------------------------------------------
+    def _start(self) -> None:
+        if self.live and self._live is None:
+            self._live = Live(self, console=self.o.err, refresh_per_second=4, transient=True)
+            self._live.start()
+        elif not self.live and self._beat is None:
+            self._stop.clear()
+            self._beat = threading.Thread(target=self._heartbeat, name="golive-heartbeat", daemon=True)
+            self._beat.start()
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(min(self.heartbeat_s, 1.0)):
+            with self._lock:
+                if self._stop.is_set() or time.monotonic() - self._last_line < self.heartbeat_s:
+                    continue
+                now = self.now()
+                clock = f"; clock {now:%a %d %H:%M}" if now and self.clock is None else ""
+                step = f"{self.step}: " if self.step and self.waiting is None else ""
+                self.o.info(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} … {step}{self.countdown()}{clock}")
+                self._last_line = time.monotonic()
+
+    def close(self) -> None:
+        """Stop the live view or the heartbeat (at a run's end, and at exit)."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+        if self._beat is not None:
+            self._stop.set()
+            if self._beat is not threading.current_thread():
+                self._beat.join(timeout=2)
+            self._beat = None
+
+
+def _countdown(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def heartbeat_seconds(environ: Mapping[str, str]) -> float:
+    """``GOLIVE_HEARTBEAT_SECONDS`` (how often a piped run says it is alive), default one minute."""
+    raw = environ.get("GOLIVE_HEARTBEAT_SECONDS", "")
+    try:
+        return max(float(raw), 0.1) if raw else HEARTBEAT_SECONDS
+    except ValueError:
+        return HEARTBEAT_SECONDS
+
+
+def progress(o: Output, clock: Any = None) -> Progress:
+    """The progress renderer a command hands to the engine as its ``notify``."""
+    return Progress(o, clock=clock, heartbeat_s=heartbeat_seconds(os.environ))

@@ -1,7 +1,12 @@
-"""Commands around the sandbox: ``golive sandbox up|down|status``, ``golive rehearse``, ``golive report``."""
+"""Commands around the sandbox: ``golive sandbox up|down|status``, ``golive rehearse``, ``golive report``.
+
+The sandbox's emulator (moto) and simulator (numpy) are the ``golive[sandbox]`` extra, not the core:
+these commands say how to install it rather than fail on an import.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -9,10 +14,33 @@ import typer
 
 from golive.cli.app import app, out, ws
 from golive.cli.render import Output, progress, styled
+from golive.errors import UsageError
 
 sandbox_app = typer.Typer(help="A local AWS + GitHub built from the plan, for trying things by hand.",
                           no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
+
+SANDBOX_MODULES = ("moto", "werkzeug", "numpy")
+
+
+def _absent(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is None
+    except ImportError:
+        return True
+
+
+def require_sandbox(command: str) -> None:
+    """Exit 2 with the install line when the ``sandbox`` extra is not installed."""
+    missing = [m for m in SANDBOX_MODULES if _absent(m)]
+    if missing:
+        raise UsageError(f"golive {command} needs the sandbox extra ({', '.join(missing)} not installed): "
+                         "pip install 'golive[sandbox]'")
+
+
+@sandbox_app.callback()
+def _sandbox_group() -> None:
+    require_sandbox("sandbox")
 
 if TYPE_CHECKING:
     from golive.plan.model import Plan
@@ -131,6 +159,7 @@ def rehearse(
         "--sandbox", help="drive a running sandbox daemon of this folder instead (resumable: run again to continue)")] = None,
 ) -> None:
     """Rehearse the whole release against the sandbox on a virtual clock (the bundled bbws plan by default)."""
+    require_sandbox("rehearse")
     from golive.examples import example_path
     from golive.plan.validate import load_plan
     from golive.sandbox.from_plan import check_plan_faults

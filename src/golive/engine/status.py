@@ -2,7 +2,8 @@
 
 A view of the store, nothing more: ``golive status`` renders it, ``--json``
 prints it. "Due" is said the way a person reads a schedule: "checkpoint 4
-of 8 due 14:00, in 5 h 55 min".
+of 8 due 14:00, in 5 h 55 min". Each canary of a run shows its current
+weight and its last verdict, read from the run's canary and rollback events.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from golive.analysis.units import human_duration
-from golive.store.store import Run, Step, Store
+from golive.store.store import Event, Run, Step, Store
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,26 @@ def _phases(steps: list[Step]) -> list[dict[str, Any]]:
     return list(phases.values())
 
 
+def canaries(events: list[Event]) -> list[dict[str, Any]]:
+    """Each canary's current weight and last verdict, from a run's ``canary`` and ``rollback`` events in order."""
+    seen: dict[str, dict[str, Any]] = {}
+    for e in events:
+        if e.kind not in ("canary", "rollback"):
+            continue
+        project = str(e.data.get("project") or e.subject)
+        view = seen.setdefault(project, {"project": project, "weight": 0.0, "verdict": None, "reason": None,
+                                         "verdict_at": None})
+        if e.kind == "rollback":
+            view.update(weight=0.0, verdict="rolled_back", reason=e.data.get("reason"), verdict_at=e.at.isoformat())
+        elif e.outcome in ("shifted", "promoted") and e.data.get("weight") is not None:
+            view["weight"] = float(e.data["weight"])
+        elif e.outcome == "analysis":
+            view.update(verdict=e.data.get("verdict"), reason=e.data.get("reason"), verdict_at=e.at.isoformat())
+            if e.data.get("weight") is not None:
+                view["weight"] = float(e.data["weight"])
+    return list(seen.values())
+
+
 def run_status(store: Store, run: Run, now: datetime) -> dict[str, Any]:
     steps = store.steps(run.id)
     due = [DueItem(s.key, s.title, s.due_at, s.wait_reason or "") for s in steps if s.status == "waiting"]
@@ -78,6 +99,8 @@ def run_status(store: Store, run: Run, now: datetime) -> dict[str, Any]:
         "ended_at": run.ended_at.isoformat() if run.ended_at else None,
         "steps_done": sum(s.status == "done" for s in steps), "steps_total": len(steps),
         "phases": _phases(steps),
+        "canaries": canaries(sorted(store.events(run_id=run.id, kind="canary") + store.events(run_id=run.id, kind="rollback"),
+                                    key=lambda e: e.id)),
         "due": [_due_text(d, now) for d in due],
     }
 

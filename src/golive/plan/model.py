@@ -64,6 +64,8 @@ class Environment(Model):
     region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
     profile: str | None = Field(None, description="AWS CLI profile (SSO profiles included)")
     role_arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$", description="role to assume")
+    external_id: str | None = Field(None, description="ExternalId the role's trust policy asks for (with role_arn)")
+    role_duration: Duration | None = Field(None, description="each assumed-role session's length (refreshed before it ends)")
     dr_region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="deployed after the primary")
     endpoint_url: str | None = Field(None, description="AWS endpoint override (an emulator)")
     api_base: str | None = Field(None, description="base URL of the APIs, for {api_base} in URLs")

@@ -12,6 +12,13 @@ read. Retries use botocore's standard mode with a bounded number of attempts.
 The endpoint comes from the plan's override, else boto3's own
 ``AWS_ENDPOINT_URL`` convention, so the AWS CLI and golive can be pointed at
 the same emulator with one export.
+
+Credentials follow the AWS CLI's rules: the plan's profile when this machine
+has it, else botocore's standard chain (environment, web identity as GitHub's
+OIDC role gives it, container, instance), so a CI runner with no config file
+works. Which source answered is kept for the ``aws_account`` evidence. An
+assumed role's credentials are botocore refreshing credentials, fetched again
+before they expire, so a release that runs for days outlives a one-hour session.
 """
 
 from __future__ import annotations
@@ -19,11 +26,20 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import boto3
 import botocore.exceptions as bx
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import (
+    CredentialProvider,
+    CredentialResolver,
+    Credentials,
+    DeferredRefreshableCredentials,
+    create_assume_role_refresher,
+)
 
 from golive.errors import AwsError, AwsRequestError, AwsUnreachable, ConfigError
 from golive.redact import scrub
@@ -64,6 +80,22 @@ class AwsTarget:
     endpoint_url: str | None = None
     account: str | None = None
     static_keys: tuple[str, str] | None = None  # (access key id, secret): the sandbox's emulator-only keys
+    session_name: str = "golive"
+    external_id: str | None = None
+    duration: int | None = None  # seconds an assumed role's credentials last (AWS default: one hour)
+    overridden: tuple[str, ...] = ()  # what the command line or AWS_PROFILE changed, e.g. "profile from --profile"
+
+
+class _Fixed(CredentialProvider):
+    """A credential provider that hands out one (refreshing) credentials object."""
+
+    def __init__(self, credentials: Credentials, method: str) -> None:
+        super().__init__()
+        self._credentials = credentials
+        self.METHOD = method
+
+    def load(self) -> Credentials:
+        return self._credentials
 
 
 class Aws:
@@ -77,10 +109,14 @@ class Aws:
         max_attempts: int = 3,
         connect_timeout: float = 3.0,
         read_timeout: float = 20.0,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.target = target
         self._base_session = session
         self._session: boto3.Session | None = None
+        self._source: str | None = None
+        # Credentials expire in wall time, never on a rehearsal's virtual clock; tests pass their own.
+        self._now = now or (lambda: datetime.now(UTC))
         self._clients: dict[tuple[str, str], Any] = {}
         self._config = Config(
             retries={"mode": "standard", "total_max_attempts": max_attempts},
@@ -97,36 +133,70 @@ class Aws:
         """The endpoint every client talks to, or None for AWS itself."""
         return self.target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
 
+    def _chain_session(self) -> boto3.Session:
+        """The profile when it is configured here, else botocore's standard chain when that has credentials."""
+        profile = self.target.profile
+        if self.target.static_keys is not None:
+            key_id, secret = self.target.static_keys
+            return boto3.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=self.region)
+        try:
+            return boto3.Session(profile_name=profile, region_name=self.region)
+        except bx.ProfileNotFound as exc:
+            explicit = next((o for o in self.target.overridden if o.startswith("profile")), None)
+            if explicit is not None:
+                raise ConfigError(f"AWS {explicit} is not configured on this machine "
+                                  f"(run 'aws configure sso --profile {profile}' or choose another)") from exc
+            chain = boto3.Session(region_name=self.region)
+            creds = chain.get_credentials()
+            if creds is None:
+                raise ConfigError(
+                    f"AWS profile '{profile}' is not configured on this machine and no other AWS credentials were found "
+                    f"(run 'aws configure sso --profile {profile}', fix environments.*.profile, or set AWS_ACCESS_KEY_ID)"
+                ) from exc
+            self._source = f"{creds.method} (profile '{profile}' is not configured here)"
+            return chain
+
+    def _assumed(self, base: boto3.Session) -> boto3.Session:
+        """``base`` assuming the target's role through botocore's refreshing credentials."""
+        params: dict[str, Any] = {"RoleArn": self.target.role_arn, "RoleSessionName": self.target.session_name}
+        if self.target.external_id:
+            params["ExternalId"] = self.target.external_id
+        if self.target.duration:
+            params["DurationSeconds"] = self.target.duration
+        sts = base.client("sts", region_name=self.region, endpoint_url=self.endpoint, config=self._config)
+        fetch = create_assume_role_refresher(sts, params)
+
+        def refresh() -> dict[str, Any]:
+            answer: dict[str, Any] = self.call("sts:AssumeRole", fetch)
+            return answer
+
+        creds = DeferredRefreshableCredentials(refresh, "assume-role", time_fetcher=self._now)
+        core = botocore.session.get_session()
+        core.register_component("credential_provider", CredentialResolver([_Fixed(creds, "assume-role")]))
+        return boto3.Session(botocore_session=core, region_name=self.region)
+
     def _make_session(self) -> boto3.Session:
         if self._session is not None:
             return self._session
-        try:
-            if self._base_session is not None:
-                base = self._base_session
-            elif self.target.static_keys is not None:
-                key_id, secret = self.target.static_keys
-                base = boto3.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=self.region)
-            else:
-                base = boto3.Session(profile_name=self.target.profile, region_name=self.region)
-        except bx.ProfileNotFound as exc:
-            raise ConfigError(
-                f"AWS profile '{self.target.profile}' is not configured on this machine "
-                f"(run 'aws configure sso --profile {self.target.profile}' or fix environments.*.profile)"
-            ) from exc
+        base = self._base_session if self._base_session is not None else self._chain_session()
+        if self._source is None:
+            found = base.get_credentials()
+            self._source = found.method if found is not None else "none"
         if self.target.role_arn:
-            sts = base.client("sts", region_name=self.region, endpoint_url=self.endpoint, config=self._config)
-            creds = self.call(
-                "sts:AssumeRole",
-                lambda: sts.assume_role(RoleArn=self.target.role_arn or "", RoleSessionName="golive"),
-            )["Credentials"]
-            base = boto3.Session(
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"],
-                region_name=self.region,
-            )
+            self._source = f"assume-role {self.target.role_arn} as {self.target.session_name}, from {self._source}"
+            base = self._assumed(base)
         self._session = base
         return base
+
+    def credentials(self) -> Credentials | None:
+        """The session's credentials (refreshing ones for an assumed role): read ``expiry_time`` or freeze them."""
+        return self._make_session().get_credentials()
+
+    def credential_source(self) -> str:
+        """Where the credentials came from, in botocore's words (``env``, ``sso``, ``assume-role-with-web-identity``…)."""
+        self._make_session()
+        overridden = f"; {', '.join(self.target.overridden)}" if self.target.overridden else ""
+        return f"{self._source}{overridden}"
 
     @overload
     def client(self, service: Literal["sts"], region: str | None = None) -> STSClient: ...

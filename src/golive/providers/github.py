@@ -186,9 +186,17 @@ def token_from_env(environ: Mapping[str, str] | None = None) -> str | None:
 
 
 def api_base_from_env(environ: Mapping[str, str] | None = None) -> str:
-    """``GOLIVE_GITHUB_API`` (GitHub Enterprise Server, the local GitHub), else api.github.com."""
+    """The REST base URL: ``GOLIVE_GITHUB_API`` (the local GitHub, any server), else ``GITHUB_API_URL`` (as
+    GitHub Actions sets it), else ``GH_HOST`` as gh reads it (``https://HOST/api/v3``), else api.github.com."""
     env = os.environ if environ is None else environ
-    return (env.get("GOLIVE_GITHUB_API") or DEFAULT_API).rstrip("/")
+    if env.get("GOLIVE_GITHUB_API"):
+        return env["GOLIVE_GITHUB_API"].rstrip("/")
+    if env.get("GITHUB_API_URL"):
+        return env["GITHUB_API_URL"].rstrip("/")
+    host = env.get("GH_HOST", "").strip().removeprefix("https://").rstrip("/")
+    if host and host != "github.com":
+        return f"https://{host}/api/v3"
+    return DEFAULT_API.rstrip("/")
 
 
 def _repo_path(repo: str) -> str:
