@@ -23,7 +23,9 @@ def tag(ctx: typer.Context, env: EnvOpt) -> None:
     from golive.engine import session
 
     w, o = ws(ctx), out(ctx)
-    driven = session.tag(w.services(), w.env(env))
+    services = w.services()
+    services.notify = progress(o)
+    driven = session.tag(services, w.env(env))
     step = w.store.steps(driven.run.id)[0]
     if o.json_mode:
         o.json({"status": driven.run.status, **(step.result or {})})

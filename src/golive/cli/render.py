@@ -81,6 +81,8 @@ def progress(o: Output) -> Any:
                    f"{str(data.get('reason'))[:140]}")
         elif kind == "canary" and outcome == "promoted":
             o.info(f"{stamp}  [green]{data.get('project')} promoted to 100%[/green]")
+        elif kind == "retry":
+            o.info(f"{stamp}  [yellow]{data.get('line')}[/yellow]")
         elif kind == "rollback":
             o.info(f"{stamp}  [red]{data.get('project')} ROLLED BACK in {data.get('seconds')} s: "
                    f"{data.get('reason')}[/red]")

@@ -44,8 +44,8 @@ def release(services: Services, env: str, *, restart: bool = False, wait_externa
             until_phase: str | None = None, holder: str | None = None) -> Driven:
     """``golive run``: the whole release, to its end or the next external wait.
 
-    ``holder`` names who advances the run (default: this host and process); a runner that is restarted
-    after being killed passes the same name to take its own lease back at once.
+    ``holder`` names who advances the run (default: this process, by host, pid and start time); a process
+    started after a holder on this host was killed takes the dead holder's lease at once.
     """
     plan = services.plan
     stop = None
