@@ -265,8 +265,25 @@ class Store:
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            yield conn
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.DBAPIError as exc:
+            # Damage found past the first pages, or a server gone mid-command: the same one line as at open.
+            problem = self._problem(exc)
+            if problem is None:
+                raise
+            raise problem from None
+
+    def _problem(self, exc: sa.exc.DBAPIError) -> StoreError | None:
+        safe = _safe_url(self.engine.url.render_as_string(hide_password=False))
+        if not self.is_postgres:
+            problem = _sqlite_problem(safe, exc)
+            return problem if isinstance(problem, StoreUnusable) else None
+        if isinstance(exc, sa.exc.OperationalError) and exc.connection_invalidated:
+            return StoreUnreachable(f"lost the store {safe} ({_first_line(exc)}): the run is kept, "
+                                    "run the same command again once the database server answers")
+        return None
 
     # runs -----------------------------------------------------------------
     def create_run(self, release: str, env: str, kind: str, plan_digest: str, specs: Sequence[StepSpec],
