@@ -44,6 +44,7 @@ class AdvanceResult:
     next_due: datetime | None = None
     waiting_on: list[str] = field(default_factory=list)
     next_phase: str | None = None  # the phase of the first unfinished step after this pass
+    retrying: bool = False  # a step waits to try an unreachable system again (bounded by the retry budget)
 
 
 def _proc_stat(pid: int) -> list[str]:
@@ -137,6 +138,7 @@ class Engine:
             if step.status == "waiting" and step.due_at is not None and step.due_at > now:
                 result.next_due = step.due_at if result.next_due is None else min(result.next_due, step.due_at)
                 result.waiting_on.append(f"{step.key}: {step.wait_reason or 'waiting'}")
+                result.retrying = result.retrying or step.id in self._unanswered
                 continue
             outcome = self._execute(run, step)
             if isinstance(outcome, Fail):
@@ -149,6 +151,7 @@ class Engine:
                     result.progressed = True
                 elif outcome.until is not None:
                     result.next_due = outcome.until if result.next_due is None else min(result.next_due, outcome.until)
+                    result.retrying = result.retrying or step.id in self._unanswered
                 result.waiting_on.append(f"{step.key}: {outcome.reason}")
         status = "running" if result.progressed else "waiting"
         if run.status != status:
