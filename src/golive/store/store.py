@@ -181,7 +181,7 @@ def _migrate(engine: Engine, safe_url: str) -> None:
             raise StoreUnusable(f"the store {safe_url} was written by a newer golive (schema {current}; this golive "
                                 f"knows up to {head}): upgrade golive")
         if current is None:
-            foreign = set(sa.inspect(conn).get_table_names()) - set(t.metadata.tables)
+            foreign = set(sa.inspect(conn).get_table_names()) - set(t.metadata.tables) - {"alembic_version"}
             if foreign:
                 raise StoreUnusable(f"{safe_url} is a database but not a golive store (it holds "
                                     f"{', '.join(sorted(foreign)[:3])}): point --db at a golive store")
@@ -250,6 +250,10 @@ class Store:
             except sa.exc.DBAPIError as exc:
                 engine.dispose()
                 if engine.dialect.name == "sqlite":
+                    if "already exists" in _first_line(exc) and attempt < CONNECT_ATTEMPTS:
+                        # Another process is creating the same new store this moment: let it finish.
+                        time.sleep(CONNECT_PAUSE * attempt)
+                        continue
                     raise _sqlite_problem(safe, exc) from None
                 reason = _first_line(exc)
                 if not isinstance(exc, sa.exc.OperationalError) or _postgres_refused(reason):
