@@ -215,7 +215,7 @@ def _postgres_refused(reason: str) -> bool:
 
 
 CONNECT_ATTEMPTS = 3
-CONNECT_PAUSE = 0.2
+CONNECT_PAUSE = 0.1
 
 
 class Store:
