@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from golive.errors import AwsError, ExternalError, GitHubError, RetriesExhausted
+from golive.errors import AwsError, GitHubError, GoliveError, RetriesExhausted, StoreUnreachable
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Unanswered:
         return RetriesExhausted(self.system, self.endpoint, doing, self.attempt, self.reason)
 
 
-def unanswered(exc: ExternalError, attempt: int, budget: Budget, github_base: str | None) -> Unanswered:
+def unanswered(exc: GoliveError, attempt: int, budget: Budget, github_base: str | None) -> Unanswered:
     """Name the system and endpoint behind an exit-3 error."""
     if isinstance(exc, GitHubError):
         endpoint = f"{github_base.rstrip('/')}{exc.path}" if github_base else exc.path
@@ -54,4 +54,6 @@ def unanswered(exc: ExternalError, attempt: int, budget: Budget, github_base: st
     if isinstance(exc, AwsError):
         endpoint = exc.endpoint or f"the {exc.region} endpoint"
         return Unanswered("AWS", endpoint, attempt, budget, f"{exc.call} in {exc.region}: {exc.reason}")
+    if isinstance(exc, StoreUnreachable):
+        return Unanswered("the store", "its database server", attempt, budget, str(exc))
     return Unanswered("an outside system", "its endpoint", attempt, budget, str(exc))

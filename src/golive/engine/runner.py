@@ -29,7 +29,7 @@ from typing import Any
 from golive.engine.context import Services, StepContext
 from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
 from golive.engine.retry import Budget, Unanswered, unanswered
-from golive.errors import ExternalError, GoliveError, LeaseHeld, StoreError
+from golive.errors import GoliveError, LeaseHeld, StoreError
 from golive.store.store import Run, Step
 
 FINISHED = ("done", "failed", "cancelled", "skipped")
@@ -224,7 +224,9 @@ class Engine:
         try:
             outcome = handler.run(ctx)
             self._unanswered.pop(step.id, None)
-        except ExternalError as exc:
+        except GoliveError as exc:
+            if exc.exit_code != 3:
+                return self._finish(run, replace(step, state=ctx.state), Fail(str(exc)))
             # The outside world did not answer: keep the step and try again later (handlers fail safe),
             # within the environment's budget, saying so each time.
             attempt = self._unanswered.get(step.id, 0) + 1
@@ -240,8 +242,6 @@ class Engine:
                                                "system": why.system, "endpoint": why.endpoint, "attempt": attempt,
                                                "attempts": why.budget.attempts})
                 outcome = Wait(self.clock.now() + why.budget.every, f"retrying after: {exc}")
-        except GoliveError as exc:
-            outcome = Fail(str(exc))
         current = replace(step, state=ctx.state)
         finished = self._finish(run, current, outcome)
         if gave_up is not None:
