@@ -17,11 +17,15 @@ stop an operation.
     │   ├── GitHubError              a GitHub REST call failed (method, path, status named)
     │   │   ├── GitHubUnreachable
     │   │   └── GitHubRateLimited
-    │   └── CommandError             a subprocess could not be started
+    │   ├── CommandError             a subprocess could not be started
+    │   └── RetriesExhausted         still unreachable after the plan's retry budget (system, endpoint, step)
     ├── AwsRequestError              exit 1: AWS answered, and said no (AccessDenied, NotFound)
     ├── GitHubRequestError           exit 1: GitHub answered, and said no (404, 422)
     ├── StoreError                   exit 1: the state store is inconsistent or unreachable
-    │   └── LeaseHeld                another process advances this run
+    │   ├── LeaseHeld                another process advances this run
+    │   ├── RunInProgress            another process started this release's run first (the run is named)
+    │   ├── StoreUnusable            exit 2: not a database, corrupt, or written by a newer golive
+    │   └── StoreUnreachable         exit 3: the store's server does not answer
     └── ReleaseStopped               exit 1: a release ended NO-GO, failed or rolled back
 """
 
@@ -145,8 +149,41 @@ class CommandError(ExternalError):
     """A command could not be started at all (not found, not executable)."""
 
 
+class RetriesExhausted(ExternalError):
+    """An outside system stayed unreachable through every attempt the plan's ``retry`` budget allows."""
+
+    def __init__(self, system: str, endpoint: str, doing: str, attempts: int, reason: str) -> None:
+        self.system = system
+        self.endpoint = endpoint
+        self.doing = doing
+        self.attempts = attempts
+        super().__init__(f"{system} unreachable at {endpoint} after {attempts} attempts while {doing}: {reason}; "
+                         "the run is kept, run the same command to resume")
+
+
 class StoreError(GoliveError):
     """The state store cannot be opened or holds something impossible."""
+
+
+class RunInProgress(StoreError):
+    """The database refused a second active run of one release, environment and kind; names the first."""
+
+    def __init__(self, run_id: int, release: str, env: str, kind: str, started: datetime) -> None:
+        self.run_id = run_id
+        super().__init__(f"{kind} run {run_id} of {release} in {env} is already in progress "
+                         f"(started {started:%Y-%m-%d %H:%M:%S}Z)")
+
+
+class StoreUnusable(StoreError):
+    """The store's URL names something golive cannot use: not a database, corrupt, or from a newer golive."""
+
+    exit_code = 2
+
+
+class StoreUnreachable(StoreError):
+    """The store's database server did not answer."""
+
+    exit_code = 3
 
 
 class LeaseHeld(StoreError):

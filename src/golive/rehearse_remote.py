@@ -21,7 +21,6 @@ same list here so the runner knows the incidents among them.
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -66,11 +65,6 @@ class ListeningClock:
 
     def advance(self, delta: timedelta) -> None:
         self.sleep_until(self.now() + delta)
-
-
-def default_holder(sandbox_state_dir: Path) -> str:
-    """One name per machine and sandbox: a restarted runner takes back its predecessor's lease at once."""
-    return f"rehearsal:{socket.gethostname()}:{sandbox_state_dir.resolve()}"
 
 
 def run_attached(plan_path: Path, env: str, sandbox_state_dir: Path, db_url: str, *, until: str | None = None,
@@ -127,8 +121,10 @@ def run_attached(plan_path: Path, env: str, sandbox_state_dir: Path, db_url: str
         clock.listeners.append(opener)
         opener(remote.now(), remote.now())  # a predecessor may have died between the move and the opening
         services.notify = anchoring(place, clock, notify)
-        driven = session.release(services, env, wait_external=False, until_phase=until,
-                                 holder=holder or default_holder(sandbox_state_dir))
+        # The holder is this process (engine/runner.py:default_holder): a second runner on the same sandbox
+        # is refused naming the first, and a runner started again after a kill takes its dead predecessor's
+        # lease at once.
+        driven = session.release(services, env, wait_external=False, until_phase=until, holder=holder)
         status = driven.run.status
         if until is not None and status in UNFINISHED:
             status = "stopped"

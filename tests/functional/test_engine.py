@@ -373,3 +373,57 @@ def test_release_status_of_a_run_waiting_for_people_and_of_a_fresh_run(services:
     assert runs["soak"]["due"] == ["start soak: next"]
     assert runs["soak"]["run"] == fresh.id
     assert release_status(store, "other", clock.now())["runs"] == []
+
+
+RETRY_PLAN = PLAN.replace('prod: {account: "123456789012", region: eu-west-1}',
+                          'prod: {account: "123456789012", region: eu-west-1, retry: {attempts: 3, every: 5s}}')
+
+
+def test_unreachable_system_is_retried_within_the_budget_visibly_then_exit_3(store: Store, rec: Recorder,
+                                                                             clock: VirtualClock) -> None:
+    from golive.errors import RetriesExhausted
+
+    seen: list[tuple[str, dict[str, object]]] = []
+    services = Services(plan=load_plan_text(RETRY_PLAN), store=store, clock=clock,
+                        notify=lambda kind, data: seen.append((kind, data)))
+
+    def down(ctx: StepContext, n: int) -> Outcome:
+        raise AwsError("lambda:GetAlias", "af-south-1", "no answer (EndpointConnectionError)", "http://aws.test:4566")
+
+    run_id = new_run(store, [spec("canary", "g1", title="canary a")])
+    rec.scripts["canary"] = down
+    with pytest.raises(RetriesExhausted) as info:
+        engine_for(services, rec).drive(run_id)
+    # Three tries on the virtual clock, every 5 s, then exit 3 naming system, endpoint and step.
+    assert [(k, n, at) for k, n, at in rec.calls] == [("canary", 1, T0), ("canary", 2, T0 + timedelta(seconds=5)),
+                                                      ("canary", 3, T0 + timedelta(seconds=10))]
+    assert info.value.exit_code == 3
+    assert str(info.value).startswith("AWS unreachable at http://aws.test:4566 after 3 attempts while canary a "
+                                      "(canary): lambda:GetAlias in af-south-1")
+    assert [d["line"] for k, d in seen if k == "retry"] == [
+        "AWS unreachable at http://aws.test:4566: attempt 1 of 3, next in 5 s",
+        "AWS unreachable at http://aws.test:4566: attempt 2 of 3, next in 5 s",
+    ]
+    # The run is kept, not failed: the same command later resumes it with a fresh budget.
+    (step,) = store.steps(run_id)
+    assert step.status == "waiting" and store.get_run(run_id).ended_at is None
+    rec.scripts.pop("canary")
+    assert engine_for(services, rec).drive(run_id).status == "succeeded"
+
+
+def test_no_wait_returns_at_a_plan_wait_but_not_at_a_retry(services: Services, store: Store, rec: Recorder,
+                                                           clock: VirtualClock) -> None:
+    from golive.engine.session import at_plan_wait
+
+    def flaky(ctx: StepContext, n: int) -> Outcome:
+        if n == 1:
+            raise AwsError("lambda:GetAlias", "af-south-1", "connection refused")
+        return Done()
+
+    run_id = new_run(store, [spec("flaky", "g1"), spec("soak", "g2"), spec("after", "g3")])
+    rec.scripts.update(flaky=flaky, soak=wait_once(timedelta(hours=6), "next checkpoint"))
+    result = engine_for(services, rec).drive(run_id, stop_when=at_plan_wait)
+    # The retry ran (30 s later on the virtual clock); the 6-hour wait was not slept through.
+    assert [(k, n) for k, n, _ in rec.calls] == [("flaky", 1), ("flaky", 2), ("soak", 1)]
+    assert clock.now() == T0 + timedelta(seconds=30)
+    assert (result.status, result.next_due) == ("waiting", T0 + timedelta(seconds=30, hours=6))

@@ -221,3 +221,42 @@ def test_second_process_arriving_mid_run_reports_the_holder(store_url: str, tmp_
     assert {pid for _, pid in done} == {first_pid}
     assert second_pid not in {pid for _, pid in done}
     check_final(store_url, run_id)
+
+
+START_WORKER = Path(__file__).with_name("start_worker.py")
+START_TRIALS = 20
+
+
+def test_simultaneous_starts_make_one_run_every_time(store_url: str, tmp_path: Path) -> None:
+    """Two real processes start the same release at the same instant, 20 times: one run each time.
+
+    Before the partial unique index (migration 0002) this made two runs in 8 of 8 trials on SQLite.
+    """
+    Store.open(store_url).close()  # migrated before the race, so neither worker migrates during it
+    workers = [subprocess.Popen([sys.executable, str(START_WORKER), store_url, str(tmp_path), str(START_TRIALS)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        for i in range(START_TRIALS):
+            deadline = time.monotonic() + 120
+            while len(list(tmp_path.glob(f"ready-{i}-*"))) < 2:
+                assert time.monotonic() < deadline, f"workers not ready for trial {i}"
+                assert all(w.poll() is None for w in workers), [w.communicate() for w in workers]
+                time.sleep(0.005)
+            (tmp_path / f"go-{i}").touch()
+        outputs = [w.communicate(timeout=120) for w in workers]
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    lines = [line.split() for out, _ in outputs for line in out.splitlines()]
+    store = Store.open(store_url)
+    try:
+        for i in range(START_TRIALS):
+            answers = sorted((verb, int(run_id)) for trial, verb, run_id in lines if int(trial) == i)
+            runs = store.runs(f"race-{i}", "prod", "release")
+            assert len(runs) == 1, f"trial {i}: {len(runs)} runs, answers {answers}"
+            assert answers == [("RESUMED", runs[0].id), ("STARTED", runs[0].id)], f"trial {i}"
+            assert len(store.steps(runs[0].id)) == 3  # the loser's steps were never half-written
+    finally:
+        store.close()

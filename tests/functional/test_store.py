@@ -257,5 +257,5 @@ def test_unreachable_postgres_is_a_store_error_without_the_password() -> None:
     url = f"postgresql+psycopg://golive:s3cret-pw@127.0.0.1:{port}/x?connect_timeout=2"
     with pytest.raises(StoreError) as info:
         Store.open(url)
-    assert "cannot open the store" in str(info.value)
+    assert "cannot reach the store" in str(info.value) and info.value.exit_code == 3
     assert "s3cret-pw" not in str(info.value)

@@ -151,7 +151,8 @@ def run_cmd(
     ctx: typer.Context,
     env: EnvOpt,
     restart: Annotated[bool, typer.Option("--restart", help="abandon the active run and start again")] = False,
-    no_wait: Annotated[bool, typer.Option("--no-wait", help="return instead of waiting for approvals")] = False,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="return at the first wait for a time or an approval, "
+                                          "printing what is due when")] = False,
     until: Annotated[str | None, typer.Option("--until", help="stop before the phase after this one")] = None,
 ) -> None:
     """Drive the whole release to its end; resumable (run it again to continue)."""
@@ -163,7 +164,8 @@ def run_cmd(
              + ": deploys, canary shifts and rollbacks as the plan says" + (" (a new run)" if restart else "")])
     services = w.services()
     services.notify = progress(o, w.clock)
-    driven = session.release(services, w.env(env), restart=restart, wait_external=not no_wait, until_phase=until)
+    driven = session.release(services, w.env(env), restart=restart, wait_external=not no_wait, until_phase=until,
+                             no_wait=no_wait)
     _render_driven(o, driven, w)
     _exit_for(driven)
 

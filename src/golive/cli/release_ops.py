@@ -28,7 +28,9 @@ def tag(ctx: typer.Context, env: EnvOpt) -> None:
     repos = sorted({p.repo for p in w.plan.projects.values()})
     confirm(w.yes, "tag", where(w.plan, w.env(env)),
             [f"create the annotated tag {w.plan.version} in {len(repos)} repositories: {', '.join(repos)}"])
-    driven = session.tag(w.services(), w.env(env))
+    services = w.services()
+    services.notify = progress(o, w.clock)
+    driven = session.tag(services, w.env(env))
     step = w.store.steps(driven.run.id)[0]
     if o.json_mode:
         o.json({"status": driven.run.status, **(step.result or {})})

@@ -68,12 +68,12 @@ class Output:
         self.ci = GitHubActions(ci.summary_path, ci.redact, sys.stderr if json_mode else None) if ci else None
         self.out = _console(sys.stdout, stderr=False)
         self.err = _console(sys.stderr, stderr=True)
+        self.progress: Progress | None = None  # a live view to end before results are printed
 
     @property
     def terminal(self) -> bool:
         """Whether stdout is a person's terminal (else a log, a pipe or a file)."""
         return self.out.is_terminal
-        self.progress: Progress | None = None  # a live view to end before results are printed
 
     def json(self, data: Any) -> None:
         sys.stdout.write(scrub(json.dumps(data, default=_default, indent=2)) + "\n")
@@ -207,6 +207,8 @@ class Progress:
                     f"{str(data.get('reason'))[:140]}")
         elif kind == "canary" and outcome == "promoted":
             line = f"{stamp}  [green]{data.get('project')} promoted to 100%[/green]"
+        elif kind == "retry":
+            line = f"{stamp}  [yellow]{data.get('line')}[/yellow]"
         elif kind == "rollback":
             line = f"{stamp}  [red]{data.get('project')} ROLLED BACK in {data.get('seconds')} s: {data.get('reason')}[/red]"
         if line is not None:

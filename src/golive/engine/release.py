@@ -3,7 +3,9 @@
 A run is keyed by (release, environment, kind). Starting while an active
 run exists resumes that run with its stored, frozen steps: re-running
 ``golive run`` after a crash, a Ctrl-C or on another machine with the same
-store continues where the release stands instead of starting again.
+store continues where the release stands instead of starting again. Two processes
+starting at the same instant get one run: the database refuses the second
+active run of a key, and the loser resumes the winner's.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from golive.clock import Clock
 from golive.engine.outcome import Handler
+from golive.errors import RunInProgress
 from golive.plan.model import Plan
 from golive.store.store import Run, StepSpec, Store, digest
 
@@ -32,7 +35,11 @@ def start_or_resume(store: Store, plan: Plan, env: str, kind: str, build: Callab
         store.set_run(active.id, now, status="aborted", reason="restarted", ended=True)
         store.append_event(release=plan.release, env=env, run_id=active.id, kind="run", subject=kind,
                            outcome="aborted", at=now, data={"reason": "restarted by the user"})
-    run = store.create_run(plan.release, env, kind, plan_digest(plan), build(), now, meta=meta or {})
+    try:
+        run = store.create_run(plan.release, env, kind, plan_digest(plan), build(), now, meta=meta or {})
+    except RunInProgress as first:
+        # Another process created it between our read and our insert: its run is this one's, resumed.
+        return store.get_run(first.run_id), True
     store.append_event(release=plan.release, env=env, run_id=run.id, kind="run", subject=kind, outcome="started",
                        at=now, data={"version": plan.version, "steps": len(store.steps(run.id))})
     return run, False

@@ -23,10 +23,12 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from golive.engine.context import Services, StepContext
 from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
+from golive.engine.retry import Budget, Unanswered, unanswered
 from golive.errors import GoliveError, LeaseHeld, StoreError
 from golive.store.store import Run, Step
 
@@ -42,24 +44,57 @@ class AdvanceResult:
     next_due: datetime | None = None
     waiting_on: list[str] = field(default_factory=list)
     next_phase: str | None = None  # the phase of the first unfinished step after this pass
+    retrying: bool = False  # a step waits to try an unreachable system again (bounded by the retry budget)
+
+
+def _proc_stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (Linux); empty where that cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        return []
+    # The command name (field 2) may hold spaces and parentheses; the fields after its last ")" do not.
+    return stat.rpartition(")")[2].split()
+
+
+def _process_start(pid: int) -> str | None:
+    """When the process started, in clock ticks since boot; None where that cannot be read."""
+    fields = _proc_stat(pid)
+    return fields[19] if len(fields) > 19 else None
 
 
 def default_holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process, uniquely: host, pid and the process's start time (a reused pid is another holder)."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid) or '-'}"
 
 
-def _holder_gone(holder: str) -> bool:
-    """The lease's holder was a process on this host that no longer exists (a golive killed with SIGKILL)."""
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+def holder_gone(holder: str) -> bool:
+    """The lease's holder was a process on this host that no longer exists (a golive killed with SIGKILL).
+
+    A holder on another host, or one whose liveness cannot be told, is never gone: its lease must expire.
+    """
+    parts = holder.split(":")
+    if len(parts) >= 3 and parts[-2].isdigit():
+        host, pid, started = ":".join(parts[:-2]), int(parts[-2]), parts[-1]
+    elif len(parts) >= 2 and parts[-1].isdigit():
+        host, pid, started = ":".join(parts[:-1]), int(parts[-1]), "-"
+    else:
+        return False
+    if host != socket.gethostname():
         return False
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:
         return False
-    return False
+    fields = _proc_stat(pid)
+    if fields and fields[0] in ("Z", "X"):
+        return True  # killed, not yet reaped by its parent: it will never renew the lease
+    # Alive: still the holder, unless the pid now belongs to a process started later.
+    now_started = fields[19] if len(fields) > 19 else None
+    return started != "-" and now_started is not None and now_started != started
 
 
 def lease_name(run: Run) -> str:
@@ -81,6 +116,7 @@ class Engine:
         self._cache: dict[int, list[Step]] = {}
         self._index: dict[int, dict[int, int]] = {}
         self._cursor: dict[int, int] = {}
+        self._unanswered: dict[int, int] = {}  # step id -> consecutive tries the outside world did not answer
 
     # -- one pass -------------------------------------------------------------
     def advance(self, run_id: int) -> AdvanceResult:
@@ -102,6 +138,7 @@ class Engine:
             if step.status == "waiting" and step.due_at is not None and step.due_at > now:
                 result.next_due = step.due_at if result.next_due is None else min(result.next_due, step.due_at)
                 result.waiting_on.append(f"{step.key}: {step.wait_reason or 'waiting'}")
+                result.retrying = result.retrying or step.id in self._unanswered
                 continue
             outcome = self._execute(run, step)
             if isinstance(outcome, Fail):
@@ -114,6 +151,7 @@ class Engine:
                     result.progressed = True
                 elif outcome.until is not None:
                     result.next_due = outcome.until if result.next_due is None else min(result.next_due, outcome.until)
+                    result.retrying = result.retrying or step.id in self._unanswered
                 result.waiting_on.append(f"{step.key}: {outcome.reason}")
         status = "running" if result.progressed else "waiting"
         if run.status != status:
@@ -182,16 +220,40 @@ class Engine:
         if handler is None:
             return self._finish(run, step, Fail(f"golive cannot execute '{step.kind}' steps yet"))
         ctx = self._context(run, step)
+        gave_up: Unanswered | None = None
         try:
             outcome = handler.run(ctx)
+            self._unanswered.pop(step.id, None)
         except GoliveError as exc:
-            if exc.exit_code == 3:
-                # The outside world did not answer: keep the step, try again shortly (handlers fail safe).
-                outcome = Wait(self.clock.now() + timedelta(seconds=30), f"retrying after: {exc}")
+            if exc.exit_code != 3:
+                return self._finish(run, replace(step, state=ctx.state), Fail(str(exc)))
+            # The outside world did not answer: keep the step and try again later (handlers fail safe),
+            # within the environment's budget, saying so each time.
+            attempt = self._unanswered.get(step.id, 0) + 1
+            self._unanswered[step.id] = attempt
+            github = self.services.github
+            why = unanswered(exc, attempt, self._budget(run), github.base_url if github is not None else None)
+            why = replace(why, endpoint=self.services.redact(why.endpoint), reason=self.services.redact(why.reason))
+            if why.exhausted:
+                gave_up = why
+                outcome = Wait(self.clock.now(), f"gave up after {attempt} attempts: {exc}")
             else:
-                outcome = Fail(str(exc))
+                self.services.notify("retry", {"step": step.key, "title": step.title, "line": why.line(),
+                                               "system": why.system, "endpoint": why.endpoint, "attempt": attempt,
+                                               "attempts": why.budget.attempts})
+                outcome = Wait(self.clock.now() + why.budget.every, f"retrying after: {exc}")
         current = replace(step, state=ctx.state)
-        return self._finish(run, current, outcome)
+        finished = self._finish(run, current, outcome)
+        if gave_up is not None:
+            self._unanswered.pop(step.id, None)
+            raise gave_up.error(f"{step.title} ({step.key})")
+        return finished
+
+    def _budget(self, run: Run) -> Budget:
+        env = self.services.plan.environments.get(run.env)
+        if env is None:
+            return Budget()
+        return Budget(env.retry.attempts, env.retry.every)
 
     def _context(self, run: Run, step: Step) -> StepContext:
         def save(state: dict[str, Any]) -> None:
@@ -277,7 +339,7 @@ class Engine:
         try:
             self.store.acquire_lease(name, self.holder, self.lease_ttl, self.clock.now())
         except LeaseHeld as held:
-            if not _holder_gone(held.holder):
+            if not holder_gone(held.holder):
                 raise
             # Taken as of its expiry: a second restarter racing us then finds it held (by us) and stops.
             self.store.acquire_lease(name, self.holder, self.lease_ttl, max(held.expires_at, self.clock.now()))

@@ -41,11 +41,15 @@ def drive(services: Services, env: str, kind: str, build: Callable[[], list[Step
 
 
 def release(services: Services, env: str, *, restart: bool = False, wait_external: bool = True,
-            until_phase: str | None = None, holder: str | None = None) -> Driven:
+            until_phase: str | None = None, holder: str | None = None, no_wait: bool = False) -> Driven:
     """``golive run``: the whole release, to its end or the next external wait.
 
-    ``holder`` names who advances the run (default: this host and process); a runner that is restarted
-    after being killed passes the same name to take its own lease back at once.
+    ``no_wait`` (``golive run --no-wait``) returns as soon as only waits remain, a time (a soak's next
+    checkpoint) or an approval, instead of sleeping through them; retries of an unreachable system still
+    run to their budget.
+
+    ``holder`` names who advances the run (default: this process, by host, pid and start time); a process
+    started after a holder on this host was killed takes the dead holder's lease at once.
     """
     plan = services.plan
     stop = None
@@ -56,6 +60,13 @@ def release(services: Services, env: str, *, restart: bool = False, wait_externa
 
         def stop(result: AdvanceResult) -> bool:
             return result.next_phase is not None and planner.PHASES.index(result.next_phase) > limit
+
+    if no_wait:
+        wait_external = False
+        phase_stop = stop
+
+        def stop(result: AdvanceResult) -> bool:
+            return (phase_stop is not None and phase_stop(result)) or at_plan_wait(result)
 
     if not restart and services.store.active_run(plan.release, env, "release") is None:
         ended = services.store.latest_run(plan.release, env, "release")
@@ -86,6 +97,11 @@ def soak_checkpoint(services: Services, env: str) -> Driven:
         raise UsageError(f"no active soak in {env} (golive soak start --env {env})")
     result = _engine(services).drive(active.id, stop_when=_only_waits)
     return Driven(services.store.get_run(active.id), result, True)
+
+
+def at_plan_wait(result: AdvanceResult) -> bool:
+    """Only the plan's waits remain (a time, an approval): not a retry of a system that did not answer."""
+    return not result.progressed and not result.retrying
 
 
 def _only_waits(result: AdvanceResult) -> bool:

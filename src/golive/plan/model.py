@@ -57,6 +57,19 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Retry(Model):
+    """How long golive keeps trying an outside system that does not answer before the command exits 3."""
+
+    attempts: int = Field(10, ge=1, le=1000, description="tries of one step before giving up")
+    every: Duration = Field(timedelta(seconds=30), description="the pause between two tries")
+
+    @model_validator(mode="after")
+    def _positive(self) -> Retry:
+        if self.every <= timedelta(0):
+            raise ValueError("every must be positive")
+        return self
+
+
 class Environment(Model):
     """One AWS account and region the release touches (the runbook's SIT and PROD)."""
 
@@ -71,6 +84,7 @@ class Environment(Model):
     api_base: str | None = Field(None, description="base URL of the APIs, for {api_base} in URLs")
     site_url: str | None = Field(None, description="the public site, for {site_url}")
     variables: dict[str, str] = Field(default_factory=dict, description="more {name} values for URLs and commands")
+    retry: Retry = Field(default_factory=Retry, description="bounded waiting for an unreachable AWS or GitHub")
 
     @field_validator("account", mode="before")
     @classmethod

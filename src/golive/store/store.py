@@ -14,6 +14,7 @@ another that is taking the same lease, it moves on.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from golive.errors import LeaseHeld, StoreError
+from golive.errors import LeaseHeld, RunInProgress, StoreError, StoreUnreachable, StoreUnusable
 from golive.redact import scrub, scrub_data
 from golive.store import tables as t
 
@@ -167,15 +168,55 @@ def default_url(plan_path: Path) -> str:
     return f"sqlite:///{folder / 'state.db'}"
 
 
-def _migrate(engine: Engine) -> None:
+def _migrate(engine: Engine, safe_url: str) -> None:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
+    script = ScriptDirectory.from_config(cfg)
+    head = script.get_current_head()
     with engine.begin() as conn:
-        if MigrationContext.configure(conn).get_current_revision() == head:
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current == head:
             return
+        known = {rev.revision for rev in script.walk_revisions()}
+        if current is not None and current not in known:
+            raise StoreUnusable(f"the store {safe_url} was written by a newer golive (schema {current}; this golive "
+                                f"knows up to {head}): upgrade golive")
+        if current is None:
+            foreign = set(sa.inspect(conn).get_table_names()) - set(t.metadata.tables) - {"alembic_version"}
+            if foreign:
+                raise StoreUnusable(f"{safe_url} is a database but not a golive store (it holds "
+                                    f"{', '.join(sorted(foreign)[:3])}): point --db at a golive store")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _sqlite_problem(safe_url: str, exc: sa.exc.DBAPIError) -> StoreError:
+    reason = _first_line(exc)
+    lowered = reason.lower()
+    if "not a database" in lowered:
+        return StoreUnusable(f"{safe_url} is not a database ({reason}): point --db at a golive store, "
+                             "or move that file away")
+    if "malformed" in lowered or "corrupt" in lowered:
+        return StoreUnusable(f"the store {safe_url} is corrupt ({reason}): restore it from a backup, "
+                             "or move it away to start a new store")
+    if "unable to open" in lowered or "readonly" in lowered:
+        return StoreUnusable(f"cannot open the store {safe_url} ({reason}): check the path and its permissions")
+    return StoreError(f"cannot open the store {safe_url}: {reason}")
+
+
+def _postgres_refused(reason: str) -> bool:
+    """The server answered and said no: retrying will not help (the user must fix the URL)."""
+    lowered = reason.lower()
+    return "authentication failed" in lowered or "does not exist" in lowered or "no password" in lowered
+
+
+CONNECT_ATTEMPTS = 3
+CONNECT_PAUSE = 0.1
 
 
 class Store:
@@ -187,46 +228,94 @@ class Store:
 
     @classmethod
     def open(cls, url: str) -> Store:
-        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        """Connect and migrate to head; a store golive cannot use is one clear error naming the masked URL."""
+        safe = _safe_url(url)
         try:
+            if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             if url.startswith("sqlite"):
                 engine = sa.create_engine(url, connect_args={"timeout": 30})
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
             else:
-                engine = sa.create_engine(url, pool_pre_ping=True)
-            _migrate(engine)
+                engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
         except sa.exc.ArgumentError as exc:
-            raise StoreError(f"bad store URL {_safe_url(url)}: {exc}") from None
-        except sa.exc.OperationalError as exc:
-            raise StoreError(f"cannot open the store {_safe_url(url)}: {exc.orig}") from None
+            raise StoreUnusable(f"bad store URL {safe}: {exc}") from None
         except ModuleNotFoundError as exc:
-            raise StoreError(f"no driver for the store {_safe_url(url)}: {exc}") from None
-        return cls(engine)
+            raise StoreUnusable(f"no driver for the store {safe}: {exc}") from None
+        except OSError as exc:
+            raise StoreUnusable(f"cannot create the folder of the store {safe}: {exc.strerror}") from None
+        for attempt in range(1, CONNECT_ATTEMPTS + 1):
+            try:
+                _migrate(engine, safe)
+                return cls(engine)
+            except sa.exc.DBAPIError as exc:
+                engine.dispose()
+                if engine.dialect.name == "sqlite":
+                    if "already exists" in _first_line(exc) and attempt < CONNECT_ATTEMPTS:
+                        # Another process is creating the same new store this moment: let it finish.
+                        time.sleep(CONNECT_PAUSE * attempt)
+                        continue
+                    raise _sqlite_problem(safe, exc) from None
+                reason = _first_line(exc)
+                if not isinstance(exc, sa.exc.OperationalError) or _postgres_refused(reason):
+                    raise StoreUnusable(f"cannot use the store {safe}: {reason}") from None
+                if attempt == CONNECT_ATTEMPTS:
+                    raise StoreUnreachable(f"cannot reach the store {safe} after {attempt} attempts ({reason}): "
+                                           "start the database server, or point --db at another store") from None
+                time.sleep(CONNECT_PAUSE * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def close(self) -> None:
         self.engine.dispose()
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            yield conn
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.DBAPIError as exc:
+            # Damage found past the first pages, or a server gone mid-command: the same one line as at open.
+            problem = self._problem(exc)
+            if problem is None:
+                raise
+            raise problem from None
+
+    def _problem(self, exc: sa.exc.DBAPIError) -> StoreError | None:
+        safe = _safe_url(self.engine.url.render_as_string(hide_password=False))
+        if not self.is_postgres:
+            problem = _sqlite_problem(safe, exc)
+            return problem if isinstance(problem, StoreUnusable) else None
+        if isinstance(exc, sa.exc.OperationalError) and exc.connection_invalidated:
+            return StoreUnreachable(f"lost the store {safe} ({_first_line(exc)}): the run is kept, "
+                                    "run the same command again once the database server answers")
+        return None
 
     # runs -----------------------------------------------------------------
     def create_run(self, release: str, env: str, kind: str, plan_digest: str, specs: Sequence[StepSpec],
                    now: datetime, meta: dict[str, Any] | None = None) -> Run:
-        with self.tx() as conn:
-            run_id = conn.execute(t.runs.insert().values(
-                release=release, env=env, kind=kind, status="pending", plan_digest=plan_digest,
-                created_at=now, updated_at=now, meta=meta or {},
-            )).inserted_primary_key[0]  # type: ignore[index]
-            if specs:
-                conn.execute(t.steps.insert(), [
-                    {"run_id": run_id, "seq": i, "key": s.key, "phase": s.phase, "kind": s.kind, "title": s.title,
-                     "grp": s.group, "lane": s.lane, "params": s.params, "status": "pending", "state": {},
-                     "attempts": 0}
-                    for i, s in enumerate(specs)
-                ])
+        """A new pending run with its frozen steps; RunInProgress naming the active run if one exists already.
+
+        The database decides (a partial unique index over the active runs), so two processes creating the same
+        run at the same instant get one run between them, whatever either read before.
+        """
+        try:
+            with self.tx() as conn:
+                run_id = conn.execute(t.runs.insert().values(
+                    release=release, env=env, kind=kind, status="pending", plan_digest=plan_digest,
+                    created_at=now, updated_at=now, meta=meta or {},
+                )).inserted_primary_key[0]  # type: ignore[index]
+                if specs:
+                    conn.execute(t.steps.insert(), [
+                        {"run_id": run_id, "seq": i, "key": s.key, "phase": s.phase, "kind": s.kind,
+                         "title": s.title, "grp": s.group, "lane": s.lane, "params": s.params, "status": "pending",
+                         "state": {}, "attempts": 0}
+                        for i, s in enumerate(specs)
+                    ])
+        except sa.exc.IntegrityError:
+            winner = self.active_run(release, env, kind)
+            if winner is None:
+                raise
+            raise RunInProgress(winner.id, release, env, kind, winner.created_at) from None
         return self.get_run(int(run_id))
 
     def get_run(self, run_id: int) -> Run:

@@ -40,6 +40,8 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
 
 metadata = sa.MetaData()
 
+ACTIVE_SQL = "status IN ('pending', 'running', 'waiting', 'failing')"
+
 JsonType: Any = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 runs = sa.Table(
@@ -56,6 +58,10 @@ runs = sa.Table(
     sa.Column("ended_at", UtcDateTime),
     sa.Column("reason", sa.Text),
     sa.Column("meta", JsonType, nullable=False),
+    sa.Index("ix_runs_release_env", "release", "env", "kind"),
+    # At most one active run per release, environment and kind (migration 0002).
+    sa.Index("uq_runs_one_active", "release", "env", "kind", unique=True,
+             sqlite_where=sa.text(ACTIVE_SQL), postgresql_where=sa.text(ACTIVE_SQL)),
 )
 
 steps = sa.Table(
