@@ -16,21 +16,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-
-import httpx
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING
 
 from golive.clock import Clock, SystemClock
-from golive.engine.context import Services
 from golive.errors import UnknownNameError
 from golive.plan.model import Environment, Plan
 from golive.plan.url_map import ENV_VAR, apply_url_map, parse_url_map
 from golive.plan.validate import load_plan
-from golive.providers.aws import Aws, AwsTarget
-from golive.providers.github import GitHub
 from golive.redact import Redactor
-from golive.store.store import Store, default_url
+
+if TYPE_CHECKING:
+    # Imported where used: `golive check` and a usage error answer without loading SQLAlchemy, boto3 or httpx.
+    import httpx
+
+    from golive.engine.context import Services
+    from golive.providers.aws import Aws, AwsTarget
+    from golive.providers.github import GitHub
+    from golive.store.store import Store
 
 
 @dataclass
@@ -52,14 +54,21 @@ class Workspace:
 
     @property
     def store_url(self) -> str:
+        from golive.store.store import default_url
+
         return self.db_url or os.environ.get("GOLIVE_DB") or default_url(self.plan_path)
 
     @cached_property
     def store(self) -> Store:
+        from golive.store.store import Store
+
         return Store.open(self.store_url)
 
     def store_location(self) -> str:
         """Where the state is, for people: the SQLite file, or the database URL without its password."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         try:
             url = make_url(self.store_url)
         except ArgumentError:
@@ -74,19 +83,27 @@ class Workspace:
         return name
 
     def aws_for(self, env: str, region: str | None = None) -> Aws:
+        from golive.providers.aws import Aws
+
         e = self.plan.environments[self.env(env)]
         return Aws(aws_target(e, self.plan.release, env, profile=self.profile, region=self.region,
                               environ=os.environ, dr_region=region))
 
     @cached_property
     def http(self) -> httpx.Client:
+        import httpx
+
         return httpx.Client(timeout=10.0)
 
     @cached_property
     def github(self) -> GitHub:
+        from golive.providers.github import GitHub
+
         return GitHub.from_env(clock=self.clock, redactor=self.redact)
 
     def services(self, *, rehearsal: bool = False) -> Services:
+        from golive.engine.context import Services
+
         return Services(plan=self.plan, store=self.store, clock=self.clock, aws_for=self.aws_for,
                         github=self.github, http=self.http, redact=self.redact, rehearsal=rehearsal,
                         extras={"workdir": str(self.plan_path.absolute().parent)})
@@ -95,6 +112,8 @@ class Workspace:
 def aws_target(e: Environment, release: str, env: str, *, profile: str | None = None, region: str | None = None,
                environ: Mapping[str, str] | None = None, dr_region: str | None = None) -> AwsTarget:
     """An environment's ``AwsTarget``, with ``--profile`` / ``AWS_PROFILE`` / ``--region`` laid over the plan's values."""
+    from golive.providers.aws import AwsTarget
+
     environ = os.environ if environ is None else environ
     overridden: list[str] = []
     chosen_profile = e.profile

@@ -8,7 +8,7 @@ NO-GO or rollback).
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -19,7 +19,9 @@ from golive.cli.github_actions import table as gha_table
 from golive.cli.prompt import confirm, where
 from golive.cli.render import Output, progress, styled, when
 from golive.clock import parse_instant
-from golive.engine.session import Driven
+
+if TYPE_CHECKING:
+    from golive.engine.session import Driven
 
 soak_app = typer.Typer(help="Soak tests: checkpoints on a schedule, with evidence.", no_args_is_help=True)
 incident_app = typer.Typer(help="Incidents P0-P3; an open P0 triggers rollback.", no_args_is_help=True)
