@@ -244,6 +244,8 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+import golive.cli.notify_cmds  # noqa: E402  (registers the commands)
 import golive.cli.ops  # noqa: E402  (registers the commands)
 import golive.cli.release_ops  # noqa: E402  (registers the commands)
-import golive.cli.sandbox_cmds  # noqa: F401,E402  (registers the commands)
+import golive.cli.sandbox_cmds  # noqa: E402  (registers the commands)
+import golive.cli.serve_cmds  # noqa: F401,E402  (registers the commands)

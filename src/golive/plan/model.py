@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -384,6 +384,29 @@ class SandboxSection(Model):
     templates: int = Field(12, ge=0, description="templates the s3 schema deploy uploads")
 
 
+NotifyTopic = Literal["gate", "checkpoint_failed", "canary_step", "rollback", "release_done", "release_failed"]
+
+
+class NotifySink(Model):
+    """Where golive sends release events: a Slack incoming webhook or a generic JSON webhook.
+
+    The URL is a secret and never sits in the plan: it comes from an environment variable or a file.
+    """
+
+    type: Literal["slack", "webhook"]
+    url_env: str | None = Field(None, description="environment variable holding the webhook URL")
+    url_file: str | None = Field(None, description="file holding the webhook URL (relative to the plan)")
+    events: list[NotifyTopic] = Field(
+        default_factory=lambda: list(get_args(NotifyTopic)),
+        description="which events this sink receives (all by default)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> NotifySink:
+        if (self.url_env is None) == (self.url_file is None):
+            raise ValueError("give exactly one of url_env or url_file")
+        return self
+
+
 class Plan(Model):
     """A release: every project, in which order, gated on what, watched how."""
 
@@ -404,6 +427,7 @@ class Plan(Model):
     signoff: list[str] = Field(default_factory=list, description="roles whose approval ends the release")
     risks: list[Risk] = Field(default_factory=list)
     sandbox: SandboxSection = Field(default_factory=SandboxSection)
+    notify: dict[str, NotifySink] = Field(default_factory=dict, description="notification sinks by name")
 
     @field_validator("http_ok")
     @classmethod

@@ -29,6 +29,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from golive.errors import LeaseHeld, StoreError
+from golive.notify import outbox
 from golive.store import tables as t
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -289,7 +290,8 @@ class Store:
         with self.tx() as conn:
             conn.execute(t.steps.update().where(t.steps.c.id == step_id).values(**values))
             if event is not None:
-                conn.execute(t.events.insert().values(**event))
+                inserted = conn.execute(t.events.insert().values(**event))
+                outbox.enqueue(conn, int(inserted.inserted_primary_key[0]), event)  # type: ignore[index]
 
     # events ---------------------------------------------------------------
     def append_event(self, *, release: str, env: str, kind: str, subject: str, at: datetime,
@@ -300,7 +302,10 @@ class Store:
                 run_id=run_id, release=release, env=env, step_key=step_key, at=at, kind=kind, subject=subject,
                 outcome=outcome, data=data or {},
             ))
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+            event_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+            outbox.enqueue(conn, event_id, {"release": release, "env": env, "kind": kind, "outcome": outcome,
+                                            "data": data or {}})
+            return event_id
 
     def events(self, *, run_id: int | None = None, release: str | None = None, env: str | None = None,
                kind: str | None = None, since: datetime | None = None) -> list[Event]:
