@@ -98,6 +98,7 @@ def sandbox_services(plan_path: Path, sandbox_state_dir: Path, store_url: str) -
     from golive.plan.validate import load_plan
     from golive.providers.aws import Aws
     from golive.providers.github import GitHub
+    from golive.rehearse import anchoring, placed_anchors
     from golive.sandbox import daemon
     from golive.sandbox.accounts import sandbox_aws
     from golive.sandbox.world import SANDBOX_TOKEN, RemoteClock, plan_for_world
@@ -120,6 +121,16 @@ def sandbox_services(plan_path: Path, sandbox_state_dir: Path, store_url: str) -
             cache[key] = sandbox_aws(info.endpoint, e.account, key[1])
         return cache[key]
 
-    return Services(plan=plan, store=Store.open(store_url), clock=clock, aws_for=aws_for,
-                    github=GitHub(github_url, SANDBOX_TOKEN, clock=clock), http=httpx.Client(timeout=5.0),
-                    rehearsal=True, extras={"workdir": str(plan_path.resolve().parent)})
+    store = Store.open(store_url)
+    # The world sends an environment traffic once the release reaches it: tell it where the active runs are
+    # (a predecessor may have died after a step started), and place anchors as steps start from here on.
+    for run in store.runs(plan.release):
+        if run.active:
+            clock.anchor("run", run.created_at)
+            for name, at in placed_anchors(store, run.id).items():
+                clock.anchor(name, at)
+    services = Services(plan=plan, store=store, clock=clock, aws_for=aws_for,
+                        github=GitHub(github_url, SANDBOX_TOKEN, clock=clock), http=httpx.Client(timeout=5.0),
+                        rehearsal=True, extras={"workdir": str(plan_path.resolve().parent)})
+    services.notify = anchoring(clock.anchor, clock, None)
+    return services

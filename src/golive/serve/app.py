@@ -30,7 +30,7 @@ from golive.serve.actions import Actor, Forbidden, perform
 from golive.serve.auth import Session, Sessions, User, Users, csrf_ok
 from golive.serve.metrics import registry_for
 from golive.serve.page import ASSETS, MEDIA
-from golive.store.store import Store
+from golive.store.store import Store, finite
 
 COOKIE = "golive_session"
 _HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
@@ -91,7 +91,7 @@ def create_app(config: ServeConfig) -> Starlette:
             return denied()
         name = request.path_params["name"]
         view = records.release_view(config.store, config.plan, name, config.clock.now())
-        return Response(json.dumps(view, default=str), media_type="application/json", headers=_HEADERS)
+        return Response(json.dumps(finite(view), default=str), media_type="application/json", headers=_HEADERS)
 
     def me(request: Request) -> Response:
         user, session = who(request)

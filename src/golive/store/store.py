@@ -14,6 +14,8 @@ another that is taking the same lease, it moves on.
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -194,7 +196,7 @@ class Store:
                 engine = sa.create_engine(url, connect_args={"timeout": 30})
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
             else:
-                engine = sa.create_engine(url, pool_pre_ping=True)
+                engine = sa.create_engine(url, pool_pre_ping=True, json_serializer=_json_text)
             _migrate(engine)
         except sa.exc.ArgumentError as exc:
             raise StoreError(f"bad store URL {_safe_url(url)}: {exc}") from None
@@ -424,6 +426,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def finite(value: Any) -> Any:
+    """The value with every non-finite float as a string ("inf", "nan"): JSON has no Infinity, JSONB refuses it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(finite(value))
 
 
 def _safe_url(url: str) -> str:
