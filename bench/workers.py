@@ -123,7 +123,7 @@ def main() -> None:
         procs = [subprocess.Popen([sys.executable, __file__, "--releases", str(args.releases),
                                    "--worker", url, github_url, str(folder), str(log)]) for log in logs]
         victim, victim_lease = procs[0], None
-        while victim_lease is None and time.perf_counter() - started < 120:
+        while victim_lease is None and victim.poll() is None and time.perf_counter() - started < 600:
             with store.tx() as conn:
                 rows = conn.execute(sa.text("SELECT name, holder FROM leases")).all()
             victim_lease = next((r.name for r in rows if r.holder.endswith(f":{victim.pid}")), None)
