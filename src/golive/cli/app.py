@@ -300,6 +300,8 @@ def _stopped() -> None:
     where = _started[-1].store_location() if _started else "the store"
     sys.stderr.write(f"\nstopped; the state is kept in {where}; run the same command to resume\n")
     sys.exit(130)
+import golive.cli.notify_cmds  # noqa: E402  (registers the commands)
 import golive.cli.ops  # noqa: E402  (registers the commands)
 import golive.cli.release_ops  # noqa: E402  (registers the commands)
-import golive.cli.sandbox_cmds  # noqa: F401,E402  (registers the commands)
+import golive.cli.sandbox_cmds  # noqa: E402  (registers the commands)
+import golive.cli.serve_cmds  # noqa: F401,E402  (registers the commands)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -406,6 +406,29 @@ class SandboxSection(Model):
                                           "in a rehearsal (default: the functions its canary names)")
 
 
+NotifyTopic = Literal["gate", "checkpoint_failed", "canary_step", "rollback", "release_done", "release_failed"]
+
+
+class NotifySink(Model):
+    """Where golive sends release events: a Slack incoming webhook or a generic JSON webhook.
+
+    The URL is a secret and never sits in the plan: it comes from an environment variable or a file.
+    """
+
+    type: Literal["slack", "webhook"]
+    url_env: str | None = Field(None, description="environment variable holding the webhook URL")
+    url_file: str | None = Field(None, description="file holding the webhook URL (relative to the plan)")
+    events: list[NotifyTopic] = Field(
+        default_factory=lambda: list(get_args(NotifyTopic)),
+        description="which events this sink receives (all by default)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> NotifySink:
+        if (self.url_env is None) == (self.url_file is None):
+            raise ValueError("give exactly one of url_env or url_file")
+        return self
+
+
 class Plan(Model):
     """A release: every project, in which order, gated on what, watched how."""
 
@@ -426,6 +449,7 @@ class Plan(Model):
     signoff: list[str] = Field(default_factory=list, description="roles whose approval ends the release")
     risks: list[Risk] = Field(default_factory=list)
     sandbox: SandboxSection = Field(default_factory=SandboxSection)
+    notify: dict[str, NotifySink] = Field(default_factory=dict, description="notification sinks by name")
 
     @field_validator("http_ok")
     @classmethod

@@ -14,6 +14,8 @@ another that is taking the same lease, it moves on.
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +32,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from golive.errors import LeaseHeld, RunInProgress, StoreError, StoreUnreachable, StoreUnusable
+from golive.notify import outbox
 from golive.redact import scrub, scrub_data
 from golive.store import tables as t
 
@@ -237,7 +240,8 @@ class Store:
                 engine = sa.create_engine(url, connect_args={"timeout": 30})
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
             else:
-                engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+                engine = sa.create_engine(url, pool_pre_ping=True, json_serializer=_json_text,
+                                          connect_args={"connect_timeout": 5})
         except sa.exc.ArgumentError as exc:
             raise StoreUnusable(f"bad store URL {safe}: {exc}") from None
         except ModuleNotFoundError as exc:
@@ -379,7 +383,8 @@ class Store:
         with self.tx() as conn:
             conn.execute(t.steps.update().where(t.steps.c.id == step_id).values(**values))
             if event is not None:
-                conn.execute(t.events.insert().values(**event))
+                inserted = conn.execute(t.events.insert().values(**event))
+                outbox.enqueue(conn, int(inserted.inserted_primary_key[0]), event)  # type: ignore[index]
 
     # events ---------------------------------------------------------------
     def append_event(self, *, release: str, env: str, kind: str, subject: str, at: datetime,
@@ -390,7 +395,10 @@ class Store:
                 run_id=run_id, release=release, env=env, step_key=step_key, at=at, kind=kind, subject=scrub(subject),
                 outcome=outcome, data=scrub_data(data or {}),
             ))
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+            event_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+            outbox.enqueue(conn, event_id, {"release": release, "env": env, "kind": kind, "outcome": outcome,
+                                            "data": data or {}})
+            return event_id
 
     def events(self, *, run_id: int | None = None, release: str | None = None, env: str | None = None,
                kind: str | None = None, since: datetime | None = None) -> list[Event]:
@@ -509,6 +517,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def finite(value: Any) -> Any:
+    """The value with every non-finite float as a string ("inf", "nan"): JSON has no Infinity, JSONB refuses it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(finite(value))
 
 
 def _safe_url(url: str) -> str:

@@ -144,3 +144,21 @@ leases = sa.Table(
     sa.Column("acquired_at", UtcDateTime, nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False),
 )
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("topic", sa.String(50), nullable=False),
+    sa.Column("release", sa.String(200), nullable=False),
+    sa.Column("env", sa.String(100), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("deliveries", JsonType, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_at", UtcDateTime, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.UniqueConstraint("event_id", name="uq_outbox_event"),
+    sa.Index("ix_outbox_due", "status", "next_at"),
+)

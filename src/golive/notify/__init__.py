@@ -1,0 +1,1 @@
+"""Notifications: release events told to Slack and JSON webhooks, through a durable outbox."""

@@ -1,0 +1,117 @@
+"""What the page shows, read from the store: the one place ``golive serve`` reads release records.
+
+Every view is built from the stored runs, steps and events (the evidence the
+engine wrote), so the page tells exactly what ``golive status`` and the
+report tell. When the store gains a typed evidence layer, this module is the
+one to switch.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from golive.engine.gates import evaluate_gate
+from golive.engine.status import release_status
+from golive.errors import GoliveError
+from golive.plan.model import Plan
+from golive.store import tables as t
+from golive.store.store import Event, Store
+
+
+def latest_event_id(store: Store) -> int:
+    """A cursor that moves whenever anything is recorded (the SSE stream's change signal)."""
+    with store.tx() as conn:
+        last = conn.execute(sa.select(sa.func.max(t.events.c.id))).scalar()
+        updated = conn.execute(sa.select(sa.func.max(t.runs.c.updated_at))).scalar()
+    return int(last or 0) + (int(updated.timestamp()) if updated else 0)
+
+
+def releases(store: Store) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for run in store.runs():
+        seen[run.release] = {"release": run.release, "env": run.env, "kind": run.kind, "status": run.status,
+                             "updated_at": run.updated_at.isoformat(), "run": run.id}
+    return list(seen.values())
+
+
+def _canaries(events: list[Event]) -> dict[str, dict[str, Any]]:
+    canaries: dict[str, dict[str, Any]] = {}
+    for e in events:
+        if e.kind != "canary":
+            continue
+        c = canaries.setdefault(e.subject, {"project": e.subject, "weights": [], "analyses": [], "weight": 0.0,
+                                            "state": "pending"})
+        if "weight" in e.data and e.outcome in ("shifted", "promoted"):
+            c["weights"].append({"at": e.at.isoformat(), "weight": float(e.data["weight"])})
+            c["weight"] = float(e.data["weight"])
+            c["state"] = e.outcome
+        elif e.outcome == "analysis":
+            c["analyses"].append({"at": e.at.isoformat(), "verdict": e.data.get("verdict"),
+                                  "reason": e.data.get("reason"), "weight": c["weight"],
+                                  "triggers": [{"criterion": tr.get("criterion") or tr.get("text"),
+                                                "value": tr.get("value"), "threshold": tr.get("threshold"),
+                                                "message": tr.get("message")} for tr in e.data.get("triggers", [])
+                                               if isinstance(tr, dict)],
+                                  "judgement": e.data.get("judgement")})
+    for e in events:
+        if e.kind == "rollback" and e.subject in canaries and e.outcome == "rolled_back":
+            canaries[e.subject]["weights"].append({"at": e.at.isoformat(), "weight": 0.0})
+            canaries[e.subject].update(weight=0.0, state="rolled_back")
+    return canaries
+
+
+def _gates(store: Store, plan: Plan | None, release: str, events: list[Event], now: datetime) -> list[dict[str, Any]]:
+    decided = [{"gate": e.subject, "env": e.env, "at": e.at.isoformat(), "verdict": e.outcome,
+                "reasons": e.data.get("reasons", []), "items": e.data.get("items", []), "live": False}
+               for e in events if e.kind == "gate"]
+    live: list[dict[str, Any]] = []
+    if plan is not None and plan.release == release:
+        for name, spec in plan.gates.items():
+            try:
+                decision = evaluate_gate(store, plan, name, spec.env or "prod", now)
+            except GoliveError:
+                continue
+            live.append({**decision.to_dict(), "at": now.isoformat(), "live": True,
+                         "items": [i.to_dict() | {"ok": i.ok} for i in decision.items],
+                         "reasons": [f"{i.name}: {i.detail}" for i in decision.items if not i.ok]})
+    return live + decided
+
+
+def release_view(store: Store, plan: Plan | None, release: str, now: datetime) -> dict[str, Any]:
+    """Everything the release page shows, as one JSON document."""
+    events = store.events(release=release)
+    status = release_status(store, release, now)
+    envs = sorted({e.env for e in events} | {r["env"] for r in status["runs"]})
+    approvals = [{"gate": a.gate, "env": a.env, "by": a.by, "role": a.role, "note": a.note, "at": a.at.isoformat(),
+                  "rehearsal": a.rehearsal} for env in envs for a in store.approvals(release, env)]
+    return {
+        **status,
+        "batches": _batches(plan, release),
+        "canaries": list(_canaries(events).values()),
+        "checkpoints": [{"subject": e.subject, "at": e.at.isoformat(), "outcome": e.outcome,
+                         "failures": e.data.get("failures", []),
+                         "criteria": [{"text": c.get("criterion") or c.get("text"), "value": c.get("value"),
+                                       "outcome": c.get("outcome")} for c in e.data.get("criteria", [])
+                                      if isinstance(c, dict)]}
+                        for e in events if e.kind == "checkpoint"],
+        "gates": _gates(store, plan, release, events, now),
+        "incidents": [{"id": i.id, "severity": i.severity, "title": i.title, "status": i.status, "env": i.env,
+                       "opened_at": i.opened_at.isoformat(),
+                       "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None}
+                      for i in store.incidents(release)],
+        "approvals": approvals,
+        "rollbacks": [{"project": e.subject, "at": e.at.isoformat(), "outcome": e.outcome,
+                       "reason": e.data.get("reason"), "seconds": e.data.get("seconds") or e.data.get("alias_seconds")}
+                      for e in events if e.kind == "rollback"],
+        "actions": [{"at": e.at.isoformat(), "action": e.subject, "by": e.data.get("by"), "from": e.data.get("from"),
+                     "outcome": e.outcome} for e in events if e.kind == "web_action"],
+    }
+
+
+def _batches(plan: Plan | None, release: str) -> list[dict[str, Any]]:
+    if plan is None or plan.release != release:
+        return []
+    return [{"name": b.name, "projects": list(b.projects)} for b in plan.batches]

@@ -1,0 +1,134 @@
+"""``golive serve`` over real HTTP: roles on approvals, CSRF, who and from where, closed reads, SSE, /metrics.
+
+The server runs as a user starts it (``golive serve`` in a subprocess) on
+the bundled bbws plan and a store prepared with the evidence a gate reads (a
+passed SIT soak, a fresh preflight): only the approvals are missing, so the
+gate's live verdict turns GO exactly when both roles approved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import free_port
+from golive.examples import example_path
+from golive.store.store import Store
+from serve_helpers import Served, login, users_file
+
+PLAN = example_path("bbws")
+
+
+def prepared(url: str) -> None:
+    store = Store.open(url)
+    now = datetime.now(UTC)
+    store.append_event(release="bbws", env="prod", kind="soak", subject="sit soak", outcome="pass", at=now,
+                       data={"env": "sit", "checkpoints": 8})
+    store.append_event(release="bbws", env="prod", kind="preflight", subject="preflight prod", outcome="pass", at=now,
+                       data={"blocking": [], "fixable": []})
+    store.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Served, str]]:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    prepared(url)
+    server = Served(PLAN, url, free_port(), "--users", str(users_file(tmp_path)), log=tmp_path / "serve.log").start()
+    try:
+        yield server, url
+    finally:
+        server.stop()
+
+
+def gate(base: str) -> dict[str, object]:
+    doc = httpx.get(base + "/api/release/bbws", timeout=10).json()
+    return next(g for g in doc["gates"] if g["gate"] == "go_no_go" and g["live"])
+
+
+def test_tech_lead_approval_only_from_a_tech_lead_and_then_the_gate_is_go(served: tuple[Served, str]) -> None:
+    server, url = served
+    assert gate(server.url)["verdict"] == "NO-GO"
+    dana, dana_csrf = login(server.url, "dana", "dana-pw")
+    refused = dana.post("/api/actions/approve", json={"gate": "go_no_go", "env": "prod", "role": "tech_lead"},
+                        headers={"X-CSRF-Token": dana_csrf})
+    assert refused.status_code == 403
+    assert "dana does not hold the role 'tech_lead'" in refused.json()["error"]
+    no_csrf = dana.post("/api/actions/approve", json={"gate": "go_no_go", "env": "prod", "role": "devops"})
+    assert no_csrf.status_code == 403 and "CSRF" in no_csrf.json()["error"]
+    ok = dana.post("/api/actions/approve", json={"gate": "go_no_go", "env": "prod", "role": "devops"},
+                   headers={"X-CSRF-Token": dana_csrf})
+    assert ok.status_code == 200, ok.text
+    still = gate(server.url)
+    assert still["verdict"] == "NO-GO"
+    assert any("no approval by role tech_lead" in r for r in still["reasons"])  # type: ignore[attr-defined]
+
+    tom, tom_csrf = login(server.url, "tom", "tom-pw")
+    ok = tom.post("/api/actions/approve", json={"gate": "go_no_go", "env": "prod", "role": "tech_lead", "note": "on standby"},
+                  headers={"X-CSRF-Token": tom_csrf})
+    assert ok.status_code == 200, ok.text
+    assert gate(server.url)["verdict"] == "GO"
+
+    store = Store.open(url)
+    approvals = [(a.by, a.role) for a in store.approvals("bbws", "prod", "go_no_go")]
+    assert approvals == [("dana", "devops"), ("tom", "tech_lead")]
+    actions = [(e.data["by"], e.data["from"], e.outcome, e.data.get("role")) for e in store.events(kind="web_action")]
+    assert actions == [("dana", "127.0.0.1", "refused", "tech_lead"), ("dana", "127.0.0.1", "recorded", "devops"),
+                       ("tom", "127.0.0.1", "recorded", "tech_lead")]
+    store.close()
+    assert httpx.post(server.url + "/api/actions/approve", json={"gate": "go_no_go", "role": "devops"}).status_code == 401
+    bad = httpx.post(server.url + "/login", json={"user": "tom", "password": "wrong"})
+    assert bad.status_code == 401
+
+
+def test_metrics_and_the_event_stream_follow_the_store(served: tuple[Served, str]) -> None:
+    server, url = served
+    store = Store.open(url)
+    store.append_event(release="bbws", env="prod", kind="canary", subject="product_lambda", outcome="shifted",
+                       at=datetime.now(UTC), data={"project": "product_lambda", "weight": 10.0})
+    metrics = httpx.get(server.url + "/metrics", timeout=10).text
+    assert 'golive_canary_weight_percent{env="prod",project="product_lambda",release="bbws"} 10.0' in metrics
+    assert "golive_outbox_backlog" in metrics
+    with httpx.stream("GET", server.url + "/api/stream", timeout=10) as stream:
+        lines = stream.iter_lines()
+        cursors = []
+        for line in lines:
+            if line.startswith("data:"):
+                cursors.append(line)
+                if len(cursors) == 1:
+                    store.append_event(release="bbws", env="prod", kind="canary", subject="product_lambda",
+                                       outcome="shifted", at=datetime.now(UTC),
+                                       data={"project": "product_lambda", "weight": 50.0})
+                else:
+                    break
+    assert cursors[0] != cursors[1], "a new event moves the stream"
+    assert 'project="product_lambda",release="bbws"} 50.0' in httpx.get(server.url + "/metrics", timeout=10).text
+    store.close()
+
+
+def test_behind_a_proxy_reads_need_a_login_or_token_and_the_forwarded_client_is_recorded(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    prepared(url)
+    server = Served(PLAN, url, free_port(), "--users", str(users_file(tmp_path, token="tok-123")), "--behind-proxy",
+                    log=tmp_path / "serve.log").start()
+    try:
+        assert httpx.get(server.url + "/api/release/bbws").status_code == 401
+        assert httpx.get(server.url + "/metrics").status_code == 401
+        assert httpx.get(server.url + "/api/release/bbws", headers={"Authorization": "Bearer nope"}).status_code == 401
+        bearer = {"Authorization": "Bearer tok-123", "X-Forwarded-For": "203.0.113.9, 10.0.0.1"}
+        assert httpx.get(server.url + "/api/release/bbws", headers=bearer).status_code == 200
+        ok = httpx.post(server.url + "/api/actions/incident_open", headers=bearer,
+                        json={"severity": "P2", "title": "slow search", "env": "prod"})
+        assert ok.status_code == 200, ok.text
+        bad = httpx.post(server.url + "/api/actions/incident_open", headers=bearer, json={"severity": "P9", "title": "x"})
+        assert bad.status_code == 400 and "severity" in bad.json()["error"]
+    finally:
+        server.stop()
+    store = Store.open(url)
+    assert [i.title for i in store.incidents("bbws")] == ["slow search"]
+    assert [(e.data["by"], e.data["from"]) for e in store.events(kind="web_action")] == [("ci", "203.0.113.9")] * 2
+    store.close()
+    assert "warning" not in (tmp_path / "serve.log").read_text()
