@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import re
 import subprocess
 import sys
 import time
@@ -39,7 +40,7 @@ def user_env() -> dict[str, str]:
 
 def tag(plan: Path) -> tuple[int, str, float]:
     started = time.monotonic()
-    ran = subprocess.run([str(GOLIVE), "-f", str(plan), "tag", "--env", "prod"], check=False, cwd=plan.parent,
+    ran = subprocess.run([str(GOLIVE), "-f", str(plan), "tag", "--env", "prod", "--yes"], check=False, cwd=plan.parent,
                          env=user_env(), capture_output=True, text=True, timeout=300)
     assert "Traceback" not in ran.stdout + ran.stderr and TOKEN not in ran.stdout + ran.stderr
     return ran.returncode, ran.stderr, time.monotonic() - started
@@ -51,14 +52,15 @@ def test_tag_with_github_unreachable_prints_each_retry_and_exits_3(tmp_path: Pat
     assert code == 3, err
     retries = [line.strip() for line in err.splitlines() if ": attempt " in line and not line.startswith("golive:")]
     assert [r.split(": attempt ")[1] for r in retries] == ["1 of 3, next in 1 s", "2 of 3, next in 1 s"], err
-    assert all(r.startswith("GitHub unreachable at http://127.0.0.1:1/repos/") for r in retries), retries
+    # Each progress line starts with its time (HH:MM:SS UTC) outside a rehearsal.
+    assert all(re.match(r"^\d\d:\d\d:\d\d UTC +GitHub unreachable at http://127\.0\.0\.1:1/repos/", r) for r in retries), retries
     (error,) = [line for line in err.splitlines() if line.startswith("golive: error:")]
     assert "GitHub unreachable at http://127.0.0.1:1/" in error and "after 3 attempts while annotated tag" in error
 
 
 def test_a_killed_runners_lease_does_not_block_the_next_command(tmp_path: Path) -> None:
     plan = plan_with_budget(tmp_path, 10, "30s")
-    first = subprocess.Popen([str(GOLIVE), "-f", str(plan), "tag", "--env", "prod"], cwd=tmp_path, env=user_env(),
+    first = subprocess.Popen([str(GOLIVE), "-f", str(plan), "tag", "--env", "prod", "--yes"], cwd=tmp_path, env=user_env(),
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         assert first.stderr is not None
