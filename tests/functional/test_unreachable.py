@@ -9,8 +9,8 @@ takes it at once (its holder is gone) instead of waiting for it to expire.
 from __future__ import annotations
 
 import os
-import shutil
 import re
+import shutil
 import subprocess
 import sys
 import time
