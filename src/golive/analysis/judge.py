@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -97,9 +97,18 @@ class JudgeConfig:
 BUDGETS = {"project": (0.0001, 0.003), "function": (0.0005, 0.008)}
 
 
-def config_for(budget: str, *, min_invocations: int = 50) -> JudgeConfig:
+def config_for(budget: str, *, min_invocations: int = 50, metrics: Sequence[str] | None = None,
+               critical: Sequence[str] | None = None, min_minutes: int | None = None) -> JudgeConfig:
+    """The judge for a false-rollback budget, narrowed to the plan's ``metrics`` with its ``critical`` ones.
+
+    A metric left out is neither judged nor queried; ``min_minutes`` is the minutes a rank test needs.
+    """
     interim, final = BUDGETS[budget]
-    return JudgeConfig(alpha_interim=interim, alpha_final=final, min_invocations=min_invocations)
+    policies = tuple(p for p in DEFAULT_POLICIES if metrics is None or p.name in metrics)
+    if critical is not None:
+        policies = tuple(replace(p, critical=p.name in critical) for p in policies)
+    return JudgeConfig(metrics=policies, alpha_interim=interim, alpha_final=final, min_invocations=min_invocations,
+                       min_minutes=min_minutes or JudgeConfig.min_minutes)
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,8 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
                           for s in canary.steps],
                 "analysis": canary.analysis.model_dump(mode="json"),
                 "triggers": [t.model_dump(exclude_none=True) for t in plan.rollback.triggers],
+                "min_invocations": plan.rollback.min_invocations,
+                "health": expand(project.health, vars_), "http_ok": plan.http_ok,
                 "rollback_shifted": plan.batch_of(name).rollback_shifted,
                 "calls": calls,
             },
