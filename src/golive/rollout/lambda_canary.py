@@ -308,9 +308,11 @@ def _judge_config(ctx: StepContext) -> JudgeConfig | None:
     if spec is False:
         return None
     settings: dict[str, Any] = spec if isinstance(spec, dict) else {}
-    return config_for(str(analysis.get("false_rollbacks", "project")),
-                      min_invocations=int(analysis.get("min_invocations", 50)), metrics=settings.get("metrics"),
-                      critical=settings.get("critical"), min_minutes=settings.get("min_minutes"))
+    config = config_for(str(analysis.get("false_rollbacks", "project")),
+                        min_invocations=int(analysis.get("min_invocations", 50)), metrics=settings.get("metrics"),
+                        critical=settings.get("critical"), min_minutes=settings.get("min_minutes"))
+    # The false-rollback budget is the whole canary's: its bakes share it.
+    return config.split(sum(1 for step in ctx.params["steps"] if float(step["weight"]) < 100))
 
 
 def _judge(ctx: StepContext, source: CloudWatchLambdaSource, config: JudgeConfig, start: datetime, end: datetime,
