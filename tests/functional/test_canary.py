@@ -26,8 +26,9 @@ import pytest
 from canary_world import APIS, ENV, Harness, canary_plan, next_minute, with_canary
 
 from golive.clock import parse_instant
-from golive.engine import session
+from golive.engine import planner, session
 from golive.engine.incidents import IncidentInput, open_incident
+from golive.engine.release import start_or_resume
 from golive.plan.model import Plan, Trigger
 from golive.rollout.rollback import operator, rollback
 from golive.rollout.uptime import UptimeProber
@@ -44,6 +45,8 @@ FAULTS = [
     "aws_down@aws_down..+4m",
     "api_down@api_down..+2m",
     "api_down@bake_down..+2m",
+    "api_down@validation_down_rollback..+3m",
+    "api_down@validation_down_stop..+3m",
 ]
 INTERVAL = timedelta(minutes=1)  # the plan's analysis interval (the default)
 DELAY = timedelta(minutes=1)  # the plan's metric delay (the default): windows end this long ago
@@ -514,6 +517,42 @@ def test_health_503_during_a_bake_rolls_back_naming_the_url_and_availability(h: 
     assert math.isclose(float(found.group(1)), round(100 * up / probes, 1))
     assert weights_shifted(h, run, "order_lambda") == [10.0]
     assert_stable(h, "order_lambda", {fn: v["stable"] for fn, v in recorded(h, run, "order_lambda").items()})
+
+
+@pytest.mark.parametrize("policy", ["rollback", "stop"])
+def test_a_validation_failing_after_promotion_follows_the_plan(h: Harness, world: SandboxWorld, policy: str) -> None:
+    h.plan = with_canary(h.plan.model_copy(update={"on_validation_failure": None if policy == "rollback" else policy}),
+                         "campaigns_lambda", steps=[{"weight": 100}])
+    published = h.publish("campaigns_lambda")
+    before = {fn: s.version for fn, s in h.aliases("campaigns_lambda").items()}
+    steps = [s for s in planner.build_deploy(h.plan, ENV, project="campaigns_lambda") if s.kind == "canary"]
+    validation = planner.validation_step(h.plan, ENV)
+    assert validation.params["on_failure"] == policy  # rollback: the default for a plan with canaries
+    run, _ = start_or_resume(h.store, h.plan, ENV, "deploy", lambda: [*steps, validation], world.clock)
+
+    def promoted() -> bool:
+        return h.step(run, "canary.campaigns_lambda").state.get("phase") == "promoted"
+
+    h.drive(run, until=promoted)
+    down = world.clock.now() - timedelta(seconds=1)
+    world.anchor(f"validation_down_{policy}", down)  # every API answers 503 for 3 minutes from now
+    h.drive(run)
+    world.clock.sleep_until(down + timedelta(minutes=3))  # the module's next test starts healthy
+
+    ended = h.store.get_run(run.id)
+    assert "post-deployment validation" in (ended.reason or "") and "503" in (ended.reason or "")
+    if policy == "stop":
+        assert ended.status == "failed"
+        assert {fn: s.version for fn, s in h.aliases("campaigns_lambda").items()} == published
+        assert not h.events(run, "rollback")
+        return
+    assert ended.status == "rolled_back", ended.reason
+    assert "rolled back campaigns_lambda to the previous versions" in (ended.reason or "")
+    (event,) = h.events(run, "rollback", "campaigns_lambda", "rolled_back")
+    assert event.data["from_weight"] == 100.0 and event.data["seconds"] >= 0
+    assert event.data["reason"].startswith("validation failed after promotion:")
+    assert {f["function"]: f["version"] for f in event.data["functions"]} == before
+    assert_stable(h, "campaigns_lambda", before)
 
 
 @pytest.mark.parametrize("seed", [11, 12])

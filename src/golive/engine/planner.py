@@ -278,7 +278,9 @@ def validation_step(plan: Plan, env: str) -> StepSpec:
     checks = [{"kind": "http", "params": {"url": u}} for u in health]
     checks += [{"kind": "command", "params": {"argv": a}} for a in smoke]
     checks += _check_entries(plan, plan.validation, vars_)
-    return _checks_step("validation", "validation", "post-deployment validation", checks, group="validation")
+    step = _checks_step("validation", "validation", "post-deployment validation", checks, group="validation")
+    step.params["on_failure"] = plan.validation_failure_policy
+    return step
 
 
 def tag_step(plan: Plan) -> StepSpec:

@@ -430,6 +430,9 @@ class Plan(Model):
     soak: dict[str, SoakSpec] = Field(default_factory=dict)
     gates: dict[str, GateSpec] = Field(default_factory=dict)
     validation: list[CheckEntry] = Field(default_factory=list, description="post-deploy checks beyond health and smoke")
+    on_validation_failure: Literal["rollback", "stop"] | None = Field(
+        None, description="after promotion, a failed validation restores the promoted canaries' previous versions "
+                          "(rollback) or stops with them in place (stop); default: rollback when a project has a canary")
     rollback: RollbackSpec = Field(default_factory=RollbackSpec)
     http_ok: list[int] = Field(default_factory=lambda: [200], description="HTTP statuses that count as up")
     freeze: list[FreezeWindow] = Field(default_factory=list)
@@ -444,6 +447,14 @@ class Plan(Model):
             if not 100 <= status <= 599:
                 raise ValueError(f"{status} is not an HTTP status")
         return value
+
+    @property
+    def validation_failure_policy(self) -> Literal["rollback", "stop"]:
+        """What a failed post-deploy validation does: the plan's choice, else rollback for canary projects."""
+        if self.on_validation_failure is not None:
+            return self.on_validation_failure
+        canaries = any(p.rollout is not None and p.rollout.lambda_canary is not None for p in self.projects.values())
+        return "rollback" if canaries else "stop"
 
     def batch_of(self, project: str) -> Batch:
         for batch in self.batches:
