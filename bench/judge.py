@@ -17,7 +17,7 @@ A "rollback" is the project's: any function failing rolls the project back. Pure
 Issue 11 adds healthy canaries at a 1% baseline, 600 calls a minute per function, through the runbook's
 whole canary (10% for 10 minutes, then 50% for 5), for projects of 5 and of 10 functions: false
 rollbacks by the fixed triggers as they were (the shift's partial first minute, 18 canary calls, no
-minimum) and as they are (complete minutes only, the window grown back to 200 calls), and by the
+minimum) and as they are (complete minutes only, the window grown back to 300 calls), and by the
 triggers and the judge together (the target: 0 for the triggers, at most 1% per project with the judge).
 
     python bench/judge.py [--runs 500] [--seed 7] [--workers 2] [--only-baseline]
@@ -196,7 +196,7 @@ def report(results: list[tuple[Case, int, list[RunResult]]], runs: int) -> None:
 
 
 BASELINE_STEPS = ((0.10, 10), (0.50, 5))  # the runbook's canary: 10% for 10 minutes, 50% for 5
-MIN_CALLS = 200  # rollback.min_invocations, the plan's default
+MIN_CALLS = 300  # rollback.min_invocations, the plan's default
 PARTIAL = 0.3  # the share of the shift's own minute after the shift (18 of 60 canary calls at 10%)
 
 
@@ -268,7 +268,7 @@ def run_baseline(args: tuple[int, int, int, int]) -> tuple[int, list[BaselineRes
 def report_baseline(results: list[tuple[int, list[BaselineResult]]], runs: int, rate: int) -> None:
     print(f"\nhealthy canaries at a {BASE_ERROR:.0%} baseline, {rate} invocations/min/function, 10% for 10 min then "
           f"50% for 5, {runs} runs: false rollbacks per project")
-    print(f"{'functions':<10} {'old trigger':>12} {'trigger min 200':>16} {'trigger + judge':>16} {'inconcl.':>9}")
+    print(f"{'functions':<10} {'old trigger':>12} {'trigger min 300':>16} {'trigger + judge':>16} {'inconcl.':>9}")
     print("-" * 67)
     for functions, runs_ in results:
         n = len(runs_)
@@ -277,8 +277,8 @@ def report_baseline(results: list[tuple[int, list[BaselineResult]]], runs: int, 
         both = sum(r.new_trigger or r.judged for r in runs_) / n
         inconclusive = sum(r.inconclusive for r in runs_) / n
         print(f"{functions:<10} {fmt_rate(old):>12} {fmt_rate(new):>16} {fmt_rate(both):>16} {fmt_rate(inconclusive):>9}")
-    print("old trigger: the shift's partial minute and every minute on its own; trigger min 200: complete minutes,"
-          " the window grown back to 200 calls; inconcl.: still waiting for data at a bake's end (extended)")
+    print("old trigger: the shift's partial minute and every minute on its own; trigger min 300: complete minutes,"
+          " the window grown back to 300 calls; inconcl.: still waiting for data at a bake's end (extended)")
 
 
 def main() -> int:

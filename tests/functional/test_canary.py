@@ -128,7 +128,7 @@ def test_error_rate_on_the_canary_rolls_back_the_batch_and_stops_the_release(h: 
     assert driven.run.status == "rolled_back"
     (failed,) = h.events(driven.run, "rollback", "order_lambda")
     reason = failed.data["reason"]
-    # The fixed trigger waits for its 200 canary calls (60 a minute at 10%); the judge, comparing with
+    # The fixed trigger waits for its 300 canary calls (60 a minute at 10%); the judge, comparing with
     # stable, needs fewer: whichever has enough data first names the errors and their rate.
     trigger = re.search(r"^trigger error_rate > 5%.*error_rate = (\d+(?:\.\d+)?)% on 2-1-bbws-tf-order-\w+-prod",
                         reason)
@@ -395,7 +395,9 @@ def test_judge_catches_1_to_3_percent_errors_the_fixed_trigger_does_not(tmp_path
     # Base error rate 1% everywhere; the canary at 3%. At 20 000 invocations a minute (2 000 reach each
     # function's canary at 10%) the fixed "> 5%" trigger has no noise to fire on; 3% is below it.
     plan = canary_plan(traffic={"error_rate": "1%", "rpm": 20000})
-    with SandboxWorld(plan, ENV, faults=["product_lambda:error_rate=3%@judge..+30m"]) as world:
+    assert plan.sandbox.start is not None  # a later month than the module world's (moto's metrics are the process's)
+    with SandboxWorld(plan, ENV, faults=["product_lambda:error_rate=3%@judge..+30m"],
+                      start=plan.sandbox.start + timedelta(days=20)) as world:
         h = Harness.open(world, tmp_path / "judge.db")
         try:
             h.publish("product_lambda")
@@ -559,23 +561,27 @@ def test_a_validation_failing_after_promotion_follows_the_plan(h: Harness, world
 def test_healthy_canaries_at_a_1_percent_baseline_promote_on_the_runbook_triggers(tmp_path: Path, seed: int) -> None:
     # 600 calls a minute per function, 1% errors everywhere: 60 reach each canary at 10%. The runbook's
     # "error_rate > 5% immediately" read one partial minute (18 calls: one error is 5.56%); now it waits
-    # for its 200 calls over complete minutes, and every canary promotes.
+    # for its 300 calls over complete minutes, and every canary promotes.
     plan = canary_plan(traffic={"error_rate": "1%", "rpm": 600})
-    with SandboxWorld(plan, ENV, seed_value=seed) as world:
-        h = Harness.open(world, tmp_path / "baseline.db")
-        try:
-            for project in APIS:
-                h.publish(project)
-            run = h.canary_run(*APIS)
-            h.drive(run)
+    # moto's backends are the process's: at the module world's instants its metrics (same function names)
+    # would dilute stable's errors, so this world lives a month later.
+    assert plan.sandbox.start is not None
+    world = SandboxWorld(plan, ENV, seed_value=seed, start=plan.sandbox.start + timedelta(days=30 + seed)).start()
+    h = Harness.open(world, tmp_path / "baseline.db")
+    try:
+        for project in APIS:
+            h.publish(project)
+        run = h.canary_run(*APIS)
+        h.drive(run)
 
-            assert h.store.get_run(run.id).status == "succeeded", h.store.get_run(run.id).reason
-            assert not h.events(run, "rollback")
-            looks = [m for project in APIS for e in h.events(run, "canary", project, "analysis")
-                     for m in e.data.get("triggers", []) if m["criterion"].startswith("error_rate")]
-            waited = [m for m in looks if m["outcome"] == "Inconclusive"]
-            assert waited and all("fewer than the 200 it needs" in m["message"] for m in waited)
-            judged = [m for m in looks if m["outcome"] == "Successful"]
-            assert judged
-        finally:
-            h.store.close()
+        assert h.store.get_run(run.id).status == "succeeded", h.store.get_run(run.id).reason
+        assert not h.events(run, "rollback")
+        looks = [m for project in APIS for e in h.events(run, "canary", project, "analysis")
+                 for m in e.data.get("triggers", []) if m["criterion"].startswith("error_rate")]
+        waited = [m for m in looks if m["outcome"] == "Inconclusive"]
+        assert waited and all("fewer than the 300 it needs" in m["message"] for m in waited)
+        judged = [m for m in looks if m["outcome"] == "Successful"]
+        assert judged
+    finally:
+        h.store.close()
+        world.stop()

@@ -367,7 +367,7 @@ class FullRollback(Model):
 
 class RollbackSpec(Model):
     triggers: list[Trigger] = Field(default_factory=list)
-    min_invocations: int = Field(200, ge=1, description="calls a criterion trigger needs in its window before it "
+    min_invocations: int = Field(300, ge=1, description="calls a criterion trigger needs in its window before it "
                                                         "can fire (below: Inconclusive, the window grows back)")
     full: FullRollback | None = None
 

@@ -263,7 +263,7 @@ def _health_trigger(ctx: StepContext) -> str | None:
 
 def _trigger_specs(ctx: StepContext) -> list[CriterionSpec]:
     metrics = {n: parse_metric_def(m.lambda_, n) for n, m in ctx.services.plan.metrics.items()}
-    default = int(ctx.params.get("min_invocations", 200))
+    default = int(ctx.params.get("min_invocations", 300))
     specs = []
     for t in ctx.params.get("triggers", []):
         if t.get("criterion"):
