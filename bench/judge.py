@@ -14,7 +14,13 @@ functions at 10 minutes. Printed at 600 and at 60 invocations per minute per fun
 
 A "rollback" is the project's: any function failing rolls the project back. Pure simulation, seeded.
 
-    python bench/judge.py [--runs 500] [--seed 7] [--workers 2]
+Issue 11 adds healthy canaries at a 1% baseline, 600 calls a minute per function, through the runbook's
+whole canary (10% for 10 minutes, then 50% for 5), for projects of 5 and of 10 functions: false
+rollbacks by the fixed triggers as they were (the shift's partial first minute, 18 canary calls, no
+minimum) and as they are (complete minutes only, the window grown back to 300 calls), and by the
+triggers and the judge together (the target: 0 for the triggers, at most 1% per project with the judge).
+
+    python bench/judge.py [--runs 500] [--seed 7] [--workers 2] [--only-baseline]
 """
 
 from __future__ import annotations
@@ -189,6 +195,92 @@ def report(results: list[tuple[Case, int, list[RunResult]]], runs: int) -> None:
               " inconcl.: judge still Inconclusive at the end (bake extended, then fail-safe rollback)")
 
 
+BASELINE_STEPS = ((0.10, 10), (0.50, 5))  # the runbook's canary: 10% for 10 minutes, 50% for 5
+MIN_CALLS = 300  # rollback.min_invocations, the plan's default
+PARTIAL = 0.3  # the share of the shift's own minute after the shift (18 of 60 canary calls at 10%)
+
+
+@dataclass(frozen=True)
+class BaselineResult:
+    old_trigger: bool
+    new_trigger: bool
+    judged: bool  # the judge failed some look
+    inconclusive: bool  # a trigger or the judge was still Inconclusive at a bake's end
+
+
+def _fires(errors: np.ndarray, calls: np.ndarray, minimum: int) -> tuple[bool, bool]:
+    """The fixed ``error_rate > 5%`` at the newest minute, its window grown back to ``minimum`` calls.
+
+    ``errors`` and ``calls`` are (minutes, functions) of one bake so far; (fired, enough data).
+    """
+    fired = False
+    enough = True
+    for f in range(calls.shape[1]):
+        c = e = 0.0
+        for m in range(calls.shape[0] - 1, -1, -1):
+            c += calls[m, f]
+            e += errors[m, f]
+            if c >= minimum:
+                break
+        if c < minimum:
+            enough = False
+            continue
+        fired |= e / c > FIXED_ERROR
+    return fired, enough
+
+
+def simulate_baseline(functions: int, rate: int, seed: int) -> BaselineResult:
+    rng = np.random.default_rng(seed)
+    config = config_for("project").split(len(BASELINE_STEPS))  # as the canary shares it over its bakes
+    old = new = judged = inconclusive = False
+    for share, minutes in BASELINE_STEPS:
+        n_c = np.full((minutes, functions), round(rate * share))
+        n_s = rate - n_c
+        e_c = rng.binomial(n_c, BASE_ERROR)
+        e_s = rng.binomial(n_s, BASE_ERROR)
+        p95_c = [[p95(rng.lognormal(math.log(MEDIAN_MS), SIGMA, n_c[m, f])) for f in range(functions)]
+                 for m in range(minutes)]
+        p95_s = [[p95(rng.lognormal(math.log(MEDIAN_MS), SIGMA, n_s[m, f])) for f in range(functions)]
+                 for m in range(minutes)]
+        # The old trigger's first look read the shift's partial minute on its own.
+        first = max(1, round(rate * share * PARTIAL))
+        old |= bool((rng.binomial(first, BASE_ERROR, size=functions) / first > FIXED_ERROR).any())
+        old |= bool((e_c / np.maximum(n_c, 1) > FIXED_ERROR).any())
+        for m in range(1, minutes + 1):
+            fired, enough = _fires(e_c[:m], n_c[:m], MIN_CALLS)
+            new |= fired
+            canary = [VersionSeries(f"fn-{f}", n_c[:m, f].tolist(), {"errors": e_c[:m, f].tolist()},
+                                    {"p95_duration": [p95_c[i][f] for i in range(m)]}) for f in range(functions)]
+            stable = [VersionSeries(f"fn-{f}", n_s[:m, f].tolist(), {"errors": e_s[:m, f].tolist()},
+                                    {"p95_duration": [p95_s[i][f] for i in range(m)]}) for f in range(functions)]
+            verdict = judge(canary, stable, config, final=m == minutes)
+            judged |= verdict.outcome is Outcome.FAILED
+            if m == minutes:
+                inconclusive |= not enough or verdict.outcome is Outcome.INCONCLUSIVE
+    return BaselineResult(old, new, judged, inconclusive)
+
+
+def run_baseline(args: tuple[int, int, int, int]) -> tuple[int, list[BaselineResult]]:
+    functions, rate, runs, seed = args
+    return functions, [simulate_baseline(functions, rate, seed * 1_000_003 + i) for i in range(runs)]
+
+
+def report_baseline(results: list[tuple[int, list[BaselineResult]]], runs: int, rate: int) -> None:
+    print(f"\nhealthy canaries at a {BASE_ERROR:.0%} baseline, {rate} invocations/min/function, 10% for 10 min then "
+          f"50% for 5, {runs} runs: false rollbacks per project")
+    print(f"{'functions':<10} {'old trigger':>12} {'trigger min 300':>16} {'trigger + judge':>16} {'inconcl.':>9}")
+    print("-" * 67)
+    for functions, runs_ in results:
+        n = len(runs_)
+        old = sum(r.old_trigger for r in runs_) / n
+        new = sum(r.new_trigger for r in runs_) / n
+        both = sum(r.new_trigger or r.judged for r in runs_) / n
+        inconclusive = sum(r.inconclusive for r in runs_) / n
+        print(f"{functions:<10} {fmt_rate(old):>12} {fmt_rate(new):>16} {fmt_rate(both):>16} {fmt_rate(inconclusive):>9}")
+    print("old trigger: the shift's partial minute and every minute on its own; trigger min 300: complete minutes,"
+          " the window grown back to 300 calls; inconcl.: still waiting for data at a bake's end (extended)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=500)
@@ -196,8 +288,15 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--random-split", action="store_true",
                         help="route each invocation to the canary with probability 10%% instead of exactly 10%% a minute")
+    parser.add_argument("--only-baseline", action="store_true", help="only the 1%% baseline false-rollback figures")
     args = parser.parse_args()
     started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        baseline = list(pool.map(run_baseline, [(n, 600, args.runs, args.seed + n) for n in (5, 10)]))
+    report_baseline(baseline, args.runs, 600)
+    if args.only_baseline:
+        print(f"\n(simulated in {time.perf_counter() - started:.1f} s)")
+        return 0
     jobs = [(case, rate, args.runs, args.seed + i, args.random_split) for rate in (600, 60) for i, case in enumerate(CASES)]
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         results = list(pool.map(run_case, jobs))

@@ -26,8 +26,10 @@ import pytest
 from canary_world import APIS, ENV, Harness, canary_plan, next_minute, with_canary
 
 from golive.clock import parse_instant
-from golive.engine import session
+from golive.engine import planner, session
 from golive.engine.incidents import IncidentInput, open_incident
+from golive.engine.release import start_or_resume
+from golive.plan.model import Plan, Trigger
 from golive.rollout.rollback import operator, rollback
 from golive.rollout.uptime import UptimeProber
 from golive.sandbox.world import SandboxWorld
@@ -42,6 +44,9 @@ FAULTS = [
     "product_lambda:latency=6s@blip..+3m",
     "aws_down@aws_down..+4m",
     "api_down@api_down..+2m",
+    "api_down@bake_down..+2m",
+    "api_down@validation_down_rollback..+3m",
+    "api_down@validation_down_stop..+3m",
 ]
 INTERVAL = timedelta(minutes=1)  # the plan's analysis interval (the default)
 DELAY = timedelta(minutes=1)  # the plan's metric delay (the default): windows end this long ago
@@ -123,10 +128,15 @@ def test_error_rate_on_the_canary_rolls_back_the_batch_and_stops_the_release(h: 
     assert driven.run.status == "rolled_back"
     (failed,) = h.events(driven.run, "rollback", "order_lambda")
     reason = failed.data["reason"]
-    assert reason.startswith("trigger error_rate > 5%"), reason
-    match = re.search(r"error_rate = (\d+(?:\.\d+)?)% on (2-1-bbws-tf-order-\w+-prod)", reason)
+    # The fixed trigger waits for its 300 canary calls (60 a minute at 10%); the judge, comparing with
+    # stable, needs fewer: whichever has enough data first names the errors and their rate.
+    trigger = re.search(r"^trigger error_rate > 5%.*error_rate = (\d+(?:\.\d+)?)% on 2-1-bbws-tf-order-\w+-prod",
+                        reason)
+    judged = re.search(r"^judge: critical metric errors failed on 2-1-bbws-tf-order-\w+-prod:live@\d+: "
+                       r"canary \d+ in \d+ \((\d+(?:\.\d+)?)%\)", reason)
+    match = trigger or judged
     assert match is not None, reason
-    assert float(match.group(1)) > 5.0
+    assert float(match.group(1)) > 2.0
     # Within two analysis intervals: at most two looks had faulty minutes in their window (which ends the
     # plan's metric delay ago), and the rollback came at most two intervals after the first faulty minute
     # could be reported (onset + one minute of data + the delay).
@@ -385,7 +395,9 @@ def test_judge_catches_1_to_3_percent_errors_the_fixed_trigger_does_not(tmp_path
     # Base error rate 1% everywhere; the canary at 3%. At 20 000 invocations a minute (2 000 reach each
     # function's canary at 10%) the fixed "> 5%" trigger has no noise to fire on; 3% is below it.
     plan = canary_plan(traffic={"error_rate": "1%", "rpm": 20000})
-    with SandboxWorld(plan, ENV, faults=["product_lambda:error_rate=3%@judge..+30m"]) as world:
+    assert plan.sandbox.start is not None  # a later month than the module world's (moto's metrics are the process's)
+    with SandboxWorld(plan, ENV, faults=["product_lambda:error_rate=3%@judge..+30m"],
+                      start=plan.sandbox.start + timedelta(days=20)) as world:
         h = Harness.open(world, tmp_path / "judge.db")
         try:
             h.publish("product_lambda")
@@ -406,3 +418,170 @@ def test_judge_catches_1_to_3_percent_errors_the_fixed_trigger_does_not(tmp_path
                           {fn: v["stable"] for fn, v in recorded(h, run, "product_lambda").items()})
         finally:
             h.store.close()
+
+
+# -- issue 11: gated shifts, alarms at start, health in bakes, triggers on enough data --------------
+def _alarm(world: SandboxWorld, name: str, state: str) -> None:
+    """Create (idempotently) a CloudWatch alarm in PROD and put it in ``state``, as an alerting tool would."""
+    cw = world.aws(ENV).client("cloudwatch")
+    cw.put_metric_alarm(AlarmName=name, MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum", Period=60,
+                        EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+    cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason=f"test: {state}")
+
+
+def with_triggers(plan: Plan, *extra: str | dict[str, object]) -> Plan:
+    """``plan`` with more rollback triggers after the runbook's."""
+    triggers = [*plan.rollback.triggers, *(Trigger.model_validate(t) for t in extra)]
+    return plan.model_copy(update={"rollback": plan.rollback.model_copy(update={"triggers": triggers})})
+
+
+def test_p0_open_before_a_single_step_canary_shifts_nothing_and_names_the_incident(h: Harness) -> None:
+    h.plan = with_canary(h.plan, "campaigns_lambda", steps=[{"weight": 100}])
+    h.publish("campaigns_lambda")
+    before = {fn: s.version for fn, s in h.aliases("campaigns_lambda").items()}
+    incident = open_incident(h.store, h.plan, IncidentInput(severity="P0", title="payments down", env=ENV),
+                             h.world.clock.now(), by="oncall")
+    run = h.canary_run("campaigns_lambda")
+    h.drive(run)
+
+    assert h.store.get_run(run.id).status == "rolled_back"
+    (event,) = h.events(run, "rollback", "campaigns_lambda")
+    assert event.data["reason"].startswith("not shifted to 100%: open P0 incident"), event.data["reason"]
+    assert f"#{incident}: payments down" in event.data["reason"]
+    assert not h.events(run, "canary", "campaigns_lambda", "promoted")
+    assert len(h.events(run, "canary", "campaigns_lambda", "gate_blocked")) == 1
+    assert_stable(h, "campaigns_lambda", before)
+
+
+def test_p0_open_before_the_first_shift_of_10_50_100_shifts_nothing(h: Harness) -> None:
+    h.publish("product_lambda")
+    incident = open_incident(h.store, h.plan, IncidentInput(severity="P0", title="db on fire", env=ENV,
+                                                             scope="apis"), h.world.clock.now(), by="oncall")
+    run = h.canary_run("product_lambda")
+    h.drive(run)
+
+    assert h.store.get_run(run.id).status == "rolled_back"
+    assert weights_shifted(h, run, "product_lambda") == []
+    (event,) = h.events(run, "rollback", "product_lambda")
+    assert event.data["reason"] == f"not shifted to 10%: open P0 incident #{incident}: db on fire"
+    assert_stable(h, "product_lambda", {fn: v["stable"] for fn, v in recorded(h, run, "product_lambda").items()})
+
+
+def test_an_alarm_firing_before_deploy_does_not_block_it_and_a_new_one_rolls_back(h: Harness,
+                                                                                world: SandboxWorld) -> None:
+    h.plan = with_triggers(h.plan, {"alarms": "new", "allow": ["bbws-order-dlq"]})
+    _alarm(world, "bbws-legacy-queue", "ALARM")  # firing before the release: not this release's doing
+    try:
+        services = h.services()
+        session.tag(services, ENV)
+        verified = session.verify(services, ENV)
+        assert verified.run.status == "succeeded", verified.run.reason
+        assert "bbws-legacy-queue" in verified.run.meta["alarms_at_start"][ENV]
+        (baseline,) = h.store.events(run_id=verified.run.id, kind="alarms_at_start")
+        assert "bbws-legacy-queue" in baseline.data["alarms"][ENV]
+
+        fresh: list[datetime] = []
+
+        def fire(now: datetime) -> None:
+            fresh.append(now)
+            _alarm(world, "bbws-checkout-latency", "ALARM")
+
+        h.when_shifted("campaigns_lambda", 50, fire)
+        driven = session.deploy(services, ENV, project="campaigns_lambda", skip_gate_why="test: alarms at start")
+
+        assert driven.run.status == "rolled_back", driven.run.reason
+        assert "bbws-legacy-queue" in driven.run.meta["alarms_at_start"][ENV]
+        assert weights_shifted(h, driven.run, "campaigns_lambda") == [10.0, 50.0]  # the 10% bake was not blocked
+        (event,) = h.events(driven.run, "rollback", "campaigns_lambda")
+        assert event.data["reason"] == "trigger: new alarm in ALARM since the start: bbws-checkout-latency"
+        assert event.at - fresh[0] <= INTERVAL + DELAY + INTERVAL
+    finally:
+        _alarm(world, "bbws-legacy-queue", "OK")
+        _alarm(world, "bbws-checkout-latency", "OK")
+
+
+def test_health_503_during_a_bake_rolls_back_naming_the_url_and_availability(h: Harness, world: SandboxWorld) -> None:
+    h.publish("order_lambda")
+    run = h.canary_run("order_lambda")
+    h.drive(run, until=h.at_weight(run, "order_lambda", 10))
+    world.anchor("bake_down", next_minute(world.clock.now()))  # 2 minutes of 503 from every API
+
+    h.drive(run)
+
+    assert h.store.get_run(run.id).status == "rolled_back"
+    (event,) = h.events(run, "rollback", "order_lambda")
+    url = f"{h.plan.environments[ENV].api_base}/orders/health"
+    found = re.fullmatch(rf"trigger: health {re.escape(url)} available (\d+\.\d)% of the bake "
+                         r"\((\d+) of (\d+) probes up\), below 99\.0%", event.data["reason"])
+    assert found is not None, event.data["reason"]
+    up, probes = int(found.group(2)), int(found.group(3))
+    assert probes >= 3 and up < probes
+    assert math.isclose(float(found.group(1)), round(100 * up / probes, 1))
+    assert weights_shifted(h, run, "order_lambda") == [10.0]
+    assert_stable(h, "order_lambda", {fn: v["stable"] for fn, v in recorded(h, run, "order_lambda").items()})
+
+
+@pytest.mark.parametrize("policy", ["rollback", "stop"])
+def test_a_validation_failing_after_promotion_follows_the_plan(h: Harness, world: SandboxWorld, policy: str) -> None:
+    h.plan = with_canary(h.plan.model_copy(update={"on_validation_failure": None if policy == "rollback" else policy}),
+                         "campaigns_lambda", steps=[{"weight": 100}])
+    published = h.publish("campaigns_lambda")
+    before = {fn: s.version for fn, s in h.aliases("campaigns_lambda").items()}
+    steps = [s for s in planner.build_deploy(h.plan, ENV, project="campaigns_lambda") if s.kind == "canary"]
+    validation = planner.validation_step(h.plan, ENV)
+    assert validation.params["on_failure"] == policy  # rollback: the default for a plan with canaries
+    run, _ = start_or_resume(h.store, h.plan, ENV, "deploy", lambda: [*steps, validation], world.clock)
+
+    def promoted() -> bool:
+        return h.step(run, "canary.campaigns_lambda").state.get("phase") == "promoted"
+
+    h.drive(run, until=promoted)
+    down = world.clock.now() - timedelta(seconds=1)
+    world.anchor(f"validation_down_{policy}", down)  # every API answers 503 for 3 minutes from now
+    h.drive(run)
+    world.clock.sleep_until(down + timedelta(minutes=3))  # the module's next test starts healthy
+
+    ended = h.store.get_run(run.id)
+    assert "post-deployment validation" in (ended.reason or "") and "503" in (ended.reason or "")
+    if policy == "stop":
+        assert ended.status == "failed"
+        assert {fn: s.version for fn, s in h.aliases("campaigns_lambda").items()} == published
+        assert not h.events(run, "rollback")
+        return
+    assert ended.status == "rolled_back", ended.reason
+    assert "rolled back campaigns_lambda to the previous versions" in (ended.reason or "")
+    (event,) = h.events(run, "rollback", "campaigns_lambda", "rolled_back")
+    assert event.data["from_weight"] == 100.0 and event.data["seconds"] >= 0
+    assert event.data["reason"].startswith("validation failed after promotion:")
+    assert {f["function"]: f["version"] for f in event.data["functions"]} == before
+    assert_stable(h, "campaigns_lambda", before)
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_healthy_canaries_at_a_1_percent_baseline_promote_on_the_runbook_triggers(tmp_path: Path, seed: int) -> None:
+    # 600 calls a minute per function, 1% errors everywhere: 60 reach each canary at 10%. The runbook's
+    # "error_rate > 5% immediately" read one partial minute (18 calls: one error is 5.56%); now it waits
+    # for its 300 calls over complete minutes, and every canary promotes.
+    plan = canary_plan(traffic={"error_rate": "1%", "rpm": 600})
+    # moto's backends are the process's: at the module world's instants its metrics (same function names)
+    # would dilute stable's errors, so this world lives a month later.
+    assert plan.sandbox.start is not None
+    world = SandboxWorld(plan, ENV, seed_value=seed, start=plan.sandbox.start + timedelta(days=30 + seed)).start()
+    h = Harness.open(world, tmp_path / "baseline.db")
+    try:
+        for project in APIS:
+            h.publish(project)
+        run = h.canary_run(*APIS)
+        h.drive(run)
+
+        assert h.store.get_run(run.id).status == "succeeded", h.store.get_run(run.id).reason
+        assert not h.events(run, "rollback")
+        looks = [m for project in APIS for e in h.events(run, "canary", project, "analysis")
+                 for m in e.data.get("triggers", []) if m["criterion"].startswith("error_rate")]
+        waited = [m for m in looks if m["outcome"] == "Inconclusive"]
+        assert waited and all("fewer than the 300 it needs" in m["message"] for m in waited)
+        judged = [m for m in looks if m["outcome"] == "Successful"]
+        assert judged
+    finally:
+        h.store.close()
+        world.stop()

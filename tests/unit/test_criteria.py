@@ -126,7 +126,15 @@ def test_whitespace_is_normalised() -> None:
 def test_to_dict_is_json_ready() -> None:
     d = parse_criterion("p95_duration > 5s for 15m").to_dict()
     assert d == {"text": "p95_duration > 5s for 15m", "metric": "p95_duration", "op": ">", "threshold": 5.0,
-                 "kind": "absolute", "unit": "seconds", "window_seconds": 900.0, "immediate": False}
+                 "kind": "absolute", "unit": "seconds", "window_seconds": 900.0, "immediate": False,
+                 "min_calls": None}
+
+
+def test_min_calls_says_how_much_data_a_trigger_needs() -> None:
+    c = parse_criterion("error_rate > 5% immediately min 300 calls")
+    assert (c.immediate, c.min_calls, c.threshold) == (True, 300, pytest.approx(0.05))
+    assert parse_criterion("p95_duration > 5s for 15m min 50 invocations").min_calls == 50
+    assert parse_criterion("error_rate > 5% immediately").min_calls is None
 
 
 @pytest.mark.parametrize(
@@ -149,6 +157,10 @@ def test_to_dict_is_json_ready() -> None:
         ("p95_duration > 5s for 5m for 6m", "'for' given twice"),
         ("error_rate > 5% soon", "unexpected 'soon' after the threshold"),
         ("error_rate > 5% immediately for 1m", "contradict each other"),
+        ("error_rate > 5% min calls", "expected 'min N calls'"),
+        ("error_rate > 5% min 300", "expected 'min N calls'"),
+        ("error_rate > 5% min 0 calls", "at least 1 call"),
+        ("error_rate > 5% min 3 calls min 4 calls", "'min' given twice"),
     ],
 )
 def test_errors_say_what_is_wrong(text: str, message: str) -> None:

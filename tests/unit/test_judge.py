@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from golive.analysis.judge import Direction, JudgeConfig, MetricKind, MetricPolicy, VersionSeries, judge
+from golive.analysis.judge import Direction, JudgeConfig, MetricKind, MetricPolicy, VersionSeries, config_for, judge
 from golive.analysis.measurement import Outcome
 
 
@@ -117,3 +117,35 @@ def test_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match="increases only"):
         MetricPolicy("errors", MetricKind.COUNT, direction=Direction.DECREASE)
     assert math.isnan(float("nan"))
+
+
+def test_the_plan_chooses_the_judged_metrics_and_their_minimum_minutes() -> None:
+    canary = series("fn-a", 60, [0, 0, 1, 0, 0, 1, 0, 0, 0, 1], [p * 3 for p in STABLE_P95])  # p95 x3
+    stable = series("fn-a", 540, [5, 6, 4, 5, 6, 5, 4, 6, 5, 5], STABLE_P95)
+    both = judge(canary, stable, config_for("project"), final=True)
+    assert {r.metric for r in both.results} == {"errors", "p95_duration"}
+    errors_only = judge(canary, stable, config_for("project", metrics=["errors"]), final=True)
+    assert {r.metric for r in errors_only.results} == {"errors"}
+    assert errors_only.outcome is Outcome.SUCCESSFUL
+    assert both.outcome is Outcome.FAILED and "p95_duration" in both.reason
+    waiting = judge(canary, stable, config_for("project", min_minutes=11), final=True)
+    p95 = next(r for r in waiting.results if r.metric == "p95_duration")
+    assert p95.outcome is Outcome.INCONCLUSIVE and "need 11" in p95.message
+    critical = config_for("project", critical=["errors", "p95_duration"])
+    assert all(p.critical for p in critical.metrics)
+    assert judge(canary, stable, critical, final=True).reason.startswith("critical metric p95_duration failed")
+
+
+def test_bigger_projects_and_more_bakes_share_the_false_rollback_budget() -> None:
+    config = config_for("project")
+    assert config.for_functions(5) == config
+    ten = config.for_functions(10)
+    assert ten.alpha_final == pytest.approx(config.alpha_final / 2)
+    assert ten.alpha_interim == pytest.approx(config.alpha_interim / 2)
+    assert config.split(2).alpha_final == pytest.approx(config.alpha_final / 2)
+    # The judge applies the per-function share itself: ten functions test each at half the level.
+    canaries = [series(f"fn-{i}", 60, [0, 0, 0], [0.3, 0.3, 0.3]) for i in range(10)]
+    stables = [series(f"fn-{i}", 540, [5, 5, 5], [0.3, 0.3, 0.3]) for i in range(10)]
+    verdict = judge(canaries, stables, config, final=True)
+    alphas = [r.alpha for r in verdict.results if r.metric == "errors"]
+    assert len(alphas) == 11 and alphas == pytest.approx([config.alpha_final / 2] * 11)

@@ -4,14 +4,18 @@ Soak checkpoints, gates and rollback triggers all say "this metric compared
 with this threshold", so they share one small parsed language instead of
 free-form strings each reader interprets differently::
 
-    METRIC OP VALUE [for DURATION] [immediately]
+    METRIC OP VALUE [for DURATION] [immediately] [min N calls]
 
 ``OP`` is one of ``< <= > >= == !=``. ``VALUE`` is a plain number
 (``throttles == 0``), a percentage (``0.1%``, kept as the fraction 0.001),
 a duration (``2s``, ``500ms``, kept in seconds) or a signed percentage
 (``+10%``, ``-5%``): a change relative to a baseline (the stable version or
 the last passed soak), as Keptn does. ``for 15m`` asks that the comparison
-hold over a sustained window; ``immediately`` that one evaluation suffices.
+hold over a sustained window; ``immediately`` that one evaluation suffices,
+the first one whose window has enough data. ``min N calls`` is that amount:
+below N invocations in its window a rollback trigger is Inconclusive (one
+error in 18 calls is no 5.56% error rate); without it the plan's default
+applies.
 
 A ``Criterion`` only says whether a value satisfies the comparison. Whether
 that is good (a soak criterion) or bad (a rollback trigger) is the caller's
@@ -93,6 +97,7 @@ class Criterion:
     immediate: bool
     text: str
     unit: Unit = Unit.NUMBER
+    min_calls: int | None = None
 
     @property
     def relative(self) -> bool:
@@ -133,6 +138,7 @@ class Criterion:
             "unit": self.unit.value,
             "window_seconds": self.window.total_seconds() if self.window is not None else None,
             "immediate": self.immediate,
+            "min_calls": self.min_calls,
         }
 
     def __str__(self) -> str:
@@ -154,11 +160,12 @@ _METRIC = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _OP = re.compile(r"<=|>=|==|!=|<|>|=")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _RELATIVE = re.compile(r"([+-])(\d+(?:\.\d+)?)%")
+_MIN_CALLS = "'min N calls', e.g. 'min 300 calls'"
 _EXAMPLE = "e.g. 'error_rate < 0.1%' or 'p95_duration > 5s for 15m'"
 
 
 def parse_criterion(text: str) -> Criterion:
-    """Parse ``METRIC OP VALUE [for DURATION] [immediately]``; ``ValueError`` with a short message if it is not one."""
+    """Parse ``METRIC OP VALUE [for DURATION] [immediately] [min N calls]``; ``ValueError`` with a short message if not."""
     if not isinstance(text, str):
         raise ValueError(f"a criterion is a string, {_EXAMPLE}; got {type(text).__name__}")
     source = " ".join(text.split())
@@ -189,6 +196,7 @@ def parse_criterion(text: str) -> Criterion:
 
     window: timedelta | None = None
     immediate = False
+    min_calls: int | None = None
     while tokens:
         word = tokens.pop(0)
         if word == "for":
@@ -205,13 +213,23 @@ def parse_criterion(text: str) -> Criterion:
                 raise ValueError(f"'{source}': the window after 'for' must be longer than zero")
         elif word == "immediately":
             immediate = True
+        elif word == "min":
+            if min_calls is not None:
+                raise ValueError(f"'{source}': 'min' given twice")
+            if len(tokens) < 2 or not tokens[0].isdigit() or tokens[1] not in ("calls", "invocations"):
+                raise ValueError(f"'{source}': expected {_MIN_CALLS}")
+            min_calls = int(tokens.pop(0))
+            tokens.pop(0)
+            if min_calls < 1:
+                raise ValueError(f"'{source}': 'min' needs at least 1 call")
         else:
-            raise ValueError(f"'{source}': unexpected '{word}' after the threshold (expected 'for DURATION' or 'immediately')")
+            raise ValueError(f"'{source}': unexpected '{word}' after the threshold "
+                             "(expected 'for DURATION', 'immediately' or 'min N calls')")
     if immediate and window is not None:
         raise ValueError(f"'{source}': 'immediately' and 'for {format_duration(window)}' contradict each other")
 
     return Criterion(metric=metric, op=op, threshold=threshold, kind=kind, window=window,
-                     immediate=immediate, text=source, unit=unit)
+                     immediate=immediate, text=source, unit=unit, min_calls=min_calls)
 
 
 def _parse_value(source: str, value: str) -> tuple[float, Kind, Unit]:

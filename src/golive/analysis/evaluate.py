@@ -44,6 +44,7 @@ class CriterionSpec:
     trigger: bool = False
     aggregate: bool = False
     dry_run: bool = False
+    min_calls: int | None = None  # fewer invocations in the window: Inconclusive (a trigger on too little data)
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ def _compute(spec: CriterionSpec, fetched: Fetch, plan: _Plan, scopes: Sequence[
         periods = tuple((t, numerator.get(t, 0.0) / d) for t, d in sorted(denominator.items()) if d > 0)
         num_total, den_total = sum(numerator.get(t, 0.0) for t in denominator), sum(denominator.values())
         raw: dict[str, Any] = {definition.metric: num_total, definition.denominator or "": den_total}
+        raw.setdefault("invocations", traffic)
         if len(denominator) <= _MAX_RAW_PERIODS:
             raw["periods"] = [[t.isoformat(), numerator.get(t, 0.0), d] for t, d in sorted(denominator.items())]
         if den_total <= 0:
@@ -249,6 +251,10 @@ def _measure(spec: CriterionSpec, fetched: Fetch, plan: _Plan, *, scopes: Sequen
     if fetched.error is not None:
         return made(Outcome.ERROR, f"metrics unavailable: {fetched.error}")
     computed = _compute(spec, fetched, plan, scopes)
+    calls = float(computed.raw.get("invocations") or 0.0)
+    if spec.min_calls is not None and calls < spec.min_calls:
+        return made(Outcome.INCONCLUSIVE, f"{criterion.metric} on {label}: {calls:g} calls in the window, "
+                                          f"fewer than the {spec.min_calls} it needs", raw=computed.raw)
     if computed.value is None:
         return made(Outcome.INCONCLUSIVE, f"{criterion.metric} on {label}: {computed.reason}", raw=computed.raw)
     if criterion.relative and baseline is None:

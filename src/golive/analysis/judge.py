@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -88,6 +88,19 @@ class JudgeConfig:
     min_minutes: int = 3
     pool: bool = True
     pass_share: float = 0.75  # share of judged non-critical metrics that must pass
+    # The alphas are calibrated on projects of this many functions (bench/judge.py); a larger project
+    # splits them over its functions' tests, so its false rollbacks stay within the same budget.
+    calibrated_functions: int = 5
+
+    def for_functions(self, n: int) -> JudgeConfig:
+        """The config for a project of ``n`` functions: per-test alphas scaled down beyond the calibration."""
+        return self.split(n / self.calibrated_functions) if n > self.calibrated_functions else self
+
+    def split(self, parts: float) -> JudgeConfig:
+        """The budget shared by ``parts`` independent judgements (the bakes of one canary): alphas / parts."""
+        if parts <= 1:
+            return self
+        return replace(self, alpha_interim=self.alpha_interim / parts, alpha_final=self.alpha_final / parts)
 
     def alpha(self, final: bool) -> float:
         return self.alpha_final if final else self.alpha_interim
@@ -97,9 +110,18 @@ class JudgeConfig:
 BUDGETS = {"project": (0.0001, 0.003), "function": (0.0005, 0.008)}
 
 
-def config_for(budget: str, *, min_invocations: int = 50) -> JudgeConfig:
+def config_for(budget: str, *, min_invocations: int = 50, metrics: Sequence[str] | None = None,
+               critical: Sequence[str] | None = None, min_minutes: int | None = None) -> JudgeConfig:
+    """The judge for a false-rollback budget, narrowed to the plan's ``metrics`` with its ``critical`` ones.
+
+    A metric left out is neither judged nor queried; ``min_minutes`` is the minutes a rank test needs.
+    """
     interim, final = BUDGETS[budget]
-    return JudgeConfig(alpha_interim=interim, alpha_final=final, min_invocations=min_invocations)
+    policies = tuple(p for p in DEFAULT_POLICIES if metrics is None or p.name in metrics)
+    if critical is not None:
+        policies = tuple(replace(p, critical=p.name in critical) for p in policies)
+    return JudgeConfig(metrics=policies, alpha_interim=interim, alpha_final=final, min_invocations=min_invocations,
+                       min_minutes=min_minutes or JudgeConfig.min_minutes)
 
 
 @dataclass(frozen=True)
@@ -221,6 +243,7 @@ def judge(canary: VersionSeries | Sequence[VersionSeries], stable: VersionSeries
     stables = [stable] if isinstance(stable, VersionSeries) else list(stable)
     if len(canaries) != len(stables) or not canaries:
         raise ValueError("judge needs the same non-zero number of canary and stable series")
+    config = config.for_functions(len(canaries))
     results: list[MetricResult] = []
     for policy in config.metrics:
         if policy.kind is MetricKind.COUNT:

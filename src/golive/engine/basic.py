@@ -108,6 +108,10 @@ def _checks(ctx: StepContext) -> Outcome:
                     subject=f"preflight {ctx.run.env}")
     if not bad:
         return Done(f"{len(results)} checks passed", summary)
+    if ctx.params.get("on_failure") == "rollback":
+        from golive.rollout.rollback import after_failed_validation
+
+        return after_failed_validation(ctx, "; ".join(bad), summary)
     return Fail("; ".join(bad), summary)
 
 

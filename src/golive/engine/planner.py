@@ -169,6 +169,8 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
                           for s in canary.steps],
                 "analysis": canary.analysis.model_dump(mode="json"),
                 "triggers": [t.model_dump(exclude_none=True) for t in plan.rollback.triggers],
+                "min_invocations": plan.rollback.min_invocations,
+                "health": expand(project.health, vars_), "http_ok": plan.http_ok,
                 "rollback_shifted": plan.batch_of(name).rollback_shifted,
                 "calls": calls,
             },
@@ -276,7 +278,9 @@ def validation_step(plan: Plan, env: str) -> StepSpec:
     checks = [{"kind": "http", "params": {"url": u}} for u in health]
     checks += [{"kind": "command", "params": {"argv": a}} for a in smoke]
     checks += _check_entries(plan, plan.validation, vars_)
-    return _checks_step("validation", "validation", "post-deployment validation", checks, group="validation")
+    step = _checks_step("validation", "validation", "post-deployment validation", checks, group="validation")
+    step.params["on_failure"] = plan.validation_failure_policy
+    return step
 
 
 def tag_step(plan: Plan) -> StepSpec:

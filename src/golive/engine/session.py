@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from golive.checks import alarm_baseline
 from golive.engine import planner
 from golive.engine.context import Services
 from golive.engine.release import all_handlers, group_concurrency, start_or_resume
@@ -36,6 +37,8 @@ def drive(services: Services, env: str, kind: str, build: Callable[[], list[Step
           poll: timedelta = timedelta(seconds=10), holder: str | None = None) -> Driven:
     plan = services.plan
     run, resumed = start_or_resume(services.store, plan, env, kind, build, services.clock, restart=restart)
+    if kind in ("release", "deploy", "verify"):
+        alarm_baseline.record(services, run)
     result = _engine(services, holder).drive(run.id, wait_external=wait_external, stop_when=stop_when, poll=poll)
     return Driven(services.store.get_run(run.id), result, resumed)
 

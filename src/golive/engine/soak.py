@@ -29,6 +29,7 @@ from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec, Evaluation, evaluate
 from golive.analysis.measurement import Outcome
 from golive.analysis.metrics import Scope, parse_metric_def
+from golive.checks.alarm_baseline import firing
 from golive.checks.base import CheckResult
 from golive.checks.runner import run_checks
 from golive.clock import parse_instant
@@ -55,24 +56,16 @@ def _update_meta(ctx: StepContext, env: str, **values: Any) -> None:
     soaks[env] = {**soaks.get(env, {}), **values}
     meta["soak"] = soaks
     if "alarms_at_start" in values:
+        # A run that recorded its alarms when it started keeps them: the soak compares with the same start.
         at_start = dict(meta.get("alarms_at_start", {}))
-        at_start[env] = values["alarms_at_start"]
+        at_start.setdefault(env, values["alarms_at_start"])
         meta["alarms_at_start"] = at_start
     ctx.store.set_run(ctx.run.id, ctx.now, meta=meta)
     ctx.run = replace(ctx.run, meta=meta)
 
 
 def _alarms_in_alarm(ctx: StepContext, env: str) -> list[str]:
-    aws = ctx.services.aws(env)
-    client = aws.client("cloudwatch")
-
-    def firing() -> list[str]:
-        names: list[str] = []
-        for page in client.get_paginator("describe_alarms").paginate(StateValue="ALARM"):
-            names += [a["AlarmName"] for a in page.get("MetricAlarms", [])]
-        return names
-
-    return sorted(aws.call("cloudwatch:DescribeAlarms", firing))
+    return firing(ctx.services.aws(env))
 
 
 def _soak_start(ctx: StepContext) -> StepOutcome:

@@ -210,12 +210,34 @@ class CanaryStep(Model):
         return value
 
 
+JudgedMetric = Literal["errors", "p95_duration"]
+
+
+class JudgeSpec(Model):
+    """What the canary judge compares, and from how many minutes on its verdict counts."""
+
+    metrics: list[JudgedMetric] = Field(
+        default_factory=lambda: list[JudgedMetric](["errors", "p95_duration"]),
+        description="metrics the judge compares (a metric nobody uses is never queried)")
+    min_minutes: int | None = Field(None, ge=1, description="complete minutes before a percentile verdict "
+                                                            "(default: the judge's own, 3)")
+    critical: list[str] = Field(default_factory=lambda: ["errors"],
+                                description="metrics whose query failing fails safe (roll back); others are "
+                                            "Error outcomes counted against consecutive_error_limit")
+    consecutive_error_limit: int = Field(4, ge=0, description="analyses in a row a non-critical metric may fail "
+                                                              "to answer before the canary fails safe")
+
+
 class Analysis(Model):
     """How a canary is watched during each bake."""
 
     interval: Duration = timedelta(minutes=1)
     delay: Duration = Field(timedelta(minutes=1), description="metrics lag; windows end this long ago")
-    judge: bool = Field(True, description="compare canary with stable statistically, not only thresholds")
+    judge: bool | JudgeSpec = Field(True, description="compare canary with stable statistically, not only "
+                                                      "thresholds (true, false, or {metrics, min_minutes, ...})")
+    health_availability: float = Field(0.99, gt=0, le=1, description="the project's health URLs must be up this "
+                                                                     "share of the bake's probes")
+    health_min_probes: int = Field(3, ge=1, description="probes of a bake before its availability can fail it")
     min_invocations: int = Field(50, ge=1, description="fewer canary invocations than this is inconclusive")
     max_extension: Duration = Field(timedelta(minutes=10), description="inconclusive bakes extend this much at most")
     confidence: float = Field(0.98, gt=0.5, lt=1)
@@ -321,11 +343,15 @@ class GateSpec(Model):
 
 
 class Trigger(Model):
-    """A rollback trigger: a criterion on the canary, an incident severity, or an alarm."""
+    """A rollback trigger: a criterion on the canary, an incident severity, an alarm, or any new alarm."""
 
     criterion: str | None = None
     incident: Literal["P0", "P1", "P2", "P3"] | None = None
     alarm: str | None = None
+    alarms: Literal["new"] | None = Field(None, description="any alarm not in ALARM at the start and in ALARM now")
+    allow: list[str] = Field(default_factory=list, description="alarms `alarms: new` ignores (names, prefixes, globs)")
+    min_invocations: int | None = Field(None, ge=1, description="a criterion's minimum calls in its window "
+                                                                "(default: rollback.min_invocations)")
     description: str | None = None
 
     @model_validator(mode="before")
@@ -335,6 +361,8 @@ class Trigger(Model):
             match = re.fullmatch(r"\s*incident\s+(P[0-3])\s*", value)
             if match:
                 return {"incident": match.group(1)}
+            if re.fullmatch(r"\s*alarms[:\s]\s*new\s*", value):
+                return {"alarms": "new"}
             match = re.fullmatch(r"\s*alarm\s+(\S+)\s*", value)
             if match:
                 return {"alarm": match.group(1)}
@@ -343,8 +371,10 @@ class Trigger(Model):
 
     @model_validator(mode="after")
     def _one(self) -> Trigger:
-        if sum(x is not None for x in (self.criterion, self.incident, self.alarm)) != 1:
-            raise ValueError("a trigger is one of: a criterion, incident P0..P3, or alarm NAME")
+        if sum(x is not None for x in (self.criterion, self.incident, self.alarm, self.alarms)) != 1:
+            raise ValueError("a trigger is one of: a criterion, incident P0..P3, alarm NAME, or alarms: new")
+        if self.allow and self.alarms is None:
+            raise ValueError("allow applies to an 'alarms: new' trigger only")
         return self
 
 
@@ -356,6 +386,8 @@ class FullRollback(Model):
 
 class RollbackSpec(Model):
     triggers: list[Trigger] = Field(default_factory=list)
+    min_invocations: int = Field(300, ge=1, description="calls a criterion trigger needs in its window before it "
+                                                        "can fire (below: Inconclusive, the window grows back)")
     full: FullRollback | None = None
 
 
@@ -443,6 +475,9 @@ class Plan(Model):
     soak: dict[str, SoakSpec] = Field(default_factory=dict)
     gates: dict[str, GateSpec] = Field(default_factory=dict)
     validation: list[CheckEntry] = Field(default_factory=list, description="post-deploy checks beyond health and smoke")
+    on_validation_failure: Literal["rollback", "stop"] | None = Field(
+        None, description="after promotion, a failed validation restores the promoted canaries' previous versions "
+                          "(rollback) or stops with them in place (stop); default: rollback when a project has a canary")
     rollback: RollbackSpec = Field(default_factory=RollbackSpec)
     http_ok: list[int] = Field(default_factory=lambda: [200], description="HTTP statuses that count as up")
     freeze: list[FreezeWindow] = Field(default_factory=list)
@@ -458,6 +493,14 @@ class Plan(Model):
             if not 100 <= status <= 599:
                 raise ValueError(f"{status} is not an HTTP status")
         return value
+
+    @property
+    def validation_failure_policy(self) -> Literal["rollback", "stop"]:
+        """What a failed post-deploy validation does: the plan's choice, else rollback for canary projects."""
+        if self.on_validation_failure is not None:
+            return self.on_validation_failure
+        canaries = any(p.rollout is not None and p.rollout.lambda_canary is not None for p in self.projects.values())
+        return "rollback" if canaries else "stop"
 
     def batch_of(self, project: str) -> Batch:
         for batch in self.batches:

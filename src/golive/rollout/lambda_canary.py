@@ -7,13 +7,22 @@ takes the next due action and returns when to come back:
 - first, find the project's functions and, for each, the stable version
   (the alias's) and the canary (the newest version published above it; none
   is an error, never a guess); recorded before any traffic moves;
+- gate: before every weight change, the first and a single-step 100% one
+  included, open incidents at the plan's severity, the trigger alarms, new
+  alarms (``alarms: new``: in ALARM now and not when the run started, minus
+  the allow-list), the health URLs and the last analysis; any of them and
+  the canary rolls back (or, before the first shift, stays where it is),
+  never forward;
 - shift: all functions of the project together (``UpdateAlias`` with
   ``AdditionalVersionWeights``; the last step moves ``FunctionVersion`` and
   clears the routing);
-- bake: every analysis interval, over windows that end ``delay`` ago (Lambda
-  metrics arrive late), the plan's rollback triggers on the canary version's
-  own metrics (by ``ExecutedVersion``), open P0 incidents and trigger alarms,
-  then the judge comparing canary with stable over the same minutes;
+- bake: every analysis interval, over complete minutes that end ``delay``
+  ago (Lambda metrics arrive late), the gate's signals, the project's health
+  URLs' availability over the bake, the plan's rollback triggers on the
+  canary version's own metrics (by ``ExecutedVersion``; a trigger with fewer
+  calls in its window than its minimum is Inconclusive and its window grows
+  back, minute by minute, until it has them), then the judge comparing
+  canary with stable over the same minutes;
 - Failed: roll back at once. Inconclusive at the end of a bake: extend it,
   up to ``max_extension``, then roll back. Error (metrics unreachable): roll
   back as soon as AWS answers, retrying; never forward.
@@ -26,21 +35,25 @@ which threshold, which window.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec, evaluate
-from golive.analysis.judge import Judgement, VersionSeries, config_for, judge
+from golive.analysis.judge import JudgeConfig, Judgement, VersionSeries, config_for, judge
 from golive.analysis.measurement import Outcome
-from golive.analysis.metrics import Fetch, Scope, SeriesRequest, floor_minute, parse_metric_def
+from golive.analysis.metrics import Fetch, MetricSource, Scope, SeriesRequest, floor_minute, parse_metric_def
+from golive.checks import alarm_baseline
+from golive.checks.alarms import sort_alarms
 from golive.clock import parse_instant
 from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Handler, Wait
 from golive.engine.outcome import Outcome as StepOutcome
 from golive.errors import ExternalError, GoliveError
 from golive.providers.aws import Aws
+from golive.providers.http import get
 from golive.rollout.alias import find_versions, restore, shift_all
 from golive.rollout.functions import select_functions
 
@@ -73,7 +86,7 @@ def _start(ctx: StepContext, aws: Aws) -> StepOutcome | None:
             return Fail(str(exc))
         versions[fn] = {"stable": stable, "canary": canary}
     ctx.state.update(versions=versions, index=0, phase="shift", started_at=ctx.now.isoformat(), weight=0.0,
-                     consumed=[])
+                     consumed=[], alarms_at_start=_alarms_at_start(ctx, aws))
     ctx.save()
     ctx.event("canary", p["project"], {"project": p["project"], "versions": versions, "region": p.get("region")},
               outcome="versions")
@@ -109,10 +122,27 @@ def _rollback(ctx: StepContext, aws: Aws, reason: str) -> StepOutcome:
     return Fail(f"{p['project']} rolled back: {reason}", evidence, rolled_back=True)
 
 
+def _gate(ctx: StepContext, aws: Aws) -> str | None:
+    """Why the canary must not move forward now, or None: the signals every weight change is gated on."""
+    if ctx.state["index"] > 0 and not ctx.state.get("forced") and ctx.state.get("last_verdict") != "ok":
+        return f"the last analysis was {ctx.state.get('last_verdict') or 'missing'}"
+    why = _incident_trigger(ctx) or _alarm_trigger(ctx, aws) or _new_alarm_trigger(ctx, aws)
+    if why:
+        return why
+    down = [f"{url} answered {status}" for url, status in _probe_health(ctx, record=False).items()
+            if status not in ctx.params.get("http_ok", [200])]
+    return f"health: {'; '.join(down)}" if down else None
+
+
 def _shift(ctx: StepContext, aws: Aws) -> StepOutcome:
     p = ctx.params
     step = p["steps"][ctx.state["index"]]
     weight = float(step["weight"])
+    blocked = _gate(ctx, aws)
+    if blocked:
+        ctx.event("canary", p["project"], {"project": p["project"], "weight": ctx.state.get("weight", 0.0),
+                                           "next_weight": weight, "reason": blocked}, outcome="gate_blocked")
+        return _rollback(ctx, aws, f"not shifted to {weight:g}%: {blocked}")
     ctx.state["shift_intent"] = weight
     ctx.save()
     shift_all(aws, _versions(ctx), p["alias"], weight)
@@ -128,7 +158,7 @@ def _shift(ctx: StepContext, aws: Aws) -> StepOutcome:
     bake = timedelta(seconds=float(step.get("bake_s") or 0)) or interval
     first = _first_analysis(ctx, interval)
     ctx.state.update(phase="bake", bake_started=ctx.now.isoformat(), bake_until=(ctx.now + bake).isoformat(),
-                     next_analysis=first.isoformat(), extended_s=0.0)
+                     next_analysis=first.isoformat(), extended_s=0.0, health={}, last_verdict=None, forced=False)
     ctx.save()
     ctx.event("canary", p["project"], {"project": p["project"], "weight": weight, "bake_s": bake.total_seconds(),
                                        "versions": _versions(ctx)}, outcome="shifted")
@@ -181,14 +211,89 @@ def _alarm_trigger(ctx: StepContext, aws: Aws) -> str | None:
     return f"alarm {', '.join(firing)} in ALARM" if firing else None
 
 
+def _alarms_at_start(ctx: StepContext, aws: Aws) -> list[str]:
+    """The alarms in ALARM when the run started in this region; read now if the run did not record them."""
+    region = ctx.params.get("region")
+    environment = ctx.services.plan.environments.get(ctx.run.env)
+    primary = environment is None or region in (None, environment.region)
+    found = alarm_baseline.at_start(ctx.run.meta, ctx.run.env, None if primary else region)
+    if found is not None:
+        return sorted(found)
+    if not any(t.get("alarms") == "new" for t in ctx.params.get("triggers", [])):
+        return []
+    return alarm_baseline.firing(aws)
+
+
+def _new_alarm_trigger(ctx: StepContext, aws: Aws) -> str | None:
+    """``alarms: new``: an alarm in ALARM now that was not at the start and is not allow-listed."""
+    trigger = next((t for t in ctx.params.get("triggers", []) if t.get("alarms") == "new"), None)
+    if trigger is None:
+        return None
+    _ok, _old, new = sort_alarms(alarm_baseline.firing(aws), list(trigger.get("allow", [])),
+                                 frozenset(ctx.state.get("alarms_at_start", [])))
+    return f"new alarm{'s' if len(new) > 1 else ''} in ALARM since the start: {', '.join(new)}" if new else None
+
+
+def _probe_health(ctx: StepContext, *, record: bool = True) -> dict[str, int | str]:
+    """One GET of each of the project's health URLs: the status (or error); counted in the bake's tally."""
+    answers: dict[str, int | str] = {}
+    ok = set(ctx.params.get("http_ok", [200]))
+    tally: dict[str, dict[str, int]] = ctx.state.setdefault("health", {})
+    for url in ctx.params.get("health", []):
+        answer = get(ctx.services.http, url, timeout=5.0)
+        answers[url] = answer.status or str(answer.error)
+        if record:
+            counts = tally.setdefault(url, {"probes": 0, "up": 0})
+            counts["probes"] += 1
+            counts["up"] += 1 if answer.status in ok else 0
+    return answers
+
+
+def _health_trigger(ctx: StepContext) -> str | None:
+    """The bake's availability of each health URL below the plan's threshold, once enough probes were made."""
+    threshold = float(ctx.params["analysis"].get("health_availability", 0.99))
+    minimum = int(ctx.params["analysis"].get("health_min_probes", 3))
+    for url, counts in ctx.state.get("health", {}).items():
+        probes, up = counts["probes"], counts["up"]
+        if probes >= minimum and up / probes < threshold:
+            return (f"health {url} available {up / probes:.1%} of the bake ({up} of {probes} probes up), "
+                    f"below {threshold:.1%}")
+    return None
+
+
 def _trigger_specs(ctx: StepContext) -> list[CriterionSpec]:
     metrics = {n: parse_metric_def(m.lambda_, n) for n, m in ctx.services.plan.metrics.items()}
+    default = int(ctx.params.get("min_invocations", 300))
     specs = []
     for t in ctx.params.get("triggers", []):
         if t.get("criterion"):
             c = parse_criterion(t["criterion"])
-            specs.append(CriterionSpec(criterion=c, metric=metrics[c.metric], trigger=True))
+            minimum = c.min_calls or t.get("min_invocations") or default
+            specs.append(CriterionSpec(criterion=c, metric=metrics[c.metric], trigger=True, min_calls=int(minimum)))
     return specs
+
+
+def _ceil_minute(when: datetime) -> datetime:
+    floor = floor_minute(when)
+    return floor if floor == when else floor + timedelta(minutes=1)
+
+
+def _grown_start(source: MetricSource, scopes: list[Scope], first: datetime, end: datetime,
+                 minimum: int) -> datetime:
+    """The latest minute from which every scope has ``minimum`` calls up to ``end`` (``first`` at the earliest)."""
+    requests = [SeriesRequest(scope, "invocations", "Sum") for scope in scopes]
+    fetched = source.fetch(requests, first, end)
+    if fetched.error:
+        return max(first, end - timedelta(minutes=1))
+    totals = dict.fromkeys(scopes, 0.0)
+    at = end
+    while at > first:
+        at -= timedelta(minutes=1)
+        for request in requests:
+            totals[request.scope] += fetched.get(request).values().get(at, 0.0)
+        if min(totals.values()) >= minimum:
+            return at
+    return first
 
 
 def _series(fetched: Fetch, request: SeriesRequest, minutes: list[datetime], factor: float = 1.0) -> list[float]:
@@ -196,8 +301,28 @@ def _series(fetched: Fetch, request: SeriesRequest, minutes: list[datetime], fac
     return [values.get(m, 0.0) * factor for m in minutes]
 
 
-def _judge(ctx: StepContext, source: CloudWatchLambdaSource, start: datetime, end: datetime,
+def _judge_config(ctx: StepContext) -> JudgeConfig | None:
+    """The plan's judge (``analysis.judge``: true, false, or its metrics and minimum minutes); None when off."""
+    analysis = ctx.params["analysis"]
+    spec = analysis.get("judge", True)
+    if spec is False:
+        return None
+    settings: dict[str, Any] = spec if isinstance(spec, dict) else {}
+    config = config_for(str(analysis.get("false_rollbacks", "project")),
+                        min_invocations=int(analysis.get("min_invocations", 50)), metrics=settings.get("metrics"),
+                        critical=settings.get("critical"), min_minutes=settings.get("min_minutes"))
+    # The false-rollback budget is the whole canary's: its bakes share it.
+    return config.split(sum(1 for step in ctx.params["steps"] if float(step["weight"]) < 100))
+
+
+def _judge(ctx: StepContext, source: CloudWatchLambdaSource, config: JudgeConfig, start: datetime, end: datetime,
            final: bool) -> tuple[Judgement | None, str | None]:
+    """Canary against stable over [start, end); only the metrics the judge uses are queried.
+
+    Each metric is fetched on its own, so one that fails to answer is that metric's Error: a critical one
+    fails safe at once; another is left out of this judgement, and fails safe only after the plan's
+    ``consecutive_error_limit`` analyses in a row.
+    """
     versions = _versions(ctx)
     alias = ctx.params["alias"]
     minutes = []
@@ -207,27 +332,45 @@ def _judge(ctx: StepContext, source: CloudWatchLambdaSource, start: datetime, en
         at += timedelta(minutes=1)
     if not minutes:
         return None, None
-    requests: list[SeriesRequest] = []
-    for fn, v in versions.items():
-        for version in (v["canary"], v["stable"]):
-            scope = Scope(fn, alias, version)
-            requests += [SeriesRequest(scope, "invocations", "Sum"), SeriesRequest(scope, "errors", "Sum"),
-                         SeriesRequest(scope, "duration", "p95")]
-    fetched = source.fetch(requests, start, end)
+    names = {policy.name for policy in config.metrics}
+    critical = {policy.name for policy in config.metrics if policy.critical}
+    scopes = [Scope(fn, alias, version) for fn, v in versions.items() for version in (v["canary"], v["stable"])]
+    base = [SeriesRequest(scope, metric, "Sum") for scope in scopes
+            for metric in ("invocations", *(("errors",) if "errors" in names else ()))]
+    fetched = source.fetch(base, start, end)
     if fetched.error:
         return None, fetched.error
+    durations: Fetch | None = None
+    errors = dict(ctx.state.get("metric_errors", {}))
+    if "p95_duration" in names:
+        durations = source.fetch([SeriesRequest(scope, "duration", "p95") for scope in scopes], start, end)
+        if durations.error:
+            errors["p95_duration"] = errors.get("p95_duration", 0) + 1
+            settings = ctx.params["analysis"].get("judge")
+            limit = int(settings.get("consecutive_error_limit", 4)) if isinstance(settings, dict) else 4
+            ctx.state["metric_errors"] = errors
+            if "p95_duration" in critical or errors["p95_duration"] > limit:
+                return None, f"p95_duration: {durations.error}"
+            config = replace(config, metrics=tuple(p for p in config.metrics if p.name != "p95_duration"))
+            durations = None
+        else:
+            errors["p95_duration"] = 0
+    ctx.state["metric_errors"] = errors
+    if not config.metrics:
+        return None, None
     canaries: list[VersionSeries] = []
     stables: list[VersionSeries] = []
     for fn, v in versions.items():
         for version, into in ((v["canary"], canaries), (v["stable"], stables)):
             scope = Scope(fn, alias, version)
             inv = _series(fetched, SeriesRequest(scope, "invocations", "Sum"), minutes)
-            errors = _series(fetched, SeriesRequest(scope, "errors", "Sum"), minutes)
-            p95 = fetched.get(SeriesRequest(scope, "duration", "p95")).values()
-            durations = [p95[m] / 1000.0 if m in p95 else float("nan") for m in minutes]
-            into.append(VersionSeries(scope.label, inv, {"errors": errors}, {"p95_duration": durations}))
-    config = config_for(str(ctx.params["analysis"].get("false_rollbacks", "project")),
-                        min_invocations=int(ctx.params["analysis"].get("min_invocations", 50)))
+            counts = {"errors": _series(fetched, SeriesRequest(scope, "errors", "Sum"), minutes)} \
+                if "errors" in names else {}
+            values = {}
+            if durations is not None:
+                p95 = durations.get(SeriesRequest(scope, "duration", "p95")).values()
+                values["p95_duration"] = [p95[m] / 1000.0 if m in p95 else float("nan") for m in minutes]
+            into.append(VersionSeries(scope.label, inv, counts, values))
     return judge(canaries, stables, config, final=final), None
 
 
@@ -235,26 +378,29 @@ def _analyse(ctx: StepContext, aws: Aws) -> tuple[str, str, dict[str, Any]]:
     """One look at the canary: ('ok'|'fail'|'inconclusive'|'error', why, evidence)."""
     p = ctx.params
     delay = timedelta(seconds=_seconds(p["analysis"].get("delay", 60)))
-    interval = timedelta(seconds=_interval_s(ctx))
     end = floor_minute(ctx.now - delay)
-    canary_start = floor_minute(parse_instant(ctx.state["started_at"]))
+    # The canary's first complete minute: the shift's own minute holds a few seconds of canary calls.
+    first = _ceil_minute(parse_instant(ctx.state["started_at"]))
     bake_start = floor_minute(parse_instant(ctx.state["bake_started"]))
     evidence: dict[str, Any] = {"project": p["project"], "weight": ctx.state.get("weight"),
-                                "window": {"end": end.isoformat()}}
-    why = _incident_trigger(ctx) or _alarm_trigger(ctx, aws)
+                                "window": {"end": end.isoformat()}, "health": ctx.state.get("health", {})}
+    why = _incident_trigger(ctx) or _alarm_trigger(ctx, aws) or _new_alarm_trigger(ctx, aws) or _health_trigger(ctx)
     if why:
         return "fail", f"trigger: {why}", evidence
     source = CloudWatchLambdaSource(aws, ctx.services.clock, delay=delay, region=p.get("region"))
     specs = _trigger_specs(ctx)
     versions = _versions(ctx)
     scopes = [Scope(fn, p["alias"], v["canary"]) for fn, v in versions.items()]
-    if specs and end > canary_start:
+    waiting: list[str] = []
+    if specs and end > first:
         measured = []
         for spec in specs:
-            window = spec.criterion.window or interval
-            start = max(canary_start, end - window)
-            if end - start < window and spec.criterion.window is not None:
-                continue  # a sustained trigger needs its whole window of canary data
+            if spec.criterion.window is not None:
+                start = max(first, end - spec.criterion.window)
+                if end - start < spec.criterion.window:
+                    continue  # a sustained trigger needs its whole window of canary data
+            else:
+                start = _grown_start(source, scopes, first, end, spec.min_calls or 1)
             result = evaluate([spec], source, scopes, start, end)[0]
             measured.append(result.overall.to_dict())
             if result.outcome is Outcome.ERROR:
@@ -262,11 +408,16 @@ def _analyse(ctx: StepContext, aws: Aws) -> tuple[str, str, dict[str, Any]]:
             if result.outcome is Outcome.FAILED:
                 return "fail", f"trigger {spec.criterion.text}: {result.overall.message}", \
                     {**evidence, "triggers": measured}
+            if result.outcome is Outcome.INCONCLUSIVE:
+                waiting.append(f"trigger {spec.criterion.text}: {result.overall.message}")
         evidence["triggers"] = measured
-    if not p["analysis"].get("judge", True):
+    config = _judge_config(ctx)
+    if config is None or not config.metrics:
+        if waiting:
+            return "inconclusive", "; ".join(waiting), evidence
         return "ok", "triggers quiet (judge off)", evidence
     final = ctx.now >= parse_instant(ctx.state["bake_until"])
-    judgement, error = _judge(ctx, source, bake_start, end, final)
+    judgement, error = _judge(ctx, source, config, bake_start, end, final)
     if error:
         return "error", f"metrics unavailable: {error}", evidence
     if judgement is None:
@@ -274,18 +425,23 @@ def _analyse(ctx: StepContext, aws: Aws) -> tuple[str, str, dict[str, Any]]:
     evidence["judgement"] = judgement.to_dict()
     outcome = {Outcome.FAILED: "fail", Outcome.SUCCESSFUL: "ok", Outcome.INCONCLUSIVE: "inconclusive",
                Outcome.ERROR: "error"}[judgement.outcome]
+    if outcome == "ok" and waiting:
+        return "inconclusive", "; ".join(waiting), evidence
     return outcome, f"judge: {judgement.reason}", evidence
 
 
 def _bake(ctx: StepContext, aws: Aws) -> StepOutcome:
     p = ctx.params
     due = parse_instant(ctx.state["next_analysis"])
+    _probe_health(ctx)
+    ctx.save()
     if ctx.now < due:
         # Wake at least every interval, so an abort or promote from an operator is read promptly.
         wake = min(due, ctx.now + timedelta(seconds=_interval_s(ctx)))
         return Wait(wake, f"{p['project']} at {ctx.state['weight']:g}%, next analysis {due:%H:%M}")
     verdict, why, evidence = _analyse(ctx, aws)
     ctx.event("canary", p["project"], {**evidence, "verdict": verdict, "reason": why}, outcome="analysis")
+    ctx.state["last_verdict"] = verdict
     if verdict == "fail":
         return _rollback(ctx, aws, why)
     if verdict == "error":
@@ -326,7 +482,7 @@ def _canary(ctx: StepContext) -> StepOutcome:
         kind, data = command
         if kind == "abort":
             return _rollback(ctx, aws, f"aborted by {data.get('by') or 'an operator'}: {data.get('why') or 'golive abort'}")
-        ctx.state.update(index=len(ctx.params["steps"]) - 1, phase="shift")
+        ctx.state.update(index=len(ctx.params["steps"]) - 1, phase="shift", forced=True)
         ctx.event("canary", ctx.params["project"], {"project": ctx.params["project"], **data}, outcome="promote_forced")
     try:
         if ctx.state["phase"] == "shift":

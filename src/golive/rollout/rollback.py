@@ -7,7 +7,10 @@ versions come from the canary's own record in the store; failing that, from
 an alias still carrying weights (its main version is the stable one); never
 from a guess. ``--full`` also runs the plan's full-rollback command.
 Abort and promote are recorded as operator events that the running canary
-reads on its next pass, so they work from any terminal.
+reads on its next pass, so they work from any terminal. A validation that
+fails after promotion does the same for every canary its run promoted, when
+the plan's ``on_validation_failure`` is ``rollback`` (the default for canary
+projects): previous versions restored, measured, recorded.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from golive.engine.context import Services
+from golive.engine.context import Services, StepContext
+from golive.engine.outcome import Fail
 from golive.errors import GoliveError, UnknownNameError, UsageError
 from golive.plan.variables import expand, variables
 from golive.providers import shell
@@ -29,6 +33,37 @@ def _project(services: Services, project: str) -> Any:
     if project not in plan.projects:
         raise UnknownNameError("project", project, list(plan.projects))
     return plan.projects[project]
+
+
+def after_failed_validation(ctx: StepContext, reason: str, result: dict[str, Any]) -> Fail:
+    """The validation failed: put every canary this run promoted back on its previous versions, each measured."""
+    restored: list[dict[str, Any]] = []
+    for step in ctx.store.steps(ctx.run.id):
+        if step.kind != "canary" or step.state.get("phase") != "promoted" or not step.state.get("versions"):
+            continue
+        project = step.params["project"]
+        aws = ctx.services.aws(ctx.run.env, step.params.get("region"))
+        evidence: dict[str, Any] = {"project": project, "region": step.params.get("region"), "from_weight": 100.0,
+                                    "reason": f"validation failed after promotion: {reason}"}
+        try:
+            seconds, confirmed = restore(aws, step.state["versions"], step.params["alias"])
+        except GoliveError as exc:
+            ctx.event("rollback", project, {**evidence, "error": str(exc)}, outcome="rollback_failed")
+            restored.append({**evidence, "error": str(exc)})
+            continue
+        evidence.update(seconds=round(seconds, 3), functions=[s.to_dict() for s in confirmed])
+        ctx.store.update_step(step.id, state={**step.state, "phase": "rolled_back",
+                                              "rollback_reason": evidence["reason"]})
+        ctx.event("rollback", project, evidence, outcome="rolled_back")
+        restored.append(evidence)
+    if not restored:
+        return Fail(reason, result)
+    done = [r["project"] for r in restored if "error" not in r]
+    failed = [r["project"] for r in restored if "error" in r]
+    text = f"{reason}; rolled back {', '.join(done) or 'nothing'} to the previous versions"
+    if failed:
+        text += f"; could not roll back {', '.join(failed)}"
+    return Fail(text, {**result, "rollbacks": restored}, rolled_back=bool(done))
 
 
 def recorded_versions(services: Services, env: str, project: str, region: str | None) -> dict[str, dict[str, str]]:
