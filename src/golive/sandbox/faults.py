@@ -4,6 +4,7 @@ Grammar (one ``--inject`` value each)::
 
     TARGET:error_rate=8%        (or 0.08)   TARGET:latency=6s (or 600ms)   TARGET:throttles=5 (per minute)
     aws_down                    api_down    incident=P0@apis
+    github:dispatch=lost|502    github:any=503|429|timeout    github:run=failure   (the local GitHub)
     any of the above + @WINDOW  (incident's @ names the affected group, which is also its anchor:
                                  incident=P0@apis+2m opens 2 minutes after the apis batch starts)
 
@@ -39,8 +40,11 @@ from typing import Literal, cast
 
 from golive.errors import UsageError
 
-FaultKind = Literal["error_rate", "latency", "throttles", "aws_down", "api_down", "incident"]
+FaultKind = Literal["error_rate", "latency", "throttles", "aws_down", "api_down", "incident", "github"]
 TARGETED: tuple[FaultKind, ...] = ("error_rate", "latency", "throttles")
+# What the local GitHub can do wrong, by what it hits (see golive.sandbox.github_server).
+GITHUB_MODES: dict[str, tuple[str, ...]] = {"dispatch": ("lost", "502"), "any": ("503", "429", "timeout"),
+                                            "run": ("failure",)}
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -108,6 +112,7 @@ class Fault:
     value: float = 0.0
     severity: str | None = None
     window: Window | None = None
+    mode: str | None = None
 
     def resolve(self, anchor_times: Mapping[str, datetime],
                 projects: Mapping[str, Sequence[str]] | None = None) -> ResolvedFault | None:
@@ -187,6 +192,12 @@ def parse_fault(text: str) -> Fault:
     if body in ("aws_down", "api_down"):
         return Fault(cast(FaultKind, body), text, window=window)
     target, colon, effect = body.partition(":")
+    if target == "github" and colon:
+        scope, _, mode = effect.partition("=")
+        if mode not in GITHUB_MODES.get(scope, ()):
+            known = ", ".join(f"github:{s}={m}" for s, modes in GITHUB_MODES.items() for m in modes)
+            raise _bad(text, effect, f"no such GitHub fault (known: {known})")
+        return Fault("github", text, target=scope, mode=mode, window=window)
     if not colon:
         raise _bad(text, body, "expected TARGET:KIND=VALUE, aws_down, api_down or incident=P0@GROUP")
     if not _NAME.match(target):
@@ -201,6 +212,11 @@ def parse_fault(text: str) -> Fault:
 
 def parse_faults(texts: Sequence[str]) -> list[Fault]:
     return [parse_fault(t) for t in texts]
+
+
+def github_faults_at(faults: Sequence[ResolvedFault], at: datetime) -> set[tuple[str, str]]:
+    """The ``(scope, mode)`` of every GitHub fault active at ``at``: what the local GitHub does wrong now."""
+    return {(f.fault.target or "", f.fault.mode or "") for f in faults if f.kind == "github" and f.active(at)}
 
 
 def aws_down_at(faults: Sequence[ResolvedFault], at: datetime) -> bool:
