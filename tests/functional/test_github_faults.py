@@ -14,9 +14,11 @@ from test_github_support import DEPLOY, TOKEN, Sleeps
 from golive.clock import VirtualClock
 from golive.errors import GitHubUnreachable, UsageError
 from golive.providers.github import DispatchInDoubt, GitHub
+from golive.rollout.dispatch_doubt import settle_dispatch
 from golive.rollout.workflow import FIND_GRACE, DispatchUnconfirmed, dispatch_once, poll
 from golive.sandbox.faults import github_faults_at, parse_fault
 from golive.sandbox.github_server import GitHubServer
+from golive.store.store import StepSpec, Store
 
 REPO = "acme/app"
 WF = "deploy-prod.yml"
@@ -158,3 +160,57 @@ def test_run_failure_makes_the_run_conclude_failure(github: GitHub, server: GitH
 def test_a_github_fault_that_matches_nothing_is_refused(text: str) -> None:
     with pytest.raises(UsageError, match=f"bad fault '{text}': no such GitHub fault"):
         parse_fault(text)
+
+
+# -- the operator's answer: --confirm-run, --redispatch --why ------------------------------------------------
+
+
+def doubtful_deploy(store: Store, github: GitHub, server: GitHubServer, clock: VirtualClock,
+                    faults: Faults) -> tuple[int, dict[str, Any]]:
+    """A deploy step whose dispatch answer was lost for a workflow whose runs do not show golive's id."""
+    plain = DEPLOY.replace("run-name: Deploy to PROD ${{ inputs.golive_id }}\n", "")
+    server.commit(REPO, {f".github/workflows/{WF}": plain})
+    run = store.create_run("r", "prod", "deploy", "digest", [StepSpec(
+        key="deploy.app", phase="deploy", kind="deploy", title="deploy app", group="batch.one", lane="app",
+        params={})], clock.now())
+    (step,) = store.steps(run.id)
+    faults.texts = ["github:dispatch=lost"]
+    saved: dict[str, Any] = {}
+    with pytest.raises(DispatchInDoubt):
+        dispatch_once(github, {}, REPO, WF, "main", {}, record_into(saved))
+    store.update_step(step.id, state=saved)
+    return step.id, saved
+
+
+def test_confirm_run_is_checked_with_github_recorded_and_resumes_the_step(
+        store: Store, github: GitHub, server: GitHubServer, clock: VirtualClock, faults: Faults) -> None:
+    step_id, _ = doubtful_deploy(store, github, server, clock, faults)
+    (ours,) = server.runs(REPO)
+    with pytest.raises(UsageError, match="no deploy of other"):
+        settle_dispatch(store, github, "r", "prod", "other", clock.now(), confirm_run=ours["id"])
+    settle_dispatch(store, github, "r", "prod", "app", clock.now(), confirm_run=ours["id"])
+    (step,) = [s for s in store.steps(store.runs("r")[0].id) if s.id == step_id]
+    assert step.state["run_id"] == ours["id"] and step.state["found"] == "confirmed-by-operator"
+    state = dict(step.state)
+    assert dispatch_once(github, state, REPO, WF, "main", {}, record_into({})) == ours["id"]
+    assert server.dispatch_count(REPO, WF) == 1
+    (event,) = store.events(release="r", kind="override")
+    assert (event.subject, event.data["run_id"]) == ("confirm-run", ours["id"])
+
+
+def test_redispatch_posts_once_more_with_a_new_id_and_the_reason(
+        store: Store, github: GitHub, server: GitHubServer, clock: VirtualClock, faults: Faults) -> None:
+    doubtful_deploy(store, github, server, clock, faults)
+    faults.texts = []
+    settle_dispatch(store, github, "r", "prod", "app", clock.now(), redispatch_why="run 1 was cancelled by hand")
+    (step,) = store.steps(store.runs("r")[0].id)
+    state = dict(step.state)
+    first = state["correlation_id"]
+    run_id = dispatch_once(github, state, REPO, WF, "main", {}, record_into({}))
+    assert server.dispatch_count(REPO, WF) == 2 and run_id == max(r["id"] for r in server.runs(REPO))
+    assert state["correlation_id"] != first
+    assert state["redispatched"][0]["why"] == "run 1 was cancelled by hand"
+    assert dispatch_once(github, state, REPO, WF, "main", {}, record_into({})) == run_id  # and not a third
+    assert server.dispatch_count(REPO, WF) == 2
+    (event,) = store.events(release="r", kind="override")
+    assert (event.subject, event.data["why"]) == ("redispatch", "run 1 was cancelled by hand")
