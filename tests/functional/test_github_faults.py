@@ -214,3 +214,7 @@ def test_redispatch_posts_once_more_with_a_new_id_and_the_reason(
     assert server.dispatch_count(REPO, WF) == 2
     (event,) = store.events(release="r", kind="override")
     assert (event.subject, event.data["why"]) == ("redispatch", "run 1 was cancelled by hand")
+
+
+def test_a_window_may_name_its_anchor_again() -> None:
+    assert parse_fault("github:any=timeout@deploy..deploy+2m").window == parse_fault("github:any=timeout@deploy..+2m").window

@@ -12,6 +12,7 @@ Grammar (one ``--inject`` value each)::
       30h..31h            from 30 h to 31 h after the run started (anchor "run")
       deploy              from the instant the phase/batch "deploy" starts, open-ended
       deploy+3m..+6m      from 3 to 6 minutes after "deploy" starts (the end is relative to the same anchor)
+      deploy..deploy+2m   the same anchor written again: the first 2 minutes of "deploy"
 
 TARGET is a function name or a project name; ``Fault.resolve`` turns
 projects into their functions with a mapping the caller gives. A window's
@@ -96,7 +97,8 @@ def parse_window(text: str, part: str) -> Window:
         if not tail:
             end = None
         else:
-            end = parse_duration(text, tail.removeprefix("+"))
+            # "deploy..deploy+2m" names the anchor again: the same as "deploy..+2m".
+            end = parse_duration(text, tail.removeprefix(f"{anchor}+").removeprefix("+"))
             if end <= start:
                 raise _bad(text, part, "the window ends before it starts")
     return Window(anchor, start, end)
