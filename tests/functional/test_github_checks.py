@@ -110,7 +110,7 @@ def test_missing_secret_summary_and_fix(github: GitHub, bbws: dict[str, str]) ->
     params = GithubSecretsParams(repo=repo, workflow="deploy-prod.yml")
     before = run_secrets(ctx(github), params)
     assert before.status == Status.FAIL and "missing: AWS_ROLE_PROD" in before.summary
-    assert secrets_row(before)["secrets"][0]["lines"] == [17]
+    assert secrets_row(before)["secrets"][0]["lines"] == [20]
     github.put_secret(repo, "AWS_ROLE_PROD", ROLE)
     after = run_secrets(ctx(github), params)
     assert after.status == Status.PASS
