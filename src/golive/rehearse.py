@@ -183,6 +183,9 @@ def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = ()
             status = "stopped"
         summary = summarize(store, run.id, started, world.clock.now(), time.perf_counter() - wall)
         summary["status"] = status
+        counts = world.counts()
+        summary["dispatches"] = {"workflows": len(counts["dispatches"]), "runs": counts["runs"],
+                                 "per_repo": counts["dispatches"]}
         reports = _write_reports(store, run.id, plan.release, out_dir, redact)
         return Rehearsal(run.id, status, run.reason, summary, reports)
     finally:

@@ -39,6 +39,7 @@ from golive.rehearse import Notify, anchoring, incident_opener, placed_anchors
 from golive.sandbox import daemon
 from golive.sandbox.accounts import sandbox_aws
 from golive.sandbox.faults import ResolvedFault, parse_faults
+from golive.sandbox.github_server import SANDBOX_CLIENT_TIMEOUT
 from golive.sandbox.world import SANDBOX_TOKEN, RemoteClock, plan_for_world
 from golive.store.store import Store
 
@@ -105,7 +106,8 @@ def run_attached(plan_path: Path, env: str, sandbox_state_dir: Path, db_url: str
             # world is past the release, so the answer is that run's, not a second release.
             return latest.status
         services = Services(plan=plan, store=store, clock=clock, aws_for=aws_for,
-                            github=GitHub(github_url, SANDBOX_TOKEN, clock=clock), http=httpx.Client(timeout=5.0),
+                            github=GitHub(github_url, SANDBOX_TOKEN, clock=clock, timeout=SANDBOX_CLIENT_TIMEOUT),
+                            http=httpx.Client(timeout=5.0),
                             rehearsal=True, extras={"workdir": str(plan_path.resolve().parent)})
         anchors = _resume_anchors(store, plan.release, env, remote)
         parsed = parse_faults(list(faults))

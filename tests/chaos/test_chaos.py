@@ -13,6 +13,14 @@ workflow at the local GitHub, Lambda versions 1 and 2 only, no alias left
 with routing weights, each soak checkpoint evaluated once.
 
 The plan is the bbws example on a shorter timeline (``short_plan.py``).
+
+The kill points come from the chaos seed (``--chaos-seed`` or
+``GOLIVE_CHAOS_SEED``, comma-separated for several runs; CI runs three).
+Both worlds lose every dispatch answer during the deploy phase
+(``github:dispatch=lost@deploy``: the run is created, the connection is
+dropped), and some kills wait for a deploy step to be inside that window:
+its intent recorded, its run id not yet, so the restarted runner must find
+the run rather than dispatch again.
 """
 
 from __future__ import annotations
@@ -42,9 +50,11 @@ from golive.sandbox.daemon import SandboxInfo
 from golive.store.store import Event, Store
 from short_plan import write_short_plan
 
-SEED = 7
-# How many kills to aim at each phase; 36 in all (a phase passed before its kill hands it on).
-QUOTA = {"prerequisites": 2, "soak": 5, "gate": 2, "prep": 4, "checklist": 2, "deploy": 10, "dr": 4,
+SEED = 7  # the sandbox's traffic; the kill points come from the chaos seed
+FAULTS = ("github:dispatch=lost@deploy",)
+# How many kills to aim at each phase; 40 in all (a phase passed before its kill hands it on). "dispatch" aims
+# at a deploy step between its dispatch POST and its saved run id.
+QUOTA = {"prerequisites": 2, "soak": 5, "gate": 2, "prep": 4, "checklist": 2, "dispatch": 4, "deploy": 10, "dr": 4,
          "validation": 2, "prod_soak": 5}
 MIN_KILLS = 30
 FINISHED = ("done", "failed", "cancelled", "skipped")
@@ -67,13 +77,14 @@ def plan_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def worlds(plan_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, World]]:
+def worlds(plan_path: Path, tmp_path_factory: pytest.TempPathFactory,
+           chaos_seed: int) -> Iterator[tuple[World, World]]:
     """Two fresh sandboxes (reference, chaos), started side by side, each with its own empty store."""
-    folders = [tmp_path_factory.mktemp(name) for name in ("reference", "chaos")]
+    folders = [tmp_path_factory.mktemp(f"{name}-{chaos_seed}") for name in ("reference", "chaos")]
 
     def start(folder: Path) -> SandboxInfo:
-        return daemon.start_world_detached(folder / "sandbox", plan_path, "prod", seed=SEED, realtime=False,
-                                           follow_release=True)
+        return daemon.start_world_detached(folder / "sandbox", plan_path, "prod", seed=SEED, faults=FAULTS,
+                                           realtime=False, follow_release=True)
 
     try:
         with ThreadPoolExecutor(2) as pool:
@@ -161,13 +172,37 @@ def assert_nothing_twice(world: World, plan_path: Path) -> None:
 
 
 def phase_index(phase: str) -> int:
+    if phase == "dispatch":
+        phase = "deploy"
     return PHASES.index(phase) if phase in PHASES else len(PHASES)
 
 
+def in_dispatch_window(db: Path) -> bool:
+    """A deploy step has recorded its dispatch intent and not yet its run id."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+        (count,) = conn.execute(
+            "SELECT count(*) FROM steps WHERE kind = 'deploy' AND json_extract(state, '$.correlation_id') IS NOT NULL"
+            " AND json_extract(state, '$.run_id') IS NULL").fetchone()
+    return bool(count)
+
+
+def wait_for_aim(proc: subprocess.Popen[str], db: Path, aim: str, start: int) -> None:
+    """Until the run is in the aimed phase (or past it), or, for "dispatch", inside a dispatch window."""
+    while proc.poll() is None:
+        phase = current_phase(db)
+        if aim == "dispatch":
+            if in_dispatch_window(db) or phase_index(phase) > phase_index("deploy"):
+                return
+        elif event_count(db) != start and phase_index(phase) >= phase_index(aim):
+            return
+        time.sleep(0.005)
+
+
 @pytest.mark.slow
-def test_sigkilled_runner_ends_like_an_uninterrupted_one(worlds: tuple[World, World], plan_path: Path) -> None:
+def test_sigkilled_runner_ends_like_an_uninterrupted_one(worlds: tuple[World, World], plan_path: Path,
+                                                        chaos_seed: int) -> None:
     reference, chaos = worlds
-    rng = random.Random(SEED)
+    rng = random.Random(chaos_seed)
     with ThreadPoolExecutor(1) as pool:
         uninterrupted = pool.submit(lambda: finish(runner(reference, plan_path)))
 
@@ -177,23 +212,23 @@ def test_sigkilled_runner_ends_like_an_uninterrupted_one(worlds: tuple[World, Wo
         proc: subprocess.Popen[str] | None = None
         for aim in aims:
             proc = runner(chaos, plan_path)
-            start = event_count(chaos.db)
-            while proc.poll() is None and (event_count(chaos.db) == start
-                                           or phase_index(current_phase(chaos.db)) < phase_index(aim)):
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 0.25))
+            wait_for_aim(proc, chaos.db, aim, event_count(chaos.db))
+            time.sleep(rng.uniform(0.0, 0.02) if aim == "dispatch" else rng.uniform(0.0, 0.25))
             if proc.poll() is not None:
                 break  # the run ended before this kill landed
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
             assert proc.returncode == -signal.SIGKILL
-            kills.append((aim, current_phase(chaos.db)))
+            kills.append(("dispatch" if in_dispatch_window(chaos.db) else aim, current_phase(chaos.db)))
             proc = None
         status = finish(proc if proc is not None else runner(chaos, plan_path))
         reference_status = uninterrupted.result()
 
     phases = Counter(phase for _, phase in kills)
-    print(f"{len(kills)} kills; the phase each restart resumed in: {dict(phases)}")
+    in_window = sum(aim == "dispatch" for aim, _ in kills)
+    print(f"seed {chaos_seed}: {len(kills)} kills, {in_window} inside a dispatch window; the phase each restart "
+          f"resumed in: {dict(phases)}")
+    assert in_window >= 1, kills
     in_run = [k for k in kills if k[1] != "ended"]
     assert len(in_run) >= MIN_KILLS, f"only {len(in_run)} kills landed before the end: {kills}"
     # Kills are aimed at random moments: the long phases are always hit; the short ones (gate, checklist,

@@ -28,8 +28,11 @@ ROLE = "arn:aws:iam::093646564004:role/2-1-bbws-tf-github-actions-prod"
 def workflow(name: str, role_line: str, extra_step: str = "") -> str:
     return f"""\
 name: {name}
+run-name: ${{{{ inputs.golive_id || github.ref_name }}}}
 on:
   workflow_dispatch:
+    inputs:
+      golive_id: {{required: false}}
   push:
     tags: ['v*']
 jobs:
@@ -107,7 +110,7 @@ def test_missing_secret_summary_and_fix(github: GitHub, bbws: dict[str, str]) ->
     params = GithubSecretsParams(repo=repo, workflow="deploy-prod.yml")
     before = run_secrets(ctx(github), params)
     assert before.status == Status.FAIL and "missing: AWS_ROLE_PROD" in before.summary
-    assert secrets_row(before)["secrets"][0]["lines"] == [17]
+    assert secrets_row(before)["secrets"][0]["lines"] == [20]
     github.put_secret(repo, "AWS_ROLE_PROD", ROLE)
     after = run_secrets(ctx(github), params)
     assert after.status == Status.PASS
@@ -161,6 +164,19 @@ def test_workflow_check_without_dispatch_trigger_or_disabled(github: GitHub, ser
     server.disable_workflow("acme/ci", "off.yml")
     disabled = run_workflow(ctx(github), GithubWorkflowParams(repo="acme/ci", workflow="off.yml"))
     assert disabled.status == Status.FAIL and "disabled_manually" in disabled.summary
+
+
+def test_workflow_check_warns_when_runs_do_not_show_the_correlation_id(github: GitHub, server: GitHubServer) -> None:
+    hidden = "name: D\nrun-name: deploy ${{ github.ref_name || inputs.golive_id }}\non:\n  workflow_dispatch:\n" \
+             "    inputs:\n      golive_id: {required: false}\njobs: {}\n"
+    server.add_repo("acme/d", {".github/workflows/hidden.yml": hidden,
+                               ".github/workflows/bare.yml": "name: B\non: workflow_dispatch\njobs: {}\n"})
+    warned = run_workflow(ctx(github), GithubWorkflowParams(repo="acme/d", workflow="hidden.yml"))
+    assert warned.status == Status.WARN and warned.ok
+    assert warned.summary.endswith("add the line 'run-name: ${{ inputs.golive_id || github.ref_name }}'")
+    bare = run_workflow(ctx(github), GithubWorkflowParams(repo="acme/d", workflow="bare.yml"))
+    assert bare.status == Status.WARN
+    assert "an input 'golive_id' under on.workflow_dispatch.inputs and the line 'run-name:" in bare.summary
 
 
 def test_project_name_maps_to_its_repository(github: GitHub, bbws: dict[str, str]) -> None:

@@ -16,7 +16,7 @@ from test_github_support import DEPLOY, TOKEN, Sleeps, ValidatingTransport
 
 from golive.clock import VirtualClock
 from golive.errors import GitHubRateLimited, GitHubRequestError, GitHubUnreachable
-from golive.providers.github import GitHub, TagConflict, api_base_from_env, token_from_env
+from golive.providers.github import DispatchInDoubt, GitHub, TagConflict, api_base_from_env, token_from_env
 from golive.redact import Redactor
 from golive.sandbox.github_server import GitHubServer
 
@@ -64,8 +64,9 @@ def test_server_rejecting_return_run_details_gets_the_call_again_without_it(gith
 
 def test_204_without_a_correlation_input_is_an_error_not_a_guess(github: GitHub, server: GitHubServer, repo: str) -> None:
     server.dispatch_mode = "no_content"
-    with pytest.raises(GitHubRequestError, match="did not return the run id"):
+    with pytest.raises(DispatchInDoubt, match="did not return the run id"):
         github.dispatch_workflow(repo, "deploy-prod.yml", "main", {})
+    assert server.dispatch_count(repo, "deploy-prod.yml") == 1
 
 
 def test_workflow_without_dispatch_trigger_is_422_with_githubs_message(github: GitHub, server: GitHubServer) -> None:
@@ -179,7 +180,7 @@ def test_dispatch_answered_502_after_creating_is_not_dispatched_again(github: Gi
 def test_lost_dispatch_answer_without_correlation_is_not_retried(github: GitHub, server: GitHubServer,
                                                                  repo: str) -> None:
     server.lose_next_answer("dispatch", status=504)
-    with pytest.raises(GitHubUnreachable, match="will not dispatch again"):
+    with pytest.raises(DispatchInDoubt, match="does not dispatch again"):
         github.dispatch_workflow(repo, "deploy-prod.yml", "main", {})
     assert server.dispatch_count(repo, "deploy-prod.yml") == 1
 

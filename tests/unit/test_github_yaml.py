@@ -6,9 +6,10 @@ import pytest
 
 from golive.providers.github_yaml import (
     WorkflowFileError,
+    correlation_line,
     parse_workflow,
-    render_run_name,
     role_arns,
+    run_name_shows,
     secrets_used,
 )
 
@@ -55,7 +56,28 @@ jobs:
     assert [(j.name, j.environment, j.steps) for j in parsed.jobs] == [
         ("plan", None, ("Step 1",)), ("Apply", "prod", ("Apply it",))]
     assert parsed.environments == {"prod"}
-    assert render_run_name(parsed.run_name or "", {"golive_id": "g-1", "env": "prod"}) == "Deploy g-1 to prod"
+    assert run_name_shows(parsed.run_name, "golive_id")
+    assert not run_name_shows(parsed.run_name, "golive")
+
+
+@pytest.mark.parametrize(("run_name", "shows"), [
+    ("deploy ${{ inputs.golive_id || github.ref_name }}", True),
+    ("${{ format('Deploy {0} by {1}', github.event.inputs.golive_id, github.actor) }}", True),
+    ("Deploy ${{inputs.golive_id}}", True),
+    ("deploy ${{ github.ref_name || inputs.golive_id }}", False),  # the ref is never empty: the id never shows
+    ("deploy ${{ github.ref_name }}", False),
+    ("deploy ${{ inputs.golive_id_old }}", False),
+    ("inputs.golive_id, outside an expression", False),
+    (None, False),
+])
+def test_whether_a_run_name_shows_the_correlation_input(run_name: str | None, shows: bool) -> None:
+    assert run_name_shows(run_name, "golive_id") is shows
+
+
+def test_the_line_to_add_shows_the_id() -> None:
+    line = correlation_line("golive_id")
+    assert line.startswith("run-name: ")
+    assert run_name_shows(line.removeprefix("run-name: "), "golive_id")
 
 
 def test_secrets_used_skips_comments_and_githubs_token() -> None:

@@ -7,7 +7,11 @@ CloudFront secret). These checks derive the same facts from GitHub itself:
 
 - ``github_workflow``: the plan's workflow file is a workflow GitHub knows
   (its file is on the default branch), it is active, and it has a
-  ``workflow_dispatch`` trigger, so golive can start it.
+  ``workflow_dispatch`` trigger, so golive can start it. It warns when the
+  file's ``run-name`` does not show golive's correlation input
+  (``golive_id``), and prints the one line to add: without it, a lost
+  dispatch answer can only be matched to its run by elimination, and golive
+  stops and asks rather than guess between several.
 - ``github_secrets``: every ``secrets.NAME`` the workflow uses at the
   release ref, plus the plan's ``extra`` names, exists as a repository
   secret or a secret of an environment the workflow's jobs use. A missing
@@ -33,7 +37,15 @@ from pydantic import Field
 from golive.checks.base import CheckContext, CheckParams, CheckResult, CheckType, Evidence, Status
 from golive.errors import GitHubError, GitHubRequestError
 from golive.providers.github import GitHub
-from golive.providers.github_yaml import WorkflowFileError, parse_workflow, role_arns, secrets_used
+from golive.providers.github_yaml import (
+    WorkflowFileError,
+    correlation_line,
+    parse_workflow,
+    role_arns,
+    run_name_shows,
+    secrets_used,
+)
+from golive.rollout.workflow import CORRELATION_INPUT
 
 WORKFLOWS_DIR = ".github/workflows/"
 
@@ -119,6 +131,17 @@ def run_workflow(ctx: CheckContext, p: GithubWorkflowParams) -> CheckResult:
         on = ", ".join(sorted(parsed.triggers)) or "nothing"
         return CheckResult("github_workflow", target, Status.FAIL,
                            f"{p.workflow} has no workflow_dispatch trigger (on: {on})", tuple(evidence))
+    shows = CORRELATION_INPUT in parsed.dispatch_inputs and run_name_shows(parsed.run_name, CORRELATION_INPUT)
+    evidence.append(Evidence(f"{wf.path}@{info.default_branch} run-name",
+                             {"run_name": parsed.run_name, "shows_correlation_id": shows}))
+    if not shows:
+        missing = [] if CORRELATION_INPUT in parsed.dispatch_inputs else [
+            f"an input '{CORRELATION_INPUT}' under on.workflow_dispatch.inputs"]
+        if not run_name_shows(parsed.run_name, CORRELATION_INPUT):
+            missing.append(f"the line '{correlation_line(CORRELATION_INPUT)}'")
+        return CheckResult("github_workflow", target, Status.WARN,
+                           f"{p.workflow} can be dispatched, but its runs do not show golive's correlation id: add "
+                           + " and ".join(missing), tuple(evidence))
     return CheckResult("github_workflow", target, Status.PASS,
                        f"{p.workflow} ('{wf.name}') is active on {info.default_branch} and can be dispatched",
                        tuple(evidence))

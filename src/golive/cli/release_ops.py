@@ -84,17 +84,29 @@ def deploy(
     override_freeze: Annotated[bool, typer.Option("--override-freeze", help="deploy in a freeze (needs --why)")] = False,
     why: Annotated[str | None, typer.Option("--why", help="the reason, recorded")] = None,
     restart: Annotated[bool, typer.Option("--restart")] = False,
+    confirm_run: Annotated[int | None, typer.Option(
+        "--confirm-run", help="the run of --project's doubtful dispatch (golive named the candidates)")] = None,
+    redispatch: Annotated[bool, typer.Option(
+        "--redispatch", help="dispatch --project's workflow anew after a doubtful dispatch (needs --why)")] = False,
 ) -> None:
     """Deploy the batches in order (projects of a batch side by side), verify, roll out."""
     from golive.engine import session
     from golive.errors import UsageError
 
     w, o = ws(ctx), out(ctx)
-    if (skip_gate or override_freeze) and not why:
-        raise UsageError("--skip-gate and --override-freeze need --why \"...\" (it is recorded)")
+    if (skip_gate or override_freeze or redispatch) and not why:
+        raise UsageError("--skip-gate, --override-freeze and --redispatch need --why \"...\" (it is recorded)")
+    if (confirm_run is not None or redispatch) and project is None:
+        raise UsageError("--confirm-run and --redispatch need --project (the deploy whose dispatch is in doubt)")
     confirm(w.yes, "deploy", where(w.plan, w.env(env), with_dr=True),
             _deploy_changes(w.plan, batch, project, skip_gate, override_freeze, why))
     services = w.services()
+    if confirm_run is not None or redispatch:
+        from golive.rollout.dispatch_doubt import settle_dispatch
+
+        assert project is not None
+        settle_dispatch(w.store, services.require_github(), w.plan.release, w.env(env), project, w.clock.now(),
+                        confirm_run=confirm_run, redispatch_why=why if redispatch else None)
     services.notify = progress(o, w.clock)
     driven = session.deploy(services, w.env(env), batch, project, restart=restart,
                             skip_gate_why=why if skip_gate else None, override_freeze_why=why if override_freeze else None)

@@ -213,6 +213,11 @@ def _summary(o: Output, s: dict[str, Any], reports: dict[str, str]) -> None:
         o.print(f"[red]rollback: {rb['project']} ({rb['seconds']} s): {rb['reason']}[/red]")
     for a in s["availability"]:
         o.print(f"availability {a['url']}: {a.get('availability', 0):.2%} of {a.get('probes')} probes")
+    if "dispatches" in s:
+        d = s["dispatches"]
+        twice = [repo for repo, n in d["per_repo"].items() if n > 1]
+        o.print(f"dispatches: {d['workflows']} workflows, {d['runs']} runs"
+                + (f" [red](more than one run: {', '.join(twice)})[/red]" if twice else ""))
     v = s["virtual"]
     o.print(f"virtual time: {v['start']} → {v['end']} ({v['hours']} h) in {s['wall_seconds']} s of wall time")
     for fmt, path in reports.items():

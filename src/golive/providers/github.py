@@ -13,7 +13,10 @@ easy to get wrong:
 - **No blind POST retries.** A dispatch or a tag whose answer was lost
   (timeout, dropped connection, 502/504) may have happened. The client
   first looks for what it would have created (the run, by its correlation
-  input; the tag ref) and only posts again if nothing is there.
+  input; the tag ref). A tag ref is posted again only if nothing is there;
+  a dispatch never is: when its run does not show up, ``DispatchInDoubt``
+  hands the doubt to the caller, who holds the intent
+  (``golive.rollout.workflow``).
 - **Dispatch with a run id.** ``return_run_details: true`` gets 200 with
   the run id on github.com; a 204 (older API) is answered by listing the
   workflow's dispatch runs since the call; a server that rejects the
@@ -52,6 +55,7 @@ log = logging.getLogger(__name__)
 DEFAULT_API = "https://api.github.com"
 API_VERSION = "2026-03-10"
 SECONDARY_LIMIT_WAIT = 60.0
+CLOCK_SKEW = timedelta(minutes=2)  # how far GitHub's clock may be behind ours when listing runs "created since"
 _AMBIGUOUS_STATUS = frozenset({502, 504})
 _RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 
@@ -161,6 +165,10 @@ class Job:
             Step(int(s["number"]), str(s["name"]), str(s["status"]), s.get("conclusion")) for s in d.get("steps") or []
         )
         return Job(int(d["id"]), str(d["name"]), str(d["status"]), d.get("conclusion"), d.get("html_url"), steps)
+
+
+class DispatchInDoubt(GitHubUnreachable):
+    """A dispatch whose answer was lost and whose run could not be seen yet: it may exist; do not post again."""
 
 
 class _LostAnswer(Exception):
@@ -480,17 +488,17 @@ class GitHub:
         path = f"{_repo_path(repo)}/actions/workflows/{quote(str(workflow), safe='')}/dispatches"
         since = since or self.clock.now()
         body: dict[str, Any] = {"ref": ref, "inputs": dict(inputs or {}), "return_run_details": True}
-        for _ in range(self.max_attempts):
+        for _ in range(2):  # the second time only without return_run_details, which the server refused
             try:
                 response = self._request("POST", path, json=body, ok=(200, 204), unsafe=True)
             except _LostAnswer as lost:
-                if correlation is None:
-                    raise GitHubUnreachable("POST", path, f"{lost}; the run may exist, and without a correlation "
-                                            "input golive will not dispatch again") from None
-                found = self.find_dispatched_run(repo, workflow, since=since, correlation=correlation, wait=True)
+                found = None
+                if correlation is not None:
+                    found = self.find_dispatched_run(repo, workflow, since=since, correlation=correlation, wait=True)
                 if found is not None:
                     return Dispatch(found.id, found.html_url, "found-after-lost-answer")
-                continue
+                raise DispatchInDoubt("POST", path, f"{lost}: the run may exist, so golive does not dispatch again "
+                                      "before it has looked for it") from None
             except GitHubRequestError as exc:
                 if exc.status in (400, 422) and "return_run_details" in exc.reason and "return_run_details" in body:
                     body = {k: v for k, v in body.items() if k != "return_run_details"}
@@ -501,13 +509,13 @@ class GitHub:
                 if d.get("workflow_run_id") is not None:
                     return Dispatch(int(d["workflow_run_id"]), d.get("html_url"), "returned")
             if correlation is None:
-                raise GitHubRequestError("POST", path, response.status_code,
-                                         "dispatched, but the API did not return the run id and no correlation input was given")
+                raise DispatchInDoubt("POST", path, "dispatched, but the API did not return the run id and no "
+                                      "correlation input was given")
             found = self.find_dispatched_run(repo, workflow, since=since, correlation=correlation, wait=True)
             if found is None:
-                raise GitHubUnreachable("POST", path, f"dispatched, but no run named with {correlation} appeared")
+                raise DispatchInDoubt("POST", path, f"dispatched, but no run named with {correlation} appeared")
             return Dispatch(found.id, found.html_url, "listed")
-        raise GitHubUnreachable("POST", path, "no answer to the dispatch, and no run was found")
+        raise GitHubRequestError("POST", path, 422, "the dispatch was refused with and without return_run_details")
 
     def list_workflow_runs(self, repo: str, workflow: str | int, *, since: datetime | None = None,
                            event: str | None = "workflow_dispatch", branch: str | None = None) -> list[Run]:
@@ -518,17 +526,17 @@ class GitHub:
             params["branch"] = branch
         if since is not None:
             # A little earlier than asked: the server's clock and ours may differ.
-            params["created"] = ">=" + (since - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            params["created"] = ">=" + (since - CLOCK_SKEW).strftime("%Y-%m-%dT%H:%M:%SZ")
         d = self._get(f"{_repo_path(repo)}/actions/workflows/{quote(str(workflow), safe='')}/runs", params)
         return [Run.from_api(r) for r in d.get("workflow_runs", [])]
 
     def find_dispatched_run(self, repo: str, workflow: str | int, *, since: datetime, correlation: str,
-                            wait: bool = False) -> Run | None:
+                            wait: bool = False, branch: str | None = None) -> Run | None:
         """The dispatch run whose name shows ``correlation``; with ``wait``, looks a few times (runs appear late)."""
         for attempt in range(self.find_attempts if wait else 1):
             if attempt:
                 self._sleep(self.find_interval)
-            for run in self.list_workflow_runs(repo, workflow, since=since):
+            for run in self.list_workflow_runs(repo, workflow, since=since, branch=branch):
                 if correlation in run.display_title or correlation in (run.name or ""):
                     return run
         return None

@@ -136,9 +136,26 @@ def role_arns(text: str) -> list[RoleArn]:
     return [RoleArn(m.group(0), m.group(1), n) for n, line in _code_lines(text) for m in _ROLE_ARN.finditer(line)]
 
 
-_EXPR = re.compile(r"\$\{\{\s*(?:github\.event\.)?inputs\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}")
+_TEMPLATE = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 
 
-def render_run_name(template: str, inputs: dict[str, str]) -> str:
-    """A ``run-name`` with its ``${{ inputs.X }}`` expressions filled in (the only kind golive relies on)."""
-    return _EXPR.sub(lambda m: str(inputs.get(m.group(1), "")), template)
+def run_name_shows(run_name: str | None, input_name: str) -> bool:
+    """Whether a ``run-name`` puts the dispatch input ``input_name`` in every run's title.
+
+    It does when an expression names ``inputs.NAME`` (or ``github.event.inputs.NAME``) before any
+    top-level ``||``: in ``${{ inputs.golive_id || github.ref_name }}`` the id shows whenever golive
+    sends it; in ``${{ github.ref_name || inputs.golive_id }}`` it never does.
+    """
+    if not run_name:
+        return False
+    wanted = re.compile(r"(?<![\w.])(?:github\.event\.)?inputs\.(?:" + re.escape(input_name) + r")(?![\w-])")
+    for m in _TEMPLATE.finditer(run_name):
+        first = m.group(1).split("||", 1)[0]
+        if wanted.search(first):
+            return True
+    return False
+
+
+def correlation_line(input_name: str) -> str:
+    """The one line to add to a workflow so its runs show golive's correlation id."""
+    return f"run-name: ${{{{ inputs.{input_name} || github.ref_name }}}}"

@@ -5,19 +5,25 @@ The runbook's ``gh workflow run deploy-prod.yml --ref v1.0.0-prod`` and
 step and calls two functions:
 
 - ``dispatch_once`` writes the intent (a correlation id, the time) through
-  ``record`` *before* the POST and the run id right after. Called again
-  (a restart, a retry) it never dispatches a second time while a run may
-  exist: with a run id it returns it; with only an intent it looks for the
-  run by its correlation id, and dispatches again only when the intent is
-  old enough that GitHub would long have shown the run.
+  ``record`` *before* the POST and the run id right after. After any doubt
+  (a lost answer, a 5xx, a restart that finds an intent and no run id) it
+  looks for the run before it would ever post again: the run whose title
+  shows the correlation id, else (a workflow whose ``run-name`` does not
+  show it) the one dispatch run on the release ref created since the
+  intent. While GitHub may still be about to show the run it waits. When
+  runs are there but none can be told to be golive's, it never posts
+  again: ``DispatchUnconfirmed`` (exit 3) names the workflow, the window
+  and the candidates, and the operator answers with ``--confirm-run ID``
+  or ``--redispatch --why``. Only when GitHub shows no run at all on the
+  ref since the intent, long after it, did the POST never land, and the
+  same intent is posted once more.
 - ``poll`` reads the run and its jobs once (the engine decides when to
   poll again, every 5–10 s), cancels the run when its time budget is
   spent, and reports progress; a failure names the failed job and step.
 
 The correlation id travels as the ``golive_id`` input when the workflow
-declares it, and workflows echo it in their ``run-name``; a workflow that
-does not is matched as the dispatch run on the release ref created after
-the intent whose id is above every run that existed before it.
+declares it; ``correlation_in_inputs`` records whether the workflow's
+``run-name`` at the release ref shows it (``github_workflow`` warns when not).
 """
 
 from __future__ import annotations
@@ -29,9 +35,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from golive.clock import parse_instant
-from golive.errors import GitHubRequestError
-from golive.providers.github import GitHub, Job, Run
-from golive.providers.github_yaml import WorkflowFileError, parse_workflow
+from golive.errors import GitHubError, GitHubRequestError
+from golive.providers.github import CLOCK_SKEW, GitHub, Job, Run
+from golive.providers.github_yaml import WorkflowFileError, parse_workflow, run_name_shows
 
 CORRELATION_INPUT = "golive_id"
 FIND_GRACE = timedelta(minutes=3)
@@ -82,22 +88,53 @@ class WorkflowProgress:
         }
 
 
-def _accepts_correlation(github: GitHub, repo: str, workflow: str, ref: str) -> bool:
+class DispatchUnconfirmed(GitHubError):
+    """Runs appeared after a doubtful dispatch and none can be told to be golive's: never dispatch again."""
+
+    def __init__(self, state: Mapping[str, Any], candidates: list[Run], until: datetime) -> None:
+        self.candidates = candidates
+        since = parse_instant(state["intent_at"]) - CLOCK_SKEW
+        runs = ", ".join(f"{r.id} ({r.display_title or r.name}, {r.created_at:%H:%M:%S}Z, {r.html_url})"
+                         for r in candidates)
+        super().__init__(
+            "POST", f"/repos/{state['repo']}/actions/workflows/{state['workflow']}/dispatches",
+            f"cannot tell which run of {state['workflow']} on {state['ref']} created {since:%Y-%m-%d %H:%M:%S}Z.."
+            f"{until:%H:%M:%S}Z is golive's dispatch {state['correlation_id']} (candidates: {runs}); golive will "
+            "not dispatch again: confirm one with --confirm-run ID, or dispatch anew with --redispatch --why \"...\"")
+
+
+def _correlation(github: GitHub, repo: str, workflow: str, ref: str) -> tuple[bool, bool]:
+    """Whether the workflow at ``ref`` declares the correlation input, and whether its runs' titles show it."""
     path = workflow if "/" in workflow else f".github/workflows/{workflow}"
     try:
-        return CORRELATION_INPUT in parse_workflow(github.get_file(repo, path, ref)).dispatch_inputs
+        parsed = parse_workflow(github.get_file(repo, path, ref))
     except (GitHubRequestError, WorkflowFileError):
-        return False  # the dispatch itself will say what is wrong
+        return False, False  # the dispatch itself will say what is wrong
+    declared = CORRELATION_INPUT in parsed.dispatch_inputs
+    return declared, declared and run_name_shows(parsed.run_name, CORRELATION_INPUT)
 
 
-def _find(github: GitHub, state: Mapping[str, Any]) -> Run | None:
+def _look(github: GitHub, state: Mapping[str, Any]) -> tuple[Run | None, list[Run]]:
+    """The run of this intent if it can be identified, and the runs it could be (created since, on the ref)."""
     since = parse_instant(state["intent_at"])
+    runs = [r for r in github.list_workflow_runs(state["repo"], state["workflow"], since=since, branch=state["ref"])
+            if r.id > int(state.get("runs_before", 0)) and r.head_branch == state["ref"]]
     if state.get("correlation_in_inputs"):
-        return github.find_dispatched_run(state["repo"], state["workflow"], since=since,
-                                          correlation=state["correlation_id"])
-    candidates = [r for r in github.list_workflow_runs(state["repo"], state["workflow"], since=since)
-                  if r.id > int(state.get("runs_before", 0)) and r.head_branch == state["ref"]]
-    return min(candidates, key=lambda r: r.id) if candidates else None
+        mine = [r for r in runs if state["correlation_id"] in r.display_title or state["correlation_id"] in (r.name or "")]
+        return (min(mine, key=lambda r: r.id) if mine else None), runs
+    return (runs[0] if len(runs) == 1 else None), runs
+
+
+def _new_intent(github: GitHub, state: dict[str, Any], repo: str, workflow: str, ref: str,
+                timeout: timedelta | None, new_id: Callable[[], str]) -> None:
+    before = github.list_workflow_runs(repo, workflow)
+    declared, shown = _correlation(github, repo, workflow, ref)
+    state.update(
+        repo=repo, workflow=workflow, ref=ref, correlation_id=f"golive-{new_id()}", correlation_declared=declared,
+        correlation_in_inputs=shown, runs_before=max((r.id for r in before), default=0),
+    )
+    if timeout is not None:
+        state["timeout_s"] = timeout.total_seconds()
 
 
 def dispatch_once(
@@ -108,28 +145,28 @@ def dispatch_once(
     if state.get("run_id") is not None:
         return int(state["run_id"])
     now = github.clock.now()
-    if state.get("correlation_id"):
-        found = _find(github, state)
+    if state.get("redispatch"):
+        # The operator looked at the candidates and asked for a new dispatch (recorded with their reason).
+        state.setdefault("redispatched", []).append({**state.pop("redispatch"), "previous": state["correlation_id"]})
+        _new_intent(github, state, repo, workflow, ref, timeout, new_id)
+    elif state.get("correlation_id"):
+        found, candidates = _look(github, state)
         if found is not None:
             state.update(run_id=found.id, html_url=found.html_url, found="after-restart")
             record(state)
             return found.id
         if now - parse_instant(state["intent_at"]) < FIND_GRACE:
             return None
-        # The intent is old and GitHub shows no run: the POST never landed. Dispatch again, same correlation id.
+        if candidates:
+            raise DispatchUnconfirmed(state, candidates, now)
+        # Long after the intent GitHub shows no run at all on the ref: the POST never landed. Same intent again.
+        state["reposts"] = int(state.get("reposts", 0)) + 1
     else:
-        correlation_in_inputs = _accepts_correlation(github, repo, workflow, ref)
-        before = github.list_workflow_runs(repo, workflow)
-        state.update(
-            repo=repo, workflow=workflow, ref=ref, correlation_id=f"golive-{new_id()}",
-            correlation_in_inputs=correlation_in_inputs, runs_before=max((r.id for r in before), default=0),
-        )
-        if timeout is not None:
-            state["timeout_s"] = timeout.total_seconds()
+        _new_intent(github, state, repo, workflow, ref, timeout, new_id)
     state["intent_at"] = now.isoformat()
     record(state)
     sent = dict(inputs)
-    if state["correlation_in_inputs"]:
+    if state.get("correlation_declared", state["correlation_in_inputs"]):
         sent[CORRELATION_INPUT] = state["correlation_id"]
     dispatch = github.dispatch_workflow(
         repo, workflow, ref, sent, correlation=state["correlation_id"] if state["correlation_in_inputs"] else None,

@@ -4,6 +4,7 @@ Grammar (one ``--inject`` value each)::
 
     TARGET:error_rate=8%        (or 0.08)   TARGET:latency=6s (or 600ms)   TARGET:throttles=5 (per minute)
     aws_down                    api_down    incident=P0@apis   (severity P0..P3)
+    github:dispatch=lost|502    github:any=503|429|timeout    github:run=failure   (the local GitHub)
     any of the above + @WINDOW  (incident's @ names the affected group, which is also its anchor:
                                  incident=P0@apis+2m opens 2 minutes after the apis batch starts)
     TARGET:KIND=VALUE,version=canary|stable|all[@WINDOW]   which versions a targeted fault hurts
@@ -12,6 +13,7 @@ Grammar (one ``--inject`` value each)::
       30h..31h            from 30 h to 31 h after the run started (anchor "run")
       deploy              from the instant the phase/batch "deploy" starts, open-ended
       deploy+3m..+6m      from 3 to 6 minutes after "deploy" starts (the end is relative to the same anchor)
+      deploy..deploy+2m   the same anchor written again: the first 2 minutes of "deploy"
 
 TARGET is a function name or a project name; ``Fault.resolve`` turns
 projects into their functions with a mapping the caller gives. A window's
@@ -48,11 +50,14 @@ from typing import Literal, cast
 
 from golive.errors import UsageError
 
-FaultKind = Literal["error_rate", "latency", "throttles", "aws_down", "api_down", "incident"]
+FaultKind = Literal["error_rate", "latency", "throttles", "aws_down", "api_down", "incident", "github"]
 TARGETED: tuple[FaultKind, ...] = ("error_rate", "latency", "throttles")
 VersionScope = Literal["canary", "stable", "all"]
 VERSION_SCOPES: tuple[VersionScope, ...] = ("canary", "stable", "all")
 SEVERITIES = ("P0", "P1", "P2", "P3")
+# What the local GitHub can do wrong, by what it hits (see golive.sandbox.github_server).
+GITHUB_MODES: dict[str, tuple[str, ...]] = {"dispatch": ("lost", "502"), "any": ("503", "429", "timeout"),
+                                            "run": ("failure",)}
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -104,7 +109,8 @@ def parse_window(text: str, part: str) -> Window:
         if not tail:
             end = None
         else:
-            end = parse_duration(text, tail.removeprefix("+"))
+            # "deploy..deploy+2m" names the anchor again: the same as "deploy..+2m".
+            end = parse_duration(text, tail.removeprefix(f"{anchor}+").removeprefix("+"))
             if end <= start:
                 raise _bad(text, part, "the window ends before it starts")
     return Window(anchor, start, end)
@@ -128,6 +134,7 @@ class Fault:
         if self.version is not None:
             return self.version
         return "canary" if self.window is not None and self.window.anchor != "run" else "all"
+    mode: str | None = None
 
     def resolve(self, anchor_times: Mapping[str, datetime],
                 projects: Mapping[str, Sequence[str]] | None = None) -> ResolvedFault | None:
@@ -207,6 +214,12 @@ def parse_fault(text: str) -> Fault:
     if body in ("aws_down", "api_down"):
         return Fault(cast(FaultKind, body), text, window=window)
     target, colon, effect = body.partition(":")
+    if target == "github" and colon:
+        scope, _, mode = effect.partition("=")
+        if mode not in GITHUB_MODES.get(scope, ()):
+            known = ", ".join(f"github:{s}={m}" for s, modes in GITHUB_MODES.items() for m in modes)
+            raise _bad(text, effect, f"no such GitHub fault (known: {known})")
+        return Fault("github", text, target=scope, mode=mode, window=window)
     if not colon:
         raise _bad(text, body, "expected TARGET:KIND=VALUE, aws_down, api_down or incident=P0@GROUP")
     if not _NAME.match(target):
@@ -259,6 +272,11 @@ def check_faults(faults: Sequence[Fault], names: PlanNames) -> None:
         if anchor != "run" and anchor not in names.anchors:
             raise UsageError(f"bad fault '{fault.text}': unknown anchor '@{anchor}' "
                              f"(phases and batches: {', '.join(sorted(names.anchors))})")
+
+
+def github_faults_at(faults: Sequence[ResolvedFault], at: datetime) -> set[tuple[str, str]]:
+    """The ``(scope, mode)`` of every GitHub fault active at ``at``: what the local GitHub does wrong now."""
+    return {(f.fault.target or "", f.fault.mode or "") for f in faults if f.kind == "github" and f.active(at)}
 
 
 def aws_down_at(faults: Sequence[ResolvedFault], at: datetime) -> bool:

@@ -27,6 +27,16 @@ from golive.sandbox.provision import function_zip
 
 WORKFLOW_NAMES = {"deploy-prod.yml": "Deploy to PROD", "deploy-application.yml": "Deploy Application",
                   "promote-prod.yml": "Promote to PROD", "terraform-prod.yml": "Terraform Deploy - PROD"}
+# run-name as teams write it; promote-prod.yml (campaigns) neither takes nor shows golive's id, as a
+# workflow nobody edited for golive would not: golive finds its runs by elimination, and preflight warns.
+RUN_NAMES = {
+    "deploy-prod.yml": "deploy ${{ inputs.golive_id || github.ref_name }}",
+    "deploy-application.yml": "${{ format('Deploy {0} ({1})', github.ref_name, inputs.golive_id) }}",
+    "promote-prod.yml": "Promote ${{ github.ref_name }} by @${{ github.actor }}",
+    "terraform-prod.yml": "Terraform ${{ inputs.golive_id && format('{0} on ', inputs.golive_id) || '' }}"
+                          "${{ github.ref_name }}",
+}
+WITHOUT_CORRELATION = frozenset({"promote-prod.yml"})
 
 
 def workflow_text(plan: Plan, env: str, project: Project) -> str:
@@ -37,16 +47,14 @@ def workflow_text(plan: Plan, env: str, project: Project) -> str:
         role = f"arn:aws:iam::{e.account}:role/2-1-bbws-tf-github-actions-{env}"
     else:
         role = "${{ secrets." + role_secrets[0] + " }}"
-    name = WORKFLOW_NAMES.get(project.deploy.github_workflow or "", "Deploy")
-    lines = [
-        f"name: {name}",
-        "run-name: \"deploy ${{ inputs.golive_id || github.ref_name }}\"",
-        "on:",
-        "  workflow_dispatch:",
-        "    inputs:",
-        "      golive_id:",
-        "        description: correlation id sent by golive",
-        "        required: false",
+    file = project.deploy.github_workflow or ""
+    name = WORKFLOW_NAMES.get(file, "Deploy")
+    run_name = RUN_NAMES.get(file, RUN_NAMES["deploy-prod.yml"])
+    lines = [f"name: {name}", f"run-name: \"{run_name}\"", "on:", "  workflow_dispatch:"]
+    if file not in WITHOUT_CORRELATION:
+        lines += ["    inputs:", "      golive_id:", "        description: correlation id sent by golive",
+                  "        required: false"]
+    lines += [
         "permissions:",
         "  id-token: write",
         "  contents: read",

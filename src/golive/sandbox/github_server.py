@@ -17,17 +17,29 @@ Test knobs are methods, not HTTP: answer dispatches with 204 (older API),
 reject ``return_run_details`` (GitHub Enterprise Server), rate-limit the
 next N requests, lose the answer to the next dispatch or tag ref after
 doing the work, and count dispatches.
+
+Faults with windows (``github:dispatch=lost@deploy``) come from a
+``faults`` callable asked at each request for what is active at the
+clock's now: ``dispatch=lost`` creates the run and drops the connection
+without an answer, ``dispatch=502`` creates it and answers 502,
+``any=503`` / ``any=429`` refuse every request (429 with ``retry-after``),
+``any=timeout`` holds every answer past the client's timeout (a dispatch
+is done first: the worst case), ``run=failure`` makes runs dispatched
+meanwhile conclude failure. ``run-name`` is rendered with GitHub's
+expression rules (``golive.sandbox.expressions``), not golive's.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import itertools
 import json
+import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -39,12 +51,18 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from golive.clock import Clock
-from golive.providers.github_yaml import JobSpec, WorkflowFile, WorkflowFileError, parse_workflow, render_run_name
+from golive.providers.github_yaml import JobSpec, WorkflowFile, WorkflowFileError, parse_workflow
+from golive.sandbox.expressions import ExpressionError, render
 
 CompletedHook = Callable[[str, str, str, dict[str, str], str], None]
 DispatchMode = Literal["details", "no_content", "reject_details"]
 WORKFLOWS_DIR = ".github/workflows/"
 DOCS = "https://docs.github.com/rest"
+# A held answer ("timeout" fault) waits this many real seconds; the sandbox's own client gives up sooner.
+HOLD_S = 4.0
+SANDBOX_CLIENT_TIMEOUT = 3.0
+RETRY_AFTER_S = 30
+ActiveFaults = Callable[[datetime], Collection[tuple[str, str]]]
 
 
 def _iso(when: datetime) -> str:
@@ -129,8 +147,11 @@ class GitHubServer:
     """GitHub's REST API for golive, in memory, on a free loopback port."""
 
     def __init__(self, clock: Clock, *, port: int = 0, token: str | None = None,
-                 on_completed: CompletedHook | None = None, queued_s: float = 10.0, running_s: float = 60.0) -> None:
+                 on_completed: CompletedHook | None = None, queued_s: float = 10.0, running_s: float = 60.0,
+                 faults: ActiveFaults | None = None, hold_s: float = HOLD_S) -> None:
         self.clock = clock
+        self.faults = faults
+        self.hold_s = hold_s
         self.token = token
         self.on_completed = on_completed
         self.queued_s = queued_s
@@ -329,9 +350,21 @@ class GitHubServer:
 
     # -- WSGI ------------------------------------------------------------------------------------------------
 
+    def _active(self) -> Collection[tuple[str, str]]:
+        return self.faults(self.clock.now()) if self.faults is not None else ()
+
     def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
+        active = self._active()
+        dispatching = request.method == "POST" and request.path.endswith("/dispatches")
+        if ("any", "timeout") in active and not dispatching:
+            time.sleep(self.hold_s)  # the client has given up by now; the answer below goes nowhere
         try:
+            if ("any", "503") in active:
+                raise _ApiError(503, "Service Unavailable")
+            if ("any", "429") in active:
+                raise _ApiError(429, "You have exceeded a secondary rate limit. Please wait a few minutes before "
+                                     "you try again.", {"retry-after": str(RETRY_AFTER_S)})
             response = self._handle(request)
         except _ApiError as err:
             body = {"message": err.message, "documentation_url": DOCS, "status": str(err.status)}
@@ -339,7 +372,23 @@ class GitHubServer:
             response.headers.update(err.headers)
         self.requests.append((request.method, request.path, response.status_code))
         self.tick()
+        if dispatching and response.status_code in (200, 204):
+            if ("dispatch", "lost") in active:
+                self._drop(environ)
+                return []
+            if ("dispatch", "502") in active:
+                response = self._json({"message": "Server Error"}, 502)
+            elif ("any", "timeout") in active:
+                time.sleep(self.hold_s)
         return response(environ, start_response)
+
+    @staticmethod
+    def _drop(environ: dict[str, Any]) -> None:
+        """Close the connection without an answer (the client sees the server disconnect)."""
+        sock = environ.get("werkzeug.socket")
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def _json(self, body: Any, status: int = 200) -> Response:
         response = Response(json.dumps(body), status=status, content_type="application/json; charset=utf-8")
@@ -647,7 +696,7 @@ class GitHubServer:
             if name not in values and spec.get("default") is not None:
                 values[name] = str(spec["default"])
         key = (repo.full_name.lower(), path.removeprefix(WORKFLOWS_DIR))
-        fail = self._failures.get(key)
+        fail = self._failures.get(key) or (_Failure(None, None) if ("run", "failure") in self._active() else None)
         jobs = parsed.jobs or (JobSpec("build", "build", None, ()),)
         failure: tuple[str, str] | None = None
         if fail is not None:
@@ -657,7 +706,7 @@ class GitHubServer:
         name = parsed.name or path
         run = _Run(
             id=next(self._run_ids), repo=repo.full_name.lower(), workflow_path=path, workflow_id=self._wid(repo, path),
-            workflow_name=name, display_title=render_run_name(parsed.run_name, values) if parsed.run_name else name,
+            workflow_name=name, display_title=self._run_name(parsed, repo, ref, values) or name,
             ref=ref.removeprefix("refs/heads/").removeprefix("refs/tags/"), head_sha=sha, inputs=values,
             run_number=1 + sum(1 for r in self._runs.values() if r.repo == repo.full_name.lower() and r.workflow_path == path),
             created_at=self.clock.now(), queued_s=self.queued_s, running_s=self._durations.get(key, self.running_s),
@@ -671,6 +720,24 @@ class GitHubServer:
         else:
             response = Response(status=204)
         return self._maybe_lose("dispatch", response)
+
+    def _run_name(self, parsed: WorkflowFile, repo: _Repo, ref: str, values: dict[str, str]) -> str | None:
+        """The run's title as GitHub renders ``run-name``; None (the workflow's name) when there is none."""
+        if not parsed.run_name:
+            return None
+        inputs: dict[str, Any] = {}
+        for key, value in values.items():
+            boolean = parsed.dispatch_inputs.get(key, {}).get("type") == "boolean"
+            inputs[key] = value.lower() == "true" if boolean else value
+        short = ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
+        full = ref if ref.startswith("refs/") else (f"refs/tags/{ref}" if ref in repo.tag_refs else f"refs/heads/{ref}")
+        github = {"ref": full, "ref_name": short, "ref_type": "tag" if full.startswith("refs/tags/") else "branch",
+                  "event_name": "workflow_dispatch", "repository": repo.full_name, "actor": "golive",
+                  "repository_owner": repo.full_name.split("/")[0], "event": {"inputs": inputs, "ref": full}}
+        try:
+            return render(parsed.run_name, {"github": github, "inputs": inputs})
+        except ExpressionError:
+            return None
 
     def _run_json(self, run: _Run) -> dict[str, Any]:
         repo = self._repos[run.repo]

@@ -30,10 +30,10 @@ from golive.plan.model import Plan
 from golive.providers.aws import Aws
 from golive.providers.github import GitHub
 from golive.sandbox.accounts import sandbox_aws
-from golive.sandbox.faults import Fault, ResolvedFault, aws_down_at, parse_faults
+from golive.sandbox.faults import Fault, ResolvedFault, aws_down_at, github_faults_at, parse_faults
 from golive.sandbox.from_plan import project_functions, specs_from_plan
 from golive.sandbox.github_seed import DeployEffects, seed
-from golive.sandbox.github_server import GitHubServer
+from golive.sandbox.github_server import SANDBOX_CLIENT_TIMEOUT, GitHubServer
 from golive.sandbox.moto_server import TOKEN_HEADER, SandboxServer
 from golive.sandbox.provision import provision
 from golive.sandbox.spec import SandboxSpec
@@ -83,7 +83,8 @@ class SandboxWorld(WorldControls):
         self._cloudfront()
         self.effects = DeployEffects(self.plan, self.target_env, self.aws, self.plan.sandbox.templates)
         self.github_server = GitHubServer(self.clock, token=SANDBOX_TOKEN, on_completed=self._completed,
-                                          queued_s=self.github_queued_s, running_s=self.github_running_s)
+                                          queued_s=self.github_queued_s, running_s=self.github_running_s,
+                                          faults=lambda at: github_faults_at(self._resolved(), at))
         seed(self.github_server, self.plan, self.target_env)
         self.github_server.start()
         for spec in self.specs:
@@ -141,7 +142,7 @@ class SandboxWorld(WorldControls):
 
     def github(self) -> GitHub:
         assert self.github_server is not None
-        return GitHub(self.github_server.url, SANDBOX_TOKEN, clock=self.clock)
+        return GitHub(self.github_server.url, SANDBOX_TOKEN, clock=self.clock, timeout=SANDBOX_CLIENT_TIMEOUT)
 
     # -- time, anchors, faults -------------------------------------------------
     def _on_advance(self, old: datetime, new: datetime) -> None:
@@ -239,7 +240,9 @@ class SandboxWorld(WorldControls):
                 if workflow:
                     dispatches[project.repo] = self.github_server.dispatch_count(project.repo, workflow)
         applied = list(self.effects.applied) if self.effects else []
-        return {"dispatches": dispatches, "deploys_applied": applied, "now": self.clock.now().isoformat()}
+        runs = sum(len(self.github_server.runs(p.repo)) for p in self.plan.projects.values()
+                   if p.deploy.github_workflow) if self.github_server is not None else 0
+        return {"dispatches": dispatches, "runs": runs, "deploys_applied": applied, "now": self.clock.now().isoformat()}
 
 
 class RemoteClock:
