@@ -5,7 +5,8 @@ N/5 projects of 5 functions each (canaries 10 % -> 50 % -> 100 %), in batches
 of 5 projects, and rehearses each end to end (``golive.rehearse.rehearse``,
 seed 7), each size in its own subprocess so peak memory is that size's own.
 Prints wall time, CPU time (all threads), peak RSS and CPU per function, and
-the memory growth per function between the smallest and each larger size.
+the memory and CPU growth per function between the smallest and each larger
+size (what one more function costs, without the world's fixed start-up).
 By default the soaks and bakes are those of ``tests/short_plan.py`` (12 h SIT
 soak, 4 h PROD soak, 3-minute bakes); ``--full`` keeps the bbws timeline.
 
@@ -105,7 +106,7 @@ def main() -> None:
         return
     rows: list[dict[str, Any]] = []
     print(f"{'functions':>9} {'status':>10} {'virtual h':>9} {'wall s':>7} {'cpu s':>7} {'cpu/fn s':>8} "
-          f"{'peak MB':>8} {'MB/fn growth':>12}")
+          f"{'peak MB':>8} {'MB/fn growth':>12} {'cpu/fn growth':>13}")
     for size in args.sizes:
         command = [sys.executable, __file__, "--one", str(size)] + (["--full"] if args.full else [])
         answer = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -114,10 +115,11 @@ def main() -> None:
             continue
         row = json.loads(answer.stdout.strip().splitlines()[-1])
         rows.append(row)
-        growth = ((row["peak_mb"] - rows[0]["peak_mb"]) / (size - rows[0]["functions"])
-                  if size != rows[0]["functions"] else float("nan"))
+        more = size - rows[0]["functions"]
+        growth = (row["peak_mb"] - rows[0]["peak_mb"]) / more if more else float("nan")
+        cpu_growth = (row["cpu_s"] - rows[0]["cpu_s"]) / more if more else float("nan")
         print(f"{size:>9} {row['status']:>10} {row['virtual_hours']:>9} {row['wall_s']:>7} {row['cpu_s']:>7} "
-              f"{row['cpu_per_function_s']:>8} {row['peak_mb']:>8} {growth:>12.2f}", flush=True)
+              f"{row['cpu_per_function_s']:>8} {row['peak_mb']:>8} {growth:>12.2f} {cpu_growth:>13.3f}", flush=True)
     print("targets: cpu/fn <= 0.3 s, 200 functions <= 60 s wall, memory growth <= 5 MB per function")
 
 
