@@ -9,7 +9,7 @@ one per pool checkout when ``pool_pre_ping`` pings). Targets (issue 14): SQLite
 at most 1 ms a step and linear to 5,000 steps; PostgreSQL at most 4 round
 trips and 1 commit per step.
 
-    python bench/engine.py [--sizes 50,500,5000] [--pg postgresql+psycopg://...]
+    python bench/engine.py [--sizes 50,500,5000] [--pg postgresql+psycopg://...] [--backends sqlite,postgres]
 """
 
 from __future__ import annotations
@@ -112,12 +112,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="50,500,5000")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"{'backend':<10} {'projects':>8} {'steps':>7} {'wall s':>8} {'ms/step':>8} {'trips/step':>10} "
           f"{'commits/step':>12}")
     with tempfile.TemporaryDirectory() as tmp:
-        for backend in ("sqlite", "postgres"):
+        for backend in args.backends.split(","):
             for size in sizes:
                 if backend == "sqlite":
                     url = f"sqlite:///{Path(tmp) / f'bench-{size}.db'}"
