@@ -2,7 +2,8 @@
 
 golive must run its real boto3 code path against the sandbox, so moto is
 reached only over HTTP. The server runs in the current process (a thread per
-connection), with the percentile-capable CloudWatch backend installed first
+connection, kept alive across requests: HTTP/1.1 with ``Content-Length``),
+with the percentile-capable CloudWatch backend installed first
 (``golive.sandbox.percentiles``).
 
 The ``aws_down`` fault needs AWS to *stop answering*, not to answer 5xx: while
@@ -32,6 +33,7 @@ process serves the same AWS (accounts and regions keep resources apart).
 from __future__ import annotations
 
 import hmac
+import io
 import json
 import secrets
 import socket
@@ -147,10 +149,61 @@ def _control_app(inner: WsgiApp, switch: DownSwitch, token: str) -> WsgiApp:
     return app
 
 
+IDLE_TIMEOUT_S = 30.0
+_FRAMING = {"content-length", "transfer-encoding", "connection", "keep-alive"}
+
+
+def _answer(app: WsgiApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Run a WSGI app to completion: its status, headers and whole body (500 if it raises)."""
+    started: list[Any] = []
+    written: list[bytes] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        started[:] = [status, headers]
+        return written.append
+
+    try:
+        result = app(environ, start_response)
+        try:
+            written.extend(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+    except Exception:  # what werkzeug does too: the client gets a 500, the server goes on
+        return "500 Internal Server Error", [("Content-Type", "text/plain")], b"internal server error\n"
+    if not started:
+        return "500 Internal Server Error", [("Content-Type", "text/plain")], b"no response\n"
+    return str(started[0]), list(started[1]), b"".join(written)
+
+
 def _handler_class(switch: DownSwitch) -> type[Any]:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
     class Handler(MotoRequestHandler):
+        # werkzeug's own run_wsgi answers ``Connection: close`` to every request, so each boto3 call would
+        # open a TCP connection and a server thread; run_wsgi below keeps the connection for the next request.
+        protocol_version = "HTTP/1.1"
+        timeout = IDLE_TIMEOUT_S
+
+        def run_wsgi(self) -> None:
+            if self.headers.get("Transfer-Encoding") or self.headers.get("Expect"):
+                super().run_wsgi()  # chunked or 100-continue bodies: werkzeug's path, which closes the connection
+                return
+            environ = self.make_environ()
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            environ["wsgi.input"] = io.BytesIO(self.rfile.read(length) if length > 0 else b"")
+            status, headers, body = _answer(self.server.app, environ)
+            code, _, message = status.partition(" ")
+            self.send_response(int(code), message)
+            for name, value in headers:
+                if name.lower() not in _FRAMING:
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if environ["REQUEST_METHOD"] != "HEAD":
+                self.wfile.write(body)
+
         def parse_request(self) -> bool:
             ok = bool(super().parse_request())
             if ok and switch.down and not str(self.path).startswith(CONTROL_PREFIX):

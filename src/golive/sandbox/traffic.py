@@ -5,7 +5,7 @@ checkpoints read AWS/Lambda metrics from CloudWatch. The simulator plays
 the Lambda service: for every whole virtual minute and every function it
 draws invocations from the function's rate (times its daily shape), splits
 them between versions by the alias's real ``RoutingConfig`` read back from
-moto (``GetAlias``), draws errors, throttles and durations per version from
+moto (``GetAlias``, or in process: ``moto_alias_reader``), draws errors, throttles and durations per version from
 the function's model changed by active faults, and writes per-minute
 aggregates as real Lambda does:
 
@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import math
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -223,6 +223,30 @@ class _FunctionState:
     bindings: dict[ResolvedFault, _Binding] = field(default_factory=dict)
 
 
+AliasReader = Callable[[FunctionSpec], Mapping[str, Any] | None]
+"""Reads a function's alias as ``GetAlias`` answers it (None: no such function or alias)."""
+
+
+def moto_alias_reader(account_id: str, region: str) -> AliasReader:
+    """The alias read from moto's Lambda backend in this process: the world's own state, current at every read.
+
+    The simulator plays the Lambda service, which routes by the alias it holds; reading it in process
+    rather than by ``GetAlias`` over HTTP spares the rehearsal most of its requests to moto, and an
+    alias golive changes through the API is seen at the very next minute simulated.
+    """
+    def read(function: FunctionSpec) -> Mapping[str, Any] | None:
+        from moto.awslambda.exceptions import LambdaClientError
+        from moto.awslambda.models import lambda_backends
+
+        try:
+            alias = lambda_backends[account_id][region].get_alias(function.alias, function.name)
+        except LambdaClientError:
+            return None
+        return alias.to_json()
+
+    return read
+
+
 class TrafficSimulator:
     """Writes AWS/Lambda metrics for ``functions`` for each whole minute the clock passes."""
 
@@ -235,6 +259,7 @@ class TrafficSimulator:
         sink: MetricSink | None = None,
         faults: Sequence[ResolvedFault] = (),
         on_aws_down: Callable[[bool], None] | None = None,
+        read_alias: AliasReader | None = None,
     ) -> None:
         self.aws = aws
         self.seed = seed
@@ -244,6 +269,7 @@ class TrafficSimulator:
         self._on_aws_down = on_aws_down
         self._done_until: datetime | None = None
         self._routing: dict[str, Routing] = {}
+        self._read_alias = read_alias
 
     def set_faults(self, faults: Sequence[ResolvedFault]) -> None:
         """Replace the active fault list (e.g. once a phase's instant is known); bindings of kept faults stay."""
@@ -261,6 +287,11 @@ class TrafficSimulator:
         While the API does not answer (``aws_down``) the last weights read are used: Lambda keeps
         routing by the alias it has, whether or not golive can reach the API.
         """
+        if self._read_alias is not None:
+            found = self._read_alias(function)
+            if found is None:
+                return Routing((("$LATEST", 1.0),), None)
+            return self._weights(function, found)
         lam = self.aws.client("lambda")
         try:
             alias = self.aws.call("lambda:GetAlias", lambda: lam.get_alias(FunctionName=function.name, Name=function.alias))
@@ -273,7 +304,10 @@ class TrafficSimulator:
             if exc.code != "ResourceNotFoundException":
                 raise
             return Routing((("$LATEST", 1.0),), None)
-        extra = {str(v): float(w) for v, w in (alias.get("RoutingConfig", {}).get("AdditionalVersionWeights") or {}).items()}
+        return self._weights(function, alias)
+
+    def _weights(self, function: FunctionSpec, alias: Mapping[str, Any]) -> Routing:
+        extra = {str(v): float(w) for v, w in ((alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}).items()}
         primary = str(alias["FunctionVersion"])
         weights = [(primary, max(0.0, 1.0 - sum(extra.values())))] + [(v, w) for v, w in sorted(extra.items()) if w > 0]
         routing = Routing(tuple(weights), function.alias)

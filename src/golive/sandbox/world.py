@@ -37,7 +37,7 @@ from golive.sandbox.github_server import SANDBOX_CLIENT_TIMEOUT, GitHubServer
 from golive.sandbox.moto_server import TOKEN_HEADER, SandboxServer
 from golive.sandbox.provision import provision
 from golive.sandbox.spec import SandboxSpec
-from golive.sandbox.traffic import IngestSink, TrafficSimulator
+from golive.sandbox.traffic import IngestSink, TrafficSimulator, moto_alias_reader
 from golive.sandbox.world_server import WorldControls, WorldServer
 
 DEFAULT_START = datetime(2026, 1, 7, 18, 40, tzinfo=UTC)
@@ -89,7 +89,8 @@ class SandboxWorld(WorldControls):
         self.github_server.start()
         for spec in self.specs:
             aws = self.aws(spec.environment, spec.region)
-            simulator = TrafficSimulator(aws, spec.functions, self.seed, sink=IngestSink.for_aws(aws))
+            simulator = TrafficSimulator(aws, spec.functions, self.seed, sink=IngestSink.for_aws(aws),
+                                         read_alias=moto_alias_reader(spec.account_id, spec.region))
             self.simulators.append(simulator)
         self._place_faults()
         self.clock.on_advance(self._on_advance)

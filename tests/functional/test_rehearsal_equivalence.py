@@ -1,0 +1,79 @@
+"""A faster rehearsal is the same rehearsal: its report on a fixed seed equals the one the old code path wrote.
+
+The fixtures were written by the code as it was before the sandbox read
+routing in process, kept connections alive and the rest of issue 14's speed
+work: the bbws plan as shipped (healthy) and the short plan with the order
+canary failing (a rollback). Everything is compared except what the wall
+clock decides: the loopback ports the sandbox picked, the milliseconds an
+HTTP probe took, and the folder the plan lives in.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from golive.examples import example_path
+from golive.plan.validate import load_plan
+from golive.rehearse import rehearse
+from short_plan import write_short_plan
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CASES = {
+    "healthy": [],
+    "order-canary-errors": ["order_lambda:error_rate=8%@deploy"],
+}
+
+
+def normalized(text: str, plan_dir: Path) -> Any:
+    text = text.replace(str(plan_dir), "PLAN_DIR")
+    text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", text)
+    text = re.sub(r"\b(\d{3} in )\d+ms\b", r"\1Nms", text)
+    text = re.sub(r'"latency_ms": [0-9.]+', '"latency_ms": null', text)
+    # Identifiers moto draws at random when the world is provisioned.
+    text = re.sub(r"\b(vpc|subnet|sg|igw|rtb|acl|nat|eni)-[0-9a-f]{8,17}\b", r"\1-ID", text)
+    text = re.sub(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "UUID", text)
+    text = re.sub(r"\b(?=[A-Z0-9]*[0-9])(?=[A-Z0-9]*[A-Z])[A-Z0-9]{13,32}\b", "ID", text)
+    text = re.sub(r"\b(exit -?\d+ in )[0-9.]+m?s\b", r"\1T", text)  # how long a command check ran
+    text = re.sub(r'"NotAfter": "[^"]*"', '"NotAfter": "WALL"', text)  # moto dates certificates by the wall clock
+    report = json.loads(text)
+    for rollback in report.get("rollbacks", []):
+        rollback["seconds"] = None  # how long the rollback took in wall time
+    for check in report.get("checks", []):
+        for evidence in check.get("evidence", []):
+            answered = evidence.get("answered")
+            if isinstance(answered, dict) and "duration_s" in answered:
+                answered["duration_s"] = None  # how long a command check ran
+    return report
+
+
+def first_difference(a: Any, b: Any, where: str = "") -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            found = first_difference(a.get(key), b.get(key), f"{where}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            found = first_difference(x, y, f"{where}[{i}]")
+            if found:
+                return found
+        return f"{where}: {len(a)} items, was {len(b)}" if len(a) != len(b) else None
+    return None if a == b else f"{where}: {a!r}, was {b!r}"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_rehearsal_report_is_what_the_old_code_path_wrote(name: str, tmp_path: Path) -> None:
+    plan_path = example_path("bbws") if name == "healthy" else write_short_plan(tmp_path / "plan")
+    out = tmp_path / "out"
+    rehearse(load_plan(plan_path), plan_path.parent, "prod", faults=CASES[name], seed=7, out_dir=out)
+
+    now = normalized((out / "report.json").read_text(encoding="utf-8"), plan_path.parent)
+    before = json.loads(gzip.decompress((FIXTURES / f"rehearsal_{name}.json.gz").read_bytes()))
+    assert now == before, first_difference(now, before)
