@@ -87,7 +87,8 @@ def test_rollback_reaches_slack_and_json_webhooks_once_even_after_two_500s(rehea
     rollbacks = [r["body"] for r in audit if r["body"]["topic"] == "rollback"]
     assert rollbacks and {r["subject"] for r in rollbacks} >= {"order_lambda"}
     assert all(r["reason"] for r in rollbacks if r["outcome"] == "rolled_back")
-    assert any("error_rate" in (r["reason"] or "") for r in rollbacks)
+    # The judge's error-count test or the error_rate trigger, whichever decides first, names the errors.
+    assert any("error" in (r["reason"] or "") for r in rollbacks)
     assert {r["body"]["topic"] for r in audit} <= {"rollback", "release_failed"}, "a sink got a topic it did not ask for"
     slack = [r["body"] for r in receiver.at("/slack")]
     slack_rollbacks = [b for b in slack if "rollback of order_lambda" in b["text"]]

@@ -278,6 +278,8 @@ def test_an_older_soak_of_the_same_env_is_kept_and_marked_superseded(tmp_path: P
         run = store.create_run(RELEASE, "sit", "soak", "d", [], T0 + timedelta(days=n), meta={"version": VERSION})
         store.append_event(release=RELEASE, env="sit", run_id=run.id, kind="checkpoint", subject="sit checkpoint 1 of 8",
                            outcome="pass", at=T0 + timedelta(days=n, hours=6), data={"env": "sit", "index": 1, "of": 8})
+        # One active soak per environment (the store's constraint): each ends before the next starts.
+        store.set_run(run.id, T0 + timedelta(days=n, hours=7), status="aborted", reason="restarted", ended=True)
         ids.append(run.id)
     other = store.create_run(RELEASE, "sit", "soak", "d", [], T0 + timedelta(days=3), meta={"version": "v0.9"})
     store.append_event(release=RELEASE, env="sit", run_id=other.id, kind="checkpoint", subject="sit checkpoint 1 of 8",

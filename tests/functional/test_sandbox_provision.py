@@ -49,7 +49,9 @@ def _spec(env: str, account: str, cidr: str) -> SandboxSpec:
 def endpoint() -> Iterator[str]:
     server = SandboxServer()
     try:
-        yield server.start()
+        url = server.start()
+        server.reset()  # moto's backends are the process's: start from none of another module's worlds
+        yield url
     finally:
         server.stop()
 

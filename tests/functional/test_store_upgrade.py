@@ -14,6 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
 
 from golive.plan.validate import load_plan
 from golive.rehearse import rehearse
@@ -46,7 +47,10 @@ def test_first_schema_store_filled_by_a_rehearsal_upgrades_and_reads_every_repor
     source = sa.create_engine(f"sqlite:///{tmp_path / 'rehearsal' / 'rehearsal.db'}")
     old = sa.create_engine(url)
     with source.connect() as src, old.begin() as dst:
+        first_schema = set(sa.inspect(dst).get_table_names())
         for table in t.metadata.sorted_tables:
+            if table.name not in first_schema:
+                continue  # a table a later revision added (the notification outbox): the first schema had none
             rows = [dict(r._mapping) for r in src.execute(sa.select(table))]
             if rows:
                 dst.execute(table.insert(), rows)
@@ -64,7 +68,8 @@ def test_first_schema_store_filled_by_a_rehearsal_upgrades_and_reads_every_repor
     upgraded = Store.open(url)
     try:
         with upgraded.engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+            head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == head
             assert "uq_runs_one_active" in {i["name"] for i in sa.inspect(conn).get_indexes("runs")}
         assert upgraded.runs() == runs_before
         assert reports(upgraded) == before
