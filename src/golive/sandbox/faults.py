@@ -24,9 +24,10 @@ not scheduled (``resolve`` returns None).
 Which versions a targeted fault hurts (``version=``; see
 ``golive.sandbox.traffic``): ``canary`` binds, when the fault is first
 active, to the version the alias then routes most traffic to (the stable
-one) and hurts every version newer than it: the canary as soon as it gets
-traffic, still after a full shift (it is still the bad build), never after a
-rollback (the stable version was never bad). ``stable`` hurts only that
+one) and hurts the first newer version that takes traffic: the canary as soon
+as it gets traffic, still after a full shift (it is still the bad build), never
+after a rollback (the stable version was never bad), and not a later build
+published after that rollback (another build). ``stable`` hurts only that
 stable version; ``all`` hurts every version. The default follows the anchor:
 a phase or batch anchor (``@deploy``, ``@apis+3m``) means the release's new
 build, so ``canary``; the run anchor (``@30h..31h``) or no window means the

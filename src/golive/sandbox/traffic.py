@@ -198,19 +198,25 @@ def encode_ingest(account_id: str, region: str, namespace: str, datums: Sequence
                      values.astype("<f8").tobytes(), counts.astype("<f8").tobytes()])
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Binding:
     """The versions a fault hurts, fixed when it is first active: ``stable`` is the alias's primary version then."""
 
     scope: VersionScope
     stable: str
+    canary: str | None = None  # the first newer version that took traffic: the bad build, and only it
 
     def hurts(self, version: str) -> bool:
         if self.scope == "all":
             return True
         if self.scope == "stable":
             return version == self.stable
-        return _number(version) > _number(self.stable)
+        if _number(version) <= _number(self.stable):
+            return False
+        if self.canary is None:
+            self.canary = version
+        # A later build (after a rollback, a new canary) is another build: the fault named this one.
+        return version == self.canary
 
 
 def _number(version: str) -> int:
