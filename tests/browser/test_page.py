@@ -23,9 +23,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import free_port
 from golive.examples import example_path
 from golive.store.store import Store
+from loopback import free_port
 from serve_helpers import Served, users_file
 from watch_plan import write_watch_plan
 
@@ -48,6 +48,7 @@ def browser() -> Iterator[object]:
             chromium.close()
 
 
+@pytest.mark.extended
 def test_the_weight_moves_and_the_gate_reasons_show_while_a_rehearsal_runs(browser: object, tmp_path: Path) -> None:
     from playwright.sync_api import Browser
 

@@ -48,6 +48,7 @@ def test_check_warns_about_a_command_path_missing_beside_the_plan(tmp_path: Path
                     f"(relative to {tmp_path})"]
 
 
+@pytest.mark.extended
 @pytest.mark.slow
 def test_init_then_rehearse_exits_0_in_an_empty_folder(tmp_path: Path) -> None:
     assert golive(tmp_path, "init", "-f", "X/golive.yaml").returncode == 0

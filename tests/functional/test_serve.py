@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import free_port
 from golive.examples import example_path
 from golive.store.store import Store
+from loopback import free_port
 from serve_helpers import Served, login, users_file
 
 PLAN = example_path("bbws")

@@ -44,6 +44,7 @@ def shifted(url: str) -> bool:
         store.close()
 
 
+@pytest.mark.extended
 def test_a_worker_killed_mid_canary_is_replaced_and_nothing_happens_twice(pg_url: str, tmp_path: Path) -> None:
     plan = write_watch_plan(tmp_path / "plan")
     env = user_env()
