@@ -33,11 +33,10 @@ from golive.engine import session
 from golive.engine.context import Services
 from golive.engine.runner import RUN_FINISHED
 from golive.errors import GoliveError, UsageError
-from golive.providers.aws import Aws
 from golive.providers.github import GitHub
 from golive.rehearse import Notify, anchoring, incident_opener, placed_anchors
 from golive.sandbox import daemon
-from golive.sandbox.accounts import sandbox_aws
+from golive.sandbox.accounts import sandbox_aws_for
 from golive.sandbox.faults import ResolvedFault, parse_faults
 from golive.sandbox.github_server import SANDBOX_CLIENT_TIMEOUT
 from golive.sandbox.world import SANDBOX_TOKEN, RemoteClock, plan_for_world
@@ -89,14 +88,7 @@ def run_attached(plan_path: Path, env: str, sandbox_state_dir: Path, db_url: str
         raise UsageError(f"unknown environment '{env}' (known: {', '.join(plan.environments)})")
     remote = RemoteClock(world_url, info.token)
     clock = ListeningClock(remote)
-    cache: dict[tuple[str, str], Aws] = {}
-
-    def aws_for(name: str, region: str | None = None) -> Aws:
-        e = plan.environments[name]
-        key = (name, region or e.region)
-        if key not in cache:
-            cache[key] = sandbox_aws(info.endpoint, e.account, key[1])
-        return cache[key]
+    aws_for = sandbox_aws_for(plan, info.endpoint)
 
     store = Store.open(db_url)
     try:

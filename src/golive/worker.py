@@ -96,11 +96,10 @@ def work(services: Services, *, holder: str | None = None, lease_ttl: timedelta 
 def sandbox_services(plan_path: Path, sandbox_state_dir: Path, store_url: str) -> Services:
     """Services on a running sandbox daemon (its AWS, GitHub and virtual clock), for workers rehearsing on it."""
     from golive.plan.validate import load_plan
-    from golive.providers.aws import Aws
     from golive.providers.github import GitHub
     from golive.rehearse import anchoring, placed_anchors
     from golive.sandbox import daemon
-    from golive.sandbox.accounts import sandbox_aws
+    from golive.sandbox.accounts import sandbox_aws_for
     from golive.sandbox.world import SANDBOX_TOKEN, RemoteClock, plan_for_world
     from golive.store.store import Store
 
@@ -112,14 +111,7 @@ def sandbox_services(plan_path: Path, sandbox_state_dir: Path, store_url: str) -
         raise UsageError(f"the sandbox of {sandbox_state_dir} is not a whole world (no world or GitHub service)")
     plan = plan_for_world(load_plan(plan_path), world_url)
     clock = RemoteClock(world_url, info.token)
-    cache: dict[tuple[str, str], Aws] = {}
-
-    def aws_for(name: str, region: str | None = None) -> Aws:
-        e = plan.environments[name]
-        key = (name, region or e.region)
-        if key not in cache:
-            cache[key] = sandbox_aws(info.endpoint, e.account, key[1])
-        return cache[key]
+    aws_for = sandbox_aws_for(plan, info.endpoint)
 
     store = Store.open(store_url)
     # The world sends an environment traffic once the release reaches it: tell it where the active runs are

@@ -26,11 +26,16 @@ sandbox's state folder (mode 0600).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from golive.errors import AwsRequestError
 from golive.providers.aws import Aws, AwsTarget
+
+if TYPE_CHECKING:
+    from golive.plan.model import Plan
 
 SANDBOX_ROLE = "golive-sandbox"
 SANDBOX_USER = "golive-sandbox"
@@ -45,6 +50,20 @@ def sandbox_aws(endpoint: str, account_id: str, region: str) -> Aws:
     """An ``Aws`` for one account of the sandbox (base credentials from the environment, then AssumeRole)."""
     return Aws(AwsTarget(region=region, endpoint_url=endpoint, role_arn=sandbox_role_arn(account_id), account=account_id,
                          static_keys=("golive-sandbox", "golive-sandbox")))
+
+
+def sandbox_aws_for(plan: Plan, endpoint: str) -> Callable[[str, str | None], Aws]:
+    """``Services.aws_for`` for a plan's environments in the sandbox at ``endpoint``: one ``Aws`` per (env, region)."""
+    cache: dict[tuple[str, str], Aws] = {}
+
+    def aws_for(name: str, region: str | None = None) -> Aws:
+        e = plan.environments[name]
+        key = (name, region or e.region)
+        if key not in cache:
+            cache[key] = sandbox_aws(endpoint, e.account, key[1])
+        return cache[key]
+
+    return aws_for
 
 
 @dataclass(frozen=True)
