@@ -6,11 +6,13 @@ keeps "06:00 UTC", "2 h 5 min" and "99.8%" identical across formats.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from golive.analysis.units import human_duration
-from golive.report.model import FAILED, Cell, Checkpoint, Report, Soak
+from golive.report.model import FAILED, Canary, CanaryStep, Cell, Checkpoint, Report, Soak
 
 OUTCOME_MARK = {"Successful": "✓", "Failed": "✗", "Inconclusive": "?", "Error": "!"}
 
@@ -119,3 +121,91 @@ def late_note(checkpoint: Checkpoint) -> str:
 def checkpoint_outcome(checkpoint: Checkpoint) -> str:
     """``✓ pass``, ``✗ fail``, or the outcome as recorded (``skip`` after the soak failed)."""
     return {"pass": "✓ pass", "fail": "✗ fail"}.get(checkpoint.outcome, checkpoint.outcome)
+
+
+@dataclass(frozen=True)
+class AnalysisRow:
+    """One look of the canary judge, compact: its verdict and the result that decided it (or came closest)."""
+
+    at: datetime
+    minute: float  # since the canary's first event
+    weight: float | None
+    verdict: str
+    final: bool
+    metric: str
+    scope: str
+    p_value: float | None
+    boundary: float | None
+    reason: str
+
+    @property
+    def p_text(self) -> str:
+        """``p=2.5e-06 < 2.5e-05`` (crossed the boundary), ``p=0.05 ≥ 0.00075``, or empty without a p-value."""
+        if self.p_value is None:
+            return self.reason if self.verdict == "Inconclusive" else ""
+        if self.boundary is None:
+            return f"p={self.p_value:.2g}"
+        return f"p={self.p_value:.2g} {'<' if self.p_value < self.boundary else '≥'} {self.boundary:.2g}"
+
+    @property
+    def worst(self) -> str:
+        return f"{self.metric} on {self.scope}" if self.metric and self.scope else self.metric
+
+
+def number(value: Any) -> float | None:
+    """A finite number from loosely typed evidence, else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def boundary_of(result: dict[str, Any]) -> float | None:
+    """The level a result's p-value was compared with: ``boundary`` where the judge records it, else ``alpha``."""
+    return number(result.get("boundary", result.get("alpha")))
+
+
+def results_of(step: CanaryStep) -> list[dict[str, Any]]:
+    return [r for r in (step.judgement or {}).get("results") or [] if isinstance(r, dict)]
+
+
+def _closeness(verdict: str, result: dict[str, Any]) -> tuple[int, float]:
+    """Sort key: results with the look's verdict first (failed or inconclusive), then p nearest its boundary."""
+    p, boundary = number(result.get("p_value")), boundary_of(result)
+    ratio = p / boundary if p is not None and boundary else math.inf
+    return (0 if result.get("outcome") == verdict else 1, ratio)
+
+
+def canary_start(canary: Canary) -> datetime | None:
+    return canary.steps[0].at if canary.steps else None
+
+
+def minutes_since(start: datetime, at: datetime) -> float:
+    return round((at - start).total_seconds() / 60.0, 2)
+
+
+def _verdict_without_judge(reason: str) -> str:
+    if reason.startswith("trigger:") or (reason.startswith("trigger ") and "fail" in reason.lower()):
+        return FAILED
+    if reason.startswith(("metrics unavailable", "fail safe")):
+        return "Error"
+    return "Inconclusive" if reason else "?"
+
+
+def analysis_rows(canary: Canary) -> list[AnalysisRow]:
+    """One row per analysis of the canary, in order."""
+    start = canary_start(canary)
+    rows: list[AnalysisRow] = []
+    for step in canary.steps:
+        if step.outcome != "analysis" or start is None:
+            continue
+        judgement = step.judgement or {}
+        verdict = str(judgement.get("outcome") or _verdict_without_judge(step.reason))
+        results = sorted(results_of(step), key=lambda r: _closeness(verdict if verdict != "Successful" else FAILED, r))
+        worst = results[0] if results else {}
+        rows.append(AnalysisRow(at=step.at, minute=minutes_since(start, step.at), weight=step.weight, verdict=verdict,
+                                final=bool(judgement.get("final")), metric=str(worst.get("metric") or ""),
+                                scope=str(worst.get("scope") or ""), p_value=number(worst.get("p_value")),
+                                boundary=boundary_of(worst) if worst else None,
+                                reason=str(worst.get("message") or step.reason) if verdict == "Inconclusive"
+                                else step.reason))
+    return rows

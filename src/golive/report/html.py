@@ -17,6 +17,7 @@ from html import escape
 
 from golive.analysis.criteria import format_value
 from golive.report import formatting as f
+from golive.report.canary_view import render_canaries
 from golive.report.model import ERROR, FAILED, INCONCLUSIVE, SUCCESSFUL, Cell, CriterionInfo, Report, Soak
 
 _CSS = """
@@ -36,6 +37,9 @@ td.warn{background:#fff6e0}td.inconclusive{color:#6b7280;background:#f6f7f9}
 .bar{background:#e6e9ef;width:120px;height:10px;display:inline-block;vertical-align:middle;margin-right:6px}
 .bar span{display:block;height:10px;background:#3b6fd8}
 ul.reasons{margin:4px 0 12px;padding-left:20px}ul.reasons li{color:#a31515}
+section.canary{margin:10px 0 22px}tr.analysis.fail td{background:#fdecea}
+details.canary-numbers summary{cursor:pointer;color:#3b4252;font-size:13px}
+details.canary-numbers h4{font-size:13px;margin:10px 0 4px}
 """
 
 _GOOD = {"pass", "GO", "succeeded", "promoted", "done", "Successful", "resolved", "approved"}
@@ -280,14 +284,7 @@ def render_html(report: Report) -> str:
         if report.incidents else '<p class="muted">None.</p>')
 
     body.append("<h2>Canaries</h2>")
-    for canary in report.canaries:
-        body.append(f"<h3>{_e(canary.title)} {_badge(canary.outcome)}</h3>")
-        body.append(_table(["at", "event", "weight", "versions", "reason / judgement"], [
-            [_e(f.clock(s.at)), _badge(s.outcome), _weight_bar(s.weight),
-             _e(f"{s.stable or '?'} → {s.canary or '?'}" if s.stable or s.canary else ""),
-             _e("; ".join(x for x in [s.reason, f.judgement_text(s.judgement)] if x))] for s in canary.steps]))
-    if not report.canaries:
-        body.append('<p class="muted">No canary recorded.</p>')
+    body.append(render_canaries(report.canaries))
 
     body.append("<h2>Rollbacks</h2>")
     body.append(_table(["at", "project", "reason", "took", "functions"], [
@@ -308,14 +305,6 @@ def render_html(report: Report) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
             + "\n".join(body) + "</body></html>\n")
-
-
-def _weight_bar(weight: float | None) -> str:
-    if weight is None:
-        return "—"
-    width = max(0.0, min(100.0, weight))
-    return (f'<span style="white-space:nowrap"><span class="bar"><span style="width:{width:g}%"></span></span>'
-            f"{_e(f.weight(weight))}</span>")
 
 
 def _status_class(status: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from golive.report import formatting as f
-from golive.report.model import Report, Soak
+from golive.report.model import Canary, Report, Soak
 
 
 def _esc(text: object) -> str:
@@ -48,6 +48,24 @@ def _soak(soak: Soak) -> list[str]:
         out += [f"- {text}" for text in soak.reasons if all(text != t for _, t in failures)]
         out.append("")
     return out
+
+
+def _canary_rows(canary: Canary) -> list[str]:
+    """Shifts and decisions, and one compact row per analysis: the full numbers are in the HTML and the store."""
+    start = f.canary_start(canary)
+    analyses = iter(f.analysis_rows(canary))
+    rows: list[list[object]] = []
+    for step in canary.steps:
+        minute = "" if start is None else f"+{f.minutes_since(start, step.at):g} min"
+        if step.outcome == "analysis":
+            row = next(analyses)
+            rows.append([minute, f.clock(step.at), f.weight(step.weight), row.verdict + (" (final)" if row.final else ""),
+                         row.worst, row.p_text])
+        else:
+            versions = f"{step.stable or '?'} → {step.canary or '?'}" if step.stable or step.canary else ""
+            rows.append([minute, f.clock(step.at), f.weight(step.weight), step.outcome, versions, step.reason])
+    return _table(["minute", "at", "weight", "event / verdict", "worst metric and function", "p against boundary"],
+                  rows)
 
 
 def render_markdown(report: Report) -> str:
@@ -97,11 +115,7 @@ def render_markdown(report: Report) -> str:
         out += ["No canary recorded.", ""]
     for canary in report.canaries:
         out += [f"### {canary.title}: {canary.outcome}", ""]
-        out += _table(["at", "event", "weight", "versions", "reason / judgement"], [
-            [f.clock(s.at), s.outcome, f.weight(s.weight),
-             f"{s.stable or '?'} → {s.canary or '?'}" if s.stable or s.canary else "",
-             "; ".join(x for x in [s.reason, f.judgement_text(s.judgement)] if x)]
-            for s in canary.steps])
+        out += _canary_rows(canary)
 
     out += ["## Rollbacks", ""]
     out += _table(["at", "project", "reason", "took", "functions"],
