@@ -70,11 +70,7 @@ def _error_look(step: CanaryStep, minute: float, bake: int) -> Look | None:
         return None
     canary_events = [f.number(r.get("canary_events", r.get("statistic"))) for r in chosen]
     if any(v is None for v in canary_events):
-        # An inconclusive result records no count; the messages of the per-function results may.
-        chosen = [r for r in errors if f.number(r.get("statistic")) is not None] if pooled else []
-        if not chosen:
-            return None
-        canary_events = [f.number(r.get("statistic")) for r in chosen]
+        return None  # too little data: the judge recorded no count (a later look of the bake covers these minutes)
     stable = [_stable_events(r) for r in chosen]
     return Look(minute=minute, bake=bake, canary_events=sum(v or 0.0 for v in canary_events),
                 canary_calls=sum(f.number(r.get("n_canary")) or 0.0 for r in chosen),

@@ -1,11 +1,12 @@
-"""The report as one self-contained HTML file, with a chart per soak criterion.
+"""The report as one self-contained HTML file, with a chart per soak criterion and a view of each canary.
 
 The file is evidence that gets attached to a change ticket or mailed around,
 so it carries everything inline: the styles and the charts (SVG drawn here),
 no scripts, fonts or stylesheets fetched from anywhere. Each soak criterion
 gets a chart of its value across the checkpoints with the threshold drawn as
 a dashed line and failing checkpoints in red, so a reader sees at a glance
-where the soak went wrong and by how much.
+where the soak went wrong and by how much. The canary section is drawn by
+``golive.report.canary_view`` (charts from ``golive.report.charts``).
 """
 
 from __future__ import annotations

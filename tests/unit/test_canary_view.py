@@ -1,0 +1,73 @@
+"""The canary view's series, from the judge's real evidence: per-look rates are the minutes each look added."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from golive.analysis.judge import VersionSeries, judge
+from golive.report import formatting as f
+from golive.report.canary_view import error_rates, p95_ratios, rollback_minute, section, weights
+from golive.report.model import Canary, CanaryStep
+
+T0 = datetime(2026, 1, 8, 7, 0, tzinfo=UTC)
+# Per minute, per function: (canary calls, canary errors, stable calls, stable errors).
+MINUTES = [(100, 1, 900, 2), (100, 4, 900, 1), (100, 9, 900, 3)]
+
+
+def _step(minute: float, outcome: str, weight: float | None, judgement: dict[str, object] | None = None) -> CanaryStep:
+    return CanaryStep(at=T0 + timedelta(minutes=minute), outcome=outcome, weight=weight, reason="", stable="1",
+                      canary="2", functions=("a", "b"), judgement=judgement, measurements=())
+
+
+def _look(upto: int) -> dict[str, object]:
+    """The judge over the bake's first ``upto`` minutes, two functions with the same traffic."""
+    minutes = MINUTES[:upto]
+    canaries = [VersionSeries(fn, [float(m[0]) for m in minutes], {"errors": [float(m[1]) for m in minutes]},
+                              {"p95_duration": [0.2 * 1.5] * upto}) for fn in ("a", "b")]
+    stables = [VersionSeries(fn, [float(m[2]) for m in minutes], {"errors": [float(m[3]) for m in minutes]},
+                             {"p95_duration": [0.2] * upto}) for fn in ("a", "b")]
+    return judge(canaries, stables, final=upto == len(MINUTES)).to_dict()
+
+
+@pytest.fixture
+def canary() -> Canary:
+    steps = [_step(0, "versions", None), _step(0, "shifted", 10.0),
+             *(_step(i + 1, "analysis", 10.0, _look(i + 1)) for i in range(len(MINUTES))),
+             _step(3.5, "rolled_back", 10.0)]
+    return Canary("order_lambda", tuple(steps), "eu-west-1")
+
+
+def test_error_rates_per_look_are_the_counts_each_look_added(canary: Canary) -> None:
+    ours, theirs = error_rates(canary)
+    assert [x for x, _ in ours] == [1, 2, 3]
+    assert [y for _, y in ours] == pytest.approx([m[1] / m[0] for m in MINUTES])
+    assert [y for _, y in theirs] == pytest.approx([m[3] / m[2] for m in MINUTES])
+
+
+def test_a_new_bake_starts_its_counts_afresh(canary: Canary) -> None:
+    steps = [*canary.steps[:3], _step(1.5, "shifted", 50.0), _step(2, "analysis", 50.0, _look(1))]
+    ours, _ = error_rates(Canary("order_lambda", tuple(steps)))
+    assert [y for _, y in ours] == pytest.approx([0.01, 0.01])  # not 1% minus 1%
+
+
+def test_the_p95_ratio_and_its_tolerance(canary: Canary) -> None:
+    ratios, tolerance = p95_ratios(canary)
+    assert ratios and all(r == pytest.approx(1.5) for _, r in ratios)
+    assert tolerance == pytest.approx(1.15)
+
+
+def test_weights_drop_to_zero_at_the_rollback_minute(canary: Canary) -> None:
+    assert weights(canary) == [(0, 10.0), (3.5, 10.0), (3.5, 0.0)]
+    assert rollback_minute(canary) == 3.5
+
+
+def test_one_row_per_analysis_with_the_worst_result(canary: Canary) -> None:
+    rows = f.analysis_rows(canary)
+    assert [r.minute for r in rows] == [1, 2, 3]
+    last = rows[-1]
+    assert last.verdict == "Failed" and last.metric == "errors" and last.p_value is not None
+    assert last.boundary is not None and last.p_value < last.boundary and "<" in last.p_text
+    html = section(canary)
+    assert html.count('<tr class="analysis') == 3 and html.count("<svg") == 3 and "<details" in html
