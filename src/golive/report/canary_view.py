@@ -122,7 +122,7 @@ def p95_ratios(canary: Canary) -> tuple[list[tuple[float, float]], float | None]
             continue
         worst = max(shifts, key=lambda r: f.number(r.get("effect")) or 0.0)
         points.append((f.minutes_since(start, step.at), 1.0 + (f.number(worst.get("effect")) or 0.0)))
-        recorded = f.number(worst.get("tolerance", worst.get("threshold")))
+        recorded = f.number(worst.get("tolerance"))  # a relative tolerance; "threshold" may be an absolute x
         found = _TOLERANCE.search(str(worst.get("message") or ""))
         if recorded is not None:
             tolerance = 1.0 + recorded

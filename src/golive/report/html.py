@@ -38,7 +38,8 @@ td.warn{background:#fff6e0}td.inconclusive{color:#6b7280;background:#f6f7f9}
 .bar{background:#e6e9ef;width:120px;height:10px;display:inline-block;vertical-align:middle;margin-right:6px}
 .bar span{display:block;height:10px;background:#3b6fd8}
 ul.reasons{margin:4px 0 12px;padding-left:20px}ul.reasons li{color:#a31515}
-section.canary{margin:10px 0 22px}tr.analysis.fail td{background:#fdecea}
+section.canary{margin:10px 0 22px}table.analyses td:nth-child(-n+3),table.timeline td:nth-child(-n+3){white-space:nowrap}
+tr.analysis.fail td{background:#fdecea}
 details.canary-numbers summary{cursor:pointer;color:#3b4252;font-size:13px}
 details.canary-numbers h4{font-size:13px;margin:10px 0 4px}
 """
