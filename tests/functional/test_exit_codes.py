@@ -1,10 +1,11 @@
 """An outside system that does not answer after retries exits 3, from every kind of command.
 
 Each command runs as its own ``golive`` process against endpoints that do not answer: a closed port on
-127.0.0.1 for AWS (``AWS_ENDPOINT_URL``) and GitHub (``GOLIVE_GITHUB_API``), and a PostgreSQL URL on a
-closed port for the store. The plan's retry budget is cut to 2 tries 1 s apart so the engine gives up
-quickly (the budget, not the exit code, is what the plan sets). Every case must end with one
-``golive: error:`` line on stderr, exit 3 and no traceback; the processes run side by side.
+127.0.0.1 for AWS (``AWS_ENDPOINT_URL``), GitHub (``GOLIVE_GITHUB_API``) and the plan's webhook, and a
+PostgreSQL URL on a closed port for the store. The plan's retry budget is cut to 2 tries 1 s apart so the
+engine gives up quickly (the budget, not the exit code, is what the plan sets). Every case must end with
+one ``golive: error:`` line on stderr, exit 3 and no traceback, and never show the token or webhook URL;
+the processes run side by side.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ CASES: dict[str, list[str]] = {
     "direct AWS change (rollback)": ["rollback", "order_lambda", "--env", "prod", "--yes"],
     "direct GitHub change (secrets set)": ["secrets", "set", "AWS_ROLE_PROD", "--repo", "acme/app",
                                            "--value-from", "env:HOME", "--yes"],
+    "delivery (notify test)": ["notify", "test"],
     "store reader (status)": ["--db", "{store}", "status"],
     "store reader (report)": ["--db", "{store}", "report"],
     "store reader (gate)": ["--db", "{store}", "gate", "go_no_go", "--env", "prod"],
@@ -45,11 +47,13 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.Comple
     plan = yaml.safe_load(plan_path.read_text(encoding="utf-8"))
     for env in plan["environments"].values():
         env["retry"] = {"attempts": 2, "every": "1s"}
+    plan["notify"] = {"team": {"type": "webhook", "url_env": "EXIT3_HOOK_URL"}}
     plan_path.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
     closed = f"http://127.0.0.1:{free_port()}"
     store = f"postgresql://127.0.0.1:{free_port()}/test"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GOLIVE_", "AWS_", "GITHUB_"))}
     env.update(AWS_ENDPOINT_URL=closed, GOLIVE_GITHUB_API=closed, GITHUB_TOKEN="not-a-real-token",
+               EXIT3_HOOK_URL=f"{closed}/hook-not-a-real-token",
                AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", HOME=str(folder))
     procs = {}
     for n, (name, argv) in enumerate(CASES.items()):
