@@ -23,7 +23,7 @@ import yaml
 
 from golive.examples import example_path
 from golive.plan.validate import load_plan
-from golive.rehearse import rehearse
+from golive.rehearsal.local import rehearse
 
 
 def baseline_plan(folder: Path, error_rate: str = "1%") -> Path:

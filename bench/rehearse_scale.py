@@ -2,7 +2,7 @@
 
 Generates plans from the bbws plan whose Lambda projects are replaced by
 N/5 projects of 5 functions each (canaries 10 % -> 50 % -> 100 %), in batches
-of 5 projects, and rehearses each end to end (``golive.rehearse.rehearse``,
+of 5 projects, and rehearses each end to end (``golive.rehearsal.local.rehearse``,
 seed 7), each size in its own subprocess so peak memory is that size's own.
 Prints wall time, CPU time (all threads), peak RSS and CPU per function, and
 the memory and CPU growth per function between the smallest and each larger
@@ -81,7 +81,7 @@ def generated_plan(functions: int, folder: Path, *, full: bool) -> Path:
 def one(functions: int, full: bool) -> dict[str, Any]:
     """Rehearse one generated plan in this process; its figures."""
     from golive.plan.validate import load_plan
-    from golive.rehearse import rehearse
+    from golive.rehearsal.local import rehearse
 
     folder = Path(tempfile.mkdtemp(prefix=f"golive-scale-{functions}-"))
     plan_path = generated_plan(functions, folder / "plan", full=full)

@@ -1,5 +1,5 @@
 """``python -m golive``: the same entry point as the ``golive`` script."""
 
-from golive.cli.app import main
+from golive.cli.main import main
 
 main()

@@ -97,7 +97,7 @@ def sandbox_services(plan_path: Path, sandbox_state_dir: Path, store_url: str) -
     """Services on a running sandbox daemon (its AWS, GitHub and virtual clock), for workers rehearsing on it."""
     from golive.plan.validate import load_plan
     from golive.providers.github import GitHub
-    from golive.rehearse import anchoring, placed_anchors
+    from golive.rehearsal.local import anchoring, placed_anchors
     from golive.sandbox import daemon
     from golive.sandbox.accounts import sandbox_aws_for
     from golive.sandbox.world import SANDBOX_TOKEN, RemoteClock, plan_for_world

@@ -2,7 +2,7 @@
 
 The sandbox runs as its own process (the daemon's world: AWS, GitHub,
 endpoints, traffic, the virtual clock); the rehearsal's runner
-(``python -m golive.rehearse_remote``) runs as another. A reference runner
+(``python -m golive.rehearsal``) runs as another. A reference runner
 drives a fresh sandbox and store to the end undisturbed. Then, against a
 second fresh sandbox and store, the runner is killed at 30+ seeded random
 moments spread over every phase of the reference (soak, gate, prep,
@@ -101,7 +101,7 @@ def worlds(plan_path: Path, tmp_path_factory: pytest.TempPathFactory,
 
 
 def runner(world: World, plan_path: Path) -> subprocess.Popen[str]:
-    argv = [sys.executable, "-m", "golive.rehearse_remote", "--sandbox", str(world.info.state_dir),
+    argv = [sys.executable, "-m", "golive.rehearsal", "--sandbox", str(world.info.state_dir),
             "--db", world.url, "-f", str(plan_path), "--env", "prod"]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -253,7 +253,7 @@ def test_sigkilled_runner_ends_like_an_uninterrupted_one(worlds: tuple[World, Wo
 
 
 @pytest.mark.parametrize("argv", [
-    [sys.executable, "-m", "golive.rehearse_remote", "--db", "sqlite:///{tmp}/s.db", "-f", "{plan}", "--sandbox"],
+    [sys.executable, "-m", "golive.rehearsal", "--db", "sqlite:///{tmp}/s.db", "-f", "{plan}", "--sandbox"],
     [sys.executable, "-m", "golive", "-f", "{plan}", "rehearse", "--sandbox"],
 ], ids=["module", "cli"])
 def test_the_runner_needs_a_running_sandbox(argv: list[str], tmp_path: Path, plan_path: Path) -> None:

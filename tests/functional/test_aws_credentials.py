@@ -117,7 +117,7 @@ def test_github_base_url_from_actions_and_gh_settings() -> None:
 
 
 def test_global_profile_and_region_stand_anywhere_but_rollback_keeps_its_own_region() -> None:
-    from golive.cli.app import hoist_globals
+    from golive.cli.main import hoist_globals
 
     assert hoist_globals(["preflight", "--env", "prod", "--region", "eu-west-1", "--profile=ci"]) == [
         "--region", "eu-west-1", "--profile=ci", "preflight", "--env", "prod"]

@@ -2,7 +2,7 @@
 
 The main commands run as real processes, all started at once by one fixture
 (they are independent), and each test reads the answers it is about. Option
-variants run in-process through ``golive.cli.app.main``, the same boundary
+variants run in-process through ``golive.cli.main.main``, the same boundary
 the console script calls.
 """
 
@@ -81,7 +81,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Re
 
 
 def run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> Result:
-    from golive.cli.app import main
+    from golive.cli.main import main
 
     with pytest.raises(SystemExit) as info:
         main(argv)

@@ -25,14 +25,14 @@ class Refuse(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError(f"No module named {{name!r}} (hidden by the test)", name=name)
         return None
 sys.meta_path.insert(0, Refuse())
-from golive.cli.app import main
+from golive.cli.main import main
 code = 0
 try:
     main(sys.argv[1:])
 except SystemExit as stop:
     code = stop.code
 loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set(REFUSED)) + sorted(
-    m for m in sys.modules if m.startswith("golive.sandbox") or m == "golive.rehearse")
+    m for m in sys.modules if m.startswith("golive.sandbox") or m.startswith("golive.rehearsal"))
 sys.stderr.write("\\nLOADED " + json.dumps(loaded) + "\\n")
 sys.exit(code)
 """
@@ -69,7 +69,7 @@ def test_sandbox_commands_say_how_to_install_the_extra(tmp_path: Path, argv: lis
 
 
 def test_the_judges_statistics_need_neither_numpy_nor_scipy(tmp_path: Path) -> None:
-    script = HIDDEN.split("from golive.cli.app", maxsplit=1)[0] + (
+    script = HIDDEN.split("from golive.cli.main", maxsplit=1)[0] + (
         "from golive.analysis.stats import Stratum, rate_test, shift_test\n"
         "print(rate_test([Stratum(7, 600, 40, 5400), Stratum(3, 60, 10, 540)]).p_value)\n"
         "print(shift_test([5.0, 6.0, 7.5, 8.0], [4.0, 4.5, 4.8, 4.9]).p_value)\n"

@@ -28,7 +28,7 @@ T0 = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 FEED = """
 import sys, time
 from datetime import datetime, timedelta, UTC
-from golive.cli.render import Output, progress
+from golive.cli.output import Output, progress
 from golive.engine.outcome import Wait
 t0 = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 notify = progress(Output(False))

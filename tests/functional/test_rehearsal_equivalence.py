@@ -20,7 +20,7 @@ import pytest
 
 from golive.examples import example_path
 from golive.plan.validate import load_plan
-from golive.rehearse import rehearse
+from golive.rehearsal.local import rehearse
 from short_plan import write_short_plan
 
 FIXTURES = Path(__file__).parent / "fixtures"

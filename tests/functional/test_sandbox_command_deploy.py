@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from golive.plan.validate import load_plan
-from golive.rehearse import rehearse
+from golive.rehearsal.local import rehearse
 from golive.rollout.deploy import command_timeout
 from golive.store.store import Store
 from short_plan import write_short_plan

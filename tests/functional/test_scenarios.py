@@ -3,7 +3,7 @@
 ``examples/bbws/scenarios/*.yaml`` each name faults to inject, where to stop,
 and the outcome the rehearsal must have: the run's status, words its reason
 must contain, the projects rolled back, the soak checkpoint that fails. Each
-is rehearsed in-process (``golive.rehearse.rehearse``: the sandbox world and
+is rehearsed in-process (``golive.rehearsal.local.rehearse``: the sandbox world and
 the engine on a virtual clock). ``healthy``, ``sit-error-spike`` and
 ``latency`` run on the plan as shipped; the others, whose outcome does not
 hang on the soaks' or bakes' length, on the same plan with shorter soaks and
@@ -22,7 +22,7 @@ import yaml
 from golive.engine.planner import PHASES
 from golive.examples import example_path
 from golive.plan.validate import load_plan
-from golive.rehearse import rehearse
+from golive.rehearsal.local import rehearse
 from golive.store.store import Store
 from short_plan import write_short_plan
 

@@ -17,7 +17,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 
 from golive.plan.validate import load_plan
-from golive.rehearse import rehearse
+from golive.rehearsal.local import rehearse
 from golive.report import FORMATS, render
 from golive.store import tables as t
 from golive.store.store import MIGRATIONS, Store

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from golive.cli.app import app, out, ws
+from golive.cli.common import out, ws
 from golive.errors import ExternalError
 
 notify_app = typer.Typer(help="Notifications to Slack and JSON webhooks (the plan's notify: sinks).",
                          no_args_is_help=True)
-app.add_typer(notify_app, name="notify")
 
 
 @notify_app.command("test")
@@ -45,3 +44,7 @@ def notify_deliver(ctx: typer.Context) -> None:
     o.print(f"sent {report.sent}, failed {report.failed}, {left} left in the outbox")
     for error in report.errors:
         o.print(f"  [yellow]retry later[/yellow] {error}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(notify_app, name="notify")

@@ -15,13 +15,13 @@ started, then the kill), and open injected incidents that came due (once per
 store). The faults themselves are the daemon's (its ``--inject``); pass the
 same list here so the runner knows the incidents among them.
 
-    python -m golive.rehearse_remote --sandbox DIR --db URL -f PLAN --env prod [--inject F]... [--until PHASE]
+    python -m golive.rehearsal --sandbox DIR --db URL -f PLAN --env prod [--inject F]... [--until PHASE]
+
+(``golive/rehearsal/__main__.py``: the runner as a process of its own, for the chaos test's kills.)
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,9 +32,9 @@ from golive.clock import Listener
 from golive.engine import session
 from golive.engine.context import Services
 from golive.engine.runner import RUN_FINISHED
-from golive.errors import GoliveError, UsageError
+from golive.errors import UsageError
 from golive.providers.github import GitHub
-from golive.rehearse import Notify, anchoring, incident_opener, placed_anchors
+from golive.rehearsal.local import Notify, anchoring, incident_opener, placed_anchors
 from golive.sandbox import daemon
 from golive.sandbox.accounts import sandbox_aws_for
 from golive.sandbox.faults import ResolvedFault, parse_faults
@@ -140,25 +140,3 @@ def _resume_anchors(store: Store, release: str, env: str, remote: RemoteClock) -
         remote.anchor(name, at)
     return anchors
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m golive.rehearse_remote",
-                                     description="drive a rehearsal against a running sandbox daemon")
-    parser.add_argument("--sandbox", type=Path, required=True, help="the sandbox daemon's state folder")
-    parser.add_argument("--db", required=True, help="the store URL (sqlite:///... or postgresql://...)")
-    parser.add_argument("-f", "--plan", type=Path, required=True)
-    parser.add_argument("--env", default="prod")
-    parser.add_argument("--until", help="stop after this phase")
-    parser.add_argument("--inject", action="append", default=[], help="the faults the daemon was started with")
-    args = parser.parse_args(argv)
-    try:
-        status = run_attached(args.plan, args.env, args.sandbox, args.db, until=args.until, faults=args.inject)
-    except GoliveError as exc:
-        print(f"golive rehearse: {exc}", file=sys.stderr)
-        return exc.exit_code
-    print(f"DONE {status}", flush=True)
-    return 0 if status in ("succeeded", "stopped") else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

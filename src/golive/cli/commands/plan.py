@@ -1,0 +1,37 @@
+"""``golive plan``: the dry run, every step in order and the call it will make; calls nothing outside."""
+
+from __future__ import annotations
+
+import typer
+
+from golive.cli.common import EnvOpt, out, ws
+
+
+def plan_cmd(ctx: typer.Context, env: EnvOpt) -> None:
+    """Dry run: every step in order, and the call it will make. Calls nothing outside."""
+    from golive.engine.planner import build_release
+
+    w, o = ws(ctx), out(ctx)
+    steps = build_release(w.plan, w.env(env))
+    if o.json_mode:
+        o.json({"env": env, "steps": [{"key": s.key, "phase": s.phase, "kind": s.kind, "title": s.title,
+                                        "group": s.group, "lane": s.lane, "calls": s.params.get("calls", [])}
+                                       for s in steps]})
+        return
+    phase = group = None
+    for n, step in enumerate(steps, 1):
+        if step.phase != phase:
+            phase = step.phase
+            o.print(f"\n[bold]{phase}[/bold]")
+        if step.group != group:
+            group = step.group
+            lanes = {s.lane for s in steps if s.group == group}
+            if step.group.startswith(("batch.", "dr.")):
+                o.print(f"  [cyan]{group}[/cyan] ({len(lanes)} projects side by side)")
+        o.print(f"  {n:3}. {step.title}  [dim]({step.kind})[/dim]")
+        for call in step.params.get("calls", []):
+            o.print(f"        [dim]→ {call}[/dim]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan")(plan_cmd)

@@ -1,0 +1,98 @@
+"""``golive rehearse``: the whole release against the sandbox on a virtual clock, or against a sandbox daemon.
+
+It parses, calls ``golive.rehearsal`` (``local.rehearse`` in this process, ``remote.run_attached`` with
+``--sandbox D``), and renders the summary; the exit code is the rehearsal's (0 when the release went live).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from golive.cli.common import out, require_sandbox, ws
+from golive.cli.output import Output, progress, styled
+
+
+def rehearse(
+    ctx: typer.Context,
+    env: Annotated[str, typer.Option("--env", "-e")] = "prod",
+    inject: Annotated[list[str] | None, typer.Option(
+        "--inject", help="fault with a time, e.g. 'order_lambda:error_rate=8%@deploy'")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="stop after this phase (e.g. gate)")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    speed: Annotated[float | None, typer.Option("--speed", help="virtual seconds per wall second (to watch)")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="where the report goes")] = None,
+    sandbox: Annotated[Path | None, typer.Option(
+        "--sandbox", help="drive a running sandbox daemon of this folder instead (resumable: run again to continue)")] = None,
+) -> None:
+    """Rehearse the whole release against the sandbox on a virtual clock (the bundled bbws plan by default)."""
+    require_sandbox("rehearse")
+    from golive.examples import example_path
+    from golive.plan.validate import load_plan
+    from golive.sandbox.from_plan import check_plan_faults
+
+    w, o = ws(ctx), out(ctx)
+    plan_path = w.plan_path if w.plan_path.exists() or w.plan_path != Path("golive.yaml") else example_path("bbws")
+    plan = load_plan(plan_path)
+    check_plan_faults(plan, inject or [])  # before the sandbox's heavy imports, and before anything starts
+    from golive.rehearsal.local import rehearse as run_rehearsal
+
+    folder = out_dir or Path.cwd() / "golive-rehearsal"
+    if not o.json_mode:
+        o.info(f"rehearsing {plan.release} {plan.version} → {env} from {plan_path} (seed {seed})")
+    if sandbox is not None:
+        _rehearse_attached(o, plan_path, env, sandbox, inject or [], until)
+    result = run_rehearsal(plan, plan_path.absolute().parent, env, faults=inject or [], seed=seed, until=until,
+                           speed=speed, out_dir=folder, notify=None if o.json_mode else progress(o))
+    if o.json_mode:
+        o.json({**result.summary, "reports": result.reports})
+    else:
+        _summary(o, result.summary, result.reports)
+    raise typer.Exit(result.exit_code)
+
+
+def _rehearse_attached(o: Output, plan_path: Path, env: str, sandbox: Path, inject: list[str],
+                       until: str | None) -> None:
+    """The rehearsal runner against a daemon's world; its store lives beside the sandbox's files."""
+    from golive.rehearsal.remote import run_attached
+
+    db = f"sqlite:///{sandbox.absolute() / 'rehearsal.db'}"
+    status = run_attached(plan_path, env, sandbox, db, until=until, faults=inject,
+                          notify=None if o.json_mode else progress(o))
+    if o.json_mode:
+        o.json({"status": status, "store": db})
+    else:
+        o.print(f"\n[bold]rehearsal: {styled(status)}[/bold] (store {db}; golive report reads it)")
+    raise typer.Exit(0 if status in ("succeeded", "stopped") else 1)
+
+
+def _summary(o: Output, s: dict[str, Any], reports: dict[str, str]) -> None:
+    o.print(f"\n[bold]rehearsal: {styled(s['status'])}[/bold]" + (f" — {s['reason']}" if s.get("reason") else ""))
+    o.print("phases: " + ", ".join(f"{p} {styled(v)}" for p, v in s["phases"].items()))
+    cp = s["checkpoints"]
+    o.print(f"checkpoints: {cp['passed']}/{cp['evaluated']} passed")
+    for failed in cp["failed"]:
+        o.print(f"  [red]✗ {failed}[/red]")
+    for decision in s["decisions"]:
+        o.print(f"decision: {decision}")
+    for canary in s["canaries"]:
+        o.print(f"canary: {canary}")
+    for rb in s["rollbacks"]:
+        o.print(f"[red]rollback: {rb['project']} ({rb['seconds']} s): {rb['reason']}[/red]")
+    for a in s["availability"]:
+        o.print(f"availability {a['url']}: {a.get('availability', 0):.2%} of {a.get('probes')} probes")
+    if "dispatches" in s:
+        d = s["dispatches"]
+        twice = [repo for repo, n in d["per_repo"].items() if n > 1]
+        o.print(f"dispatches: {d['workflows']} workflows, {d['runs']} runs"
+                + (f" [red](more than one run: {', '.join(twice)})[/red]" if twice else ""))
+    v = s["virtual"]
+    o.print(f"virtual time: {v['start']} → {v['end']} ({v['hours']} h) in {s['wall_seconds']} s of wall time")
+    for fmt, path in reports.items():
+        o.print(f"report ({fmt}): {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(rehearse)

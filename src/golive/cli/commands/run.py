@@ -1,0 +1,38 @@
+"""``golive run``: drive the whole release to its end; resumable (run it again to continue)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from golive.cli.common import EnvOpt, exit_for, out, render_driven, ws
+from golive.cli.output import progress
+from golive.cli.prompt import confirm, where
+
+
+def run_cmd(
+    ctx: typer.Context,
+    env: EnvOpt,
+    restart: Annotated[bool, typer.Option("--restart", help="abandon the active run and start again")] = False,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="return at the first wait for a time or an approval, "
+                                          "printing what is due when")] = False,
+    until: Annotated[str | None, typer.Option("--until", help="stop before the phase after this one")] = None,
+) -> None:
+    """Drive the whole release to its end; resumable (run it again to continue)."""
+    from golive.engine import session
+
+    w, o = ws(ctx), out(ctx)
+    confirm(w.yes, "run", where(w.plan, w.env(env), with_dr=True),
+            [f"drive the release {w.plan.release} {w.plan.version} " + (f"up to the phase {until}" if until else "to its end")
+             + ": deploys, canary shifts and rollbacks as the plan says" + (" (a new run)" if restart else "")])
+    services = w.services()
+    services.notify = progress(o, w.clock)
+    driven = session.release(services, w.env(env), restart=restart, wait_external=not no_wait, until_phase=until,
+                             no_wait=no_wait)
+    render_driven(o, driven, w)
+    exit_for(driven)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run_cmd)

@@ -1,0 +1,108 @@
+"""What several commands share: the workspace and output of a command, the exit code of a driven run.
+
+Command modules import this module and ``golive.cli.output``, never each other (a test reads their imports),
+so a helper two commands need lives here, once.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from golive.cli.github_actions import GitHubActions
+from golive.cli.output import Output, styled
+from golive.cli.prompt import confirm, where
+from golive.errors import UsageError
+from golive.workspace import Workspace
+
+if TYPE_CHECKING:
+    from golive.engine.session import Driven
+
+EnvOpt = Annotated[str, typer.Option("--env", "-e", help="environment from the plan")]
+
+FAILED_RUN = ("failed", "rolled_back", "no_go", "aborted")
+
+SANDBOX_MODULES = ("moto", "werkzeug", "numpy")
+SERVE_MODULES = ("starlette", "uvicorn", "prometheus_client", "argon2")
+
+
+def ws(ctx: typer.Context) -> Workspace:
+    """The command's workspace (plan, store, clients), made by the global options in ``cli/main.py``."""
+    obj: Workspace = ctx.obj
+    return obj
+
+
+def out(ctx: typer.Context) -> Output:
+    return Output(ws(ctx).json, GitHubActions.detect(os.environ, ws(ctx).redact))
+
+
+def exit_for(driven: Driven) -> None:
+    """Exit 1 when the run ended failed, rolled back, NO-GO or aborted (an outside failure raised before: 3)."""
+    if driven.run.status in FAILED_RUN:
+        raise typer.Exit(1)
+
+
+def _absent(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is None
+    except ImportError:
+        return True
+
+
+def require_extra(command: str, extra: str, modules: tuple[str, ...]) -> None:
+    """Exit 2 with the install line when an extra (``sandbox``, ``serve``) is not installed, instead of a traceback."""
+    missing = [m for m in modules if _absent(m)]
+    if missing:
+        raise UsageError(f"golive {command} needs the {extra} extra ({', '.join(missing)} not installed): "
+                         f"pip install 'golive[{extra}]'")
+
+
+def require_sandbox(command: str) -> None:
+    require_extra(command, "sandbox", SANDBOX_MODULES)
+
+
+def render_driven(o: Output, driven: Driven, w: Workspace) -> None:
+    """A release or deploy run as it stands: its phases and what is due (the CI summary too, in GitHub Actions)."""
+    from golive.engine.status import run_status
+
+    data = run_status(w.store, driven.run, w.clock.now())
+    if o.ci is not None:
+        from golive.report import render
+
+        o.ci.summary(render(w.store, driven.run.id, w.plan.release, "md", redact=w.redact))
+        if driven.run.status in FAILED_RUN:
+            o.ci.error(f"golive {driven.run.kind} {driven.run.env}: {driven.run.status}", driven.run.reason or "(no reason)")
+    if o.json_mode:
+        o.json(data)
+        return
+    verb = "resumed" if driven.resumed else "started"
+    o.print(f"{driven.run.kind} run {driven.run.id} ({verb}): {styled(driven.run.status)}"
+            + (f" — {driven.run.reason}" if driven.run.reason else ""))
+    for phase in data["phases"]:
+        o.print(f"  {phase['phase']:<14} {styled(phase['status'])}")
+    for due in data["due"]:
+        o.print(f"  [yellow]next[/yellow] {due}")
+    if "No ref found" in (driven.run.reason or ""):
+        # A fresh repository (or sandbox) has no release tag for the workflow to run on: the usual first-deploy slip.
+        o.info(f"hint: the workflow's ref {w.plan.version} does not exist yet: run golive tag --env {driven.run.env} "
+               "first (the order by hand: tag, secrets set, gate, deploy)")
+
+
+ProjectArg = Annotated[str, typer.Argument(help="project from the plan")]
+
+
+def operator_action(ctx: typer.Context, project: str, env: str, action: str, by: str | None, why: str | None,
+                    effect: str) -> None:
+    """``abort`` and ``promote``: ask, record the operator's action for the running canary, say what happens next."""
+    from golive.rollout.rollback import operator
+
+    w, o = ws(ctx), out(ctx)
+    confirm(w.yes, action, where(w.plan, w.env(env)), [f"the running canary of {project} {effect} on its next pass"])
+    event = operator(w.services(), w.env(env), project, action, by, why)
+    if o.json_mode:
+        o.json({"event": event, "project": project, "action": action})
+    else:
+        o.print(f"{action} recorded (event {event}); the running canary of {project} {effect} on its next pass")
