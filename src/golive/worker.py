@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+from golive.clock import SystemClock
 from golive.engine.context import Services
 from golive.engine.planner import build_release
 from golive.engine.release import all_handlers, group_concurrency, start_or_resume
@@ -63,7 +64,7 @@ def work(services: Services, *, holder: str | None = None, lease_ttl: timedelta 
     stop = stop or threading.Event()
     report = WorkerReport()
     engine = Engine(services, all_handlers(), holder=holder or default_holder(), lease_ttl=lease_ttl,
-                    concurrency=group_concurrency(services.plan))
+                    concurrency=group_concurrency(services.plan), lease_clock=SystemClock())
     while not stop.is_set() and not (until is not None and until(report)):
         report.passes += 1
         moved = False
