@@ -9,7 +9,7 @@ gate's live verdict turns GO exactly when both roles approved.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -132,3 +132,28 @@ def test_behind_a_proxy_reads_need_a_login_or_token_and_the_forwarded_client_is_
     assert [(e.data["by"], e.data["from"]) for e in store.events(kind="web_action")] == [("ci", "203.0.113.9")] * 2
     store.close()
     assert "warning" not in (tmp_path / "serve.log").read_text()
+
+
+def test_a_rehearsal_store_is_judged_on_its_own_clock_not_the_servers(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'rehearsal.db'}"
+    virtual = datetime(2026, 1, 7, 18, 40, tzinfo=UTC)  # a rehearsal's world starts months from the wall clock
+    store = Store.open(url)
+    run = store.create_run("bbws", "prod", "release", "x", [], virtual)
+    store.append_event(release="bbws", env="prod", run_id=run.id, kind="soak", subject="sit soak", outcome="pass",
+                       at=virtual, data={"env": "sit", "checkpoints": 8})
+    store.append_event(release="bbws", env="prod", run_id=run.id, kind="preflight", subject="preflight prod",
+                       outcome="pass", at=virtual + timedelta(minutes=5), data={"blocking": [], "fixable": []})
+    store.close()
+    server = Served(PLAN, url, free_port(), "--users", str(users_file(tmp_path)), log=tmp_path / "serve.log").start()
+    try:
+        tom, csrf = login(server.url, "tom", "tom-pw")  # stamped with the wall clock: must not move the run's clock
+        assert tom.post("/api/actions/approve", json={"gate": "go_no_go", "role": "tech_lead"},
+                        headers={"X-CSRF-Token": csrf}).status_code == 200
+        doc = httpx.get(server.url + "/api/release/bbws", timeout=10).json()
+    finally:
+        server.stop()
+    assert doc["now"] == (virtual + timedelta(minutes=5)).isoformat()
+    live = next(g for g in doc["gates"] if g["gate"] == "go_no_go" and g["live"])
+    preflight = next(i for i in live["items"] if i["name"] == "preflight")
+    assert preflight["ok"], preflight
+    assert not any("preflight" in r for r in live["reasons"]), live["reasons"]

@@ -8,7 +8,7 @@ one to switch.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +29,26 @@ def latest_event_id(store: Store) -> int:
     return int(last or 0) + (int(updated.timestamp()) if updated else 0)
 
 
+def recorded_now(store: Store, release: str, wall: datetime) -> datetime:
+    """The release's own "now": the latest instant its runs recorded, the wall clock when it has no run.
+
+    A rehearsal's store runs on a virtual clock (days ahead of, or months
+    behind, the wall clock), so its gates are evaluated as of the run's clock,
+    not the server's: a preflight the run took a virtual minute ago is fresh.
+    Only what the engine wrote counts (the runs and their events, which carry
+    a run id); an approval or a page action is stamped with the wall clock and
+    would drag a virtual run's "now" months away.
+    """
+    with store.tx() as conn:
+        instants = [
+            conn.execute(sa.select(sa.func.max(t.events.c.at)).where(
+                t.events.c.release == release, t.events.c.run_id.is_not(None))).scalar(),
+            conn.execute(sa.select(sa.func.max(t.runs.c.updated_at)).where(t.runs.c.release == release)).scalar(),
+        ]
+    known = [i if i.tzinfo else i.replace(tzinfo=UTC) for i in instants if i is not None]
+    return max(known) if known else wall
+
+
 def releases(store: Store) -> list[dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = {}
     for run in store.runs():
@@ -42,8 +62,10 @@ def _canaries(events: list[Event]) -> dict[str, dict[str, Any]]:
     for e in events:
         if e.kind != "canary":
             continue
-        c = canaries.setdefault(e.subject, {"project": e.subject, "weights": [], "analyses": [], "weight": 0.0,
-                                            "state": "pending"})
+        # One chart per canary step: a project canaried in two regions has two steps under one subject.
+        c = canaries.setdefault(e.step_key or e.subject, {"project": e.subject, "step": e.step_key or e.subject,
+                                                          "weights": [], "analyses": [], "weight": 0.0,
+                                                          "state": "pending"})
         if "weight" in e.data and e.outcome in ("shifted", "promoted"):
             c["weights"].append({"at": e.at.isoformat(), "weight": float(e.data["weight"])})
             c["weight"] = float(e.data["weight"])
@@ -57,9 +79,10 @@ def _canaries(events: list[Event]) -> dict[str, dict[str, Any]]:
                                                if isinstance(tr, dict)],
                                   "judgement": e.data.get("judgement")})
     for e in events:
-        if e.kind == "rollback" and e.subject in canaries and e.outcome == "rolled_back":
-            canaries[e.subject]["weights"].append({"at": e.at.isoformat(), "weight": 0.0})
-            canaries[e.subject].update(weight=0.0, state="rolled_back")
+        key = e.step_key or e.subject
+        if e.kind == "rollback" and key in canaries and e.outcome == "rolled_back":
+            canaries[key]["weights"].append({"at": e.at.isoformat(), "weight": 0.0})
+            canaries[key].update(weight=0.0, state="rolled_back")
     return canaries
 
 
