@@ -26,7 +26,7 @@ function render(doc) {
   $('batches').innerHTML = doc.batches.map((b) => '<div>' + esc(b.name) + ': ' + b.projects.map(esc).join(', ') + '</div>').join('');
   $('canaries').innerHTML = doc.canaries.map((c) => {
     const a = c.analyses[c.analyses.length - 1];
-    return '<div class="canary" data-project="' + esc(c.project) + '"><b>' + esc(c.project) + '</b> <span class="weight" data-weight="' + c.weight + '">' + c.weight + '%</span> ' + cls(c.state) +
+    return '<div class="canary" data-project="' + esc(c.project) + '" data-step="' + esc(c.step) + '" data-weights="' + esc(c.weights.map((p) => p.weight).join(' ')) + '"><b>' + esc(c.step) + '</b> <span class="weight" data-weight="' + c.weight + '">' + c.weight + '%</span> ' + cls(c.state) +
       '<br>' + chart(c.weights, c.analyses) + (a ? '<div class="reason">last analysis ' + cls(a.verdict) + ': ' + esc(a.reason) +
       a.triggers.map((tr) => '<div>' + esc(tr.criterion) + ': ' + esc(tr.value) + ' (threshold ' + esc(tr.threshold) + ')</div>').join('') + '</div>' : '') + '</div>';
   }).join('') || 'no canary yet';
@@ -36,7 +36,9 @@ function render(doc) {
       (g.live && !i.ok && i.name.startsWith('approval ') ? ' <button data-approve="' + esc(g.gate) + '" data-env="' + esc(g.env) + '" data-role="' + esc(i.name.slice(9)) + '">approve as ' + esc(i.name.slice(9)) + '</button>' : '') +
       '</li>').join('') + '</ul></div>').join('') || 'no gate';
   $('checkpoints').innerHTML = head(['checkpoint', 'at', 'result', 'failures']) + doc.checkpoints.map((c) => row([esc(c.subject), esc(c.at), cls(c.outcome), esc(c.failures.join('; '))])).join('');
-  $('incidents').innerHTML = head(['#', 'severity', 'title', 'status', 'opened']) + doc.incidents.map((i) => row([i.id, esc(i.severity), esc(i.title), cls(i.status), esc(i.opened_at)])).join('');
+  $('incidents').innerHTML = head(['#', 'severity', 'title', 'status', 'opened', '']) + doc.incidents.map((i) => row([i.id, esc(i.severity), esc(i.title), cls(i.status), esc(i.opened_at),
+    i.status === 'open' ? '<button data-resolve="' + i.id + '">resolve</button>' : esc(i.resolved_at)])).join('');
+  $('projects').innerHTML = [...new Set(doc.canaries.map((c) => c.project))].map((p) => '<option value="' + esc(p) + '">').join('');
   $('approvals').innerHTML = head(['gate', 'env', 'by', 'role', 'at']) + doc.approvals.map((a) => row([esc(a.gate), esc(a.env), esc(a.by), esc(a.role), esc(a.at)])).join('');
   $('rollbacks').innerHTML = head(['project', 'at', 'outcome', 'reason', 'seconds']) + doc.rollbacks.map((r) => row([esc(r.project), esc(r.at), cls(r.outcome), esc(r.reason), esc(r.seconds)])).join('');
   $('actions').innerHTML = head(['at', 'action', 'by', 'from', 'outcome']) + doc.actions.map((a) => row([esc(a.at), esc(a.action), esc(a.by), esc(a.from), cls(a.outcome)])).join('');
@@ -68,15 +70,28 @@ $('login').addEventListener('submit', async (e) => {
   await whoami();
 });
 
-document.addEventListener('click', async (e) => {
-  const b = e.target.closest('button[data-approve]');
-  if (!b) return;
-  const r = await fetch('/api/actions/approve', {method: 'POST', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf || ''},
-    body: JSON.stringify({gate: b.dataset.approve, env: b.dataset.env, role: b.dataset.role})});
-  const answer = await r.json();
-  $('flash').textContent = r.ok ? '' : answer.error;
+// Every action is a POST with the session's CSRF token; the server checks the role and records who and from where.
+async function act(action, body) {
+  const r = await fetch('/api/actions/' + action, {method: 'POST', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf || ''},
+    body: JSON.stringify(body)});
+  const answer = await r.json().catch(() => ({error: 'the server answered ' + r.status}));
+  $('flash').textContent = r.ok ? action + ' recorded' : answer.error;
   await refresh();
+  return r.ok;
+}
+
+document.addEventListener('click', async (e) => {
+  const approve = e.target.closest('button[data-approve]');
+  if (approve) await act('approve', {gate: approve.dataset.approve, env: approve.dataset.env, role: approve.dataset.role});
+  const resolve = e.target.closest('button[data-resolve]');
+  if (resolve) await act('incident_resolve', {incident: resolve.dataset.resolve});
 });
+
+document.querySelectorAll('form[data-action]').forEach((form) => form.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const body = Object.fromEntries(new FormData(form).entries());
+  if (await act(form.dataset.action, body)) form.reset();
+}));
 
 function stream() {
   const es = new EventSource('/api/stream');
