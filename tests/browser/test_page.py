@@ -103,6 +103,11 @@ def test_the_weight_moves_and_the_gate_reasons_show_while_a_rehearsal_runs(brows
         page.wait_for_selector('.canary[data-step="canary.product_lambda"] .weight[data-weight="100"]', timeout=15_000)
         history = page.get_attribute('.canary[data-step="canary.product_lambda"]', "data-weights") or ""
         assert history.split() == ["10", "50", "100"], history
+        card = page.locator('.canary[data-step="canary.product_lambda"]')
+        versus = card.locator('figure.series[data-series*="canary vs stable"]')
+        assert versus.count() >= 1, card.inner_html()
+        assert (versus.first.get_attribute("data-values") or "").split(), "canary against stable has no points"
+        assert card.locator('figure.series[data-series^="error_rate"] path[stroke-dasharray]').count() == 1
         decided = page.locator('.gate[data-gate="go_no_go"][data-live="false"]')
         assert decided.locator(".verdict").inner_text() == "GO"
         assert "preflight: passed" in decided.inner_text()

@@ -71,6 +71,7 @@ def _canaries(events: list[Event]) -> dict[str, dict[str, Any]]:
             c["weight"] = float(e.data["weight"])
             c["state"] = e.outcome
         elif e.outcome == "analysis":
+            _series_of_analysis(c, e)
             c["analyses"].append({"at": e.at.isoformat(), "verdict": e.data.get("verdict"),
                                   "reason": e.data.get("reason"), "weight": c["weight"],
                                   "triggers": [{"criterion": tr.get("criterion") or tr.get("text"),
@@ -84,6 +85,44 @@ def _canaries(events: list[Event]) -> dict[str, dict[str, Any]]:
             canaries[key]["weights"].append({"at": e.at.isoformat(), "weight": 0.0})
             canaries[key].update(weight=0.0, state="rolled_back")
     return canaries
+
+
+def _relative(result: dict[str, Any], key: str) -> float | None:
+    """A judge's effect as canary against stable in percent: a count's rate ratio, a continuous metric's shift."""
+    value = result.get(key)
+    if not isinstance(value, int | float):
+        return None
+    return (value - 1.0) * 100 if "Poisson" in str(result.get("test", "")) else value * 100
+
+
+def _series_of_analysis(canary: dict[str, Any], e: Event) -> None:
+    """Each analysis as points: every trigger's value against its threshold, every judged metric canary vs stable."""
+    at = e.at.isoformat()
+    for tr in e.data.get("triggers", []):
+        if isinstance(tr, dict) and isinstance(tr.get("value"), int | float):
+            name = str(tr.get("criterion") or tr.get("text"))
+            canary.setdefault("triggers", {}).setdefault(name, []).append(
+                {"at": at, "value": tr["value"], "threshold": tr.get("threshold")})
+    judgement = e.data.get("judgement")
+    for result in judgement.get("results", []) if isinstance(judgement, dict) else []:
+        if isinstance(result, dict) and _relative(result, "effect") is not None:
+            canary.setdefault("versus", {}).setdefault(f"{result.get('metric')} {result.get('scope')}", []).append(
+                {"at": at, "value": _relative(result, "effect"), "low": _relative(result, "low"),
+                 "high": _relative(result, "high"), "outcome": result.get("outcome"),
+                 "n_canary": result.get("n_canary"), "n_stable": result.get("n_stable")})
+
+
+def _checkpoint_series(events: list[Event]) -> dict[str, list[dict[str, Any]]]:
+    """Each soak criterion's measured value at every checkpoint, for the checkpoint charts."""
+    series: dict[str, list[dict[str, Any]]] = {}
+    for e in events:
+        if e.kind != "checkpoint":
+            continue
+        for c in e.data.get("criteria", []):
+            if isinstance(c, dict) and isinstance(c.get("value"), int | float):
+                series.setdefault(str(c.get("criterion") or c.get("text")), []).append(
+                    {"at": e.at.isoformat(), "value": c["value"], "outcome": c.get("outcome")})
+    return series
 
 
 def _gates(store: Store, plan: Plan | None, release: str, events: list[Event], now: datetime) -> list[dict[str, Any]]:
@@ -120,6 +159,7 @@ def release_view(store: Store, plan: Plan | None, release: str, now: datetime) -
                                        "outcome": c.get("outcome")} for c in e.data.get("criteria", [])
                                       if isinstance(c, dict)]}
                         for e in events if e.kind == "checkpoint"],
+        "checkpoint_series": _checkpoint_series(events),
         "gates": _gates(store, plan, release, events, now),
         "incidents": [{"id": i.id, "severity": i.severity, "title": i.title, "status": i.status, "env": i.env,
                        "opened_at": i.opened_at.isoformat(),
