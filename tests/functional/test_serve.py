@@ -173,6 +173,8 @@ def test_the_page_gets_canary_against_stable_and_checkpoint_series_from_the_reco
                                    {"metric": "errors", "scope": "fn", "test": "conditional binomial test of two "
                                     "Poisson rates", "effect": errors_ratio, "low": None, "high": None,
                                     "n_canary": 100, "n_stable": 900, "outcome": "successful"},
+                                   {"metric": "errors", "scope": "fn2", "test": "conditional binomial test of two "
+                                    "Poisson rates", "effect": errors_ratio - 0.5, "outcome": "successful"},
                                    {"metric": "p95_duration", "scope": "fn", "test": "Mann-Whitney", "effect": p95_shift,
                                     "low": -0.1, "high": 0.1, "outcome": "successful"}]}})
         store.append_event(release="bbws", env="prod", run_id=run.id, kind="checkpoint", subject=f"sit checkpoint {i}",
@@ -186,9 +188,9 @@ def test_the_page_gets_canary_against_stable_and_checkpoint_series_from_the_reco
         server.stop()
     canary = next(c for c in doc["canaries"] if c["step"] == "canary.order_lambda")
     assert [(p["value"], p["threshold"]) for p in canary["triggers"]["error_rate > 5%"]] == [(0.4, 5.0), (0.3, 5.0)]
-    errors = [round(p["value"], 6) for p in canary["versus"]["errors fn"]]
-    assert errors == [20.0, -10.0], "a rate ratio shows as canary against stable in percent"
-    p95 = canary["versus"]["p95_duration fn"]
+    errors = [round(p["value"], 6) for p in canary["versus"]["errors"]]
+    assert errors == [20.0, -10.0], "the worst function's rate ratio, as canary against stable in percent"
+    p95 = canary["versus"]["p95_duration"]
     assert [(round(p["value"], 6), round(p["low"], 6), round(p["high"], 6)) for p in p95] == \
         [(5.0, -10.0, 10.0), (-2.0, -10.0, 10.0)]
     assert [p["value"] for p in doc["checkpoint_series"]["p95 < 800ms"]] == [500.0, 501.0]

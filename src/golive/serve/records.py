@@ -104,12 +104,19 @@ def _series_of_analysis(canary: dict[str, Any], e: Event) -> None:
             canary.setdefault("triggers", {}).setdefault(name, []).append(
                 {"at": at, "value": tr["value"], "threshold": tr.get("threshold")})
     judgement = e.data.get("judgement")
+    worst: dict[str, dict[str, Any]] = {}  # per metric, the function whose canary fares worst against its stable
     for result in judgement.get("results", []) if isinstance(judgement, dict) else []:
-        if isinstance(result, dict) and _relative(result, "effect") is not None:
-            canary.setdefault("versus", {}).setdefault(f"{result.get('metric')} {result.get('scope')}", []).append(
-                {"at": at, "value": _relative(result, "effect"), "low": _relative(result, "low"),
-                 "high": _relative(result, "high"), "outcome": result.get("outcome"),
-                 "n_canary": result.get("n_canary"), "n_stable": result.get("n_stable")})
+        value = _relative(result, "effect") if isinstance(result, dict) else None
+        if value is None:
+            continue
+        metric = str(result.get("metric"))
+        if metric not in worst or value > worst[metric]["value"]:
+            worst[metric] = {"at": at, "value": value, "low": _relative(result, "low"),
+                             "high": _relative(result, "high"), "outcome": result.get("outcome"),
+                             "scope": result.get("scope"), "n_canary": result.get("n_canary"),
+                             "n_stable": result.get("n_stable")}
+    for metric, point in worst.items():
+        canary.setdefault("versus", {}).setdefault(metric, []).append(point)
 
 
 def _checkpoint_series(events: list[Event]) -> dict[str, list[dict[str, Any]]]:

@@ -50,7 +50,7 @@ function render(doc) {
       '<br>' + chart(c.weights, c.analyses) + (a ? '<div class="reason">last analysis ' + cls(a.verdict) + ': ' + esc(a.reason) +
       a.triggers.map((tr) => '<div>' + esc(tr.criterion) + ': ' + esc(tr.value) + ' (threshold ' + esc(tr.threshold) + ')</div>').join('') + '</div>' : '') +
       Object.entries(c.triggers || {}).map(([name, pts]) => lines(name, pts, {})).join('') +
-      Object.entries(c.versus || {}).map(([name, pts]) => lines(name + ': canary vs stable %', pts, {zero: true})).join('') + '</div>';
+      Object.entries(c.versus || {}).map(([name, pts]) => lines(name + ': canary vs stable % (worst function)', pts, {zero: true})).join('') + '</div>';
   }).join('') || 'no canary yet';
   $('gates').innerHTML = doc.gates.map((g) => '<div class="gate" data-gate="' + esc(g.gate) + '" data-live="' + g.live + '"><b>' + esc(g.gate) + ' ' + esc(g.env) + '</b> ' +
     '<span class="verdict ' + esc(g.verdict) + '">' + esc(g.verdict) + '</span> ' + (g.live ? '(now)' : 'decided ' + esc(g.at)) +
