@@ -90,6 +90,7 @@ $('login').addEventListener('submit', async (e) => {
   const f = new FormData(e.target);
   const r = await fetch('/login', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({user: f.get('user'), password: f.get('password')})});
   $('flash').textContent = r.ok ? '' : 'sign-in refused';
+  $('flash').className = 'refused';
   await whoami();
 });
 
@@ -99,6 +100,7 @@ async function act(action, body) {
     body: JSON.stringify(body)});
   const answer = await r.json().catch(() => ({error: 'the server answered ' + r.status}));
   $('flash').textContent = r.ok ? action + ' recorded' : answer.error;
+  $('flash').className = r.ok ? 'recorded' : 'refused';
   await refresh();
   return r.ok;
 }
