@@ -54,6 +54,12 @@ def plans(folder: Path, n: int) -> list[Path]:
     return out
 
 
+def holder_pid(holder: str) -> int:
+    """The pid in a lease holder ``host:pid:start`` (engine.runner.default_holder), -1 when it has none."""
+    parts = holder.split(":")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else -1
+
+
 def worker_main(url: str, github_url: str, folder: Path, n: int, log: Path) -> int:
     from golive.clock import SystemClock
     from golive.engine.context import Services
@@ -122,22 +128,32 @@ def main() -> None:
         logs = [folder / f"worker{i}.log" for i in range(args.workers)]
         procs = [subprocess.Popen([sys.executable, __file__, "--releases", str(args.releases),
                                    "--worker", url, github_url, str(folder), str(log)]) for log in logs]
+        # The victim is whichever worker is first seen holding a lease (on a loaded machine one worker may
+        # finish its share between two looks at the leases table).
         victim, victim_lease = procs[0], None
-        while victim_lease is None and victim.poll() is None and time.perf_counter() - started < 600:
+        by_pid = {p.pid: p for p in procs}
+        while victim_lease is None and any(p.poll() is None for p in procs) and time.perf_counter() - started < 600:
             with store.tx() as conn:
                 rows = conn.execute(sa.text("SELECT name, holder FROM leases")).all()
-            victim_lease = next((r.name for r in rows if r.holder.endswith(f":{victim.pid}")), None)
+            for r in rows:
+                pid = holder_pid(str(r.holder))
+                if pid in by_pid and by_pid[pid].poll() is None:
+                    victim, victim_lease = by_pid[pid], r.name
+                    break
         killed_at = time.perf_counter()
-        os.kill(victim.pid, signal.SIGKILL)
+        try:
+            os.kill(victim.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            victim_lease = None  # it ended on its own first: nothing to take over
         victim.wait()
         waited = None
         while victim_lease is not None and waited is None and time.perf_counter() - killed_at < 120:
             with store.tx() as conn:
                 holder = conn.execute(sa.text("SELECT holder FROM leases WHERE name = :n"), {"n": victim_lease}).scalar()
-            if holder is None or not str(holder).endswith(f":{victim.pid}"):
+            if holder is None or holder_pid(str(holder)) != victim.pid:
                 waited = time.perf_counter() - killed_at
             time.sleep(0.01)
-        for proc in procs[1:]:
+        for proc in procs:
             proc.wait()
         wall = time.perf_counter() - started
         done = sum(1 for r in store.runs() for s in store.steps(r.id) if s.status in ("done", "skipped"))

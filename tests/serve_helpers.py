@@ -30,16 +30,18 @@ def users_file(folder: Path, token: str | None = None) -> Path:
 
 
 class Served:
-    def __init__(self, plan: Path, db_url: str, port: int, *extra: str, log: Path) -> None:
+    def __init__(self, plan: Path, db_url: str, port: int, *extra: str, log: Path,
+                 env: dict[str, str] | None = None) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.args = [sys.executable, "-m", "golive", "-f", str(plan), "--db", db_url, "serve", "--port", str(port),
                      *extra]
         self.log = log
+        self.env = env if env is not None else dict(os.environ)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Served:
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(self.args, stdout=log, stderr=log, env=dict(os.environ))
+            self.proc = subprocess.Popen(self.args, stdout=log, stderr=log, env=self.env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+from golive.clock import SystemClock
 from golive.engine.context import Services
 from golive.engine.planner import build_release
 from golive.engine.release import all_handlers, group_concurrency, start_or_resume
@@ -63,10 +64,10 @@ def work(services: Services, *, holder: str | None = None, lease_ttl: timedelta 
     stop = stop or threading.Event()
     report = WorkerReport()
     engine = Engine(services, all_handlers(), holder=holder or default_holder(), lease_ttl=lease_ttl,
-                    concurrency=group_concurrency(services.plan))
+                    concurrency=group_concurrency(services.plan), lease_clock=SystemClock())
     while not stop.is_set() and not (until is not None and until(report)):
         report.passes += 1
-        moved = False
+        moved = held_elsewhere = False
         next_due: datetime | None = None
         for run in due_runs(services):
             started = time.perf_counter()
@@ -74,6 +75,7 @@ def work(services: Services, *, holder: str | None = None, lease_ttl: timedelta 
                 result = engine.drive(run.id, stop_when=lambda r: not r.progressed)
             except LeaseHeld:
                 report.skipped += 1
+                held_elsewhere = True
                 continue
             took = time.perf_counter() - started
             report.advanced += 1
@@ -85,7 +87,10 @@ def work(services: Services, *, holder: str | None = None, lease_ttl: timedelta 
             moved = moved or result.progressed or result.finished
             if result.next_due is not None:
                 next_due = result.next_due if next_due is None else min(next_due, result.next_due)
-        if not moved:
+        if not moved and held_elsewhere:
+            # Another worker is mid-step: moving a shared virtual clock now would age its step under it.
+            stop.wait(poll.total_seconds())
+        elif not moved:
             now = services.clock.now()
             if next_due is None or not hasattr(services.clock, "advance"):
                 next_due = min(next_due, now + poll) if next_due is not None else now + poll

@@ -1,13 +1,15 @@
 """The page in a real browser (Playwright driving Debian's /usr/bin/chromium; nothing downloads a browser).
 
-One test watches a rehearsal as a team would: ``golive rehearse --speed`` in
-one process, ``golive serve`` on its store in another, the page open in
+One test watches a rehearsal as a team would: ``golive rehearse --sandbox D``
+in one process, ``golive serve`` on its store in another, the page open in
 Chromium: the canary's weight moves on the page, the gate's reasons show,
 and ``/metrics`` carries the weight during a bake. The other signs in as a
 devops and then a tech_lead user, clicks the tech_lead approval (refused,
-then taken: the gate goes GO), and restarts the server under the open page:
-the event stream reconnects and the page shows what was recorded meanwhile.
-Screenshots are kept in test-output/browser/.
+then taken: the gate goes GO), signs off, aborts a canary, opens and
+resolves an incident from the page's forms, and restarts the server under
+the open page: the event stream reconnects and the page shows what was
+recorded meanwhile.
+Screenshots go to the test's tmp_path; the test prints their paths.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from serve_helpers import Served, users_file
 from watch_plan import write_watch_plan
 
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).parents[2] / "test-output" / "browser"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
                                 reason="Debian's chromium is not installed (.ci/run installs it)")
@@ -48,57 +49,82 @@ def browser() -> Iterator[object]:
             chromium.close()
 
 
+def _clean_env() -> dict[str, str]:
+    """A user's shell: nothing of AWS, GitHub or golive from the test's environment."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GOLIVE_", "GITHUB_"))}
+
+
+def _weights(metrics: str) -> list[float]:
+    return [float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+            if line.startswith("golive_canary_weight_percent{")]
+
+
 @pytest.mark.extended
 def test_the_weight_moves_and_the_gate_reasons_show_while_a_rehearsal_runs(browser: object, tmp_path: Path) -> None:
+    """The Done-when line as typed: ``golive rehearse --sandbox D`` in one terminal, ``golive serve`` in another."""
     from playwright.sync_api import Browser
 
     assert isinstance(browser, Browser)
     plan = write_watch_plan(tmp_path / "plan")
-    out = tmp_path / "out"
-    db = out / "rehearsal.db"
-    rehearsal = subprocess.Popen([sys.executable, "-m", "golive", "rehearse", "-f", str(plan), "--out", str(out),
-                                  "--speed", "60", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    state = tmp_path / "sandbox"
+    env = _clean_env()
+    up = subprocess.run([sys.executable, "-m", "golive", "sandbox", "up", "-f", str(plan), "--env", "prod", "--detach",
+                         "--state-dir", str(state)], capture_output=True, text=True, env=env, timeout=180, check=False)
+    assert up.returncode == 0, up.stderr
+    db = state / "rehearsal.db"
     server: Served | None = None
+    rehearsal: subprocess.Popen[bytes] | None = None
     try:
+        rehearsal = subprocess.Popen([sys.executable, "-m", "golive", "-f", str(plan), "rehearse", "--sandbox", str(state),
+                                      "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         deadline = time.monotonic() + 300
         while not db.exists():
             assert time.monotonic() < deadline and rehearsal.poll() is None, "the rehearsal made no store"
-            time.sleep(0.2)
+            time.sleep(0.1)
         server = Served(plan, f"sqlite:///{db}", free_port(), log=tmp_path / "serve.log").start()
         page = browser.new_page()
         page.goto(server.url + "/?release=bbws")
         page.wait_for_selector("#live.on", timeout=30_000)
-        seen: list[float] = []
-        metrics_during_bake = ""
-        while (not seen or seen[-1] < 100) and time.monotonic() < deadline + 300:
-            weight = page.locator('.canary[data-project="product_lambda"] .weight')
-            if weight.count():
-                value = float(weight.get_attribute("data-weight") or "0")
-                if not seen or seen[-1] != value:
-                    seen.append(value)
-                    if 0 < value < 100 and not metrics_during_bake:
-                        metrics_during_bake = httpx.get(server.url + "/metrics", timeout=10).text
-                        page.screenshot(path=str(tmp_path / "bake.png"), full_page=True)
-            time.sleep(0.1)
-        assert rehearsal.wait(timeout=400) == 0, rehearsal.stderr.read() if rehearsal.stderr else ""
-        assert len(seen) >= 2 and seen[-1] == 100 and any(0 < w < 100 for w in seen), \
-            f"the page never showed the weight moving: {seen}"
-        assert 'golive_canary_weight_percent{env="prod",project="product_lambda",release="bbws"}' in metrics_during_bake
+        seen: dict[str, list[float]] = {}
+        baking: list[float] = []  # canary weights /metrics reported while a canary baked between 0 and 100 %
+        while rehearsal.poll() is None and time.monotonic() < deadline:
+            shown = page.eval_on_selector_all(".canary .weight", "els => els.map(e => [e.closest('.canary')"
+                                              ".dataset.step, parseFloat(e.dataset.weight)])")
+            for step, value in shown:
+                if not seen.get(step) or seen[step][-1] != value:
+                    seen.setdefault(step, []).append(value)
+                    if 0 < value < 100 and not any(0 < w < 100 for w in baking):
+                        baking = _weights(httpx.get(server.url + "/metrics", timeout=10).text)
+            time.sleep(0.05)
+        assert rehearsal.wait(timeout=60) == 0, rehearsal.stderr.read() if rehearsal.stderr else ""
+        moving = {step: w for step, w in seen.items() if len(w) >= 2 and any(0 < x < 100 for x in w)}
+        assert moving, f"the page never showed a weight between 0 and 100 % change under the eye: {seen}"
+        assert any(0 < w < 100 for w in baking), f"/metrics never showed a canary mid-bake: {baking}"
+        page.wait_for_selector('.canary[data-step="canary.product_lambda"] .weight[data-weight="100"]', timeout=15_000)
+        history = page.get_attribute('.canary[data-step="canary.product_lambda"]', "data-weights") or ""
+        assert history.split() == ["10", "50", "100"], history
+        card = page.locator('.canary[data-step="canary.product_lambda"]')
+        versus = card.locator('figure.series[data-series*="canary vs stable"]')
+        assert versus.count() >= 1, card.inner_html()
+        assert (versus.first.get_attribute("data-values") or "").split(), "canary against stable has no points"
+        assert card.locator('figure.series[data-series^="error_rate"] path[stroke-dasharray]').count() == 1
         decided = page.locator('.gate[data-gate="go_no_go"][data-live="false"]')
         assert decided.locator(".verdict").inner_text() == "GO"
         assert "preflight: passed" in decided.inner_text()
         assert "approval tech_lead" in decided.inner_text()
-        assert page.locator('.canary[data-project="product_lambda"] svg path').count() == 1
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "rehearsal.png"), full_page=True)
-        if (tmp_path / "bake.png").exists():
-            (SHOTS / "rehearsal-bake.png").write_bytes((tmp_path / "bake.png").read_bytes())
+        live = page.locator('.gate[data-gate="go_no_go"][data-live="true"]')
+        assert "preflight: passed" in live.inner_text(), "the live gate is judged on the rehearsal's clock"
+        shot = tmp_path / "rehearsal.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot: {shot}")
     finally:
-        if rehearsal.poll() is None:
+        if rehearsal is not None and rehearsal.poll() is None:
             rehearsal.kill()
             rehearsal.wait()
         if server is not None:
             server.stop()
+        subprocess.run([sys.executable, "-m", "golive", "sandbox", "down", "-f", str(plan), "--state-dir", str(state)],
+                       capture_output=True, env=env, timeout=60, check=False)
 
 
 def test_approvals_by_role_in_the_browser_and_the_stream_reconnects_after_a_restart(browser: object,
@@ -142,14 +168,41 @@ def test_approvals_by_role_in_the_browser_and_the_stream_reconnects_after_a_rest
         page.wait_for_selector('.gate[data-live="true"] .verdict.GO', timeout=15_000)
         assert "refused" in page.locator("#actions").inner_text()
 
+        def submit(action: str, **fields: str) -> None:
+            form = page.locator(f'form[data-action="{action}"]')
+            for name, value in fields.items():
+                if name == "severity":
+                    form.locator('select[name="severity"]').select_option(value)
+                else:
+                    form.locator(f'[name="{name}"]').fill(value)
+            form.locator("button").click()
+            page.wait_for_selector(f"#flash:has-text('{action} recorded')", timeout=15_000)
+
+        submit("signoff", role="tech_lead", note="smoke tests green")
+        submit("abort", project="product_lambda", why="error budget burning")
+        submit("incident_open", severity="P2", title="checkout slow from the page")
+        page.locator("#incidents button[data-resolve]").click()
+        page.wait_for_selector("#flash:has-text('incident_resolve recorded')", timeout=15_000)
+        page.wait_for_selector("#incidents tr:has-text('checkout slow from the page') .resolved", timeout=15_000)
+        actions = page.locator("#actions").inner_text()
+        for action in ("signoff", "abort", "incident_open", "incident_resolve"):
+            assert f"{action}\ttom\t127.0.0.1\trecorded" in actions, actions
+        operator = store.events(kind="operator")
+        assert [(e.subject, e.outcome, e.data["by"], e.data["why"]) for e in operator] == \
+            [("product_lambda", "abort", "tom", "error budget burning")]
+        assert [(a.gate, a.by, a.role, a.note) for a in store.approvals("bbws", "prod", "signoff")] == \
+            [("signoff", "tom", "tech_lead", "smoke tests green")]
+        assert [(i.severity, i.status) for i in store.incidents("bbws")] == [("P2", "resolved")]
+
         server.stop()
         page.wait_for_selector("#live.off", timeout=15_000)
         store.open_incident("bbws", "prod", "P3", "recorded while the server was down", datetime.now(UTC))
         server = Served(example_path("bbws"), url, port, "--users", users, log=tmp_path / "serve.log").start()
         page.wait_for_selector("#live.on", timeout=30_000)
         page.wait_for_selector("#incidents:has-text('recorded while the server was down')", timeout=15_000)
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "approvals.png"), full_page=True)
+        shot = tmp_path / "after-restart.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot: {shot}")
     finally:
         page.close()
         server.stop()

@@ -9,7 +9,7 @@ gate's live verdict turns GO exactly when both roles approved.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -132,3 +132,65 @@ def test_behind_a_proxy_reads_need_a_login_or_token_and_the_forwarded_client_is_
     assert [(e.data["by"], e.data["from"]) for e in store.events(kind="web_action")] == [("ci", "203.0.113.9")] * 2
     store.close()
     assert "warning" not in (tmp_path / "serve.log").read_text()
+
+
+def test_a_rehearsal_store_is_judged_on_its_own_clock_not_the_servers(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'rehearsal.db'}"
+    virtual = datetime(2026, 1, 7, 18, 40, tzinfo=UTC)  # a rehearsal's world starts months from the wall clock
+    store = Store.open(url)
+    run = store.create_run("bbws", "prod", "release", "x", [], virtual)
+    store.append_event(release="bbws", env="prod", run_id=run.id, kind="soak", subject="sit soak", outcome="pass",
+                       at=virtual, data={"env": "sit", "checkpoints": 8})
+    store.append_event(release="bbws", env="prod", run_id=run.id, kind="preflight", subject="preflight prod",
+                       outcome="pass", at=virtual + timedelta(minutes=5), data={"blocking": [], "fixable": []})
+    store.close()
+    server = Served(PLAN, url, free_port(), "--users", str(users_file(tmp_path)), log=tmp_path / "serve.log").start()
+    try:
+        tom, csrf = login(server.url, "tom", "tom-pw")  # stamped with the wall clock: must not move the run's clock
+        assert tom.post("/api/actions/approve", json={"gate": "go_no_go", "role": "tech_lead"},
+                        headers={"X-CSRF-Token": csrf}).status_code == 200
+        doc = httpx.get(server.url + "/api/release/bbws", timeout=10).json()
+    finally:
+        server.stop()
+    assert doc["now"] == (virtual + timedelta(minutes=5)).isoformat()
+    live = next(g for g in doc["gates"] if g["gate"] == "go_no_go" and g["live"])
+    preflight = next(i for i in live["items"] if i["name"] == "preflight")
+    assert preflight["ok"], preflight
+    assert not any("preflight" in r for r in live["reasons"]), live["reasons"]
+
+
+def test_the_page_gets_canary_against_stable_and_checkpoint_series_from_the_recorded_analyses(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    store = Store.open(url)
+    t0 = datetime(2026, 1, 8, 9, 0, tzinfo=UTC)
+    run = store.create_run("bbws", "prod", "release", "x", [], t0)
+    for i, (errors_ratio, p95_shift, error_rate) in enumerate([(1.2, 0.05, 0.4), (0.9, -0.02, 0.3)]):
+        store.append_event(release="bbws", env="prod", run_id=run.id, step_key="canary.order_lambda", kind="canary",
+                           subject="order_lambda", outcome="analysis", at=t0 + timedelta(minutes=i), data={
+                               "verdict": "ok", "reason": "judge: no worse", "weight": 10.0,
+                               "triggers": [{"criterion": "error_rate > 5%", "value": error_rate, "threshold": 5.0}],
+                               "judgement": {"outcome": "successful", "results": [
+                                   {"metric": "errors", "scope": "fn", "test": "conditional binomial test of two "
+                                    "Poisson rates", "effect": errors_ratio, "low": None, "high": None,
+                                    "n_canary": 100, "n_stable": 900, "outcome": "successful"},
+                                   {"metric": "errors", "scope": "fn2", "test": "conditional binomial test of two "
+                                    "Poisson rates", "effect": errors_ratio - 0.5, "outcome": "successful"},
+                                   {"metric": "p95_duration", "scope": "fn", "test": "Mann-Whitney", "effect": p95_shift,
+                                    "low": -0.1, "high": 0.1, "outcome": "successful"}]}})
+        store.append_event(release="bbws", env="prod", run_id=run.id, kind="checkpoint", subject=f"sit checkpoint {i}",
+                           outcome="pass", at=t0 + timedelta(hours=i),
+                           data={"criteria": [{"criterion": "p95 < 800ms", "value": 500.0 + i, "outcome": "pass"}]})
+    store.close()
+    server = Served(PLAN, url, free_port(), log=tmp_path / "serve.log").start()
+    try:
+        doc = httpx.get(server.url + "/api/release/bbws", timeout=10).json()
+    finally:
+        server.stop()
+    canary = next(c for c in doc["canaries"] if c["step"] == "canary.order_lambda")
+    assert [(p["value"], p["threshold"]) for p in canary["triggers"]["error_rate > 5%"]] == [(0.4, 5.0), (0.3, 5.0)]
+    errors = [round(p["value"], 6) for p in canary["versus"]["errors"]]
+    assert errors == [20.0, -10.0], "the worst function's rate ratio, as canary against stable in percent"
+    p95 = canary["versus"]["p95_duration"]
+    assert [(round(p["value"], 6), round(p["low"], 6), round(p["high"], 6)) for p in p95] == \
+        [(5.0, -10.0, 10.0), (-2.0, -10.0, 10.0)]
+    assert [p["value"] for p in doc["checkpoint_series"]["p95 < 800ms"]] == [500.0, 501.0]

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -80,6 +81,8 @@ def test_a_worker_killed_mid_canary_is_replaced_and_nothing_happens_twice(pg_url
         assert run.status == "succeeded", run.reason
         moved = [e for e in events if e.kind == "canary" and e.outcome in ("shifted", "promoted")]
         assert {e.subject for e in moved} == {"product_lambda", "order_lambda", "campaigns_lambda"}
+        each = Counter((e.step_key, e.outcome, e.data.get("weight")) for e in moved)
+        assert all(n == 1 for n in each.values()), f"a shift recorded twice: {each}"
         status = json.loads(subprocess.run([sys.executable, "-m", "golive", "sandbox", "status", "-f", str(plan),
                                             "--state-dir", str(state), "--json"], capture_output=True, text=True,
                                            env=env, timeout=60, check=False).stdout)

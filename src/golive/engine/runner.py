@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from golive.clock import Clock
 from golive.engine.context import Services, StepContext
 from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
 from golive.engine.retry import Budget, Unanswered, unanswered
@@ -105,13 +106,16 @@ class Engine:
     """Advances runs stored in ``services.store`` with the given handlers."""
 
     def __init__(self, services: Services, handlers: Mapping[str, Handler], *, holder: str | None = None,
-                 lease_ttl: timedelta = timedelta(seconds=60), concurrency: Mapping[str, int] | None = None) -> None:
+                 lease_ttl: timedelta = timedelta(seconds=60), concurrency: Mapping[str, int] | None = None,
+                 lease_clock: Clock | None = None) -> None:
         self.services = services
         self.store = services.store
         self.clock = services.clock
         self.handlers = dict(handlers)
         self.holder = holder or default_holder()
         self.lease_ttl = lease_ttl
+        # Leases time processes, not the release: workers sharing a virtual clock each see their own "now" of it.
+        self.lease_clock = lease_clock or services.clock
         self.concurrency = dict(concurrency or {})
         self._cache: dict[int, list[Step]] = {}
         self._index: dict[int, dict[int, int]] = {}
@@ -337,14 +341,14 @@ class Engine:
         run = self.store.get_run(run_id)
         name = lease_name(run)
         try:
-            self.store.acquire_lease(name, self.holder, self.lease_ttl, self.clock.now())
+            self.store.acquire_lease(name, self.holder, self.lease_ttl, self.lease_clock.now())
         except LeaseHeld as held:
             if not holder_gone(held.holder):
                 raise
             # Taken as of its expiry: a second restarter racing us then finds it held (by us) and stops.
-            self.store.acquire_lease(name, self.holder, self.lease_ttl, max(held.expires_at, self.clock.now()))
+            self.store.acquire_lease(name, self.holder, self.lease_ttl, max(held.expires_at, self.lease_clock.now()))
         self.forget(run_id)
-        renewed = self.clock.now()
+        renewed = self.lease_clock.now()
         passes = 0
         try:
             while True:
@@ -355,9 +359,9 @@ class Engine:
                 if max_passes is not None and passes >= max_passes:
                     return result
                 now = self.clock.now()
-                if now - renewed > self.lease_ttl / 3:
-                    self.store.acquire_lease(name, self.holder, self.lease_ttl, now)
-                    renewed = now
+                if self.lease_clock.now() - renewed > self.lease_ttl / 3:
+                    renewed = self.lease_clock.now()
+                    self.store.acquire_lease(name, self.holder, self.lease_ttl, renewed)
                 if result.progressed:
                     continue
                 if result.next_due is None and not wait_external:

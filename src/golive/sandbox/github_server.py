@@ -169,6 +169,8 @@ class GitHubServer:
         self._lose: dict[str, tuple[float | None, int]] = {}
         self.requests: list[tuple[str, str, int]] = []
         self._lock = threading.RLock()
+        # Held while hooks fire: a concurrent request answers "completed" only once the deploy's effects are applied.
+        self._firing = threading.Lock()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._urls = Map([
@@ -325,18 +327,19 @@ class GitHubServer:
     def tick(self) -> None:
         """Fire ``on_completed`` for every run that has completed by now (once each)."""
         due: list[tuple[_Run, str]] = []
-        with self._lock:
-            now = self.clock.now()
-            for run in self._runs.values():
-                if not run.hook_fired:
-                    status, conclusion = self._status(run, now)
-                    if status == "completed":
-                        run.hook_fired = True
-                        due.append((run, conclusion or "success"))
-        if self.on_completed is not None:
-            for run, conclusion in due:
-                self.on_completed(run.repo, run.workflow_path.removeprefix(WORKFLOWS_DIR), run.ref, dict(run.inputs),
-                                  conclusion)
+        with self._firing:
+            with self._lock:
+                now = self.clock.now()
+                for run in self._runs.values():
+                    if not run.hook_fired:
+                        status, conclusion = self._status(run, now)
+                        if status == "completed":
+                            run.hook_fired = True
+                            due.append((run, conclusion or "success"))
+            if self.on_completed is not None:
+                for run, conclusion in due:
+                    self.on_completed(run.repo, run.workflow_path.removeprefix(WORKFLOWS_DIR), run.ref,
+                                      dict(run.inputs), conclusion)
 
     def _status(self, run: _Run, now: datetime) -> tuple[str, str | None]:
         if run.cancelled_at is not None:

@@ -90,7 +90,8 @@ def create_app(config: ServeConfig) -> Starlette:
         if not may_read(request):
             return denied()
         name = request.path_params["name"]
-        view = records.release_view(config.store, config.plan, name, config.clock.now())
+        view = records.release_view(config.store, config.plan, name,
+                                    records.recorded_now(config.store, name, config.clock.now()))
         return Response(json.dumps(finite(view), default=str), media_type="application/json", headers=_HEADERS)
 
     def me(request: Request) -> Response:

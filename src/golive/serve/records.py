@@ -8,7 +8,7 @@ one to switch.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +29,26 @@ def latest_event_id(store: Store) -> int:
     return int(last or 0) + (int(updated.timestamp()) if updated else 0)
 
 
+def recorded_now(store: Store, release: str, wall: datetime) -> datetime:
+    """The release's own "now": the latest instant its runs recorded, the wall clock when it has no run.
+
+    A rehearsal's store runs on a virtual clock (days ahead of, or months
+    behind, the wall clock), so its gates are evaluated as of the run's clock,
+    not the server's: a preflight the run took a virtual minute ago is fresh.
+    Only what the engine wrote counts (the runs and their events, which carry
+    a run id); an approval or a page action is stamped with the wall clock and
+    would drag a virtual run's "now" months away.
+    """
+    with store.tx() as conn:
+        instants = [
+            conn.execute(sa.select(sa.func.max(t.events.c.at)).where(
+                t.events.c.release == release, t.events.c.run_id.is_not(None))).scalar(),
+            conn.execute(sa.select(sa.func.max(t.runs.c.updated_at)).where(t.runs.c.release == release)).scalar(),
+        ]
+    known = [i if i.tzinfo else i.replace(tzinfo=UTC) for i in instants if i is not None]
+    return max(known) if known else wall
+
+
 def releases(store: Store) -> list[dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = {}
     for run in store.runs():
@@ -42,13 +62,16 @@ def _canaries(events: list[Event]) -> dict[str, dict[str, Any]]:
     for e in events:
         if e.kind != "canary":
             continue
-        c = canaries.setdefault(e.subject, {"project": e.subject, "weights": [], "analyses": [], "weight": 0.0,
-                                            "state": "pending"})
+        # One chart per canary step: a project canaried in two regions has two steps under one subject.
+        c = canaries.setdefault(e.step_key or e.subject, {"project": e.subject, "step": e.step_key or e.subject,
+                                                          "weights": [], "analyses": [], "weight": 0.0,
+                                                          "state": "pending"})
         if "weight" in e.data and e.outcome in ("shifted", "promoted"):
             c["weights"].append({"at": e.at.isoformat(), "weight": float(e.data["weight"])})
             c["weight"] = float(e.data["weight"])
             c["state"] = e.outcome
         elif e.outcome == "analysis":
+            _series_of_analysis(c, e)
             c["analyses"].append({"at": e.at.isoformat(), "verdict": e.data.get("verdict"),
                                   "reason": e.data.get("reason"), "weight": c["weight"],
                                   "triggers": [{"criterion": tr.get("criterion") or tr.get("text"),
@@ -57,10 +80,56 @@ def _canaries(events: list[Event]) -> dict[str, dict[str, Any]]:
                                                if isinstance(tr, dict)],
                                   "judgement": e.data.get("judgement")})
     for e in events:
-        if e.kind == "rollback" and e.subject in canaries and e.outcome == "rolled_back":
-            canaries[e.subject]["weights"].append({"at": e.at.isoformat(), "weight": 0.0})
-            canaries[e.subject].update(weight=0.0, state="rolled_back")
+        key = e.step_key or e.subject
+        if e.kind == "rollback" and key in canaries and e.outcome == "rolled_back":
+            canaries[key]["weights"].append({"at": e.at.isoformat(), "weight": 0.0})
+            canaries[key].update(weight=0.0, state="rolled_back")
     return canaries
+
+
+def _relative(result: dict[str, Any], key: str) -> float | None:
+    """A judge's effect as canary against stable in percent: a count's rate ratio, a continuous metric's shift."""
+    value = result.get(key)
+    if not isinstance(value, int | float):
+        return None
+    return (value - 1.0) * 100 if "Poisson" in str(result.get("test", "")) else value * 100
+
+
+def _series_of_analysis(canary: dict[str, Any], e: Event) -> None:
+    """Each analysis as points: every trigger's value against its threshold, every judged metric canary vs stable."""
+    at = e.at.isoformat()
+    for tr in e.data.get("triggers", []):
+        if isinstance(tr, dict) and isinstance(tr.get("value"), int | float):
+            name = str(tr.get("criterion") or tr.get("text"))
+            canary.setdefault("triggers", {}).setdefault(name, []).append(
+                {"at": at, "value": tr["value"], "threshold": tr.get("threshold")})
+    judgement = e.data.get("judgement")
+    worst: dict[str, dict[str, Any]] = {}  # per metric, the function whose canary fares worst against its stable
+    for result in judgement.get("results", []) if isinstance(judgement, dict) else []:
+        value = _relative(result, "effect") if isinstance(result, dict) else None
+        if value is None:
+            continue
+        metric = str(result.get("metric"))
+        if metric not in worst or value > worst[metric]["value"]:
+            worst[metric] = {"at": at, "value": value, "low": _relative(result, "low"),
+                             "high": _relative(result, "high"), "outcome": result.get("outcome"),
+                             "scope": result.get("scope"), "n_canary": result.get("n_canary"),
+                             "n_stable": result.get("n_stable")}
+    for metric, point in worst.items():
+        canary.setdefault("versus", {}).setdefault(metric, []).append(point)
+
+
+def _checkpoint_series(events: list[Event]) -> dict[str, list[dict[str, Any]]]:
+    """Each soak criterion's measured value at every checkpoint, for the checkpoint charts."""
+    series: dict[str, list[dict[str, Any]]] = {}
+    for e in events:
+        if e.kind != "checkpoint":
+            continue
+        for c in e.data.get("criteria", []):
+            if isinstance(c, dict) and isinstance(c.get("value"), int | float):
+                series.setdefault(str(c.get("criterion") or c.get("text")), []).append(
+                    {"at": e.at.isoformat(), "value": c["value"], "outcome": c.get("outcome")})
+    return series
 
 
 def _gates(store: Store, plan: Plan | None, release: str, events: list[Event], now: datetime) -> list[dict[str, Any]]:
@@ -97,6 +166,7 @@ def release_view(store: Store, plan: Plan | None, release: str, now: datetime) -
                                        "outcome": c.get("outcome")} for c in e.data.get("criteria", [])
                                       if isinstance(c, dict)]}
                         for e in events if e.kind == "checkpoint"],
+        "checkpoint_series": _checkpoint_series(events),
         "gates": _gates(store, plan, release, events, now),
         "incidents": [{"id": i.id, "severity": i.severity, "title": i.title, "status": i.status, "env": i.env,
                        "opened_at": i.opened_at.isoformat(),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 import httpx
 import uvicorn
@@ -50,6 +52,9 @@ def serve(config: ServeConfig, options: ServeOptions) -> None:
     if config.plan is not None and config.plan.notify and options.plan_dir is not None:
         loop = DeliveryLoop(config.store, config.plan, options.plan_dir, httpx.Client(timeout=10.0)).start()
     workers = [subprocess.Popen([sys.executable, "-m", "golive", *options.worker_argv]) for _ in range(options.workers)]
+    # uvicorn re-raises the SIGTERM it shut down on; by default that kills this process before ``finally``
+    # stops the workers (they lived on as orphans). As SystemExit it unwinds through it.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(create_app(config), host=options.host, port=options.port, log_level="warning",
                     ssl_certfile=str(options.tls_cert) if options.tls_cert else None,
@@ -65,3 +70,8 @@ def serve(config: ServeConfig, options: ServeOptions) -> None:
                 proc.kill()
         if loop is not None:
             loop.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
