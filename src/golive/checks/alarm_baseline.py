@@ -17,6 +17,7 @@ from typing import Any
 
 from golive.engine.context import Services
 from golive.errors import ExternalError
+from golive.evidence.runs import AlarmsAtStart
 from golive.providers.aws import Aws
 from golive.store.store import Run
 
@@ -75,6 +76,6 @@ def record(services: Services, run: Run) -> Run:
     now = services.clock.now()
     meta = {**run.meta, META: recorded}
     services.store.set_run(run.id, now, meta=meta)
-    services.store.append_event(release=run.release, env=run.env, run_id=run.id, kind=META, subject=run.kind,
-                                outcome="recorded", at=now, data={"alarms": found})
+    services.store.append_record(AlarmsAtStart(subject=run.kind, alarms=found), release=run.release, env=run.env,
+                                 run_id=run.id, at=now)
     return replace(run, meta=meta)

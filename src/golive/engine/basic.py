@@ -15,6 +15,7 @@ from golive.checks.base import CheckContext, CheckResult
 from golive.checks.runner import run_checks
 from golive.engine.context import Services, StepContext
 from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
+from golive.evidence.checks import check_record, missing_secrets
 from golive.plan.model import Plan
 from golive.plan.variables import variables
 
@@ -35,15 +36,7 @@ def alarms_at_start(ctx: StepContext, env: str) -> frozenset[str]:
 
 
 def _missing_secrets(result: CheckResult) -> list[str]:
-    """The secret names a ``github_secrets`` result reports missing (from its evidence table)."""
-    names: list[str] = []
-    for evidence in result.evidence:
-        answered = evidence.answered
-        if isinstance(answered, dict) and isinstance(answered.get("secrets"), list):
-            names += [row["name"] for row in answered["secrets"]
-                      if isinstance(row, dict) and row.get("status") == "missing"]
-    return names
-
+    return missing_secrets([e.to_dict() for e in result.evidence])
 
 _UNREACHABLE = frozenset({"AwsUnreachable", "GitHubUnreachable"})
 
@@ -89,10 +82,7 @@ def run_step_checks(ctx: StepContext) -> tuple[list[dict[str, Any]], list[CheckR
     entries: list[dict[str, Any]] = ctx.params["checks"]
     results = run_checks(entries, lambda e: check_context(ctx.services, e or env, alarms_at_start(ctx, e or env)))
     for entry, result in zip(entries, results, strict=True):
-        data = result.to_dict()
-        if "project" in entry:
-            data["project"] = entry["project"]
-        ctx.event("check", f"{result.check} {result.target}", data, outcome=result.status.value)
+        ctx.record(check_record(result.to_dict(), entry.get("project")))
     return entries, results
 
 

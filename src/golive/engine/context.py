@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from golive.clock import Clock
+from golive.evidence.base import Record
 from golive.redact import Redactor
 from golive.store.store import Run, Step, Store
 
@@ -82,7 +83,9 @@ class StepContext:
         """Persist ``state`` now (an intent, a recorded id) before doing the next thing."""
         self._save(self.state)
 
-    def event(self, kind: str, subject: str, data: dict[str, Any] | None = None, outcome: str | None = None) -> None:
-        """Append evidence to the run, secrets redacted."""
-        self._event(kind=kind, subject=subject, data=self.services.redact.data(data or {}), outcome=outcome)
-        self.services.notify(kind, {"subject": subject, "outcome": outcome, "step": self.step.key, **(data or {})})
+    def record(self, record: Record) -> None:
+        """Append a piece of evidence to the run (its stored shape, secrets redacted), and say so."""
+        data = record.to_data()
+        kind, subject, outcome = record.stored_kind, record.subject, record.outcome
+        self._event(kind=kind, subject=subject, data=self.services.redact.data(data), outcome=outcome)
+        self.services.notify(kind, {"subject": subject, "outcome": outcome, "step": self.step.key, **data})

@@ -22,6 +22,9 @@ from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Handler, Wait
 from golive.engine.outcome import Outcome as StepOutcome
 from golive.errors import UnknownNameError, UsageError
+from golive.evidence.checks import Preflight
+from golive.evidence.gates import ApprovalRecord, GateDecisionRecord
+from golive.evidence.runs import Checkpoint, SoakVerdict
 from golive.plan.model import Plan
 from golive.store.store import Event, Store
 
@@ -42,8 +45,8 @@ def record_approval(store: Store, plan: Plan, gate: str, env: str, by: str, role
     if roles and role not in roles:
         raise UsageError(f"gate '{gate}' takes no approval from role '{role}' (roles: {', '.join(roles)})")
     approval_id = store.add_approval(plan.release, env, gate, by, role, note, now)
-    store.append_event(release=plan.release, env=env, kind="approval", subject=gate, outcome="approved", at=now,
-                       data={"by": by, "role": role, "note": note, "approval": approval_id})
+    store.append_record(ApprovalRecord(subject=gate, by=by, role=role, note=note, approval=approval_id),
+                        release=plan.release, env=env, at=now)
     return approval_id
 
 
@@ -93,40 +96,40 @@ def _latest(events: list[Event]) -> Event | None:
 
 def _soak_item(store: Store, plan: Plan, soak_env: str) -> GateItem:
     name = f"soak.{soak_env}"
-    # A soak inside a release run is stamped with the run's environment; its data names the soak's.
-    verdict = _latest([e for e in store.events(release=plan.release, kind="soak") if e.data.get("env") == soak_env])
-    if verdict is None:
-        cps = [e for e in store.events(release=plan.release, kind="checkpoint") if e.data.get("env") == soak_env]
+    # A soak inside a release run is stamped with the run's environment; its record names the soak's.
+    verdicts = [e for e in store.records(SoakVerdict, release=plan.release) if e.record.env == soak_env]
+    if not verdicts:
+        cps = [e.record for e in store.records(Checkpoint, release=plan.release) if e.record.env == soak_env]
         failed = [c for c in cps if c.outcome == "fail"]
         if failed:
-            return GateItem(name, False, f"{failed[-1].subject} failed: " + "; ".join(failed[-1].data.get("failures", [])),
-                            failed[-1].data.get("failures"))
+            return GateItem(name, False, f"{failed[-1].subject} failed: " + "; ".join(failed[-1].failures),
+                            list(failed[-1].failures))
         return GateItem(name, False, f"no completed {soak_env} soak ({len(cps)} checkpoints so far)")
+    verdict, at = verdicts[-1].record, verdicts[-1].at
     if verdict.outcome != "pass":
-        failed_at = verdict.data.get("failed_at")
-        reasons = "; ".join(verdict.data.get("reasons", []))
-        return GateItem(name, False, f"failed at checkpoint {failed_at} of {verdict.data.get('checkpoints')}: {reasons}",
-                        verdict.data)
-    return GateItem(name, True, f"passed: {verdict.data.get('checkpoints')} of {verdict.data.get('checkpoints')} "
-                                f"checkpoints ({verdict.at:%b %d %H:%M})", verdict.data)
+        reasons = "; ".join(verdict.reasons)
+        return GateItem(name, False, f"failed at checkpoint {verdict.failed_at} of {verdict.checkpoints}: {reasons}",
+                        verdict.to_data())
+    return GateItem(name, True, f"passed: {verdict.checkpoints} of {verdict.checkpoints} "
+                                f"checkpoints ({at:%b %d %H:%M})", verdict.to_data())
 
 
 def _preflight_item(store: Store, plan: Plan, env: str, freshness: timedelta, now: datetime) -> GateItem:
-    found = _latest(store.events(release=plan.release, env=env, kind="preflight"))
-    if found is None:
+    found = store.records(Preflight, release=plan.release, env=env)
+    if not found:
         return GateItem("preflight", False, f"no preflight has run for {env} (golive preflight --env {env})",
                         refreshable=True)
-    age = now - found.at
+    preflight, at = found[-1].record, found[-1].at
+    age = now - at
     if age > freshness:
         return GateItem("preflight", False, f"the last preflight is {human_duration(age)} old "
-                                            f"(freshness {human_duration(freshness)})", {"at": found.at.isoformat()},
+                                            f"(freshness {human_duration(freshness)})", {"at": at.isoformat()},
                         refreshable=True)
-    blocking = found.data.get("blocking", [])
-    if blocking:
-        return GateItem("preflight", False, "; ".join(blocking), found.data)
-    fixable = found.data.get("fixable", [])
+    if preflight.blocking:
+        return GateItem("preflight", False, "; ".join(preflight.blocking), preflight.to_data())
+    fixable = preflight.fixable
     note = f" ({len(fixable)} items left to prep: {'; '.join(fixable)})" if fixable else ""
-    return GateItem("preflight", True, f"passed {human_duration(age)} ago{note}", found.data)
+    return GateItem("preflight", True, f"passed {human_duration(age)} ago{note}", preflight.to_data())
 
 
 def _approval_items(store: Store, plan: Plan, gate: str, env: str, freshness: timedelta,
@@ -192,8 +195,8 @@ def evaluate_gate(store: Store, plan: Plan, gate: str, env: str, now: datetime,
 
 def record_decision(store: Store, plan: Plan, decision: Decision, now: datetime, asked_by: str,
                     run_id: int | None = None) -> None:
-    store.append_event(release=plan.release, env=decision.env, run_id=run_id, kind="gate", subject=decision.gate,
-                       outcome=decision.verdict, at=now, data={**decision.to_dict(), "asked_by": asked_by})
+    record = GateDecisionRecord.from_data(decision.gate, decision.verdict, {**decision.to_dict(), "asked_by": asked_by})
+    store.append_record(record, release=plan.release, env=decision.env, at=now, run_id=run_id)
 
 
 def latest_decision(store: Store, plan: Plan, env: str) -> Event | None:
@@ -209,10 +212,11 @@ def _fresh_preflight(ctx: StepContext, env: str) -> None:
     entries = build_preflight(ctx.services.plan, env)[0].params["checks"]
     results = run_checks(entries, lambda e: check_context(ctx.services, e or env))
     summary = preflight_summary(ctx.services.plan, entries, results)
-    ctx.store.append_event(release=ctx.run.release, env=env, run_id=ctx.run.id, step_key=ctx.step.key,
-                           kind="preflight", subject=f"preflight {env} (re-run for the gate)",
-                           outcome="pass" if not summary["blocking"] and not summary["fixable"] else "warn",
-                           at=ctx.now, data=ctx.services.redact.data(summary))
+    record = Preflight.from_data(f"preflight {env} (re-run for the gate)",
+                                 "pass" if not summary["blocking"] and not summary["fixable"] else "warn",
+                                 ctx.services.redact.data(summary))
+    ctx.store.append_record(record, release=ctx.run.release, env=env, run_id=ctx.run.id, step_key=ctx.step.key,
+                            at=ctx.now)
 
 
 def _gate_step(ctx: StepContext) -> StepOutcome:

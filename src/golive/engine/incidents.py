@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from golive.errors import UsageError
+from golive.evidence.runs import IncidentNote
 from golive.plan.model import Plan
 from golive.store.store import Incident, Store
 
@@ -50,8 +51,8 @@ def open_incident(store: Store, plan: Plan, incident: IncidentInput, now: dateti
         raise UsageError(f"unknown scope '{incident.scope}': use a batch or project name")
     incident_id = store.open_incident(plan.release, incident.env, incident.severity, incident.title, now,
                                       scope=incident.scope, opened_by=by, source=incident.source)
-    store.append_event(release=plan.release, env=incident.env or "*", kind="incident", subject=incident.title,
-                       outcome="opened", at=now, data={"id": incident_id, **incident.model_dump()})
+    store.append_record(IncidentNote.from_data(incident.title, "opened", {"id": incident_id, **incident.model_dump()}),
+                        release=plan.release, env=incident.env or "*", at=now)
     return incident_id
 
 
@@ -62,6 +63,6 @@ def resolve_incident(store: Store, plan: Plan, incident_id: int, now: datetime) 
     if not store.resolve_incident(incident_id, now):
         raise UsageError(f"incident #{incident_id} is already resolved")
     incident = found[0]
-    store.append_event(release=plan.release, env=incident.env or "*", kind="incident", subject=incident.title,
-                       outcome="resolved", at=now, data={"id": incident_id, "severity": incident.severity})
+    store.append_record(IncidentNote(subject=incident.title, outcome="resolved", id=incident_id,
+                                     severity=incident.severity), release=plan.release, env=incident.env or "*", at=now)
     return incident

@@ -16,6 +16,7 @@ from typing import Any
 from golive.clock import Clock
 from golive.engine.outcome import Handler
 from golive.errors import RunInProgress
+from golive.evidence.runs import RunNote
 from golive.plan.model import Plan
 from golive.store.store import Run, StepSpec, Store, digest
 
@@ -33,15 +34,15 @@ def start_or_resume(store: Store, plan: Plan, env: str, kind: str, build: Callab
     now = clock.now()
     if active is not None:
         store.set_run(active.id, now, status="aborted", reason="restarted", ended=True)
-        store.append_event(release=plan.release, env=env, run_id=active.id, kind="run", subject=kind,
-                           outcome="aborted", at=now, data={"reason": "restarted by the user"})
+        store.append_record(RunNote(subject=kind, outcome="aborted", reason="restarted by the user"),
+                            release=plan.release, env=env, run_id=active.id, at=now)
     try:
         run = store.create_run(plan.release, env, kind, plan_digest(plan), build(), now, meta=meta or {})
     except RunInProgress as first:
         # Another process created it between our read and our insert: its run is this one's, resumed.
         return store.get_run(first.run_id), True
-    store.append_event(release=plan.release, env=env, run_id=run.id, kind="run", subject=kind, outcome="started",
-                       at=now, data={"version": plan.version, "steps": len(store.steps(run.id))})
+    store.append_record(RunNote(subject=kind, outcome="started", plan_version=plan.version,
+                                steps=len(store.steps(run.id))), release=plan.release, env=env, run_id=run.id, at=now)
     return run, False
 
 

@@ -31,6 +31,7 @@ from golive.engine.context import Services, StepContext
 from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
 from golive.engine.retry import Budget, Unanswered, unanswered
 from golive.errors import GoliveError, LeaseHeld, StoreError
+from golive.evidence.runs import RunNote
 from golive.store.store import Run, Step
 
 FINISHED = ("done", "failed", "cancelled", "skipped")
@@ -326,8 +327,8 @@ class Engine:
         return status
 
     def _note_run(self, run: Run, status: str, reason: str) -> None:
-        self.store.append_event(release=run.release, env=run.env, run_id=run.id, kind="run", subject=run.kind,
-                                outcome=status, at=self.clock.now(), data={"reason": reason})
+        self.store.append_record(RunNote(subject=run.kind, outcome=status, reason=reason), release=run.release,
+                                 env=run.env, run_id=run.id, at=self.clock.now())
         self.services.notify("run_" + status, {"reason": reason})
 
     # -- the loop -------------------------------------------------------------

@@ -18,6 +18,7 @@ from golive.engine.context import Services
 from golive.engine.release import all_handlers, group_concurrency, start_or_resume
 from golive.engine.runner import AdvanceResult, Engine
 from golive.errors import UsageError
+from golive.evidence.gates import Override
 from golive.store.store import Run, StepSpec
 
 
@@ -135,13 +136,13 @@ def deploy(services: Services, env: str, batch: str | None = None, project: str 
                 state = "no gate decision" if decision is None else f"the last decision was {decision.outcome}"
                 raise UsageError(f"{state} for {env}: run golive gate GATE --env {env} first, "
                                  f"or deploy with --skip-gate --why \"...\"")
-            store.append_event(release=plan.release, env=env, kind="override", subject="skip-gate", outcome="recorded",
-                               at=now, data={"why": skip_gate_why})
+            store.append_record(Override(subject="skip-gate", why=skip_gate_why), release=plan.release, env=env,
+                                at=now)
         freeze = freeze_item(plan, now)
         if not freeze.ok:
             if override_freeze_why is None:
                 raise UsageError(f"{freeze.detail}; to deploy anyway: --override-freeze --why \"...\"")
-            store.append_event(release=plan.release, env=env, kind="override", subject="freeze", outcome="recorded",
-                               at=now, data={"why": override_freeze_why, "window": freeze.evidence})
+            store.append_record(Override(subject="freeze", why=override_freeze_why, extra={"window": freeze.evidence}),
+                                release=plan.release, env=env, at=now)
     return drive(services, env, "deploy", lambda: planner.build_deploy(plan, env, batch, project), restart=restart,
                  wait_external=False)

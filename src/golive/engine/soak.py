@@ -38,6 +38,7 @@ from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Handler, Wait
 from golive.engine.outcome import Outcome as StepOutcome
 from golive.errors import GoliveError
+from golive.evidence.runs import SoakVerdict
 from golive.plan.variables import variables
 from golive.providers import shell
 from golive.rollout.functions import select_functions, soak_selectors
@@ -195,8 +196,8 @@ def _soak_end(ctx: StepContext) -> StepOutcome:
     if failed_at:
         summary = f"{env} soak FAILED at checkpoint {failed_at} of {n}: " + "; ".join(meta.get("failures", []))
         if ctx.params.get("standalone"):
-            ctx.store.append_event(release=ctx.run.release, env=env, run_id=ctx.run.id, step_key=ctx.step.key,
-                                   kind="soak", subject=f"{env} soak", outcome="fail", at=ctx.now, data=data)
+            ctx.store.append_record(SoakVerdict.from_data(f"{env} soak", "fail", data), release=ctx.run.release,
+                                    env=env, run_id=ctx.run.id, step_key=ctx.step.key, at=ctx.now)
             return Fail(summary, data)
         return Done(summary, data, outcome="fail", kind="soak", subject=f"{env} soak")
     return Done(f"{env} soak passed: {n} of {n} checkpoints", data, outcome="pass", kind="soak", subject=f"{env} soak")

@@ -13,6 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from golive.analysis.units import human_duration
+from golive.evidence import Record, read
+from golive.evidence.canary import CanaryAnalysis, CanaryPromoted, CanaryRecord, CanaryShifted
+from golive.evidence.rollback import RollbackRecord
 from golive.store.store import Event, Run, Step, Store
 
 
@@ -67,22 +70,23 @@ def _phases(steps: list[Step]) -> list[dict[str, Any]]:
 
 
 def canaries(events: list[Event]) -> list[dict[str, Any]]:
-    """Each canary's current weight and last verdict, from a run's ``canary`` and ``rollback`` events in order."""
+    """Each canary's current weight and last verdict, from a run's canary and rollback records in order."""
     seen: dict[str, dict[str, Any]] = {}
-    for e in events:
-        if e.kind not in ("canary", "rollback"):
+    for e in read(events, Record):
+        record = e.record
+        if not isinstance(record, CanaryRecord | RollbackRecord):
             continue
-        project = str(e.data.get("project") or e.subject)
+        project = record.project or record.subject
         view = seen.setdefault(project, {"project": project, "weight": 0.0, "verdict": None, "reason": None,
                                          "verdict_at": None})
-        if e.kind == "rollback":
-            view.update(weight=0.0, verdict="rolled_back", reason=e.data.get("reason"), verdict_at=e.at.isoformat())
-        elif e.outcome in ("shifted", "promoted") and e.data.get("weight") is not None:
-            view["weight"] = float(e.data["weight"])
-        elif e.outcome == "analysis":
-            view.update(verdict=e.data.get("verdict"), reason=e.data.get("reason"), verdict_at=e.at.isoformat())
-            if e.data.get("weight") is not None:
-                view["weight"] = float(e.data["weight"])
+        if isinstance(record, RollbackRecord):
+            view.update(weight=0.0, verdict="rolled_back", reason=record.reason, verdict_at=e.at.isoformat())
+        elif isinstance(record, CanaryShifted | CanaryPromoted) and record.weight is not None:
+            view["weight"] = record.weight
+        elif isinstance(record, CanaryAnalysis):
+            view.update(verdict=record.verdict, reason=record.reason, verdict_at=e.at.isoformat())
+            if record.weight is not None:
+                view["weight"] = record.weight
     return list(seen.values())
 
 

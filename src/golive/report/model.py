@@ -1,16 +1,17 @@
 """The report model: one run's evidence, read from the store and shaped for people.
 
-Reports are views of stored events (DESIGN §3, "Evidence first"). This
-module is the one place that reads them: it picks the run (the latest of the
-release when none is named), gathers the events that belong to it, and turns
-loosely shaped JSON into typed rows. Markdown, HTML, JUnit and JSON are
-renderings of this model, so they always agree on what happened.
+Reports are views of stored evidence (DESIGN §3, "Evidence first"). This
+module assembles them: it picks the run (the latest of the release when none
+is named), gathers the records that belong to it (typed, from
+``golive.evidence``) and turns them into the rows below. Markdown, HTML,
+JUnit and JSON are renderings of this model, so they always agree on what
+happened.
 
 A release run reports the soaks of its environments even when a separate
 ``golive soak`` run recorded them (same release and version, started before
 the release run ended); an older soak of the same environment is kept as
-evidence and marked as superseded. Unknown or missing fields in an event are
-tolerated: a report must never fail because a newer writer added a field.
+evidence and marked as superseded. A record golive cannot read (a newer
+writer's) is left out rather than fail the report.
 """
 
 from __future__ import annotations
@@ -26,6 +27,21 @@ from typing import Any
 from golive.analysis.criteria import Unit, format_value
 from golive.clock import parse_instant
 from golive.errors import StoreError, UnknownNameError
+from golive.evidence import Evidence, Record, read
+from golive.evidence.canary import (
+    CanaryAnalysis,
+    CanaryGateBlocked,
+    CanaryNote,
+    CanaryPromoted,
+    CanaryRecord,
+    CanaryShifted,
+    CanaryVersions,
+)
+from golive.evidence.checks import CheckRecord, check_record
+from golive.evidence.gates import GateDecisionRecord
+from golive.evidence.rollback import RollbackFailed, RollbackRecord, RolledBack
+from golive.evidence.runs import Availability, IncidentNote, RunNote, SoakVerdict, StepNote
+from golive.evidence.runs import Checkpoint as CheckpointRecord
 from golive.store.store import Event, Run, Step, Store
 
 FAILED = "Failed"
@@ -301,15 +317,6 @@ def _float(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _instant(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
@@ -356,16 +363,11 @@ def _op_of(criterion: Mapping[str, Any]) -> str:
     return match.group(1) if match else ""
 
 
-def check_row(data: Mapping[str, Any], *, step_key: str | None = None, phase: str | None = None,
-              outcome: str | None = None, subject: str = "") -> CheckRow:
-    evidence = tuple(_dict(e) for e in _list(data.get("evidence")))
-    return CheckRow(check=_str(data.get("check"), subject.split(" ", 1)[0]),
-                    target=_str(data.get("target"), subject.split(" ", 1)[-1]),
-                    status=_str(data.get("status"), outcome or "unknown"),
-                    summary=_str(data.get("summary") or data.get("reason")),
-                    step_key=step_key, phase=phase,
-                    project=None if data.get("project") is None else _str(data.get("project")),
-                    evidence=evidence)
+def check_row(record: CheckRecord, *, step_key: str | None = None, phase: str | None = None) -> CheckRow:
+    return CheckRow(check=record.check or record.subject.split(" ", 1)[0],
+                    target=record.target or record.subject.split(" ", 1)[-1],
+                    status=record.status or record.outcome or "unknown", summary=record.summary,
+                    step_key=step_key, phase=phase, project=record.project, evidence=record.evidence_rows)
 
 
 def _cell(entry: Any) -> Cell:
@@ -386,19 +388,17 @@ def _cell(entry: Any) -> Cell:
 _INDEX = re.compile(r"(\d+)\s+of\s+(\d+)")
 
 
-def _checkpoint(event: Event) -> Checkpoint:
-    data = event.data
-    found = _INDEX.search(event.subject)
-    index = _int(data.get("index")) or (int(found.group(1)) if found else 0)
-    of = _int(data.get("of")) or (int(found.group(2)) if found else 0)
-    window = _dict(data.get("window"))
-    cells = tuple(_cell(c) for c in _list(data.get("criteria")))
-    checks = tuple(check_row(_dict(c)) for c in _list(data.get("checks")))
-    return Checkpoint(index=index, of=of, outcome=_str(event.outcome, "unknown"), at=event.at,
-                      due_at=_instant(data.get("due_at")), evaluated_at=_instant(data.get("evaluated_at")) or event.at,
-                      late=bool(data.get("late")), window_start=_instant(window.get("start")),
-                      window_end=_instant(window.get("end")), cells=cells, checks=checks,
-                      failures=tuple(_str(f) for f in _list(data.get("failures"))))
+def _checkpoint(event: Evidence[CheckpointRecord]) -> Checkpoint:
+    record = event.record
+    found = _INDEX.search(record.subject)
+    index = record.index or (int(found.group(1)) if found else 0)
+    of = record.of or (int(found.group(2)) if found else 0)
+    return Checkpoint(index=index, of=of, outcome=_str(record.outcome, "unknown"), at=event.at,
+                      due_at=_instant(record.due_at), evaluated_at=_instant(record.evaluated_at) or event.at,
+                      late=record.late, window_start=_instant(record.window.get("start")),
+                      window_end=_instant(record.window.get("end")), cells=tuple(_cell(c) for c in record.criteria),
+                      checks=tuple(check_row(check_record(c)) for c in record.checks),
+                      failures=record.failures)
 
 
 def _env_of(event: Event) -> str:
@@ -408,13 +408,13 @@ def _env_of(event: Event) -> str:
 def _soaks(checkpoint_events: list[Event], verdict_events: list[Event], own_run: int) -> list[Soak]:
     """Checkpoints grouped by (run, env), in the order each soak began; later ones supersede earlier ones."""
     groups: dict[tuple[int | None, str], dict[int, Checkpoint]] = {}
-    for event in checkpoint_events:
-        checkpoint = _checkpoint(event)
-        groups.setdefault((event.run_id, _env_of(event)), {})[checkpoint.index] = checkpoint
-    verdicts: dict[tuple[int | None, str], Event] = {}
-    for event in verdict_events:
-        key = (event.run_id, _env_of(event))
-        verdicts[key] = event
+    for point in read(checkpoint_events, CheckpointRecord):
+        checkpoint = _checkpoint(point)
+        groups.setdefault((point.run_id, point.record.env or point.env), {})[checkpoint.index] = checkpoint
+    verdicts: dict[tuple[int | None, str], Evidence[SoakVerdict]] = {}
+    for verdict_event in read(verdict_events, SoakVerdict):
+        key = (verdict_event.run_id, verdict_event.record.env or verdict_event.env)
+        verdicts[key] = verdict_event
         groups.setdefault(key, {})
     soaks: list[Soak] = []
     for (run_id, env), by_index in groups.items():
@@ -423,13 +423,12 @@ def _soaks(checkpoint_events: list[Event], verdict_events: list[Event], own_run:
         for checkpoint in checkpoints:
             for cell in checkpoint.cells:
                 criteria.setdefault(cell.criterion, CriterionInfo(cell.criterion, cell.unit, cell.op))
-        verdict = verdicts.get((run_id, env))
-        vdata = verdict.data if verdict else {}
-        planned = _int(vdata.get("checkpoints")) or max((c.of for c in checkpoints), default=0) or None
+        found = verdicts.get((run_id, env))
+        verdict = found.record if found else SoakVerdict(subject="")
+        planned = verdict.checkpoints or max((c.of for c in checkpoints), default=0) or None
         soaks.append(Soak(env=env, run_id=run_id, own=run_id == own_run, criteria=tuple(criteria.values()),
-                          checkpoints=checkpoints, verdict=verdict.outcome if verdict else None, planned=planned,
-                          failed_at=_int(vdata.get("failed_at")),
-                          reasons=tuple(_str(r) for r in _list(vdata.get("reasons")))))
+                          checkpoints=checkpoints, verdict=verdict.outcome if found else None, planned=planned,
+                          failed_at=verdict.failed_at, reasons=verdict.reasons))
     latest: dict[str, Soak] = {}
     for soak in reversed(soaks):
         latest.setdefault(soak.env, soak)
@@ -441,115 +440,133 @@ def _shallow(obj: Any) -> dict[str, Any]:
     return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
 
-def _gates(events: list[Event]) -> list[GateDecision]:
+def _gates(events: list[Evidence[GateDecisionRecord]]) -> list[GateDecision]:
     decisions: list[GateDecision] = []
     last: dict[tuple[str, str], int] = {}
     for event in events:
-        data = event.data
-        gate, env = _str(data.get("gate"), event.subject), _env_of(event)
-        items = tuple(GateItem(name=_str(_dict(i).get("name"), "?"), ok=bool(_dict(i).get("ok")),
-                               detail=_str(_dict(i).get("detail")), evidence=_dict(i).get("evidence"))
-                      for i in _list(data.get("items")))
-        decisions.append(GateDecision(gate=gate, env=env, decision=_str(event.outcome, "?"), at=event.at, items=items,
-                                      reasons=tuple(_str(r) for r in _list(data.get("reasons"))), latest=False))
+        record = event.record
+        gate, env = record.gate or record.subject, record.env or event.env
+        items = tuple(GateItem(name=_str(i.get("name"), "?"), ok=bool(i.get("ok")), detail=_str(i.get("detail")),
+                               evidence=i.get("evidence")) for i in record.items)
+        decisions.append(GateDecision(gate=gate, env=env, decision=_str(record.outcome, "?"), at=event.at, items=items,
+                                      reasons=record.reasons, latest=False))
         last[(gate, env)] = len(decisions) - 1
     latest = set(last.values())
     return [GateDecision(**{**_shallow(d), "latest": i in latest}) for i, d in enumerate(decisions)]
 
 
 def _function_names(value: Any) -> tuple[str, ...]:
-    """Function names from a list of names, of alias states (``{"function": ...}``), or a versions mapping."""
+    """Function names from a list of alias states (``{"function": ...}``) or names, or a versions mapping."""
     if isinstance(value, Mapping):
         return tuple(str(k) for k in value)
     return tuple(_str(_dict(f).get("function") or _dict(f).get("name")) if isinstance(f, Mapping) else _str(f)
                  for f in _list(value))
 
 
-def _versions_of(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """Stable and canary versions: given directly, or from ``versions: {fn: {stable, canary}}`` when all agree."""
-    stable, canary = data.get("stable"), data.get("canary")
-    pairs = {(_str(_dict(v).get("stable")), _str(_dict(v).get("canary"))) for v in _dict(data.get("versions")).values()}
-    if stable is None and canary is None and pairs:
-        if len(pairs) == 1:
-            stable, canary = next(iter(pairs))
-        else:
-            stable, canary = "several", "several"
-    return (None if stable is None else _str(stable)), (None if canary is None else _str(canary))
+def _versions_of(versions: Mapping[str, Mapping[str, Any]] | None) -> tuple[str | None, str | None]:
+    """Stable and canary versions from ``versions: {fn: {stable, canary}}`` when all functions agree."""
+    pairs = {(_str(_dict(v).get("stable")), _str(_dict(v).get("canary"))) for v in (versions or {}).values()}
+    if not pairs:
+        return None, None
+    return next(iter(pairs)) if len(pairs) == 1 else ("several", "several")
 
 
-def _canaries(events: list[Event]) -> list[Canary]:
+def _timeline(record: CanaryRecord | RollbackRecord) -> tuple[float | None, str, Mapping[str, Any] | None,
+                                                              tuple[str, ...], Mapping[str, Any] | None,
+                                                              tuple[Mapping[str, Any], ...]]:
+    """What a canary's timeline shows of a record: weight, reason, versions, functions, judgement, measurements."""
+    match record:
+        case CanaryVersions() | CanaryNote():
+            return None, "", record.versions, _function_names(record.versions), None, ()
+        case CanaryShifted() | CanaryPromoted():
+            return record.weight, "", record.versions, _function_names(record.versions), None, ()
+        case CanaryGateBlocked():
+            return record.weight, record.reason, None, (), None, ()
+        case CanaryAnalysis():
+            return record.weight, record.reason, None, (), record.judgement, record.measured
+        case RolledBack():
+            return None, record.reason, None, _function_names(record.functions), None, ()
+        case RollbackFailed():
+            return None, record.reason or record.error, None, (), None, ()
+    return None, "", None, (), None, ()
+
+
+def _canaries(events: list[Evidence[Record]]) -> list[Canary]:
     """Each canary's timeline: versions, shifts, analyses with the judge's numbers, the decision.
 
     A canary is one step (``canary.order_lambda``, ``canary.order_lambda@dr``): a project's DR canary is its
-    own row with its region. Events of no canary step (an operator's ``golive rollback``) join the project's
-    latest canary. A rollback event is the canary's ``rolled_back`` decision, at the weight the canary had
-    reached; the step's own closing event (``pass``, repeating ``promoted``) is left out.
+    own row with its region. Records of no canary step (an operator's ``golive rollback``) join the project's
+    latest canary. A rollback is the canary's ``rolled_back`` decision, at the weight the canary had
+    reached; the step's own closing record (``pass``, repeating ``promoted``) is left out.
     """
     steps: dict[str, list[CanaryStep]] = {}
     projects: dict[str, str] = {}
     regions: dict[str, str] = {}
     latest_row: dict[str, str] = {}
     for event in events:
-        data = event.data
-        project = _str(data.get("project"), event.subject)
+        record = event.record
+        if not isinstance(record, CanaryRecord | RollbackRecord):
+            continue
+        project = record.project or record.subject
         own_step = event.step_key is not None and event.step_key.startswith("canary.")
         row = event.step_key if own_step and event.step_key else latest_row.get(project, project)
         latest_row[project] = row
         projects.setdefault(row, project)
-        if data.get("region") and row not in regions:
-            regions[row] = _str(data.get("region"))
-        outcome = _str(event.outcome, "?")
-        if event.kind == "canary" and outcome == "pass" and any(s.outcome == "promoted" for s in steps.get(row, [])):
+        region = record.region if isinstance(record, CanaryVersions | RollbackRecord) else None
+        if region and row not in regions:
+            regions[row] = region
+        outcome = _str(record.outcome, "?")
+        rollback = isinstance(record, RollbackRecord)
+        if not rollback and outcome == "pass" and any(s.outcome == "promoted" for s in steps.get(row, [])):
             continue
-        if event.kind == "rollback":
+        if rollback:
             outcome = "rollback_failed" if outcome == "rollback_failed" else "rolled_back"
             before = steps.get(row, [])
             if outcome == "rolled_back" and before and before[-1].outcome == "rolled_back":
                 continue  # the canary already recorded its rollback decision
-        judgement = data.get("judgement")
-        stable, canary = _versions_of(data)
-        weight = _float(data.get("weight"))
-        if event.kind == "rollback" and weight is None:
-            weight = _float(data.get("from_weight"))
+        weight, reason, versions, functions, judgement, measured = _timeline(record)
+        stable, canary = _versions_of(versions)
+        if isinstance(record, RollbackRecord):
+            weight = record.from_weight
             if weight is None:
                 weight = next((s.weight for s in reversed(steps.get(row, [])) if s.weight is not None), 0.0)
         if weight is None and outcome == "analysis" and steps.get(row):
             weight = steps[row][-1].weight  # analysed at the weight it was shifted to
         steps.setdefault(row, []).append(CanaryStep(
-            at=event.at, outcome=outcome, weight=weight,
-            reason=_str(data.get("reason") or data.get("error")), stable=stable, canary=canary,
-            functions=_function_names(data.get("functions") or data.get("versions")),
-            judgement=_dict(judgement) if isinstance(judgement, Mapping) else None,
-            measurements=tuple(_dict(m) for m in _list(data.get("measurements") or data.get("triggers")))))
+            at=event.at, outcome=outcome, weight=weight, reason=reason, stable=stable, canary=canary,
+            functions=functions, judgement=dict(judgement) if judgement is not None else None,
+            measurements=tuple(dict(m) for m in measured)))
     return [Canary(projects[row], tuple(found), regions.get(row)) for row, found in steps.items()]
 
 
-def _availability(events: list[Event]) -> list[AvailabilityRow]:
+def _availability(events: list[Evidence[Availability]]) -> list[AvailabilityRow]:
     rows: dict[str, AvailabilityRow] = {}
     for event in events:
-        data = event.data
-        url = _str(data.get("url"), event.subject)
-        probes, up = _int(data.get("probes")) or 0, _int(data.get("up")) or 0
-        availability = _float(data.get("availability"))
+        record = event.record
+        url = record.url or record.subject
+        probes, up = record.probes or 0, record.up or 0
+        availability = record.availability
         if availability is None and probes:
             availability = up / probes
         rows[url] = AvailabilityRow(url=url, probes=probes, up=up, availability=availability, at=event.at)
     return list(rows.values())
 
 
-def _step_rows(steps: list[Step], events: list[Event]) -> list[StepRow]:
-    last: dict[str, Event] = {}
-    for event in events:
-        if event.step_key:
-            last[event.step_key] = event
+def _step_rows(steps: list[Step], notes: list[Evidence[StepNote]]) -> list[StepRow]:
+    last: dict[str, StepNote] = {}
+    for note in notes:
+        if note.step_key:
+            last[note.step_key] = note.record
     rows: list[StepRow] = []
     for step in steps:
         found = last.get(step.key)
-        result = step.result or (found.data if found else {})
-        summary = _str(result.get("summary") or result.get("reason") or step.wait_reason)
+        if step.result:
+            said = step.result.get("summary") or step.result.get("reason")
+        else:
+            said = (found.summary or found.reason) if found else None
         rows.append(StepRow(key=step.key, phase=step.phase, title=step.title, status=step.status,
-                            outcome=found.outcome if found else None, summary=summary, started_at=step.started_at,
-                            ended_at=step.ended_at))
+                            outcome=found.outcome if found else None, summary=_str(said or step.wait_reason),
+                            started_at=step.started_at, ended_at=step.ended_at))
     return rows
 
 
@@ -560,9 +577,9 @@ def _within(at: datetime | None, start: datetime, end: datetime | None) -> bool:
 def _version(store: Store, run: Run) -> str | None:
     if run.meta.get("version"):
         return _str(run.meta["version"])
-    for event in store.events(run_id=run.id, kind="run"):
-        if event.outcome == "started" and event.data.get("version"):
-            return _str(event.data["version"])
+    for note in store.records(RunNote, run_id=run.id):
+        if note.record.outcome == "started" and note.record.plan_version:
+            return note.record.plan_version
     return None
 
 
@@ -618,10 +635,9 @@ def build(store: Store, run_id: int | None, release: str) -> Report:
         return sorted(mine + outside, key=lambda e: (e.at, e.id))
 
     phase_of = {s.key: s.phase for s in steps}
-    checks = [check_row(e.data, step_key=e.step_key,
-                        phase=phase_of.get(e.step_key or "") or (e.step_key or "").split(".", 1)[0] or None,
-                        outcome=e.outcome, subject=e.subject)
-              for e in own if e.kind == "check"]
+    checks = [check_row(e.record, step_key=e.step_key,
+                        phase=phase_of.get(e.step_key or "") or (e.step_key or "").split(".", 1)[0] or None)
+              for e in read(own, CheckRecord)]
 
     approvals = [ApprovalRow(a.gate, a.env, a.by, a.role, a.note, a.at, a.rehearsal)
                  for env in envs for a in store.approvals(run.release, env)
@@ -633,34 +649,35 @@ def build(store: Store, run_id: int | None, release: str) -> Report:
                  if (i.env is None or i.env in envs) and (span_end is None or i.opened_at <= span_end)
                  and (i.resolved_at is None or i.resolved_at >= span_start)]
     known = {i.id for i in incidents}
-    incidents += _incident_events(e for e in loose("incident") if _int(e.data.get("id")) not in known)
+    incidents += _incident_events(e for e in read(loose("incident"), IncidentNote) if e.record.id not in known)
 
     return Report(
         release=run.release, version=version, env=run.env, envs=tuple(envs), run_id=run.id, run_kind=run.kind,
         status=run.status, reason=run.reason, started_at=run.created_at, ended_at=run.ended_at,
-        steps=tuple(_step_rows(steps, [e for e in own if e.kind == "step"])),
-        soaks=tuple(soaks), gates=tuple(_gates(loose("gate"))), approvals=tuple(approvals),
-        incidents=tuple(incidents), canaries=tuple(_canaries([e for e in own if e.kind in ("canary", "rollback")])),
-        rollbacks=tuple(RollbackRow(at=e.at, project=_str(e.data.get("project"), e.subject),
-                                    reason=_str(e.data.get("reason")), seconds=_float(e.data.get("seconds")),
-                                    functions=_function_names(e.data.get("functions")))
-                        for e in own if e.kind == "rollback"),
-        availability=tuple(_availability(loose("availability"))),
+        steps=tuple(_step_rows(steps, read(own, StepNote))),
+        soaks=tuple(soaks), gates=tuple(_gates(read(loose("gate"), GateDecisionRecord))), approvals=tuple(approvals),
+        incidents=tuple(incidents), canaries=tuple(_canaries(read(own, Record))),
+        rollbacks=tuple(RollbackRow(at=e.at, project=e.record.project or e.record.subject, reason=e.record.reason,
+                                    seconds=e.record.seconds if isinstance(e.record, RolledBack) else None,
+                                    functions=_function_names(e.record.functions)
+                                    if isinstance(e.record, RolledBack) else ())
+                        for e in read(own, RollbackRecord)),
+        availability=tuple(_availability(read(loose("availability"), Availability))),
         checks=tuple(checks),
     )
 
 
-def _incident_events(events: Iterable[Event]) -> list[IncidentRow]:
+def _incident_events(events: Iterable[Evidence[IncidentNote]]) -> list[IncidentRow]:
     """Incidents known only from events (no row in the incidents table): the latest state of each."""
     rows: dict[str, IncidentRow] = {}
     for event in events:
-        data = event.data
-        key = _str(data.get("id"), f"event-{event.id}")
+        record = event.record
+        key = f"event-{event.id}" if record.id is None else str(record.id)
         before = rows.get(key)
-        resolved = event.outcome == "resolved"
+        resolved = record.outcome == "resolved"
         rows[key] = IncidentRow(
-            id=_int(data.get("id")), env=event.env, severity=_str(data.get("severity"), before.severity if before else "?"),
-            title=_str(data.get("title"), before.title if before else ""),
+            id=record.id, env=event.env, severity=record.severity or (before.severity if before else "?"),
+            title=record.title if record.title is not None else (before.title if before else ""),
             status="resolved" if resolved else "open",
             opened_at=before.opened_at if before else (None if resolved else event.at),
             resolved_at=event.at if resolved else None)

@@ -22,6 +22,7 @@ from pathlib import Path
 from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
 from golive.errors import GoliveError
+from golive.evidence.runs import DeployDispatched
 from golive.plan.model import Plan
 from golive.providers import shell
 from golive.rollout.workflow import dispatch_once, poll
@@ -45,9 +46,8 @@ def _workflow(ctx: StepContext) -> Outcome:
     if not ctx.state.get("announced"):
         ctx.state["announced"] = True
         ctx.save()
-        ctx.event("deploy", p["project"], {"project": p["project"], "repo": p["repo"], "workflow": p["workflow"],
-                                           "ref": p["ref"], "run_id": run_id, "url": ctx.state.get("html_url")},
-                  outcome="dispatched")
+        ctx.record(DeployDispatched(subject=p["project"], project=p["project"], repo=p["repo"], workflow=p["workflow"],
+                                    ref=p["ref"], run_id=run_id, url=ctx.state.get("html_url")))
     progress = poll(github, ctx.state, record)
     if not progress.done:
         running = [j.name for j in progress.jobs if j.status == "in_progress"]

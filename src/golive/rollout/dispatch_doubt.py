@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from golive.errors import UsageError
+from golive.evidence.gates import Override
 from golive.providers.github import GitHub
 from golive.store.store import Step, Store
 
@@ -51,6 +52,6 @@ def settle_dispatch(store: Store, github: GitHub, release: str, env: str, projec
         data = {"project": project, "why": redispatch_why, "correlation_id": state["correlation_id"]}
         subject = "redispatch"
     store.update_step(step.id, state=state)
-    store.append_event(release=release, env=env, kind="override", subject=subject, outcome="recorded", at=now,
-                       data=data, run_id=run_id, step_key=step.key)
+    store.append_record(Override.from_data(subject, "recorded", data), release=release, env=env, at=now,
+                        run_id=run_id, step_key=step.key)
     return data

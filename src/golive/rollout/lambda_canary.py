@@ -52,6 +52,15 @@ from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Handler, Wait
 from golive.engine.outcome import Outcome as StepOutcome
 from golive.errors import ExternalError, GoliveError
+from golive.evidence.canary import (
+    CanaryAnalysis,
+    CanaryGateBlocked,
+    CanaryPromoted,
+    CanaryPromoteForced,
+    CanaryShifted,
+    CanaryVersions,
+)
+from golive.evidence.rollback import RollbackFailed, RolledBack
 from golive.providers.aws import Aws
 from golive.providers.http import get
 from golive.rollout.alias import find_versions, restore, shift_all
@@ -88,8 +97,7 @@ def _start(ctx: StepContext, aws: Aws) -> StepOutcome | None:
     ctx.state.update(versions=versions, index=0, phase="shift", started_at=ctx.now.isoformat(), weight=0.0,
                      consumed=[], alarms_at_start=_alarms_at_start(ctx, aws))
     ctx.save()
-    ctx.event("canary", p["project"], {"project": p["project"], "versions": versions, "region": p.get("region")},
-              outcome="versions")
+    ctx.record(CanaryVersions(subject=p["project"], project=p["project"], versions=versions, region=p.get("region")))
     return None
 
 
@@ -118,7 +126,7 @@ def _rollback(ctx: StepContext, aws: Aws, reason: str) -> StepOutcome:
                 "functions": [s.to_dict() for s in confirmed], "region": p.get("region"),
                 "from_weight": ctx.state.get("last_weight")}
     ctx.save()
-    ctx.event("rollback", p["project"], evidence, outcome="rolled_back")
+    ctx.record(RolledBack.from_data(p["project"], "rolled_back", evidence))
     return Fail(f"{p['project']} rolled back: {reason}", evidence, rolled_back=True)
 
 
@@ -140,8 +148,8 @@ def _shift(ctx: StepContext, aws: Aws) -> StepOutcome:
     weight = float(step["weight"])
     blocked = _gate(ctx, aws)
     if blocked:
-        ctx.event("canary", p["project"], {"project": p["project"], "weight": ctx.state.get("weight", 0.0),
-                                           "next_weight": weight, "reason": blocked}, outcome="gate_blocked")
+        ctx.record(CanaryGateBlocked(subject=p["project"], project=p["project"], weight=ctx.state.get("weight", 0.0),
+                                     next_weight=weight, reason=blocked))
         return _rollback(ctx, aws, f"not shifted to {weight:g}%: {blocked}")
     ctx.state["shift_intent"] = weight
     ctx.save()
@@ -150,8 +158,7 @@ def _shift(ctx: StepContext, aws: Aws) -> StepOutcome:
     if weight >= 100:
         ctx.state["phase"] = "promoted"
         ctx.save()
-        ctx.event("canary", p["project"], {"project": p["project"], "weight": 100.0, "versions": _versions(ctx)},
-                  outcome="promoted")
+        ctx.record(CanaryPromoted(subject=p["project"], project=p["project"], weight=100.0, versions=_versions(ctx)))
         return Done(f"{p['project']} promoted: {len(_versions(ctx))} functions on their new version",
                     {"project": p["project"], "versions": _versions(ctx)}, kind="canary", subject=p["project"])
     interval = timedelta(seconds=_interval_s(ctx))
@@ -160,8 +167,8 @@ def _shift(ctx: StepContext, aws: Aws) -> StepOutcome:
     ctx.state.update(phase="bake", bake_started=ctx.now.isoformat(), bake_until=(ctx.now + bake).isoformat(),
                      next_analysis=first.isoformat(), extended_s=0.0, health={}, last_verdict=None, forced=False)
     ctx.save()
-    ctx.event("canary", p["project"], {"project": p["project"], "weight": weight, "bake_s": bake.total_seconds(),
-                                       "versions": _versions(ctx)}, outcome="shifted")
+    ctx.record(CanaryShifted(subject=p["project"], project=p["project"], weight=weight, bake_s=bake.total_seconds(),
+                             versions=_versions(ctx)))
     return Wait(min(first, ctx.now + interval), f"{p['project']} at {weight:g}%, baking until {ctx.now + bake:%H:%M}")
 
 
@@ -440,7 +447,7 @@ def _bake(ctx: StepContext, aws: Aws) -> StepOutcome:
         wake = min(due, ctx.now + timedelta(seconds=_interval_s(ctx)))
         return Wait(wake, f"{p['project']} at {ctx.state['weight']:g}%, next analysis {due:%H:%M}")
     verdict, why, evidence = _analyse(ctx, aws)
-    ctx.event("canary", p["project"], {**evidence, "verdict": verdict, "reason": why}, outcome="analysis")
+    ctx.record(CanaryAnalysis.from_data(p["project"], "analysis", {**evidence, "verdict": verdict, "reason": why}))
     ctx.state["last_verdict"] = verdict
     if verdict == "fail":
         return _rollback(ctx, aws, why)
@@ -483,7 +490,8 @@ def _canary(ctx: StepContext) -> StepOutcome:
         if kind == "abort":
             return _rollback(ctx, aws, f"aborted by {data.get('by') or 'an operator'}: {data.get('why') or 'golive abort'}")
         ctx.state.update(index=len(ctx.params["steps"]) - 1, phase="shift", forced=True)
-        ctx.event("canary", ctx.params["project"], {"project": ctx.params["project"], **data}, outcome="promote_forced")
+        ctx.record(CanaryPromoteForced.from_data(ctx.params["project"], "promote_forced",
+                                                 {"project": ctx.params["project"], **data}))
     try:
         if ctx.state["phase"] == "shift":
             return _shift(ctx, aws)
@@ -503,14 +511,12 @@ def _compensate(ctx: StepContext, reason: str) -> None:
     try:
         seconds, confirmed = restore(aws, _versions(ctx), ctx.params["alias"])
     except GoliveError as exc:
-        ctx.event("rollback", ctx.params["project"], {"project": ctx.params["project"], "reason": reason,
-                                                       "error": str(exc)}, outcome="rollback_failed")
+        ctx.record(RollbackFailed(subject=ctx.params["project"], project=ctx.params["project"], reason=reason,
+                                  error=str(exc)))
         return
     ctx.state["phase"] = "rolled_back"
-    ctx.event("rollback", ctx.params["project"], {"project": ctx.params["project"], "reason": reason,
-                                                   "seconds": round(seconds, 3),
-                                                   "functions": [s.to_dict() for s in confirmed]},
-              outcome="rolled_back")
+    ctx.record(RolledBack(subject=ctx.params["project"], project=ctx.params["project"], reason=reason,
+                          seconds=round(seconds, 3), functions=tuple(s.to_dict() for s in confirmed)))
 
 
 HANDLERS = [Handler("canary", _canary, compensate=_compensate)]

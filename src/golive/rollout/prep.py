@@ -19,6 +19,7 @@ from typing import Any
 from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Handler, Outcome
 from golive.errors import GitHubRequestError
+from golive.evidence.runs import SecretSet
 from golive.providers.aws import Aws
 
 
@@ -69,7 +70,7 @@ def _set_secrets(ctx: StepContext) -> Outcome:
         ctx.services.redact.add(value)
         github.put_secret(repo, name, value, environment=env_name)
         written.append({"repo": repo, "name": name, "from": origin})
-        ctx.event("secret", f"{repo} {name}", {"repo": repo, "name": name, "from": origin}, outcome="set")
+        ctx.record(SecretSet(subject=f"{repo} {name}", repo=repo, name=name, origin=origin))
     evidence = {"written": written, "already_present": present, "problems": problems}
     if problems:
         return Fail("; ".join(problems), evidence)

@@ -22,6 +22,8 @@ from typing import Any
 from golive.engine.context import Services, StepContext
 from golive.engine.outcome import Fail
 from golive.errors import GoliveError, UnknownNameError, UsageError
+from golive.evidence.canary import OperatorCommand
+from golive.evidence.rollback import RollbackFailed, RolledBack
 from golive.plan.variables import expand, variables
 from golive.providers import shell
 from golive.rollout.alias import read_alias, restore
@@ -48,13 +50,13 @@ def after_failed_validation(ctx: StepContext, reason: str, result: dict[str, Any
         try:
             seconds, confirmed = restore(aws, step.state["versions"], step.params["alias"])
         except GoliveError as exc:
-            ctx.event("rollback", project, {**evidence, "error": str(exc)}, outcome="rollback_failed")
+            ctx.record(RollbackFailed.from_data(project, "rollback_failed", {**evidence, "error": str(exc)}))
             restored.append({**evidence, "error": str(exc)})
             continue
         evidence.update(seconds=round(seconds, 3), functions=[s.to_dict() for s in confirmed])
         ctx.store.update_step(step.id, state={**step.state, "phase": "rolled_back",
                                               "rollback_reason": evidence["reason"]})
-        ctx.event("rollback", project, evidence, outcome="rolled_back")
+        ctx.record(RolledBack.from_data(project, "rolled_back", evidence))
         restored.append(evidence)
     if not restored:
         return Fail(reason, result)
@@ -97,8 +99,8 @@ def rollback(services: Services, env: str, project: str, *, full: bool = False, 
         seconds, confirmed = restore(aws, versions, canary.alias)
         result.update(functions=[s.to_dict() for s in confirmed], alias_seconds=round(seconds, 3))
         # A canary still running must not shift the traffic forward again on its next pass: it reads this.
-        services.store.append_event(release=services.plan.release, env=env, kind="operator", subject=project,
-                                    outcome="abort", at=services.clock.now(), data={"by": None, "why": why})
+        services.store.append_record(OperatorCommand(subject=project, outcome="abort", by=None, why=why),
+                                     release=services.plan.release, env=env, at=services.clock.now())
     if full:
         rb = services.plan.rollback.full
         if rb is None:
@@ -112,8 +114,8 @@ def rollback(services: Services, env: str, project: str, *, full: bool = False, 
         result["full"] = {"argv": argv, "exit_code": outcome.exit_code,
                           "output": services.redact((outcome.stdout + outcome.stderr)[-2000:])}
     result["seconds"] = round(time.perf_counter() - started, 3)
-    services.store.append_event(release=services.plan.release, env=env, kind="rollback", subject=project,
-                                outcome="rolled_back", at=services.clock.now(), data={**result, "reason": why})
+    services.store.append_record(RolledBack.from_data(project, "rolled_back", {**result, "reason": why}),
+                                 release=services.plan.release, env=env, at=services.clock.now())
     return result
 
 
@@ -123,5 +125,5 @@ def operator(services: Services, env: str, project: str, action: str, by: str | 
         raise UsageError(f"{project} has no canary to {action}")
     if action == "promote" and not why:
         raise UsageError("promote needs --why \"...\" (it is recorded)")
-    return services.store.append_event(release=services.plan.release, env=env, kind="operator", subject=project,
-                                       outcome=action, at=services.clock.now(), data={"by": by, "why": why})
+    return services.store.append_record(OperatorCommand(subject=project, outcome=action, by=by, why=why),
+                                        release=services.plan.release, env=env, at=services.clock.now())

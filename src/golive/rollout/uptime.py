@@ -23,6 +23,7 @@ import httpx
 from golive.clock import Clock
 from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Handler, Outcome
+from golive.evidence.runs import Availability
 from golive.providers.http import get
 
 EVERY = timedelta(seconds=10)
@@ -108,7 +109,7 @@ def _uptime_end(ctx: StepContext) -> Outcome:
     results = prober.stop()
     worst = 1.0
     for url, tally in results.items():
-        ctx.event("availability", url, {"url": url, **tally, "observed_since": prober.started.isoformat()})
+        ctx.record(Availability.from_data(url, None, {"url": url, **tally, "observed_since": prober.started.isoformat()}))
         if tally["availability"] is not None:
             worst = min(worst, tally["availability"])
     text = ", ".join(f"{u}: {t['availability']:.2%}" for u, t in results.items() if t["availability"] is not None)

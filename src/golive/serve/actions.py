@@ -19,6 +19,7 @@ from golive.engine.context import Services
 from golive.engine.gates import record_approval
 from golive.engine.incidents import IncidentInput, open_incident, resolve_incident
 from golive.errors import UsageError
+from golive.evidence.runs import WebAction
 from golive.plan.model import Plan
 from golive.rollout.rollback import operator
 from golive.serve.auth import User
@@ -100,5 +101,5 @@ def _safe(body: dict[str, Any]) -> dict[str, Any]:
 
 def _record(store: Store, plan: Plan, clock: Clock, actor: Actor, action: str, env: str, outcome: str,
             data: dict[str, Any]) -> None:
-    store.append_event(release=plan.release, env=env, kind="web_action", subject=action, outcome=outcome,
-                       at=clock.now(), data={**data, "by": actor.user.name, "from": actor.source})
+    store.append_record(WebAction(subject=action, outcome=outcome, by=actor.user.name, source=actor.source, extra=data),
+                        release=plan.release, env=env, at=clock.now())

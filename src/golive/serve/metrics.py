@@ -13,6 +13,10 @@ from datetime import datetime
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from golive.evidence import Record
+from golive.evidence.canary import CanaryAnalysis, CanaryPromoted, CanaryShifted
+from golive.evidence.rollback import RolledBack
+from golive.evidence.runs import Checkpoint
 from golive.notify import outbox
 from golive.store.store import Store
 
@@ -42,17 +46,17 @@ class StoreCollector(Collector):
         verdict: dict[tuple[str, str, str], float] = {}
         cps: dict[tuple[str, str, str], int] = {}
         rbs: dict[tuple[str, str, str], int] = {}
-        for event in self.store.events():
-            key = (event.release, event.env, event.subject)
-            if event.kind == "canary" and event.outcome in ("shifted", "promoted") and "weight" in event.data:
-                canary[key] = float(event.data["weight"])
-            elif event.kind == "canary" and event.outcome == "analysis":
-                verdict[key] = _ANALYSIS.get(str(event.data.get("verdict")), 0.0)
-            elif event.kind == "rollback" and event.outcome == "rolled_back":
+        for event in self.store.records(Record):
+            record, key = event.record, (event.release, event.env, event.record.subject)
+            if isinstance(record, CanaryShifted | CanaryPromoted) and record.weight is not None:
+                canary[key] = record.weight
+            elif isinstance(record, CanaryAnalysis):
+                verdict[key] = _ANALYSIS.get(record.verdict, 0.0)
+            elif isinstance(record, RolledBack):
                 canary[key] = 0.0
                 rbs[key] = rbs.get(key, 0) + 1
-            elif event.kind == "checkpoint":
-                cp = (event.release, event.env, event.outcome or "unknown")
+            elif isinstance(record, Checkpoint):
+                cp = (event.release, event.env, record.outcome or "unknown")
                 cps[cp] = cps.get(cp, 0) + 1
         for (release, env, project), value in canary.items():
             weight.add_metric([release, env, project], value)

@@ -2,8 +2,7 @@
 
 Every view is built from the stored runs, steps and events (the evidence the
 engine wrote), so the page tells exactly what ``golive status`` and the
-report tell. When the store gains a typed evidence layer, this module is the
-one to switch.
+report tell. Events are read as typed records (golive.evidence).
 """
 
 from __future__ import annotations
@@ -16,6 +15,11 @@ import sqlalchemy as sa
 from golive.engine.gates import evaluate_gate
 from golive.engine.status import release_status
 from golive.errors import GoliveError
+from golive.evidence import read
+from golive.evidence.canary import CanaryAnalysis, CanaryPromoted, CanaryRecord, CanaryShifted
+from golive.evidence.gates import GateDecisionRecord
+from golive.evidence.rollback import RollbackRecord, RolledBack
+from golive.evidence.runs import Checkpoint, WebAction
 from golive.plan.model import Plan
 from golive.store import tables as t
 from golive.store.store import Event, Store
@@ -59,30 +63,28 @@ def releases(store: Store) -> list[dict[str, Any]]:
 
 def _canaries(events: list[Event]) -> dict[str, dict[str, Any]]:
     canaries: dict[str, dict[str, Any]] = {}
-    for e in events:
-        if e.kind != "canary":
-            continue
+    for e in read(events, CanaryRecord):
+        r = e.record
         # One chart per canary step: a project canaried in two regions has two steps under one subject.
-        c = canaries.setdefault(e.step_key or e.subject, {"project": e.subject, "step": e.step_key or e.subject,
-                                                          "weights": [], "analyses": [], "weight": 0.0,
-                                                          "state": "pending"})
-        if "weight" in e.data and e.outcome in ("shifted", "promoted"):
-            c["weights"].append({"at": e.at.isoformat(), "weight": float(e.data["weight"])})
-            c["weight"] = float(e.data["weight"])
-            c["state"] = e.outcome
-        elif e.outcome == "analysis":
-            _series_of_analysis(c, e)
-            c["analyses"].append({"at": e.at.isoformat(), "verdict": e.data.get("verdict"),
-                                  "reason": e.data.get("reason"), "weight": c["weight"],
+        key = e.step_key or r.subject
+        c = canaries.setdefault(key, {"project": r.subject, "step": key, "weights": [], "analyses": [],
+                                      "weight": 0.0, "state": "pending"})
+        if isinstance(r, CanaryShifted | CanaryPromoted) and r.weight is not None:
+            c["weights"].append({"at": e.at.isoformat(), "weight": r.weight})
+            c["weight"] = r.weight
+            c["state"] = r.outcome
+        elif isinstance(r, CanaryAnalysis):
+            _series_of_analysis(c, e.at.isoformat(), r)
+            c["analyses"].append({"at": e.at.isoformat(), "verdict": r.verdict, "reason": r.reason,
+                                  "weight": c["weight"],
                                   "triggers": [{"criterion": tr.get("criterion") or tr.get("text"),
                                                 "value": tr.get("value"), "threshold": tr.get("threshold"),
-                                                "message": tr.get("message")} for tr in e.data.get("triggers", [])
-                                               if isinstance(tr, dict)],
-                                  "judgement": e.data.get("judgement")})
-    for e in events:
-        key = e.step_key or e.subject
-        if e.kind == "rollback" and key in canaries and e.outcome == "rolled_back":
-            canaries[key]["weights"].append({"at": e.at.isoformat(), "weight": 0.0})
+                                                "message": tr.get("message")} for tr in r.triggers or ()],
+                                  "judgement": r.judgement})
+    for b in read(events, RolledBack):
+        key = b.step_key or b.record.subject
+        if key in canaries:
+            canaries[key]["weights"].append({"at": b.at.isoformat(), "weight": 0.0})
             canaries[key].update(weight=0.0, state="rolled_back")
     return canaries
 
@@ -95,17 +97,16 @@ def _relative(result: dict[str, Any], key: str) -> float | None:
     return (value - 1.0) * 100 if "Poisson" in str(result.get("test", "")) else value * 100
 
 
-def _series_of_analysis(canary: dict[str, Any], e: Event) -> None:
+def _series_of_analysis(canary: dict[str, Any], at: str, r: CanaryAnalysis) -> None:
     """Each analysis as points: every trigger's value against its threshold, every judged metric canary vs stable."""
-    at = e.at.isoformat()
-    for tr in e.data.get("triggers", []):
+    for tr in r.triggers or ():
         if isinstance(tr, dict) and isinstance(tr.get("value"), int | float):
             name = str(tr.get("criterion") or tr.get("text"))
             canary.setdefault("triggers", {}).setdefault(name, []).append(
                 {"at": at, "value": tr["value"], "threshold": tr.get("threshold")})
-    judgement = e.data.get("judgement")
+    judgement = r.judgement
     worst: dict[str, dict[str, Any]] = {}  # per metric, the function whose canary fares worst against its stable
-    for result in judgement.get("results", []) if isinstance(judgement, dict) else []:
+    for result in judgement.get("results", []) if judgement is not None else []:
         value = _relative(result, "effect") if isinstance(result, dict) else None
         if value is None:
             continue
@@ -122,20 +123,18 @@ def _series_of_analysis(canary: dict[str, Any], e: Event) -> None:
 def _checkpoint_series(events: list[Event]) -> dict[str, list[dict[str, Any]]]:
     """Each soak criterion's measured value at every checkpoint, for the checkpoint charts."""
     series: dict[str, list[dict[str, Any]]] = {}
-    for e in events:
-        if e.kind != "checkpoint":
-            continue
-        for c in e.data.get("criteria", []):
+    for p in read(events, Checkpoint):
+        for c in p.record.criteria:
             if isinstance(c, dict) and isinstance(c.get("value"), int | float):
                 series.setdefault(str(c.get("criterion") or c.get("text")), []).append(
-                    {"at": e.at.isoformat(), "value": c["value"], "outcome": c.get("outcome")})
+                    {"at": p.at.isoformat(), "value": c["value"], "outcome": c.get("outcome")})
     return series
 
 
 def _gates(store: Store, plan: Plan | None, release: str, events: list[Event], now: datetime) -> list[dict[str, Any]]:
-    decided = [{"gate": e.subject, "env": e.env, "at": e.at.isoformat(), "verdict": e.outcome,
-                "reasons": e.data.get("reasons", []), "items": e.data.get("items", []), "live": False}
-               for e in events if e.kind == "gate"]
+    decided = [{"gate": e.record.subject, "env": e.env, "at": e.at.isoformat(), "verdict": e.record.outcome,
+                "reasons": list(e.record.reasons), "items": list(e.record.items), "live": False}
+               for e in read(events, GateDecisionRecord)]
     live: list[dict[str, Any]] = []
     if plan is not None and plan.release == release:
         for name, spec in plan.gates.items():
@@ -160,12 +159,12 @@ def release_view(store: Store, plan: Plan | None, release: str, now: datetime) -
         **status,
         "batches": _batches(plan, release),
         "canaries": list(_canaries(events).values()),
-        "checkpoints": [{"subject": e.subject, "at": e.at.isoformat(), "outcome": e.outcome,
-                         "failures": e.data.get("failures", []),
+        "checkpoints": [{"subject": p.record.subject, "at": p.at.isoformat(), "outcome": p.record.outcome,
+                         "failures": list(p.record.failures),
                          "criteria": [{"text": c.get("criterion") or c.get("text"), "value": c.get("value"),
-                                       "outcome": c.get("outcome")} for c in e.data.get("criteria", [])
+                                       "outcome": c.get("outcome")} for c in p.record.criteria
                                       if isinstance(c, dict)]}
-                        for e in events if e.kind == "checkpoint"],
+                        for p in read(events, Checkpoint)],
         "checkpoint_series": _checkpoint_series(events),
         "gates": _gates(store, plan, release, events, now),
         "incidents": [{"id": i.id, "severity": i.severity, "title": i.title, "status": i.status, "env": i.env,
@@ -173,12 +172,16 @@ def release_view(store: Store, plan: Plan | None, release: str, now: datetime) -
                        "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None}
                       for i in store.incidents(release)],
         "approvals": approvals,
-        "rollbacks": [{"project": e.subject, "at": e.at.isoformat(), "outcome": e.outcome,
-                       "reason": e.data.get("reason"), "seconds": e.data.get("seconds") or e.data.get("alias_seconds")}
-                      for e in events if e.kind == "rollback"],
-        "actions": [{"at": e.at.isoformat(), "action": e.subject, "by": e.data.get("by"), "from": e.data.get("from"),
-                     "outcome": e.outcome} for e in events if e.kind == "web_action"],
+        "rollbacks": [{"project": b.record.subject, "at": b.at.isoformat(), "outcome": b.record.outcome,
+                       "reason": b.record.reason, "seconds": _seconds(b.record)}
+                      for b in read(events, RollbackRecord)],
+        "actions": [{"at": a.at.isoformat(), "action": a.record.subject, "by": a.record.by, "from": a.record.source,
+                     "outcome": a.record.outcome} for a in read(events, WebAction)],
     }
+
+
+def _seconds(record: RollbackRecord) -> float | None:
+    return (record.seconds or record.alias_seconds) if isinstance(record, RolledBack) else None
 
 
 def _batches(plan: Plan | None, release: str) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -32,9 +32,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from golive.errors import LeaseHeld, RunInProgress, StoreError, StoreUnreachable, StoreUnusable
+from golive.evidence import Evidence, Record, read
 from golive.notify import outbox
 from golive.redact import scrub, scrub_data
 from golive.store import tables as t
+
+R = TypeVar("R", bound=Record)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -399,6 +402,18 @@ class Store:
             outbox.enqueue(conn, event_id, {"release": release, "env": env, "kind": kind, "outcome": outcome,
                                             "data": data or {}})
             return event_id
+
+    def append_record(self, record: Record, *, release: str, env: str, at: datetime, run_id: int | None = None,
+                      step_key: str | None = None) -> int:
+        """Append a typed record as an event, in the shape its class stores."""
+        return self.append_event(release=release, env=env, kind=record.stored_kind, subject=record.subject, at=at,
+                                 data=record.to_data(), outcome=record.outcome, run_id=run_id, step_key=step_key)
+
+    def records(self, of: type[R], *, run_id: int | None = None, release: str | None = None, env: str | None = None,
+                kind: str | None = None, since: datetime | None = None) -> list[Evidence[R]]:
+        """The stored events that are records of ``of``, typed."""
+        return read(self.events(run_id=run_id, release=release, env=env, kind=kind or (of.kind or None),
+                                since=since), of)
 
     def events(self, *, run_id: int | None = None, release: str | None = None, env: str | None = None,
                kind: str | None = None, since: datetime | None = None) -> list[Event]:

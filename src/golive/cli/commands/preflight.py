@@ -15,26 +15,14 @@ from rich.table import Table
 from golive.cli.common import EnvOpt, out, ws
 from golive.cli.github_actions import GitHubActions
 from golive.cli.github_actions import table as gha_table
+from golive.evidence import checks as evidence_checks
 
 _RESULT = {"pass": "[green]pass[/green]", "fail": "[red]FAIL[/red]", "warn": "[yellow]warn[/yellow]",
            "error": "[magenta]error[/magenta]"}
 
 
 def _secret_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = []
-    for r in results:
-        if r["check"] != "github_secrets":
-            continue
-        for ev in r["evidence"]:
-            answered = ev.get("answered")
-            if isinstance(answered, dict) and "secrets" in answered:
-                repo = r["target"]
-                for row in answered["secrets"]:
-                    rows.append({"repo": repo, **row})
-                for arn in answered.get("hardcoded_role_arns", []):
-                    rows.append({"repo": repo, "name": "(role ARN hard-coded)", "status": "hard-coded",
-                                 "lines": arn.get("lines") if isinstance(arn, dict) else None})
-    return rows
+    return evidence_checks.secret_rows(results)
 
 
 def preflight(ctx: typer.Context, env: EnvOpt) -> None:
