@@ -27,7 +27,7 @@ from pathlib import Path
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec, evaluate, requests_for
-from golive.analysis.measurement import Outcome
+from golive.analysis.measurement import MeasurementOutcome as Outcome
 from golive.analysis.metrics import Scope, parse_metric_def
 from golive.clock import VirtualClock
 from golive.plan.validate import load_plan

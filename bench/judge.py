@@ -37,7 +37,7 @@ import numpy as np
 from scipy import stats as sps
 
 from golive.analysis.judge import JudgeConfig, VersionSeries, config_for, judge
-from golive.analysis.measurement import Outcome
+from golive.analysis.measurement import MeasurementOutcome as Outcome
 
 FUNCTIONS = 5
 MINUTES = 10

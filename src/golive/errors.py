@@ -6,7 +6,7 @@ DESIGN.md promises, never a traceback. A *measurement* that fails is data
 (see ``golive.analysis``), not an exception: exceptions are for things that
 stop an operation.
 
-    GoliveError                      exit 1 unless a subclass says otherwise
+    GoliveError                      exit 1 unless its branch below says otherwise
     ├── UsageError                   exit 2: the user's input is wrong
     │   ├── PlanError                a plan file that does not load (file:line key: message)
     │   ├── UnknownNameError         a project, environment, gate or run the plan/store does not have
@@ -27,6 +27,9 @@ stop an operation.
     │   ├── StoreUnusable            exit 2: not a database, corrupt, or written by a newer golive
     │   └── StoreUnreachable         exit 3: the store's server does not answer
     └── ReleaseStopped               exit 1: a release ended NO-GO, failed or rolled back
+
+The exit code is read from this tree only, by ``exit_code_for`` (``isinstance``, never a class name), and
+``unanswered`` says which errors mean "no answer" (the runner retries those; a command exits 3 after them).
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ from datetime import datetime
 class GoliveError(Exception):
     """Base of every error golive raises on purpose."""
 
-    exit_code = 1
+    @property
+    def exit_code(self) -> int:
+        return exit_code_for(self)
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -49,8 +54,6 @@ class GoliveError(Exception):
 
 class UsageError(GoliveError):
     """Bad plan, bad flag, bad name: the user can fix it by changing the input."""
-
-    exit_code = 2
 
 
 class PlanError(UsageError):
@@ -84,8 +87,6 @@ class ConfigError(UsageError):
 
 class ExternalError(GoliveError):
     """An outside system could not be reached after retries."""
-
-    exit_code = 3
 
 
 class AwsError(ExternalError):
@@ -177,13 +178,9 @@ class RunInProgress(StoreError):
 class StoreUnusable(StoreError):
     """The store's URL names something golive cannot use: not a database, corrupt, or from a newer golive."""
 
-    exit_code = 2
-
 
 class StoreUnreachable(StoreError):
     """The store's database server did not answer."""
-
-    exit_code = 3
 
 
 class LeaseHeld(StoreError):
@@ -198,3 +195,17 @@ class LeaseHeld(StoreError):
 
 class ReleaseStopped(GoliveError):
     """The release ended without success: NO-GO, a failed check, or a rollback."""
+
+
+def unanswered(exc: BaseException) -> bool:
+    """True when ``exc`` means an outside system (or the store's server) gave no answer: retry, then exit 3."""
+    return isinstance(exc, ExternalError | StoreUnreachable)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """DESIGN §2's exit code for an error: 2 bad input, 3 no answer after retries, 1 anything else."""
+    if isinstance(exc, UsageError | StoreUnusable):
+        return 2
+    if unanswered(exc):
+        return 3
+    return 1

@@ -17,7 +17,7 @@ import pytest
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec, evaluate
-from golive.analysis.measurement import Outcome
+from golive.analysis.measurement import MeasurementOutcome
 from golive.analysis.metrics import DEFAULT_METRICS, Scope, SeriesRequest
 from golive.clock import VirtualClock
 from golive.providers.aws import Aws, AwsTarget
@@ -90,13 +90,13 @@ def test_error_rate_per_function_names_the_worst(cw: tuple[Aws, str]) -> None:
     by_scope = {m.scope: m for m in result.per_scope}
     # the minutes without an Errors datapoint count as zero errors, not as missing data
     assert by_scope["api-orders"].value == pytest.approx(5 / 6000)
-    assert by_scope["api-orders"].outcome is Outcome.SUCCESSFUL
+    assert by_scope["api-orders"].outcome is MeasurementOutcome.SUCCESSFUL
     assert by_scope["api-orders"].raw["errors"] == 5 and by_scope["api-orders"].raw["invocations"] == 6000
     assert by_scope["api-products"].value == pytest.approx(0.02)
-    assert by_scope["api-products"].outcome is Outcome.FAILED
-    assert by_scope["api-idle"].outcome is Outcome.INCONCLUSIVE
+    assert by_scope["api-products"].outcome is MeasurementOutcome.FAILED
+    assert by_scope["api-idle"].outcome is MeasurementOutcome.INCONCLUSIVE
     assert "no invocations" in by_scope["api-idle"].message
-    assert result.outcome is Outcome.FAILED
+    assert result.outcome is MeasurementOutcome.FAILED
     assert result.overall.raw["worst"] == "api-products"
     assert "api-products" in result.overall.message and "2%" in result.overall.message
     assert {q["metric"] for q in by_scope["api-products"].query} == {"Invocations", "Errors"}
@@ -113,8 +113,8 @@ def test_aggregate_hides_what_per_function_catches(cw: tuple[Aws, str]) -> None:
     start, end = src.window(timedelta(minutes=10))
     per_fn, aggregate = evaluate([spec("error_rate < 0.5%"), spec("error_rate < 0.5%", aggregate=True)],
                                  src, scopes, start, end)
-    assert per_fn.outcome is Outcome.FAILED and per_fn.overall.raw["worst"] == "fn-0"
-    assert aggregate.outcome is Outcome.SUCCESSFUL
+    assert per_fn.outcome is MeasurementOutcome.FAILED and per_fn.overall.raw["worst"] == "fn-0"
+    assert aggregate.outcome is MeasurementOutcome.SUCCESSFUL
     assert aggregate.overall.value == pytest.approx(60 / 50000)
     assert src.calls == 1
 
@@ -130,8 +130,9 @@ def test_throttles_and_immediate_trigger(cw: tuple[Aws, str]) -> None:
     throttles, trigger = evaluate([spec("throttles == 0"), spec("error_rate > 5% immediately", trigger=True)],
                                   src, [a, b], start, end)
     assert {m.scope: m.value for m in throttles.per_scope} == {"fn-a": 0.0, "fn-b": 2.0}
-    assert throttles.outcome is Outcome.FAILED and throttles.overall.raw["worst"] == "fn-b"
-    assert {m.scope: m.outcome for m in trigger.per_scope} == {"fn-a": Outcome.SUCCESSFUL, "fn-b": Outcome.FAILED}
+    assert throttles.outcome is MeasurementOutcome.FAILED and throttles.overall.raw["worst"] == "fn-b"
+    assert {m.scope: m.outcome for m in trigger.per_scope} == {"fn-a": MeasurementOutcome.SUCCESSFUL,
+                                                                  "fn-b": MeasurementOutcome.FAILED}
     assert "fires" in trigger.overall.message
 
 
@@ -156,7 +157,7 @@ def test_aws_unreachable_is_an_error_measurement(cw: tuple[Aws, str]) -> None:
     src = CloudWatchLambdaSource(dead, VirtualClock(T0 + timedelta(minutes=12)))
     start, end = src.window(timedelta(minutes=10))
     [result] = evaluate([spec("error_rate > 5% immediately", trigger=True)], src, [Scope("fn-a")], start, end)
-    assert result.outcome is Outcome.ERROR
+    assert result.outcome is MeasurementOutcome.ERROR
     assert "cloudwatch:GetMetricData" in result.overall.message and "no answer" in result.overall.message
     assert result.overall.to_dict()["outcome"] == "Error"
 
@@ -176,7 +177,7 @@ def test_canary_version_p95_relative_to_stable(cw: tuple[Aws, str]) -> None:
     [relative] = evaluate([spec("p95_duration <= +10%")], src, [canary], start, end, compare_to={canary: stable})
     assert relative.overall.baseline == pytest.approx(1.0)  # stable p95: 1000 ms
     assert relative.overall.value == pytest.approx(1.5)
-    assert relative.outcome is Outcome.FAILED
+    assert relative.outcome is MeasurementOutcome.FAILED
     assert relative.overall.threshold == pytest.approx(1.1)
     assert {q["stat"] for q in relative.overall.query} >= {"p95"}
     assert relative.overall.query[0]["dimensions"]["ExecutedVersion"] == "7"
@@ -194,7 +195,7 @@ def test_sustained_trigger_ignores_a_blip(cw: tuple[Aws, str]) -> None:
     start, end = src.window(timedelta(minutes=20))
     [result] = evaluate([spec("p95_duration > 5s for 15m", trigger=True)], src, [blip, sustained], start, end)
     outcomes = {m.scope: m.outcome for m in result.per_scope}
-    assert outcomes == {"fn-blip": Outcome.SUCCESSFUL, "fn-slow": Outcome.FAILED}
+    assert outcomes == {"fn-blip": MeasurementOutcome.SUCCESSFUL, "fn-slow": MeasurementOutcome.FAILED}
     fired = next(m for m in result.per_scope if m.scope == "fn-slow")
     assert "15 of 15 minutes" in fired.message and fired.value == pytest.approx(6.0)
     assert fired.start == end - timedelta(minutes=15)

@@ -47,13 +47,14 @@ from soak_world import (
 from golive.analysis.criteria import Unit, format_value
 from golive.clock import parse_instant
 from golive.engine import session
-from golive.engine.gates import Decision, GateItem, evaluate_gate, record_approval
+from golive.engine.gates import Decision, evaluate_gate, record_approval
 from golive.engine.incidents import IncidentInput, open_incident, parse_incident_json, resolve_incident
 from golive.engine.release import all_handlers
 from golive.engine.runner import Engine, lease_name
 from golive.engine.soak import METRIC_DELAY
 from golive.engine.soak_status import soak_summary
 from golive.errors import UsageError
+from golive.evidence.gates import GateItem
 from golive.plan.model import Plan
 from golive.report import render
 from golive.store.store import Event, Store

@@ -1,7 +1,7 @@
 """The plan's ``analysis.false_rollbacks`` budget changes what the judge decides on a borderline canary."""
 
 from golive.analysis.judge import VersionSeries, config_for, judge
-from golive.analysis.measurement import Outcome
+from golive.analysis.measurement import MeasurementOutcome
 from golive.analysis.stats import Stratum, rate_test
 
 
@@ -25,6 +25,6 @@ def test_function_budget_rolls_back_a_borderline_canary_the_project_budget_keeps
     lenient = judge(canary, stable, config_for("project"), final=True)
     strict = judge(canary, stable, config_for("function"), final=True)
     errors = [r for r in strict.results if r.metric == "errors"]
-    assert errors and errors[0].outcome is Outcome.FAILED
-    assert next(r for r in lenient.results if r.metric == "errors").outcome is Outcome.SUCCESSFUL
+    assert errors and errors[0].outcome is MeasurementOutcome.FAILED
+    assert next(r for r in lenient.results if r.metric == "errors").outcome is MeasurementOutcome.SUCCESSFUL
     assert config_for("project").alpha_final < config_for("function").alpha_final

@@ -5,18 +5,20 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from golive.analysis.measurement import Limits, Measurement, Outcome, assess, worst
+from golive.analysis.measurement import Limits, Measurement, MeasurementOutcome, assess, worst
+
+MO = MeasurementOutcome
 
 T = datetime(2025, 3, 1, tzinfo=UTC)
 
 
-def m(outcome: Outcome, *, dry_run: bool = False, message: str = "") -> Measurement:
+def m(outcome: MO, *, dry_run: bool = False, message: str = "") -> Measurement:
     return Measurement("error_rate < 0.1%", "fn-a", T, T + timedelta(minutes=1), outcome, value=0.002,
                        threshold=0.001, message=message, dry_run=dry_run)
 
 
 def test_round_trips_through_json() -> None:
-    original = Measurement("p95_duration < 2s", "fn-a:live@7", T, T + timedelta(hours=6), Outcome.FAILED, value=2.4,
+    original = Measurement("p95_duration < 2s", "fn-a:live@7", T, T + timedelta(hours=6), MO.FAILED, value=2.4,
                            threshold=2.0, message="p95_duration = 2.4s", query=({"stat": "p95", "period": 21600},),
                            raw={"p95": [[T.isoformat(), 2.4]]}, late=True)
     again = Measurement.from_dict(json.loads(json.dumps(original.to_dict())))
@@ -24,14 +26,14 @@ def test_round_trips_through_json() -> None:
 
 
 def test_worst_outcome() -> None:
-    assert worst([Outcome.SUCCESSFUL, Outcome.INCONCLUSIVE]) is Outcome.INCONCLUSIVE
-    assert worst([Outcome.ERROR, Outcome.INCONCLUSIVE, Outcome.SUCCESSFUL]) is Outcome.ERROR
-    assert worst([Outcome.ERROR, Outcome.FAILED]) is Outcome.FAILED
-    assert worst([]) is Outcome.INCONCLUSIVE
+    assert worst([MO.SUCCESSFUL, MO.INCONCLUSIVE]) is MO.INCONCLUSIVE
+    assert worst([MO.ERROR, MO.INCONCLUSIVE, MO.SUCCESSFUL]) is MO.ERROR
+    assert worst([MO.ERROR, MO.FAILED]) is MO.FAILED
+    assert worst([]) is MO.INCONCLUSIVE
 
 
 def test_assess_follows_argo_limits() -> None:
-    ok, bad, unsure, err = Outcome.SUCCESSFUL, Outcome.FAILED, Outcome.INCONCLUSIVE, Outcome.ERROR
+    ok, bad, unsure, err = MO.SUCCESSFUL, MO.FAILED, MO.INCONCLUSIVE, MO.ERROR
     assert assess([m(ok), m(ok)]).outcome is ok
     assert assess([m(ok), m(bad, message="2% > 0.1%")]).outcome is bad
     assert "2% > 0.1%" in assess([m(bad, message="2% > 0.1%")]).reason
@@ -46,5 +48,5 @@ def test_assess_follows_argo_limits() -> None:
 
 
 def test_dry_run_measurements_never_decide() -> None:
-    assert assess([m(Outcome.FAILED, dry_run=True), m(Outcome.SUCCESSFUL)]).outcome is Outcome.SUCCESSFUL
-    assert assess([m(Outcome.FAILED, dry_run=True)]).outcome is Outcome.INCONCLUSIVE
+    assert assess([m(MO.FAILED, dry_run=True), m(MO.SUCCESSFUL)]).outcome is MO.SUCCESSFUL
+    assert assess([m(MO.FAILED, dry_run=True)]).outcome is MO.INCONCLUSIVE

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from golive.analysis.criteria import Criterion, Op, format_value
-from golive.analysis.measurement import Measurement, Outcome, worst
+from golive.analysis.measurement import Measurement, MeasurementOutcome, worst
 from golive.analysis.metrics import Aggregation, Fetch, MetricDef, MetricSource, Scope, SeriesRequest
 
 AGGREGATE = "aggregate"
@@ -56,7 +56,7 @@ class Evaluation:
     per_scope: tuple[Measurement, ...]
 
     @property
-    def outcome(self) -> Outcome:
+    def outcome(self) -> MeasurementOutcome:
         return self.overall.outcome
 
     def to_dict(self) -> dict[str, Any]:
@@ -242,23 +242,23 @@ def _measure(spec: CriterionSpec, fetched: Fetch, plan: _Plan, *, scopes: Sequen
     start, end, minutes = _window(spec, plan)
     queries = tuple(q for scope in scopes for q in plan.queries_of(fetched, scope, spec))
 
-    def made(outcome: Outcome, message: str, value: float | None = None, raw: dict[str, Any] | None = None,
+    def made(outcome: MeasurementOutcome, message: str, value: float | None = None, raw: dict[str, Any] | None = None,
              threshold: float | None = None) -> Measurement:
         return Measurement(criterion=criterion.text, scope=label, start=start, end=end, outcome=outcome, value=value,
                            threshold=threshold, baseline=baseline, message=message, query=queries,
                            raw=raw or {}, dry_run=spec.dry_run)
 
     if fetched.error is not None:
-        return made(Outcome.ERROR, f"metrics unavailable: {fetched.error}")
+        return made(MeasurementOutcome.ERROR, f"metrics unavailable: {fetched.error}")
     computed = _compute(spec, fetched, plan, scopes)
     calls = float(computed.raw.get("invocations") or 0.0)
     if spec.min_calls is not None and calls < spec.min_calls:
-        return made(Outcome.INCONCLUSIVE, f"{criterion.metric} on {label}: {calls:g} calls in the window, "
+        return made(MeasurementOutcome.INCONCLUSIVE, f"{criterion.metric} on {label}: {calls:g} calls in the window, "
                                           f"fewer than the {spec.min_calls} it needs", raw=computed.raw)
     if computed.value is None:
-        return made(Outcome.INCONCLUSIVE, f"{criterion.metric} on {label}: {computed.reason}", raw=computed.raw)
+        return made(MeasurementOutcome.INCONCLUSIVE, f"{criterion.metric} on {label}: {computed.reason}", raw=computed.raw)
     if criterion.relative and baseline is None:
-        return made(Outcome.INCONCLUSIVE, f"{criterion.metric} on {label}: no baseline ({baseline_reason})",
+        return made(MeasurementOutcome.INCONCLUSIVE, f"{criterion.metric} on {label}: no baseline ({baseline_reason})",
                     computed.value, computed.raw)
     bound = criterion.bound(baseline)
     unit = definition.unit
@@ -269,7 +269,8 @@ def _measure(spec: CriterionSpec, fetched: Fetch, plan: _Plan, *, scopes: Sequen
         failed = holds if spec.trigger else not holds
         verb = "fires" if spec.trigger and holds else ("holds" if holds else "does not hold")
         message = f"{criterion.metric} = {format_value(computed.value, unit)} on {label}, {shown}: {verb}"
-        return made(Outcome.FAILED if failed else Outcome.SUCCESSFUL, message, computed.value, computed.raw, bound)
+        return made(MeasurementOutcome.FAILED if failed else MeasurementOutcome.SUCCESSFUL, message, computed.value,
+                    computed.raw, bound)
 
     periods = computed.periods
     holding = [criterion.holds(v, baseline) for _, v in periods]
@@ -280,7 +281,7 @@ def _measure(spec: CriterionSpec, fetched: Fetch, plan: _Plan, *, scopes: Sequen
     message = (f"{criterion.metric} on {label} {shown} in {held} of {minutes} minutes "
                f"(worst minute {format_value(value, unit)})" + (": fires" if spec.trigger and failed else ""))
     raw = dict(computed.raw, minutes=[[t.isoformat(), v] for t, v in periods])
-    return made(Outcome.FAILED if failed else Outcome.SUCCESSFUL, message, value, raw, bound)
+    return made(MeasurementOutcome.FAILED if failed else MeasurementOutcome.SUCCESSFUL, message, value, raw, bound)
 
 
 def _baseline_value(spec: CriterionSpec, fetched: Fetch, plan: _Plan, *, label: str, scopes: Sequence[Scope],
@@ -333,7 +334,7 @@ def _summarise(spec: CriterionSpec, measurements: list[Measurement]) -> Measurem
         return -against if spec.trigger else against
 
     chosen = max(candidates, key=badness)
-    counts = {o.value: sum(1 for m in measurements if m.outcome is o) for o in Outcome}
+    counts = {o.value: sum(1 for m in measurements if m.outcome is o) for o in MeasurementOutcome}
     tally = ", ".join(f"{n} {name.lower()}" for name, n in counts.items() if n)
     first = measurements[0]
     return Measurement(

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from golive.analysis.measurement import Outcome
+from golive.analysis.measurement import MeasurementOutcome as Outcome
 from golive.analysis.stats import RateTest, Stratum, rate_test, shift_test
 
 POOLED = "pooled"

@@ -23,7 +23,7 @@ from typing import Any
 from golive.clock import parse_instant
 
 
-class Outcome(StrEnum):
+class MeasurementOutcome(StrEnum):
     SUCCESSFUL = "Successful"
     FAILED = "Failed"
     INCONCLUSIVE = "Inconclusive"
@@ -31,14 +31,15 @@ class Outcome(StrEnum):
 
 
 # When several measurements answer one question (one per function), the worst decides.
-_SEVERITY = {Outcome.SUCCESSFUL: 0, Outcome.INCONCLUSIVE: 1, Outcome.ERROR: 2, Outcome.FAILED: 3}
+_SEVERITY = {MeasurementOutcome.SUCCESSFUL: 0, MeasurementOutcome.INCONCLUSIVE: 1, MeasurementOutcome.ERROR: 2,
+             MeasurementOutcome.FAILED: 3}
 
 
-def worst(outcomes: Iterable[Outcome]) -> Outcome:
+def worst(outcomes: Iterable[MeasurementOutcome]) -> MeasurementOutcome:
     """Failed beats Error beats Inconclusive beats Successful; no outcomes at all is Inconclusive."""
     found = list(outcomes)
     if not found:
-        return Outcome.INCONCLUSIVE
+        return MeasurementOutcome.INCONCLUSIVE
     return max(found, key=lambda outcome: _SEVERITY[outcome])
 
 
@@ -50,7 +51,7 @@ class Measurement:
     scope: str
     start: datetime
     end: datetime
-    outcome: Outcome
+    outcome: MeasurementOutcome
     value: float | None = None
     threshold: float | None = None
     baseline: float | None = None
@@ -89,7 +90,7 @@ class Measurement:
             scope=str(data["scope"]),
             start=parse_instant(str(data["start"])),
             end=parse_instant(str(data["end"])),
-            outcome=Outcome(data["outcome"]),
+            outcome=MeasurementOutcome(data["outcome"]),
             value=None if data.get("value") is None else float(data["value"]),
             threshold=None if data.get("threshold") is None else float(data["threshold"]),
             baseline=None if data.get("baseline") is None else float(data["baseline"]),
@@ -114,7 +115,7 @@ class Limits:
 class Assessment:
     """The decision over a sequence of measurements, with the counts and the reason."""
 
-    outcome: Outcome
+    outcome: MeasurementOutcome
     reason: str
     failed: int
     inconclusive: int
@@ -136,30 +137,30 @@ def assess(measurements: Sequence[Measurement], limits: Limits = Limits()) -> As
     ``inconclusive_limit``; otherwise Successful (no deciding measurement at all: Inconclusive).
     """
     deciding = [m for m in measurements if m.decides]
-    failed = [m for m in deciding if m.outcome is Outcome.FAILED]
-    inconclusive = [m for m in deciding if m.outcome is Outcome.INCONCLUSIVE]
-    errors = [m for m in deciding if m.outcome is Outcome.ERROR]
-    successful = sum(1 for m in deciding if m.outcome is Outcome.SUCCESSFUL)
+    failed = [m for m in deciding if m.outcome is MeasurementOutcome.FAILED]
+    inconclusive = [m for m in deciding if m.outcome is MeasurementOutcome.INCONCLUSIVE]
+    errors = [m for m in deciding if m.outcome is MeasurementOutcome.ERROR]
+    successful = sum(1 for m in deciding if m.outcome is MeasurementOutcome.SUCCESSFUL)
     consecutive = 0
     for m in reversed(deciding):
-        if m.outcome is not Outcome.ERROR:
+        if m.outcome is not MeasurementOutcome.ERROR:
             break
         consecutive += 1
 
-    def made(outcome: Outcome, reason: str) -> Assessment:
+    def made(outcome: MeasurementOutcome, reason: str) -> Assessment:
         return Assessment(outcome, reason, len(failed), len(inconclusive), len(errors), consecutive, successful)
 
     if consecutive > limits.consecutive_error_limit:
-        return made(Outcome.ERROR, f"{consecutive} consecutive errors (limit {limits.consecutive_error_limit}): "
+        return made(MeasurementOutcome.ERROR, f"{consecutive} consecutive errors (limit {limits.consecutive_error_limit}): "
                                    f"{errors[-1].message or errors[-1].criterion}")
     if len(failed) > limits.failure_limit:
         last = failed[-1]
-        return made(Outcome.FAILED, f"{len(failed)} failed (limit {limits.failure_limit}): "
+        return made(MeasurementOutcome.FAILED, f"{len(failed)} failed (limit {limits.failure_limit}): "
                                     f"{last.criterion} on {last.scope}: {last.message}".rstrip(": "))
     if len(inconclusive) > limits.inconclusive_limit:
         last = inconclusive[-1]
-        return made(Outcome.INCONCLUSIVE, f"{len(inconclusive)} inconclusive (limit {limits.inconclusive_limit}): "
+        return made(MeasurementOutcome.INCONCLUSIVE, f"{len(inconclusive)} inconclusive (limit {limits.inconclusive_limit}): "
                                           f"{last.criterion} on {last.scope}: {last.message}".rstrip(": "))
     if not deciding:
-        return made(Outcome.INCONCLUSIVE, "no deciding measurement")
-    return made(Outcome.SUCCESSFUL, f"{successful} successful")
+        return made(MeasurementOutcome.INCONCLUSIVE, "no deciding measurement")
+    return made(MeasurementOutcome.SUCCESSFUL, f"{successful} successful")

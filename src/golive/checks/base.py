@@ -23,6 +23,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from golive.clock import Clock, SystemClock
+from golive.errors import ExternalError
 from golive.plan.variables import expand
 from golive.redact import Redactor
 
@@ -56,6 +57,9 @@ class CheckResult:
     status: Status
     summary: str
     evidence: tuple[Evidence, ...] = ()
+    # The error when no answer came (an outside system unreachable after retries); kept in memory, not stored:
+    # a gate-mode step raises it so the runner retries and, after the budget, the command exits 3.
+    unanswered: ExternalError | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:

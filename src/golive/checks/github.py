@@ -35,7 +35,7 @@ from typing import Any
 from pydantic import Field
 
 from golive.checks.base import CheckContext, CheckParams, CheckResult, CheckType, Evidence, Status
-from golive.errors import GitHubError, GitHubRequestError
+from golive.errors import ExternalError, GitHubError, GitHubRequestError
 from golive.providers.github import GitHub
 from golive.providers.github_yaml import (
     WorkflowFileError,
@@ -87,7 +87,8 @@ def _no_client(check: str, target: str) -> CheckResult:
 
 def _error(check: str, target: str, exc: GitHubError | GitHubRequestError, evidence: list[Evidence]) -> CheckResult:
     failed = Evidence(f"{exc.method} {exc.path}", {"error": type(exc).__name__, "message": str(exc)})
-    return CheckResult(check, target, Status.ERROR, f"could not ask GitHub: {exc}", (*evidence, failed))
+    return CheckResult(check, target, Status.ERROR, f"could not ask GitHub: {exc}", (*evidence, failed),
+                       unanswered=exc if isinstance(exc, ExternalError) else None)
 
 
 # -- github_workflow -------------------------------------------------------------------------------------------

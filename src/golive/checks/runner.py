@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from golive.checks import registry
 from golive.checks.base import CheckContext, CheckResult, Evidence, Status
-from golive.errors import GoliveError
+from golive.errors import ExternalError, GoliveError
 
 
 def _describe_target(entry: dict[str, Any]) -> str:
@@ -40,7 +40,8 @@ def run_check(entry: dict[str, Any], ctx: CheckContext) -> CheckResult:
         return check_type.run(ctx, params)
     except GoliveError as exc:
         return CheckResult(kind, check_type.describe(params), Status.ERROR, ctx.redact(str(exc)),
-                           (Evidence(check_type.describe(params), {"error": ctx.redact(str(exc))}),))
+                           (Evidence(check_type.describe(params), {"error": ctx.redact(str(exc))}),),
+                           unanswered=exc if isinstance(exc, ExternalError) else None)
 
 
 def run_checks(entries: Sequence[dict[str, Any]], context_for: Callable[[str | None], CheckContext],

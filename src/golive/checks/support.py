@@ -16,6 +16,7 @@ Also here: the plan's shorthand for parameters (``- dynamodb_tables: [a, b]``,
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -133,4 +134,4 @@ def guarded(ctx: CheckContext, check: str, target: str, body: Callable[[Probe], 
         return probe.result(status, exc.message)
     except ExternalError as exc:
         probe.note(getattr(exc, "call", check), {"error": type(exc).__name__, "message": exc.message})
-        return probe.result(Status.ERROR, exc.message)
+        return replace(probe.result(Status.ERROR, exc.message), unanswered=exc)

@@ -16,6 +16,7 @@ from golive.cli.github_actions import GitHubActions
 from golive.cli.output import Output, styled
 from golive.cli.prompt import confirm, where
 from golive.errors import UsageError
+from golive.store.statuses import RUN_FAILED
 from golive.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 EnvOpt = Annotated[str, typer.Option("--env", "-e", help="environment from the plan")]
 
-FAILED_RUN = ("failed", "rolled_back", "no_go", "aborted")
 
 SANDBOX_MODULES = ("moto", "werkzeug", "numpy")
 SERVE_MODULES = ("starlette", "uvicorn", "prometheus_client", "argon2")
@@ -41,7 +41,7 @@ def out(ctx: typer.Context) -> Output:
 
 def exit_for(driven: Driven) -> None:
     """Exit 1 when the run ended failed, rolled back, NO-GO or aborted (an outside failure raised before: 3)."""
-    if driven.run.status in FAILED_RUN:
+    if driven.run.status in RUN_FAILED:
         raise typer.Exit(1)
 
 
@@ -73,7 +73,7 @@ def render_driven(o: Output, driven: Driven, w: Workspace) -> None:
         from golive.report import render
 
         o.ci.summary(render(w.store, driven.run.id, w.plan.release, "md", redact=w.redact))
-        if driven.run.status in FAILED_RUN:
+        if driven.run.status in RUN_FAILED:
             o.ci.error(f"golive {driven.run.kind} {driven.run.env}: {driven.run.status}", driven.run.reason or "(no reason)")
     if o.json_mode:
         o.json(data)

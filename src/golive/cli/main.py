@@ -2,7 +2,7 @@
 
 No logic lives here and no command either: each command is a module of ``golive.cli.commands`` (listed in
 its ``commands_dict``) that registers itself on the app. ``main`` is the one place where golive's exceptions
-become a one-line message and an exit code, read from the exception (``GoliveError.exit_code``: 2 for bad
+become a one-line message and an exit code, read from the error tree (``errors.exit_code_for``: 2 for bad
 input, 3 for an outside system that did not answer after retries, 1 for a failed check, NO-GO or rollback).
 """
 
@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from golive.cli.commands import command_modules
-from golive.errors import GoliveError
+from golive.errors import GoliveError, exit_code_for
 from golive.redact import scrub
 from golive.workspace import Workspace
 
@@ -50,7 +50,7 @@ for _module in command_modules():
 
 
 def _fail_json(err: GoliveError) -> dict[str, Any]:
-    return {"error": scrub(str(err)), "type": type(err).__name__, "exit_code": err.exit_code}
+    return {"error": scrub(str(err)), "type": type(err).__name__, "exit_code": exit_code_for(err)}
 
 
 _GLOBAL_WITH_VALUE = ("-f", "--plan", "--db", "--profile", "--region")
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
         if json_mode:
             sys.stdout.write(json.dumps(_fail_json(err)) + "\n")
         sys.stderr.write(f"golive: error: {scrub(str(err))}\n")
-        sys.exit(err.exit_code)
+        sys.exit(exit_code_for(err))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

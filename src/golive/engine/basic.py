@@ -38,16 +38,9 @@ def alarms_at_start(ctx: StepContext, env: str) -> frozenset[str]:
 def _missing_secrets(result: CheckResult) -> list[str]:
     return missing_secrets([e.to_dict() for e in result.evidence])
 
-_UNREACHABLE = frozenset({"AwsUnreachable", "GitHubUnreachable"})
-
-
 def unreachable(result: CheckResult) -> str | None:
     """Why a result could not be had: an outside system gave no answer after retries (the call, region, endpoint)."""
-    for evidence in result.evidence if result.status.value == "error" else ():
-        answered = evidence.answered
-        if isinstance(answered, dict) and answered.get("error") in _UNREACHABLE:
-            return str(answered.get("message") or result.summary)
-    return None
+    return None if result.unanswered is None else result.unanswered.message or result.summary
 
 
 def preflight_summary(plan: Plan, entries: list[dict[str, Any]], results: list[CheckResult]) -> dict[str, Any]:
@@ -77,17 +70,23 @@ def preflight_summary(plan: Plan, entries: list[dict[str, Any]], results: list[C
             "results": [r.to_dict() for r in results]}
 
 
-def run_step_checks(ctx: StepContext) -> tuple[list[dict[str, Any]], list[CheckResult]]:
+def run_step_checks(ctx: StepContext, *, raise_unanswered: bool = False) -> tuple[list[dict[str, Any]],
+                                                                              list[CheckResult]]:
+    """Run the step's checks and record each result; with ``raise_unanswered``, a check whose system gave no
+    answer raises its error first (nothing recorded), so the runner retries the step and then exits 3."""
     env = ctx.run.env
     entries: list[dict[str, Any]] = ctx.params["checks"]
     results = run_checks(entries, lambda e: check_context(ctx.services, e or env, alarms_at_start(ctx, e or env)))
+    silent = next((r.unanswered for r in results if r.unanswered is not None), None)
+    if raise_unanswered and silent is not None:
+        raise silent
     for entry, result in zip(entries, results, strict=True):
         ctx.record(check_record(result.to_dict(), entry.get("project")))
     return entries, results
 
 
 def _checks(ctx: StepContext) -> Outcome:
-    entries, results = run_step_checks(ctx)
+    entries, results = run_step_checks(ctx, raise_unanswered=ctx.params.get("mode") != "report")
     bad = [f"{r.check} {r.target}: {r.summary}" for r in results if not r.ok]
     summary = {"passed": sum(r.ok for r in results), "failed": len(bad), "total": len(results)}
     if ctx.params.get("mode") == "report":

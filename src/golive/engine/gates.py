@@ -19,11 +19,10 @@ from typing import Any
 
 from golive.analysis.units import human_duration
 from golive.engine.context import StepContext
-from golive.engine.outcome import Done, Fail, Handler, Wait
-from golive.engine.outcome import Outcome as StepOutcome
+from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
 from golive.errors import UnknownNameError, UsageError
 from golive.evidence.checks import Preflight
-from golive.evidence.gates import ApprovalRecord, GateDecisionRecord
+from golive.evidence.gates import ApprovalRecord, GateDecisionRecord, GateItem
 from golive.evidence.runs import Checkpoint, SoakVerdict
 from golive.plan.model import Plan
 from golive.store.store import Event, Store
@@ -48,19 +47,6 @@ def record_approval(store: Store, plan: Plan, gate: str, env: str, by: str, role
     store.append_record(ApprovalRecord(subject=gate, by=by, role=role, note=note, approval=approval_id),
                         release=plan.release, env=env, at=now)
     return approval_id
-
-
-@dataclass(frozen=True)
-class GateItem:
-    name: str
-    ok: bool
-    detail: str
-    evidence: Any = None
-    approval_only: bool = False
-    refreshable: bool = False  # missing or too old: running the check again could settle it
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "ok": self.ok, "detail": self.detail, "evidence": self.evidence}
 
 
 @dataclass(frozen=True)
@@ -219,7 +205,7 @@ def _fresh_preflight(ctx: StepContext, env: str) -> None:
                             at=ctx.now)
 
 
-def _gate_step(ctx: StepContext) -> StepOutcome:
+def _gate_step(ctx: StepContext) -> Outcome:
     plan, store = ctx.services.plan, ctx.store
     gate, env = ctx.params["gate"], ctx.params["env"]
     decision = evaluate_gate(store, plan, gate, env, ctx.now)

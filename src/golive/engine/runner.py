@@ -31,11 +31,12 @@ from golive.engine.context import Services, StepContext
 from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
 from golive.engine.retry import Budget, Unanswered, unanswered
 from golive.errors import GoliveError, LeaseHeld, StoreError
+from golive.errors import unanswered as unanswered_error
 from golive.evidence.runs import RunNote
+from golive.store.statuses import RUN_FINISHED
 from golive.store.store import Run, Step
 
 FINISHED = ("done", "failed", "cancelled", "skipped")
-RUN_FINISHED = ("succeeded", "failed", "rolled_back", "aborted", "no_go")
 
 
 @dataclass
@@ -230,7 +231,7 @@ class Engine:
             outcome = handler.run(ctx)
             self._unanswered.pop(step.id, None)
         except GoliveError as exc:
-            if exc.exit_code != 3:
+            if not unanswered_error(exc):
                 return self._finish(run, replace(step, state=ctx.state), Fail(str(exc)))
             # The outside world did not answer: keep the step and try again later (handlers fail safe),
             # within the environment's budget, saying so each time.

@@ -27,7 +27,7 @@ from typing import Any
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec, Evaluation, evaluate
-from golive.analysis.measurement import Outcome
+from golive.analysis.measurement import MeasurementOutcome
 from golive.analysis.metrics import Scope, parse_metric_def
 from golive.checks.alarm_baseline import firing
 from golive.checks.base import CheckResult
@@ -35,8 +35,7 @@ from golive.checks.runner import run_checks
 from golive.clock import parse_instant
 from golive.engine.basic import check_context
 from golive.engine.context import StepContext
-from golive.engine.outcome import Done, Fail, Handler, Wait
-from golive.engine.outcome import Outcome as StepOutcome
+from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
 from golive.errors import GoliveError
 from golive.evidence.runs import SoakVerdict
 from golive.plan.variables import variables
@@ -69,7 +68,7 @@ def _alarms_in_alarm(ctx: StepContext, env: str) -> list[str]:
     return firing(ctx.services.aws(env))
 
 
-def _soak_start(ctx: StepContext) -> StepOutcome:
+def _soak_start(ctx: StepContext) -> Outcome:
     env = ctx.params["env"]
     started = ctx.state.get("started_at") or ctx.now.isoformat()
     alarms = _alarms_in_alarm(ctx, env) if ctx.services.aws_for is not None else []
@@ -116,7 +115,7 @@ def _smoke(ctx: StepContext, argv: list[str]) -> dict[str, Any]:
             "summary": "passed" if result.ok else f"exit {result.exit_code}"}
 
 
-def _checkpoint(ctx: StepContext) -> StepOutcome:
+def _checkpoint(ctx: StepContext) -> Outcome:
     env, index, of = ctx.params["env"], ctx.params["index"], ctx.params["of"]
     meta = soak_meta(ctx, env)
     if not meta.get("start"):
@@ -139,9 +138,9 @@ def _checkpoint(ctx: StepContext) -> StepOutcome:
     for ev in evaluations:
         if ev.spec.dry_run:
             continue
-        if ev.outcome is Outcome.FAILED:
+        if ev.outcome is MeasurementOutcome.FAILED:
             failures.append(f"{ev.spec.criterion.text}: {ev.overall.message} ({window})")
-        elif ev.outcome is Outcome.ERROR:
+        elif ev.outcome is MeasurementOutcome.ERROR:
             failures.append(f"{ev.spec.criterion.text}: could not be measured ({ev.overall.message})")
     checks = [*ctx.params["checks"], *({"kind": "http", "params": {"url": u}} for u in ctx.params["health"])]
     alarms_start = frozenset(meta.get("alarms_at_start", []))
@@ -186,7 +185,7 @@ def _ctx_for(ctx: StepContext, env: str, alarms_start: frozenset[str]) -> Any:
     return check_ctx
 
 
-def _soak_end(ctx: StepContext) -> StepOutcome:
+def _soak_end(ctx: StepContext) -> Outcome:
     env = ctx.params["env"]
     meta = soak_meta(ctx, env)
     failed_at = meta.get("failed_at")

@@ -10,6 +10,28 @@ from golive.evidence.base import OMIT, Record
 from golive.evidence.registry import register
 
 
+@dataclass(frozen=True)
+class GateItem:
+    """One requirement of a gate (a soak, the preflight, an approval, a checklist line) and whether it holds."""
+
+    name: str
+    ok: bool
+    detail: str
+    evidence: Any = None
+    approval_only: bool = False
+    refreshable: bool = False  # missing or too old: running the check again could settle it
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored shape, one entry of ``GateDecisionRecord.items``."""
+        return {"name": self.name, "ok": self.ok, "detail": self.detail, "evidence": self.evidence}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> GateItem:
+        name, detail = data.get("name"), data.get("detail")
+        return cls(name="?" if name is None else str(name), ok=bool(data.get("ok")),
+                   detail="" if detail is None else str(detail), evidence=data.get("evidence"))
+
+
 @register
 @dataclass(frozen=True, kw_only=True)
 class GateDecisionRecord(Record):

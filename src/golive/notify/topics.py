@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from golive.store.statuses import RUN_FAILED, RunStatus
+
 TOPICS = ("gate", "checkpoint_failed", "canary_step", "rollback", "release_done", "release_failed")
 
-_RUN_FAILED = ("failed", "rolled_back", "aborted", "no_go")
 
 
 def topic_of(kind: str, outcome: str | None, data: dict[str, Any]) -> str | None:
@@ -23,8 +24,8 @@ def topic_of(kind: str, outcome: str | None, data: dict[str, Any]) -> str | None
         return "canary_step"
     if kind == "rollback":
         return "rollback"
-    if kind == "run" and outcome == "succeeded":
+    if kind == "run" and outcome == RunStatus.SUCCEEDED:
         return "release_done"
-    if kind == "run" and outcome in _RUN_FAILED:
+    if kind == "run" and outcome in RUN_FAILED:
         return "release_failed"
     return None

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from golive.errors import GoliveError
 from golive.rehearsal.remote import run_attached
+from golive.store.statuses import exit_code_of
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -32,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"golive rehearse: {exc}", file=sys.stderr)
         return exc.exit_code
     print(f"DONE {status}", flush=True)
-    return 0 if status in ("succeeded", "stopped") else 1
+    return exit_code_of(status)
 
 
 sys.exit(main())

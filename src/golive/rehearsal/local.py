@@ -33,6 +33,7 @@ from golive.redact import Redactor
 from golive.sandbox.faults import ResolvedFault
 from golive.sandbox.from_plan import check_plan_faults
 from golive.sandbox.world import SandboxWorld
+from golive.store.statuses import exit_code_of
 from golive.store.store import Store
 
 Notify = Callable[[str, dict[str, Any]], None]
@@ -66,7 +67,7 @@ class Rehearsal:
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.status in ("succeeded", "stopped") else 1
+        return exit_code_of(self.status)
 
 
 def step_anchors(phase: str, group: str) -> list[str]:

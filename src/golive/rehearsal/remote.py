@@ -31,7 +31,6 @@ import httpx
 from golive.clock import Listener
 from golive.engine import session
 from golive.engine.context import Services
-from golive.engine.runner import RUN_FINISHED
 from golive.errors import UsageError
 from golive.providers.github import GitHub
 from golive.rehearsal.local import Notify, anchoring, incident_opener, placed_anchors
@@ -40,6 +39,7 @@ from golive.sandbox.accounts import sandbox_aws_for
 from golive.sandbox.faults import ResolvedFault, parse_faults
 from golive.sandbox.github_server import SANDBOX_CLIENT_TIMEOUT
 from golive.sandbox.world import SANDBOX_TOKEN, RemoteClock, plan_for_world
+from golive.store.statuses import RUN_FINISHED
 from golive.store.store import Store
 
 UNFINISHED = ("pending", "running", "waiting")

@@ -38,7 +38,7 @@ from golive.evidence.canary import (
     CanaryVersions,
 )
 from golive.evidence.checks import CheckRecord, check_record
-from golive.evidence.gates import GateDecisionRecord
+from golive.evidence.gates import GateDecisionRecord, GateItem
 from golive.evidence.rollback import RollbackFailed, RollbackRecord, RolledBack
 from golive.evidence.runs import Availability, IncidentNote, RunNote, SoakVerdict, StepNote
 from golive.evidence.runs import Checkpoint as CheckpointRecord
@@ -143,14 +143,6 @@ class Soak:
     @property
     def key(self) -> str:
         return f"{self.env}" if self.run_id is None else f"{self.env} (run {self.run_id})"
-
-
-@dataclass(frozen=True)
-class GateItem:
-    name: str
-    ok: bool
-    detail: str
-    evidence: Any = None
 
 
 @dataclass(frozen=True)
@@ -285,6 +277,8 @@ class Report:
 
 
 def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, GateItem):
+        return _jsonable(obj.to_dict())  # as stored: what the gate weighed, not how the engine evaluated it
     if is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: _jsonable(getattr(obj, f.name)) for f in fields(obj)}
     if isinstance(obj, datetime):
@@ -446,8 +440,7 @@ def _gates(events: list[Evidence[GateDecisionRecord]]) -> list[GateDecision]:
     for event in events:
         record = event.record
         gate, env = record.gate or record.subject, record.env or event.env
-        items = tuple(GateItem(name=_str(i.get("name"), "?"), ok=bool(i.get("ok")), detail=_str(i.get("detail")),
-                               evidence=i.get("evidence")) for i in record.items)
+        items = tuple(GateItem.from_data(i) for i in record.items)
         decisions.append(GateDecision(gate=gate, env=env, decision=_str(record.outcome, "?"), at=event.at, items=items,
                                       reasons=record.reasons, latest=False))
         last[(gate, env)] = len(decisions) - 1

@@ -43,14 +43,13 @@ from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec, evaluate
 from golive.analysis.judge import JudgeConfig, Judgement, VersionSeries, config_for, judge
-from golive.analysis.measurement import Outcome
+from golive.analysis.measurement import MeasurementOutcome
 from golive.analysis.metrics import Fetch, MetricSource, Scope, SeriesRequest, floor_minute, parse_metric_def
 from golive.checks import alarm_baseline
 from golive.checks.alarms import sort_alarms
 from golive.clock import parse_instant
 from golive.engine.context import StepContext
-from golive.engine.outcome import Done, Fail, Handler, Wait
-from golive.engine.outcome import Outcome as StepOutcome
+from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
 from golive.errors import ExternalError, GoliveError
 from golive.evidence.canary import (
     CanaryAnalysis,
@@ -77,7 +76,7 @@ def _versions(ctx: StepContext) -> dict[str, dict[str, str]]:
     return {fn: dict(v) for fn, v in ctx.state["versions"].items()}
 
 
-def _start(ctx: StepContext, aws: Aws) -> StepOutcome | None:
+def _start(ctx: StepContext, aws: Aws) -> Outcome | None:
     p = ctx.params
     functions = select_functions(aws, p["functions"])
     expected = p["functions"].get("count")
@@ -112,7 +111,7 @@ def _operator_command(ctx: StepContext) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def _rollback(ctx: StepContext, aws: Aws, reason: str) -> StepOutcome:
+def _rollback(ctx: StepContext, aws: Aws, reason: str) -> Outcome:
     p = ctx.params
     if ctx.state.get("phase") != "rolling_back":
         ctx.state.update(phase="rolling_back", rollback_reason=reason, rollback_asked_at=ctx.now.isoformat())
@@ -142,7 +141,7 @@ def _gate(ctx: StepContext, aws: Aws) -> str | None:
     return f"health: {'; '.join(down)}" if down else None
 
 
-def _shift(ctx: StepContext, aws: Aws) -> StepOutcome:
+def _shift(ctx: StepContext, aws: Aws) -> Outcome:
     p = ctx.params
     step = p["steps"][ctx.state["index"]]
     weight = float(step["weight"])
@@ -410,12 +409,12 @@ def _analyse(ctx: StepContext, aws: Aws) -> tuple[str, str, dict[str, Any]]:
                 start = _grown_start(source, scopes, first, end, spec.min_calls or 1)
             result = evaluate([spec], source, scopes, start, end)[0]
             measured.append(result.overall.to_dict())
-            if result.outcome is Outcome.ERROR:
+            if result.outcome is MeasurementOutcome.ERROR:
                 return "error", f"metrics unavailable: {result.overall.message}", {**evidence, "triggers": measured}
-            if result.outcome is Outcome.FAILED:
+            if result.outcome is MeasurementOutcome.FAILED:
                 return "fail", f"trigger {spec.criterion.text}: {result.overall.message}", \
                     {**evidence, "triggers": measured}
-            if result.outcome is Outcome.INCONCLUSIVE:
+            if result.outcome is MeasurementOutcome.INCONCLUSIVE:
                 waiting.append(f"trigger {spec.criterion.text}: {result.overall.message}")
         evidence["triggers"] = measured
     config = _judge_config(ctx)
@@ -430,14 +429,14 @@ def _analyse(ctx: StepContext, aws: Aws) -> tuple[str, str, dict[str, Any]]:
     if judgement is None:
         return "inconclusive", "no complete minute of data yet", evidence
     evidence["judgement"] = judgement.to_dict()
-    outcome = {Outcome.FAILED: "fail", Outcome.SUCCESSFUL: "ok", Outcome.INCONCLUSIVE: "inconclusive",
-               Outcome.ERROR: "error"}[judgement.outcome]
+    outcome = {MeasurementOutcome.FAILED: "fail", MeasurementOutcome.SUCCESSFUL: "ok",
+               MeasurementOutcome.INCONCLUSIVE: "inconclusive", MeasurementOutcome.ERROR: "error"}[judgement.outcome]
     if outcome == "ok" and waiting:
         return "inconclusive", "; ".join(waiting), evidence
     return outcome, f"judge: {judgement.reason}", evidence
 
 
-def _bake(ctx: StepContext, aws: Aws) -> StepOutcome:
+def _bake(ctx: StepContext, aws: Aws) -> Outcome:
     p = ctx.params
     due = parse_instant(ctx.state["next_analysis"])
     _probe_health(ctx)
@@ -471,7 +470,7 @@ def _bake(ctx: StepContext, aws: Aws) -> StepOutcome:
     return Wait(ctx.now + interval, f"{p['project']} at {ctx.state['weight']:g}%: {verdict}")
 
 
-def _canary(ctx: StepContext) -> StepOutcome:
+def _canary(ctx: StepContext) -> Outcome:
     aws = _aws(ctx)
     phase = ctx.state.get("phase")
     if phase == "rolling_back":

@@ -36,13 +36,12 @@ from golive.evidence import Evidence, Record, read
 from golive.notify import outbox
 from golive.redact import scrub, scrub_data
 from golive.store import tables as t
+from golive.store.statuses import RUN_ACTIVE, STEP_OPEN
 
 R = TypeVar("R", bound=Record)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
-RUN_ACTIVE = ("pending", "running", "waiting", "failing")
-STEP_OPEN = ("pending", "running", "waiting")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import typer
 
 from golive.cli.common import out, require_sandbox, ws
 from golive.cli.output import Output, progress, styled
+from golive.store.statuses import exit_code_of
 
 
 def rehearse(
@@ -65,7 +66,7 @@ def _rehearse_attached(o: Output, plan_path: Path, env: str, sandbox: Path, inje
         o.json({"status": status, "store": db})
     else:
         o.print(f"\n[bold]rehearsal: {styled(status)}[/bold] (store {db}; golive report reads it)")
-    raise typer.Exit(0 if status in ("succeeded", "stopped") else 1)
+    raise typer.Exit(exit_code_of(status))
 
 
 def _summary(o: Output, s: dict[str, Any], reports: dict[str, str]) -> None:
