@@ -31,7 +31,7 @@ from golive.analysis.measurement import MeasurementOutcome as Outcome
 from golive.analysis.metrics import Scope, parse_metric_def
 from golive.clock import VirtualClock
 from golive.plan.validate import load_plan
-from golive.rollout.functions import select_functions
+from golive.providers.lambdas import select_functions
 from golive.sandbox.accounts import sandbox_aws
 from golive.sandbox.moto_server import SandboxServer
 from golive.sandbox.provision import provision

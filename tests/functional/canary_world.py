@@ -29,8 +29,7 @@ from golive.engine.release import all_handlers, group_concurrency, start_or_resu
 from golive.engine.runner import AdvanceResult, Engine
 from golive.plan.model import Plan
 from golive.plan.validate import load_plan_text
-from golive.rollout.alias import AliasState, published_versions, read_alias
-from golive.rollout.functions import select_functions
+from golive.providers.lambdas import AliasState, LambdaClient
 from golive.sandbox.provision import function_zip
 from golive.sandbox.world import SandboxWorld
 from golive.store.store import Event, Run, Step, Store
@@ -111,7 +110,7 @@ class Harness:
     # -- AWS ------------------------------------------------------------------
     def functions(self, project: str) -> list[str]:
         step = next(s for s in planner.build_deploy(self.plan, ENV, project=project) if s.kind == "canary")
-        return select_functions(self.world.aws(ENV), step.params["functions"])
+        return LambdaClient(self.world.aws(ENV)).select(step.params["functions"])
 
     def publish(self, project: str) -> dict[str, str]:
         """What the project's deploy workflow does: new code, a new published version per function."""
@@ -119,14 +118,14 @@ class Harness:
         client = aws.client("lambda")
         out = {}
         for fn in self.functions(project):
-            version = max(published_versions(aws, fn)) + 1
+            version = max(LambdaClient(aws).published_versions(fn)) + 1
             client.update_function_code(FunctionName=fn, ZipFile=function_zip(fn, version))
             out[fn] = client.publish_version(FunctionName=fn, Description=f"release v{version}")["Version"]
         return out
 
     def aliases(self, project: str) -> dict[str, AliasState]:
         aws = self.world.aws(ENV)
-        return {fn: read_alias(aws, fn, "live") for fn in self.functions(project)}
+        return {fn: LambdaClient(aws).get_alias_routing(fn, "live") for fn in self.functions(project)}
 
     def dispatches(self, project: str) -> int:
         """How many times the project's deploy workflow was dispatched in the local GitHub."""
@@ -136,7 +135,7 @@ class Harness:
 
     def version_counts(self, project: str) -> dict[str, int]:
         aws = self.world.aws(ENV)
-        return {fn: len(published_versions(aws, fn)) for fn in self.functions(project)}
+        return {fn: len(LambdaClient(aws).published_versions(fn)) for fn in self.functions(project)}
 
     # -- runs -----------------------------------------------------------------
     def canary_run(self, *projects: str, plan: Plan | None = None) -> Run:

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from cli_user import PROD_ACCOUNT, PROD_REGION, user_env
 
-from golive.rollout.alias import read_alias
+from golive.providers.lambdas import LambdaClient
 from golive.sandbox import daemon
 from golive.sandbox.accounts import sandbox_aws
 from golive.store.store import Store
@@ -96,7 +96,7 @@ def test_a_worker_killed_mid_canary_is_replaced_and_nothing_happens_twice(pg_url
         for step in steps:
             aws = sandbox_aws(info.endpoint, PROD_ACCOUNT, step.params.get("region") or PROD_REGION)
             for fn in step.state["versions"]:
-                assert read_alias(aws, fn, step.params["alias"]).weights == {}, f"{fn} left weighted"
+                assert LambdaClient(aws).get_alias_routing(fn, step.params["alias"]).weights == {}, f"{fn} left weighted"
         print(f"replaced and finished {time.monotonic() - killed_at:.1f} s after the kill")
     finally:
         for proc in workers:

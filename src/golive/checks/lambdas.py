@@ -14,17 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import Field, model_validator
 
 from golive.checks.base import CheckContext, CheckParams, CheckResult, CheckType
 from golive.checks.support import Probe, guarded, listed
-from golive.errors import AwsRequestError
-from golive.rollout.functions import list_function_names
-
-if TYPE_CHECKING:
-    from golive.providers.aws import Aws
+from golive.providers.lambdas import LambdaClient
 
 NAME = "lambda_active"
 _WORKERS = 8
@@ -108,27 +104,11 @@ def judge(functions: list[FunctionState], expected_count: int | None, missing: l
     return True, f"{found} functions, all Active"
 
 
-def _configuration(aws: Aws, name: str) -> dict[str, Any] | None:
-    client = aws.client("lambda")
-    try:
-        return dict(aws.call("lambda:GetFunctionConfiguration", lambda: client.get_function_configuration(FunctionName=name)))
-    except AwsRequestError as exc:
-        if exc.code == "ResourceNotFoundException":
-            return None
-        raise
-
-
-def _function(aws: Aws, name: str) -> tuple[dict[str, Any], dict[str, str]]:
-    client = aws.client("lambda")
-    answer = aws.call("lambda:GetFunction", lambda: client.get_function(FunctionName=name))
-    return dict(answer.get("Configuration", {})), dict(answer.get("Tags", {}))
-
-
 def run(ctx: CheckContext, params: LambdaActiveParams) -> CheckResult:
     selector = ctx.expand(params.selector())
 
     def body(probe: Probe) -> CheckResult:
-        aws = probe.aws
+        lam = LambdaClient(probe.aws)
         missing: list[str] = []
         configs: list[dict[str, Any]] = []
         expected = params.count
@@ -136,7 +116,7 @@ def run(ctx: CheckContext, params: LambdaActiveParams) -> CheckResult:
             if params.names is not None:
                 names = [ctx.expand(n) for n in params.names]
                 expected = params.count if params.count is not None else len(names)
-                for name, config in zip(names, pool.map(lambda n: _configuration(aws, n), names), strict=True):
+                for name, config in zip(names, pool.map(lam.function_configuration, names), strict=True):
                     if config is None:
                         missing.append(name)
                     else:
@@ -144,15 +124,15 @@ def run(ctx: CheckContext, params: LambdaActiveParams) -> CheckResult:
                 asked = f"lambda:GetFunctionConfiguration FunctionName in {names}"
             elif params.tag is None:
                 prefix, suffix = ctx.expand(params.prefix or ""), ctx.expand(params.suffix or "")
-                names = sorted(n for n in list_function_names(aws) if n.startswith(prefix) and n.endswith(suffix))
+                names = sorted(n for n in lam.list_function_names() if n.startswith(prefix) and n.endswith(suffix))
                 probe.note(f"lambda:ListFunctions, names matching {prefix}*{suffix}", listed(names))
-                configs = [c for c in pool.map(lambda n: _configuration(aws, n), names) if c is not None]
+                configs = [c for c in pool.map(lam.function_configuration, names) if c is not None]
                 asked = f"lambda:GetFunctionConfiguration for each of {len(names)}"
             else:
                 wanted = {k: ctx.expand(v) for k, v in (params.tag or {}).items()}
-                all_names = list_function_names(aws)
+                all_names = lam.list_function_names()
                 probe.note("lambda:ListFunctions", {"count": len(all_names)})
-                for config, tags in pool.map(lambda n: _function(aws, n), all_names):
+                for config, tags in pool.map(lam.function_with_tags, all_names):
                     if all(tags.get(k) == v for k, v in wanted.items()):
                         configs.append(config)
                 asked = f"lambda:GetFunction for each, tags {wanted}"

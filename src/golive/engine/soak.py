@@ -38,9 +38,10 @@ from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
 from golive.errors import GoliveError
 from golive.evidence.runs import SoakVerdict
-from golive.plan.variables import variables
+from golive.plan.model import Plan
+from golive.plan.variables import expand, variables
 from golive.providers import shell
-from golive.rollout.functions import select_functions, soak_selectors
+from golive.providers.lambdas import LambdaClient
 
 METRIC_DELAY = timedelta(minutes=2)
 LATE_AFTER = timedelta(minutes=10)
@@ -89,15 +90,26 @@ def criterion_specs(ctx: StepContext, entries: list[dict[str, Any]]) -> list[Cri
     return specs
 
 
+def soak_selectors(plan: Plan, env: str) -> list[dict[str, Any]]:
+    """The function selectors of every project with a Lambda canary, expanded for one environment."""
+    out = []
+    for project in plan.projects.values():
+        canary = project.rollout.lambda_canary if project.rollout else None
+        if canary is not None:
+            out.append(expand(canary.functions.model_dump(exclude_none=True), variables(plan, env)))
+    return out
+
+
 def _evaluate_criteria(ctx: StepContext, env: str, start: datetime, end: datetime) -> tuple[list[Evaluation], str]:
     plan = ctx.services.plan
     specs = criterion_specs(ctx, ctx.params["criteria"])
     if not specs:
         return [], ""
     aws = ctx.services.aws(env)
+    lam = LambdaClient(aws)
     functions: list[str] = []
-    for selector in soak_selectors(plan.projects, variables(plan, env)):
-        functions += select_functions(aws, selector)
+    for selector in soak_selectors(plan, env):
+        functions += lam.select(selector)
     if not functions:
         return [], "no Lambda functions found to evaluate"
     source = CloudWatchLambdaSource(aws, ctx.services.clock)

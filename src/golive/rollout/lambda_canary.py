@@ -62,8 +62,7 @@ from golive.evidence.canary import (
 from golive.evidence.rollback import RollbackFailed, RolledBack
 from golive.providers.aws import Aws
 from golive.providers.http import get
-from golive.rollout.alias import find_versions, restore, shift_all
-from golive.rollout.functions import select_functions
+from golive.providers.lambdas import LambdaClient
 
 RETRY = timedelta(seconds=30)
 
@@ -78,7 +77,8 @@ def _versions(ctx: StepContext) -> dict[str, dict[str, str]]:
 
 def _start(ctx: StepContext, aws: Aws) -> Outcome | None:
     p = ctx.params
-    functions = select_functions(aws, p["functions"])
+    lam = LambdaClient(aws)
+    functions = lam.select(p["functions"])
     expected = p["functions"].get("count")
     if not functions:
         return Fail(f"no Lambda functions match {p['functions']} in {p.get('region')}")
@@ -87,7 +87,7 @@ def _start(ctx: StepContext, aws: Aws) -> Outcome | None:
     versions = {}
     for fn in functions:
         try:
-            stable, canary = find_versions(aws, fn, p["alias"])
+            stable, canary = lam.find_versions(fn, p["alias"])
         except GoliveError as exc:
             if isinstance(exc, ExternalError):
                 raise
@@ -117,7 +117,7 @@ def _rollback(ctx: StepContext, aws: Aws, reason: str) -> Outcome:
         ctx.state.update(phase="rolling_back", rollback_reason=reason, rollback_asked_at=ctx.now.isoformat())
         ctx.save()
     try:
-        seconds, confirmed = restore(aws, _versions(ctx), p["alias"])
+        seconds, confirmed = LambdaClient(aws).restore(_versions(ctx), p["alias"])
     except ExternalError as exc:
         return Wait(ctx.now + RETRY, f"rollback pending, AWS did not answer ({exc}); retrying, never forward")
     ctx.state.update(phase="rolled_back", weight=0.0)
@@ -152,7 +152,7 @@ def _shift(ctx: StepContext, aws: Aws) -> Outcome:
         return _rollback(ctx, aws, f"not shifted to {weight:g}%: {blocked}")
     ctx.state["shift_intent"] = weight
     ctx.save()
-    shift_all(aws, _versions(ctx), p["alias"], weight)
+    LambdaClient(aws).shift_all(_versions(ctx), p["alias"], weight)
     ctx.state.update(weight=weight, last_weight=weight, shifted=True)
     if weight >= 100:
         ctx.state["phase"] = "promoted"
@@ -508,7 +508,7 @@ def _compensate(ctx: StepContext, reason: str) -> None:
     aws = _aws(ctx)
     ctx.state.update(phase="rolling_back", rollback_reason=reason)
     try:
-        seconds, confirmed = restore(aws, _versions(ctx), ctx.params["alias"])
+        seconds, confirmed = LambdaClient(aws).restore(_versions(ctx), ctx.params["alias"])
     except GoliveError as exc:
         ctx.record(RollbackFailed(subject=ctx.params["project"], project=ctx.params["project"], reason=reason,
                                   error=str(exc)))

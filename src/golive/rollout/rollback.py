@@ -26,8 +26,7 @@ from golive.evidence.canary import OperatorCommand
 from golive.evidence.rollback import RollbackFailed, RolledBack
 from golive.plan.variables import expand, variables
 from golive.providers import shell
-from golive.rollout.alias import read_alias, restore
-from golive.rollout.functions import select_functions
+from golive.providers.lambdas import LambdaClient
 
 
 def _project(services: Services, project: str) -> Any:
@@ -48,7 +47,7 @@ def after_failed_validation(ctx: StepContext, reason: str, result: dict[str, Any
         evidence: dict[str, Any] = {"project": project, "region": step.params.get("region"), "from_weight": 100.0,
                                     "reason": f"validation failed after promotion: {reason}"}
         try:
-            seconds, confirmed = restore(aws, step.state["versions"], step.params["alias"])
+            seconds, confirmed = LambdaClient(aws).restore(step.state["versions"], step.params["alias"])
         except GoliveError as exc:
             ctx.record(RollbackFailed.from_data(project, "rollback_failed", {**evidence, "error": str(exc)}))
             restored.append({**evidence, "error": str(exc)})
@@ -86,17 +85,17 @@ def rollback(services: Services, env: str, project: str, *, full: bool = False, 
     result: dict[str, Any] = {"project": project, "env": env}
     region = region or services.plan.environments[env].region
     if canary is not None:
-        aws = services.aws(env, region)
+        lam = LambdaClient(services.aws(env, region))
         versions = recorded_versions(services, env, project, region)
         if not versions:
             selector = expand(canary.functions.model_dump(exclude_none=True), variables(services.plan, env))
-            for fn in select_functions(aws, selector):
-                state = read_alias(aws, fn, canary.alias)
+            for fn in lam.select(selector):
+                state = lam.get_alias_routing(fn, canary.alias)
                 if state.weights:
                     versions[fn] = {"stable": state.version, "canary": next(iter(state.weights))}
         if not versions:
             raise UsageError(f"{project}: no recorded canary and no alias carrying weights: nothing to roll back to")
-        seconds, confirmed = restore(aws, versions, canary.alias)
+        seconds, confirmed = lam.restore(versions, canary.alias)
         result.update(functions=[s.to_dict() for s in confirmed], alias_seconds=round(seconds, 3))
         # A canary still running must not shift the traffic forward again on its next pass: it reads this.
         services.store.append_record(OperatorCommand(subject=project, outcome="abort", by=None, why=why),
