@@ -4,7 +4,7 @@ Issue 4's benchmark. For each size N this provisions N Lambda functions in a
 sandbox account (the in-process sandbox moto server, with its percentile
 support), simulates 6 hours of Lambda traffic minute by minute with the
 sandbox's traffic simulator, and then evaluates one checkpoint's criteria the
-way ``golive.engine.soak`` does: the functions are found through ListFunctions
+way ``golive.steps.soak`` does: the functions are found through ListFunctions
 with a plan selector, the criteria of the bbws example's SIT soak are parsed
 from the plan, and ``evaluate(..., resolution=None)`` runs over
 ``CloudWatchLambdaSource`` for the 6 h window. It prints the series the
@@ -44,7 +44,7 @@ REGION = "eu-west-1"
 
 
 def soak_specs() -> list[CriterionSpec]:
-    """The SIT soak's criteria, parsed from the example plan as ``golive.engine.soak.criterion_specs`` does."""
+    """The SIT soak's criteria, parsed from the example plan as ``golive.steps.soak.criterion_specs`` does."""
     plan = load_plan(PLAN)
     metrics = {name: parse_metric_def(m.lambda_, name) for name, m in plan.metrics.items()}
     specs = []

@@ -28,10 +28,10 @@ import sqlalchemy as sa
 from golive.clock import VirtualClock
 from golive.engine.context import Services
 from golive.engine.outcome import Done, Handler
-from golive.engine.planner import build_deploy
-from golive.engine.release import group_concurrency, start_or_resume
 from golive.engine.runner import Engine
 from golive.plan.validate import load_plan_text
+from golive.runs.release import group_concurrency, start_or_resume
+from golive.steps.planner import build_deploy
 from golive.store.store import Store
 
 

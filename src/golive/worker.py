@@ -24,11 +24,13 @@ from pathlib import Path
 import httpx
 
 from golive.clock import SystemClock
+from golive.engine.approver import AutoApprover
 from golive.engine.context import Services
-from golive.engine.planner import build_release
-from golive.engine.release import all_handlers, group_concurrency, start_or_resume
 from golive.engine.runner import Engine, default_holder
 from golive.errors import LeaseHeld, UsageError
+from golive.runs.release import group_concurrency, start_or_resume
+from golive.steps.planner import build_release
+from golive.steps.registry import all_handlers
 from golive.store.store import Run
 
 DEFAULT_TTL = timedelta(seconds=30)
@@ -128,6 +130,6 @@ def sandbox_services(plan_path: Path, sandbox_state_dir: Path, store_url: str) -
                 clock.anchor(name, at)
     services = Services(plan=plan, store=store, clock=clock, aws_for=aws_for,
                         github=GitHub(github_url, SANDBOX_TOKEN, clock=clock), http=httpx.Client(timeout=5.0),
-                        rehearsal=True, extras={"workdir": str(plan_path.resolve().parent)})
+                        rehearsal=True, approver=AutoApprover(), extras={"workdir": str(plan_path.resolve().parent)})
     services.notify = anchoring(clock.anchor, clock, None)
     return services

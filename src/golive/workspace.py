@@ -102,10 +102,12 @@ class Workspace:
         return GitHub.from_env(clock=self.clock, redactor=self.redact)
 
     def services(self, *, rehearsal: bool = False) -> Services:
+        from golive.engine.approver import AutoApprover, StoreApprover
         from golive.engine.context import Services
 
         return Services(plan=self.plan, store=self.store, clock=self.clock, aws_for=self.aws_for,
                         github=self.github, http=self.http, redact=self.redact, rehearsal=rehearsal,
+                        approver=AutoApprover() if rehearsal else StoreApprover(),
                         extras={"workdir": str(self.plan_path.absolute().parent)})
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from golive.clock import SystemClock
 from golive.engine.context import Services, StepContext
 from golive.engine.outcome import Done, Handler, Outcome
-from golive.engine.release import start_or_resume
 from golive.engine.runner import Engine
 from golive.plan.validate import load_plan_text
+from golive.runs.release import start_or_resume
 from golive.store.store import StepSpec, Store
 
 PLAN = """\

@@ -42,11 +42,11 @@ from typing import Any
 import httpx
 import pytest
 
-from golive.engine.planner import PHASES
 from golive.plan.validate import load_plan
 from golive.sandbox import daemon
 from golive.sandbox.accounts import sandbox_aws
 from golive.sandbox.daemon import SandboxInfo
+from golive.steps.planner import PHASES
 from golive.store.store import Event, Store
 from short_plan import write_short_plan
 

@@ -23,15 +23,17 @@ from typing import Any
 import httpx
 import yaml
 
-from golive.engine import planner
+from golive.engine.approver import AutoApprover
 from golive.engine.context import Services
-from golive.engine.release import all_handlers, group_concurrency, start_or_resume
 from golive.engine.runner import AdvanceResult, Engine
 from golive.plan.model import Plan
 from golive.plan.validate import load_plan_text
 from golive.providers.lambdas import AliasState, LambdaClient
+from golive.runs.release import group_concurrency, start_or_resume
 from golive.sandbox.provision import function_zip
 from golive.sandbox.world import SandboxWorld
+from golive.steps import planner
+from golive.steps.registry import all_handlers
 from golive.store.store import Event, Run, Step, Store
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bbws"
@@ -105,7 +107,7 @@ class Harness:
 
         return Services(plan=plan or self.plan, store=store or self.store, clock=self.world.clock,
                         aws_for=self.world.aws, github=self.world.github(), http=httpx.Client(timeout=5.0),
-                        rehearsal=True, notify=notify, extras={"workdir": str(EXAMPLE)})
+                        rehearsal=True, approver=AutoApprover(), notify=notify, extras={"workdir": str(EXAMPLE)})
 
     # -- AWS ------------------------------------------------------------------
     def functions(self, project: str) -> list[str]:

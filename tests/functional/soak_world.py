@@ -26,12 +26,13 @@ from typing import Any
 
 from soak_plans import EXAMPLE_DIR
 
-from golive.engine import planner, session
 from golive.engine.context import Services
 from golive.engine.runner import AdvanceResult
 from golive.plan.model import Plan
+from golive.runs import session
 from golive.sandbox.moto_server import SandboxServer
 from golive.sandbox.world import SandboxWorld
+from golive.steps import planner
 from golive.store.store import Event, Store
 
 

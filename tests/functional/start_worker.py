@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from golive.clock import SystemClock
-from golive.engine.release import start_or_resume
 from golive.plan.validate import load_plan_text
+from golive.runs.release import start_or_resume
 from golive.store.store import StepSpec, Store
 
 PLAN = """\

@@ -26,13 +26,14 @@ import pytest
 from canary_world import APIS, ENV, Harness, canary_plan, next_minute, with_canary
 
 from golive.clock import parse_instant
-from golive.engine import planner, session
-from golive.engine.incidents import IncidentInput, open_incident
-from golive.engine.release import start_or_resume
 from golive.plan.model import Plan, Trigger
-from golive.rollout.rollback import operator, rollback
-from golive.rollout.uptime import UptimeProber
+from golive.runs import session
+from golive.runs.incidents import IncidentInput, open_incident
+from golive.runs.release import start_or_resume
 from golive.sandbox.world import SandboxWorld
+from golive.steps import planner
+from golive.steps.rollback import operator, rollback
+from golive.steps.uptime import UptimeProber
 from golive.store.store import Run
 
 # One sandbox world per module: keep the module on one xdist worker (pytest -n 2 --dist loadgroup).

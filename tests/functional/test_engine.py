@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 
 from golive.clock import VirtualClock
-from golive.engine import basic
 from golive.engine.context import Services, StepContext
-from golive.engine.gates import record_approval
 from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
 from golive.engine.runner import Engine, lease_name
-from golive.engine.status import release_status
 from golive.errors import AwsError, UnknownNameError, UsageError
 from golive.plan.model import Plan
 from golive.plan.validate import load_plan_text
+from golive.runs.status import release_status
+from golive.steps.gate import record_approval
+from golive.steps.registry import all_handlers
 from golive.store.store import StepSpec, Store
 
 T0 = datetime(2026, 1, 10, 8, 5, tzinfo=UTC)
@@ -110,7 +110,7 @@ def spec(key: str, group: str, lane: str | None = None, kind: str = "rec", title
 def engine_for(services: Services, rec: Recorder, *, compensate: bool = False,
                concurrency: dict[str, int] | None = None) -> Engine:
     handlers = {"rec": Handler("rec", rec.run, rec.compensate if compensate else None),
-                "gate": Handler("gate", rec.run), **{h.kind: h for h in basic.HANDLERS}}
+                "gate": Handler("gate", rec.run), **{k: all_handlers()[k] for k in ("checks", "approval", "noop")}}
     return Engine(services, handlers, holder="test", concurrency=concurrency)
 
 
@@ -413,7 +413,7 @@ def test_unreachable_system_is_retried_within_the_budget_visibly_then_exit_3(sto
 
 def test_no_wait_returns_at_a_plan_wait_but_not_at_a_retry(services: Services, store: Store, rec: Recorder,
                                                            clock: VirtualClock) -> None:
-    from golive.engine.session import at_plan_wait
+    from golive.runs.session import at_plan_wait
 
     def flaky(ctx: StepContext, n: int) -> Outcome:
         if n == 1:

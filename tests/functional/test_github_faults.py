@@ -14,10 +14,10 @@ from test_github_support import DEPLOY, TOKEN, Sleeps
 from golive.clock import VirtualClock
 from golive.errors import GitHubUnreachable, UsageError
 from golive.providers.github import DispatchInDoubt, GitHub
-from golive.rollout.dispatch_doubt import settle_dispatch
-from golive.rollout.workflow import FIND_GRACE, DispatchUnconfirmed, dispatch_once, poll
 from golive.sandbox.faults import github_faults_at, parse_fault
 from golive.sandbox.github_server import GitHubServer
+from golive.steps.dispatch_doubt import settle_dispatch
+from golive.steps.workflow import FIND_GRACE, DispatchUnconfirmed, dispatch_once, poll
 from golive.store.store import StepSpec, Store
 
 REPO = "acme/app"

@@ -13,8 +13,8 @@ from test_github_support import DEPLOY
 
 from golive.clock import VirtualClock
 from golive.providers.github import GitHub
-from golive.rollout.workflow import FIND_GRACE, WorkflowProgress, dispatch_once, poll
 from golive.sandbox.github_server import GitHubServer
+from golive.steps.workflow import FIND_GRACE, WorkflowProgress, dispatch_once, poll
 
 REPO = "bbws/product_lambda"
 WF = "deploy-prod.yml"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from test_checks_aws import make_functions
 
 from golive.errors import UsageError
 from golive.providers.aws import Aws, AwsTarget
 from golive.providers.lambdas import LambdaClient
-from test_checks_aws import make_functions
 
 REGION = "eu-west-1"
 

@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from golive.engine.status import release_status
+from golive.runs.status import release_status
 from golive.store.store import StepSpec, Store
 from golive.workspace import Workspace
 

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from webhook_receiver import Receiver
 
-from golive.notify import outbox
+from golive.store import outbox
 from golive.store.store import Store
 from short_plan import write_short_plan
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from webhook_receiver import Receiver
 
-from golive.notify import outbox
 from golive.notify.deliver import deliver_due
 from golive.plan.validate import load_plan_text
+from golive.store import outbox
 from golive.store.store import Store
 
 PLAN = """\

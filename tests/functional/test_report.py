@@ -136,7 +136,7 @@ def _fill(store: Store) -> tuple[int, int]:
     store.update_step(steps["prerequisites"].id, status="done", result={"summary": "1 warning (action required)"})
     event("step", "prerequisites in prod (report only)", "warn", 2, {"summary": "1 warning (action required)"},
           "prerequisites")
-    # The shapes golive.rollout.lambda_canary writes: versions per function, shifts, analyses, a rollback event.
+    # The shapes golive.steps.canary writes: versions per function, shifts, analyses, a rollback event.
     product_versions = {f: {"stable": "6", "canary": "7"} for f in FUNCTIONS[:2]}
     event("canary", "product_lambda", "versions", 9, {"project": "product_lambda", "versions": product_versions},
           "canary.product_lambda")
@@ -435,7 +435,7 @@ def test_a_rollback_before_any_shift_is_at_0_and_one_mid_bake_at_its_weight(tmp_
 
 
 def test_a_soak_that_failed_inside_a_release_run_is_a_failed_phase(tmp_path: Path) -> None:
-    from golive.engine.status import run_status
+    from golive.runs.status import run_status
 
     store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
     specs = [StepSpec("soak.sit.checkpoint.1", "soak", "soak_checkpoint", "sit checkpoint 1", "soak.sit", "s", {}),
@@ -443,7 +443,7 @@ def test_a_soak_that_failed_inside_a_release_run_is_a_failed_phase(tmp_path: Pat
              StepSpec("gate.go_no_go", "gate", "gate", "go_no_go", "gate.go_no_go", "g", {})]
     run = store.create_run(RELEASE, "prod", "release", "d", specs, T0, meta={})
     steps = {s.key: s for s in store.steps(run.id)}
-    # What golive.engine.soak records: both steps done (the run goes on to its gate), their verdict failing.
+    # What golive.steps.soak records: both steps done (the run goes on to its gate), their verdict failing.
     store.update_step(steps["soak.sit.checkpoint.1"].id, status="done",
                       result={"summary": "checkpoint 1 of 1: FAIL: error_rate", "failures": ["error_rate"]})
     store.update_step(steps["soak.sit.end"].id, status="done",

@@ -10,7 +10,7 @@ import yaml
 
 from golive.plan.validate import load_plan
 from golive.rehearsal.local import rehearse
-from golive.rollout.deploy import command_timeout
+from golive.steps.deploy import command_timeout
 from golive.store.store import Store
 from short_plan import write_short_plan
 

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 import yaml
 
-from golive.engine.planner import PHASES
 from golive.examples import example_path
 from golive.plan.validate import load_plan
 from golive.rehearsal.local import rehearse
+from golive.steps.planner import PHASES
 from golive.store.store import Store
 from short_plan import write_short_plan
 

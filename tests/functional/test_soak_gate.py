@@ -1,6 +1,6 @@
 """Soak checkpoints, incidents and the go/no-go gate against the sandbox, on the virtual clock.
 
-Every soak here runs the real engine (``golive.engine.session``) against an
+Every soak here runs the real engine (``golive.runs.session``) against an
 in-process ``SandboxWorld``: Lambda traffic is simulated minute by minute
 into a moto CloudWatch, checkpoints read it back through GetMetricData, the
 soak's checks read Lambda and CloudWatch alarms, and the gate reads what the
@@ -46,17 +46,17 @@ from soak_world import (
 
 from golive.analysis.criteria import Unit, format_value
 from golive.clock import parse_instant
-from golive.engine import session
-from golive.engine.gates import Decision, evaluate_gate, record_approval
-from golive.engine.incidents import IncidentInput, open_incident, parse_incident_json, resolve_incident
-from golive.engine.release import all_handlers
 from golive.engine.runner import Engine, lease_name
-from golive.engine.soak import METRIC_DELAY
-from golive.engine.soak_status import soak_summary
 from golive.errors import UsageError
 from golive.evidence.gates import GateItem
 from golive.plan.model import Plan
 from golive.report import render
+from golive.runs import session
+from golive.runs.incidents import IncidentInput, open_incident, parse_incident_json, resolve_incident
+from golive.runs.soak_status import soak_summary
+from golive.steps.gate import Decision, evaluate_gate, record_approval
+from golive.steps.registry import all_handlers
+from golive.steps.soak import METRIC_DELAY
 from golive.store.store import Event, Store
 
 RELEASE = "bbws"

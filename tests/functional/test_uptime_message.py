@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from golive.clock import VirtualClock
-from golive.engine import session
 from golive.engine.context import Services
 from golive.plan.validate import load_plan_text
+from golive.runs import session
 from golive.store.store import StepSpec, Store
 
 PLAN = """\

@@ -78,3 +78,9 @@ def human_duration(delta: timedelta) -> str:
     minutes = rest // 60
     shown = [f"{n} {u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "min")) if n][:2]
     return sign + " ".join(shown)
+
+
+def hours_or_minutes(delta: timedelta) -> str:
+    """A span as the plan's dry run says it: ``6h``, ``1.5h``, ``10m``."""
+    hours = delta.total_seconds() / 3600
+    return f"{hours:g}h" if hours >= 1 else f"{delta.total_seconds() / 60:g}m"

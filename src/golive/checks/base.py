@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from golive.clock import Clock, SystemClock
 from golive.errors import ExternalError
-from golive.plan.variables import expand
+from golive.expansion import expand
 from golive.redact import Redactor
 
 if TYPE_CHECKING:

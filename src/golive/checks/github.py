@@ -38,6 +38,7 @@ from golive.checks.base import CheckContext, CheckParams, CheckResult, CheckType
 from golive.errors import ExternalError, GitHubError, GitHubRequestError
 from golive.providers.github import GitHub
 from golive.providers.github_yaml import (
+    CORRELATION_INPUT,
     WorkflowFileError,
     correlation_line,
     parse_workflow,
@@ -45,7 +46,6 @@ from golive.providers.github_yaml import (
     run_name_shows,
     secrets_used,
 )
-from golive.rollout.workflow import CORRELATION_INPUT
 
 WORKFLOWS_DIR = ".github/workflows/"
 

@@ -20,7 +20,7 @@ from golive.store.statuses import RUN_FAILED
 from golive.workspace import Workspace
 
 if TYPE_CHECKING:
-    from golive.engine.session import Driven
+    from golive.runs.session import Driven
 
 EnvOpt = Annotated[str, typer.Option("--env", "-e", help="environment from the plan")]
 
@@ -66,7 +66,7 @@ def require_sandbox(command: str) -> None:
 
 def render_driven(o: Output, driven: Driven, w: Workspace) -> None:
     """A release or deploy run as it stands: its phases and what is due (the CI summary too, in GitHub Actions)."""
-    from golive.engine.status import run_status
+    from golive.runs.status import run_status
 
     data = run_status(w.store, driven.run, w.clock.now())
     if o.ci is not None:
@@ -97,7 +97,7 @@ ProjectArg = Annotated[str, typer.Argument(help="project from the plan")]
 def operator_action(ctx: typer.Context, project: str, env: str, action: str, by: str | None, why: str | None,
                     effect: str) -> None:
     """``abort`` and ``promote``: ask, record the operator's action for the running canary, say what happens next."""
-    from golive.rollout.rollback import operator
+    from golive.steps.rollback import operator
 
     w, o = ws(ctx), out(ctx)
     confirm(w.yes, action, where(w.plan, w.env(env)), [f"the running canary of {project} {effect} on its next pass"])

@@ -1,7 +1,7 @@
 """What a step handler is given: its step, its saved state, and the services.
 
 Dependencies are passed in here (the store, the clock, AWS per environment,
-GitHub, an HTTP client, the redactor), never looked up, so the same handler
+GitHub, an HTTP client, the redactor, the approver), never looked up, so the same handler
 runs against real AWS, the sandbox, or a test's fakes. ``save`` persists the
 step's state at once: a handler records its intent (``state["dispatching"]
 = id``) before a side effect, so a process killed right after it knows, on
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from golive.clock import Clock
+from golive.engine.approver import Approver, StoreApprover
 from golive.evidence.base import Record
 from golive.redact import Redactor
 from golive.store.store import Run, Step, Store
@@ -39,7 +40,8 @@ class Services:
     github: GitHub | None = None
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10.0))
     redact: Redactor = field(default_factory=Redactor)
-    rehearsal: bool = False
+    rehearsal: bool = False  # a rehearsal's deploy commands are short and played by the world
+    approver: Approver = field(default_factory=StoreApprover)
     notify: Callable[[str, dict[str, Any]], None] = lambda kind, data: None
     extras: dict[str, Any] = field(default_factory=dict)
 

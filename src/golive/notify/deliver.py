@@ -17,9 +17,9 @@ import httpx
 import sqlalchemy as sa
 
 from golive.errors import GoliveError
-from golive.notify import outbox
 from golive.notify.sinks import Message, send, sink_url, subscribed
 from golive.plan.model import Plan
+from golive.store import outbox
 from golive.store import tables as t
 from golive.store.store import Store
 

@@ -2,16 +2,16 @@
 
 A plan says ``{api_base}/products/health`` or ``bbws-templates-{env}`` once
 and means a different string in each environment; this module is the one
-place those placeholders are filled.
+place those placeholders' values are named (``golive.expansion`` fills them).
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 from golive.errors import UnknownNameError
+from golive.expansion import expand
 from golive.plan.model import Plan
+
+__all__ = ["expand", "variables"]
 
 
 def variables(plan: Plan, env: str) -> dict[str, str]:
@@ -26,20 +26,3 @@ def variables(plan: Plan, env: str) -> dict[str, str]:
         out["site_url"] = e.site_url
     out.update(e.variables)
     return out
-
-
-_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
-
-
-def expand(value: Any, vars_: dict[str, str]) -> Any:
-    """Fill ``{name}`` placeholders in every string of a JSON-like value; unknown names stay as written.
-
-    One pass: a filled-in value is never scanned again, so a value holding ``{env}`` stays as written.
-    """
-    if isinstance(value, str):
-        return _PLACEHOLDER.sub(lambda m: vars_.get(m.group(1), m.group(0)), value)
-    if isinstance(value, dict):
-        return {k: expand(v, vars_) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [expand(v, vars_) for v in value]
-    return value

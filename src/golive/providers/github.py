@@ -16,7 +16,7 @@ easy to get wrong:
   input; the tag ref). A tag ref is posted again only if nothing is there;
   a dispatch never is: when its run does not show up, ``DispatchInDoubt``
   hands the doubt to the caller, who holds the intent
-  (``golive.rollout.workflow``).
+  (``golive.steps.workflow``).
 - **Dispatch with a run id.** ``return_run_details: true`` gets 200 with
   the run id on github.com; a 204 (older API) is answered by listing the
   workflow's dispatch runs since the call; a server that rejects the

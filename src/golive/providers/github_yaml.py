@@ -23,6 +23,8 @@ _SECRET_INDEX = re.compile(r"""\bsecrets\[\s*['"]([A-Za-z_][A-Za-z0-9_-]*)['"]\s
 _ROLE_ARN = re.compile(r"arn:aws:iam::(\d{12}):role/[A-Za-z0-9+=,.@_/-]+")
 _COMMENT = re.compile(r"(^|\s)#.*$")
 BUILTIN_SECRETS = frozenset({"GITHUB_TOKEN"})
+# The workflow_dispatch input golive sends with every dispatch, and finds its run by (the run-name shows it).
+CORRELATION_INPUT = "golive_id"
 
 
 class WorkflowFileError(ValueError):

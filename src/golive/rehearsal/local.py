@@ -24,12 +24,13 @@ from typing import Any
 import httpx
 
 from golive.clock import Clock, Listener, VirtualClock
-from golive.engine import session
+from golive.engine.approver import AutoApprover
 from golive.engine.context import Services
-from golive.engine.incidents import IncidentInput, open_incident
-from golive.engine.status import run_status
 from golive.plan.model import Plan
 from golive.redact import Redactor
+from golive.runs import session
+from golive.runs.incidents import IncidentInput, open_incident
+from golive.runs.status import run_status
 from golive.sandbox.faults import ResolvedFault
 from golive.sandbox.from_plan import check_plan_faults
 from golive.sandbox.world import SandboxWorld
@@ -172,7 +173,7 @@ def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = ()
         clock = world.clock if speed is None else PacedClock(world.clock, speed)
         redact = Redactor()
         services = Services(plan=world.plan, store=store, clock=clock, aws_for=world.aws, github=world.github(),
-                            http=httpx.Client(timeout=5.0), redact=redact, rehearsal=True,
+                            http=httpx.Client(timeout=5.0), redact=redact, rehearsal=True, approver=AutoApprover(),
                             extras={"workdir": str(plan_dir), "deploy_effect": world.command_deployed})
 
         services.notify = anchoring(world.anchor, world.clock, notify)

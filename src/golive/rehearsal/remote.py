@@ -29,11 +29,12 @@ from pathlib import Path
 import httpx
 
 from golive.clock import Listener
-from golive.engine import session
+from golive.engine.approver import AutoApprover
 from golive.engine.context import Services
 from golive.errors import UsageError
 from golive.providers.github import GitHub
 from golive.rehearsal.local import Notify, anchoring, incident_opener, placed_anchors
+from golive.runs import session
 from golive.sandbox import daemon
 from golive.sandbox.accounts import sandbox_aws_for
 from golive.sandbox.faults import ResolvedFault, parse_faults
@@ -100,7 +101,7 @@ def run_attached(plan_path: Path, env: str, sandbox_state_dir: Path, db_url: str
         services = Services(plan=plan, store=store, clock=clock, aws_for=aws_for,
                             github=GitHub(github_url, SANDBOX_TOKEN, clock=clock, timeout=SANDBOX_CLIENT_TIMEOUT),
                             http=httpx.Client(timeout=5.0),
-                            rehearsal=True, extras={"workdir": str(plan_path.resolve().parent)})
+                            rehearsal=True, approver=AutoApprover(), extras={"workdir": str(plan_path.resolve().parent)})
         anchors = _resume_anchors(store, plan.release, env, remote)
         parsed = parse_faults(list(faults))
 

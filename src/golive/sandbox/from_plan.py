@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from golive.analysis.units import parse_percent
-from golive.engine.planner import PHASES
 from golive.plan.model import Plan, Project
 from golive.plan.variables import expand, variables
 from golive.sandbox.faults import PlanNames, check_faults, parse_faults
@@ -34,6 +33,7 @@ from golive.sandbox.spec import (
     TrafficSpec,
     VpcSpec,
 )
+from golive.steps.planner import PHASES
 
 VERBS = ("get", "list", "create", "update", "delete", "cancel", "status", "payment", "refund", "webhook",
          "history", "search", "export", "import", "notify", "sync", "audit", "report", "archive", "restore")

@@ -16,13 +16,13 @@ from pydantic import ValidationError
 
 from golive.clock import Clock
 from golive.engine.context import Services
-from golive.engine.gates import record_approval
-from golive.engine.incidents import IncidentInput, open_incident, resolve_incident
 from golive.errors import UsageError
 from golive.evidence.runs import WebAction
 from golive.plan.model import Plan
-from golive.rollout.rollback import operator
+from golive.runs.incidents import IncidentInput, open_incident, resolve_incident
 from golive.serve.auth import User
+from golive.steps.gate import record_approval
+from golive.steps.rollback import operator
 from golive.store.store import Store
 
 ACTIONS = ("approve", "signoff", "abort", "promote", "incident_open", "incident_resolve")

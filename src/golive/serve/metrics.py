@@ -17,7 +17,7 @@ from golive.evidence import Record
 from golive.evidence.canary import CanaryAnalysis, CanaryPromoted, CanaryShifted
 from golive.evidence.rollback import RolledBack
 from golive.evidence.runs import Checkpoint
-from golive.notify import outbox
+from golive.store import outbox
 from golive.store.store import Store
 
 PHASES = ("prep", "preflight", "soak", "gate", "tag", "deploy", "validation", "signoff")

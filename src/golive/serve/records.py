@@ -12,8 +12,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from golive.engine.gates import evaluate_gate
-from golive.engine.status import release_status
 from golive.errors import GoliveError
 from golive.evidence import read
 from golive.evidence.canary import CanaryAnalysis, CanaryPromoted, CanaryRecord, CanaryShifted
@@ -21,6 +19,8 @@ from golive.evidence.gates import GateDecisionRecord
 from golive.evidence.rollback import RollbackRecord, RolledBack
 from golive.evidence.runs import Checkpoint, WebAction
 from golive.plan.model import Plan
+from golive.runs.status import release_status
+from golive.steps.gate import evaluate_gate
 from golive.store import tables as t
 from golive.store.store import Event, Store
 

@@ -33,8 +33,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from golive.errors import LeaseHeld, RunInProgress, StoreError, StoreUnreachable, StoreUnusable
 from golive.evidence import Evidence, Record, read
-from golive.notify import outbox
 from golive.redact import scrub, scrub_data
+from golive.store import outbox
 from golive.store import tables as t
 from golive.store.statuses import RUN_ACTIVE, STEP_OPEN
 

@@ -18,7 +18,7 @@ def approve(
     note: Annotated[str | None, typer.Option("--note")] = None,
 ) -> None:
     """Record an approval for a gate."""
-    from golive.engine.gates import record_approval
+    from golive.steps.gate import record_approval
 
     w, o = ws(ctx), out(ctx)
     approval_id = record_approval(w.store, w.plan, gate, w.env(env), by, role, note, w.clock.now())

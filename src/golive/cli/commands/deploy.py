@@ -32,7 +32,7 @@ def deploy(
         "--redispatch", help="dispatch --project's workflow anew after a doubtful dispatch (needs --why)")] = False,
 ) -> None:
     """Deploy the batches in order (projects of a batch side by side), verify, roll out."""
-    from golive.engine import session
+    from golive.runs import session
 
     w, o = ws(ctx), out(ctx)
     if (skip_gate or override_freeze or redispatch) and not why:
@@ -43,7 +43,7 @@ def deploy(
             _deploy_changes(w.plan, batch, project, skip_gate, override_freeze, why))
     services = w.services()
     if confirm_run is not None or redispatch:
-        from golive.rollout.dispatch_doubt import settle_dispatch
+        from golive.steps.dispatch_doubt import settle_dispatch
 
         assert project is not None
         settle_dispatch(w.store, services.require_github(), w.plan.release, w.env(env), project, w.clock.now(),

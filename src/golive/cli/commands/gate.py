@@ -13,7 +13,7 @@ from golive.cli.output import styled
 
 def gate(ctx: typer.Context, name: Annotated[str, typer.Argument(help="gate name")], env: EnvOpt) -> None:
     """GO / NO-GO with evidence; the decision is stored. Exit 0 for GO, 1 for NO-GO."""
-    from golive.engine.gates import evaluate_gate, record_decision
+    from golive.steps.gate import evaluate_gate, record_decision
 
     w, o = ws(ctx), out(ctx)
     decision = evaluate_gate(w.store, w.plan, name, w.env(env), w.clock.now())

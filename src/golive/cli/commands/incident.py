@@ -24,7 +24,7 @@ def incident_open(
     by: Annotated[str | None, typer.Option("--by")] = None,
 ) -> None:
     """Open an incident (or pipe a JSON document on stdin: {"severity": "P0", "title": ...})."""
-    from golive.engine.incidents import IncidentInput, open_incident, parse_incident_json
+    from golive.runs.incidents import IncidentInput, open_incident, parse_incident_json
 
     w, o = ws(ctx), out(ctx)
     if severity is None and title is None and not sys.stdin.isatty():
@@ -43,7 +43,7 @@ def incident_open(
 @incident_app.command("resolve")
 def incident_resolve(ctx: typer.Context, incident_id: Annotated[int, typer.Argument(help="incident number")]) -> None:
     """Resolve an open incident."""
-    from golive.engine.incidents import resolve_incident
+    from golive.runs.incidents import resolve_incident
 
     w, o = ws(ctx), out(ctx)
     incident = resolve_incident(w.store, w.plan, incident_id, w.clock.now())

@@ -32,7 +32,7 @@ def notify_test(ctx: typer.Context) -> None:
 def notify_deliver(ctx: typer.Context) -> None:
     """Deliver what is due in the outbox once (serve and worker do this continuously)."""
     from golive.notify.deliver import deliver_due
-    from golive.notify.outbox import backlog
+    from golive.store.outbox import backlog
 
     w, o = ws(ctx), out(ctx)
     report = deliver_due(w.store, w.plan, w.plan_path.absolute().parent, w.http)

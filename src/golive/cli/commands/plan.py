@@ -1,4 +1,7 @@
-"""``golive plan``: the dry run, every step in order and the call it will make; calls nothing outside."""
+"""``golive plan``: the dry run, every step in order and the call it will make; calls nothing outside.
+
+The lines under a step are its kind's ``describe`` of the very parameters the step runs with.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,14 @@ from golive.cli.common import EnvOpt, out, ws
 
 def plan_cmd(ctx: typer.Context, env: EnvOpt) -> None:
     """Dry run: every step in order, and the call it will make. Calls nothing outside."""
-    from golive.engine.planner import build_release
+    from golive.steps.planner import build_release
+    from golive.steps.registry import calls
 
     w, o = ws(ctx), out(ctx)
     steps = build_release(w.plan, w.env(env))
     if o.json_mode:
         o.json({"env": env, "steps": [{"key": s.key, "phase": s.phase, "kind": s.kind, "title": s.title,
-                                        "group": s.group, "lane": s.lane, "calls": s.params.get("calls", [])}
+                                        "group": s.group, "lane": s.lane, "calls": calls(s)}
                                        for s in steps]})
         return
     phase = group = None
@@ -29,7 +33,7 @@ def plan_cmd(ctx: typer.Context, env: EnvOpt) -> None:
             if step.group.startswith(("batch.", "dr.")):
                 o.print(f"  [cyan]{group}[/cyan] ({len(lanes)} projects side by side)")
         o.print(f"  {n:3}. {step.title}  [dim]({step.kind})[/dim]")
-        for call in step.params.get("calls", []):
+        for call in calls(step):
             o.print(f"        [dim]→ {call}[/dim]")
 
 

@@ -27,7 +27,7 @@ def _secret_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def preflight(ctx: typer.Context, env: EnvOpt) -> None:
     """Prerequisite checks as a table; exit 1 if any fails."""
-    from golive.engine import session
+    from golive.runs import session
 
     w, o = ws(ctx), out(ctx)
     with o.err.status(f"preflight in {env}: running {len(w.plan.preflight)} checks…"):

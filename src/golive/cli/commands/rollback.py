@@ -15,7 +15,7 @@ def rollback(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
              region: Annotated[str | None, typer.Option("--region", help="e.g. the DR region")] = None,
              why: Annotated[str, typer.Option("--why")] = "golive rollback") -> None:
     """Alias back to the previous stable version, routing cleared; measured and confirmed."""
-    from golive.rollout.rollback import rollback as do_rollback
+    from golive.steps.rollback import rollback as do_rollback
 
     w, o = ws(ctx), out(ctx)
     confirm(w.yes, "rollback", where(w.plan, w.env(env), region),

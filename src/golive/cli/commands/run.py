@@ -20,7 +20,7 @@ def run_cmd(
     until: Annotated[str | None, typer.Option("--until", help="stop before the phase after this one")] = None,
 ) -> None:
     """Drive the whole release to its end; resumable (run it again to continue)."""
-    from golive.engine import session
+    from golive.runs import session
 
     w, o = ws(ctx), out(ctx)
     confirm(w.yes, "run", where(w.plan, w.env(env), with_dr=True),

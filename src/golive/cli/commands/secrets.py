@@ -23,8 +23,8 @@ def secrets_set(
     environment: Annotated[str | None, typer.Option("--environment", help="GitHub environment secret")] = None,
 ) -> None:
     """Write a secret to repositories, sealed with each repository's key."""
-    from golive.rollout.prep import cloudfront_id
-    from golive.rollout.secrets import resolve_value, set_secret
+    from golive.steps.prep import cloudfront_id
+    from golive.steps.secrets import resolve_value, set_secret
 
     w, o = ws(ctx), out(ctx)
     value, source = resolve_value(value_from, w.plan, name)

@@ -20,7 +20,7 @@ def soak_start(
     restart: Annotated[bool, typer.Option("--restart", help="begin a new soak; the old one's evidence is kept")] = False,
 ) -> None:
     """Lay out the checkpoints at fixed due times."""
-    from golive.engine import session
+    from golive.runs import session
 
     w, o = ws(ctx), out(ctx)
     driven = session.soak_start(w.services(), w.env(env), restart=restart)
@@ -31,7 +31,7 @@ def soak_start(
 @soak_app.command("checkpoint")
 def soak_checkpoint(ctx: typer.Context, env: EnvOpt) -> None:
     """Evaluate every checkpoint that is due (late ones over their own windows)."""
-    from golive.engine import session
+    from golive.runs import session
 
     w, o = ws(ctx), out(ctx)
     driven = session.soak_checkpoint(w.services(), w.env(env))
@@ -47,7 +47,7 @@ def soak_status(ctx: typer.Context, env: EnvOpt) -> None:
 
 
 def _soak_status(o: Output, w: Workspace, env: str) -> None:
-    from golive.engine.soak_status import soak_summary
+    from golive.runs.soak_status import soak_summary
 
     summary = soak_summary(w.store, w.plan, env, w.clock.now())
     if o.json_mode:

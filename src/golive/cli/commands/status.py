@@ -19,7 +19,7 @@ def status(
     """Where the release stands, and what is due when."""
     import time
 
-    from golive.engine.status import release_status
+    from golive.runs.status import release_status
 
     w, o = ws(ctx), out(ctx)
     shown: list[str] = []

@@ -11,7 +11,7 @@ from golive.cli.prompt import confirm, where
 
 def tag(ctx: typer.Context, env: EnvOpt) -> None:
     """Annotated release tags in every repository (idempotent)."""
-    from golive.engine import session
+    from golive.runs import session
 
     w, o = ws(ctx), out(ctx)
     repos = sorted({p.repo for p in w.plan.projects.values()})

@@ -9,7 +9,7 @@ from golive.cli.common import EnvOpt, exit_for, out, ws
 
 def verify(ctx: typer.Context, env: EnvOpt) -> None:
     """Post-deploy validation: health URLs, smoke tests, alarms, function counts."""
-    from golive.engine import session
+    from golive.runs import session
 
     w, o = ws(ctx), out(ctx)
     driven = session.verify(w.services(), w.env(env))

@@ -2,7 +2,7 @@
 
 A partial unique index over the active statuses: two processes that start the
 same release at the same instant both insert, and the database lets exactly
-one of them win (``engine/release.py:start_or_resume`` reads the winner). A
+one of them win (``runs/release.py:start_or_resume`` reads the winner). A
 store written before this revision may already hold two active runs of one
 key (the race this closes); all but the newest are ended as ``aborted`` so the
 index can be built.

@@ -24,24 +24,29 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec, Evaluation, evaluate
 from golive.analysis.measurement import MeasurementOutcome
 from golive.analysis.metrics import Scope, parse_metric_def
-from golive.checks.alarm_baseline import firing
+from golive.analysis.units import hours_or_minutes
 from golive.checks.base import CheckResult
 from golive.checks.runner import run_checks
 from golive.clock import parse_instant
-from golive.engine.basic import check_context
 from golive.engine.context import StepContext
-from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
+from golive.engine.outcome import Done, Fail, Outcome, Wait
 from golive.errors import GoliveError
 from golive.evidence.runs import SoakVerdict
 from golive.plan.model import Plan
 from golive.plan.variables import expand, variables
 from golive.providers import shell
 from golive.providers.lambdas import LambdaClient
+from golive.steps.alarm_baseline import firing
+from golive.steps.checking import check_context
+from golive.steps.checks import describe_check
+from golive.steps.kind import StepKind, StepParams
 
 METRIC_DELAY = timedelta(minutes=2)
 LATE_AFTER = timedelta(minutes=10)
@@ -69,14 +74,14 @@ def _alarms_in_alarm(ctx: StepContext, env: str) -> list[str]:
     return firing(ctx.services.aws(env))
 
 
-def _soak_start(ctx: StepContext) -> Outcome:
-    env = ctx.params["env"]
+def run_start(ctx: StepContext, params: SoakStartParams) -> Outcome:
+    env = params.env
     started = ctx.state.get("started_at") or ctx.now.isoformat()
     alarms = _alarms_in_alarm(ctx, env) if ctx.services.aws_for is not None else []
     ctx.state["started_at"] = started
     _update_meta(ctx, env, start=started, alarms_at_start=alarms, failed_at=None)
-    ends = parse_instant(started) + timedelta(seconds=ctx.params["duration_s"])
-    return Done(f"{env} soak started; {ctx.params['checkpoints']} checkpoints; ends {ends:%b %d %H:%M}",
+    ends = parse_instant(started) + timedelta(seconds=params.duration_s)
+    return Done(f"{env} soak started; {params.checkpoints} checkpoints; ends {ends:%b %d %H:%M}",
                 {"env": env, "started_at": started, "alarms_at_start": alarms, "ends_at": ends.isoformat()})
 
 
@@ -100,9 +105,10 @@ def soak_selectors(plan: Plan, env: str) -> list[dict[str, Any]]:
     return out
 
 
-def _evaluate_criteria(ctx: StepContext, env: str, start: datetime, end: datetime) -> tuple[list[Evaluation], str]:
+def _evaluate_criteria(ctx: StepContext, env: str, criteria: list[dict[str, Any]], start: datetime,
+                       end: datetime) -> tuple[list[Evaluation], str]:
     plan = ctx.services.plan
-    specs = criterion_specs(ctx, ctx.params["criteria"])
+    specs = criterion_specs(ctx, criteria)
     if not specs:
         return [], ""
     aws = ctx.services.aws(env)
@@ -127,22 +133,22 @@ def _smoke(ctx: StepContext, argv: list[str]) -> dict[str, Any]:
             "summary": "passed" if result.ok else f"exit {result.exit_code}"}
 
 
-def _checkpoint(ctx: StepContext) -> Outcome:
-    env, index, of = ctx.params["env"], ctx.params["index"], ctx.params["of"]
+def run_checkpoint(ctx: StepContext, params: CheckpointParams) -> Outcome:
+    env, index, of = params.env, params.index, params.of
     meta = soak_meta(ctx, env)
     if not meta.get("start"):
         return Fail(f"the {env} soak has not started")
     if meta.get("failed_at"):
         return Done(f"skipped: the soak failed at checkpoint {meta['failed_at']}", {"skipped": True}, outcome="skip")
     start = parse_instant(meta["start"])
-    due = start + timedelta(seconds=ctx.params["offset_s"])
+    due = start + timedelta(seconds=params.offset_s)
     evaluate_at = due + METRIC_DELAY
     if ctx.now < evaluate_at:
         return Wait(evaluate_at, f"checkpoint {index} of {of} due {due:%H:%M}")
     late = ctx.now > evaluate_at + LATE_AFTER
-    window_start = due - timedelta(seconds=ctx.params["window_s"])
+    window_start = due - timedelta(seconds=params.window_s)
     failures: list[str] = []
-    evaluations, note = _evaluate_criteria(ctx, env, window_start, due)
+    evaluations, note = _evaluate_criteria(ctx, env, params.criteria, window_start, due)
     if note:
         failures.append(note)
     window = f"window {window_start:%b %d %H:%M}–{due:%H:%M}, +{_hours_since(meta['start'], window_start)}.." \
@@ -154,11 +160,11 @@ def _checkpoint(ctx: StepContext) -> Outcome:
             failures.append(f"{ev.spec.criterion.text}: {ev.overall.message} ({window})")
         elif ev.outcome is MeasurementOutcome.ERROR:
             failures.append(f"{ev.spec.criterion.text}: could not be measured ({ev.overall.message})")
-    checks = [*ctx.params["checks"], *({"kind": "http", "params": {"url": u}} for u in ctx.params["health"])]
+    checks = [*params.checks, *({"kind": "http", "params": {"url": u}} for u in params.health)]
     alarms_start = frozenset(meta.get("alarms_at_start", []))
-    results: list[CheckResult] = run_checks(checks, lambda e: _ctx_for(ctx, e or env, alarms_start))
+    results: list[CheckResult] = run_checks(checks, lambda e: check_context(ctx.services, e or env, alarms_start))
     failures += [f"{r.check} {r.target}: {r.summary}" for r in results if not r.ok]
-    smoke = [_smoke(ctx, argv) for argv in ctx.params.get("smoke", [])]
+    smoke = [_smoke(ctx, argv) for argv in params.smoke]
     failures += [f"smoke {' '.join(s['argv'])}: {s['summary']}" for s in smoke if not s["ok"]]
     passed = not failures
     data = {
@@ -187,26 +193,17 @@ def _hours_since(start: str, at: datetime) -> str:
     return f"{hours:g}h"
 
 
-def _ctx_for(ctx: StepContext, env: str, alarms_start: frozenset[str]) -> Any:
-    check_ctx = check_context(ctx.services, env, alarms_start)
-    release = ctx.run.release
-    check_ctx.open_incidents = lambda: [
-        {"id": i.id, "severity": i.severity, "title": i.title, "env": i.env}
-        for i in ctx.store.incidents(release, open_only=True)
-    ]
-    return check_ctx
 
-
-def _soak_end(ctx: StepContext) -> Outcome:
-    env = ctx.params["env"]
+def run_end(ctx: StepContext, params: SoakEndParams) -> Outcome:
+    env = params.env
     meta = soak_meta(ctx, env)
     failed_at = meta.get("failed_at")
-    n = ctx.params["checkpoints"]
+    n = params.checkpoints
     data = {"env": env, "checkpoints": n, "passed": n if not failed_at else failed_at - 1, "failed_at": failed_at,
             "reasons": meta.get("failures", [])}
     if failed_at:
         summary = f"{env} soak FAILED at checkpoint {failed_at} of {n}: " + "; ".join(meta.get("failures", []))
-        if ctx.params.get("standalone"):
+        if params.standalone:
             ctx.store.append_record(SoakVerdict.from_data(f"{env} soak", "fail", data), release=ctx.run.release,
                                     env=env, run_id=ctx.run.id, step_key=ctx.step.key, at=ctx.now)
             return Fail(summary, data)
@@ -214,8 +211,46 @@ def _soak_end(ctx: StepContext) -> Outcome:
     return Done(f"{env} soak passed: {n} of {n} checkpoints", data, outcome="pass", kind="soak", subject=f"{env} soak")
 
 
-HANDLERS = [
-    Handler("soak_start", _soak_start),
-    Handler("soak_checkpoint", _checkpoint),
-    Handler("soak_end", _soak_end),
-]
+class SoakStartParams(StepParams):
+    env: str
+    duration_s: float
+    every_s: float
+    checkpoints: int
+
+
+class CheckpointParams(StepParams):
+    env: str
+    index: int
+    of: int
+    offset_s: float  # due this long after the soak started
+    window_s: float  # the criteria are judged over the window ending at the due time
+    criteria: list[dict[str, Any]] = Field(default_factory=list)  # CriterionEntry dumps: criterion, dry_run, scope
+    checks: list[dict[str, Any]] = Field(default_factory=list)
+    health: list[str] = Field(default_factory=list)
+    smoke: list[list[str]] = Field(default_factory=list)
+
+
+class SoakEndParams(StepParams):
+    env: str
+    checkpoints: int
+    standalone: bool = False  # no gate reads this verdict: a failed soak fails the run itself
+
+
+def describe_start(params: SoakStartParams) -> list[str]:
+    return [f"record soak start; snapshot alarms already in ALARM in {params.env}"]
+
+
+def describe_checkpoint(params: CheckpointParams) -> list[str]:
+    every = hours_or_minutes(timedelta(seconds=params.window_s))
+    return [f"cloudwatch:GetMetricData {len(params.criteria)} criteria per function over the last {every}",
+            *(describe_check(c) for c in params.checks), *(f"GET {u}" for u in params.health),
+            *(" ".join(a) for a in params.smoke)]
+
+
+def describe_end(params: SoakEndParams) -> list[str]:
+    return ["all checkpoints passed → soak passed"]
+
+
+START = StepKind("soak_start", SoakStartParams, run_start, describe_start)
+CHECKPOINT = StepKind("soak_checkpoint", CheckpointParams, run_checkpoint, describe_checkpoint)
+END = StepKind("soak_end", SoakEndParams, run_end, describe_end)

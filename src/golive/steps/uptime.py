@@ -22,9 +22,10 @@ import httpx
 
 from golive.clock import Clock
 from golive.engine.context import StepContext
-from golive.engine.outcome import Done, Handler, Outcome
+from golive.engine.outcome import Done, Outcome
 from golive.evidence.runs import Availability
 from golive.providers.http import get
+from golive.steps.kind import StepKind, StepParams
 
 EVERY = timedelta(seconds=10)
 
@@ -89,17 +90,34 @@ class UptimeProber:
             return {url: t.to_dict() for url, t in self.tallies.items()}
 
 
-def _uptime_start(ctx: StepContext) -> Outcome:
-    urls: list[str] = ctx.params["urls"]
+class UptimeStartParams(StepParams):
+    urls: list[str]
+    ok: list[int]  # the answers that count as up (the plan's http_ok)
+
+
+class UptimeEndParams(StepParams):
+    pass
+
+
+def describe_start(params: UptimeStartParams) -> list[str]:
+    return [f"GET {u} every 10 s until validation" for u in params.urls]
+
+
+def describe_end(params: UptimeEndParams) -> list[str]:
+    return ["availability per URL = probes up / probes"]
+
+
+def run_start(ctx: StepContext, params: UptimeStartParams) -> Outcome:
+    urls = params.urls
     if not urls:
         return Done("no health URLs to probe")
-    prober = UptimeProber(urls, ctx.services.http, set(ctx.params["ok"]), ctx.services.clock)
+    prober = UptimeProber(urls, ctx.services.http, set(params.ok), ctx.services.clock)
     prober.start()
     ctx.services.extras[f"uptime:{ctx.run.id}"] = prober
     return Done(f"probing {len(urls)} health URLs every 10 s", {"urls": urls})
 
 
-def _uptime_end(ctx: StepContext) -> Outcome:
+def run_end(ctx: StepContext, params: UptimeEndParams) -> Outcome:
     prober = ctx.services.extras.pop(f"uptime:{ctx.run.id}", None)
     if not isinstance(prober, UptimeProber) and not any(p.health for p in ctx.services.plan.projects.values()):
         return Done("no health URLs in the plan; availability not measured", outcome="warn")
@@ -117,4 +135,5 @@ def _uptime_end(ctx: StepContext) -> Outcome:
                 outcome="pass" if worst >= 1.0 else "warn")
 
 
-HANDLERS = [Handler("uptime_start", _uptime_start), Handler("uptime_end", _uptime_end)]
+START = StepKind("uptime_start", UptimeStartParams, run_start, describe_start)
+END = StepKind("uptime_end", UptimeEndParams, run_end, describe_end)

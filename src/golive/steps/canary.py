@@ -39,17 +39,19 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import Field
+
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec, evaluate
 from golive.analysis.judge import JudgeConfig, Judgement, VersionSeries, config_for, judge
 from golive.analysis.measurement import MeasurementOutcome
 from golive.analysis.metrics import Fetch, MetricSource, Scope, SeriesRequest, floor_minute, parse_metric_def
-from golive.checks import alarm_baseline
+from golive.analysis.units import hours_or_minutes
 from golive.checks.alarms import sort_alarms
 from golive.clock import parse_instant
 from golive.engine.context import StepContext
-from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
+from golive.engine.outcome import Done, Fail, Outcome, Wait
 from golive.errors import ExternalError, GoliveError
 from golive.evidence.canary import (
     CanaryAnalysis,
@@ -63,127 +65,126 @@ from golive.evidence.rollback import RollbackFailed, RolledBack
 from golive.providers.aws import Aws
 from golive.providers.http import get
 from golive.providers.lambdas import LambdaClient
+from golive.steps import alarm_baseline
+from golive.steps.kind import StepKind, StepParams
 
 RETRY = timedelta(seconds=30)
 
 
-def _aws(ctx: StepContext) -> Aws:
-    return ctx.services.aws(ctx.run.env, ctx.params.get("region"))
+def _aws(ctx: StepContext, p: CanaryParams) -> Aws:
+    return ctx.services.aws(ctx.run.env, p.region)
 
 
 def _versions(ctx: StepContext) -> dict[str, dict[str, str]]:
     return {fn: dict(v) for fn, v in ctx.state["versions"].items()}
 
 
-def _start(ctx: StepContext, aws: Aws) -> Outcome | None:
-    p = ctx.params
+def _start(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome | None:
     lam = LambdaClient(aws)
-    functions = lam.select(p["functions"])
-    expected = p["functions"].get("count")
+    functions = lam.select(p.functions)
+    expected = p.functions.get("count")
     if not functions:
-        return Fail(f"no Lambda functions match {p['functions']} in {p.get('region')}")
+        return Fail(f"no Lambda functions match {p.functions} in {p.region}")
     if expected is not None and len(functions) != expected:
-        return Fail(f"{len(functions)} functions match {p['functions']}, the plan expects {expected}: {functions}")
+        return Fail(f"{len(functions)} functions match {p.functions}, the plan expects {expected}: {functions}")
     versions = {}
     for fn in functions:
         try:
-            stable, canary = lam.find_versions(fn, p["alias"])
+            stable, canary = lam.find_versions(fn, p.alias)
         except GoliveError as exc:
             if isinstance(exc, ExternalError):
                 raise
             return Fail(str(exc))
         versions[fn] = {"stable": stable, "canary": canary}
     ctx.state.update(versions=versions, index=0, phase="shift", started_at=ctx.now.isoformat(), weight=0.0,
-                     consumed=[], alarms_at_start=_alarms_at_start(ctx, aws))
+                     consumed=[], alarms_at_start=_alarms_at_start(ctx, p, aws))
     ctx.save()
-    ctx.record(CanaryVersions(subject=p["project"], project=p["project"], versions=versions, region=p.get("region")))
+    ctx.record(CanaryVersions(subject=p.project, project=p.project, versions=versions, region=p.region))
     return None
 
 
-def _operator_command(ctx: StepContext) -> tuple[str, dict[str, Any]] | None:
+def _operator_command(ctx: StepContext, p: CanaryParams) -> tuple[str, dict[str, Any]] | None:
     consumed = set(ctx.state.get("consumed", []))
     since = parse_instant(ctx.state["started_at"])
     for event in ctx.store.events(release=ctx.run.release, env=ctx.run.env, kind="operator", since=since):
-        if event.subject == ctx.params["project"] and event.id not in consumed and event.outcome in ("abort", "promote"):
+        if event.subject == p.project and event.id not in consumed and event.outcome in ("abort", "promote"):
             ctx.state["consumed"] = [*consumed, event.id]
             ctx.save()
             return event.outcome or "", event.data
     return None
 
 
-def _rollback(ctx: StepContext, aws: Aws, reason: str) -> Outcome:
-    p = ctx.params
+def _rollback(ctx: StepContext, p: CanaryParams, aws: Aws, reason: str) -> Outcome:
     if ctx.state.get("phase") != "rolling_back":
         ctx.state.update(phase="rolling_back", rollback_reason=reason, rollback_asked_at=ctx.now.isoformat())
         ctx.save()
     try:
-        seconds, confirmed = LambdaClient(aws).restore(_versions(ctx), p["alias"])
+        seconds, confirmed = LambdaClient(aws).restore(_versions(ctx), p.alias)
     except ExternalError as exc:
         return Wait(ctx.now + RETRY, f"rollback pending, AWS did not answer ({exc}); retrying, never forward")
     ctx.state.update(phase="rolled_back", weight=0.0)
-    evidence = {"project": p["project"], "reason": reason, "seconds": round(seconds, 3),
-                "functions": [s.to_dict() for s in confirmed], "region": p.get("region"),
+    evidence = {"project": p.project, "reason": reason, "seconds": round(seconds, 3),
+                "functions": [s.to_dict() for s in confirmed], "region": p.region,
                 "from_weight": ctx.state.get("last_weight")}
     ctx.save()
-    ctx.record(RolledBack.from_data(p["project"], "rolled_back", evidence))
-    return Fail(f"{p['project']} rolled back: {reason}", evidence, rolled_back=True)
+    ctx.record(RolledBack.from_data(p.project, "rolled_back", evidence))
+    return Fail(f"{p.project} rolled back: {reason}", evidence, rolled_back=True)
 
 
-def _gate(ctx: StepContext, aws: Aws) -> str | None:
+def _gate(ctx: StepContext, p: CanaryParams, aws: Aws) -> str | None:
     """Why the canary must not move forward now, or None: the signals every weight change is gated on."""
     if ctx.state["index"] > 0 and not ctx.state.get("forced") and ctx.state.get("last_verdict") != "ok":
         return f"the last analysis was {ctx.state.get('last_verdict') or 'missing'}"
-    why = _incident_trigger(ctx) or _alarm_trigger(ctx, aws) or _new_alarm_trigger(ctx, aws)
+    why = _incident_trigger(ctx, p) or _alarm_trigger(ctx, p, aws) or _new_alarm_trigger(ctx, p, aws)
     if why:
         return why
-    down = [f"{url} answered {status}" for url, status in _probe_health(ctx, record=False).items()
-            if status not in ctx.params.get("http_ok", [200])]
+    down = [f"{url} answered {status}" for url, status in _probe_health(ctx, p, record=False).items()
+            if status not in p.http_ok]
     return f"health: {'; '.join(down)}" if down else None
 
 
-def _shift(ctx: StepContext, aws: Aws) -> Outcome:
-    p = ctx.params
-    step = p["steps"][ctx.state["index"]]
-    weight = float(step["weight"])
-    blocked = _gate(ctx, aws)
+def _shift(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome:
+    step = p.steps[ctx.state["index"]]
+    weight = step.weight
+    blocked = _gate(ctx, p, aws)
     if blocked:
-        ctx.record(CanaryGateBlocked(subject=p["project"], project=p["project"], weight=ctx.state.get("weight", 0.0),
+        ctx.record(CanaryGateBlocked(subject=p.project, project=p.project, weight=ctx.state.get("weight", 0.0),
                                      next_weight=weight, reason=blocked))
-        return _rollback(ctx, aws, f"not shifted to {weight:g}%: {blocked}")
+        return _rollback(ctx, p, aws, f"not shifted to {weight:g}%: {blocked}")
     ctx.state["shift_intent"] = weight
     ctx.save()
-    LambdaClient(aws).shift_all(_versions(ctx), p["alias"], weight)
+    LambdaClient(aws).shift_all(_versions(ctx), p.alias, weight)
     ctx.state.update(weight=weight, last_weight=weight, shifted=True)
     if weight >= 100:
         ctx.state["phase"] = "promoted"
         ctx.save()
-        ctx.record(CanaryPromoted(subject=p["project"], project=p["project"], weight=100.0, versions=_versions(ctx)))
-        return Done(f"{p['project']} promoted: {len(_versions(ctx))} functions on their new version",
-                    {"project": p["project"], "versions": _versions(ctx)}, kind="canary", subject=p["project"])
-    interval = timedelta(seconds=_interval_s(ctx))
-    bake = timedelta(seconds=float(step.get("bake_s") or 0)) or interval
-    first = _first_analysis(ctx, interval)
+        ctx.record(CanaryPromoted(subject=p.project, project=p.project, weight=100.0, versions=_versions(ctx)))
+        return Done(f"{p.project} promoted: {len(_versions(ctx))} functions on their new version",
+                    {"project": p.project, "versions": _versions(ctx)}, kind="canary", subject=p.project)
+    interval = timedelta(seconds=_interval_s(ctx, p))
+    bake = timedelta(seconds=step.bake_s) or interval
+    first = _first_analysis(ctx, p, interval)
     ctx.state.update(phase="bake", bake_started=ctx.now.isoformat(), bake_until=(ctx.now + bake).isoformat(),
                      next_analysis=first.isoformat(), extended_s=0.0, health={}, last_verdict=None, forced=False)
     ctx.save()
-    ctx.record(CanaryShifted(subject=p["project"], project=p["project"], weight=weight, bake_s=bake.total_seconds(),
+    ctx.record(CanaryShifted(subject=p.project, project=p.project, weight=weight, bake_s=bake.total_seconds(),
                              versions=_versions(ctx)))
-    return Wait(min(first, ctx.now + interval), f"{p['project']} at {weight:g}%, baking until {ctx.now + bake:%H:%M}")
+    return Wait(min(first, ctx.now + interval), f"{p.project} at {weight:g}%, baking until {ctx.now + bake:%H:%M}")
 
 
-def _first_analysis(ctx: StepContext, interval: timedelta) -> datetime:
+def _first_analysis(ctx: StepContext, p: CanaryParams, interval: timedelta) -> datetime:
     """The first look after a shift: as soon as the shift's minute is complete and its metrics delivered.
 
     Windows are whole minutes ending ``delay`` ago, so looking at shift + interval would read a window
     that ends before the shift; aligning to the minute boundary plus the delay reads the shift's minute
     at the earliest moment it can be read, and every later look comes one interval after the last.
     """
-    delay = timedelta(seconds=_seconds(ctx.params["analysis"].get("delay", 60)))
+    delay = timedelta(seconds=_seconds(p.analysis.get("delay", 60)))
     return max(floor_minute(ctx.now) + timedelta(minutes=1) + delay, ctx.now + interval)
 
 
-def _interval_s(ctx: StepContext) -> float:
-    return float(_seconds(ctx.params["analysis"].get("interval", 60)))
+def _interval_s(ctx: StepContext, p: CanaryParams) -> float:
+    return float(_seconds(p.analysis.get("interval", 60)))
 
 
 def _seconds(value: Any) -> float:
@@ -194,21 +195,21 @@ def _seconds(value: Any) -> float:
     return parse_duration(str(value)).total_seconds()
 
 
-def _incident_trigger(ctx: StepContext) -> str | None:
-    severities = {t["incident"] for t in ctx.params.get("triggers", []) if t.get("incident")}
+def _incident_trigger(ctx: StepContext, p: CanaryParams) -> str | None:
+    severities = {t["incident"] for t in p.triggers if t.get("incident")}
     if not severities:
         return None
     batch = ctx.step.group.removeprefix("batch.").removeprefix("dr.")
     for incident in ctx.store.incidents(ctx.run.release, open_only=True):
         worse = int(incident.severity[1:]) <= max(int(s[1:]) for s in severities)
-        scoped = incident.scope in (None, batch, ctx.params["project"])
+        scoped = incident.scope in (None, batch, p.project)
         if worse and scoped and incident.env in (None, ctx.run.env):
             return f"open {incident.severity} incident #{incident.id}: {incident.title}"
     return None
 
 
-def _alarm_trigger(ctx: StepContext, aws: Aws) -> str | None:
-    names = [t["alarm"] for t in ctx.params.get("triggers", []) if t.get("alarm")]
+def _alarm_trigger(ctx: StepContext, p: CanaryParams, aws: Aws) -> str | None:
+    names = [t["alarm"] for t in p.triggers if t.get("alarm")]
     if not names:
         return None
     client = aws.client("cloudwatch")
@@ -217,22 +218,22 @@ def _alarm_trigger(ctx: StepContext, aws: Aws) -> str | None:
     return f"alarm {', '.join(firing)} in ALARM" if firing else None
 
 
-def _alarms_at_start(ctx: StepContext, aws: Aws) -> list[str]:
+def _alarms_at_start(ctx: StepContext, p: CanaryParams, aws: Aws) -> list[str]:
     """The alarms in ALARM when the run started in this region; read now if the run did not record them."""
-    region = ctx.params.get("region")
+    region = p.region
     environment = ctx.services.plan.environments.get(ctx.run.env)
     primary = environment is None or region in (None, environment.region)
     found = alarm_baseline.at_start(ctx.run.meta, ctx.run.env, None if primary else region)
     if found is not None:
         return sorted(found)
-    if not any(t.get("alarms") == "new" for t in ctx.params.get("triggers", [])):
+    if not any(t.get("alarms") == "new" for t in p.triggers):
         return []
     return alarm_baseline.firing(aws)
 
 
-def _new_alarm_trigger(ctx: StepContext, aws: Aws) -> str | None:
+def _new_alarm_trigger(ctx: StepContext, p: CanaryParams, aws: Aws) -> str | None:
     """``alarms: new``: an alarm in ALARM now that was not at the start and is not allow-listed."""
-    trigger = next((t for t in ctx.params.get("triggers", []) if t.get("alarms") == "new"), None)
+    trigger = next((t for t in p.triggers if t.get("alarms") == "new"), None)
     if trigger is None:
         return None
     _ok, _old, new = sort_alarms(alarm_baseline.firing(aws), list(trigger.get("allow", [])),
@@ -240,12 +241,12 @@ def _new_alarm_trigger(ctx: StepContext, aws: Aws) -> str | None:
     return f"new alarm{'s' if len(new) > 1 else ''} in ALARM since the start: {', '.join(new)}" if new else None
 
 
-def _probe_health(ctx: StepContext, *, record: bool = True) -> dict[str, int | str]:
+def _probe_health(ctx: StepContext, p: CanaryParams, *, record: bool = True) -> dict[str, int | str]:
     """One GET of each of the project's health URLs: the status (or error); counted in the bake's tally."""
     answers: dict[str, int | str] = {}
-    ok = set(ctx.params.get("http_ok", [200]))
+    ok = set(p.http_ok)
     tally: dict[str, dict[str, int]] = ctx.state.setdefault("health", {})
-    for url in ctx.params.get("health", []):
+    for url in p.health:
         answer = get(ctx.services.http, url, timeout=5.0)
         answers[url] = answer.status or str(answer.error)
         if record:
@@ -255,10 +256,10 @@ def _probe_health(ctx: StepContext, *, record: bool = True) -> dict[str, int | s
     return answers
 
 
-def _health_trigger(ctx: StepContext) -> str | None:
+def _health_trigger(ctx: StepContext, p: CanaryParams) -> str | None:
     """The bake's availability of each health URL below the plan's threshold, once enough probes were made."""
-    threshold = float(ctx.params["analysis"].get("health_availability", 0.99))
-    minimum = int(ctx.params["analysis"].get("health_min_probes", 3))
+    threshold = float(p.analysis.get("health_availability", 0.99))
+    minimum = int(p.analysis.get("health_min_probes", 3))
     for url, counts in ctx.state.get("health", {}).items():
         probes, up = counts["probes"], counts["up"]
         if probes >= minimum and up / probes < threshold:
@@ -267,11 +268,11 @@ def _health_trigger(ctx: StepContext) -> str | None:
     return None
 
 
-def _trigger_specs(ctx: StepContext) -> list[CriterionSpec]:
+def _trigger_specs(ctx: StepContext, p: CanaryParams) -> list[CriterionSpec]:
     metrics = {n: parse_metric_def(m.lambda_, n) for n, m in ctx.services.plan.metrics.items()}
-    default = int(ctx.params.get("min_invocations", 300))
+    default = int(p.min_invocations)
     specs = []
-    for t in ctx.params.get("triggers", []):
+    for t in p.triggers:
         if t.get("criterion"):
             c = parse_criterion(t["criterion"])
             minimum = c.min_calls or t.get("min_invocations") or default
@@ -307,9 +308,9 @@ def _series(fetched: Fetch, request: SeriesRequest, minutes: list[datetime], fac
     return [values.get(m, 0.0) * factor for m in minutes]
 
 
-def _judge_config(ctx: StepContext) -> JudgeConfig | None:
+def _judge_config(ctx: StepContext, p: CanaryParams) -> JudgeConfig | None:
     """The plan's judge (``analysis.judge``: true, false, or its metrics and minimum minutes); None when off."""
-    analysis = ctx.params["analysis"]
+    analysis = p.analysis
     spec = analysis.get("judge", True)
     if spec is False:
         return None
@@ -318,10 +319,10 @@ def _judge_config(ctx: StepContext) -> JudgeConfig | None:
                         min_invocations=int(analysis.get("min_invocations", 50)), metrics=settings.get("metrics"),
                         critical=settings.get("critical"), min_minutes=settings.get("min_minutes"))
     # The false-rollback budget is the whole canary's: its bakes share it.
-    return config.split(sum(1 for step in ctx.params["steps"] if float(step["weight"]) < 100))
+    return config.split(sum(1 for step in p.steps if step.weight < 100))
 
 
-def _judge(ctx: StepContext, source: CloudWatchLambdaSource, config: JudgeConfig, start: datetime, end: datetime,
+def _judge(ctx: StepContext, p: CanaryParams, source: CloudWatchLambdaSource, config: JudgeConfig, start: datetime, end: datetime,
            final: bool) -> tuple[Judgement | None, str | None]:
     """Canary against stable over [start, end); only the metrics the judge uses are queried.
 
@@ -330,7 +331,7 @@ def _judge(ctx: StepContext, source: CloudWatchLambdaSource, config: JudgeConfig
     ``consecutive_error_limit`` analyses in a row.
     """
     versions = _versions(ctx)
-    alias = ctx.params["alias"]
+    alias = p.alias
     minutes = []
     at = start
     while at < end:
@@ -352,7 +353,7 @@ def _judge(ctx: StepContext, source: CloudWatchLambdaSource, config: JudgeConfig
         durations = source.fetch([SeriesRequest(scope, "duration", "p95") for scope in scopes], start, end)
         if durations.error:
             errors["p95_duration"] = errors.get("p95_duration", 0) + 1
-            settings = ctx.params["analysis"].get("judge")
+            settings = p.analysis.get("judge")
             limit = int(settings.get("consecutive_error_limit", 4)) if isinstance(settings, dict) else 4
             ctx.state["metric_errors"] = errors
             if "p95_duration" in critical or errors["p95_duration"] > limit:
@@ -380,23 +381,23 @@ def _judge(ctx: StepContext, source: CloudWatchLambdaSource, config: JudgeConfig
     return judge(canaries, stables, config, final=final), None
 
 
-def _analyse(ctx: StepContext, aws: Aws) -> tuple[str, str, dict[str, Any]]:
+def _analyse(ctx: StepContext, p: CanaryParams, aws: Aws) -> tuple[str, str, dict[str, Any]]:
     """One look at the canary: ('ok'|'fail'|'inconclusive'|'error', why, evidence)."""
-    p = ctx.params
-    delay = timedelta(seconds=_seconds(p["analysis"].get("delay", 60)))
+    delay = timedelta(seconds=_seconds(p.analysis.get("delay", 60)))
     end = floor_minute(ctx.now - delay)
     # The canary's first complete minute: the shift's own minute holds a few seconds of canary calls.
     first = _ceil_minute(parse_instant(ctx.state["started_at"]))
     bake_start = floor_minute(parse_instant(ctx.state["bake_started"]))
-    evidence: dict[str, Any] = {"project": p["project"], "weight": ctx.state.get("weight"),
+    evidence: dict[str, Any] = {"project": p.project, "weight": ctx.state.get("weight"),
                                 "window": {"end": end.isoformat()}, "health": ctx.state.get("health", {})}
-    why = _incident_trigger(ctx) or _alarm_trigger(ctx, aws) or _new_alarm_trigger(ctx, aws) or _health_trigger(ctx)
+    why = _incident_trigger(ctx, p) or _alarm_trigger(ctx, p, aws) or _new_alarm_trigger(ctx, p, aws) \
+        or _health_trigger(ctx, p)
     if why:
         return "fail", f"trigger: {why}", evidence
-    source = CloudWatchLambdaSource(aws, ctx.services.clock, delay=delay, region=p.get("region"))
-    specs = _trigger_specs(ctx)
+    source = CloudWatchLambdaSource(aws, ctx.services.clock, delay=delay, region=p.region)
+    specs = _trigger_specs(ctx, p)
     versions = _versions(ctx)
-    scopes = [Scope(fn, p["alias"], v["canary"]) for fn, v in versions.items()]
+    scopes = [Scope(fn, p.alias, v["canary"]) for fn, v in versions.items()]
     waiting: list[str] = []
     if specs and end > first:
         measured = []
@@ -417,13 +418,13 @@ def _analyse(ctx: StepContext, aws: Aws) -> tuple[str, str, dict[str, Any]]:
             if result.outcome is MeasurementOutcome.INCONCLUSIVE:
                 waiting.append(f"trigger {spec.criterion.text}: {result.overall.message}")
         evidence["triggers"] = measured
-    config = _judge_config(ctx)
+    config = _judge_config(ctx, p)
     if config is None or not config.metrics:
         if waiting:
             return "inconclusive", "; ".join(waiting), evidence
         return "ok", "triggers quiet (judge off)", evidence
     final = ctx.now >= parse_instant(ctx.state["bake_until"])
-    judgement, error = _judge(ctx, source, config, bake_start, end, final)
+    judgement, error = _judge(ctx, p, source, config, bake_start, end, final)
     if error:
         return "error", f"metrics unavailable: {error}", evidence
     if judgement is None:
@@ -436,86 +437,122 @@ def _analyse(ctx: StepContext, aws: Aws) -> tuple[str, str, dict[str, Any]]:
     return outcome, f"judge: {judgement.reason}", evidence
 
 
-def _bake(ctx: StepContext, aws: Aws) -> Outcome:
-    p = ctx.params
+def _bake(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome:
     due = parse_instant(ctx.state["next_analysis"])
-    _probe_health(ctx)
+    _probe_health(ctx, p)
     ctx.save()
     if ctx.now < due:
         # Wake at least every interval, so an abort or promote from an operator is read promptly.
-        wake = min(due, ctx.now + timedelta(seconds=_interval_s(ctx)))
-        return Wait(wake, f"{p['project']} at {ctx.state['weight']:g}%, next analysis {due:%H:%M}")
-    verdict, why, evidence = _analyse(ctx, aws)
-    ctx.record(CanaryAnalysis.from_data(p["project"], "analysis", {**evidence, "verdict": verdict, "reason": why}))
+        wake = min(due, ctx.now + timedelta(seconds=_interval_s(ctx, p)))
+        return Wait(wake, f"{p.project} at {ctx.state['weight']:g}%, next analysis {due:%H:%M}")
+    verdict, why, evidence = _analyse(ctx, p, aws)
+    ctx.record(CanaryAnalysis.from_data(p.project, "analysis", {**evidence, "verdict": verdict, "reason": why}))
     ctx.state["last_verdict"] = verdict
     if verdict == "fail":
-        return _rollback(ctx, aws, why)
+        return _rollback(ctx, p, aws, why)
     if verdict == "error":
-        return _rollback(ctx, aws, f"fail safe: {why}")
-    interval = timedelta(seconds=_interval_s(ctx))
+        return _rollback(ctx, p, aws, f"fail safe: {why}")
+    interval = timedelta(seconds=_interval_s(ctx, p))
     bake_until = parse_instant(ctx.state["bake_until"])
     if ctx.now >= bake_until:
         if verdict == "ok":
             ctx.state.update(index=ctx.state["index"] + 1, phase="shift")
             ctx.save()
             return Wait(ctx.now, "bake passed; shifting further")
-        max_ext = _seconds(p["analysis"].get("max_extension", 600))
+        max_ext = _seconds(p.analysis.get("max_extension", 600))
         if ctx.state.get("extended_s", 0.0) + interval.total_seconds() > max_ext:
-            return _rollback(ctx, aws, f"fail safe: still inconclusive after extending the bake by "
+            return _rollback(ctx, p, aws, f"fail safe: still inconclusive after extending the bake by "
                                        f"{ctx.state.get('extended_s', 0.0) / 60:g} min ({why})")
         ctx.state.update(bake_until=(bake_until + interval).isoformat(),
                          extended_s=ctx.state.get("extended_s", 0.0) + interval.total_seconds())
     ctx.state["next_analysis"] = (ctx.now + interval).isoformat()
     ctx.save()
-    return Wait(ctx.now + interval, f"{p['project']} at {ctx.state['weight']:g}%: {verdict}")
+    return Wait(ctx.now + interval, f"{p.project} at {ctx.state['weight']:g}%: {verdict}")
 
 
-def _canary(ctx: StepContext) -> Outcome:
-    aws = _aws(ctx)
+def run(ctx: StepContext, p: CanaryParams) -> Outcome:
+    aws = _aws(ctx, p)
     phase = ctx.state.get("phase")
     if phase == "rolling_back":
-        return _rollback(ctx, aws, ctx.state["rollback_reason"])
+        return _rollback(ctx, p, aws, ctx.state["rollback_reason"])
     if phase == "rolled_back":
-        return Fail(f"{ctx.params['project']} rolled back: {ctx.state.get('rollback_reason')}", rolled_back=True)
+        return Fail(f"{p.project} rolled back: {ctx.state.get('rollback_reason')}", rolled_back=True)
     if phase == "promoted":
-        return Done(f"{ctx.params['project']} promoted", kind="canary", subject=ctx.params["project"])
+        return Done(f"{p.project} promoted", kind="canary", subject=p.project)
     if "versions" not in ctx.state:
-        failed = _start(ctx, aws)
+        failed = _start(ctx, p, aws)
         if failed is not None:
             return failed
-    command = _operator_command(ctx)
+    command = _operator_command(ctx, p)
     if command is not None:
         kind, data = command
         if kind == "abort":
-            return _rollback(ctx, aws, f"aborted by {data.get('by') or 'an operator'}: {data.get('why') or 'golive abort'}")
-        ctx.state.update(index=len(ctx.params["steps"]) - 1, phase="shift", forced=True)
-        ctx.record(CanaryPromoteForced.from_data(ctx.params["project"], "promote_forced",
-                                                 {"project": ctx.params["project"], **data}))
+            return _rollback(ctx, p, aws, f"aborted by {data.get('by') or 'an operator'}: {data.get('why') or 'golive abort'}")
+        ctx.state.update(index=len(p.steps) - 1, phase="shift", forced=True)
+        ctx.record(CanaryPromoteForced.from_data(p.project, "promote_forced",
+                                                 {"project": p.project, **data}))
     try:
         if ctx.state["phase"] == "shift":
-            return _shift(ctx, aws)
-        return _bake(ctx, aws)
+            return _shift(ctx, p, aws)
+        return _bake(ctx, p, aws)
     except ExternalError as exc:
-        return _rollback(ctx, aws, f"fail safe: AWS did not answer ({exc})")
+        return _rollback(ctx, p, aws, f"fail safe: AWS did not answer ({exc})")
 
 
-def _compensate(ctx: StepContext, reason: str) -> None:
+def compensate(ctx: StepContext, p: CanaryParams, reason: str) -> None:
     """The batch stopped: put this project's shifted traffic back (the plan's rollback_shifted)."""
-    if not ctx.params.get("rollback_shifted", True) or not ctx.state.get("shifted"):
+    if not p.rollback_shifted or not ctx.state.get("shifted"):
         return
     if ctx.state.get("phase") == "rolled_back":
         return
-    aws = _aws(ctx)
+    aws = _aws(ctx, p)
     ctx.state.update(phase="rolling_back", rollback_reason=reason)
     try:
-        seconds, confirmed = LambdaClient(aws).restore(_versions(ctx), ctx.params["alias"])
+        seconds, confirmed = LambdaClient(aws).restore(_versions(ctx), p.alias)
     except GoliveError as exc:
-        ctx.record(RollbackFailed(subject=ctx.params["project"], project=ctx.params["project"], reason=reason,
+        ctx.record(RollbackFailed(subject=p.project, project=p.project, reason=reason,
                                   error=str(exc)))
         return
     ctx.state["phase"] = "rolled_back"
-    ctx.record(RolledBack(subject=ctx.params["project"], project=ctx.params["project"], reason=reason,
+    ctx.record(RolledBack(subject=p.project, project=p.project, reason=reason,
                           seconds=round(seconds, 3), functions=tuple(s.to_dict() for s in confirmed)))
 
 
-HANDLERS = [Handler("canary", _canary, compensate=_compensate)]
+class CanaryStep(StepParams):
+    weight: float  # percent of the alias's traffic on the new version; 100 promotes
+    bake_s: float = 0.0
+
+
+class CanaryParams(StepParams):
+    project: str
+    alias: str
+    functions: dict[str, Any]  # the plan's selector, expanded: prefix/suffix, names or tag, and count
+    steps: list[CanaryStep]
+    region: str | None = None
+    analysis: dict[str, Any] = Field(default_factory=dict)  # the plan's CanaryAnalysis, as JSON
+    triggers: list[dict[str, Any]] = Field(default_factory=list)  # the plan's rollback triggers
+    min_invocations: int = 300
+    health: list[str] = Field(default_factory=list)
+    http_ok: list[int] = Field(default_factory=lambda: [200])
+    rollback_shifted: bool = True  # a failure elsewhere in the batch puts this canary's traffic back
+
+
+def describe(p: CanaryParams) -> list[str]:
+    selector = p.functions
+    pattern = selector.get("prefix", "") + "*" + selector.get("suffix", "") if "prefix" in selector else \
+        ",".join(selector.get("names", [])) or f"tag {selector.get('tag')}"
+    every = hours_or_minutes(timedelta(seconds=_seconds(p.analysis.get("interval", 60))))
+    calls = []
+    for step in p.steps:
+        if step.weight < 100:
+            calls.append(f"lambda:UpdateAlias {pattern} {p.alias} "
+                         f"RoutingConfig.AdditionalVersionWeights={{NEW: {step.weight / 100:.2f}}}")
+        else:
+            calls.append(f"lambda:UpdateAlias {pattern} {p.alias} FunctionVersion=NEW RoutingConfig={{}}")
+        if step.bake_s:
+            calls.append(f"  bake {hours_or_minutes(timedelta(seconds=step.bake_s))}: every {every} "
+                         f"GetMetricData by ExecutedVersion, triggers + canary-vs-stable judge")
+    return calls
+
+
+KIND = StepKind("canary", CanaryParams, run, describe, compensate)

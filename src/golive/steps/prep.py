@@ -1,4 +1,4 @@
-"""The prep phase's actions: set the deploy secrets that are missing, tag every repository.
+"""The ``set_secrets`` step of the prep phase: set the deploy secrets that are missing.
 
 The runbook's evening tasks 3 and 4, done by golive: each secret the plan
 says a workflow needs is looked up in the repository (and its environment),
@@ -6,9 +6,7 @@ and only a missing one is written, sealed, with the value the plan names
 (a known non-secret such as the deploy role's ARN, an environment variable
 of the golive process, or an AWS lookup such as the CloudFront distribution
 whose comment is "PROD Frontend"). Values are added to the redactor before
-anything can print them. Tags are annotated, created at each project's ref,
-and idempotent: the same tag on the same commit is fine; on another commit
-the step fails naming both commits.
+anything can print them. (Tagging every repository is ``steps/tag.py``.)
 """
 
 from __future__ import annotations
@@ -17,10 +15,10 @@ import os
 from typing import Any
 
 from golive.engine.context import StepContext
-from golive.engine.outcome import Done, Fail, Handler, Outcome
-from golive.errors import GitHubRequestError
+from golive.engine.outcome import Done, Fail, Outcome
 from golive.evidence.runs import SecretSet
 from golive.providers.aws import Aws
+from golive.steps.kind import StepKind, StepParams
 
 
 def cloudfront_id(aws: Aws, comment: str) -> str | None:
@@ -45,14 +43,14 @@ def secret_value(ctx: StepContext, source: dict[str, Any]) -> tuple[str | None, 
     return None, "nowhere"
 
 
-def _set_secrets(ctx: StepContext) -> Outcome:
+def run(ctx: StepContext, params: SecretsParams) -> Outcome:
     github = ctx.services.require_github()
     written: list[dict[str, Any]] = []
     present: list[str] = []
     problems: list[str] = []
     by_repo: dict[str, set[str]] = {}
-    for item in ctx.params["secrets"]:
-        repo, name, source = item["repo"], item["name"], item["source"]
+    for item in params.secrets:
+        repo, name, source = item.repo, item.name, item.source
         env_name = (source or {}).get("environment")
         if repo not in by_repo:
             by_repo[repo] = github.list_repo_secrets(repo)
@@ -77,22 +75,19 @@ def _set_secrets(ctx: StepContext) -> Outcome:
     return Done(f"{len(written)} secrets set, {len(present)} already present", evidence)
 
 
-def _tag(ctx: StepContext) -> Outcome:
-    github = ctx.services.require_github()
-    tag, message = ctx.params["tag"], ctx.params["message"]
-    done: list[dict[str, Any]] = []
-    for item in ctx.params["repos"]:
-        repo = item["repo"]
-        ref = item.get("ref") or github.get_repo(repo).default_branch
-        sha = github.resolve_commit(repo, ref)
-        try:
-            result = github.create_annotated_tag(repo, tag, sha, message)
-        except GitHubRequestError as exc:
-            return Fail(str(exc), {"tagged": done})
-        done.append({"repo": repo, "tag": tag, "commit": sha, "created": result.created})
-    created = sum(d["created"] for d in done)
-    return Done(f"{tag} in {len(done)} repositories ({created} created, {len(done) - created} already there)",
-                {"tagged": done})
+class SecretItem(StepParams):
+    project: str
+    repo: str
+    name: str
+    source: dict[str, Any] | None = None  # the plan's SecretSource (value, from_env, cloudfront_comment, environment)
 
 
-HANDLERS = [Handler("set_secrets", _set_secrets), Handler("tag", _tag)]
+class SecretsParams(StepParams):
+    secrets: list[SecretItem]
+
+
+def describe(params: SecretsParams) -> list[str]:
+    return [f"PUT /repos/{s.repo}/actions/secrets/{s.name} if missing (sealed)" for s in params.secrets]
+
+
+KIND = StepKind("set_secrets", SecretsParams, run, describe)

@@ -17,14 +17,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import Field
+
 from golive.analysis.units import human_duration
+from golive.checks.runner import run_checks
 from golive.engine.context import StepContext
-from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
+from golive.engine.outcome import Done, Fail, Outcome, Wait
 from golive.errors import UnknownNameError, UsageError
 from golive.evidence.checks import Preflight
 from golive.evidence.gates import ApprovalRecord, GateDecisionRecord, GateItem
 from golive.evidence.runs import Checkpoint, SoakVerdict
 from golive.plan.model import Plan
+from golive.steps.checking import check_context, preflight_checks, preflight_summary
+from golive.steps.kind import StepKind, StepParams
 from golive.store.store import Event, Store
 
 
@@ -191,11 +196,7 @@ def latest_decision(store: Store, plan: Plan, env: str) -> Event | None:
 
 def _fresh_preflight(ctx: StepContext, env: str) -> None:
     """The last preflight is missing or too old for the gate: run it again now, as evidence for this decision."""
-    from golive.checks.runner import run_checks
-    from golive.engine.basic import check_context, preflight_summary
-    from golive.engine.planner import build_preflight
-
-    entries = build_preflight(ctx.services.plan, env)[0].params["checks"]
+    entries = preflight_checks(ctx.services.plan, env)
     results = run_checks(entries, lambda e: check_context(ctx.services, e or env))
     summary = preflight_summary(ctx.services.plan, entries, results)
     record = Preflight.from_data(f"preflight {env} (re-run for the gate)",
@@ -205,20 +206,31 @@ def _fresh_preflight(ctx: StepContext, env: str) -> None:
                             at=ctx.now)
 
 
-def _gate_step(ctx: StepContext) -> Outcome:
+class GateParams(StepParams):
+    gate: str
+    env: str
+    # What the gate weighs, as the plan said it when the step was frozen (the dry run prints these).
+    requires: list[str] = Field(default_factory=list)
+    approvals: list[str] = Field(default_factory=list)
+    checklist: list[str] = Field(default_factory=list)
+
+
+def describe(params: GateParams) -> list[str]:
+    return [*(f"requires {r}" for r in params.requires), *(f"approval by role {r}" for r in params.approvals),
+            *(f"checklist: {c}" for c in params.checklist)]
+
+
+def run(ctx: StepContext, params: GateParams) -> Outcome:
     plan, store = ctx.services.plan, ctx.store
-    gate, env = ctx.params["gate"], ctx.params["env"]
+    gate, env = params.gate, params.env
     decision = evaluate_gate(store, plan, gate, env, ctx.now)
     if any(i.refreshable for i in decision.items):
         _fresh_preflight(ctx, env)
         decision = evaluate_gate(store, plan, gate, env, ctx.now)
-    if decision.only_approvals_missing and ctx.services.rehearsal:
-        for item in decision.items:
-            if item.name.startswith("approval ") and not item.ok:
-                role = item.name.removeprefix("approval ")
-                store.add_approval(plan.release, env, gate, f"rehearsal-{role}", role, "granted by the rehearsal",
-                                   ctx.now, rehearsal=True)
-        decision = evaluate_gate(store, plan, gate, env, ctx.now)
+    if decision.only_approvals_missing:
+        missing = [i.name.removeprefix("approval ") for i in decision.items if i.name.startswith("approval ") and not i.ok]
+        if ctx.services.approver.settle(store, plan.release, env, gate, missing, ctx.now) != missing:
+            decision = evaluate_gate(store, plan, gate, env, ctx.now)
     if decision.go:
         return Done(f"{gate}: GO", decision.to_dict(), outcome="GO", kind="gate", subject=gate)
     if decision.only_approvals_missing:
@@ -230,4 +242,4 @@ def _gate_step(ctx: StepContext) -> Outcome:
     return Fail(f"NO-GO: {'; '.join(decision.reasons)}", decision.to_dict())
 
 
-HANDLERS = [Handler("gate", _gate_step)]
+KIND = StepKind("gate", GateParams, run, describe)

@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from golive.notify.topics import topic_of
 from golive.store import tables as t
+from golive.store.topics import topic_of
 
 MAX_ATTEMPTS = 12
 CLAIM = timedelta(seconds=60)

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from golive.checks import alarm_baseline
-from golive.engine import planner
 from golive.engine.context import Services
-from golive.engine.release import all_handlers, group_concurrency, start_or_resume
 from golive.engine.runner import AdvanceResult, Engine
 from golive.errors import UsageError
 from golive.evidence.gates import Override
+from golive.runs.release import group_concurrency, start_or_resume
+from golive.steps import alarm_baseline, planner
+from golive.steps.registry import all_handlers
 from golive.store.store import Run, StepSpec
 
 
@@ -126,7 +126,7 @@ def tag(services: Services, env: str) -> Driven:
 def deploy(services: Services, env: str, batch: str | None = None, project: str | None = None, *,
            restart: bool = False, skip_gate_why: str | None = None, override_freeze_why: str | None = None) -> Driven:
     """``golive deploy``: the batches (or one batch / project), refused without a GO unless told why."""
-    from golive.engine.gates import freeze_item, latest_decision
+    from golive.steps.gate import freeze_item, latest_decision
 
     plan, store, now = services.plan, services.store, services.clock.now()
     if store.active_run(plan.release, env, "deploy") is None or restart:

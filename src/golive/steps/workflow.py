@@ -37,9 +37,8 @@ from typing import Any
 from golive.clock import parse_instant
 from golive.errors import GitHubError, GitHubRequestError
 from golive.providers.github import CLOCK_SKEW, GitHub, Job, Run
-from golive.providers.github_yaml import WorkflowFileError, parse_workflow, run_name_shows
+from golive.providers.github_yaml import CORRELATION_INPUT, WorkflowFileError, parse_workflow, run_name_shows
 
-CORRELATION_INPUT = "golive_id"
 FIND_GRACE = timedelta(minutes=3)
 Record = Callable[[dict[str, Any]], None]
 

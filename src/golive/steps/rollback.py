@@ -27,6 +27,7 @@ from golive.evidence.rollback import RollbackFailed, RolledBack
 from golive.plan.variables import expand, variables
 from golive.providers import shell
 from golive.providers.lambdas import LambdaClient
+from golive.steps.canary import KIND as CANARY
 
 
 def _project(services: Services, project: str) -> Any:
@@ -42,12 +43,13 @@ def after_failed_validation(ctx: StepContext, reason: str, result: dict[str, Any
     for step in ctx.store.steps(ctx.run.id):
         if step.kind != "canary" or step.state.get("phase") != "promoted" or not step.state.get("versions"):
             continue
-        project = step.params["project"]
-        aws = ctx.services.aws(ctx.run.env, step.params.get("region"))
-        evidence: dict[str, Any] = {"project": project, "region": step.params.get("region"), "from_weight": 100.0,
+        params = CANARY.parse(step.params)
+        project = params.project
+        aws = ctx.services.aws(ctx.run.env, params.region)
+        evidence: dict[str, Any] = {"project": project, "region": params.region, "from_weight": 100.0,
                                     "reason": f"validation failed after promotion: {reason}"}
         try:
-            seconds, confirmed = LambdaClient(aws).restore(step.state["versions"], step.params["alias"])
+            seconds, confirmed = LambdaClient(aws).restore(step.state["versions"], params.alias)
         except GoliveError as exc:
             ctx.record(RollbackFailed.from_data(project, "rollback_failed", {**evidence, "error": str(exc)}))
             restored.append({**evidence, "error": str(exc)})

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from golive.clock import Clock
-from golive.engine.outcome import Handler
 from golive.errors import RunInProgress
 from golive.evidence.runs import RunNote
 from golive.plan.model import Plan
@@ -44,16 +43,6 @@ def start_or_resume(store: Store, plan: Plan, env: str, kind: str, build: Callab
     store.append_record(RunNote(subject=kind, outcome="started", plan_version=plan.version,
                                 steps=len(store.steps(run.id))), release=plan.release, env=env, run_id=run.id, at=now)
     return run, False
-
-
-def all_handlers() -> dict[str, Handler]:
-    """Every step kind golive can execute."""
-    from golive.engine import basic, gates, soak
-    from golive.rollout import deploy, lambda_canary, prep, uptime
-
-    handlers: list[Handler] = [*basic.HANDLERS, *soak.HANDLERS, *gates.HANDLERS, *deploy.HANDLERS, *prep.HANDLERS,
-                               *lambda_canary.HANDLERS, *uptime.HANDLERS]
-    return {h.kind: h for h in handlers}
 
 
 def group_concurrency(plan: Plan) -> dict[str, int]:

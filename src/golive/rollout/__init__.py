@@ -1,1 +1,0 @@
-"""golive.rollout."""

@@ -1,0 +1,1 @@
+"""Runs as the commands see them: start or resume, drive, status, incidents."""

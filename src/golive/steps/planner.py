@@ -1,0 +1,243 @@
+"""From a plan to the ordered list of frozen steps a release run executes.
+
+This is pure: no network, no store, no clock. Every step is frozen by its
+kind (``StepKind.freeze``: typed parameters, validated here); ``golive plan``
+prints each kind's ``describe`` of those parameters and ``golive run`` stores
+them as the run's instructions, so a dry run shows exactly what will execute. Every string parameter is expanded here with the
+environment's variables (``{env}``, ``{api_base}``, ``{site_url}``, ...), so
+a stored step never depends on the plan file changing later.
+
+Phases follow the runbook: prerequisites, soak of the pre-production
+environments, the go/no-go gate, prep, the pre-deployment checklist, the
+batches (deploy → verify → canary per project; projects of a batch run
+side by side), validation, the production soak, sign-off.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+
+from golive.analysis.units import hours_or_minutes as _hours
+from golive.errors import UnknownNameError
+from golive.plan.model import CheckEntry, Plan, Project, SoakSpec
+from golive.plan.variables import expand, variables
+from golive.steps import approval, canary, checks, deploy, prep, soak, tag, uptime
+from golive.steps import gate as gate_kind
+from golive.steps.checking import check_entries
+from golive.store.store import StepSpec
+
+PHASES = (
+    "prerequisites", "soak", "gate", "prep", "checklist", "deploy", "dr", "validation", "prod_soak", "signoff",
+)
+
+
+
+def _check_entries(plan: Plan, entries: list[CheckEntry], vars_: dict[str, str], *,
+                   at_release_ref: bool = False) -> list[dict[str, Any]]:
+    return check_entries(plan, entries, vars_, at_release_ref=at_release_ref)
+
+
+def _checks_step(key: str, phase: str, title: str, entries: list[dict[str, Any]], *, group: str,
+                 mode: Literal["gate", "report"] = "gate", lane: str = "", on_failure: str | None = None) -> StepSpec:
+    return checks.KIND.freeze(checks.ChecksParams(checks=entries, mode=mode, on_failure=on_failure),
+                              key=key, phase=phase, title=title, group=group, lane=lane or key)
+
+
+def _soak_steps(plan: Plan, env: str, spec: SoakSpec, phase: str, *, standalone: bool = False) -> list[StepSpec]:
+    vars_ = variables(plan, env)
+    n = spec.checkpoints
+    entries = _check_entries(plan, spec.checks, vars_)
+    health = [url for p in plan.projects.values() for url in expand(p.health, vars_)] if spec.health else []
+    smoke = [expand(argv, vars_) for p in plan.projects.values() for argv in p.smoke]
+    group = f"soak.{env}"
+    out = [soak.START.freeze(
+        soak.SoakStartParams(env=env, duration_s=spec.duration.total_seconds(), every_s=spec.every.total_seconds(),
+                             checkpoints=n),
+        key=f"{group}.start", phase=phase, group=group, lane=group,
+        title=f"start the {env} soak ({_hours(spec.duration)}, {n} checkpoints every {_hours(spec.every)})")]
+    criteria = [c.model_dump() for c in spec.criteria]
+    for i in range(1, n + 1):
+        smoke_due = bool(spec.smoke_every) and spec.smoke_every is not None and \
+            (spec.every * i) % spec.smoke_every == timedelta(0)
+        out.append(soak.CHECKPOINT.freeze(
+            soak.CheckpointParams(env=env, index=i, of=n, offset_s=(spec.every * i).total_seconds(),
+                                  window_s=spec.every.total_seconds(), criteria=criteria, checks=entries,
+                                  health=health, smoke=smoke if smoke_due else []),
+            key=f"{group}.checkpoint.{i}", phase=phase, group=group, lane=group,
+            title=f"{env} soak checkpoint {i} of {n} (at +{_hours(spec.every * i)})"))
+    out.append(soak.END.freeze(soak.SoakEndParams(env=env, checkpoints=n, standalone=standalone),
+                               key=f"{group}.end", phase=phase, title=f"{env} soak verdict", group=group, lane=group))
+    return out
+
+
+
+def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str, region: str,
+                   phase: str, suffix: str = "") -> list[StepSpec]:
+    vars_ = variables(plan, env)
+    out: list[StepSpec] = []
+    lane = name + suffix
+    how = project.deploy
+    if not suffix:
+        if how.github_workflow:
+            params = deploy.DeployParams(
+                project=name, method="github_workflow", repo=project.repo, workflow=how.github_workflow,
+                ref=how.ref or plan.version, inputs=expand(how.inputs, vars_),
+                timeout_s=(how.timeout or timedelta(minutes=45)).total_seconds())
+        else:
+            params = deploy.DeployParams(project=name, method="command", argv=expand(how.command, vars_), cwd=how.cwd,
+                                         timeout_s=(how.timeout or timedelta(minutes=30)).total_seconds())
+        out.append(deploy.KIND.freeze(params, key=f"deploy.{name}", phase=phase, title=f"deploy {name}",
+                                      group=group, lane=lane))
+        if project.verify:
+            entries = _check_entries(plan, project.verify, vars_)
+            out.append(_checks_step(f"verify.{name}", phase, f"verify {name}", entries, group=group, lane=lane))
+    spec = project.rollout.lambda_canary if project.rollout else None
+    if spec is not None:
+        out.append(canary.KIND.freeze(
+            canary.CanaryParams(
+                project=name, region=region, functions=expand(spec.functions.model_dump(exclude_none=True), vars_),
+                alias=spec.alias,
+                steps=[canary.CanaryStep(weight=s.weight, bake_s=s.bake.total_seconds() if s.bake else 0)
+                       for s in spec.steps],
+                analysis=spec.analysis.model_dump(mode="json"),
+                triggers=[t.model_dump(exclude_none=True) for t in plan.rollback.triggers],
+                min_invocations=plan.rollback.min_invocations, health=expand(project.health, vars_),
+                http_ok=plan.http_ok, rollback_shifted=plan.batch_of(name).rollback_shifted),
+            key=f"canary.{name}{suffix}", phase=phase, group=group, lane=lane,
+            title=f"canary {name}{' in ' + region if suffix else ''}: " + " → ".join(f"{s.weight:g}%" for s in spec.steps)))
+    return out
+
+
+def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[StepSpec]:
+    """Every step of ``golive run --env ENV``, in execution order."""
+    vars_ = variables(plan, env)
+    e = plan.environments[env]
+    steps: list[StepSpec] = []
+    if plan.preflight:
+        steps.append(_checks_step("prerequisites", "prerequisites", f"prerequisites in {env} (report only)",
+                                  _check_entries(plan, plan.preflight, vars_), group="prerequisites",
+                                  mode="report"))
+    if include_soaks:
+        for pre in plan.preprod_envs(env):
+            steps += _soak_steps(plan, pre, plan.soak[pre], "soak")
+    for gate_name, spec in plan.gates.items():
+        if spec.env not in (None, env):
+            continue
+        steps.append(gate_kind.KIND.freeze(
+            gate_kind.GateParams(gate=gate_name, env=env, requires=list(spec.requires), approvals=list(spec.approvals),
+                                 checklist=list(spec.checklist)),
+            key=f"gate.{gate_name}", phase="gate", title=f"{gate_name}: GO / NO-GO for {env}",
+            group=f"gate.{gate_name}", lane=gate_name))
+    # Prep (the runbook's evening tasks): infrastructure, IAM, secrets, tags, DNS/certificates.
+    infra = [c for c in _check_entries(plan, plan.preflight, vars_)
+             if c["kind"] in ("vpc", "s3_bucket", "dynamodb_table", "iam_role")]
+    if infra:
+        steps.append(_checks_step("prep.infrastructure", "prep", f"infrastructure and IAM role in {env}", infra,
+                                  group="prep"))
+    secrets = [(name, p.repo, secret, source.model_dump(exclude_none=True) if source else None)
+               for name, p in plan.projects.items() for secret, source in p.secrets.items()]
+    if secrets:
+        steps.append(prep.KIND.freeze(
+            prep.SecretsParams(secrets=[prep.SecretItem(project=n, repo=r, name=s, source=src)
+                                        for n, r, s, src in secrets]),
+            key="prep.secrets", phase="prep", title="set the deploy secrets that are missing", group="prep",
+            lane="prep.secrets"))
+    steps.append(tag_step(plan))
+    dns = [c for c in _check_entries(plan, plan.preflight, vars_) if c["kind"] in ("route53_zone", "acm_certificate")]
+    if dns:
+        steps.append(_checks_step("prep.dns", "prep", "DNS zone and certificates", dns, group="prep"))
+    checklist: list[dict[str, Any]] = [{"kind": "aws_account", "params": None}] if "aws_account" in \
+        {c.kind for c in plan.preflight} else []
+    for pre in plan.preprod_envs(env):
+        pre_vars = variables(plan, pre)
+        checklist += [{"kind": "http", "params": {"url": u}, "env": pre}
+                      for p in plan.projects.values() for u in expand(p.health, pre_vars)]
+    # "GitHub secrets set", "Release tags created": verified after prep, not taken on trust.
+    checklist += [c for c in _check_entries(plan, plan.preflight, vars_, at_release_ref=True)
+                  if c["kind"] == "github_secrets"]
+    if any(c.kind == "github_secrets" for c in plan.preflight):
+        checklist += [{"kind": "github_tag", "params": {"repo": p.repo, "tag": plan.version}, "project": n}
+                      for n, p in plan.projects.items()]
+    if checklist:
+        steps.append(_checks_step("checklist", "checklist", "pre-deployment checklist (SIT still stable, access)",
+                                  checklist, group="checklist"))
+    health = [url for p in plan.projects.values() for url in expand(p.health, vars_)]
+    steps.append(uptime.START.freeze(uptime.UptimeStartParams(urls=health, ok=plan.http_ok), key="uptime.start",
+                                     phase="deploy", title="start the uptime prober", group="uptime.start",
+                                     lane="uptime"))
+    for batch in plan.batches:
+        group = f"batch.{batch.name}"
+        for name in batch.projects:
+            steps += _project_steps(plan, env, name, plan.projects[name], group, e.region, "deploy")
+    if e.dr_region:
+        for batch in plan.batches:
+            for name in batch.projects:
+                project = plan.projects[name]
+                if project.rollout and project.rollout.lambda_canary:
+                    steps += _project_steps(plan, env, name, project, f"dr.{batch.name}", e.dr_region, "dr",
+                                            suffix="@dr")
+    steps.append(uptime.END.freeze(uptime.UptimeEndParams(), key="uptime.end", phase="validation",
+                                   title="availability of every health URL during the deploy", group="uptime.end",
+                                   lane="uptime"))
+    steps.append(validation_step(plan, env))
+    if env in plan.soak:
+        # No gate reads the production soak's verdict after it: a failed soak ends the run itself.
+        steps += _soak_steps(plan, env, plan.soak[env], "prod_soak", standalone=True)
+    if plan.signoff:
+        steps.append(approval.KIND.freeze(approval.ApprovalParams(gate="signoff", env=env, roles=list(plan.signoff)),
+                                          key="signoff", phase="signoff", title="final sign-off", group="signoff",
+                                          lane="signoff"))
+    return steps
+
+
+def validation_step(plan: Plan, env: str) -> StepSpec:
+    """The runbook's post-deployment validation: health URLs, smoke tests, alarms, function counts."""
+    vars_ = variables(plan, env)
+    health = [url for p in plan.projects.values() for url in expand(p.health, vars_)]
+    smoke = [expand(argv, vars_) for p in plan.projects.values() for argv in p.smoke]
+    entries = [{"kind": "http", "params": {"url": u}} for u in health]
+    entries += [{"kind": "command", "params": {"argv": a}} for a in smoke]
+    entries += _check_entries(plan, plan.validation, vars_)
+    return _checks_step("validation", "validation", "post-deployment validation", entries, group="validation",
+                        on_failure=plan.validation_failure_policy)
+
+
+def tag_step(plan: Plan) -> StepSpec:
+    return tag.KIND.freeze(
+        tag.TagParams(tag=plan.version, message=f"{plan.release} {plan.version}",
+                      repos=[tag.TagRepo(project=n, repo=p.repo, ref=p.ref) for n, p in plan.projects.items()]),
+        key="prep.tags", phase="prep", title=f"annotated tag {plan.version} in every repository", group="prep",
+        lane="prep.tags")
+
+
+def build_soak(plan: Plan, env: str) -> list[StepSpec]:
+    """The steps of ``golive soak start --env ENV`` on its own."""
+    variables(plan, env)
+    if env not in plan.soak:
+        raise UnknownNameError("soak", env, list(plan.soak))
+    return _soak_steps(plan, env, plan.soak[env], "soak", standalone=True)
+
+
+def build_preflight(plan: Plan, env: str) -> list[StepSpec]:
+    vars_ = variables(plan, env)
+    return [_checks_step("preflight", "prerequisites", f"preflight in {env}",
+                         _check_entries(plan, plan.preflight, vars_), group="preflight", mode="report")]
+
+
+def build_deploy(plan: Plan, env: str, batch: str | None = None, project: str | None = None) -> list[StepSpec]:
+    """The batch phase alone (``golive deploy``), optionally narrowed to one batch or project."""
+    e = plan.environments[env]
+    if batch is not None and batch not in {b.name for b in plan.batches}:
+        raise UnknownNameError("batch", batch, [b.name for b in plan.batches])
+    if project is not None and project not in plan.projects:
+        raise UnknownNameError("project", project, list(plan.projects))
+    steps: list[StepSpec] = []
+    for b in plan.batches:
+        if batch is not None and b.name != batch:
+            continue
+        for name in b.projects:
+            if project is not None and name != project:
+                continue
+            steps += _project_steps(plan, env, name, plan.projects[name], f"batch.{b.name}", e.region, "deploy")
+    return steps
