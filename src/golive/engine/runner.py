@@ -146,7 +146,6 @@ class Engine:
         self._pending_run: tuple[int, dict[str, Any]] | None = None
         self._pending_run_writes = 0  # store.run_writes when the held run values were first held
         self._pending_notes: list[tuple[str, dict[str, Any]]] = []
-        self._unwritten_start: set[int] = set()  # steps marked running in memory only
         self._recorded = False  # the running handler recorded evidence
 
     # -- one pass -------------------------------------------------------------
@@ -234,7 +233,6 @@ class Engine:
             steps = [{"id": step_id, **values} for step_id, values in self._pending_steps.items()]
             run_changed = self._pending_run
             self.store.write(steps, self._pending_events, run_changed)
-            self._unwritten_start.difference_update(self._pending_steps)
             self._pending_steps, self._pending_events, self._pending_run = {}, [], None
             if run_changed is not None and run_changed[0] in self._runs:
                 run, _ = self._runs[run_changed[0]]
@@ -310,13 +308,12 @@ class Engine:
         if step.status == "pending":
             # Written with the handler's first write: its intent, or its outcome when it finishes at once.
             step = replace(step, status="running", started_at=now, attempts=step.attempts + 1)
-            self._unwritten_start.add(step.id)
             self._replace_cached(step)
             self.services.notify("step_started", {"step": step.key, "title": step.title, "phase": step.phase,
                                                   "group": step.group})
         if handler is None:
             return self._finish(run, step, Fail(f"golive cannot execute '{step.kind}' steps yet"))
-        ctx = self._context(run, step)
+        ctx = self._context(run, step, executing=True)
         gave_up: Unanswered | None = None
         try:
             outcome = handler.run(ctx)
@@ -352,10 +349,12 @@ class Engine:
             return Budget()
         return Budget(env.retry.attempts, env.retry.every)
 
-    def _context(self, run: Run, step: Step) -> StepContext:
+    def _context(self, run: Run, step: Step, *, executing: bool = False) -> StepContext:
         def save(state: dict[str, Any]) -> None:
             # An intent: committed now, before the side effect it guards, with whatever the pass holds.
-            self._hold(step, state=dict(state), **self._start_values(step))
+            # The step's whole row for the running step (its "running" mark included), so it shares the
+            # pass's one executemany; a compensation only changes the state of a step that has ended.
+            self._hold(step, **(_row(replace(step, state=dict(state))) if executing else {"state": dict(state)}))
             self._flush()
             self._replace_cached(replace(step, state=dict(state), status="running"))
 
@@ -367,35 +366,26 @@ class Engine:
         return StepContext(run=run, step=step, state=dict(step.state), services=self.services, _save=save,
                            _event=event)
 
-    def _start_values(self, step: Step) -> dict[str, Any]:
-        """The "running" mark of a step started in memory only, to go with its first write."""
-        if step.id not in self._unwritten_start:
-            return {}
-        return {"status": "running", "started_at": step.started_at, "attempts": step.attempts}
-
     def _finish(self, run: Run, step: Step, outcome: Outcome) -> Outcome:
         now = self.clock.now()
         redact = self.services.redact
-        values: dict[str, Any]
         event: dict[str, Any] | None
         base = {"release": run.release, "env": run.env, "run_id": run.id, "step_key": step.key, "at": now}
         if isinstance(outcome, Done):
-            values = {"status": "done", "state": step.state, "ended_at": now, "due_at": None, "wait_reason": None,
-                      "result": redact.data({"summary": outcome.summary, **outcome.result})}
+            result = redact.data({"summary": outcome.summary, **outcome.result})
             event = {**base, "kind": outcome.kind, "subject": outcome.subject or step.title, "outcome": outcome.outcome,
                      "data": redact.data({"summary": outcome.summary, **outcome.result})}
-            new = replace(step, status="done", ended_at=now, due_at=None, wait_reason=None, result=values["result"])
+            new = replace(step, status="done", ended_at=now, due_at=None, wait_reason=None, result=result)
         elif isinstance(outcome, Wait):
-            values = {"status": "waiting", "state": step.state, "due_at": outcome.until, "wait_reason": outcome.reason}
             event = None
             new = replace(step, status="waiting", due_at=outcome.until, wait_reason=outcome.reason)
         else:
-            values = {"status": "failed", "state": step.state, "ended_at": now, "due_at": None,
-                      "wait_reason": None, "result": redact.data({"reason": outcome.reason, **outcome.result})}
+            result = redact.data({"reason": outcome.reason, **outcome.result})
             event = {**base, "kind": "step", "subject": step.title, "outcome": "fail",
                      "data": redact.data({"reason": outcome.reason, **outcome.result})}
-            new = replace(step, status="failed", ended_at=now, result=values["result"])
-        self._hold(step, **{**self._start_values(step), **values})
+            new = replace(step, status="failed", ended_at=now, due_at=None, wait_reason=None, result=result)
+        # The whole row: the engine is its only writer, and one shape puts every lane in one executemany.
+        self._hold(step, **_row(new))
         if event is not None:
             self._pending_events.append(event)
         self._replace_cached(replace(new, state=step.state))
@@ -485,6 +475,12 @@ class Engine:
             self._held.discard(run_id)
             with contextlib.suppress(StoreError):
                 self.store.release_lease(name, self.holder)
+
+
+def _row(step: Step) -> dict[str, Any]:
+    """A step's columns the engine writes, as they stand in memory."""
+    return {"status": step.status, "state": step.state, "due_at": step.due_at, "wait_reason": step.wait_reason,
+            "attempts": step.attempts, "started_at": step.started_at, "ended_at": step.ended_at, "result": step.result}
 
 
 def _is_virtual(clock: object) -> bool:
