@@ -228,19 +228,22 @@ class Engine:
         self._pending_steps[step.id] = {**self._pending_steps.get(step.id, {}), **values}
 
     def _flush(self) -> None:
-        """Write what the pass holds in one transaction, then say what it wrote."""
-        if self._pending_steps or self._pending_events or self._pending_run is not None:
-            steps = [{"id": step_id, **values} for step_id, values in self._pending_steps.items()]
-            run_changed = self._pending_run
-            self.store.write(steps, self._pending_events, run_changed)
-            self._pending_steps, self._pending_events, self._pending_run = {}, [], None
+        """Write what the pass holds in one transaction, then say what it wrote.
+
+        What is held is let go before writing: a write that failed at COMMIT may have been applied, so it is
+        never written a second time (the events would be doubled); the next process reads the store instead.
+        """
+        steps = [{"id": step_id, **values} for step_id, values in self._pending_steps.items()]
+        events, run_changed, notes = self._pending_events, self._pending_run, self._pending_notes
+        self._pending_steps, self._pending_events, self._pending_run, self._pending_notes = {}, [], None, []
+        if steps or events or run_changed is not None:
+            self.store.write(steps, events, run_changed)
             if run_changed is not None and run_changed[0] in self._runs:
                 run, _ = self._runs[run_changed[0]]
                 if self.store.run_writes(run.id) == self._pending_run_writes + 1:
                     self._runs[run.id] = (run, self.store.run_writes(run.id))
                 else:  # a handler changed the run (its meta) meanwhile: read it again
                     self._runs.pop(run.id)
-        notes, self._pending_notes = self._pending_notes, []
         for kind, data in notes:
             self.services.notify(kind, data)
 
