@@ -145,7 +145,6 @@ class Engine:
         self._pending_steps: dict[int, dict[str, Any]] = {}
         self._pending_events: list[dict[str, Any]] = []
         self._pending_run: tuple[int, dict[str, Any]] | None = None
-        self._pending_run_writes = 0  # store.run_writes when the held run values were first held
         self._pending_notes: list[tuple[str, dict[str, Any]]] = []
         self._recorded = False  # the running handler recorded evidence
 
@@ -217,8 +216,6 @@ class Engine:
         values = run_values(now, status=status)
         if self._pending_run is not None and self._pending_run[0] == run.id:
             values = {**self._pending_run[1], **values}
-        else:
-            self._pending_run_writes = self.store.run_writes(run.id)
         self._pending_run = (run.id, values)
         run = replace(run, status=status, updated_at=now)
         if run.id in self._runs:
@@ -240,9 +237,9 @@ class Engine:
         if steps or events or run_changed is not None:
             self.store.write(steps, events, run_changed)
             if run_changed is not None and run_changed[0] in self._runs:
-                run, _ = self._runs[run_changed[0]]
-                if self.store.run_writes(run.id) == self._pending_run_writes + 1:
-                    self._runs[run.id] = (run, self.store.run_writes(run.id))
+                run, read_at = self._runs[run_changed[0]]
+                if self.store.run_writes(run.id) == read_at + 1:  # only this write since the run was read
+                    self._runs[run.id] = (run, read_at + 1)
                 else:  # a handler changed the run (its meta) meanwhile: read it again
                     self._runs.pop(run.id)
         for kind, data in notes:
