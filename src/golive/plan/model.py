@@ -226,6 +226,17 @@ class JudgeSpec(Model):
                                             "Error outcomes counted against consecutive_error_limit")
     consecutive_error_limit: int = Field(4, ge=0, description="analyses in a row a non-critical metric may fail "
                                                               "to answer before the canary fails safe")
+    tolerances: list[str] = Field(default_factory=list, description="the increase over stable the judge allows "
+                                                                    "a metric, e.g. 'p95_duration <= +10%' (the "
+                                                                    "default); it sets the latency tail's threshold")
+
+    @field_validator("tolerances")
+    @classmethod
+    def _tolerances(cls, value: list[str]) -> list[str]:
+        from golive.analysis.judge import tolerances
+
+        tolerances(value)
+        return value
 
 
 class Analysis(Model):
