@@ -42,9 +42,19 @@ from typing import Any
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec, evaluate
-from golive.analysis.judge import JudgeConfig, Judgement, VersionSeries, config_for, judge
+from golive.analysis.judge import (
+    JudgeConfig,
+    Judgement,
+    MetricKind,
+    TailCount,
+    VersionSeries,
+    config_for,
+    judge,
+    tolerances,
+)
 from golive.analysis.measurement import Outcome
 from golive.analysis.metrics import Fetch, MetricSource, Scope, SeriesRequest, floor_minute, parse_metric_def
+from golive.analysis.tails import fetch_tails
 from golive.checks import alarm_baseline
 from golive.checks.alarms import sort_alarms
 from golive.clock import parse_instant
@@ -317,7 +327,8 @@ def _judge_config(ctx: StepContext) -> JudgeConfig | None:
     settings: dict[str, Any] = spec if isinstance(spec, dict) else {}
     config = config_for(str(analysis.get("false_rollbacks", "project")),
                         min_invocations=int(analysis.get("min_invocations", 50)), metrics=settings.get("metrics"),
-                        critical=settings.get("critical"), min_minutes=settings.get("min_minutes"))
+                        critical=settings.get("critical"), min_minutes=settings.get("min_minutes"),
+                        tolerances=tolerances(settings.get("tolerances") or ()))
     # The false-rollback budget is the whole canary's: its bakes share it.
     return config.split(sum(1 for step in ctx.params["steps"] if float(step["weight"]) < 100))
 
@@ -348,16 +359,23 @@ def _judge(ctx: StepContext, source: CloudWatchLambdaSource, config: JudgeConfig
     if fetched.error:
         return None, fetched.error
     durations: Fetch | None = None
+    tails: dict[Scope, list[TailCount]] = {}
     errors = dict(ctx.state.get("metric_errors", {}))
     if "p95_duration" in names:
-        durations = source.fetch([SeriesRequest(scope, "duration", "p95") for scope in scopes], start, end)
-        if durations.error:
+        policy = next(p for p in config.metrics if p.name == "p95_duration")
+        if policy.kind is MetricKind.TAIL:
+            pairs = [(Scope(fn, alias, v["canary"]), Scope(fn, alias, v["stable"])) for fn, v in versions.items()]
+            tails, failure = fetch_tails(source, pairs, policy.quantiles, policy.tolerance, start, end)
+        else:
+            durations = source.fetch([SeriesRequest(scope, "duration", "p95") for scope in scopes], start, end)
+            failure = durations.error
+        if failure:
             errors["p95_duration"] = errors.get("p95_duration", 0) + 1
             settings = ctx.params["analysis"].get("judge")
             limit = int(settings.get("consecutive_error_limit", 4)) if isinstance(settings, dict) else 4
             ctx.state["metric_errors"] = errors
             if "p95_duration" in critical or errors["p95_duration"] > limit:
-                return None, f"p95_duration: {durations.error}"
+                return None, f"p95_duration: {failure}"
             config = replace(config, metrics=tuple(p for p in config.metrics if p.name != "p95_duration"))
             durations = None
         else:
@@ -377,7 +395,8 @@ def _judge(ctx: StepContext, source: CloudWatchLambdaSource, config: JudgeConfig
             if durations is not None:
                 p95 = durations.get(SeriesRequest(scope, "duration", "p95")).values()
                 values["p95_duration"] = [p95[m] / 1000.0 if m in p95 else float("nan") for m in minutes]
-            into.append(VersionSeries(scope.label, inv, counts, values))
+            into.append(VersionSeries(scope.label, inv, counts, values,
+                                      {"p95_duration": tails[scope]} if scope in tails else {}))
     return judge(canaries, stables, config, final=final), None
 
 
