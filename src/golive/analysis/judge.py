@@ -334,7 +334,8 @@ def _tail_result(policy: MetricPolicy, scope: str, quantile: float, tails: Seque
              f" x{1 + policy.tolerance:g})" if threshold is not None else f"above each function's stable {label}"
              f" x{1 + policy.tolerance:g}")
     message = (f"{label}: canary {k} of {calls} calls {where}: {share:.1%} "
-               f"({(1 - 2 * alpha) * 100:.4g}% CI {low:.1%}..{high:.1%}) vs {expected:.0%} allowed; p={p_value:.2g} {'<' if failed else '>='} {alpha:.2g}")
+               f"({(1 - 2 * alpha) * 100:.4g}% CI {low:.1%}..{high:.1%}) vs {expected:.0%} allowed; "
+               f"p={p_value:.2g} {'<' if failed else '>='} {alpha:.2g}")
     return MetricResult(policy.name, scope, Outcome.FAILED if failed else Outcome.SUCCESSFUL, test_name, message,
                         p_value=p_value, alpha=alpha, statistic=float(k), effect=share / expected,
                         low=low / expected, high=high / expected, n_canary=n, critical=policy.critical,
