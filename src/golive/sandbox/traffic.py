@@ -397,7 +397,8 @@ class TrafficSimulator:
                 if fault.kind == "error_rate":
                     error_rate[active] = np.maximum(error_rate[active], fault.value)
                 elif fault.kind == "latency":
-                    median[active] = fault.value * 1000.0
+                    scale = fault.fault.scale
+                    median[active] = model.duration_p50_ms * scale if scale is not None else fault.value * 1000.0
                 elif fault.kind == "throttles":
                     throttle_rate[active] = fault.value
             invocations = rng.poisson(rate * weight)
