@@ -191,3 +191,16 @@ def test_bigger_projects_and_more_bakes_share_the_false_rollback_budget() -> Non
     assert next(r for r in one.results if r.metric == "errors").alpha == config.alpha_interim
     per_function = config_for("function")
     assert per_function.alpha(True, 10) == per_function.alpha_final
+
+
+def test_one_compact_line_per_look_names_each_metrics_nearest_test() -> None:
+    canaries = [series(f"fn-{i}", 60, [2, 3, 1, 2, 2, 3, 2, 1, 2, 2] if i == 0 else [0] * 10, STABLE_P95, above=(30, 6))
+                for i in range(3)]
+    stables = [series(f"fn-{i}", 540, [5, 6, 4, 5, 6, 5, 4, 6, 5, 5], STABLE_P95) for i in range(3)]
+    verdict = judge(canaries, stables, final=True)
+    line = verdict.compact()
+    assert line.startswith("Failed (final): errors fn-0 20/600 x")
+    assert "p95 tail pooled 90/1800 above" in line and "p99 tail pooled 18/1800 above" in line
+    worst = min((r for r in verdict.results if r.metric == "errors"), key=lambda r: (r.p_value or 1) / (r.alpha or 1))
+    assert f"p={worst.p_value:.2g}<{worst.alpha:.2g}" in line
+    assert "\n" not in line and len(line) < 260

@@ -252,6 +252,33 @@ class Judgement:
         return {"outcome": self.outcome.value, "reason": self.reason, "final": self.final,
                 "results": [r.to_dict() for r in self.results]}
 
+    def compact(self) -> str:
+        """One line for the terminal: per metric (and percentile), the test nearest its boundary."""
+        nearest: dict[str, MetricResult] = {}
+        for r in self.results:
+            key = r.metric if r.quantile is None else f"p{r.quantile * 100:g} tail"
+            if r.p_value is None or r.alpha is None:
+                nearest.setdefault(key, r)
+                continue
+            held = nearest.get(key)
+            if held is None or held.p_value is None or held.alpha is None or r.p_value / r.alpha < held.p_value / held.alpha:
+                nearest[key] = r
+        parts = []
+        for key, r in nearest.items():
+            scope = "pooled" if r.scope.startswith(POOLED) else r.scope.split(":", 1)[0]
+            if r.p_value is None or r.alpha is None:
+                parts.append(f"{key} {r.outcome.value.lower()}")
+                continue
+            if r.quantile is not None:
+                counts = f"{r.statistic or 0:.0f}/{r.n_canary:.0f} above"
+            else:
+                counts = f"{r.statistic or 0:.0f}/{r.n_canary:.0f}"
+            interval = f" [{r.low:.2g}..{r.high:.2g}]" if r.low is not None and r.high is not None else ""
+            effect = f" x{r.effect:.2g}{interval}" if r.effect is not None and math.isfinite(r.effect) else ""
+            sign = "<" if r.p_value < r.alpha else ">="
+            parts.append(f"{key} {scope} {counts}{effect} p={r.p_value:.2g}{sign}{r.alpha:.2g}")
+        return f"{self.outcome.value} ({'final' if self.final else 'interim'}): " + "; ".join(parts)
+
     def lines(self) -> list[str]:
         """One line per result, for a person to check the decision."""
         return [f"{r.outcome.value:<12} {r.metric} {r.scope}: {r.message}" for r in self.results]
