@@ -449,6 +449,7 @@ def _analyse(ctx: StepContext, aws: Aws) -> tuple[str, str, dict[str, Any]]:
     if judgement is None:
         return "inconclusive", "no complete minute of data yet", evidence
     evidence["judgement"] = judgement.to_dict()
+    evidence["summary"] = judgement.compact()
     outcome = {Outcome.FAILED: "fail", Outcome.SUCCESSFUL: "ok", Outcome.INCONCLUSIVE: "inconclusive",
                Outcome.ERROR: "error"}[judgement.outcome]
     if outcome == "ok" and waiting:
