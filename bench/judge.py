@@ -33,7 +33,7 @@ import statistics
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -49,6 +49,7 @@ FIXED_ERROR = 0.05
 MIN_CALLS = 300
 TOLERANCE = next(p.tolerance for p in DEFAULT_POLICIES if p.name == "p95_duration")
 QUANTILES = (0.95, 0.99)
+HISTORY = 60  # minutes of the stable version before the first shift (--history)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Case:
     rate: int
     bad: int = 0  # functions whose canary errs at BAD_ERROR
     latency: float = 1.0  # the canary's durations times this, in every function
+    history: int = HISTORY
 
     @property
     def healthy(self) -> bool:
@@ -89,6 +91,11 @@ def simulate(case: Case, seed: int) -> Run:
     lift = math.log(1 + TOLERANCE) / SIGMA
     true_x = {q: _z(q) + lift for q in QUANTILES}
     found: dict[str, int | None] = {"judge": None, "trigger": None, "known": None}
+    # The stable version's hour before the first shift (all of the function's traffic), as lambda_canary reads it.
+    h = case.history
+    history: list[dict[str, float] | None] = [
+        {"invocations": float(h * case.rate), "errors": float(e), "minutes": float(h)}
+        for e in rng.binomial(h * case.rate, BASE_ERROR, size=f)] if h else [None] * f
     single = False
     offset = 0
     for share, minutes in STEPS:
@@ -117,7 +124,8 @@ def simulate(case: Case, seed: int) -> Run:
                                                float(stable_z.size), float(np.count_nonzero(stable_z > ref))))
                     canaries.append(VersionSeries(f"fn-{j}", [float(n_c)] * m, {"errors": e_c[:m, j].tolist()}, {},
                                                   {"p95_duration": tails}))
-                    stables.append(VersionSeries(f"fn-{j}", [float(n_s)] * m, {"errors": e_s[:m, j].tolist()}))
+                    stables.append(VersionSeries(f"fn-{j}", [float(n_s)] * m, {"errors": e_s[:m, j].tolist()},
+                                                 history=history[j]))
                 if judge(canaries, stables, config, final=final).outcome is Outcome.FAILED:
                     found["judge"] = look
             if found["known"] is None and _known(case, config, e_c[:m], z_c[:m], n_c, true_x, final):
@@ -182,10 +190,10 @@ def _median(xs: list[int | None], within: int, after: int = 0) -> str:
     return f"{statistics.median(caught):.1f}" if caught else "-"
 
 
-def report(results: list[tuple[Case, list[Run]]], runs: int) -> None:
+def report(results: list[tuple[Case, list[Run]]], runs: int, history: int) -> None:
     print(f"\nthe runbook's canary (10% for 10 min, then 50% for 5), judge: project budget {_config().alpha_final * 2:g}"
           f" final / {_config().alpha_interim * 2:g} interim per metric over both bakes, latency tolerance "
-          f"+{TOLERANCE:.0%}; {runs} runs a case")
+          f"+{TOLERANCE:.0%}, {history} min of stable history; {runs} runs a case")
     print(f"{'case':<34} {'method':<26} {'caught':>7} {'in 5 min':>8} {'median':>7}")
     print("-" * 86)
     for case, rs in results:
@@ -228,9 +236,10 @@ def main() -> int:
     parser.add_argument("--sizes", default="5,10,20", help="healthy project sizes")
     parser.add_argument("--only-healthy", action="store_true", help="only the false-rollback figures")
     parser.add_argument("--power-runs", type=int, default=None, help="runs for the regression cases (default --runs)")
+    parser.add_argument("--history", type=int, default=HISTORY, help="minutes of stable history (0: none)")
     args = parser.parse_args()
     started = time.perf_counter()
-    chosen = cases([int(n) for n in args.sizes.split(",")], args.only_healthy)
+    chosen = [replace(c, history=args.history) for c in cases([int(n) for n in args.sizes.split(",")], args.only_healthy)]
     chunks = max(1, args.workers * 2)
     jobs = []
     for i, case in enumerate(chosen):
@@ -240,7 +249,7 @@ def main() -> int:
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         for case, found in pool.map(run_case, jobs):
             merged.setdefault(case.name, (case, []))[1].extend(found)
-    report([merged[c.name] for c in chosen], args.runs)
+    report([merged[c.name] for c in chosen], args.runs, args.history)
     print(f"\n(simulated in {time.perf_counter() - started:.1f} s)")
     return 0
 

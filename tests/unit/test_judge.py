@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -204,3 +205,20 @@ def test_one_compact_line_per_look_names_each_metrics_nearest_test() -> None:
     worst = min((r for r in verdict.results if r.metric == "errors"), key=lambda r: (r.p_value or 1) / (r.alpha or 1))
     assert f"p={worst.p_value:.2g}<{worst.alpha:.2g}" in line
     assert "\n" not in line and len(line) < 260
+
+
+def test_the_stable_history_joins_the_baseline_unless_it_drifted() -> None:
+    canary = series("fn-a", 60, [2, 1, 2, 1, 2, 1, 2, 1, 2, 2], STABLE_P95, above=(30, 6))  # 16 in 600: 2.7%
+    stable = series("fn-a", 540, [5, 6, 4, 5, 6, 5, 4, 6, 5, 5], STABLE_P95)  # 51 in 5400: 0.94%
+    alone = next(r for r in judge(canary, stable, final=True).results if r.metric == "errors")
+    same = replace(stable, history={"invocations": 36000.0, "errors": 360.0, "minutes": 60.0})  # 1%: the same rate
+    joined = next(r for r in judge(canary, same, final=True).results if r.metric == "errors")
+    assert joined.n_stable == 5400 + 36000 and joined.history.startswith("joined stable history: 60 min")
+    assert joined.p_value is not None and alone.p_value is not None and joined.p_value < alone.p_value
+    drifted = replace(stable, history={"invocations": 36000.0, "errors": 90.0, "minutes": 60.0})  # 0.25%
+    left_out = next(r for r in judge(canary, drifted, final=True).results if r.metric == "errors")
+    assert left_out.n_stable == 5400 and left_out.p_value == alone.p_value
+    assert left_out.history.startswith("history left out") and "drifted" in left_out.history
+    scipy_stats = pytest.importorskip("scipy.stats")
+    expected = 2 * scipy_stats.binom.cdf(90, 141, 36000 / 41400)  # two-sided by doubling the smaller tail
+    assert f"p={expected:.2g}" in left_out.history

@@ -45,6 +45,7 @@ from golive.analysis.stats import (
     RateTest,
     Stratum,
     binomial_sf,
+    drift_test,
     normal_sf,
     placement_moments,
     placement_sf,
@@ -113,6 +114,7 @@ class JudgeConfig:
     pass_share: float = 0.75  # share of judged non-critical metrics that must pass
     pooled_share: float = 0.5
     split_functions: bool = True
+    drift_alpha: float = 0.01  # the history's rate differs from the bake's stable rate: only the bake counts
 
     def split(self, parts: float) -> JudgeConfig:
         """The budget shared by ``parts`` independent judgements (the bakes of one canary): alphas / parts."""
@@ -198,6 +200,8 @@ class VersionSeries:
     counts: Mapping[str, Sequence[float]] = field(default_factory=dict)
     values: Mapping[str, Sequence[float]] = field(default_factory=dict)
     tails: Mapping[str, Sequence[TailCount]] = field(default_factory=dict)
+    # the stable version before the first shift: {"invocations": ..., "errors": ..., "minutes": ...}
+    history: Mapping[str, float] | None = None
 
     @property
     def exposure(self) -> float:
@@ -225,6 +229,7 @@ class MetricResult:
     threshold: float | None = None  # tail: the x the canary's share above was counted at (seconds)
     expected: float | None = None  # tail: the share allowed above x (0.05 for p95)
     look: str = ""  # "interim" or "final": the Haybittle-Peto boundary ``alpha`` belongs to
+    history: str = ""  # count tests: whether the stable's history joined the comparison, and why not
     tolerance: float | None = None  # the relative change allowed (0.10: +10%)
     ratio: float | None = None  # tail: canary pNN / stable pNN over the window, for a person (not tested)
     quantile: float | None = None  # tail: the percentile whose tail was counted
@@ -238,7 +243,8 @@ class MetricResult:
                 "statistic": clean(self.statistic), "effect": clean(self.effect), "low": clean(self.low),
                 "high": clean(self.high), "n_canary": self.n_canary, "n_stable": self.n_stable, "critical": self.critical,
                 "threshold": self.threshold, "expected": self.expected, "look": self.look,
-                "tolerance": self.tolerance, "ratio": clean(self.ratio), "quantile": self.quantile}
+                "tolerance": self.tolerance, "ratio": clean(self.ratio), "quantile": self.quantile,
+                "history": self.history}
 
 
 @dataclass(frozen=True)
@@ -328,6 +334,23 @@ def _continuous_result(policy: MetricPolicy, canary: VersionSeries, stable: Vers
                         n_canary=t.n_canary, n_stable=t.n_stable, critical=policy.critical)
 
 
+def _with_history(stratum: Stratum, history: Mapping[str, float] | None, metric: str,
+                  drift_alpha: float) -> tuple[Stratum, str]:
+    """The stratum with the stable's history joined, unless its rate drifted from the bake's stable rate."""
+    if not history or history.get("invocations", 0.0) <= 0 or stratum.stable_exposure <= 0:
+        return stratum, ""
+    calls, events = float(history["invocations"]), float(history.get(metric, 0.0))
+    p = drift_test(round(events), calls, round(stratum.stable_events), stratum.stable_exposure)
+    span = f"{history.get('minutes', 0):g} min before the shift, {events:.0f} in {calls:.0f}"
+    if p < drift_alpha:
+        return stratum, (f"history left out: {span} ({events / calls:.2%}) drifted from the bake's stable "
+                         f"{stratum.stable_events:.0f} in {stratum.stable_exposure:.0f} "
+                         f"({stratum.stable_events / stratum.stable_exposure:.2%}); p={p:.2g} < {drift_alpha:g}")
+    joined = replace(stratum, stable_events=stratum.stable_events + events,
+                     stable_exposure=stratum.stable_exposure + calls)
+    return joined, f"joined stable history: {span} (drift p={p:.2g} >= {drift_alpha:g})"
+
+
 def _tail_result(policy: MetricPolicy, scope: str, quantile: float, tails: Sequence[TailCount], alpha: float,
                  exposure_floor: float) -> MetricResult:
     """The canary's calls above the stable's percentile × (1 + tolerance), against ``1 - quantile`` of them."""
@@ -390,15 +413,23 @@ def judge(canary: VersionSeries | Sequence[VersionSeries], stable: VersionSeries
     results: list[MetricResult] = []
     for policy in config.metrics:
         if policy.kind is MetricKind.COUNT:
-            strata = [Stratum(float(sum(c.counts.get(policy.name, ()))), c.exposure,
-                              float(sum(s.counts.get(policy.name, ()))), s.exposure)
-                      for c, s in zip(canaries, stables, strict=True)]
-            for c, stratum in zip(canaries, strata, strict=True):
-                results.append(_count_result(policy, c.scope, [stratum], config.alpha(final, n),
-                                             config.min_invocations))
+            strata: list[Stratum] = []
+            notes: list[str] = []
+            for c, s in zip(canaries, stables, strict=True):
+                stratum = Stratum(float(sum(c.counts.get(policy.name, ()))), c.exposure,
+                                  float(sum(s.counts.get(policy.name, ()))), s.exposure)
+                stratum, note = _with_history(stratum, s.history, policy.name, config.drift_alpha)
+                strata.append(stratum)
+                notes.append(note)
+            for c, stratum, note in zip(canaries, strata, notes, strict=True):
+                r = _count_result(policy, c.scope, [stratum], config.alpha(final, n), config.min_invocations)
+                results.append(replace(r, history=note) if note else r)
             if config.pool and len(strata) > 1:
-                results.append(_count_result(policy, f"{POOLED} ({len(strata)} functions)", strata,
-                                             config.alpha(final, n, pooled=True), config.min_invocations))
+                joined = sum(1 for note in notes if note.startswith("joined"))
+                r = _count_result(policy, f"{POOLED} ({len(strata)} functions)", strata,
+                                  config.alpha(final, n, pooled=True), config.min_invocations)
+                results.append(replace(r, history=f"history joined for {joined} of {len(strata)} functions")
+                               if any(notes) else r)
         elif policy.kind is MetricKind.TAIL:
             for quantile in policy.quantiles:
                 level = config.alpha(final, n) / len(policy.quantiles)

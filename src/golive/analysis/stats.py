@@ -360,3 +360,14 @@ def normal_sf(k: float, mean: float, variance: float) -> float:
     if variance <= 0:
         return 1.0 if k <= mean else 0.0
     return 1.0 - NormalDist(mean, math.sqrt(variance)).cdf(k - 0.5)
+
+
+def drift_test(events_a: int, exposure_a: float, events_b: int, exposure_b: float) -> float:
+    """Two-sided exact conditional test that two Poisson rates are equal (a's share of the events is binomial)."""
+    total = events_a + events_b
+    if total == 0 or exposure_a <= 0 or exposure_b <= 0:
+        return 1.0
+    p = exposure_a / (exposure_a + exposure_b)
+    upper = binomial_sf(events_a, total, p)
+    lower = 1.0 - binomial_sf(events_a + 1, total, p)
+    return min(1.0, 2 * min(upper, lower))

@@ -251,6 +251,9 @@ class Analysis(Model):
     health_min_probes: int = Field(3, ge=1, description="probes of a bake before its availability can fail it")
     min_invocations: int = Field(50, ge=1, description="fewer canary invocations than this is inconclusive")
     max_extension: Duration = Field(timedelta(minutes=10), description="inconclusive bakes extend this much at most")
+    history: Duration = Field(timedelta(minutes=60), description="the stable version's errors over this window "
+                                                                 "before the first shift join the judge's "
+                                                                 "baseline, unless they drifted (0s: off)")
     confidence: float = Field(0.98, gt=0.5, lt=1)
     false_rollbacks: Literal["project", "function"] = Field(
         "project", description="keep false rollbacks near 1% per project (default) or per function canary "
