@@ -42,6 +42,7 @@ from typing import Any
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec, evaluate
+from golive.analysis.history import fetch_history
 from golive.analysis.judge import (
     JudgeConfig,
     Judgement,
@@ -383,6 +384,7 @@ def _judge(ctx: StepContext, source: CloudWatchLambdaSource, config: JudgeConfig
     ctx.state["metric_errors"] = errors
     if not config.metrics:
         return None, None
+    history = _history(ctx, source) if "errors" in names else {}
     canaries: list[VersionSeries] = []
     stables: list[VersionSeries] = []
     for fn, v in versions.items():
@@ -396,8 +398,22 @@ def _judge(ctx: StepContext, source: CloudWatchLambdaSource, config: JudgeConfig
                 p95 = durations.get(SeriesRequest(scope, "duration", "p95")).values()
                 values["p95_duration"] = [p95[m] / 1000.0 if m in p95 else float("nan") for m in minutes]
             into.append(VersionSeries(scope.label, inv, counts, values,
-                                      {"p95_duration": tails[scope]} if scope in tails else {}))
+                                      {"p95_duration": tails[scope]} if scope in tails else {},
+                                      history.get(scope.label) if version == v["stable"] else None))
     return judge(canaries, stables, config, final=final), None
+
+
+def _history(ctx: StepContext, source: CloudWatchLambdaSource) -> dict[str, dict[str, float]]:
+    """The stable versions' calls and errors over ``analysis.history`` before the first shift, read once."""
+    if "history" not in ctx.state:
+        seconds = _seconds(ctx.params["analysis"].get("history", 3600))
+        end = floor_minute(parse_instant(ctx.state["started_at"]))
+        scopes = [Scope(fn, ctx.params["alias"], v["stable"]) for fn, v in _versions(ctx).items()]
+        found, error = fetch_history(source, scopes, end - timedelta(seconds=seconds), end) if seconds else ({}, None)
+        if error:
+            return {}  # asked again at the next look
+        ctx.state["history"] = found
+    return dict(ctx.state["history"])
 
 
 def _analyse(ctx: StepContext, aws: Aws) -> tuple[str, str, dict[str, Any]]:
