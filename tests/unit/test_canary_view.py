@@ -74,3 +74,4 @@ def test_one_row_per_analysis_with_the_worst_result(canary: Canary) -> None:
     assert last.boundary is not None and last.p_value < last.boundary and "<" in last.p_text
     html = section(canary)
     assert html.count('<tr class="analysis') == 3 and html.count("<svg") == 3 and "<details" in html
+    assert "calls above 220 ms (stable p95 200 ms x1.1)" in html  # the latency tail's threshold x in the numbers

@@ -7,29 +7,33 @@ approach), per function, and for the project's functions together:
 
 - error counts with the exact conditional test of two Poisson rates
   (``stats.rate_test``), one-sided, the stable version supplying the
-  baseline, per function and pooled over the functions (stratified, exact);
-- per-minute durations (p95) with Mann-Whitney U and the Hodges-Lehmann
-  shift on a log scale, failing only when the shift is significant *and*
-  larger than the metric's tolerance (``+15%`` by default), as Kayenta does.
+  baseline, per function and pooled over the functions (stratified, exact).
+  The stable version's own history before the first shift (``history``)
+  joins its baseline unless a two-sided drift test says its rate differs
+  from the bake's stable rate; the result says which;
+- latency by counts (``MetricKind.TAIL``): the canary's calls above the
+  stable version's p95 (p99) over the window times ``1 + tolerance``
+  (CloudWatch's ``PR(x:)`` and ``SampleCount``), against the share that
+  percentile leaves above it, exactly: the beta-binomial placement test
+  (``stats.placement_sf``), which carries the stable percentile's own
+  sampling noise (a binomial against 5% would not), per function and pooled
+  (the sum of the functions' placements: normal tail with exact moments).
+  A rank test on per-minute p95 values (``CONTINUOUS``) is still available.
 
-**Sequential looks.** The judge runs every minute of a bake on cumulative
-data, so a per-look level of 1% would roll back far more than 1% of
-healthy canaries. golive uses a Haybittle-Peto boundary: interim looks
-need ``p < alpha_interim`` (0.0001 by default, ≈ z 3.7), the last look of
-the bake uses ``alpha_final`` (0.003). By Bonferroni over the looks and
-the tests, the false rollback rate is bounded by the sum of the nominal
-levels; in practice, because cumulative looks are strongly correlated and
-exact count tests are conservative, it is far below that bound (see
-``bench/judge.py``: about 1% of healthy 5-function canaries, counting every
-function, both metrics and ten looks). Almost all of the level is kept for
-the final look, where the one-function regression is decided; a regression
-in every function is strong enough to cross the interim boundary within
-minutes.
+**Levels.** The judge looks every minute of a bake on cumulative data
+(Haybittle-Peto: ``alpha_interim`` at interim looks, ``alpha_final`` at the
+bake's last). Each is one metric's level for the whole project: half is
+spent on the pooled test, the rest split evenly over the functions
+(Bonferroni), and a tail metric splits its share over its percentiles; the
+canary splits them over its bakes (``split``). So a project of 20 functions
+has the budget of one of 5. The levels are calibrated, with the fixed
+triggers on, by ``bench/judge.py`` (healthy false rollbacks at most 0.9% per
+project over the runbook's canary, 5,000 seeded runs per project size).
 
 "Too little data" is Inconclusive, never Successful: fewer canary
 invocations than ``min_invocations``, or fewer minutes than ``min_minutes``
-for a duration comparison. The caller extends the bake and, in the end,
-fails safe.
+for a rank comparison. The caller extends the bake and, in the end, fails
+safe.
 """
 
 from __future__ import annotations

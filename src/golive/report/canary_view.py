@@ -230,6 +230,12 @@ def _number(value: Any, spec: str = ".3g") -> str:
     return "" if number is None else format(number, spec)
 
 
+def _history(result: dict[str, Any]) -> str:
+    """The stable history's note of a count test (joined, or left out for drift), on its own line."""
+    note = str(result.get("history") or "")
+    return f'<br><span class="muted">{_e(note)}</span>' if note else ""
+
+
 def _results_table(step: CanaryStep) -> str:
     rows = []
     for r in f.results_of(step):
@@ -241,7 +247,7 @@ def _results_table(step: CanaryStep) -> str:
                     f"<td>{_e(r.get('outcome', ''))}</td><td>{_e(r.get('test', ''))}</td>"
                     f"<td>{_number(r.get('n_canary'), ',.0f')}</td><td>{_number(r.get('n_stable'), ',.0f')}</td>"
                     f"<td>{_number(r.get('p_value'), '.2g')}</td><td>{_number(f.boundary_of(r), '.2g')}</td>"
-                    f"<td>{_e(effect + interval)}</td><td>{_e(r.get('message', ''))}</td></tr>")
+                    f"<td>{_e(effect + interval)}</td><td>{_e(r.get('message', ''))}{_history(r)}</td></tr>")
     for m in step.measurements:
         rows.append(f"<tr><td>{_e(m.get('criterion', ''))}</td><td>{_e(m.get('scope', ''))}</td>"
                     f"<td>{_e(m.get('outcome', ''))}</td><td>fixed trigger</td><td></td><td></td><td></td><td></td>"
