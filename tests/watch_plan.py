@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,3 +19,10 @@ def write_watch_plan(folder: Path) -> Path:
     data["gates"]["go_no_go"]["requires"] = ["preflight"]
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
+
+
+def sandbox_up(plan: Path, state: Path, env: dict[str, str]) -> None:
+    """``golive sandbox up --detach`` for the watch plan's prod, as a user starts it in a first terminal."""
+    up = subprocess.run([sys.executable, "-m", "golive", "sandbox", "up", "-f", str(plan), "--env", "prod", "--detach",
+                         "--state-dir", str(state)], capture_output=True, text=True, env=env, timeout=180, check=False)
+    assert up.returncode == 0, up.stderr

@@ -29,7 +29,7 @@ from golive.examples import example_path
 from golive.store.store import Store
 from loopback import free_port
 from serve_helpers import Served, users_file
-from watch_plan import write_watch_plan
+from watch_plan import sandbox_up, write_watch_plan
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -68,9 +68,7 @@ def test_the_weight_moves_and_the_gate_reasons_show_while_a_rehearsal_runs(brows
     plan = write_watch_plan(tmp_path / "plan")
     state = tmp_path / "sandbox"
     env = _clean_env()
-    up = subprocess.run([sys.executable, "-m", "golive", "sandbox", "up", "-f", str(plan), "--env", "prod", "--detach",
-                         "--state-dir", str(state)], capture_output=True, text=True, env=env, timeout=180, check=False)
-    assert up.returncode == 0, up.stderr
+    sandbox_up(plan, state, env)
     db = state / "rehearsal.db"
     server: Served | None = None
     rehearsal: subprocess.Popen[bytes] | None = None

@@ -23,7 +23,7 @@ from cli_user import user_env
 from golive.store.store import Store
 from loopback import free_port
 from serve_helpers import Served
-from watch_plan import write_watch_plan
+from watch_plan import sandbox_up, write_watch_plan
 
 pytestmark = pytest.mark.postgres
 
@@ -56,9 +56,7 @@ def test_serve_with_workers_finishes_a_submitted_release_and_stops_its_workers(p
     plan = write_watch_plan(tmp_path / "plan")
     env = user_env()
     state = tmp_path / "sandbox"
-    up = subprocess.run([sys.executable, "-m", "golive", "sandbox", "up", "-f", str(plan), "--env", "prod", "--detach",
-                         "--state-dir", str(state)], capture_output=True, text=True, env=env, timeout=180, check=False)
-    assert up.returncode == 0, up.stderr
+    sandbox_up(plan, state, env)
     server: Served | None = None
     try:
         submitted = subprocess.run([sys.executable, "-m", "golive", "-f", str(plan), "--db", pg_url, "worker",

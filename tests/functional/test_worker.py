@@ -27,7 +27,7 @@ from golive.providers.lambdas import LambdaClient
 from golive.sandbox import daemon
 from golive.sandbox.accounts import sandbox_aws
 from golive.store.store import Store
-from watch_plan import write_watch_plan
+from watch_plan import sandbox_up, write_watch_plan
 
 pytestmark = pytest.mark.postgres
 
@@ -50,9 +50,7 @@ def test_a_worker_killed_mid_canary_is_replaced_and_nothing_happens_twice(pg_url
     plan = write_watch_plan(tmp_path / "plan")
     env = user_env()
     state = tmp_path / "sandbox"
-    up = subprocess.run([sys.executable, "-m", "golive", "sandbox", "up", "-f", str(plan), "--env", "prod", "--detach",
-                         "--state-dir", str(state)], capture_output=True, text=True, env=env, timeout=180, check=False)
-    assert up.returncode == 0, up.stderr
+    sandbox_up(plan, state, env)
     base = ("-f", str(plan), "--db", pg_url)
     workers: list[subprocess.Popen[bytes]] = []
     try:
