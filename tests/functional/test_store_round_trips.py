@@ -227,3 +227,33 @@ def test_a_crash_between_intent_and_outcome_resumes_without_repeating_the_side_e
         assert store.get_run(run.id).status == "succeeded"
     finally:
         store.close()
+
+
+def test_the_run_is_read_once_a_drive_unless_a_handler_changed_it(store_url: str) -> None:
+    """Passes do not re-read an unchanged run; a handler's change to it (a soak's meta) is seen by the next step."""
+    store = Store.open(store_url)
+    run_reads: list[str] = []
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM runs" in statement:
+            run_reads.append(statement)
+
+    seen: dict[str, Any] = {}
+
+    def work(ctx: StepContext) -> Outcome:
+        seen[ctx.step.key] = ctx.run.meta.get("marked")
+        if ctx.step.key == "s3":
+            ctx.store.set_run(ctx.run.id, ctx.now, meta={**ctx.run.meta, "marked": "by s3"})
+        return Done()
+
+    try:
+        run = store.create_run("trips", "prod", "deploy", "d", specs(8, 1), T0)
+        engine = Engine(Services(plan=load_plan_text(PLAN), store=store, clock=VirtualClock(T0)),
+                        {"work": Handler("work", work)}, concurrency={"g": 1})
+        sa.event.listen(store.engine, "before_cursor_execute", on_execute)
+        assert engine.drive(run.id).status == "succeeded"
+    finally:
+        store.close()
+    assert [seen[f"s{i}"] for i in range(8)] == [None] * 4 + ["by s3"] * 4
+    # drive()'s own read, the engine's first, and one after s3 changed the run: not one a pass (9 passes).
+    assert len(run_reads) <= 3, run_reads
