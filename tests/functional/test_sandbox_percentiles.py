@@ -124,3 +124,34 @@ def test_an_unknown_statistic_is_refused(aws: Aws) -> None:
     with pytest.raises(AwsRequestError) as caught:
         _values(aws, [_query("bad", "Duration", "p95x", [("FunctionName", "raw_fn")])])
     assert "p95x" in str(caught.value)
+
+
+def test_percentile_ranks_count_the_share_in_a_half_open_interval(aws: Aws) -> None:
+    rng = np.random.default_rng(7)
+    cw = aws.client("cloudwatch")
+    dims = [{"Name": "FunctionName", "Value": "rank_fn"}]
+    samples: list[float] = []
+    for minute in range(20):
+        values = np.round(rng.lognormal(5.0, 0.6, 90), 0)
+        samples.extend(values.tolist())
+        cw.put_metric_data(Namespace="AWS/Lambda", MetricData=[{
+            "MetricName": "Duration", "Dimensions": dims, "Timestamp": T0 + timedelta(minutes=minute),
+            "Values": values.tolist(), "Unit": "Milliseconds"}])  # type: ignore[list-item]
+    raw = np.asarray(samples)
+    a, b = float(np.percentile(raw, 50)), float(np.percentile(raw, 95))
+    fn = [("FunctionName", "rank_fn")]
+    got = _values(aws, [_query("above", "Duration", f"PR({b:g}:)", fn), _query("upto", "Duration", f"PR(:{a:g})", fn),
+                        _query("between", "Duration", f"PR({a:g}:{b:g})", fn),
+                        _query("minutes", "Duration", f"PR({b:g}:)", fn, period=60)])
+    # CloudWatch's definition: the percentage of datapoints with a < value <= b (a value equal to a is out).
+    assert got["above"] == [pytest.approx(100 * float(np.mean(raw > b)))]
+    assert got["upto"] == [pytest.approx(100 * float(np.mean(raw <= a)))]
+    assert got["between"] == [pytest.approx(100 * float(np.mean((raw > a) & (raw <= b))))]
+    assert got["above"][0] + got["upto"][0] + got["between"][0] == pytest.approx(100.0)
+    per_minute = [100 * float(np.mean(raw[m * 90:(m + 1) * 90] > b)) for m in range(20)]
+    assert got["minutes"] == pytest.approx(per_minute[::-1])  # newest first: GetMetricData's default order
+
+
+def test_a_percentile_rank_without_bounds_is_refused(aws: Aws) -> None:
+    with pytest.raises(AwsRequestError, match="PR"):
+        _values(aws, [_query("bad", "Duration", "PR(:)", [("FunctionName", "rank_fn")])])

@@ -13,6 +13,12 @@ from golive.sandbox.faults import PlanNames, Window, aws_down_at, check_faults, 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
+def test_a_latency_factor_multiplies_the_durations_of_the_canary() -> None:
+    fault = parse_fault("order_lambda:latency=3x@deploy")
+    assert (fault.kind, fault.scale, fault.value, fault.versions) == ("latency", 3.0, 0.0, "canary")
+    assert parse_fault("order_lambda:latency=1.3x,version=all").scale == pytest.approx(1.3)
+
+
 @pytest.mark.parametrize(
     ("text", "kind", "target", "value"),
     [
@@ -62,6 +68,8 @@ def test_windows_parse(text: str, window: Window) -> None:
         ("product_lambda:latency=6 sec", "6 sec"),
         ("product_lambda:slowness=6s", "slowness"),
         ("product_lambda:throttles=-1", "-1"),
+        ("product_lambda:latency=fastx", "fastx"),
+        ("product_lambda:latency=0x", "0x"),
         ("product_lambda:throttles=", "throttles="),
         ("product_lambda", "product_lambda"),
         ("bad name:latency=1s", "bad name"),

@@ -4,22 +4,42 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 
-from golive.analysis.judge import Direction, JudgeConfig, MetricKind, MetricPolicy, VersionSeries, config_for, judge
+from golive.analysis.judge import (
+    Direction,
+    JudgeConfig,
+    MetricKind,
+    MetricPolicy,
+    TailCount,
+    VersionSeries,
+    config_for,
+    judge,
+    tolerances,
+)
 from golive.analysis.measurement import MeasurementOutcome
+from golive.analysis.measurement import MeasurementOutcome as Outcome
 
 
-def series(scope: str, invocations: int, errors: list[int], p95: list[float]) -> VersionSeries:
-    return VersionSeries(scope, [invocations] * len(errors), {"errors": errors}, {"p95_duration": p95})
+def series(scope: str, invocations: int, errors: list[int], p95: list[float], *, above: tuple[float, float] | None = None,
+           stable_calls: int = 5400) -> VersionSeries:
+    """A version's minutes; ``above``: the canary's calls above the stable's p95 and p99 (x1.1) over the window."""
+    calls = invocations * len(errors)
+    tails = [] if above is None else [
+        TailCount(0.95, 0.30, 0.33, calls, above[0], stable_calls, round(stable_calls * 0.05), 0.30),
+        TailCount(0.99, 0.60, 0.66, calls, above[1], stable_calls, round(stable_calls * 0.01), 0.60)]
+    return VersionSeries(scope, [invocations] * len(errors), {"errors": errors}, {"p95_duration": p95},
+                         {"p95_duration": tails} if tails else {})
 
 
 STABLE_P95 = [0.30, 0.31, 0.29, 0.32, 0.30, 0.31, 0.30, 0.29, 0.31, 0.30]
 
 
 def test_healthy_canary_is_successful_with_its_numbers() -> None:
-    canary = series("fn-a", 60, [1, 0, 0, 1, 0, 0, 1, 0, 0, 0], [0.30, 0.29, 0.31, 0.30, 0.28, 0.32, 0.30, 0.31, 0.29, 0.30])
+    canary = series("fn-a", 60, [1, 0, 0, 1, 0, 0, 1, 0, 0, 0], [0.30, 0.29, 0.31, 0.30, 0.28, 0.32, 0.30, 0.31, 0.29, 0.30],
+                    above=(22, 4))
     stable = series("fn-a", 540, [5, 6, 4, 5, 6, 5, 4, 6, 5, 5], STABLE_P95)
     verdict = judge(canary, stable, final=True)
     assert verdict.outcome is MeasurementOutcome.SUCCESSFUL
@@ -28,6 +48,10 @@ def test_healthy_canary_is_successful_with_its_numbers() -> None:
     assert errors.p_value is not None and errors.p_value > 0.5
     assert errors.alpha == JudgeConfig().alpha_final
     assert "canary 3 in 600" in errors.message
+    tail = next(r for r in verdict.results if r.metric == "p95_duration" and r.quantile == 0.95)
+    assert tail.threshold == pytest.approx(0.33) and tail.expected == pytest.approx(0.05)
+    assert tail.statistic == 22 and tail.n_canary == 600 and tail.look == "final"
+    assert "22 of 600 calls above 330 ms" in tail.message
     json.dumps(verdict.to_dict())
 
 
@@ -39,12 +63,12 @@ def test_error_regression_fails_with_evidence() -> None:
     assert "critical metric errors failed on fn-a" in verdict.reason
     errors = next(r for r in verdict.results if r.metric == "errors")
     assert errors.effect == pytest.approx((20 / 600) / (51 / 5400))
-    assert errors.p_value is not None and errors.p_value < 0.003
+    assert errors.p_value is not None and errors.p_value < JudgeConfig().alpha_final
 
 
 def test_interim_looks_are_stricter_than_the_final_one() -> None:
     # borderline evidence: enough to fail at the end of the bake, not at an interim look
-    canary = series("fn-a", 60, [2, 1, 2, 1, 2, 1, 2, 1, 2, 2], STABLE_P95)
+    canary = series("fn-a", 60, [2, 1, 2, 1, 2, 1, 2, 1, 2, 2], STABLE_P95, above=(30, 6))
     stable = series("fn-a", 540, [5, 6, 4, 5, 6, 5, 4, 6, 5, 5], STABLE_P95)
     interim, final = judge(canary, stable, final=False), judge(canary, stable, final=True)
     p = next(r for r in final.results if r.metric == "errors").p_value
@@ -53,25 +77,35 @@ def test_interim_looks_are_stricter_than_the_final_one() -> None:
     assert final.outcome is MeasurementOutcome.FAILED
 
 
-def test_latency_regression_needs_significance_and_effect_beyond_tolerance() -> None:
+def test_a_slow_canary_fails_by_its_calls_above_the_stable_percentile() -> None:
     zeros = [0] * 10
     stable = series("fn-a", 540, zeros, STABLE_P95)
-    slow = series("fn-a", 60, zeros, [v * 1.3 for v in STABLE_P95])
-    slightly = series("fn-a", 60, zeros, [v * 1.08 for v in STABLE_P95])
+    slow = series("fn-a", 60, zeros, STABLE_P95, above=(60, 12))  # 10% above the stable's p95 x1.1, 2% above p99
+    usual = series("fn-a", 60, zeros, STABLE_P95, above=(33, 7))
     failed = judge(slow, stable, final=True)
-    assert failed.outcome is MeasurementOutcome.FAILED
-    p95 = next(r for r in failed.results if r.metric == "p95_duration")
-    assert p95.effect == pytest.approx(0.3, abs=0.05) and p95.low is not None and p95.low > 0
-    assert "U=100" in p95.message and "10 vs 10 minutes" in p95.message
-    # significant, but +8% is inside the 15% tolerance
-    within = judge(slightly, stable, final=True)
-    shifted = next(r for r in within.results if r.metric == "p95_duration")
-    assert shifted.p_value is not None and shifted.p_value < 0.003
-    assert within.outcome is MeasurementOutcome.SUCCESSFUL
+    assert failed.outcome is Outcome.FAILED and "p95_duration" in failed.reason
+    p95 = next(r for r in failed.results if r.metric == "p95_duration" and r.quantile == 0.95)
+    assert p95.effect == pytest.approx(2.0) and p95.low is not None and p95.low > 1.0
+    assert p95.p_value is not None and p95.alpha is not None and p95.p_value < p95.alpha
+    assert judge(usual, stable, final=True).outcome is Outcome.SUCCESSFUL
+    scipy_stats = pytest.importorskip("scipy.stats")
+    # the exact placement test: beta-binomial (n, stable above + 1, stable calls - stable above)
+    assert p95.p_value == pytest.approx(float(scipy_stats.betabinom.sf(59, 600, 271, 5130)), rel=1e-4)
+
+
+def test_the_stable_percentiles_own_noise_is_in_the_tail_test() -> None:
+    # 30 stable calls: its p95 is nearly its maximum, 1 call above; 6 of 30 canary calls above it is not rare
+    stable = series("fn-a", 30, [0], [0.3])
+    canary = series("fn-a", 30, [0], [0.3], above=(6, 1), stable_calls=30)
+    tail = next(r for r in judge(canary, stable, JudgeConfig(min_invocations=10), final=True).results
+                if r.metric == "p95_duration" and r.quantile == 0.95)
+    assert tail.p_value is not None and tail.p_value > 0.01
+    scipy_stats = pytest.importorskip("scipy.stats")
+    assert scipy_stats.binom.sf(5, 30, 0.05) < 0.01 < tail.p_value
 
 
 def test_too_little_data_is_inconclusive() -> None:
-    canary = series("fn-a", 6, [0, 0], [0.3, 0.3])
+    canary = series("fn-a", 6, [0, 0], [0.3, 0.3], above=(1, 0))
     stable = series("fn-a", 54, [1, 0], [0.3, 0.3])
     verdict = judge(canary, stable, final=True)
     assert verdict.outcome is MeasurementOutcome.INCONCLUSIVE
@@ -116,21 +150,25 @@ def test_bad_input_is_refused() -> None:
         judge([], [])
     with pytest.raises(ValueError, match="increases only"):
         MetricPolicy("errors", MetricKind.COUNT, direction=Direction.DECREASE)
+    with pytest.raises(ValueError, match="tail metric"):
+        MetricPolicy("p95_duration", MetricKind.TAIL, quantiles=(95,))
+    assert tolerances(["p95_duration <= +10%"]) == {"p95_duration": pytest.approx(0.10)}
+    with pytest.raises(ValueError, match="judge tolerance"):
+        tolerances(["p95_duration < 2s"])
     assert math.isnan(float("nan"))
 
 
 def test_the_plan_chooses_the_judged_metrics_and_their_minimum_minutes() -> None:
-    canary = series("fn-a", 60, [0, 0, 1, 0, 0, 1, 0, 0, 0, 1], [p * 3 for p in STABLE_P95])  # p95 x3
+    canary = series("fn-a", 60, [0, 0, 1, 0, 0, 1, 0, 0, 0, 1], STABLE_P95, above=(290, 120))  # p95 x3
     stable = series("fn-a", 540, [5, 6, 4, 5, 6, 5, 4, 6, 5, 5], STABLE_P95)
     both = judge(canary, stable, config_for("project"), final=True)
     assert {r.metric for r in both.results} == {"errors", "p95_duration"}
     errors_only = judge(canary, stable, config_for("project", metrics=["errors"]), final=True)
     assert {r.metric for r in errors_only.results} == {"errors"}
-    assert errors_only.outcome is MeasurementOutcome.SUCCESSFUL
-    assert both.outcome is MeasurementOutcome.FAILED and "p95_duration" in both.reason
-    waiting = judge(canary, stable, config_for("project", min_minutes=11), final=True)
-    p95 = next(r for r in waiting.results if r.metric == "p95_duration")
-    assert p95.outcome is MeasurementOutcome.INCONCLUSIVE and "need 11" in p95.message
+    assert errors_only.outcome is Outcome.SUCCESSFUL
+    assert both.outcome is Outcome.FAILED and "p95_duration" in both.reason
+    loose = judge(canary, stable, config_for("project", tolerances={"p95_duration": 0.5}), final=True)
+    assert {r.tolerance for r in loose.results if r.metric == "p95_duration"} == {0.5}
     critical = config_for("project", critical=["errors", "p95_duration"])
     assert all(p.critical for p in critical.metrics)
     assert judge(canary, stable, critical, final=True).reason.startswith("critical metric p95_duration failed")
@@ -138,14 +176,50 @@ def test_the_plan_chooses_the_judged_metrics_and_their_minimum_minutes() -> None
 
 def test_bigger_projects_and_more_bakes_share_the_false_rollback_budget() -> None:
     config = config_for("project")
-    assert config.for_functions(5) == config
-    ten = config.for_functions(10)
-    assert ten.alpha_final == pytest.approx(config.alpha_final / 2)
-    assert ten.alpha_interim == pytest.approx(config.alpha_interim / 2)
     assert config.split(2).alpha_final == pytest.approx(config.alpha_final / 2)
-    # The judge applies the per-function share itself: ten functions test each at half the level.
-    canaries = [series(f"fn-{i}", 60, [0, 0, 0], [0.3, 0.3, 0.3]) for i in range(10)]
-    stables = [series(f"fn-{i}", 540, [5, 5, 5], [0.3, 0.3, 0.3]) for i in range(10)]
-    verdict = judge(canaries, stables, config, final=True)
-    alphas = [r.alpha for r in verdict.results if r.metric == "errors"]
-    assert len(alphas) == 11 and alphas == pytest.approx([config.alpha_final / 2] * 11)
+    # Bonferroni over the project's functions: half of a metric's level on the pooled test, the rest split.
+    for n in (5, 10, 20):
+        canaries = [series(f"fn-{i}", 60, [0, 0, 0], [0.3] * 3, above=(9, 2)) for i in range(n)]
+        stables = [series(f"fn-{i}", 540, [5, 5, 5], [0.3] * 3) for i in range(n)]
+        verdict = judge(canaries, stables, config, final=True)
+        errors = [r for r in verdict.results if r.metric == "errors"]
+        assert len(errors) == n + 1
+        assert [r.alpha for r in errors[:-1]] == pytest.approx([config.alpha_final / 2 / n] * n)
+        assert errors[-1].scope.startswith("pooled") and errors[-1].alpha == pytest.approx(config.alpha_final / 2)
+        tails = [r for r in verdict.results if r.metric == "p95_duration"]
+        assert len(tails) == 2 * (n + 1)
+        assert sum(r.alpha or 0.0 for r in tails) == pytest.approx(config.alpha_final)
+    one = judge(series("fn", 60, [0], [0.3]), series("fn", 540, [5], [0.3]), config, final=False)
+    assert next(r for r in one.results if r.metric == "errors").alpha == config.alpha_interim
+    per_function = config_for("function")
+    assert per_function.alpha(True, 10) == per_function.alpha_final
+
+
+def test_one_compact_line_per_look_names_each_metrics_nearest_test() -> None:
+    canaries = [series(f"fn-{i}", 60, [2, 3, 1, 2, 2, 3, 2, 1, 2, 2] if i == 0 else [0] * 10, STABLE_P95, above=(30, 6))
+                for i in range(3)]
+    stables = [series(f"fn-{i}", 540, [5, 6, 4, 5, 6, 5, 4, 6, 5, 5], STABLE_P95) for i in range(3)]
+    verdict = judge(canaries, stables, final=True)
+    line = verdict.compact()
+    assert line.startswith("Failed (final): errors fn-0 20/600 x")
+    assert "p95 tail pooled 90/1800 above" in line and "p99 tail pooled 18/1800 above" in line
+    worst = min((r for r in verdict.results if r.metric == "errors"), key=lambda r: (r.p_value or 1) / (r.alpha or 1))
+    assert f"p={worst.p_value:.2g}<{worst.alpha:.2g}" in line
+    assert "\n" not in line and len(line) < 260
+
+
+def test_the_stable_history_joins_the_baseline_unless_it_drifted() -> None:
+    canary = series("fn-a", 60, [2, 1, 2, 1, 2, 1, 2, 1, 2, 2], STABLE_P95, above=(30, 6))  # 16 in 600: 2.7%
+    stable = series("fn-a", 540, [5, 6, 4, 5, 6, 5, 4, 6, 5, 5], STABLE_P95)  # 51 in 5400: 0.94%
+    alone = next(r for r in judge(canary, stable, final=True).results if r.metric == "errors")
+    same = replace(stable, history={"invocations": 36000.0, "errors": 360.0, "minutes": 60.0})  # 1%: the same rate
+    joined = next(r for r in judge(canary, same, final=True).results if r.metric == "errors")
+    assert joined.n_stable == 5400 + 36000 and joined.history.startswith("joined stable history: 60 min")
+    assert joined.p_value is not None and alone.p_value is not None and joined.p_value < alone.p_value
+    drifted = replace(stable, history={"invocations": 36000.0, "errors": 90.0, "minutes": 60.0})  # 0.25%
+    left_out = next(r for r in judge(canary, drifted, final=True).results if r.metric == "errors")
+    assert left_out.n_stable == 5400 and left_out.p_value == alone.p_value
+    assert left_out.history.startswith("history left out") and "drifted" in left_out.history
+    scipy_stats = pytest.importorskip("scipy.stats")
+    expected = 2 * scipy_stats.binom.cdf(90, 141, 36000 / 41400)  # two-sided by doubling the smaller tail
+    assert f"p={expected:.2g}" in left_out.history

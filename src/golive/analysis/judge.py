@@ -7,29 +7,33 @@ approach), per function, and for the project's functions together:
 
 - error counts with the exact conditional test of two Poisson rates
   (``stats.rate_test``), one-sided, the stable version supplying the
-  baseline, per function and pooled over the functions (stratified, exact);
-- per-minute durations (p95) with Mann-Whitney U and the Hodges-Lehmann
-  shift on a log scale, failing only when the shift is significant *and*
-  larger than the metric's tolerance (``+15%`` by default), as Kayenta does.
+  baseline, per function and pooled over the functions (stratified, exact).
+  The stable version's own history before the first shift (``history``)
+  joins its baseline unless a two-sided drift test says its rate differs
+  from the bake's stable rate; the result says which;
+- latency by counts (``MetricKind.TAIL``): the canary's calls above the
+  stable version's p95 (p99) over the window times ``1 + tolerance``
+  (CloudWatch's ``PR(x:)`` and ``SampleCount``), against the share that
+  percentile leaves above it, exactly: the beta-binomial placement test
+  (``stats.placement_sf``), which carries the stable percentile's own
+  sampling noise (a binomial against 5% would not), per function and pooled
+  (the sum of the functions' placements: normal tail with exact moments).
+  A rank test on per-minute p95 values (``CONTINUOUS``) is still available.
 
-**Sequential looks.** The judge runs every minute of a bake on cumulative
-data, so a per-look level of 1% would roll back far more than 1% of
-healthy canaries. golive uses a Haybittle-Peto boundary: interim looks
-need ``p < alpha_interim`` (0.0001 by default, ≈ z 3.7), the last look of
-the bake uses ``alpha_final`` (0.003). By Bonferroni over the looks and
-the tests, the false rollback rate is bounded by the sum of the nominal
-levels; in practice, because cumulative looks are strongly correlated and
-exact count tests are conservative, it is far below that bound (see
-``bench/judge.py``: about 1% of healthy 5-function canaries, counting every
-function, both metrics and ten looks). Almost all of the level is kept for
-the final look, where the one-function regression is decided; a regression
-in every function is strong enough to cross the interim boundary within
-minutes.
+**Levels.** The judge looks every minute of a bake on cumulative data
+(Haybittle-Peto: ``alpha_interim`` at interim looks, ``alpha_final`` at the
+bake's last). Each is one metric's level for the whole project: half is
+spent on the pooled test, the rest split evenly over the functions
+(Bonferroni), and a tail metric splits its share over its percentiles; the
+canary splits them over its bakes (``split``). So a project of 20 functions
+has the budget of one of 5. The levels are calibrated, with the fixed
+triggers on, by ``bench/judge.py`` (healthy false rollbacks at most 0.9% per
+project over the runbook's canary, 5,000 seeded runs per project size).
 
 "Too little data" is Inconclusive, never Successful: fewer canary
 invocations than ``min_invocations``, or fewer minutes than ``min_minutes``
-for a duration comparison. The caller extends the bake and, in the end,
-fails safe.
+for a rank comparison. The caller extends the bake and, in the end, fails
+safe.
 """
 
 from __future__ import annotations
@@ -41,7 +45,18 @@ from enum import StrEnum
 from typing import Any
 
 from golive.analysis.measurement import MeasurementOutcome as Outcome
-from golive.analysis.stats import RateTest, Stratum, rate_test, shift_test
+from golive.analysis.stats import (
+    RateTest,
+    Stratum,
+    binomial_sf,
+    drift_test,
+    normal_sf,
+    placement_moments,
+    placement_sf,
+    rate_test,
+    shift_test,
+    wilson_interval,
+)
 
 POOLED = "pooled"
 
@@ -54,6 +69,7 @@ class Direction(StrEnum):
 class MetricKind(StrEnum):
     COUNT = "count"  # events per invocation: compared as Poisson rates
     CONTINUOUS = "continuous"  # a per-minute value (p95 duration): compared by rank
+    TAIL = "tail"  # the canary's share above the stable's percentile (CloudWatch PR(x:)): exact binomial
 
 
 @dataclass(frozen=True)
@@ -65,8 +81,12 @@ class MetricPolicy:
     direction: Direction = Direction.INCREASE
     critical: bool = False
     tolerance: float = 0.0
+    quantiles: tuple[float, ...] = (0.95, 0.99)  # TAIL: the stable's percentiles whose tails are compared
 
     def __post_init__(self) -> None:
+        if self.kind is MetricKind.TAIL and (self.direction is Direction.DECREASE or not self.quantiles
+                                             or not all(0 < q < 1 for q in self.quantiles)):
+            raise ValueError(f"{self.name}: a tail metric is judged on increases over percentiles in (0, 1)")
         if self.tolerance < 0:
             raise ValueError(f"{self.name}: tolerance must be >= 0")
         if self.kind is MetricKind.COUNT and self.direction is Direction.DECREASE:
@@ -75,26 +95,30 @@ class MetricPolicy:
 
 DEFAULT_POLICIES = (
     MetricPolicy("errors", MetricKind.COUNT, critical=True, tolerance=0.0),
-    MetricPolicy("p95_duration", MetricKind.CONTINUOUS, tolerance=0.15),
+    MetricPolicy("p95_duration", MetricKind.TAIL, tolerance=0.10),
 )
 
 
 @dataclass(frozen=True)
 class JudgeConfig:
+    """The judge's levels. ``alpha_interim``/``alpha_final`` are one metric's level for a whole project per bake.
+
+    A project of ``n`` functions spends each metric's level Bonferroni-wise over its tests: ``pooled_share``
+    of it on the pooled test, the rest split evenly over the ``n`` per-function tests (``split_functions``
+    False: every test gets the whole level, the "function" budget). So a project of 20 functions has the
+    same false-rollback budget as one of 5; the levels are calibrated by ``bench/judge.py``.
+    """
+
     metrics: tuple[MetricPolicy, ...] = DEFAULT_POLICIES
-    alpha_interim: float = 0.0001
-    alpha_final: float = 0.003
+    alpha_interim: float = 0.0002
+    alpha_final: float = 0.006
     min_invocations: int = 50
     min_minutes: int = 3
     pool: bool = True
     pass_share: float = 0.75  # share of judged non-critical metrics that must pass
-    # The alphas are calibrated on projects of this many functions (bench/judge.py); a larger project
-    # splits them over its functions' tests, so its false rollbacks stay within the same budget.
-    calibrated_functions: int = 5
-
-    def for_functions(self, n: int) -> JudgeConfig:
-        """The config for a project of ``n`` functions: per-test alphas scaled down beyond the calibration."""
-        return self.split(n / self.calibrated_functions) if n > self.calibrated_functions else self
+    pooled_share: float = 0.5
+    split_functions: bool = True
+    drift_alpha: float = 0.01  # the history's rate differs from the bake's stable rate: only the bake counts
 
     def split(self, parts: float) -> JudgeConfig:
         """The budget shared by ``parts`` independent judgements (the bakes of one canary): alphas / parts."""
@@ -102,26 +126,69 @@ class JudgeConfig:
             return self
         return replace(self, alpha_interim=self.alpha_interim / parts, alpha_final=self.alpha_final / parts)
 
-    def alpha(self, final: bool) -> float:
-        return self.alpha_final if final else self.alpha_interim
+    def alpha(self, final: bool, functions: int = 1, pooled: bool = False) -> float:
+        """The level of one test: the look's level, spent over the project's ``functions`` (and the pooled test)."""
+        base = self.alpha_final if final else self.alpha_interim
+        if functions <= 1 or not self.split_functions:
+            return base
+        if not self.pool:
+            return base / functions
+        return base * self.pooled_share if pooled else base * (1 - self.pooled_share) / functions
 
 
-# Haybittle-Peto levels for the two false-rollback budgets (bench/judge.py measures both).
-BUDGETS = {"project": (0.0001, 0.003), "function": (0.0005, 0.008)}
+# Haybittle-Peto levels for the two false-rollback budgets (bench/judge.py measures both): "project" spends
+# its level over the project's functions, "function" gives every function's tests the whole level.
+BUDGETS = {"project": (0.0002, 0.006), "function": (0.0005, 0.008)}
 
 
 def config_for(budget: str, *, min_invocations: int = 50, metrics: Sequence[str] | None = None,
-               critical: Sequence[str] | None = None, min_minutes: int | None = None) -> JudgeConfig:
+               critical: Sequence[str] | None = None, min_minutes: int | None = None,
+               tolerances: Mapping[str, float] | None = None) -> JudgeConfig:
     """The judge for a false-rollback budget, narrowed to the plan's ``metrics`` with its ``critical`` ones.
 
-    A metric left out is neither judged nor queried; ``min_minutes`` is the minutes a rank test needs.
+    A metric left out is neither judged nor queried; ``min_minutes`` is the minutes a rank test needs;
+    ``tolerances`` replace a metric's allowed relative change (``{"p95_duration": 0.10}``).
     """
     interim, final = BUDGETS[budget]
     policies = tuple(p for p in DEFAULT_POLICIES if metrics is None or p.name in metrics)
+    policies = tuple(replace(p, tolerance=(tolerances or {}).get(p.name, p.tolerance)) for p in policies)
     if critical is not None:
         policies = tuple(replace(p, critical=p.name in critical) for p in policies)
     return JudgeConfig(metrics=policies, alpha_interim=interim, alpha_final=final, min_invocations=min_invocations,
-                       min_minutes=min_minutes or JudgeConfig.min_minutes)
+                       min_minutes=min_minutes or JudgeConfig.min_minutes, split_functions=budget == "project")
+
+
+def tolerances(texts: Sequence[str]) -> dict[str, float]:
+    """The plan's judge tolerances (``p95_duration <= +10%``) as relative changes by metric; ValueError if not one."""
+    from golive.analysis.criteria import Op, parse_criterion
+
+    out: dict[str, float] = {}
+    for text in texts:
+        c = parse_criterion(text)
+        if not c.relative or c.op not in (Op.LE, Op.LT) or c.threshold < 0:
+            raise ValueError(f"'{text}': a judge tolerance is an increase allowed over stable, such as "
+                             f"'p95_duration <= +10%'")
+        out[c.metric] = c.threshold
+    return out
+
+
+@dataclass(frozen=True)
+class TailCount:
+    """The canary's calls above ``threshold`` over the whole window (CloudWatch ``PR(x:)`` times ``SampleCount``).
+
+    ``threshold`` is the stable version's ``quantile`` over the same window (``reference``, seconds) times
+    ``1 + tolerance``; a canary no worse than that has at most ``1 - quantile`` of its calls above it. The
+    stable's own counts make the test exact for the stable's sampling noise (``stats.placement_sf``).
+    """
+
+    quantile: float
+    reference: float
+    threshold: float
+    samples: float
+    above: float
+    stable_samples: float = 0.0  # the stable version's calls in the window, and how many lie above ``reference``
+    stable_above: float = 0.0
+    canary_value: float | None = None  # the canary's own percentile over the window (seconds), for the evidence
 
 
 @dataclass(frozen=True)
@@ -136,6 +203,9 @@ class VersionSeries:
     invocations: Sequence[float]
     counts: Mapping[str, Sequence[float]] = field(default_factory=dict)
     values: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    tails: Mapping[str, Sequence[TailCount]] = field(default_factory=dict)
+    # the stable version before the first shift: {"invocations": ..., "errors": ..., "minutes": ...}
+    history: Mapping[str, float] | None = None
 
     @property
     def exposure(self) -> float:
@@ -160,6 +230,13 @@ class MetricResult:
     n_canary: float = 0.0
     n_stable: float = 0.0
     critical: bool = False
+    threshold: float | None = None  # tail: the x the canary's share above was counted at (seconds)
+    expected: float | None = None  # tail: the share allowed above x (0.05 for p95)
+    look: str = ""  # "interim" or "final": the Haybittle-Peto boundary ``alpha`` belongs to
+    history: str = ""  # count tests: whether the stable's history joined the comparison, and why not
+    tolerance: float | None = None  # the relative change allowed (0.10: +10%)
+    ratio: float | None = None  # tail: canary pNN / stable pNN over the window, for a person (not tested)
+    quantile: float | None = None  # tail: the percentile whose tail was counted
 
     def to_dict(self) -> dict[str, Any]:
         def clean(x: float | None) -> float | None:
@@ -168,7 +245,10 @@ class MetricResult:
         return {"metric": self.metric, "scope": self.scope, "outcome": self.outcome.value, "test": self.test,
                 "message": self.message, "p_value": clean(self.p_value), "alpha": self.alpha,
                 "statistic": clean(self.statistic), "effect": clean(self.effect), "low": clean(self.low),
-                "high": clean(self.high), "n_canary": self.n_canary, "n_stable": self.n_stable, "critical": self.critical}
+                "high": clean(self.high), "n_canary": self.n_canary, "n_stable": self.n_stable, "critical": self.critical,
+                "threshold": self.threshold, "expected": self.expected, "look": self.look,
+                "tolerance": self.tolerance, "ratio": clean(self.ratio), "quantile": self.quantile,
+                "history": self.history}
 
 
 @dataclass(frozen=True)
@@ -182,14 +262,40 @@ class Judgement:
         return {"outcome": self.outcome.value, "reason": self.reason, "final": self.final,
                 "results": [r.to_dict() for r in self.results]}
 
+    def compact(self) -> str:
+        """One line for the terminal: per metric (and percentile), the test nearest its boundary."""
+        nearest: dict[str, MetricResult] = {}
+        for r in self.results:
+            key = r.metric if r.quantile is None else f"p{r.quantile * 100:g} tail"
+            if r.p_value is None or r.alpha is None:
+                nearest.setdefault(key, r)
+                continue
+            held = nearest.get(key)
+            if held is None or held.p_value is None or held.alpha is None or r.p_value / r.alpha < held.p_value / held.alpha:
+                nearest[key] = r
+        parts = []
+        for key, r in nearest.items():
+            scope = "pooled" if r.scope.startswith(POOLED) else r.scope.split(":", 1)[0]
+            if r.p_value is None or r.alpha is None:
+                parts.append(f"{key} {r.outcome.value.lower()}")
+                continue
+            if r.quantile is not None:
+                counts = f"{r.statistic or 0:.0f}/{r.n_canary:.0f} above"
+            else:
+                counts = f"{r.statistic or 0:.0f}/{r.n_canary:.0f}"
+            interval = f" [{r.low:.2g}..{r.high:.2g}]" if r.low is not None and r.high is not None else ""
+            effect = f" x{r.effect:.2g}{interval}" if r.effect is not None and math.isfinite(r.effect) else ""
+            sign = "<" if r.p_value < r.alpha else ">="
+            parts.append(f"{key} {scope} {counts}{effect} p={r.p_value:.2g}{sign}{r.alpha:.2g}")
+        return f"{self.outcome.value} ({'final' if self.final else 'interim'}): " + "; ".join(parts)
+
     def lines(self) -> list[str]:
         """One line per result, for a person to check the decision."""
         return [f"{r.outcome.value:<12} {r.metric} {r.scope}: {r.message}" for r in self.results]
 
 
-def _count_result(policy: MetricPolicy, scope: str, strata: list[Stratum], config: JudgeConfig, final: bool,
+def _count_result(policy: MetricPolicy, scope: str, strata: list[Stratum], alpha: float,
                   exposure_floor: float) -> MetricResult:
-    alpha = config.alpha(final)
     ce = sum(s.canary_exposure for s in strata)
     se = sum(s.stable_exposure for s in strata)
     test_name = "conditional binomial test of two Poisson rates" + (" (stratified)" if len(strata) > 1 else "")
@@ -210,8 +316,7 @@ def _count_result(policy: MetricPolicy, scope: str, strata: list[Stratum], confi
 
 
 def _continuous_result(policy: MetricPolicy, canary: VersionSeries, stable: VersionSeries, config: JudgeConfig,
-                       final: bool) -> MetricResult:
-    alpha = config.alpha(final)
+                       alpha: float) -> MetricResult:
     test_name = "Mann-Whitney U, Hodges-Lehmann shift (log scale)"
     x = [math.log(v) for v in canary.values.get(policy.name, ()) if v > 0 and not math.isnan(v)]
     y = [math.log(v) for v in stable.values.get(policy.name, ()) if v > 0 and not math.isnan(v)]
@@ -233,6 +338,71 @@ def _continuous_result(policy: MetricPolicy, canary: VersionSeries, stable: Vers
                         n_canary=t.n_canary, n_stable=t.n_stable, critical=policy.critical)
 
 
+def _with_history(stratum: Stratum, history: Mapping[str, float] | None, metric: str,
+                  drift_alpha: float) -> tuple[Stratum, str]:
+    """The stratum with the stable's history joined, unless its rate drifted from the bake's stable rate."""
+    if not history or history.get("invocations", 0.0) <= 0 or stratum.stable_exposure <= 0:
+        return stratum, ""
+    calls, events = float(history["invocations"]), float(history.get(metric, 0.0))
+    p = drift_test(round(events), calls, round(stratum.stable_events), stratum.stable_exposure)
+    span = f"{history.get('minutes', 0):g} min before the shift, {events:.0f} in {calls:.0f}"
+    if p < drift_alpha:
+        return stratum, (f"history left out: {span} ({events / calls:.2%}) drifted from the bake's stable "
+                         f"{stratum.stable_events:.0f} in {stratum.stable_exposure:.0f} "
+                         f"({stratum.stable_events / stratum.stable_exposure:.2%}); p={p:.2g} < {drift_alpha:g}")
+    joined = replace(stratum, stable_events=stratum.stable_events + events,
+                     stable_exposure=stratum.stable_exposure + calls)
+    return joined, f"joined stable history: {span} (drift p={p:.2g} >= {drift_alpha:g})"
+
+
+def _tail_result(policy: MetricPolicy, scope: str, quantile: float, tails: Sequence[TailCount], alpha: float,
+                 exposure_floor: float) -> MetricResult:
+    """The canary's calls above the stable's percentile × (1 + tolerance), against ``1 - quantile`` of them."""
+    expected = 1.0 - quantile
+    label = f"p{quantile * 100:g}"
+    test_name = f"exact binomial: canary calls above stable {label} x{1 + policy.tolerance:g} vs {expected:.0%}"
+    n = sum(t.samples for t in tails)
+    k = round(sum(t.above for t in tails))
+    threshold = tails[0].threshold if len(tails) == 1 else None
+    if n < exposure_floor or not tails:
+        return MetricResult(policy.name, scope, Outcome.INCONCLUSIVE, test_name,
+                            f"{label}: too little data: {n:.0f} canary calls (need {exposure_floor:.0f})",
+                            n_canary=n, critical=policy.critical, alpha=alpha, threshold=threshold, expected=expected,
+                            tolerance=policy.tolerance, quantile=quantile)
+    calls = round(n)
+    usable = [t for t in tails if t.stable_samples > t.stable_above]
+    if len(usable) == 1:
+        t = usable[0]
+        p_value = placement_sf(k, calls, round(t.stable_samples), round(t.stable_above))
+        test_name = f"exact placement (beta-binomial): canary calls above stable {label} x{1 + policy.tolerance:g}"
+    elif usable:
+        moments = [placement_moments(round(t.samples), round(t.stable_samples), round(t.stable_above)) for t in usable]
+        p_value = normal_sf(k, sum(m for m, _ in moments), sum(v for _, v in moments))
+        test_name = f"sum of exact placements (normal tail): canary calls above stable {label} x{1 + policy.tolerance:g}"
+    else:  # no stable counts: the binomial against the share the percentile leaves above it
+        p_value = binomial_sf(k, calls, expected)
+    share = k / calls
+    low, high = wilson_interval(k, calls, 1 - 2 * alpha)
+    failed = p_value < alpha
+    where = (f"above {threshold * 1000:.0f} ms (stable {label} {tails[0].reference * 1000:.0f} ms"
+             f" x{1 + policy.tolerance:g})" if threshold is not None else f"above each function's stable {label}"
+             f" x{1 + policy.tolerance:g}")
+    message = (f"{label}: canary {k} of {calls} calls {where}: {share:.1%} "
+               f"({(1 - 2 * alpha) * 100:.4g}% CI {low:.1%}..{high:.1%}) vs {expected:.0%} allowed; "
+               f"p={p_value:.2g} {'<' if failed else '>='} {alpha:.2g}")
+    return MetricResult(policy.name, scope, Outcome.FAILED if failed else Outcome.SUCCESSFUL, test_name, message,
+                        p_value=p_value, alpha=alpha, statistic=float(k), effect=share / expected,
+                        low=low / expected, high=high / expected, n_canary=n, critical=policy.critical,
+                        threshold=threshold, expected=expected, tolerance=policy.tolerance, quantile=quantile,
+                        ratio=_ratio(tails))
+
+
+def _ratio(tails: Sequence[TailCount]) -> float | None:
+    """The largest canary/stable percentile ratio of the tails (the function that slowed most)."""
+    found = [t.canary_value / t.reference for t in tails if t.canary_value is not None and t.reference > 0]
+    return max(found) if found else None
+
+
 def judge(canary: VersionSeries | Sequence[VersionSeries], stable: VersionSeries | Sequence[VersionSeries],
           config: JudgeConfig = JudgeConfig(), *, final: bool = False) -> Judgement:
     """Judge canary against stable (one function, or the functions of a project, aligned by position).
@@ -243,21 +413,44 @@ def judge(canary: VersionSeries | Sequence[VersionSeries], stable: VersionSeries
     stables = [stable] if isinstance(stable, VersionSeries) else list(stable)
     if len(canaries) != len(stables) or not canaries:
         raise ValueError("judge needs the same non-zero number of canary and stable series")
-    config = config.for_functions(len(canaries))
+    n = len(canaries)
     results: list[MetricResult] = []
     for policy in config.metrics:
         if policy.kind is MetricKind.COUNT:
-            strata = [Stratum(float(sum(c.counts.get(policy.name, ()))), c.exposure,
-                              float(sum(s.counts.get(policy.name, ()))), s.exposure)
-                      for c, s in zip(canaries, stables, strict=True)]
-            for c, stratum in zip(canaries, strata, strict=True):
-                results.append(_count_result(policy, c.scope, [stratum], config, final, config.min_invocations))
+            strata: list[Stratum] = []
+            notes: list[str] = []
+            for c, s in zip(canaries, stables, strict=True):
+                stratum = Stratum(float(sum(c.counts.get(policy.name, ()))), c.exposure,
+                                  float(sum(s.counts.get(policy.name, ()))), s.exposure)
+                stratum, note = _with_history(stratum, s.history, policy.name, config.drift_alpha)
+                strata.append(stratum)
+                notes.append(note)
+            for c, stratum, note in zip(canaries, strata, notes, strict=True):
+                r = _count_result(policy, c.scope, [stratum], config.alpha(final, n), config.min_invocations)
+                results.append(replace(r, history=note) if note else r)
             if config.pool and len(strata) > 1:
-                results.append(_count_result(policy, f"{POOLED} ({len(strata)} functions)", strata, config, final,
-                                             config.min_invocations))
+                joined = sum(1 for note in notes if note.startswith("joined"))
+                r = _count_result(policy, f"{POOLED} ({len(strata)} functions)", strata,
+                                  config.alpha(final, n, pooled=True), config.min_invocations)
+                results.append(replace(r, history=f"history joined for {joined} of {len(strata)} functions")
+                               if any(notes) else r)
+        elif policy.kind is MetricKind.TAIL:
+            for quantile in policy.quantiles:
+                level = config.alpha(final, n) / len(policy.quantiles)
+                found = [[t for t in c.tails.get(policy.name, ()) if t.quantile == quantile] for c in canaries]
+                for c, tails in zip(canaries, found, strict=True):
+                    results.append(_tail_result(policy, c.scope, quantile, tails, level, config.min_invocations))
+                if config.pool and n > 1:
+                    pooled = [t for tails in found for t in tails]
+                    results.append(_tail_result(policy, f"{POOLED} ({n} functions)", quantile, pooled,
+                                                config.alpha(final, n, pooled=True) / len(policy.quantiles),
+                                                config.min_invocations))
         else:
             for c, s in zip(canaries, stables, strict=True):
-                results.append(_continuous_result(policy, c, s, config, final))
+                results.append(_continuous_result(policy, c, s, config, config.alpha(final, n)))
+    look = "final" if final else "interim"
+    for r in results:
+        object.__setattr__(r, "look", look)  # results are built here, frozen once returned
     return _decide(results, config, final)
 
 

@@ -61,8 +61,9 @@ class RateTest:
     stable_exposure: float
 
 
-# A probability this small cannot change any p-value a judge reads; dropping it keeps convolutions short.
-_NEGLIGIBLE = 1e-300
+# A probability this small cannot change any p-value a judge reads (its levels are above 1e-7); dropping it
+# keeps convolutions short.
+_NEGLIGIBLE = 1e-20
 
 
 def _binomial_pmf(k: int, p: float) -> tuple[int, list[float]]:
@@ -130,15 +131,20 @@ def rate_test(strata: Sequence[Stratum], ratio_bound: float = 1.0, *, mid_p: boo
         total += k
     if total == 0 or observed == 0:
         p_value = 1.0
-    elif len(singles) == 1 and not mid_p:
-        _, k, p0 = singles[0]
-        p_value = _binomial_sf(observed, k, p0)
     else:
-        dist: tuple[int, list[float]] = (0, [1.0])
+        # Strata with the same p0 (the same canary share) add up to one binomial: exact, and no convolution.
+        groups: dict[float, int] = {}
         for _, k, p0 in singles:
-            dist = _convolve(dist, _binomial_pmf(k, p0))
-        tail, at = _at_least(dist, observed)
-        p_value = min(1.0, tail + (0.5 * at if mid_p else at))
+            groups[p0] = groups.get(p0, 0) + k
+        if len(groups) == 1 and not mid_p:
+            (p0, k), = groups.items()
+            p_value = binomial_sf(observed, k, p0)
+        else:
+            dist: tuple[int, list[float]] = (0, [1.0])
+            for p0, k in groups.items():
+                dist = _convolve(dist, _binomial_pmf(k, p0))
+            tail, at = _at_least(dist, observed)
+            p_value = min(1.0, tail + (0.5 * at if mid_p else at))
     p0_all = (ratio_bound * ce) / (ratio_bound * ce + se) if ce + se > 0 else 0.0
     ratio = num / den if den > 0 else (math.inf if num > 0 else 1.0)
     return RateTest(p_value=p_value, canary_events=observed, total_events=total, p0=p0_all, ratio=ratio,
@@ -247,3 +253,121 @@ def shift_test(canary: Sequence[float], stable: Sequence[float], *, confidence: 
     shift, low, high = hodges_lehmann(x, y, confidence)
     return ShiftTest(statistic=statistic, p_value=p_value, shift=shift, low=low, high=high,
                      confidence=confidence, n_canary=len(x), n_stable=len(y))
+
+
+def binomial_sf(k: int, n: int, p: float) -> float:
+    """``P(X >= k)`` for X ~ Binomial(n, p), summed outward from ``k`` only while the terms matter.
+
+    The judge's tail counts have n in the thousands (a pooled bake); summing the whole pmf for every look
+    would be most of its time. Terms fall away geometrically on either side of the mode.
+    """
+    if k <= 0:
+        return 1.0
+    if k > n or p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    ratio = p / (1.0 - p)
+    log_first = (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+                 + k * math.log(p) + (n - k) * math.log1p(-p))
+    if k > n * p:  # the upper tail from k: terms fall as j grows
+        term, total, j = math.exp(log_first), 0.0, k
+        while j <= n:
+            total += term
+            if term < 1e-17 * total:
+                break
+            term *= (n - j) / (j + 1) * ratio
+            j += 1
+        return min(1.0, total)
+    # 1 - P(X <= k - 1), summed from k - 1 down: terms fall as j shrinks
+    term = math.exp(log_first) * k / ((n - k + 1) * ratio)
+    total, j = 0.0, k - 1
+    while j >= 0:
+        total += term
+        if term < 1e-17 * total:
+            break
+        term *= j / ((n - j + 1) * ratio)
+        j -= 1
+    return max(0.0, 1.0 - total)
+
+
+def wilson_interval(k: float, n: float, confidence: float) -> tuple[float, float]:
+    """Wilson's two-sided ``confidence`` interval of a binomial share ``k / n`` (closed form, no iteration)."""
+    if n <= 0:
+        return 0.0, 1.0
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    share = k / n
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def placement_sf(k: int, n: int, stable_samples: int, stable_above: int) -> float:
+    """``P(K >= k)``: of ``n`` canary values, how many lie above the stable's (``stable_above`` + 1)-th largest.
+
+    When canary and stable values come from one continuous distribution, ``K`` is beta-binomial
+    (n, a = stable_above + 1, b = stable_samples - stable_above): the exact test of "the canary's share
+    above the stable's percentile is no bigger than the stable's own", with the stable percentile's own
+    sampling noise in it (a binomial against 5% would ignore it, and roll back healthy canaries whose
+    stable version had few calls). For large ``stable_samples`` it is the binomial against a / (a + b).
+    """
+    a, b = stable_above + 1, stable_samples - stable_above
+    if b <= 0:
+        return 1.0 if k <= 0 else 0.0
+    if k <= 0:
+        return 1.0
+    if k > n:
+        return 0.0
+
+    def log_pmf(j: int) -> float:
+        return (math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1) + math.lgamma(j + a)
+                + math.lgamma(n - j + b) - math.lgamma(n + a + b) + math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b))
+
+    def ratio(j: int) -> float:  # pmf(j + 1) / pmf(j)
+        return (n - j) / (j + 1) * (j + a) / (n - j - 1 + b)
+
+    if k > n * a / (a + b):
+        term, total, j = math.exp(log_pmf(k)), 0.0, k
+        while j <= n:
+            total += term
+            if term < 1e-17 * total or j == n:
+                break
+            term *= ratio(j)
+            j += 1
+        return min(1.0, total)
+    term, total, j = math.exp(log_pmf(k - 1)), 0.0, k - 1
+    while j >= 0:
+        total += term
+        if term < 1e-17 * total or j == 0:
+            break
+        term /= ratio(j - 1)
+        j -= 1
+    return max(0.0, 1.0 - total)
+
+
+def placement_moments(n: int, stable_samples: int, stable_above: int) -> tuple[float, float]:
+    """The mean and variance of ``placement_sf``'s K (beta-binomial), for a sum over functions."""
+    a, b = stable_above + 1, stable_samples - stable_above
+    if b <= 0:
+        return 0.0, 0.0
+    mean = n * a / (a + b)
+    variance = n * a * b * (a + b + n) / ((a + b) ** 2 * (a + b + 1))
+    return mean, variance
+
+
+def normal_sf(k: float, mean: float, variance: float) -> float:
+    """``P(K >= k)`` by the normal approximation with a continuity correction (a sum of many counts)."""
+    if variance <= 0:
+        return 1.0 if k <= mean else 0.0
+    return 1.0 - NormalDist(mean, math.sqrt(variance)).cdf(k - 0.5)
+
+
+def drift_test(events_a: int, exposure_a: float, events_b: int, exposure_b: float) -> float:
+    """Two-sided exact conditional test that two Poisson rates are equal (a's share of the events is binomial)."""
+    total = events_a + events_b
+    if total == 0 or exposure_a <= 0 or exposure_b <= 0:
+        return 1.0
+    p = exposure_a / (exposure_a + exposure_b)
+    upper = binomial_sf(events_a, total, p)
+    lower = 1.0 - binomial_sf(events_a + 1, total, p)
+    return min(1.0, 2 * min(upper, lower))

@@ -203,8 +203,9 @@ class Progress:
         elif kind == "canary" and outcome == "shifted":
             line = f"{stamp}  {data.get('project')} → {data.get('weight'):g}%"
         elif kind == "canary" and outcome == "analysis":
+            judged = data.get("summary") if data.get("verdict") != "fail" or "judge" in str(data.get("reason")) else None
             line = (f"{stamp}  {data.get('project')} at {data.get('weight'):g}%: {data.get('verdict')} — "
-                    f"{str(data.get('reason'))[:140]}")
+                    f"{str(judged or data.get('reason'))[:220]}")
         elif kind == "canary" and outcome == "promoted":
             line = f"{stamp}  [green]{data.get('project')} promoted to 100%[/green]"
         elif kind == "retry":

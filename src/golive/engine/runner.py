@@ -4,14 +4,30 @@
 phase or a batch), and for each of its lanes (a project in a batch) calls the
 handler of the first unfinished step if it is due. Lanes of a group advance
 side by side, up to the group's concurrency. A handler's outcome is written
-back with its evidence in one transaction. When a step fails, the
+back with its evidence in one transaction, with the step's "running" mark
+when the handler finished at once.
+
+Writes of a pass: outcomes are held in memory and written together, all
+lanes of the pass (with the run's status) in one transaction, as long as
+that keeps the guarantees. Three things write at once instead: a handler's
+``ctx.save()`` (an intent must be durable before the side effect it guards;
+it carries whatever else the pass holds), a handler that recorded evidence
+(``ctx.record``: its records and its outcome are written when it returns,
+so evidence of something done outside is never held back behind other
+lanes), and a failure (compensations act outside). Nothing is reported
+(``notify``) as finished before it is committed. A held outcome lost to a
+crash is only a handler run again, which handlers allow: they are idempotent
+or guarded by their saved intent. When a step fails, the
 compensations of its group run (a failed canary rolls back the batch's other
 shifted canaries), the group's other steps are cancelled, and the run ends
 with the reason.
 
 ``Engine.drive`` holds the run's lease and calls ``advance`` until the run
 ends or only waits remain; it sleeps on the injected clock (a virtual clock
-jumps), renewing the lease. A process killed anywhere resumes from the
+jumps), renewing the lease. While it holds the lease the run row is not read
+again each pass: it changes only through this engine, through handlers on
+the same store (``Store.run_writes`` says when), or from another process
+ending it, which is read at each lease renewal. A process killed anywhere resumes from the
 store: handlers are idempotent or guarded by a recorded intent.
 """
 
@@ -34,7 +50,7 @@ from golive.errors import GoliveError, LeaseHeld, StoreError
 from golive.errors import unanswered as unanswered_error
 from golive.evidence.runs import RunNote
 from golive.store.statuses import RUN_FINISHED
-from golive.store.store import Run, Step
+from golive.store.store import Run, Step, run_values
 
 FINISHED = ("done", "failed", "cancelled", "skipped")
 
@@ -123,21 +139,39 @@ class Engine:
         self._index: dict[int, dict[int, int]] = {}
         self._cursor: dict[int, int] = {}
         self._unanswered: dict[int, int] = {}  # step id -> consecutive tries the outside world did not answer
+        self._runs: dict[int, tuple[Run, int]] = {}  # run id -> (run, store.run_writes when read), while driven
+        self._held: set[int] = set()  # runs whose lease drive() holds
+        # What the current pass holds back: step id -> new values, events, run values, notifications.
+        self._pending_steps: dict[int, dict[str, Any]] = {}
+        self._pending_events: list[dict[str, Any]] = []
+        self._pending_run: tuple[int, dict[str, Any]] | None = None
+        self._pending_notes: list[tuple[str, dict[str, Any]]] = []
+        self._recorded = False  # the running handler recorded evidence
 
     # -- one pass -------------------------------------------------------------
     def advance(self, run_id: int) -> AdvanceResult:
-        run = self.store.get_run(run_id)
+        run = self._run(run_id)
         if run.status in RUN_FINISHED:
             return AdvanceResult(finished=True, status=run.status)
         open_steps = self._open_head(run_id)
         now = self.clock.now()
         if not open_steps:
             self.store.set_run(run_id, now, status="succeeded", ended=True, reason=run.reason)
+            self._runs.pop(run_id, None)
             self._note_run(run, "succeeded", "every step done")
             return AdvanceResult(progressed=True, finished=True, status="succeeded")
         if run.status == "pending":
-            self.store.set_run(run_id, now, status="running")
-            run = replace(run, status="running")
+            run = self._set_status(run, "running", now)
+        try:
+            return self._pass(run, open_steps)
+        except BaseException:
+            # Outcomes already held (other lanes' finished steps) are still true: keep them.
+            with contextlib.suppress(StoreError):
+                self._flush()
+            raise
+
+    def _pass(self, run: Run, open_steps: list[Step]) -> AdvanceResult:
+        run_id, now = run.id, self.clock.now()
         group = open_steps[0].group
         result = AdvanceResult()
         for step in self._runnable(group, open_steps):
@@ -161,11 +195,55 @@ class Engine:
                 result.waiting_on.append(f"{step.key}: {outcome.reason}")
         status = "running" if result.progressed else "waiting"
         if run.status != status:
-            self.store.set_run(run_id, self.clock.now(), status=status)
+            run = self._set_status(run, status, self.clock.now())
+        self._flush()
         result.status = status
         head = self._open_head(run_id)
         result.next_phase = head[0].phase if head else None
         return result
+
+    def _run(self, run_id: int) -> Run:
+        """The run: read from the store unless this engine holds its lease and nothing changed it since."""
+        cached = self._runs.get(run_id)
+        if cached is not None and run_id in self._held and cached[1] == self.store.run_writes(run_id):
+            return cached[0]
+        run = self.store.get_run(run_id)
+        self._runs[run_id] = (run, self.store.run_writes(run_id))
+        return run
+
+    def _set_status(self, run: Run, status: str, now: datetime) -> Run:
+        """The run's new status, written with the pass (held until ``_flush``)."""
+        values = run_values(now, status=status)
+        if self._pending_run is not None and self._pending_run[0] == run.id:
+            values = {**self._pending_run[1], **values}
+        self._pending_run = (run.id, values)
+        run = replace(run, status=status, updated_at=now)
+        if run.id in self._runs:
+            self._runs[run.id] = (run, self._runs[run.id][1])
+        return run
+
+    def _hold(self, step: Step, **values: Any) -> None:
+        self._pending_steps[step.id] = {**self._pending_steps.get(step.id, {}), **values}
+
+    def _flush(self) -> None:
+        """Write what the pass holds in one transaction, then say what it wrote.
+
+        What is held is let go before writing: a write that failed at COMMIT may have been applied, so it is
+        never written a second time (the events would be doubled); the next process reads the store instead.
+        """
+        steps = [{"id": step_id, **values} for step_id, values in self._pending_steps.items()]
+        events, run_changed, notes = self._pending_events, self._pending_run, self._pending_notes
+        self._pending_steps, self._pending_events, self._pending_run, self._pending_notes = {}, [], None, []
+        if steps or events or run_changed is not None:
+            self.store.write(steps, events, run_changed)
+            if run_changed is not None and run_changed[0] in self._runs:
+                run, read_at = self._runs[run_changed[0]]
+                if self.store.run_writes(run.id) == read_at + 1:  # only this write since the run was read
+                    self._runs[run.id] = (run, read_at + 1)
+                else:  # a handler changed the run (its meta) meanwhile: read it again
+                    self._runs.pop(run.id)
+        for kind, data in notes:
+            self.services.notify(kind, data)
 
     def _steps(self, run_id: int) -> list[Step]:
         if run_id not in self._cache:
@@ -176,7 +254,7 @@ class Engine:
         return self._cache[run_id]
 
     def _open_head(self, run_id: int) -> list[Step]:
-        """The unfinished steps of the current group (steps are stored in group order)."""
+        """The unfinished steps of the current group's first lanes (steps are stored in group order)."""
         steps = self._steps(run_id)
         cursor = self._cursor[run_id]
         while cursor < len(steps) and steps[cursor].status in FINISHED:
@@ -185,12 +263,21 @@ class Engine:
         if cursor == len(steps):
             return []
         group = steps[cursor].group
+        # Only the first lanes up to the group's concurrency can run: reading further is work for nothing.
+        limit = self.concurrency.get(group)
+        lanes: set[str] = set()
         head: list[Step] = []
-        for step in steps[cursor:]:
+        for i in range(cursor, len(steps)):
+            step = steps[i]
             if step.group != group:
                 break
-            if step.status not in FINISHED:
-                head.append(step)
+            if step.status in FINISHED:
+                continue
+            if step.lane not in lanes:
+                if limit is not None and len(lanes) >= limit:
+                    break
+                lanes.add(step.lane)
+            head.append(step)
         return head
 
     def forget(self, run_id: int) -> None:
@@ -198,6 +285,7 @@ class Engine:
         self._cache.pop(run_id, None)
         self._index.pop(run_id, None)
         self._cursor.pop(run_id, None)
+        self._runs.pop(run_id, None)
 
     def _runnable(self, group: str, open_steps: list[Step]) -> list[Step]:
         lanes: dict[str, Step] = {}
@@ -217,15 +305,16 @@ class Engine:
     def _execute(self, run: Run, step: Step) -> Outcome:
         handler = self.handlers.get(step.kind)
         now = self.clock.now()
+        self._recorded = False
         if step.status == "pending":
-            self.store.update_step(step.id, status="running", started_at=now, attempts=step.attempts + 1)
+            # Written with the handler's first write: its intent, or its outcome when it finishes at once.
             step = replace(step, status="running", started_at=now, attempts=step.attempts + 1)
             self._replace_cached(step)
             self.services.notify("step_started", {"step": step.key, "title": step.title, "phase": step.phase,
                                                   "group": step.group})
         if handler is None:
             return self._finish(run, step, Fail(f"golive cannot execute '{step.kind}' steps yet"))
-        ctx = self._context(run, step)
+        ctx = self._context(run, step, executing=True)
         gave_up: Unanswered | None = None
         try:
             outcome = handler.run(ctx)
@@ -261,14 +350,19 @@ class Engine:
             return Budget()
         return Budget(env.retry.attempts, env.retry.every)
 
-    def _context(self, run: Run, step: Step) -> StepContext:
+    def _context(self, run: Run, step: Step, *, executing: bool = False) -> StepContext:
         def save(state: dict[str, Any]) -> None:
-            self.store.update_step(step.id, state=state)
+            # An intent: committed now, before the side effect it guards, with whatever the pass holds.
+            # The step's whole row for the running step (its "running" mark included), so it shares the
+            # pass's one executemany; a compensation only changes the state of a step that has ended.
+            self._hold(step, **(_row(replace(step, state=dict(state))) if executing else {"state": dict(state)}))
+            self._flush()
             self._replace_cached(replace(step, state=dict(state), status="running"))
 
         def event(**kwargs: Any) -> None:
-            self.store.append_event(release=run.release, env=run.env, run_id=run.id, step_key=step.key,
-                                    at=self.clock.now(), **kwargs)
+            self._pending_events.append(self.store.event_row(release=run.release, env=run.env, run_id=run.id,
+                                                             step_key=step.key, at=self.clock.now(), **kwargs))
+            self._recorded = True
 
         return StepContext(run=run, step=step, state=dict(step.state), services=self.services, _save=save,
                            _event=event)
@@ -276,28 +370,29 @@ class Engine:
     def _finish(self, run: Run, step: Step, outcome: Outcome) -> Outcome:
         now = self.clock.now()
         redact = self.services.redact
-        values: dict[str, Any]
         event: dict[str, Any] | None
         base = {"release": run.release, "env": run.env, "run_id": run.id, "step_key": step.key, "at": now}
         if isinstance(outcome, Done):
-            values = {"status": "done", "state": step.state, "ended_at": now, "due_at": None, "wait_reason": None,
-                      "result": redact.data({"summary": outcome.summary, **outcome.result})}
+            result = redact.data({"summary": outcome.summary, **outcome.result})
             event = {**base, "kind": outcome.kind, "subject": outcome.subject or step.title, "outcome": outcome.outcome,
                      "data": redact.data({"summary": outcome.summary, **outcome.result})}
-            new = replace(step, status="done", ended_at=now, due_at=None, wait_reason=None)
+            new = replace(step, status="done", ended_at=now, due_at=None, wait_reason=None, result=result)
         elif isinstance(outcome, Wait):
-            values = {"status": "waiting", "state": step.state, "due_at": outcome.until, "wait_reason": outcome.reason}
             event = None
             new = replace(step, status="waiting", due_at=outcome.until, wait_reason=outcome.reason)
         else:
-            values = {"status": "failed", "state": step.state, "ended_at": now, "due_at": None,
-                      "wait_reason": None, "result": redact.data({"reason": outcome.reason, **outcome.result})}
+            result = redact.data({"reason": outcome.reason, **outcome.result})
             event = {**base, "kind": "step", "subject": step.title, "outcome": "fail",
                      "data": redact.data({"reason": outcome.reason, **outcome.result})}
-            new = replace(step, status="failed", ended_at=now)
-        self.store.update_step_and_event(step.id, values, event)
+            new = replace(step, status="failed", ended_at=now, due_at=None, wait_reason=None, result=result)
+        # The whole row: the engine is its only writer, and one shape puts every lane in one executemany.
+        self._hold(step, **_row(new))
+        if event is not None:
+            self._pending_events.append(event)
         self._replace_cached(replace(new, state=step.state))
-        self.services.notify("step_" + new.status, {"step": step.key, "title": step.title, "outcome": outcome})
+        self._pending_notes.append(("step_" + new.status, {"step": step.key, "title": step.title, "outcome": outcome}))
+        if self._recorded or isinstance(outcome, Fail):
+            self._flush()  # evidence of something done outside, or a failure: not held behind other lanes
         return outcome
 
     def _fail_group(self, run: Run, failed: Step, group: str, outcome: Fail) -> str:
@@ -313,6 +408,7 @@ class Engine:
                 reason = f"{failed.key} failed: {outcome.reason}"
                 handler.compensate(ctx, reason)
                 rolled_back = True
+                self._flush()  # what the compensation recorded
                 self.store.update_step(step.id, state=ctx.state)
             if step.status not in FINISHED:
                 self.store.update_step(step.id, status="cancelled", ended_at=now, due_at=None,
@@ -321,6 +417,7 @@ class Engine:
             if step.status == "pending" and step.group != group:
                 self.store.update_step(step.id, status="cancelled", ended_at=now, wait_reason="not started")
         self.forget(run.id)
+        self._pending_run = None  # the run's end below supersedes a status held by this pass
         status = "rolled_back" if rolled_back else ("no_go" if failed.kind == "gate" else "failed")
         reason = f"{failed.title}: {outcome.reason}"
         self.store.set_run(run.id, now, status=status, reason=reason, ended=True)
@@ -350,6 +447,7 @@ class Engine:
             # Taken as of its expiry: a second restarter racing us then finds it held (by us) and stops.
             self.store.acquire_lease(name, self.holder, self.lease_ttl, max(held.expires_at, self.lease_clock.now()))
         self.forget(run_id)
+        self._held.add(run_id)
         renewed = self.lease_clock.now()
         passes = 0
         try:
@@ -364,6 +462,7 @@ class Engine:
                 if self.lease_clock.now() - renewed > self.lease_ttl / 3:
                     renewed = self.lease_clock.now()
                     self.store.acquire_lease(name, self.holder, self.lease_ttl, renewed)
+                    self._runs.pop(run_id, None)  # another process may have ended the run: read it again
                 if result.progressed:
                     continue
                 if result.next_due is None and not wait_external:
@@ -374,8 +473,15 @@ class Engine:
                 target = min(target, now + self.lease_ttl / 3) if not _is_virtual(self.clock) else target
                 self.clock.sleep_until(target)
         finally:
+            self._held.discard(run_id)
             with contextlib.suppress(StoreError):
                 self.store.release_lease(name, self.holder)
+
+
+def _row(step: Step) -> dict[str, Any]:
+    """A step's columns the engine writes, as they stand in memory."""
+    return {"status": step.status, "state": step.state, "due_at": step.due_at, "wait_reason": step.wait_reason,
+            "attempts": step.attempts, "started_at": step.started_at, "ended_at": step.ended_at, "result": step.result}
 
 
 def _is_virtual(clock: object) -> bool:

@@ -75,6 +75,7 @@ class CanaryAnalysis(CanaryRecord):
     verdict: str = ""
     reason: str = ""
     judgement: Mapping[str, Any] | None = field(default=None, metadata=OMIT)
+    summary: str | None = field(default=None, metadata=OMIT)  # the judgement in one line (Judgement.compact)
     measurements: tuple[Mapping[str, Any], ...] | None = field(default=None, metadata=OMIT)
     triggers: tuple[Mapping[str, Any], ...] | None = field(default=None, metadata=OMIT)
 

@@ -226,6 +226,17 @@ class JudgeSpec(Model):
                                             "Error outcomes counted against consecutive_error_limit")
     consecutive_error_limit: int = Field(4, ge=0, description="analyses in a row a non-critical metric may fail "
                                                               "to answer before the canary fails safe")
+    tolerances: list[str] = Field(default_factory=list, description="the increase over stable the judge allows "
+                                                                    "a metric, e.g. 'p95_duration <= +10%' (the "
+                                                                    "default); it sets the latency tail's threshold")
+
+    @field_validator("tolerances")
+    @classmethod
+    def _tolerances(cls, value: list[str]) -> list[str]:
+        from golive.analysis.judge import tolerances
+
+        tolerances(value)
+        return value
 
 
 class Analysis(Model):
@@ -240,6 +251,9 @@ class Analysis(Model):
     health_min_probes: int = Field(3, ge=1, description="probes of a bake before its availability can fail it")
     min_invocations: int = Field(50, ge=1, description="fewer canary invocations than this is inconclusive")
     max_extension: Duration = Field(timedelta(minutes=10), description="inconclusive bakes extend this much at most")
+    history: Duration = Field(timedelta(minutes=60), description="the stable version's errors over this window "
+                                                                 "before the first shift join the judge's "
+                                                                 "baseline, unless they drifted (0s: off)")
     confidence: float = Field(0.98, gt=0.5, lt=1)
     false_rollbacks: Literal["project", "function"] = Field(
         "project", description="keep false rollbacks near 1% per project (default) or per function canary "

@@ -13,9 +13,10 @@ series. The error-rate lines are the differences between consecutive looks
 of a bake (the calls and errors of the minutes a look added), pooled over
 the project's functions; the stable version's errors come from the result's
 ``stable_events`` where recorded, else from its message. Per-minute p95
-values of either version are not recorded at all: the p95 chart shows the
-judge's estimate of canary p95 ÷ stable p95 (its Hodges-Lehmann shift) at
-each look, for the function that shifted most, against the tolerance.
+values of either version are not recorded at all: the p95 chart shows
+canary p95 ÷ stable p95 over the bake so far at each look (recorded with
+the latency tail test; a rank test's Hodges-Lehmann shift in older
+stores), for the function that slowed most, against the tolerance.
 """
 
 from __future__ import annotations
@@ -117,11 +118,12 @@ def p95_ratios(canary: Canary) -> tuple[list[tuple[float, float]], float | None]
     if start is None:
         return points, tolerance
     for step in canary.steps:
-        shifts = [r for r in f.results_of(step) if r.get("metric") == "p95_duration" and f.number(r.get("effect")) is not None]
+        shifts = [(r, _p95_ratio(r)) for r in f.results_of(step) if r.get("metric") == "p95_duration"]
+        shifts = [(r, ratio) for r, ratio in shifts if ratio is not None]
         if not shifts:
             continue
-        worst = max(shifts, key=lambda r: f.number(r.get("effect")) or 0.0)
-        points.append((f.minutes_since(start, step.at), 1.0 + (f.number(worst.get("effect")) or 0.0)))
+        worst, ratio = max(shifts, key=lambda found: found[1] or 0.0)
+        points.append((f.minutes_since(start, step.at), ratio or 1.0))
         recorded = f.number(worst.get("tolerance"))  # a relative tolerance; "threshold" may be an absolute x
         found = _TOLERANCE.search(str(worst.get("message") or ""))
         if recorded is not None:
@@ -129,6 +131,14 @@ def p95_ratios(canary: Canary) -> tuple[list[tuple[float, float]], float | None]
         elif found:
             tolerance = 1.0 + float(found.group(1)) / 100
     return points, tolerance
+
+
+def _p95_ratio(result: dict[str, Any]) -> float | None:
+    """Canary p95 ÷ stable p95 of one result: a tail test's recorded ratio (p95 only), a rank test's 1 + shift."""
+    if result.get("quantile") is not None:
+        return f.number(result.get("ratio")) if f.number(result.get("quantile")) == 0.95 else None
+    effect = f.number(result.get("effect"))
+    return None if effect is None else 1.0 + effect
 
 
 def weights(canary: Canary) -> list[tuple[float, float]]:
@@ -220,6 +230,12 @@ def _number(value: Any, spec: str = ".3g") -> str:
     return "" if number is None else format(number, spec)
 
 
+def _history(result: dict[str, Any]) -> str:
+    """The stable history's note of a count test (joined, or left out for drift), on its own line."""
+    note = str(result.get("history") or "")
+    return f'<br><span class="muted">{_e(note)}</span>' if note else ""
+
+
 def _results_table(step: CanaryStep) -> str:
     rows = []
     for r in f.results_of(step):
@@ -231,7 +247,7 @@ def _results_table(step: CanaryStep) -> str:
                     f"<td>{_e(r.get('outcome', ''))}</td><td>{_e(r.get('test', ''))}</td>"
                     f"<td>{_number(r.get('n_canary'), ',.0f')}</td><td>{_number(r.get('n_stable'), ',.0f')}</td>"
                     f"<td>{_number(r.get('p_value'), '.2g')}</td><td>{_number(f.boundary_of(r), '.2g')}</td>"
-                    f"<td>{_e(effect + interval)}</td><td>{_e(r.get('message', ''))}</td></tr>")
+                    f"<td>{_e(effect + interval)}</td><td>{_e(r.get('message', ''))}{_history(r)}</td></tr>")
     for m in step.measurements:
         rows.append(f"<tr><td>{_e(m.get('criterion', ''))}</td><td>{_e(m.get('scope', ''))}</td>"
                     f"<td>{_e(m.get('outcome', ''))}</td><td>fixed trigger</td><td></td><td></td><td></td><td></td>"

@@ -2,7 +2,8 @@
 
 Grammar (one ``--inject`` value each)::
 
-    TARGET:error_rate=8%        (or 0.08)   TARGET:latency=6s (or 600ms)   TARGET:throttles=5 (per minute)
+    TARGET:error_rate=8%        (or 0.08)   TARGET:latency=6s (or 600ms, or 3x: every duration times 3)
+    TARGET:throttles=5 (per minute)
     aws_down                    api_down    incident=P0@apis   (severity P0..P3)
     github:dispatch=lost|502    github:any=503|429|timeout    github:run=failure   (the local GitHub)
     any of the above + @WINDOW  (incident's @ names the affected group, which is also its anchor:
@@ -119,7 +120,10 @@ def parse_window(text: str, part: str) -> Window:
 
 @dataclass(frozen=True)
 class Fault:
-    """One parsed fault. ``value``: error rate as a fraction, latency in seconds, throttles per minute."""
+    """One parsed fault. ``value``: error rate as a fraction, latency in seconds, throttles per minute.
+
+    ``scale``: a ``latency=3x`` fault multiplies the function's durations (its ``value`` is then 0).
+    """
 
     kind: FaultKind
     text: str
@@ -128,6 +132,7 @@ class Fault:
     severity: str | None = None
     window: Window | None = None
     version: VersionScope | None = None
+    scale: float | None = None
 
     @property
     def versions(self) -> VersionScope:
@@ -231,6 +236,15 @@ def parse_fault(text: str) -> Fault:
         raise _bad(text, kind, f"unknown fault kind (known: {', '.join(TARGETED)})")
     if not eq or not raw:
         raise _bad(text, effect, f"expected {kind}=VALUE")
+    if kind == "latency" and raw.endswith("x"):
+        try:
+            scale = float(raw[:-1])
+        except ValueError:
+            raise _bad(text, raw, "expected a factor like 3x") from None
+        if not 0 < scale <= 1000:
+            raise _bad(text, raw, "a latency factor is above 0x and at most 1000x")
+        return Fault(kind, text, target=target, scale=scale, window=window,
+                     version=_version(text, options) if options else None)
     return Fault(kind, text, target=target, value=_value(text, kind, raw), window=window,
                  version=_version(text, options) if options else None)
 

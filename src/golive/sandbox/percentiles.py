@@ -13,7 +13,9 @@ backend class (in the sandbox process only) with one that:
 - answers ``GetMetricData`` and ``GetMetricStatistics`` from that index
   (binary search on the window, one pass per query), matching the namespace
   and the exact dimension set as CloudWatch does;
-- computes ``pNN`` / ``pNN.N`` from the stored distributions. A
+- computes ``pNN`` / ``pNN.N`` and the percentile ranks ``PR(a:b)``, ``PR(a:)``,
+  ``PR(:b)`` (the percentage of datapoints with a < value <= b, as CloudWatch
+  defines them) from the stored distributions. A
   ``StatisticValues`` datum has no distribution; as in CloudWatch it counts
   towards a percentile only when its SampleCount is 1 or Minimum == Maximum.
 
@@ -46,6 +48,8 @@ Distribution = np.ndarray[Any, Any] | None
 IngestRow = tuple[str, list[tuple[str, str]], float, float, float, float, float, str | None, Distribution, Distribution]
 
 _PERCENTILE = re.compile(r"^[pP](\d{1,2}(?:\.\d+)?|100(?:\.0+)?)$")
+_NUMBER = r"(-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)"
+_RANK = re.compile(rf"^PR\({_NUMBER}?:{_NUMBER}?\)$", re.IGNORECASE)
 _BASIC = ("SampleCount", "Sum", "Average", "Minimum", "Maximum")
 
 
@@ -53,6 +57,16 @@ def percentile_of(stat: str) -> float | None:
     """The percentile a statistic name asks for (``p95`` -> 95.0, ``p99.9`` -> 99.9), or None."""
     match = _PERCENTILE.match(stat)
     return float(match.group(1)) if match else None
+
+
+def rank_bounds(stat: str) -> tuple[float, float] | None:
+    """The (a, b] a percentile-rank statistic asks about (``PR(100:2000)``, ``PR(:300)``, ``PR(5:)``), or None."""
+    match = _RANK.match(stat)
+    if match is None or (match.group(1) is None and match.group(2) is None):
+        return None
+    low = float(match.group(1)) if match.group(1) is not None else -math.inf
+    high = float(match.group(2)) if match.group(2) is not None else math.inf
+    return (low, high) if low < high else None
 
 
 def weighted_percentile(values: np.ndarray[Any, Any], counts: np.ndarray[Any, Any], pct: float) -> float:
@@ -164,7 +178,8 @@ def statistic(points: list[Point], stat: str) -> float | None:
     if stat == "Maximum":
         return max(p.maximum for p in points)
     pct = percentile_of(stat)
-    if pct is None:
+    bounds = rank_bounds(stat) if pct is None else None
+    if pct is None and bounds is None:
         return None
     values: list[np.ndarray[Any, Any]] = []
     counts: list[np.ndarray[Any, Any]] = []
@@ -177,15 +192,21 @@ def statistic(points: list[Point], stat: str) -> float | None:
             counts.append(np.array([p.count]))
     if not values:
         return None
+    if bounds is not None:
+        flat, weights = np.concatenate(values), np.concatenate(counts)
+        inside = (flat > bounds[0]) & (flat <= bounds[1])
+        total = float(weights.sum())
+        return 100.0 * float(weights[inside].sum()) / total if total > 0 else None
+    assert pct is not None
     return weighted_percentile(np.concatenate(values), np.concatenate(counts), pct)
 
 
 def _valid_stat(stat: str) -> bool:
-    return stat in _BASIC or percentile_of(stat) is not None
+    return stat in _BASIC or percentile_of(stat) is not None or rank_bounds(stat) is not None
 
 
 class PercentileCloudWatchBackend(cw_models.CloudWatchBackend):
-    """moto's CloudWatch backend with an indexed store and pNN statistics."""
+    """moto's CloudWatch backend with an indexed store, pNN and PR(a:b) statistics."""
 
     def __init__(self, region_name: str, account_id: str) -> None:
         super().__init__(region_name, account_id)

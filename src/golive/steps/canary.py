@@ -44,9 +44,20 @@ from pydantic import Field
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec, evaluate
-from golive.analysis.judge import JudgeConfig, Judgement, VersionSeries, config_for, judge
+from golive.analysis.history import fetch_history
+from golive.analysis.judge import (
+    JudgeConfig,
+    Judgement,
+    MetricKind,
+    TailCount,
+    VersionSeries,
+    config_for,
+    judge,
+    tolerances,
+)
 from golive.analysis.measurement import MeasurementOutcome
 from golive.analysis.metrics import Fetch, MetricSource, Scope, SeriesRequest, floor_minute, parse_metric_def
+from golive.analysis.tails import fetch_tails
 from golive.analysis.units import hours_or_minutes
 from golive.checks.alarms import sort_alarms
 from golive.clock import parse_instant
@@ -317,7 +328,8 @@ def _judge_config(ctx: StepContext, p: CanaryParams) -> JudgeConfig | None:
     settings: dict[str, Any] = spec if isinstance(spec, dict) else {}
     config = config_for(str(analysis.get("false_rollbacks", "project")),
                         min_invocations=int(analysis.get("min_invocations", 50)), metrics=settings.get("metrics"),
-                        critical=settings.get("critical"), min_minutes=settings.get("min_minutes"))
+                        critical=settings.get("critical"), min_minutes=settings.get("min_minutes"),
+                        tolerances=tolerances(settings.get("tolerances") or ()))
     # The false-rollback budget is the whole canary's: its bakes share it.
     return config.split(sum(1 for step in p.steps if step.weight < 100))
 
@@ -348,16 +360,23 @@ def _judge(ctx: StepContext, p: CanaryParams, source: CloudWatchLambdaSource, co
     if fetched.error:
         return None, fetched.error
     durations: Fetch | None = None
+    tails: dict[Scope, list[TailCount]] = {}
     errors = dict(ctx.state.get("metric_errors", {}))
     if "p95_duration" in names:
-        durations = source.fetch([SeriesRequest(scope, "duration", "p95") for scope in scopes], start, end)
-        if durations.error:
+        policy = next(p for p in config.metrics if p.name == "p95_duration")
+        if policy.kind is MetricKind.TAIL:
+            pairs = [(Scope(fn, alias, v["canary"]), Scope(fn, alias, v["stable"])) for fn, v in versions.items()]
+            tails, failure = fetch_tails(source, pairs, policy.quantiles, policy.tolerance, start, end)
+        else:
+            durations = source.fetch([SeriesRequest(scope, "duration", "p95") for scope in scopes], start, end)
+            failure = durations.error
+        if failure:
             errors["p95_duration"] = errors.get("p95_duration", 0) + 1
             settings = p.analysis.get("judge")
             limit = int(settings.get("consecutive_error_limit", 4)) if isinstance(settings, dict) else 4
             ctx.state["metric_errors"] = errors
             if "p95_duration" in critical or errors["p95_duration"] > limit:
-                return None, f"p95_duration: {durations.error}"
+                return None, f"p95_duration: {failure}"
             config = replace(config, metrics=tuple(p for p in config.metrics if p.name != "p95_duration"))
             durations = None
         else:
@@ -365,6 +384,7 @@ def _judge(ctx: StepContext, p: CanaryParams, source: CloudWatchLambdaSource, co
     ctx.state["metric_errors"] = errors
     if not config.metrics:
         return None, None
+    history = _history(ctx, p, source) if "errors" in names else {}
     canaries: list[VersionSeries] = []
     stables: list[VersionSeries] = []
     for fn, v in versions.items():
@@ -377,8 +397,23 @@ def _judge(ctx: StepContext, p: CanaryParams, source: CloudWatchLambdaSource, co
             if durations is not None:
                 p95 = durations.get(SeriesRequest(scope, "duration", "p95")).values()
                 values["p95_duration"] = [p95[m] / 1000.0 if m in p95 else float("nan") for m in minutes]
-            into.append(VersionSeries(scope.label, inv, counts, values))
+            into.append(VersionSeries(scope.label, inv, counts, values,
+                                      {"p95_duration": tails[scope]} if scope in tails else {},
+                                      history.get(scope.label) if version == v["stable"] else None))
     return judge(canaries, stables, config, final=final), None
+
+
+def _history(ctx: StepContext, p: CanaryParams, source: CloudWatchLambdaSource) -> dict[str, dict[str, float]]:
+    """The stable versions' calls and errors over ``analysis.history`` before the first shift, read once."""
+    if "history" not in ctx.state:
+        seconds = _seconds(p.analysis.get("history", 3600))
+        end = floor_minute(parse_instant(ctx.state["started_at"]))
+        scopes = [Scope(fn, p.alias, v["stable"]) for fn, v in _versions(ctx).items()]
+        found, error = fetch_history(source, scopes, end - timedelta(seconds=seconds), end) if seconds else ({}, None)
+        if error:
+            return {}  # asked again at the next look
+        ctx.state["history"] = found
+    return dict(ctx.state["history"])
 
 
 def _analyse(ctx: StepContext, p: CanaryParams, aws: Aws) -> tuple[str, str, dict[str, Any]]:
@@ -430,6 +465,7 @@ def _analyse(ctx: StepContext, p: CanaryParams, aws: Aws) -> tuple[str, str, dic
     if judgement is None:
         return "inconclusive", "no complete minute of data yet", evidence
     evidence["judgement"] = judgement.to_dict()
+    evidence["summary"] = judgement.compact()
     outcome = {MeasurementOutcome.FAILED: "fail", MeasurementOutcome.SUCCESSFUL: "ok",
                MeasurementOutcome.INCONCLUSIVE: "inconclusive", MeasurementOutcome.ERROR: "error"}[judgement.outcome]
     if outcome == "ok" and waiting:

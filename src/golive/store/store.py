@@ -5,6 +5,16 @@ applies the Alembic migrations, and offers the few operations the engine and
 the commands need. Rows come back as frozen dataclasses, never as live ORM
 objects, so nothing changes the store by accident.
 
+Round trips: on PostgreSQL each transaction costs a BEGIN and a COMMIT on
+the wire, so single reads run outside a transaction (autocommit, one round
+trip), the engine writes a whole pass (its steps, their events, the run's
+status) with ``write``: one transaction, one ``executemany`` per shape. There
+is no pre-ping per checkout: a connection the driver already knows is broken
+is replaced at checkout, and a transaction that meets a dropped connection
+before its COMMIT was sent is retried once on a fresh one (the server rolled
+the first attempt back; a failure during COMMIT itself is never retried, its
+outcome is unknown).
+
 Leases: one process at a time advances a run. ``acquire_lease`` is a single
 atomic decision on both backends; on PostgreSQL it takes the lease row with
 ``SELECT ... FOR UPDATE SKIP LOCKED`` so a worker never queues behind
@@ -17,7 +27,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,11 +47,14 @@ from golive.redact import scrub, scrub_data
 from golive.store import outbox
 from golive.store import tables as t
 from golive.store.statuses import RUN_ACTIVE, STEP_OPEN
+from golive.store.topics import topic_of
 
 R = TypeVar("R", bound=Record)
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
+STEP_FIELDS = frozenset({"status", "state", "due_at", "wait_reason", "attempts", "started_at", "ended_at", "result"})
 
 
 @dataclass(frozen=True)
@@ -230,6 +243,9 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_postgres = engine.dialect.name == "postgresql"
+        # Single reads need no transaction: on PostgreSQL that saves the BEGIN and COMMIT round trips.
+        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT") if self.is_postgres else engine
+        self._run_writes: dict[int, int] = {}
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -242,8 +258,8 @@ class Store:
                 engine = sa.create_engine(url, connect_args={"timeout": 30})
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
             else:
-                engine = sa.create_engine(url, pool_pre_ping=True, json_serializer=_json_text,
-                                          connect_args={"connect_timeout": 5})
+                engine = sa.create_engine(url, json_serializer=_json_text, connect_args={"connect_timeout": 5})
+                sa.event.listen(engine, "checkout", _known_broken)
         except sa.exc.ArgumentError as exc:
             raise StoreUnusable(f"bad store URL {safe}: {exc}") from None
         except ModuleNotFoundError as exc:
@@ -276,6 +292,7 @@ class Store:
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
+        """A transaction for callers outside the store (it cannot be replayed, so it is not retried)."""
         try:
             with self.engine.begin() as conn:
                 yield conn
@@ -285,6 +302,40 @@ class Store:
             if problem is None:
                 raise
             raise problem from None
+
+    def _transact(self, work: Callable[[Connection], T]) -> T:
+        """``work`` in one transaction; retried once on a fresh connection if the first one was found dropped
+        before COMMIT was sent (the server rolled that attempt back, so running it again cannot apply it twice)."""
+        for attempt in (1, 2):
+            committing = False
+            try:
+                with self.engine.connect() as conn, conn.begin():
+                    result = work(conn)
+                    committing = True
+                return result
+            except sa.exc.DBAPIError as exc:
+                if attempt == 1 and not committing and _dropped(exc):
+                    continue
+                problem = self._problem(exc)
+                if problem is None:
+                    raise
+                raise problem from None
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        """``work`` (reads only) outside a transaction; retried once on a dropped connection."""
+        for attempt in (1, 2):
+            try:
+                with self._reader.connect() as conn:
+                    return work(conn)
+            except sa.exc.DBAPIError as exc:
+                if attempt == 1 and _dropped(exc):
+                    continue
+                problem = self._problem(exc)
+                if problem is None:
+                    raise
+                raise problem from None
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _problem(self, exc: sa.exc.DBAPIError) -> StoreError | None:
         safe = _safe_url(self.engine.url.render_as_string(hide_password=False))
@@ -304,32 +355,38 @@ class Store:
         The database decides (a partial unique index over the active runs), so two processes creating the same
         run at the same instant get one run between them, whatever either read before.
         """
+        def work(conn: Connection) -> int:
+            run_id = conn.execute(t.runs.insert().values(
+                release=release, env=env, kind=kind, status="pending", plan_digest=plan_digest,
+                created_at=now, updated_at=now, meta=meta or {},
+            )).inserted_primary_key[0]  # type: ignore[index]
+            if specs:
+                conn.execute(t.steps.insert(), [
+                    {"run_id": run_id, "seq": i, "key": s.key, "phase": s.phase, "kind": s.kind,
+                     "title": s.title, "grp": s.group, "lane": s.lane, "params": s.params, "status": "pending",
+                     "state": {}, "attempts": 0}
+                    for i, s in enumerate(specs)
+                ])
+            return int(run_id)
+
         try:
-            with self.tx() as conn:
-                run_id = conn.execute(t.runs.insert().values(
-                    release=release, env=env, kind=kind, status="pending", plan_digest=plan_digest,
-                    created_at=now, updated_at=now, meta=meta or {},
-                )).inserted_primary_key[0]  # type: ignore[index]
-                if specs:
-                    conn.execute(t.steps.insert(), [
-                        {"run_id": run_id, "seq": i, "key": s.key, "phase": s.phase, "kind": s.kind,
-                         "title": s.title, "grp": s.group, "lane": s.lane, "params": s.params, "status": "pending",
-                         "state": {}, "attempts": 0}
-                        for i, s in enumerate(specs)
-                    ])
+            run_id = self._transact(work)
         except sa.exc.IntegrityError:
             winner = self.active_run(release, env, kind)
             if winner is None:
                 raise
             raise RunInProgress(winner.id, release, env, kind, winner.created_at) from None
-        return self.get_run(int(run_id))
+        return self.get_run(run_id)
 
     def get_run(self, run_id: int) -> Run:
-        with self.tx() as conn:
-            row = conn.execute(sa.select(t.runs).where(t.runs.c.id == run_id)).first()
+        row = self._read(lambda conn: conn.execute(sa.select(t.runs).where(t.runs.c.id == run_id)).first())
         if row is None:
             raise StoreError(f"no run {run_id} in the store")
         return _run(row)
+
+    def run_writes(self, run_id: int) -> int:
+        """How many times this store object changed the run: a cached copy read after the last change is current."""
+        return self._run_writes.get(run_id, 0)
 
     def runs(self, release: str | None = None, env: str | None = None, kind: str | None = None) -> list[Run]:
         query = sa.select(t.runs).order_by(t.runs.c.id)
@@ -339,8 +396,7 @@ class Store:
             query = query.where(t.runs.c.env == env)
         if kind is not None:
             query = query.where(t.runs.c.kind == kind)
-        with self.tx() as conn:
-            return [_run(r) for r in conn.execute(query)]
+        return self._read(lambda conn: [_run(r) for r in conn.execute(query)])
 
     def latest_run(self, release: str, env: str, kind: str) -> Run | None:
         found = self.runs(release, env, kind)
@@ -354,53 +410,87 @@ class Store:
 
     def set_run(self, run_id: int, now: datetime, *, status: str | None = None, reason: str | None = None,
                 ended: bool = False, meta: dict[str, Any] | None = None) -> None:
-        values: dict[str, Any] = {"updated_at": now}
-        if status is not None:
-            values["status"] = status
-        if reason is not None:
-            values["reason"] = reason
-        if ended:
-            values["ended_at"] = now
-        if meta is not None:
-            values["meta"] = meta
-        with self.tx() as conn:
-            conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(**values))
+        values = run_values(now, status=status, reason=reason, ended=ended, meta=meta)
+        self._transact(lambda conn: conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(**values)))
+        self._run_writes[run_id] = self._run_writes.get(run_id, 0) + 1
 
     # steps ----------------------------------------------------------------
     def steps(self, run_id: int) -> list[Step]:
-        with self.tx() as conn:
-            rows = conn.execute(sa.select(t.steps).where(t.steps.c.run_id == run_id).order_by(t.steps.c.seq))
-            return [_step(r) for r in rows]
+        query = sa.select(t.steps).where(t.steps.c.run_id == run_id).order_by(t.steps.c.seq)
+        return self._read(lambda conn: [_step(r) for r in conn.execute(query)])
 
     def update_step(self, step_id: int, **values: Any) -> None:
-        allowed = {"status", "state", "due_at", "wait_reason", "attempts", "started_at", "ended_at", "result"}
-        unknown = set(values) - allowed
+        unknown = set(values) - STEP_FIELDS
         if unknown:
             raise StoreError(f"cannot update step fields {sorted(unknown)}")
-        with self.tx() as conn:
-            conn.execute(t.steps.update().where(t.steps.c.id == step_id).values(**values))
+        self._transact(lambda conn: conn.execute(t.steps.update().where(t.steps.c.id == step_id).values(**values)))
 
     def update_step_and_event(self, step_id: int, values: dict[str, Any], event: dict[str, Any] | None) -> None:
         """One transaction: a step's new state and the evidence for it, so neither exists without the other."""
-        with self.tx() as conn:
-            conn.execute(t.steps.update().where(t.steps.c.id == step_id).values(**values))
-            if event is not None:
+        self.write([{"id": step_id, **values}], [event] if event is not None else [])
+
+    def write(self, steps: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]] = (),
+              run: tuple[int, dict[str, Any]] | None = None) -> None:
+        """One transaction: steps' new values (each a dict with its ``id``), events (rows as ``event_row`` makes
+        them, in order, each with its outbox row if it has a topic) and the run's new values (``run_values``).
+
+        Steps with the same set of fields go in one ``executemany``, and so do consecutive events no outbox row
+        needs the id of: a pass of the engine over every lane of a group is a handful of round trips, one commit.
+        """
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for values in steps:
+            fields = tuple(sorted(set(values) - {"id"}))
+            unknown = set(fields) - STEP_FIELDS
+            if unknown:
+                raise StoreError(f"cannot update step fields {sorted(unknown)}")
+            shapes.setdefault(fields, []).append({"b_id": values["id"], **{f"b_{k}": values[k] for k in fields}})
+
+        def work(conn: Connection) -> None:
+            for fields, rows in shapes.items():
+                statement = t.steps.update().where(t.steps.c.id == sa.bindparam("b_id")).values(
+                    {k: sa.bindparam(f"b_{k}") for k in fields})
+                conn.execute(statement, rows)
+            plain: list[dict[str, Any]] = []
+            for event in events:
+                if topic_of(str(event["kind"]), event.get("outcome"), dict(event.get("data") or {})) is None:
+                    plain.append(event)
+                    continue
+                if plain:
+                    conn.execute(t.events.insert(), plain)
+                    plain = []
                 inserted = conn.execute(t.events.insert().values(**event))
                 outbox.enqueue(conn, int(inserted.inserted_primary_key[0]), event)  # type: ignore[index]
+            if plain:
+                conn.execute(t.events.insert(), plain)
+            if run is not None:
+                conn.execute(t.runs.update().where(t.runs.c.id == run[0]).values(**run[1]))
+
+        self._transact(work)
+        if run is not None:
+            self._run_writes[run[0]] = self._run_writes.get(run[0], 0) + 1
 
     # events ---------------------------------------------------------------
+    @staticmethod
+    def event_row(*, release: str, env: str, kind: str, subject: str, at: datetime,
+                  data: dict[str, Any] | None = None, outcome: str | None = None, run_id: int | None = None,
+                  step_key: str | None = None) -> dict[str, Any]:
+        """An event as ``write`` stores it, its subject and data scrubbed of credential shapes."""
+        return {"run_id": run_id, "release": release, "env": env, "step_key": step_key, "at": at, "kind": kind,
+                "subject": scrub(subject), "outcome": outcome, "data": scrub_data(data or {})}
+
     def append_event(self, *, release: str, env: str, kind: str, subject: str, at: datetime,
                      data: dict[str, Any] | None = None, outcome: str | None = None, run_id: int | None = None,
                      step_key: str | None = None) -> int:
-        with self.tx() as conn:
-            result = conn.execute(t.events.insert().values(
-                run_id=run_id, release=release, env=env, step_key=step_key, at=at, kind=kind, subject=scrub(subject),
-                outcome=outcome, data=scrub_data(data or {}),
-            ))
-            event_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        row = self.event_row(release=release, env=env, kind=kind, subject=subject, at=at, data=data,
+                             outcome=outcome, run_id=run_id, step_key=step_key)
+
+        def work(conn: Connection) -> int:
+            event_id = int(conn.execute(t.events.insert().values(**row)).inserted_primary_key[0])  # type: ignore[index]
             outbox.enqueue(conn, event_id, {"release": release, "env": env, "kind": kind, "outcome": outcome,
                                             "data": data or {}})
             return event_id
+
+        return self._transact(work)
 
     def append_record(self, record: Record, *, release: str, env: str, at: datetime, run_id: int | None = None,
                       step_key: str | None = None) -> int:
@@ -427,56 +517,50 @@ class Store:
             query = query.where(t.events.c.kind == kind)
         if since is not None:
             query = query.where(t.events.c.at >= since)
-        with self.tx() as conn:
-            return [_event(r) for r in conn.execute(query)]
+        return self._read(lambda conn: [_event(r) for r in conn.execute(query)])
 
     # approvals ------------------------------------------------------------
     def add_approval(self, release: str, env: str, gate: str, by: str, role: str | None, note: str | None,
                      at: datetime, rehearsal: bool = False) -> int:
-        with self.tx() as conn:
-            result = conn.execute(t.approvals.insert().values(
-                release=release, env=env, gate=gate, by=by, role=role, note=note, at=at, rehearsal=rehearsal,
-            ))
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+        statement = t.approvals.insert().values(release=release, env=env, gate=gate, by=by, role=role, note=note,
+                                                at=at, rehearsal=rehearsal)
+        return self._transact(lambda conn: int(conn.execute(statement).inserted_primary_key[0]))  # type: ignore[index]
 
     def approvals(self, release: str, env: str, gate: str | None = None) -> list[Approval]:
         query = sa.select(t.approvals).where(t.approvals.c.release == release, t.approvals.c.env == env)
         if gate is not None:
             query = query.where(t.approvals.c.gate == gate)
-        with self.tx() as conn:
-            return [Approval(r.id, r.release, r.env, r.gate, r.by, r.role, r.note, r.at, bool(r.rehearsal))
-                    for r in conn.execute(query.order_by(t.approvals.c.id))]
+        return self._read(lambda conn: [
+            Approval(r.id, r.release, r.env, r.gate, r.by, r.role, r.note, r.at, bool(r.rehearsal))
+            for r in conn.execute(query.order_by(t.approvals.c.id))])
 
     # incidents ------------------------------------------------------------
     def open_incident(self, release: str, env: str | None, severity: str, title: str, at: datetime,
                       scope: str | None = None, opened_by: str | None = None, source: str | None = None) -> int:
-        with self.tx() as conn:
-            result = conn.execute(t.incidents.insert().values(
-                release=release, env=env, severity=severity, title=title, scope=scope, status="open",
-                opened_at=at, opened_by=opened_by, source=source,
-            ))
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+        statement = t.incidents.insert().values(release=release, env=env, severity=severity, title=title,
+                                                scope=scope, status="open", opened_at=at, opened_by=opened_by,
+                                                source=source)
+        return self._transact(lambda conn: int(conn.execute(statement).inserted_primary_key[0]))  # type: ignore[index]
 
     def resolve_incident(self, incident_id: int, at: datetime) -> bool:
-        with self.tx() as conn:
-            result = conn.execute(t.incidents.update().where(
-                t.incidents.c.id == incident_id, t.incidents.c.status == "open"
-            ).values(status="resolved", resolved_at=at))
-            return bool(result.rowcount)
+        statement = t.incidents.update().where(t.incidents.c.id == incident_id, t.incidents.c.status == "open"
+                                               ).values(status="resolved", resolved_at=at)
+        return self._transact(lambda conn: bool(conn.execute(statement).rowcount))
 
     def incidents(self, release: str, *, open_only: bool = False) -> list[Incident]:
         query = sa.select(t.incidents).where(t.incidents.c.release == release).order_by(t.incidents.c.id)
         if open_only:
             query = query.where(t.incidents.c.status == "open")
-        with self.tx() as conn:
-            return [Incident(r.id, r.release, r.env, r.severity, r.title, r.scope, r.status, r.opened_at,
-                             r.resolved_at, r.opened_by, r.source) for r in conn.execute(query)]
+        return self._read(lambda conn: [
+            Incident(r.id, r.release, r.env, r.severity, r.title, r.scope, r.status, r.opened_at, r.resolved_at,
+                     r.opened_by, r.source) for r in conn.execute(query)])
 
     # leases ---------------------------------------------------------------
     def acquire_lease(self, name: str, holder: str, ttl: timedelta, now: datetime) -> Lease:
         """Take or renew the lease; raises LeaseHeld naming the holder if another process has it."""
         expires = now + ttl
-        with self.tx() as conn:
+
+        def work(conn: Connection) -> Lease:
             query = sa.select(t.leases).where(t.leases.c.name == name)
             if self.is_postgres:
                 query = query.with_for_update(skip_locked=True)
@@ -500,7 +584,9 @@ class Store:
             ).values(holder=holder, acquired_at=now, expires_at=expires))
             if updated.rowcount != 1:
                 raise LeaseHeld(name, row.holder, row.expires_at)
-        return Lease(name, holder, expires)
+            return Lease(name, holder, expires)
+
+        return self._transact(work)
 
     def _insert_lease(self, conn: Connection, name: str, holder: str, now: datetime, expires: datetime) -> bool:
         values = {"name": name, "holder": holder, "acquired_at": now, "expires_at": expires}
@@ -516,13 +602,38 @@ class Store:
         return conn.execute(statement.returning(t.leases.c.name)).first() is not None
 
     def release_lease(self, name: str, holder: str) -> None:
-        with self.tx() as conn:
-            conn.execute(t.leases.delete().where(t.leases.c.name == name, t.leases.c.holder == holder))
+        statement = t.leases.delete().where(t.leases.c.name == name, t.leases.c.holder == holder)
+        self._transact(lambda conn: conn.execute(statement))
 
     def lease(self, name: str) -> Lease | None:
-        with self.tx() as conn:
-            row = conn.execute(sa.select(t.leases).where(t.leases.c.name == name)).first()
+        row = self._read(lambda conn: conn.execute(sa.select(t.leases).where(t.leases.c.name == name)).first())
         return Lease(row.name, row.holder, row.expires_at) if row else None
+
+
+def run_values(now: datetime, *, status: str | None = None, reason: str | None = None, ended: bool = False,
+               meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A run's new column values, as ``set_run`` and ``write`` store them."""
+    values: dict[str, Any] = {"updated_at": now}
+    if status is not None:
+        values["status"] = status
+    if reason is not None:
+        values["reason"] = reason
+    if ended:
+        values["ended_at"] = now
+    if meta is not None:
+        values["meta"] = meta
+    return values
+
+
+def _dropped(exc: sa.exc.DBAPIError) -> bool:
+    """The connection was lost (the server restarted, a proxy cut it): a fresh one may well succeed."""
+    return bool(exc.connection_invalidated)
+
+
+def _known_broken(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """At checkout, without a round trip: a connection the driver already knows is closed is replaced."""
+    if getattr(dbapi_conn, "closed", False) or getattr(dbapi_conn, "broken", False):
+        raise sa.exc.DisconnectionError("the pooled connection is closed")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -1,0 +1,35 @@
+"""The stable version's own past: its calls and errors over a window before the canary's first shift.
+
+During a bake the stable version's errors are the judge's baseline, and at
+10% traffic they are few. The hour before the first shift holds several
+times more of the same version's calls (all the traffic was stable then):
+joined to the bake's, they make the error test nearly as strong as one that
+knows the true rate. ``judge`` guards it with a drift test (the history's
+rate against the bake's stable rate); this module only reads the counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from golive.analysis.metrics import MetricSource, Scope, SeriesRequest
+
+
+def fetch_history(source: MetricSource, scopes: Sequence[Scope], start: datetime,
+                  end: datetime) -> tuple[dict[str, dict[str, float]], str | None]:
+    """Per scope label: ``{"invocations", "errors", "minutes"}`` summed over [start, end); or the fetch's error."""
+    if end <= start:
+        return {}, None
+    period = int((end - start).total_seconds())
+    requests = {scope: (SeriesRequest(scope, "invocations", "Sum", period), SeriesRequest(scope, "errors", "Sum", period))
+                for scope in scopes}
+    fetched = source.fetch([r for pair in requests.values() for r in pair], start, end)
+    if fetched.error:
+        return {}, fetched.error
+    out: dict[str, dict[str, float]] = {}
+    for scope, (calls, errors) in requests.items():
+        out[scope.label] = {"invocations": sum(fetched.get(calls).values().values()),
+                            "errors": sum(fetched.get(errors).values().values()),
+                            "minutes": period / 60}
+    return out, None
