@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from click.exceptions import NoArgsIsHelpError
 
 from golive.cli.commands import command_modules
 from golive.errors import GoliveError, exit_code_for
@@ -86,7 +87,7 @@ def hoist_globals(args: list[str]) -> list[str]:
 
 def _usage_error(exc: typer.TyperException) -> int:
     """A flag, command or value the parser refused: one line naming the command, exit 2."""
-    if type(exc).__name__ == "NoArgsIsHelpError":  # bare ``golive`` or ``golive soak``: the help is the answer
+    if isinstance(exc, NoArgsIsHelpError):  # bare ``golive`` or ``golive soak``: the help is the answer
         help_text = exc.format_message().strip()  # Rich help has printed itself already and left this empty
         if help_text:
             sys.stderr.write(help_text + "\n")
