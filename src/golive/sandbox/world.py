@@ -37,7 +37,7 @@ from golive.sandbox.github_server import SANDBOX_CLIENT_TIMEOUT, GitHubServer
 from golive.sandbox.moto_server import TOKEN_HEADER, SandboxServer
 from golive.sandbox.provision import provision
 from golive.sandbox.spec import SandboxSpec
-from golive.sandbox.traffic import IngestSink, TrafficSimulator, moto_alias_reader
+from golive.sandbox.traffic import InProcessSink, TrafficSimulator, moto_alias_reader
 from golive.sandbox.world_server import WorldControls, WorldServer
 
 DEFAULT_START = datetime(2026, 1, 7, 18, 40, tzinfo=UTC)
@@ -77,9 +77,18 @@ class SandboxWorld(WorldControls):
         url = self.world_server.start()
         self.plan = self._local_plan(url)
         self.specs = specs_from_plan(self.plan, self.target_env)
-        # Each environment is its own account (and region): provisioning them side by side is safe.
-        with ThreadPoolExecutor(max_workers=len(self.specs) or 1) as pool:
-            list(pool.map(lambda spec: provision(self.aws(spec.environment, spec.region), spec), self.specs))
+        # Each environment is its own account: accounts are provisioned side by side, the regions of one account
+        # (a DR region) one after the other, as IAM roles and bucket names are the account's, not the region's.
+        by_account: dict[str, list[SandboxSpec]] = {}
+        for spec in self.specs:
+            by_account.setdefault(spec.account_id, []).append(spec)
+
+        def provision_account(specs: list[SandboxSpec]) -> None:
+            for spec in specs:
+                provision(self.aws(spec.environment, spec.region), spec)
+
+        with ThreadPoolExecutor(max_workers=len(by_account) or 1) as pool:
+            list(pool.map(provision_account, by_account.values()))
         self._cloudfront()
         self.effects = DeployEffects(self.plan, self.target_env, self.aws, self.plan.sandbox.templates)
         self.github_server = GitHubServer(self.clock, token=SANDBOX_TOKEN, on_completed=self._completed,
@@ -89,7 +98,7 @@ class SandboxWorld(WorldControls):
         self.github_server.start()
         for spec in self.specs:
             aws = self.aws(spec.environment, spec.region)
-            simulator = TrafficSimulator(aws, spec.functions, self.seed, sink=IngestSink.for_aws(aws),
+            simulator = TrafficSimulator(aws, spec.functions, self.seed, sink=InProcessSink(spec.account_id, spec.region),
                                          read_alias=moto_alias_reader(spec.account_id, spec.region))
             self.simulators.append(simulator)
         self._place_faults()
