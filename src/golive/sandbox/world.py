@@ -34,6 +34,7 @@ from golive.sandbox.faults import Fault, ResolvedFault, aws_down_at, github_faul
 from golive.sandbox.from_plan import project_functions, specs_from_plan
 from golive.sandbox.github_seed import DeployEffects, seed
 from golive.sandbox.github_server import SANDBOX_CLIENT_TIMEOUT, GitHubServer
+from golive.sandbox.moto_lambda import LambdaWriter
 from golive.sandbox.moto_server import TOKEN_HEADER, SandboxServer
 from golive.sandbox.provision import provision
 from golive.sandbox.spec import SandboxSpec
@@ -85,12 +86,16 @@ class SandboxWorld(WorldControls):
 
         def provision_account(specs: list[SandboxSpec]) -> None:
             for spec in specs:
-                provision(self.aws(spec.environment, spec.region), spec)
+                provision(self.aws(spec.environment, spec.region), spec,
+                          lambdas=LambdaWriter(spec.account_id, spec.region))
 
         with ThreadPoolExecutor(max_workers=len(by_account) or 1) as pool:
             list(pool.map(provision_account, by_account.values()))
         self._cloudfront()
-        self.effects = DeployEffects(self.plan, self.target_env, self.aws, self.plan.sandbox.templates)
+        accounts = {(spec.environment, spec.region): spec.account_id for spec in self.specs}
+        self.effects = DeployEffects(self.plan, self.target_env, self.aws, self.plan.sandbox.templates,
+                                     lambdas=lambda env, region: LambdaWriter(
+                                         accounts.get((env, region), self.plan.environments[env].account), region))
         self.github_server = GitHubServer(self.clock, token=SANDBOX_TOKEN, on_completed=self._completed,
                                           queued_s=self.github_queued_s, running_s=self.github_running_s,
                                           faults=lambda at: github_faults_at(self._resolved(), at))
