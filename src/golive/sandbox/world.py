@@ -71,6 +71,7 @@ class SandboxWorld(WorldControls):
         # the PROD deploy, the DR phase): 72 virtual hours of three environments would be mostly unread.
         self.follow_release = follow_release
         self.active: set[tuple[str, str]] = set()
+        self._project_functions: tuple[Plan, dict[str, list[str]]] | None = None
 
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> SandboxWorld:
@@ -171,10 +172,15 @@ class SandboxWorld(WorldControls):
     def _resolved(self) -> list[ResolvedFault]:
         # A project's fault hits its functions in every environment; the window says when (30h lands in the
         # SIT soak, @deploy in PROD).
-        projects: dict[str, list[str]] = {}
-        for env in self.plan.environments:
-            for project, names in project_functions(self.plan, env).items():
-                projects.setdefault(project, []).extend(names)
+        known = self._project_functions
+        if known is not None and known[0] is self.plan:
+            projects = known[1]
+        else:  # the plan's selectors, expanded once per plan rather than at every clock advance
+            projects = {}
+            for env in self.plan.environments:
+                for project, names in project_functions(self.plan, env).items():
+                    projects.setdefault(project, []).extend(names)
+            self._project_functions = (self.plan, projects)
         out = []
         for fault in self.faults:
             r = fault.resolve(self.anchors, projects)
