@@ -10,7 +10,7 @@ size (what one more function costs, without the world's fixed start-up).
 By default the soaks and bakes are those of ``tests/short_plan.py`` (12 h SIT
 soak, 4 h PROD soak, 3-minute bakes); ``--full`` keeps the bbws timeline.
 
-    python bench/rehearse_scale.py [--sizes 20 100 200] [--full]
+    python bench/rehearse_scale.py [--sizes 20 100 200] [--full] [--bbws]
 
 Targets (issue 14): at most 0.3 s CPU per function, 200 functions in at most
 60 s of wall time, memory growth at most 5 MB per function. Wall time on a
@@ -79,17 +79,18 @@ def generated_plan(functions: int, folder: Path, *, full: bool) -> Path:
 
 
 def one(functions: int, full: bool) -> dict[str, Any]:
-    """Rehearse one generated plan in this process; its figures."""
+    """Rehearse one generated plan (0 functions: the bundled bbws plan as shipped) in this process; its figures."""
     from golive.plan.validate import load_plan
     from golive.rehearsal.local import rehearse
 
     folder = Path(tempfile.mkdtemp(prefix=f"golive-scale-{functions}-"))
-    plan_path = generated_plan(functions, folder / "plan", full=full)
+    plan_path = generated_plan(functions, folder / "plan", full=full) if functions else example_path("bbws")
     plan = load_plan(plan_path)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     wall, cpu = time.perf_counter(), time.process_time()
     result = rehearse(plan, plan_path.parent, "prod", seed=7, out_dir=folder / "out")
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    functions = functions or 20
     return {"functions": functions, "status": result.status, "virtual_hours": result.summary["virtual"]["hours"],
             "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "cpu_per_function_s": round(cpu / functions, 3),
             "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), "start_mb": round(before)}
@@ -99,6 +100,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 100, 200])
     parser.add_argument("--full", action="store_true", help="the bbws timeline (48 h SIT soak, 24 h PROD soak)")
+    parser.add_argument("--bbws", action="store_true", help="also rehearse the bundled bbws plan as shipped")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
@@ -120,6 +122,14 @@ def main() -> None:
         cpu_growth = (row["cpu_s"] - rows[0]["cpu_s"]) / more if more else float("nan")
         print(f"{size:>9} {row['status']:>10} {row['virtual_hours']:>9} {row['wall_s']:>7} {row['cpu_s']:>7} "
               f"{row['cpu_per_function_s']:>8} {row['peak_mb']:>8} {growth:>12.2f} {cpu_growth:>13.3f}", flush=True)
+    if args.bbws:
+        answer = subprocess.run([sys.executable, __file__, "--one", "0"], capture_output=True, text=True, check=False)
+        if answer.returncode != 0:
+            print(f"bbws failed: {answer.stderr.strip().splitlines()[-1:]}")
+        else:
+            row = json.loads(answer.stdout.strip().splitlines()[-1])
+            print(f"bbws plan as shipped: {row['status']}, {row['virtual_hours']} virtual h, {row['wall_s']} s wall, "
+                  f"{row['cpu_s']} s CPU, peak {row['peak_mb']} MB (target: at most 20 s wall on a quiet machine)")
     print("targets: cpu/fn <= 0.3 s, 200 functions <= 60 s wall, memory growth <= 5 MB per function")
 
 

@@ -23,6 +23,7 @@ from golive.plan.variables import variables
 from golive.providers.aws import Aws
 from golive.sandbox.from_plan import deployed_by_workflow, project_functions
 from golive.sandbox.github_server import GitHubServer
+from golive.sandbox.moto_lambda import LambdaWriter
 from golive.sandbox.provision import function_zip
 
 WORKFLOW_NAMES = {"deploy-prod.yml": "Deploy to PROD", "deploy-application.yml": "Deploy Application",
@@ -91,10 +92,12 @@ def seed(server: GitHubServer, plan: Plan, env: str) -> None:
 class DeployEffects:
     """What a successful deploy workflow changes in the target environment's AWS."""
 
-    def __init__(self, plan: Plan, env: str, aws_for: Callable[[str, str | None], Aws], templates: int) -> None:
+    def __init__(self, plan: Plan, env: str, aws_for: Callable[[str, str | None], Aws], templates: int, *,
+                 lambdas: Callable[[str, str], LambdaWriter] | None = None) -> None:
         self.plan = plan
         self.env = env
         self.aws_for = aws_for
+        self.lambdas = lambdas  # the world in moto's process publishes on moto's backend directly
         self.templates = templates
         self.by_repo = {p.repo.lower(): name for name, p in plan.projects.items()}
         self.applied: list[str] = []
@@ -116,8 +119,12 @@ class DeployEffects:
             project_functions(self.plan, self.env).get(project_name, [])
         for region in [e.region, *([e.dr_region] if e.dr_region else [])]:
             aws = self.aws_for(self.env, region)
+            writer = self.lambdas(self.env, region) if self.lambdas is not None else None
             for fn in functions:
-                self._publish(aws, fn)
+                if writer is not None:
+                    writer.publish_next(fn)
+                else:
+                    self._publish(aws, fn)
         aws = self.aws_for(self.env, None)
         tables, buckets = deployed_by_workflow(project, variables(self.plan, self.env))
         for table, hash_key in tables:

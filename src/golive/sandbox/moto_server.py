@@ -42,10 +42,10 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from golive.sandbox import percentiles
+from golive.sandbox.blocks import decode
 
 CONTROL_PREFIX = "/_golive/"
 CONTROL_PATH = "/_golive/aws_down"
@@ -85,38 +85,16 @@ class DownSwitch:
             self._down.clear()
 
 
-def decode_ingest(body: bytes) -> tuple[dict[str, Any], list[percentiles.IngestRow]]:
-    """Split a ``POST /_golive/metrics`` body (``traffic.encode_ingest``) into its header and rows."""
-    newline = body.index(b"\n")
-    header: dict[str, Any] = json.loads(body[:newline])
-    n, m = int(header["rows"]), int(header["values"])
-    at = newline + 1
-    scalars = np.frombuffer(body, dtype="<f8", count=6 * n, offset=at).reshape(n, 6)
-    at += 48 * n
-    offsets = np.frombuffer(body, dtype="<i8", count=n + 1, offset=at)
-    at += 8 * (n + 1)
-    values = np.frombuffer(body, dtype="<f8", count=m, offset=at)
-    counts = np.frombuffer(body, dtype="<f8", count=m, offset=at + 8 * m)
-    series = [(str(name), [(str(k), str(v)) for k, v in dims], unit) for name, dims, unit in header["series"]]
-    rows: list[percentiles.IngestRow] = []
-    for i, (sid, ts, count, total, low, high) in enumerate(scalars.tolist()):
-        a, b = int(offsets[i]), int(offsets[i + 1])
-        name, dims, unit = series[int(sid)]
-        rows.append((name, dims, ts, count, total, low, high, unit, values[a:b] if b > a else None,
-                     counts[a:b] if b > a else None))
-    return header, rows
-
-
 def _ingest(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     from moto.cloudwatch.models import cloudwatch_backends
 
     length = int(environ.get("CONTENT_LENGTH") or 0)
-    header, rows = decode_ingest(environ["wsgi.input"].read(length))
+    header, blocks = decode(environ["wsgi.input"].read(length))
     backend = cloudwatch_backends[str(header["account"])][str(header["region"])]
     if not isinstance(backend, percentiles.PercentileCloudWatchBackend):
         start_response("409 Conflict", [("Content-Type", "text/plain")])
         return [b"percentile backend not installed\n"]
-    stored = backend.ingest(str(header["namespace"]), rows)
+    stored = backend.ingest(str(header["namespace"]), blocks)
     start_response("200 OK", [("Content-Type", "application/json")])
     return [json.dumps({"stored": stored}).encode()]
 
@@ -175,6 +153,33 @@ def _answer(app: WsgiApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str,
     if not started:
         return "500 Internal Server Error", [("Content-Type", "text/plain")], b"no response\n"
     return str(started[0]), list(started[1]), b"".join(written)
+
+
+def _dispatcher(create_app: Callable[[Any], Any]) -> Any:
+    """moto's dispatcher, with the backend each host names remembered.
+
+    moto's ``get_backend_for_host`` lists moto's package folder (``os.listdir`` and an ``isdir`` for each of
+    some 200 entries) on every request, under one lock shared by every server thread; which backend a host
+    names never changes, so the answer is kept.
+    """
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    class Dispatcher(DomainDispatcherApplication):
+        def __init__(self, create: Callable[[Any], Any]) -> None:
+            super().__init__(create)
+            self._backends: dict[str, Any] = {}
+
+        def get_backend_for_host(self, host: str | None) -> Any:
+            if host is None:
+                return None
+            known = self._backends.get(host)
+            if known is None:
+                known = super().get_backend_for_host(host)
+                if known is not None:
+                    self._backends[host] = known
+            return known
+
+    return Dispatcher(create_app)
 
 
 def _handler_class(switch: DownSwitch) -> type[Any]:
@@ -245,10 +250,10 @@ class SandboxServer:
     def start(self) -> str:
         if self._server is not None:
             return self.endpoint
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from moto.moto_server.werkzeug_app import create_backend_app
 
         percentiles.install()
-        app = _control_app(DomainDispatcherApplication(create_backend_app), self.switch, self.token)
+        app = _control_app(_dispatcher(create_backend_app), self.switch, self.token)
         server = make_server(self._host, self._port, app, threaded=True, request_handler=_handler_class(self.switch))
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},

@@ -7,9 +7,10 @@ when a query has dimensions. golive's production query path asks for
 ``Stat: "p95"`` over many series, so the sandbox replaces moto's CloudWatch
 backend class (in the sandbox process only) with one that:
 
-- keeps each datum as one compact point (count, sum, min, max and, when
-  published with ``Values``/``Counts``, the distribution) in a per-series index
-  keyed by namespace, metric name and the exact dimension set, sorted by time;
+- keeps each series (namespace, metric name, exact dimension set) as columns
+  sorted by time (``golive.sandbox.blocks.ColumnSeries``: count, sum, min, max
+  and, when published with ``Values``/``Counts``, the distribution), so a
+  datapoint costs its numbers, not a Python object;
 - answers ``GetMetricData`` and ``GetMetricStatistics`` from that index
   (binary search on the window, one pass per query), matching the namespace
   and the exact dimension set as CloudWatch does;
@@ -29,11 +30,10 @@ backends that already exist in this process, data included).
 
 from __future__ import annotations
 
-import bisect
 import math
 import re
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -42,10 +42,10 @@ from moto.cloudwatch import models as cw_models
 from moto.cloudwatch.exceptions import InvalidParameterValue, ValidationError
 from moto.cloudwatch.metric_data_expression_parser import parse_expression
 
+from golive.sandbox.blocks import Block, ColumnSeries, Dims, Period
+
 SeriesKey = tuple[str, str, frozenset[tuple[str, str]]]
 Distribution = np.ndarray[Any, Any] | None
-# name, dimensions, epoch seconds, count, sum, min, max, unit, values, counts
-IngestRow = tuple[str, list[tuple[str, str]], float, float, float, float, float, str | None, Distribution, Distribution]
 
 _PERCENTILE = re.compile(r"^[pP](\d{1,2}(?:\.\d+)?|100(?:\.0+)?)$")
 _NUMBER = r"(-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)"
@@ -80,43 +80,6 @@ def weighted_percentile(values: np.ndarray[Any, Any], counts: np.ndarray[Any, An
     return float(ordered[min(index, len(ordered) - 1)])
 
 
-class Point:
-    """One stored datum: a per-period aggregate, with its distribution when it was published."""
-
-    __slots__ = ("count", "counts", "maximum", "minimum", "total", "ts", "unit", "values")
-
-    def __init__(self, ts: float, count: float, total: float, minimum: float, maximum: float, unit: str | None,
-                 values: Distribution = None, counts: Distribution = None) -> None:
-        self.ts = ts
-        self.count = count
-        self.total = total
-        self.minimum = minimum
-        self.maximum = maximum
-        self.unit = unit
-        self.values = values
-        self.counts = counts
-
-
-@dataclass
-class Series:
-    """All points of one (namespace, name, dimensions), sorted by timestamp."""
-
-    times: list[float] = field(default_factory=list)
-    points: list[Point] = field(default_factory=list)
-
-    def add(self, point: Point) -> None:
-        if not self.times or point.ts >= self.times[-1]:
-            self.times.append(point.ts)
-            self.points.append(point)
-            return
-        index = bisect.bisect_right(self.times, point.ts)
-        self.times.insert(index, point.ts)
-        self.points.insert(index, point)
-
-    def window(self, start: float, end: float) -> list[Point]:
-        return self.points[bisect.bisect_left(self.times, start) : bisect.bisect_left(self.times, end)]
-
-
 def _epoch(value: Any) -> float:
     if value is None:
         return datetime.now(UTC).timestamp()
@@ -136,69 +99,70 @@ def _key(namespace: str, name: str, dimensions: Any) -> SeriesKey:
     return namespace, name, frozenset((str(d["Name"]), str(d.get("Value"))) for d in dimensions or ())
 
 
-def _point(member: dict[str, Any]) -> Point:
+def _block(member: dict[str, Any]) -> Block:
+    """One PutMetricData member as a one-datapoint block (``Values`` summarized as CloudWatch does)."""
     ts = _epoch(member.get("Timestamp"))
     unit = member.get("Unit")
+    name = str(member["MetricName"])
+    namespace_dims: Dims = tuple((str(d["Name"]), str(d.get("Value"))) for d in member.get("Dimensions") or ())
+    values: Distribution = None
+    counts: Distribution = None
     if member.get("Values"):
         values = np.asarray([float(v) for v in member["Values"]], dtype=float)
         counts = np.asarray([float(c) for c in (member.get("Counts") or [1.0] * len(values))], dtype=float)
         keep = counts > 0
         values, counts = values[keep], counts[keep]
         if not len(values):
-            return Point(ts, 0.0, 0.0, math.inf, -math.inf, unit)
-        return Point(ts, float(counts.sum()), float((values * counts).sum()), float(values.min()), float(values.max()),
-                     unit, values, counts)
+            return _one(name, namespace_dims, unit, ts, 0.0, 0.0, math.inf, -math.inf)
+        return _one(name, namespace_dims, unit, ts, float(counts.sum()), float((values * counts).sum()),
+                    float(values.min()), float(values.max()), values, counts)
     if member.get("StatisticValues"):
         stats = member["StatisticValues"]
-        return Point(
-            ts,
-            count=float(stats["SampleCount"]),
-            total=float(stats["Sum"]),
-            minimum=float(stats["Minimum"]),
-            maximum=float(stats["Maximum"]),
-            unit=unit,
-        )
+        return _one(name, namespace_dims, unit, ts, float(stats["SampleCount"]), float(stats["Sum"]),
+                    float(stats["Minimum"]), float(stats["Maximum"]))
     value = float(member.get("Value", 0.0))
-    return Point(ts, 1.0, value, value, value, unit, np.array([value]), np.array([1.0]))
+    return _one(name, namespace_dims, unit, ts, 1.0, value, value, value, np.array([value]), np.array([1.0]))
 
 
-def statistic(points: list[Point], stat: str) -> float | None:
-    """One statistic over the points of one period; None when CloudWatch would return no datapoint."""
-    if not points:
-        return None
+def _one(name: str, dims: Dims, unit: str | None, ts: float, count: float, total: float, low: float, high: float,
+         values: Distribution = None, counts: Distribution = None) -> Block:
+    def column(x: float) -> np.ndarray[Any, Any]:
+        return np.array([x], dtype=np.float64)
+
+    scalars = column(ts), column(count), column(total), column(low), column(high)
+    if values is None or counts is None:
+        return Block(name, dims, unit, *scalars)
+    return Block(name, dims, unit, *scalars, offsets=np.array([0, len(values)], dtype=np.int64),
+                 values=values, counts=counts)
+
+
+def statistic(period: Period, stat: str) -> float | None:
+    """One statistic over the datapoints of one period; None when CloudWatch would return no datapoint."""
     if stat == "SampleCount":
-        return sum(p.count for p in points)
+        return period.sample_count()
     if stat == "Sum":
-        return sum(p.total for p in points)
+        return period.total()
     if stat == "Average":
-        n = sum(p.count for p in points)
-        return sum(p.total for p in points) / n if n else None
+        n = period.sample_count()
+        return period.total() / n if n else None
     if stat == "Minimum":
-        return min(p.minimum for p in points)
+        return period.minimum()
     if stat == "Maximum":
-        return max(p.maximum for p in points)
+        return period.maximum()
     pct = percentile_of(stat)
     bounds = rank_bounds(stat) if pct is None else None
     if pct is None and bounds is None:
         return None
-    values: list[np.ndarray[Any, Any]] = []
-    counts: list[np.ndarray[Any, Any]] = []
-    for p in points:
-        if p.values is not None and p.counts is not None:
-            values.append(p.values)
-            counts.append(p.counts)
-        elif p.count > 0 and (p.count == 1 or p.minimum == p.maximum):
-            values.append(np.array([p.minimum]))
-            counts.append(np.array([p.count]))
-    if not values:
+    found = period.distribution()
+    if found is None:
         return None
     if bounds is not None:
-        flat, weights = np.concatenate(values), np.concatenate(counts)
+        flat, weights = found
         inside = (flat > bounds[0]) & (flat <= bounds[1])
         total = float(weights.sum())
         return 100.0 * float(weights[inside].sum()) / total if total > 0 else None
     assert pct is not None
-    return weighted_percentile(np.concatenate(values), np.concatenate(counts), pct)
+    return weighted_percentile(found[0], found[1], pct)
 
 
 def _valid_stat(stat: str) -> bool:
@@ -210,7 +174,7 @@ class PercentileCloudWatchBackend(cw_models.CloudWatchBackend):
 
     def __init__(self, region_name: str, account_id: str) -> None:
         super().__init__(region_name, account_id)
-        self.series: dict[SeriesKey, Series] = {}
+        self.series: dict[SeriesKey, ColumnSeries] = {}
         self._index_lock = threading.Lock()
 
     @property
@@ -219,55 +183,40 @@ class PercentileCloudWatchBackend(cw_models.CloudWatchBackend):
 
         return urls
 
+    def _series(self, namespace: str, name: str, dims: Dims, unit: str | None) -> ColumnSeries:
+        key: SeriesKey = (namespace, name, frozenset(dims))
+        series = self.series.get(key)
+        if series is None:
+            series = self.series[key] = ColumnSeries()
+            # One representative per series keeps ListMetrics working (and fast).
+            self.metric_data.append(cw_models.MetricDatum(namespace, name, 0.0, [{"Name": k, "Value": v} for k, v in dims],
+                                                          None, unit))
+        return series
+
     def put_metric_data(self, namespace: str, metric_data: list[dict[str, Any]]) -> None:
         for number, member in enumerate(metric_data, start=1):
             self._validate_parameters_put_metric_data(member, number)
+        blocks = [_block(member) for member in metric_data]
         with self._index_lock:
-            for member in metric_data:
-                dimensions = member.get("Dimensions") or []
-                key = _key(namespace, member["MetricName"], dimensions)
-                series = self.series.get(key)
-                if series is None:
-                    series = self.series[key] = Series()
-                    # One representative per series keeps ListMetrics working (and fast).
-                    self.metric_data.append(
-                        cw_models.MetricDatum(namespace, member["MetricName"], 0.0, dimensions, None, member.get("Unit"))
-                    )
-                series.add(_point(member))
+            for block in blocks:
+                self._series(namespace, block.name, block.dims, block.unit).append(block)
 
-    def ingest(self, namespace: str, rows: list[IngestRow]) -> int:
-        """Store rows written by the sandbox's Lambda emulation in bulk (see ``moto_server.INGEST_PATH``)."""
-        keys: dict[tuple[str, tuple[tuple[str, str], ...]], Series] = {}
+    def ingest(self, namespace: str, blocks: Sequence[Block]) -> int:
+        """Store blocks written by the sandbox's Lambda emulation (in process, or by ``moto_server.INGEST_PATH``)."""
         with self._index_lock:
-            for name, dims, ts, count, total, low, high, unit, values, counts in rows:
-                lookup = (name, tuple(dims))
-                series = keys.get(lookup)
-                if series is None:
-                    dimensions = [{"Name": k, "Value": v} for k, v in dims]
-                    key = _key(namespace, name, dimensions)
-                    series = self.series.get(key)
-                    if series is None:
-                        series = self.series[key] = Series()
-                        self.metric_data.append(cw_models.MetricDatum(namespace, name, 0.0, dimensions, None, unit))
-                    keys[lookup] = series
-                series.add(Point(ts, count, total, low, high, unit, values, counts))
-        return len(rows)
+            for block in blocks:
+                self._series(namespace, block.name, block.dims, block.unit).append(block)
+        return sum(len(b) for b in blocks)
 
     def _query(self, key: SeriesKey, start: datetime, end: datetime, period: int, stat: str,
                unit: str | None) -> tuple[list[float], list[datetime]]:
         series = self.series.get(key)
         if series is None:
             return [], []
-        t0, t1 = start.timestamp(), end.timestamp()
-        buckets: dict[int, list[Point]] = {}
-        for p in series.window(t0, t1):
-            if unit and p.unit != unit:
-                continue
-            buckets.setdefault(int((p.ts - t0) // period), []).append(p)
         values: list[float] = []
         stamps: list[datetime] = []
-        for index in sorted(buckets):
-            value = statistic(buckets[index], stat)
+        for index, points in series.periods(start.timestamp(), end.timestamp(), period, unit):
+            value = statistic(points, stat)
             if value is not None:
                 values.append(value)
                 stamps.append(start + timedelta(seconds=index * period))
@@ -343,25 +292,20 @@ class PercentileCloudWatchBackend(cw_models.CloudWatchBackend):
         end_time = end_time.replace(microsecond=0)
         if start_time >= end_time:
             raise InvalidParameterValue("The parameter StartTime must be less than the parameter EndTime.")
+        out: list[cw_models.Statistics] = []
         with self._index_lock:
             series = self.series.get(_key(namespace, metric_name, dimensions))
-            points = series.window(start_time.timestamp(), end_time.timestamp()) if series else []
-        buckets: dict[int, list[Point]] = {}
-        t0 = start_time.timestamp()
-        for p in points:
-            if unit and p.unit != unit:
-                continue
-            buckets.setdefault(int((p.ts - t0) // period), []).append(p)
-        out: list[cw_models.Statistics] = []
-        for index in sorted(buckets):
-            s = cw_models.Statistics(stats, start_time + timedelta(seconds=index * period), unit)
-            s.metric_data = [
-                cw_models.MetricAggregatedDatum(namespace, metric_name, p.minimum, p.maximum, p.count, p.total,
-                                                dimensions, None, p.unit)
-                for p in buckets[index]
-            ]
-            s.unit = buckets[index][-1].unit
-            out.append(s)
+            periods = list(series.periods(start_time.timestamp(), end_time.timestamp(), period, unit)) if series else []
+            for index, points in periods:
+                rows = points.series.points(points.group)
+                s = cw_models.Statistics(stats, start_time + timedelta(seconds=index * period), unit)
+                s.metric_data = [
+                    cw_models.MetricAggregatedDatum(namespace, metric_name, low, high, count, total, dimensions, None,
+                                                    row_unit)
+                    for _ts, count, total, low, high, row_unit in rows
+                ]
+                s.unit = rows[-1][5]
+                out.append(s)
         return out
 
 
@@ -393,15 +337,17 @@ def _convert(existing: cw_models.CloudWatchBackend) -> None:
     backend._index_lock = threading.Lock()
     backend.metric_data = []
     for md in old:
-        dimensions = [{"Name": d.name, "Value": d.value} for d in md.dimensions]
-        key = _key(md.namespace, md.name, dimensions)
-        series = backend.series.get(key)
-        if series is None:
-            series = backend.series[key] = Series()
-            backend.metric_data.append(md)
+        dims: Dims = tuple((str(d.name), str(d.value)) for d in md.dimensions)
         ts = _epoch(md.timestamp)
         if isinstance(md, cw_models.MetricAggregatedDatum):
-            series.add(Point(ts, float(md.sample_count), float(md.sum), float(md.min), float(md.max), md.unit))
+            block = _one(md.name, dims, md.unit, ts, float(md.sample_count), float(md.sum), float(md.min), float(md.max))
         elif isinstance(md, cw_models.MetricDatum):
             value = float(md.value)
-            series.add(Point(ts, 1.0, value, value, value, md.unit, np.array([value]), np.array([1.0])))
+            block = _one(md.name, dims, md.unit, ts, 1.0, value, value, value, np.array([value]), np.array([1.0]))
+        else:
+            continue
+        key: SeriesKey = (md.namespace, md.name, frozenset(dims))
+        if key not in backend.series:
+            backend.series[key] = ColumnSeries()
+            backend.metric_data.append(md)
+        backend.series[key].append(block)

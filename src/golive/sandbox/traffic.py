@@ -18,10 +18,13 @@ aggregates as real Lambda does:
   centres, at most 150 values a datum), so pNN statistics work and are within
   about 1 % of the raw samples' percentile.
 
-Two sinks carry the datapoints: ``PutMetricDataSink`` (the public API, up to
-1000 datums a call) and ``IngestSink`` (the sandbox's bulk path, which the
-Lambda service's internal path resembles; ~10x faster, and it keeps flowing
-during ``aws_down``). Randomness comes from one generator per
+Three sinks carry the datapoints, as columns (``golive.sandbox.blocks``; a
+span's draws of every function are aggregated at once by
+``golive.sandbox.minute_batch``): ``PutMetricDataSink`` (the public API, up to
+1000 datums a call), ``IngestSink`` (the sandbox's bulk path over HTTP) and
+``InProcessSink`` (the store itself, for the world, which runs in moto's
+process as the Lambda service runs beside CloudWatch); the last two keep
+flowing during ``aws_down``. Randomness comes from one generator per
 (seed, function, first minute of the call), so the same seed and the same
 clock steps always give the same metrics. Faults are applied as described
 in ``golive.sandbox.faults``: a fault is bound to versions when it is
@@ -32,10 +35,9 @@ traffic, still hurts only the canary.
 
 from __future__ import annotations
 
-import json
 import math
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -46,42 +48,24 @@ import numpy as np
 from golive.clock import VirtualClock
 from golive.errors import AwsError, AwsRequestError, AwsUnreachable, ConfigError
 from golive.providers.aws import Aws
+from golive.sandbox.blocks import Block, Dims, encode
 from golive.sandbox.faults import ResolvedFault, VersionScope, aws_down_at
+from golive.sandbox.minute_batch import MinuteBatch
 from golive.sandbox.moto_server import INGEST_PATH
 from golive.sandbox.spec import FunctionSpec
 
 NAMESPACE = "AWS/Lambda"
-MAX_VALUES = 150
 SAMPLES_PER_MINUTE = 60
 # While an alias splits traffic (a canary), every call's duration is drawn, up to this many a minute: the
 # judge counts calls above a percentile (PR(x:) times SampleCount), which weighted samples would fake.
 SPLIT_SAMPLES_PER_MINUTE = 2000
-_GRID = math.log(1.02)
 _Z95 = 1.6448536269514722
-
-Dims = tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class Datum:
-    """One per-minute aggregate of one metric series."""
-
-    name: str
-    dims: Dims
-    ts: float
-    count: float
-    total: float
-    minimum: float
-    maximum: float
-    unit: str
-    values: np.ndarray[Any, Any] | None = None
-    counts: np.ndarray[Any, Any] | None = None
 
 
 class MetricSink(Protocol):
     """Where the simulator's datapoints go; returns the number of requests it made."""
 
-    def write(self, namespace: str, datums: Sequence[Datum]) -> int: ...
+    def write(self, namespace: str, blocks: Sequence[Block]) -> int: ...
 
 
 class PutMetricDataSink:
@@ -92,24 +76,13 @@ class PutMetricDataSink:
         self.max_per_call = max_per_call
         self.max_bytes = max_bytes
 
-    def write(self, namespace: str, datums: Sequence[Datum]) -> int:
+    def write(self, namespace: str, blocks: Sequence[Block]) -> int:
         cw = self.aws.client("cloudwatch")
         calls = 0
         batch: list[Any] = []
         size = 0
-        for d in datums:
-            item: dict[str, Any] = {
-                "MetricName": d.name,
-                "Dimensions": [{"Name": k, "Value": v} for k, v in d.dims],
-                "Timestamp": datetime.fromtimestamp(d.ts, UTC),
-                "Unit": d.unit,
-            }
-            if d.values is not None and d.counts is not None:
-                item["Values"] = d.values.tolist()
-                item["Counts"] = d.counts.tolist()
-            else:
-                item["StatisticValues"] = {"SampleCount": d.count, "Sum": d.total, "Minimum": d.minimum, "Maximum": d.maximum}
-            cost = 200 + (20 * len(d.values) if d.values is not None else 0)
+        for item, values in _members(blocks):
+            cost = 200 + 20 * values
             if batch and (len(batch) >= self.max_per_call or size + cost > self.max_bytes):
                 self._put(cw, namespace, batch)
                 calls += 1
@@ -125,11 +98,51 @@ class PutMetricDataSink:
         self.aws.call("cloudwatch:PutMetricData", lambda: cw.put_metric_data(Namespace=namespace, MetricData=batch))
 
 
+def _members(blocks: Sequence[Block]) -> Iterator[tuple[dict[str, Any], int]]:
+    """Each datapoint as a PutMetricData member, with the number of values it carries."""
+    for b in blocks:
+        dimensions = [{"Name": k, "Value": v} for k, v in b.dims]
+        for i, (ts, count, total, low, high) in enumerate(zip(b.ts.tolist(), b.count.tolist(), b.total.tolist(),
+                                                              b.minimum.tolist(), b.maximum.tolist(), strict=True)):
+            item: dict[str, Any] = {"MetricName": b.name, "Dimensions": dimensions,
+                                    "Timestamp": datetime.fromtimestamp(ts, UTC), "Unit": b.unit}
+            found = b.distribution(i)
+            if found is not None:
+                item["Values"], item["Counts"] = found[0].tolist(), found[1].tolist()
+            else:
+                item["StatisticValues"] = {"SampleCount": count, "Sum": total, "Minimum": low, "Maximum": high}
+            yield item, 0 if found is None else len(found[0])
+
+
+class InProcessSink:
+    """The sandbox's CloudWatch backend in this process, written directly (the Lambda service's own path).
+
+    The world runs in moto's process (``golive rehearse`` and the sandbox daemon alike), so its Lambda
+    emulation hands its columns to the store without encoding them for HTTP; golive's own calls still go
+    over HTTP.
+    """
+
+    def __init__(self, account_id: str, region: str) -> None:
+        self.account_id = account_id
+        self.region = region
+
+    def write(self, namespace: str, blocks: Sequence[Block]) -> int:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        from golive.sandbox.percentiles import PercentileCloudWatchBackend
+
+        backend = cloudwatch_backends[self.account_id][self.region]
+        if not isinstance(backend, PercentileCloudWatchBackend):
+            raise ConfigError("the sandbox's CloudWatch backend is not installed in this process")
+        backend.ingest(namespace, blocks)
+        return 0
+
+
 class IngestSink:
     """The sandbox's bulk metrics path (``POST /_golive/metrics``), for one account and region.
 
-    The body is columnar (see ``moto_server.decode_ingest``): a JSON header naming the series, then
-    float64 columns, so a 48-hour soak of 20 functions travels in a few requests.
+    The body is columnar (``golive.sandbox.blocks.encode``): a JSON header naming the series, then
+    float64 columns, for a sandbox in another process.
     """
 
     def __init__(self, endpoint: str, account_id: str, region: str, *, rows_per_call: int = 100_000,
@@ -146,10 +159,10 @@ class IngestSink:
             raise ConfigError("the sandbox's metrics path needs an endpoint (AWS_ENDPOINT_URL or the plan's override)")
         return cls(aws.endpoint, aws.caller_account(), aws.region)
 
-    def write(self, namespace: str, datums: Sequence[Datum]) -> int:
+    def write(self, namespace: str, blocks: Sequence[Block]) -> int:
         calls = 0
-        for i in range(0, len(datums), self.rows_per_call):
-            body = encode_ingest(self.account_id, self.region, namespace, datums[i : i + self.rows_per_call])
+        for batch in _batches(blocks, self.rows_per_call):
+            body = encode(self.account_id, self.region, namespace, batch)
             try:
                 response = self._client.post(self.url, content=body, headers={"Content-Type": "application/octet-stream"})
             except httpx.TransportError as exc:
@@ -175,31 +188,18 @@ class Routing:
     alias: str | None
 
 
-def _compress(values: np.ndarray[Any, Any], counts: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """At most MAX_VALUES (value, count) pairs: neighbours merged into their count-weighted mean."""
-    group = math.ceil(len(values) / MAX_VALUES)
-    ids = np.arange(len(values)) // group
-    merged_counts = np.bincount(ids, weights=counts)
-    return np.bincount(ids, weights=values * counts) / merged_counts, merged_counts
-
-
-def encode_ingest(account_id: str, region: str, namespace: str, datums: Sequence[Datum]) -> bytes:
-    """The columnar body of ``POST /_golive/metrics`` (decoded by ``moto_server.decode_ingest``)."""
-    series: dict[tuple[str, Dims, str], int] = {}
-    ids = [series.setdefault((d.name, d.dims, d.unit), len(series)) for d in datums]
-    scalars = np.array([(i, d.ts, d.count, d.total, d.minimum, d.maximum) for i, d in zip(ids, datums, strict=True)],
-                       dtype=np.float64).reshape(-1, 6)
-    lengths = np.array([0 if d.values is None else len(d.values) for d in datums], dtype=np.int64)
-    offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
-    present = [d for d in datums if d.values is not None and d.counts is not None]
-    values = np.concatenate([d.values for d in present if d.values is not None]) if present else np.zeros(0)
-    counts = np.concatenate([d.counts for d in present if d.counts is not None]) if present else np.zeros(0)
-    header = {
-        "account": account_id, "region": region, "namespace": namespace, "rows": len(datums),
-        "values": int(offsets[-1]), "series": [[n, [list(p) for p in dims], unit] for (n, dims, unit) in series],
-    }
-    return b"".join([json.dumps(header).encode(), b"\n", scalars.astype("<f8").tobytes(), offsets.astype("<i8").tobytes(),
-                     values.astype("<f8").tobytes(), counts.astype("<f8").tobytes()])
+def _batches(blocks: Sequence[Block], rows: int) -> Iterator[list[Block]]:
+    """Consecutive groups of whole blocks, each of about ``rows`` datapoints at most (a bigger block alone)."""
+    batch: list[Block] = []
+    size = 0
+    for block in blocks:
+        if batch and size + len(block) > rows:
+            yield batch
+            batch, size = [], 0
+        batch.append(block)
+        size += len(block)
+    if batch:
+        yield batch
 
 
 @dataclass
@@ -341,13 +341,14 @@ class TrafficSimulator:
         if count > 0:
             self._done_until = first + timedelta(minutes=count)
             minutes = first.timestamp() + 60.0 * np.arange(count)
-            datums: list[Datum] = []
+            batch = MinuteBatch(minutes)
             for state in self._functions:
-                datums.extend(self._function_minutes(state, minutes))
+                self._draw(state, minutes, batch)
+            blocks = batch.blocks()
             stats.minutes = count
-            stats.datums = len(datums)
-            if datums:
-                stats.calls = self.sink.write(NAMESPACE, datums)
+            stats.datums = sum(len(b) for b in blocks)
+            if blocks:
+                stats.calls = self.sink.write(NAMESPACE, blocks)
         if self._on_aws_down is not None:
             self._on_aws_down(aws_down_at(self._faults, end))
         return stats
@@ -369,7 +370,8 @@ class TrafficSimulator:
             hits.append((fault, bound))
         return hits
 
-    def _function_minutes(self, state: _FunctionState, minutes: np.ndarray[Any, Any]) -> list[Datum]:
+    def _draw(self, state: _FunctionState, minutes: np.ndarray[Any, Any], batch: MinuteBatch) -> None:
+        """Draw one function's traffic in these minutes (its own generator), per version and in all, into ``batch``."""
         spec, model = state.spec, state.spec.traffic
         routing = self.routing(spec)
         rng = np.random.default_rng([self.seed, zlib.crc32(spec.name.encode()), int(minutes[0] // 60)])
@@ -380,7 +382,6 @@ class TrafficSimulator:
         sigma = math.log(max(model.duration_p95_ms, model.duration_p50_ms * 1.0001) / model.duration_p50_ms) / _Z95
         n = len(minutes)
         fn_dims: Dims = (("FunctionName", spec.name),)
-        out: list[Datum] = []
         per_version: list[tuple[str, np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]] = []
         sample_minutes: list[np.ndarray[Any, Any]] = []
         sample_values: list[np.ndarray[Any, Any]] = []
@@ -421,21 +422,17 @@ class TrafficSimulator:
         all_values = np.concatenate(sample_values) if sample_values else np.zeros(0)
         all_versions = np.concatenate(sample_versions) if sample_versions else np.zeros(0, dtype=int)
         all_weights = np.concatenate(sample_weights) if sample_weights else np.zeros(0)
-        buckets = np.floor(np.log(np.maximum(all_values, 1e-3)) / _GRID).astype(np.int64)
         for index, (version, invocations, errors, throttles) in enumerate(per_version):
             if routing.alias is None:
                 break
             dims: Dims = (("FunctionName", spec.name), ("Resource", f"{spec.name}:{routing.alias}"),
                           ("ExecutedVersion", version))
             mask = all_versions == index
-            out.extend(_counts(dims, minutes, invocations, errors, throttles))
-            out.extend(_durations(dims, minutes, all_minutes[mask], all_values[mask], buckets[mask], all_weights[mask]))
+            batch.add(dims, invocations, errors, throttles, all_minutes[mask], all_values[mask], all_weights[mask])
         inv_sum = sum(v[1] for v in per_version)
         err_sum = sum(v[2] for v in per_version)
         thr_sum = sum(v[3] for v in per_version)
-        out.extend(_counts(fn_dims, minutes, inv_sum, err_sum, thr_sum))
-        out.extend(_durations(fn_dims, minutes, all_minutes, all_values, buckets, all_weights))
-        return out
+        batch.add(fn_dims, inv_sum, err_sum, thr_sum, all_minutes, all_values, all_weights)
 
 
 def _ceil_minute(at: datetime) -> datetime:
@@ -457,49 +454,3 @@ def _edges(fault: ResolvedFault, minutes: np.ndarray[Any, Any]) -> list[float]:
     """The first minute at which the fault is active in this span, if any (as a one-element list)."""
     active = np.flatnonzero(_active_mask(fault, minutes))
     return [float(minutes[active[0]])] if len(active) else []
-
-
-def _counts(dims: Dims, minutes: np.ndarray[Any, Any], invocations: Any, errors: Any, throttles: Any) -> list[Datum]:
-    out: list[Datum] = []
-    for i in np.flatnonzero(invocations):
-        n = float(invocations[i])
-        out.append(Datum("Invocations", dims, float(minutes[i]), n, n, 1.0, 1.0, "Count"))
-        if errors[i]:
-            out.append(Datum("Errors", dims, float(minutes[i]), n, float(errors[i]), 0.0, 1.0, "Count"))
-    for i in np.flatnonzero(throttles):
-        t = float(throttles[i])
-        out.append(Datum("Throttles", dims, float(minutes[i]), t, t, 1.0, 1.0, "Count"))
-    return out
-
-
-def _durations(dims: Dims, minutes: np.ndarray[Any, Any], sample_minutes: np.ndarray[Any, Any],
-               values: np.ndarray[Any, Any], buckets: np.ndarray[Any, Any],
-               weights: np.ndarray[Any, Any] | None = None) -> list[Datum]:
-    if len(values) == 0:
-        return []
-    if weights is None:
-        weights = np.ones(len(values))
-    order = np.lexsort((buckets, sample_minutes))
-    sm, sv, sb, sw = sample_minutes[order], values[order], buckets[order], weights[order]
-    keys = sm * (1 << 32) + (sb - sb.min())
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    group_counts = np.add.reduceat(sw, starts)
-    group_minutes = sm[starts]
-    group_values = np.exp((sb[starts] + 0.5) * _GRID)
-    minute_starts = np.flatnonzero(np.r_[True, sm[1:] != sm[:-1]])
-    minute_ends = np.r_[minute_starts[1:], len(sm)]
-    group_bounds = np.searchsorted(group_minutes, sm[minute_starts], side="left")
-    group_ends = np.r_[group_bounds[1:], len(starts)]
-    sums = np.add.reduceat(sv * sw, minute_starts)
-    samples = np.add.reduceat(sw, minute_starts)
-    mins = np.minimum.reduceat(sv, minute_starts)
-    maxs = np.maximum.reduceat(sv, minute_starts)
-    out: list[Datum] = []
-    for k, (a, _end) in enumerate(zip(minute_starts, minute_ends, strict=True)):
-        g0, g1 = group_bounds[k], group_ends[k]
-        vals, cnts = group_values[g0:g1], group_counts[g0:g1]
-        if g1 - g0 > MAX_VALUES:
-            vals, cnts = _compress(vals, cnts)
-        out.append(Datum("Duration", dims, float(minutes[sm[a]]), float(round(samples[k])), float(sums[k]), float(mins[k]),
-                         float(maxs[k]), "Milliseconds", vals, cnts))
-    return out

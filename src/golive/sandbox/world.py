@@ -34,10 +34,11 @@ from golive.sandbox.faults import Fault, ResolvedFault, aws_down_at, github_faul
 from golive.sandbox.from_plan import project_functions, specs_from_plan
 from golive.sandbox.github_seed import DeployEffects, seed
 from golive.sandbox.github_server import SANDBOX_CLIENT_TIMEOUT, GitHubServer
+from golive.sandbox.moto_lambda import LambdaWriter
 from golive.sandbox.moto_server import TOKEN_HEADER, SandboxServer
 from golive.sandbox.provision import provision
 from golive.sandbox.spec import SandboxSpec
-from golive.sandbox.traffic import IngestSink, TrafficSimulator, moto_alias_reader
+from golive.sandbox.traffic import InProcessSink, TrafficSimulator, moto_alias_reader
 from golive.sandbox.world_server import WorldControls, WorldServer
 
 DEFAULT_START = datetime(2026, 1, 7, 18, 40, tzinfo=UTC)
@@ -70,6 +71,7 @@ class SandboxWorld(WorldControls):
         # the PROD deploy, the DR phase): 72 virtual hours of three environments would be mostly unread.
         self.follow_release = follow_release
         self.active: set[tuple[str, str]] = set()
+        self._project_functions: tuple[Plan, dict[str, list[str]]] | None = None
 
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> SandboxWorld:
@@ -77,11 +79,24 @@ class SandboxWorld(WorldControls):
         url = self.world_server.start()
         self.plan = self._local_plan(url)
         self.specs = specs_from_plan(self.plan, self.target_env)
-        # Each environment is its own account (and region): provisioning them side by side is safe.
-        with ThreadPoolExecutor(max_workers=len(self.specs) or 1) as pool:
-            list(pool.map(lambda spec: provision(self.aws(spec.environment, spec.region), spec), self.specs))
+        # Each environment is its own account: accounts are provisioned side by side, the regions of one account
+        # (a DR region) one after the other, as IAM roles and bucket names are the account's, not the region's.
+        by_account: dict[str, list[SandboxSpec]] = {}
+        for spec in self.specs:
+            by_account.setdefault(spec.account_id, []).append(spec)
+
+        def provision_account(specs: list[SandboxSpec]) -> None:
+            for spec in specs:
+                provision(self.aws(spec.environment, spec.region), spec,
+                          lambdas=LambdaWriter(spec.account_id, spec.region))
+
+        with ThreadPoolExecutor(max_workers=len(by_account) or 1) as pool:
+            list(pool.map(provision_account, by_account.values()))
         self._cloudfront()
-        self.effects = DeployEffects(self.plan, self.target_env, self.aws, self.plan.sandbox.templates)
+        accounts = {(spec.environment, spec.region): spec.account_id for spec in self.specs}
+        self.effects = DeployEffects(self.plan, self.target_env, self.aws, self.plan.sandbox.templates,
+                                     lambdas=lambda env, region: LambdaWriter(
+                                         accounts.get((env, region), self.plan.environments[env].account), region))
         self.github_server = GitHubServer(self.clock, token=SANDBOX_TOKEN, on_completed=self._completed,
                                           queued_s=self.github_queued_s, running_s=self.github_running_s,
                                           faults=lambda at: github_faults_at(self._resolved(), at))
@@ -89,7 +104,7 @@ class SandboxWorld(WorldControls):
         self.github_server.start()
         for spec in self.specs:
             aws = self.aws(spec.environment, spec.region)
-            simulator = TrafficSimulator(aws, spec.functions, self.seed, sink=IngestSink.for_aws(aws),
+            simulator = TrafficSimulator(aws, spec.functions, self.seed, sink=InProcessSink(spec.account_id, spec.region),
                                          read_alias=moto_alias_reader(spec.account_id, spec.region))
             self.simulators.append(simulator)
         self._place_faults()
@@ -157,10 +172,15 @@ class SandboxWorld(WorldControls):
     def _resolved(self) -> list[ResolvedFault]:
         # A project's fault hits its functions in every environment; the window says when (30h lands in the
         # SIT soak, @deploy in PROD).
-        projects: dict[str, list[str]] = {}
-        for env in self.plan.environments:
-            for project, names in project_functions(self.plan, env).items():
-                projects.setdefault(project, []).extend(names)
+        known = self._project_functions
+        if known is not None and known[0] is self.plan:
+            projects = known[1]
+        else:  # the plan's selectors, expanded once per plan rather than at every clock advance
+            projects = {}
+            for env in self.plan.environments:
+                for project, names in project_functions(self.plan, env).items():
+                    projects.setdefault(project, []).extend(names)
+            self._project_functions = (self.plan, projects)
         out = []
         for fault in self.faults:
             r = fault.resolve(self.anchors, projects)
