@@ -223,3 +223,11 @@ def test_the_stable_history_joins_the_baseline_unless_it_drifted() -> None:
     scipy_stats = pytest.importorskip("scipy.stats")
     expected = 2 * scipy_stats.binom.cdf(90, 141, 36000 / 41400)  # two-sided by doubling the smaller tail
     assert f"p={expected:.2g}" in left_out.history
+
+
+def test_a_confidence_level_is_shown_with_the_digits_that_tell_it_from_100_percent() -> None:
+    from golive.analysis.judge import confidence
+
+    assert confidence(0.95) == "95.00%"
+    assert confidence(1 - 2 * 2.5e-6) == "99.9995%"
+    assert confidence(0.9996) == "99.96%"

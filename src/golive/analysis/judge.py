@@ -141,6 +141,16 @@ class JudgeConfig:
 BUDGETS = {"project": (0.0002, 0.006), "function": (0.0005, 0.008)}
 
 
+def confidence(level: float) -> str:
+    """A confidence level with the digits that tell it from 100% (``99.9995%`` for a level of 1 - 5e-6)."""
+    miss = (1 - level) * 100
+    digits = 2
+    while digits < 10 and miss > 0 and (round(level * 100, digits) >= 100 or
+                                        abs(100 - round(level * 100, digits) - miss) > miss / 10):
+        digits += 1
+    return f"{level * 100:.{digits}f}%"
+
+
 def config_for(budget: str, *, min_invocations: int = 50, metrics: Sequence[str] | None = None,
                critical: Sequence[str] | None = None, min_minutes: int | None = None,
                tolerances: Mapping[str, float] | None = None) -> JudgeConfig:
@@ -330,7 +340,7 @@ def _continuous_result(policy: MetricPolicy, canary: VersionSeries, stable: Vers
     low, high = math.expm1(t.low), math.expm1(t.high)
     beyond = effect > policy.tolerance if increase else effect < -policy.tolerance
     failed = t.p_value < alpha and beyond
-    message = (f"shift {effect:+.1%} ({(1 - 2 * alpha):.2%} CI {low:+.1%}..{high:+.1%}), tolerance "
+    message = (f"shift {effect:+.1%} ({confidence(1 - 2 * alpha)} CI {low:+.1%}..{high:+.1%}), tolerance "
                f"{'+' if increase else '-'}{policy.tolerance:.0%}; U={t.statistic:g}, p={t.p_value:.2g} vs {alpha:g}; "
                f"{t.n_canary} vs {t.n_stable} minutes")
     return MetricResult(policy.name, canary.scope, Outcome.FAILED if failed else Outcome.SUCCESSFUL, test_name, message,
@@ -388,7 +398,7 @@ def _tail_result(policy: MetricPolicy, scope: str, quantile: float, tails: Seque
              f" x{1 + policy.tolerance:g})" if threshold is not None else f"above each function's stable {label}"
              f" x{1 + policy.tolerance:g}")
     message = (f"{label}: canary {k} of {calls} calls {where}: {share:.1%} "
-               f"({(1 - 2 * alpha) * 100:.4g}% CI {low:.1%}..{high:.1%}) vs {expected:.0%} allowed; "
+               f"({confidence(1 - 2 * alpha)} CI {low:.1%}..{high:.1%}) vs {expected:.0%} allowed; "
                f"p={p_value:.2g} {'<' if failed else '>='} {alpha:.2g}")
     return MetricResult(policy.name, scope, Outcome.FAILED if failed else Outcome.SUCCESSFUL, test_name, message,
                         p_value=p_value, alpha=alpha, statistic=float(k), effect=share / expected,
