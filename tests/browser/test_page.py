@@ -182,6 +182,8 @@ def test_approvals_by_role_in_the_browser_and_the_stream_reconnects_after_a_rest
         page.locator("#incidents button[data-resolve]").click()
         page.wait_for_selector("#flash:has-text('incident_resolve recorded')", timeout=15_000)
         page.wait_for_selector("#incidents tr:has-text('checkout slow from the page') .resolved", timeout=15_000)
+        # The stream refreshes the actions table after the incidents table: wait for its last row.
+        page.wait_for_selector("#actions :text('incident_resolve')", timeout=15_000)
         actions = page.locator("#actions").inner_text()
         for action in ("signoff", "abort", "incident_open", "incident_resolve"):
             assert f"{action}\ttom\t127.0.0.1\trecorded" in actions, actions

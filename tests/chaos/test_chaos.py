@@ -52,10 +52,10 @@ from short_plan import write_short_plan
 
 SEED = 7  # the sandbox's traffic; the kill points come from the chaos seed
 FAULTS = ("github:dispatch=lost@deploy",)
-# How many kills to aim at each phase; 40 in all (a phase passed before its kill hands it on). "dispatch" aims
-# at a deploy step between its dispatch POST and its saved run id.
-# GOLIVE_CHAOS_KILLS scales the quota (CI runs its extra seeds with fewer kills each, to keep within its budget).
-_SCALE = float(os.environ.get("GOLIVE_CHAOS_KILLS", "1"))
+# How many kills to aim at each phase; 40 in all at GOLIVE_CHAOS_KILLS=1 (a phase passed before its kill hands
+# it on). "dispatch" aims at a deploy step between its dispatch POST and its saved run id. The default run aims
+# 0.4 of that (16 kills, 2 in dispatch windows), to keep CI within its budget; GOLIVE_CHAOS_KILLS=1 aims them all.
+_SCALE = float(os.environ.get("GOLIVE_CHAOS_KILLS", "0.4"))
 QUOTA = {phase: max(1, round(count * _SCALE)) for phase, count in {
     "prerequisites": 2, "soak": 5, "gate": 2, "prep": 4, "checklist": 2, "dispatch": 4, "deploy": 10, "dr": 4,
     "validation": 2, "prod_soak": 5}.items()}
