@@ -189,6 +189,9 @@ def _handler_class(switch: DownSwitch) -> type[Any]:
         # werkzeug's own run_wsgi answers ``Connection: close`` to every request, so each boto3 call would
         # open a TCP connection and a server thread; run_wsgi below keeps the connection for the next request.
         protocol_version = "HTTP/1.1"
+        # A kept connection meets Nagle's algorithm: a response written in two parts waits for the client's
+        # delayed ACK (40 ms on Linux) before its second part leaves. The answer goes out in one write, unbuffered.
+        disable_nagle_algorithm = True
         timeout = IDLE_TIMEOUT_S
 
         def run_wsgi(self) -> None:
@@ -205,9 +208,10 @@ def _handler_class(switch: DownSwitch) -> type[Any]:
                 if name.lower() not in _FRAMING:
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
+            self._headers_buffer.append(b"\r\n")
             if environ["REQUEST_METHOD"] != "HEAD":
-                self.wfile.write(body)
+                self._headers_buffer.append(body)
+            self.flush_headers()
 
         def parse_request(self) -> bool:
             ok = bool(super().parse_request())
