@@ -7,8 +7,8 @@ package registers every record class.
 
 from golive.evidence import canary, checks, gates, rollback, runs
 from golive.evidence.base import Record, UnknownRecord
-from golive.evidence.read import Evidence, read, typed
+from golive.evidence.read import Evidence, read, select, typed
 from golive.evidence.registry import classes, from_event
 
 __all__ = ["Evidence", "Record", "UnknownRecord", "canary", "checks", "classes", "from_event", "gates", "read",
-           "rollback", "runs", "typed"]
+           "rollback", "runs", "select", "typed"]

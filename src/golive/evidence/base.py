@@ -61,7 +61,7 @@ class Record:
 
     @classmethod
     def from_data(cls, subject: str, outcome: str | None, data: Mapping[str, Any]) -> Self:
-        hints = get_type_hints(cls)
+        hints = _hints(cls)
         values: dict[str, Any] = {}
         named = {VERSION_KEY}
         for f in fields(cls):
@@ -78,6 +78,17 @@ class Record:
 
 
 _BASE = frozenset({"subject", "outcome", "extra"})
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """A record class's resolved field types, once: resolving them costs more than reading a record."""
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = get_type_hints(cls)
+    return hints
 _DROP = object()
 
 

@@ -61,10 +61,13 @@ def typed(event: StoredEvent) -> Evidence[Record]:
 
 def read(events: Iterable[StoredEvent], of: type[R]) -> list[Evidence[R]]:
     """The events that are records of ``of`` (or of its subclasses), in their order."""
+    return select((typed(event) for event in events), of)
+
+
+def select(evidence: Iterable[Evidence[Record]], of: type[R]) -> list[Evidence[R]]:
+    """The already-typed evidence that is of ``of``: a reader asking for several classes types each event once."""
     found: list[Evidence[R]] = []
-    for event in events:
-        evidence = typed(event)
-        if isinstance(evidence.record, of):
-            found.append(Evidence(evidence.id, evidence.run_id, evidence.release, evidence.env, evidence.step_key,
-                                  evidence.at, evidence.record))
+    for item in evidence:
+        if isinstance(item.record, of):
+            found.append(Evidence(item.id, item.run_id, item.release, item.env, item.step_key, item.at, item.record))
     return found

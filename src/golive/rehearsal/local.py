@@ -196,12 +196,13 @@ def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = ()
 
 
 def _write_reports(store: Store, run_id: int, release: str, out_dir: Path, redact: Redactor) -> dict[str, str]:
-    from golive.report import render
+    from golive.report import render_many
 
+    names = {"html": "report.html", "md": "report.md", "json": "report.json"}
     paths = {}
-    for fmt, name in (("html", "report.html"), ("md", "report.md"), ("json", "report.json")):
-        path = out_dir / name
-        path.write_text(render(store, run_id, release, fmt, redact=redact), encoding="utf-8")
+    for fmt, text in render_many(store, run_id, release, tuple(names), redact=redact).items():
+        path = out_dir / names[fmt]
+        path.write_text(text, encoding="utf-8")
         paths[fmt] = str(path)
     return paths
 

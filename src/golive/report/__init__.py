@@ -1,7 +1,7 @@
 """Reports: the evidence of a run, rendered as Markdown, HTML, JSON or JUnit.
 
 ``render(store, run_id, release, fmt)`` is what ``golive report`` and
-``golive rehearse`` call; ``build`` gives the model itself to callers that
+``golive rehearse`` call (``render_many`` for several formats from one reading); ``build`` gives the model itself to callers that
 want the numbers (a summary printed at the end of a rehearsal).
 """
 
@@ -19,7 +19,7 @@ from golive.store.store import Store
 
 FORMATS = ("md", "html", "json", "junit")
 
-__all__ = ["FORMATS", "Report", "build", "render", "render_report"]
+__all__ = ["FORMATS", "Report", "build", "render", "render_many", "render_report"]
 
 
 def render_report(report: Report, fmt: str) -> str:
@@ -40,7 +40,15 @@ def render(store: Store, run_id: int | None, release: str, fmt: str, *, redact: 
 
     Events are redacted when stored; the text is passed through ``redact`` once more on the way out.
     """
-    if fmt not in (*FORMATS, "markdown", "xml"):
-        raise UsageError(f"unknown report format '{fmt}' (known: {', '.join(FORMATS)})")
-    text = render_report(build(store, run_id, release), fmt)
-    return (redact or Redactor())(text)
+    return render_many(store, run_id, release, (fmt,), redact=redact)[fmt]
+
+
+def render_many(store: Store, run_id: int | None, release: str, fmts: tuple[str, ...], *,
+                redact: Redactor | None = None) -> dict[str, str]:
+    """The report in several formats, from one reading of the store."""
+    for fmt in fmts:
+        if fmt not in (*FORMATS, "markdown", "xml"):
+            raise UsageError(f"unknown report format '{fmt}' (known: {', '.join(FORMATS)})")
+    report = build(store, run_id, release)
+    scrubbed = redact or Redactor()
+    return {fmt: scrubbed(render_report(report, fmt)) for fmt in fmts}

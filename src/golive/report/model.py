@@ -27,7 +27,7 @@ from typing import Any
 from golive.analysis.criteria import Unit, format_value
 from golive.clock import parse_instant
 from golive.errors import StoreError, UnknownNameError
-from golive.evidence import Evidence, Record, read
+from golive.evidence import Evidence, Record, read, select, typed
 from golive.evidence.canary import (
     CanaryAnalysis,
     CanaryGateBlocked,
@@ -596,6 +596,7 @@ def build(store: Store, run_id: int | None, release: str) -> Report:
     steps = store.steps(run.id)
     envs = [run.env, *sorted({_str(s.params.get("env")) for s in steps if s.params.get("env")} - {run.env})]
     own = store.events(run_id=run.id)
+    own_typed = [typed(e) for e in own]  # read once, selected by class below
 
     # Soaks recorded by other runs of the same release and version: a release run reports the soak of
     # its pre-production environment even when `golive soak` recorded it; a soak run only its own env.
@@ -630,7 +631,7 @@ def build(store: Store, run_id: int | None, release: str) -> Report:
     phase_of = {s.key: s.phase for s in steps}
     checks = [check_row(e.record, step_key=e.step_key,
                         phase=phase_of.get(e.step_key or "") or (e.step_key or "").split(".", 1)[0] or None)
-              for e in read(own, CheckRecord)]
+              for e in select(own_typed, CheckRecord)]
 
     approvals = [ApprovalRow(a.gate, a.env, a.by, a.role, a.note, a.at, a.rehearsal)
                  for env in envs for a in store.approvals(run.release, env)
@@ -647,14 +648,14 @@ def build(store: Store, run_id: int | None, release: str) -> Report:
     return Report(
         release=run.release, version=version, env=run.env, envs=tuple(envs), run_id=run.id, run_kind=run.kind,
         status=run.status, reason=run.reason, started_at=run.created_at, ended_at=run.ended_at,
-        steps=tuple(_step_rows(steps, read(own, StepNote))),
+        steps=tuple(_step_rows(steps, select(own_typed, StepNote))),
         soaks=tuple(soaks), gates=tuple(_gates(read(loose("gate"), GateDecisionRecord))), approvals=tuple(approvals),
-        incidents=tuple(incidents), canaries=tuple(_canaries(read(own, Record))),
+        incidents=tuple(incidents), canaries=tuple(_canaries(select(own_typed, Record))),
         rollbacks=tuple(RollbackRow(at=e.at, project=e.record.project or e.record.subject, reason=e.record.reason,
                                     seconds=e.record.seconds if isinstance(e.record, RolledBack) else None,
                                     functions=_function_names(e.record.functions)
                                     if isinstance(e.record, RolledBack) else ())
-                        for e in read(own, RollbackRecord)),
+                        for e in select(own_typed, RollbackRecord)),
         availability=tuple(_availability(read(loose("availability"), Availability))),
         checks=tuple(checks),
     )
