@@ -1,4 +1,4 @@
-"""One simulated span of minutes, every function and version at once, turned into metric blocks.
+"""Simulated minutes, every function and version at once, turned into metric blocks.
 
 The traffic simulator draws each function's invocations, errors, throttles
 and duration samples with the function's own generator (so the same seed
@@ -10,7 +10,10 @@ advance. Here the draws of all series of a span are stacked and aggregated
 in one pass (sorted by series, minute and bucket), then cut into one block
 per series and metric. Each series' numbers are computed over the same
 elements in the same order as before, so the datapoints are the same to the
-last bit.
+last bit. A batch may hold several spans one after the other (the world
+draws a function's minutes when they are read, ``TrafficSimulator(deferred=True)``):
+a series added again at a later offset is the same series, and comes out as
+one block.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class MinuteBatch:
     def __init__(self, minutes: Array) -> None:
         self.minutes = minutes
         self._dims: list[Dims] = []
+        self._index: dict[Dims, int] = {}
         self._invocations: list[Array] = []
         self._errors: list[Array] = []
         self._throttles: list[Array] = []
@@ -51,16 +55,22 @@ class MinuteBatch:
         self._sample_weights: list[Array] = []
 
     def add(self, dims: Dims, invocations: Any, errors: Any, throttles: Any, sample_minutes: Array,
-            sample_values: Array, sample_weights: Array) -> None:
-        """One series: per-minute counts, and duration samples (minute index, value, calls each stands for)."""
-        series = len(self._dims)
-        self._dims.append(dims)
-        self._invocations.append(np.asarray(invocations, dtype=np.float64))
-        self._errors.append(np.asarray(errors, dtype=np.float64))
-        self._throttles.append(np.asarray(throttles, dtype=np.float64))
+            sample_values: Array, sample_weights: Array, *, offset: int = 0) -> None:
+        """One series' minutes from ``offset`` on: per-minute counts, and duration samples (minute index from
+        ``offset``, value, calls each stands for). The same series added again (a later span) is the same series."""
+        series = self._index.get(dims)
+        if series is None:
+            series = self._index[dims] = len(self._dims)
+            self._dims.append(dims)
+            for column in (self._invocations, self._errors, self._throttles):
+                column.append(np.zeros(len(self.minutes), dtype=np.float64))
+        n = len(invocations)
+        self._invocations[series][offset:offset + n] = invocations
+        self._errors[series][offset:offset + n] = errors
+        self._throttles[series][offset:offset + n] = throttles
         if len(sample_values):
             self._sample_series.append(np.full(len(sample_values), series, dtype=np.int64))
-            self._sample_minutes.append(np.asarray(sample_minutes, dtype=np.int64))
+            self._sample_minutes.append(np.asarray(sample_minutes, dtype=np.int64) + offset)
             self._sample_values.append(sample_values)
             self._sample_weights.append(sample_weights)
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -169,6 +169,46 @@ def _valid_stat(stat: str) -> bool:
     return stat in _BASIC or percentile_of(stat) is not None or rank_bounds(stat) is not None
 
 
+ReadHook = Callable[[frozenset[str] | None], None]
+"""Called before metrics are read: the AWS/Lambda function names the read names (None: any, or all)."""
+
+_hooks: dict[tuple[str, str], ReadHook] = {}
+_hooks_lock = threading.Lock()
+LAMBDA_NAMESPACE = "AWS/Lambda"
+
+
+def on_read(account_id: str, region: str, hook: ReadHook) -> Callable[[], None]:
+    """Run ``hook`` before any read of this account's and region's metrics; returns the call that removes it.
+
+    The world draws a function's traffic when somebody reads it (``TrafficSimulator(deferred=True)``): the
+    hook writes the minutes the clock has passed and nobody has read yet, before the read answers. One hook
+    per account and region: the process has one moto, so a newer world replaces an older one's hook (which
+    would otherwise write that world's minutes into this one's CloudWatch).
+    """
+    key = (account_id, region)
+    with _hooks_lock:
+        _hooks[key] = hook
+
+    def remove() -> None:
+        with _hooks_lock:
+            if _hooks.get(key) is hook:
+                del _hooks[key]
+    return remove
+
+
+def _names(metrics: Sequence[tuple[str, Any]]) -> frozenset[str] | None:
+    """The FunctionName dimensions of the AWS/Lambda metrics read (None when one names no function)."""
+    names: set[str] = set()
+    for namespace, dimensions in metrics:
+        if namespace != LAMBDA_NAMESPACE:
+            continue
+        found = [d.get("Value") for d in dimensions or [] if isinstance(d, dict) and d.get("Name") == "FunctionName"]
+        if not found:
+            return None
+        names.update(str(v) for v in found)
+    return frozenset(names)
+
+
 class PercentileCloudWatchBackend(cw_models.CloudWatchBackend):
     """moto's CloudWatch backend with an indexed store, pNN and PR(a:b) statistics."""
 
@@ -208,6 +248,19 @@ class PercentileCloudWatchBackend(cw_models.CloudWatchBackend):
                 self._series(namespace, block.name, block.dims, block.unit).append(block)
         return sum(len(b) for b in blocks)
 
+    def _before_read(self, names: frozenset[str] | None) -> None:
+        if names is not None and not names:
+            return
+        with _hooks_lock:
+            hook = _hooks.get((self.account_id, self.region_name))
+        if hook is not None:
+            hook(names)
+
+    def list_metrics(self, next_token: str | None, namespace: str, metric_name: str,
+                     dimensions: list[dict[str, str]]) -> tuple[str | None, list[cw_models.MetricDatumBase]]:
+        self._before_read(None)
+        return super().list_metrics(next_token, namespace, metric_name, dimensions)
+
     def _query(self, key: SeriesKey, start: datetime, end: datetime, period: int, stat: str,
                unit: str | None) -> tuple[list[float], list[datetime]]:
         series = self.series.get(key)
@@ -237,6 +290,8 @@ class PercentileCloudWatchBackend(cw_models.CloudWatchBackend):
             raise ValidationError("The parameter StartTime must not equal parameter EndTime.")
         if len(queries) > 500:
             raise ValidationError("The collection MetricDataQueries must not have a size greater than 500.")
+        self._before_read(_names([(q["MetricStat"]["Metric"].get("Namespace", ""),
+                                   q["MetricStat"]["Metric"].get("Dimensions")) for q in queries if "MetricStat" in q]))
         results: list[dict[str, Any]] = []
         returned: list[dict[str, Any]] = []
         with self._index_lock:
@@ -292,6 +347,7 @@ class PercentileCloudWatchBackend(cw_models.CloudWatchBackend):
         end_time = end_time.replace(microsecond=0)
         if start_time >= end_time:
             raise InvalidParameterValue("The parameter StartTime must be less than the parameter EndTime.")
+        self._before_read(_names([(namespace, dimensions)]))
         out: list[cw_models.Statistics] = []
         with self._index_lock:
             series = self.series.get(_key(namespace, metric_name, dimensions))

@@ -36,6 +36,7 @@ traffic, still hurts only the canary.
 from __future__ import annotations
 
 import math
+import threading
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -231,6 +232,24 @@ def _number(version: str) -> int:
 class _FunctionState:
     spec: FunctionSpec
     bindings: dict[ResolvedFault, _Binding] = field(default_factory=dict)
+    drawn: int = 0  # the spans before this one are drawn and written
+    routes: list[tuple[int, Routing]] = field(default_factory=list)  # (first span, routing from then on)
+
+    def routing_at(self, span: int) -> Routing:
+        found = self.routes[0][1]
+        for first, routing in self.routes:
+            if first > span:
+                break
+            found = routing
+        return found
+
+
+@dataclass(frozen=True)
+class _Span:
+    """The whole minutes one clock advance passed, and the faults placed when it did."""
+
+    minutes: np.ndarray[Any, Any]
+    faults: tuple[ResolvedFault, ...]
 
 
 AliasReader = Callable[[FunctionSpec], Mapping[str, Any] | None]
@@ -270,6 +289,7 @@ class TrafficSimulator:
         faults: Sequence[ResolvedFault] = (),
         on_aws_down: Callable[[bool], None] | None = None,
         read_alias: AliasReader | None = None,
+        deferred: bool = False,
     ) -> None:
         self.aws = aws
         self.seed = seed
@@ -280,6 +300,10 @@ class TrafficSimulator:
         self._done_until: datetime | None = None
         self._routing: dict[str, Routing] = {}
         self._read_alias = read_alias
+        self.deferred = deferred
+        self._spans: list[_Span] = []
+        self._first_span = 0  # the index of self._spans[0]: spans every function has drawn are let go
+        self._lock = threading.RLock()
 
     def set_faults(self, faults: Sequence[ResolvedFault]) -> None:
         """Replace the active fault list (e.g. once a phase's instant is known); bindings of kept faults stay."""
@@ -331,33 +355,71 @@ class TrafficSimulator:
             self._done_until = first
 
     def simulate(self, start: datetime, end: datetime) -> SimulationStats:
-        """Write every whole minute in [start, end) not written before; then apply aws_down windows at ``end``."""
+        """Pass every whole minute in [start, end) not passed before; then apply aws_down windows at ``end``.
+
+        Each function's routing and the faults are taken as they are now, whatever the minutes are drawn. Drawn
+        at once, or (``deferred``) when somebody reads the function's metrics (``flush``): the same generator
+        per (function, span) either way, so the same metrics to the last bit, and minutes nobody reads cost
+        nothing. A deferred world must be read through ``flush`` (``percentiles.on_read`` does it).
+        """
         stats = SimulationStats()
-        if self._done_until is not None:
-            # Continue exactly where the last call stopped: a minute left incomplete then is whole now.
-            start = self._done_until
-        first = _ceil_minute(start)
-        count = max(0, math.floor((end - first).total_seconds() / 60.0))  # complete minutes only
-        if count > 0:
-            self._done_until = first + timedelta(minutes=count)
-            minutes = first.timestamp() + 60.0 * np.arange(count)
-            batch = MinuteBatch(minutes)
-            for state in self._functions:
-                self._draw(state, minutes, batch)
-            blocks = batch.blocks()
-            stats.minutes = count
-            stats.datums = sum(len(b) for b in blocks)
-            if blocks:
-                stats.calls = self.sink.write(NAMESPACE, blocks)
+        with self._lock:
+            if self._done_until is not None:
+                # Continue exactly where the last call stopped: a minute left incomplete then is whole now.
+                start = self._done_until
+            first = _ceil_minute(start)
+            count = max(0, math.floor((end - first).total_seconds() / 60.0))  # complete minutes only
+            if count > 0:
+                self._done_until = first + timedelta(minutes=count)
+                span = self._first_span + len(self._spans)
+                self._spans.append(_Span(first.timestamp() + 60.0 * np.arange(count), tuple(self._faults)))
+                for state in self._functions:
+                    routing = self.routing(state.spec)
+                    if not state.routes or state.routes[-1][1] != routing:
+                        state.routes.append((span, routing))
+                stats.minutes = count
+            if not self.deferred:
+                drawn = self.flush()
+                stats.datums, stats.calls = drawn.datums, drawn.calls
         if self._on_aws_down is not None:
             self._on_aws_down(aws_down_at(self._faults, end))
         return stats
 
-    def _faults_for(self, state: _FunctionState, routing: Routing,
-                    minutes: np.ndarray[Any, Any]) -> list[tuple[ResolvedFault, _Binding]]:
+    def flush(self, names: frozenset[str] | None = None) -> SimulationStats:
+        """Draw and write the passed minutes of these functions (all when None) not drawn yet."""
+        stats = SimulationStats()
+        with self._lock:
+            end = self._first_span + len(self._spans)
+            states = [s for s in self._functions if s.drawn < end and (names is None or s.spec.name in names)]
+            if not states:
+                return stats
+            first = min(s.drawn for s in states)
+            spans = self._spans[first - self._first_span:]
+            offsets = np.cumsum([0] + [len(span.minutes) for span in spans]).tolist()
+            batch = MinuteBatch(np.concatenate([span.minutes for span in spans]))
+            for state in states:
+                for index in range(state.drawn, end):
+                    span = spans[index - first]
+                    self._draw(state, span, state.routing_at(index), batch, offsets[index - first])
+                state.drawn = end
+                while len(state.routes) > 1 and state.routes[1][0] <= end:
+                    state.routes.pop(0)
+            blocks = batch.blocks()
+            stats.minutes = len(batch.minutes)
+            stats.datums = sum(len(b) for b in blocks)
+            if blocks:
+                stats.calls = self.sink.write(NAMESPACE, blocks)
+            done = min(s.drawn for s in self._functions)
+            if done > self._first_span:
+                del self._spans[:done - self._first_span]
+                self._first_span = done
+        return stats
+
+    def _faults_for(self, state: _FunctionState, routing: Routing, minutes: np.ndarray[Any, Any],
+                    faults: Sequence[ResolvedFault]) -> list[tuple[ResolvedFault, _Binding]]:
         """The faults hitting this function in these minutes, each with the versions it is bound to."""
         hits: list[tuple[ResolvedFault, _Binding]] = []
-        for fault in self._faults:
+        for fault in faults:
             if state.spec.name not in fault.functions:
                 continue
             bound = state.bindings.get(fault)
@@ -370,12 +432,11 @@ class TrafficSimulator:
             hits.append((fault, bound))
         return hits
 
-    def _draw(self, state: _FunctionState, minutes: np.ndarray[Any, Any], batch: MinuteBatch) -> None:
-        """Draw one function's traffic in these minutes (its own generator), per version and in all, into ``batch``."""
-        spec, model = state.spec, state.spec.traffic
-        routing = self.routing(spec)
+    def _draw(self, state: _FunctionState, span: _Span, routing: Routing, batch: MinuteBatch, offset: int) -> None:
+        """Draw one function's traffic in a span (its own generator), per version and in all, into ``batch``."""
+        spec, model, minutes = state.spec, state.spec.traffic, span.minutes
         rng = np.random.default_rng([self.seed, zlib.crc32(spec.name.encode()), int(minutes[0] // 60)])
-        faults = self._faults_for(state, routing, minutes)
+        faults = self._faults_for(state, routing, minutes, span.faults)
         shape = np.asarray(model.daily_shape or (1.0,), dtype=float)
         hours = ((minutes // 3600) % 24).astype(int) % len(shape)
         rate = model.per_minute * shape[hours]
@@ -428,11 +489,12 @@ class TrafficSimulator:
             dims: Dims = (("FunctionName", spec.name), ("Resource", f"{spec.name}:{routing.alias}"),
                           ("ExecutedVersion", version))
             mask = all_versions == index
-            batch.add(dims, invocations, errors, throttles, all_minutes[mask], all_values[mask], all_weights[mask])
+            batch.add(dims, invocations, errors, throttles, all_minutes[mask], all_values[mask], all_weights[mask],
+                      offset=offset)
         inv_sum = sum(v[1] for v in per_version)
         err_sum = sum(v[2] for v in per_version)
         thr_sum = sum(v[3] for v in per_version)
-        batch.add(fn_dims, inv_sum, err_sum, thr_sum, all_minutes, all_values, all_weights)
+        batch.add(fn_dims, inv_sum, err_sum, thr_sum, all_minutes, all_values, all_weights, offset=offset)
 
 
 def _ceil_minute(at: datetime) -> datetime:

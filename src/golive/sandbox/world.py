@@ -18,7 +18,7 @@ test); that runner reaches the world's clock over HTTP (``RemoteClock``).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +36,7 @@ from golive.sandbox.github_seed import DeployEffects, seed
 from golive.sandbox.github_server import SANDBOX_CLIENT_TIMEOUT, GitHubServer
 from golive.sandbox.moto_lambda import LambdaWriter
 from golive.sandbox.moto_server import TOKEN_HEADER, SandboxServer
+from golive.sandbox.percentiles import on_read
 from golive.sandbox.provision import provision
 from golive.sandbox.spec import SandboxSpec
 from golive.sandbox.traffic import InProcessSink, TrafficSimulator, moto_alias_reader
@@ -72,6 +73,7 @@ class SandboxWorld(WorldControls):
         self.follow_release = follow_release
         self.active: set[tuple[str, str]] = set()
         self._project_functions: tuple[Plan, dict[str, list[str]]] | None = None
+        self._unhook: list[Callable[[], None]] = []
 
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> SandboxWorld:
@@ -102,16 +104,25 @@ class SandboxWorld(WorldControls):
                                           faults=lambda at: github_faults_at(self._resolved(), at))
         seed(self.github_server, self.plan, self.target_env)
         self.github_server.start()
+        readers: dict[tuple[str, str], list[TrafficSimulator]] = {}
         for spec in self.specs:
             aws = self.aws(spec.environment, spec.region)
+            # Deferred: a function's minutes are drawn when somebody reads its metrics (most are read by a
+            # checkpoint hours later, a few every minute by a canary), the same numbers as drawn at once.
             simulator = TrafficSimulator(aws, spec.functions, self.seed, sink=InProcessSink(spec.account_id, spec.region),
-                                         read_alias=moto_alias_reader(spec.account_id, spec.region))
+                                         read_alias=moto_alias_reader(spec.account_id, spec.region), deferred=True)
             self.simulators.append(simulator)
+            readers.setdefault((spec.account_id, spec.region), []).append(simulator)
+        for (account_id, region), simulators in readers.items():
+            self._unhook.append(on_read(account_id, region, _flusher(simulators)))
         self._place_faults()
         self.clock.on_advance(self._on_advance)
         return self
 
     def stop(self) -> None:
+        for unhook in self._unhook:
+            unhook()
+        self._unhook.clear()
         if self.github_server is not None:
             self.github_server.stop()
         self.world_server.stop()
@@ -264,6 +275,13 @@ class SandboxWorld(WorldControls):
         runs = sum(len(self.github_server.runs(p.repo)) for p in self.plan.projects.values()
                    if p.deploy.github_workflow) if self.github_server is not None else 0
         return {"dispatches": dispatches, "runs": runs, "deploys_applied": applied, "now": self.clock.now().isoformat()}
+
+
+def _flusher(simulators: list[TrafficSimulator]) -> Callable[[frozenset[str] | None], None]:
+    def flush(names: frozenset[str] | None) -> None:
+        for simulator in simulators:
+            simulator.flush(names)
+    return flush
 
 
 class RemoteClock:
