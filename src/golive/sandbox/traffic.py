@@ -60,6 +60,7 @@ SAMPLES_PER_MINUTE = 60
 # While an alias splits traffic (a canary), every call's duration is drawn, up to this many a minute: the
 # judge counts calls above a percentile (PR(x:) times SampleCount), which weighted samples would fake.
 SPLIT_SAMPLES_PER_MINUTE = 2000
+FLUSH_GROUP = 16
 _Z95 = 1.6448536269514722
 
 
@@ -386,33 +387,42 @@ class TrafficSimulator:
         return stats
 
     def flush(self, names: frozenset[str] | None = None) -> SimulationStats:
-        """Draw and write the passed minutes of these functions (all when None) not drawn yet."""
+        """Draw and write the passed minutes of these functions (all when None) not drawn yet.
+
+        FLUSH_GROUP functions at a time: hours of minutes of hundreds of functions at once would hold all
+        their duration samples in memory together.
+        """
         stats = SimulationStats()
         with self._lock:
             end = self._first_span + len(self._spans)
             states = [s for s in self._functions if s.drawn < end and (names is None or s.spec.name in names)]
-            if not states:
-                return stats
-            first = min(s.drawn for s in states)
-            spans = self._spans[first - self._first_span:]
-            offsets = np.cumsum([0] + [len(span.minutes) for span in spans]).tolist()
-            batch = MinuteBatch(np.concatenate([span.minutes for span in spans]))
-            for state in states:
-                for index in range(state.drawn, end):
-                    span = spans[index - first]
-                    self._draw(state, span, state.routing_at(index), batch, offsets[index - first])
-                state.drawn = end
-                while len(state.routes) > 1 and state.routes[1][0] <= end:
-                    state.routes.pop(0)
-            blocks = batch.blocks()
-            stats.minutes = len(batch.minutes)
-            stats.datums = sum(len(b) for b in blocks)
-            if blocks:
-                stats.calls = self.sink.write(NAMESPACE, blocks)
-            done = min(s.drawn for s in self._functions)
-            if done > self._first_span:
-                del self._spans[:done - self._first_span]
-                self._first_span = done
+            for k in range(0, len(states), FLUSH_GROUP):
+                drawn = self._flush_group(states[k:k + FLUSH_GROUP], end)
+                stats.minutes = max(stats.minutes, drawn.minutes)
+                stats.datums += drawn.datums
+                stats.calls += drawn.calls
+            if states:
+                done = min(s.drawn for s in self._functions)
+                if done > self._first_span:
+                    del self._spans[:done - self._first_span]
+                    self._first_span = done
+        return stats
+
+    def _flush_group(self, states: Sequence[_FunctionState], end: int) -> SimulationStats:
+        first = min(s.drawn for s in states)
+        spans = self._spans[first - self._first_span:]
+        offsets = np.cumsum([0] + [len(span.minutes) for span in spans]).tolist()
+        batch = MinuteBatch(np.concatenate([span.minutes for span in spans]))
+        for state in states:
+            for index in range(state.drawn, end):
+                self._draw(state, spans[index - first], state.routing_at(index), batch, offsets[index - first])
+            state.drawn = end
+            while len(state.routes) > 1 and state.routes[1][0] <= end:
+                state.routes.pop(0)
+        blocks = batch.blocks()
+        stats = SimulationStats(minutes=len(batch.minutes), datums=sum(len(b) for b in blocks))
+        if blocks:
+            stats.calls = self.sink.write(NAMESPACE, blocks)
         return stats
 
     def _faults_for(self, state: _FunctionState, routing: Routing, minutes: np.ndarray[Any, Any],
