@@ -76,7 +76,6 @@ def first_difference(a: Any, b: Any, where: str = "") -> str | None:
     return None if a == b else f"{where}: {a!r}, was {b!r}"
 
 
-@pytest.mark.extended
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_rehearsal_report_is_what_the_old_code_path_wrote(name: str, tmp_path: Path) -> None:
     plan_path = example_path("bbws") if name == "healthy" else write_short_plan(tmp_path / "plan")
