@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-import pytest
 
 from golive.sandbox.accounts import sandbox_aws
 from golive.sandbox.blocks import Block, ColumnSeries, decode, encode
@@ -82,16 +80,6 @@ def test_the_wire_form_carries_blocks_unchanged() -> None:
         for column in ("ts", "count", "total", "minimum", "maximum", "offsets", "values", "counts"):
             x, y = getattr(a, column), getattr(b, column)
             assert (x is None and y is None) or np.array_equal(x, y)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    server = SandboxServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_in_process_sink_stores_what_the_bulk_path_stores(server: SandboxServer) -> None:

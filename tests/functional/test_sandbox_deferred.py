@@ -10,11 +10,9 @@ functions they name; the answers, over HTTP, are equal to the last bit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from moto.cloudwatch.models import cloudwatch_backends
 
 from golive.providers.aws import Aws
@@ -30,16 +28,6 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 REGION = "eu-west-1"
 CANARY = FunctionSpec("deferred_canary", versions=2, project="shop", traffic=TrafficSpec(per_minute=400.0))
 QUIET = FunctionSpec("deferred_quiet", versions=1, project="shop", traffic=TrafficSpec(per_minute=50.0, error_rate=0.02))
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    server = SandboxServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _world(server: SandboxServer, account: str, deferred: bool) -> tuple[Aws, TrafficSimulator]:

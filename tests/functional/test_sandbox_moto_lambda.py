@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from golive.providers.aws import Aws
 from golive.sandbox.accounts import sandbox_aws
@@ -18,16 +15,6 @@ from golive.sandbox.spec import FunctionSpec, SandboxSpec
 REGION = "eu-west-1"
 FUNCTIONS = (FunctionSpec("writer_api", versions=2, project="writer", tags=(("team", "web"),)),
              FunctionSpec("writer_jobs", versions=1, project="writer"))
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    server = SandboxServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _seen(aws: Aws) -> list[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from moto_fixture import running_server
 
 from golive.errors import AwsUnreachable
 from golive.providers.aws import Aws, AwsTarget
@@ -16,12 +17,8 @@ ACCOUNT = "210000000002"
 
 @pytest.fixture
 def server() -> Iterator[SandboxServer]:
-    server = SandboxServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    """A server of each test's own: these tests switch it down and back."""
+    yield from running_server()
 
 
 def _table_names(aws: Aws) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.client
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -19,16 +18,6 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CANARY = FunctionSpec("speed_lambda", versions=2, project="speed", traffic=TrafficSpec(per_minute=100.0))
 PLAIN = FunctionSpec("plain_lambda", versions=1, project="plain", traffic=TrafficSpec(per_minute=10.0))
 ACCOUNT, REGION = "210000000077", "eu-west-1"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    server = SandboxServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_one_connection_serves_many_requests_and_the_down_switch_still_resets_it(server: SandboxServer) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from moto_fixture import running_server
 
 from golive.sandbox.accounts import sandbox_aws
 from golive.sandbox.moto_server import CONTROL_PATH, TOKEN_HEADER, SandboxServer, set_remote_down
@@ -27,12 +28,8 @@ T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 @pytest.fixture
 def server() -> Iterator[SandboxServer]:
-    server = SandboxServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    """A server of each test's own: these tests switch it down and back."""
+    yield from running_server()
 
 
 def _tables(server: SandboxServer) -> list[str]:

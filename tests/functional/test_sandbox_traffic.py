@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,16 +21,6 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TRAFFIC = TrafficSpec(per_minute=200.0, error_rate=0.002, duration_p50_ms=120.0, duration_p95_ms=400.0)
 PRODUCT = FunctionSpec("product_lambda", versions=2, project="product", traffic=TRAFFIC)
 ORDER = FunctionSpec("order_lambda", versions=1, project="order", traffic=TrafficSpec(per_minute=30.0))
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    server = SandboxServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _environment(server: SandboxServer, account: str, canary_weight: float | None) -> Aws:
