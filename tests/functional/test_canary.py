@@ -492,7 +492,8 @@ def test_an_alarm_firing_before_deploy_does_not_block_it_and_a_new_one_rolls_bac
 
         assert driven.run.status == "rolled_back", driven.run.reason
         assert "bbws-legacy-queue" in driven.run.meta["alarms_at_start"][ENV]
-        assert weights_shifted(h, driven.run, "campaigns_lambda") == [10.0, 50.0]  # the 10% bake was not blocked
+        # The 10% bake was not blocked.
+        assert weights_shifted(h, driven.run, "campaigns_lambda") == [10.0, 50.0], driven.run.reason
         (event,) = h.events(driven.run, "rollback", "campaigns_lambda")
         assert event.data["reason"] == "trigger: new alarm in ALARM since the start: bbws-checkout-latency"
         assert event.at - fresh[0] <= INTERVAL + DELAY + INTERVAL

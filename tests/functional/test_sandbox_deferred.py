@@ -116,17 +116,21 @@ def test_a_deferred_world_answers_every_read_as_one_that_draws_at_once(server: S
     assert any(canary_split), "the canary version took traffic"
 
 
-def test_a_newer_world_takes_the_read_hook_of_its_account(server: SandboxServer) -> None:
+def test_the_newest_world_of_an_account_is_the_one_drawn_on_read(server: SandboxServer) -> None:
     seen: list[str] = []
+    aws = sandbox_aws(server.endpoint, "210000000093", REGION)
+
+    def read() -> None:
+        aws.client("cloudwatch").get_metric_data(MetricDataQueries=_queries(QUIET), StartTime=T0,
+                                                 EndTime=T0 + timedelta(hours=1))
+
     old = on_read("210000000093", REGION, lambda names: seen.append("old"))
-    new = on_read("210000000093", REGION, lambda names: seen.append("new"))
     try:
-        aws = sandbox_aws(server.endpoint, "210000000093", REGION)
-        aws.client("cloudwatch").get_metric_data(MetricDataQueries=_queries(QUIET), StartTime=T0,
-                                                 EndTime=T0 + timedelta(hours=1))
-        old()  # an older world stopping leaves the newer one's hook in place
-        aws.client("cloudwatch").get_metric_data(MetricDataQueries=_queries(QUIET), StartTime=T0,
-                                                 EndTime=T0 + timedelta(hours=1))
+        new = on_read("210000000093", REGION, lambda names: seen.append(f"new {sorted(names or ())}"))
+        read()  # the newer world's hook, with the function the read names
+        new()  # the newer world stops: the older one's is called again
+        read()
     finally:
-        new()
-    assert seen == ["new", "new"]
+        old()
+    read()  # no world: nothing called
+    assert seen == [f"new {[QUIET.name]}", "old"]

@@ -172,7 +172,7 @@ def _valid_stat(stat: str) -> bool:
 ReadHook = Callable[[frozenset[str] | None], None]
 """Called before metrics are read: the AWS/Lambda function names the read names (None: any, or all)."""
 
-_hooks: dict[tuple[str, str], ReadHook] = {}
+_hooks: dict[tuple[str, str], list[ReadHook]] = {}
 _hooks_lock = threading.Lock()
 LAMBDA_NAMESPACE = "AWS/Lambda"
 
@@ -181,18 +181,20 @@ def on_read(account_id: str, region: str, hook: ReadHook) -> Callable[[], None]:
     """Run ``hook`` before any read of this account's and region's metrics; returns the call that removes it.
 
     The world draws a function's traffic when somebody reads it (``TrafficSimulator(deferred=True)``): the
-    hook writes the minutes the clock has passed and nobody has read yet, before the read answers. One hook
-    per account and region: the process has one moto, so a newer world replaces an older one's hook (which
-    would otherwise write that world's minutes into this one's CloudWatch).
+    hook writes the minutes the clock has passed and nobody has read yet, before the read answers. The newest
+    hook of an account and region is the one called: the process has one moto, so a newer world's reads must
+    not draw an older world's minutes into its CloudWatch; once the newer one is removed, the older one's is
+    called again (a test module's world outlives a test's own).
     """
     key = (account_id, region)
     with _hooks_lock:
-        _hooks[key] = hook
+        _hooks.setdefault(key, []).append(hook)
 
     def remove() -> None:
         with _hooks_lock:
-            if _hooks.get(key) is hook:
-                del _hooks[key]
+            hooks = _hooks.get(key, [])
+            if hook in hooks:
+                hooks.remove(hook)
     return remove
 
 
@@ -252,7 +254,8 @@ class PercentileCloudWatchBackend(cw_models.CloudWatchBackend):
         if names is not None and not names:
             return
         with _hooks_lock:
-            hook = _hooks.get((self.account_id, self.region_name))
+            hooks = _hooks.get((self.account_id, self.region_name))
+            hook = hooks[-1] if hooks else None
         if hook is not None:
             hook(names)
 
