@@ -22,7 +22,7 @@ from golive.sandbox.moto_server import SandboxServer
 from golive.sandbox.percentiles import PercentileCloudWatchBackend, on_read
 from golive.sandbox.provision import provision
 from golive.sandbox.spec import FunctionSpec, SandboxSpec, TrafficSpec
-from golive.sandbox.traffic import InProcessSink, TrafficSimulator, moto_alias_reader
+from golive.sandbox.traffic import MAX_PENDING_SPANS, InProcessSink, TrafficSimulator, moto_alias_reader
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 REGION = "eu-west-1"
@@ -134,3 +134,15 @@ def test_the_newest_world_of_an_account_is_the_one_drawn_on_read(server: Sandbox
         old()
     read()  # no world: nothing called
     assert seen == [f"new {[QUIET.name]}", "old"]
+
+
+def test_a_world_nobody_reads_draws_once_its_pending_spans_reach_the_bound(server: SandboxServer) -> None:
+    account = "210000000094"
+    _aws, simulator = _world(server, account, deferred=True)
+    now = T0
+    for _ in range(MAX_PENDING_SPANS - 1):
+        simulator.simulate(now, now + timedelta(minutes=1))
+        now += timedelta(minutes=1)
+    assert _series_count(account) == 0  # nothing read, nothing drawn yet
+    simulator.simulate(now, now + timedelta(minutes=1))
+    assert _series_count(account) > 0  # a `sandbox up` world nobody reads does not hold days of minutes

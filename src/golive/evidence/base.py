@@ -78,8 +78,7 @@ class Record:
 
 
 _BASE = frozenset({"subject", "outcome", "extra"})
-
-
+_DROP = object()
 _HINTS: dict[type, dict[str, Any]] = {}
 
 
@@ -89,7 +88,6 @@ def _hints(cls: type) -> dict[str, Any]:
     if hints is None:
         hints = _HINTS[cls] = get_type_hints(cls)
     return hints
-_DROP = object()
 
 
 def _plain(value: Any) -> Any:

@@ -1,8 +1,9 @@
 """Reports: the evidence of a run, rendered as Markdown, HTML, JSON or JUnit.
 
-``render(store, run_id, release, fmt)`` is what ``golive report`` and
-``golive rehearse`` call (``render_many`` for several formats from one reading); ``build`` gives the model itself to callers that
-want the numbers (a summary printed at the end of a rehearsal).
+``render(store, run_id, release, fmt)`` is what ``golive report`` calls,
+``render_many`` what ``golive rehearse`` calls for its three formats (one
+reading of the store); ``build`` gives the model itself to callers that want
+the numbers (a summary printed at the end of a rehearsal).
 """
 
 from __future__ import annotations

@@ -189,8 +189,8 @@ def _handler_class(switch: DownSwitch) -> type[Any]:
         # werkzeug's own run_wsgi answers ``Connection: close`` to every request, so each boto3 call would
         # open a TCP connection and a server thread; run_wsgi below keeps the connection for the next request.
         protocol_version = "HTTP/1.1"
-        # A kept connection meets Nagle's algorithm: a response written in two parts waits for the client's
-        # delayed ACK (40 ms on Linux) before its second part leaves. The answer goes out in one write, unbuffered.
+        # A kept connection meets Nagle's algorithm: headers and body are two writes, and the body would wait
+        # for the client's delayed ACK (40 ms on Linux) on every call.
         disable_nagle_algorithm = True
         timeout = IDLE_TIMEOUT_S
 
@@ -208,10 +208,9 @@ def _handler_class(switch: DownSwitch) -> type[Any]:
                 if name.lower() not in _FRAMING:
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
-            self._headers_buffer.append(b"\r\n")
+            self.end_headers()
             if environ["REQUEST_METHOD"] != "HEAD":
-                self._headers_buffer.append(body)
-            self.flush_headers()
+                self.wfile.write(body)
 
         def parse_request(self) -> bool:
             ok = bool(super().parse_request())

@@ -42,6 +42,7 @@ from moto.cloudwatch import models as cw_models
 from moto.cloudwatch.exceptions import InvalidParameterValue, ValidationError
 from moto.cloudwatch.metric_data_expression_parser import parse_expression
 
+from golive.analysis.metrics import LAMBDA_NAMESPACE
 from golive.sandbox.blocks import Block, ColumnSeries, Dims, Period
 
 SeriesKey = tuple[str, str, frozenset[tuple[str, str]]]
@@ -174,7 +175,6 @@ ReadHook = Callable[[frozenset[str] | None], None]
 
 _hooks: dict[tuple[str, str], list[ReadHook]] = {}
 _hooks_lock = threading.Lock()
-LAMBDA_NAMESPACE = "AWS/Lambda"
 
 
 def on_read(account_id: str, region: str, hook: ReadHook) -> Callable[[], None]:

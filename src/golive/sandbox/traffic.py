@@ -46,6 +46,7 @@ from typing import Any, Protocol
 import httpx
 import numpy as np
 
+from golive.analysis.metrics import LAMBDA_NAMESPACE
 from golive.clock import VirtualClock
 from golive.errors import AwsError, AwsRequestError, AwsUnreachable, ConfigError
 from golive.providers.aws import Aws
@@ -55,12 +56,14 @@ from golive.sandbox.minute_batch import MinuteBatch
 from golive.sandbox.moto_server import INGEST_PATH
 from golive.sandbox.spec import FunctionSpec
 
-NAMESPACE = "AWS/Lambda"
+NAMESPACE = LAMBDA_NAMESPACE
 SAMPLES_PER_MINUTE = 60
 # While an alias splits traffic (a canary), every call's duration is drawn, up to this many a minute: the
 # judge counts calls above a percentile (PR(x:) times SampleCount), which weighted samples would fake.
 SPLIT_SAMPLES_PER_MINUTE = 2000
 FLUSH_GROUP = 16
+# A deferred simulator draws everything once this many spans wait (a `sandbox up` world nobody reads for days).
+MAX_PENDING_SPANS = 240
 _Z95 = 1.6448536269514722
 
 
@@ -379,7 +382,7 @@ class TrafficSimulator:
                     if not state.routes or state.routes[-1][1] != routing:
                         state.routes.append((span, routing))
                 stats.minutes = count
-            if not self.deferred:
+            if not self.deferred or len(self._spans) >= MAX_PENDING_SPANS:
                 drawn = self.flush()
                 stats.datums, stats.calls = drawn.datums, drawn.calls
         if self._on_aws_down is not None:
