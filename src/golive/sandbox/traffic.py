@@ -62,8 +62,9 @@ SAMPLES_PER_MINUTE = 60
 # judge counts calls above a percentile (PR(x:) times SampleCount), which weighted samples would fake.
 SPLIT_SAMPLES_PER_MINUTE = 2000
 FLUSH_GROUP = 16
-# A deferred simulator draws everything once this many spans wait (a `sandbox up` world nobody reads for days).
-MAX_PENDING_SPANS = 240
+# A deferred simulator draws everything once this many spans wait (a day of minute steps: a `sandbox up` world
+# nobody reads would otherwise hold every minute since it started).
+MAX_PENDING_SPANS = 1440
 _Z95 = 1.6448536269514722
 
 
