@@ -62,7 +62,8 @@ def generated_plan(projects: int, batches: int = 10, lanes: int = 8) -> str:
 
 @dataclass
 class Counts:
-    """Statements sent and commits (SQLAlchemy's events), and the wire's round trips where there is a wire."""
+    """Statements sent and commits (SQLAlchemy's events: its ``commit``, and the COMMIT statement that ends a
+    pipelined write), and the wire's round trips where there is a wire."""
 
     statements: int = 0
     commits: int = 0
@@ -70,8 +71,10 @@ class Counts:
     trace_path: str = ""
 
     def watch(self, engine: sa.Engine, trace_dir: str) -> None:
-        def on_execute(*_args: Any) -> None:
+        def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
             self.statements += 1
+            if statement == "COMMIT":  # a pipelined write commits with a statement
+                self.commits += 1
 
         def on_commit(*_args: Any) -> None:
             self.commits += 1

@@ -141,6 +141,10 @@ def test_update_step_and_event_is_one_transaction(store: Store) -> None:
         store.update_step_and_event(step.id, {"status": "failed"}, broken)
     assert store.steps(run.id)[0].status == "done"
     assert len(store.events(run_id=run.id)) == 1
+    # The connection that met the violation is clean again: the next write on it lands.
+    store.update_step_and_event(step.id, {"status": "failed"}, {**event, "outcome": "fail"})
+    assert store.steps(run.id)[0].status == "failed"
+    assert [e.outcome for e in store.events(run_id=run.id)] == ["pass", "fail"]
 
 
 def test_events_append_in_order_and_filter(store: Store) -> None:

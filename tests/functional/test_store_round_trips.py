@@ -53,8 +53,10 @@ class Counts:
     traces: list[tuple[Any, int, Path]] = field(default_factory=list)
 
     def watch(self, engine: sa.Engine, folder: Path) -> None:
-        def on_execute(*_args: Any) -> None:
+        def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
             self.statements += 1
+            if statement == "COMMIT":  # a pipelined write commits with a statement
+                self.commits += 1
 
         def on_commit(*_args: Any) -> None:
             self.commits += 1
@@ -127,6 +129,9 @@ def test_a_step_costs_at_most_four_round_trips_and_one_commit(store_url: str, la
     trips, commits = per_step(store_url, lanes, Handler("work", done))
     assert commits <= 1.0, f"{commits:.2f} commits a step with {lanes} lane(s)"
     assert trips <= 4.0, f"{trips:.2f} round trips a step with {lanes} lane(s)"
+    if store_url.startswith("postgresql"):
+        # BEGIN and a pass's statements go out as one pipeline, then COMMIT: two waits for the server.
+        assert trips <= 2.0, f"{trips:.2f} round trips a step with {lanes} lane(s) on PostgreSQL"
     if lanes == 8:
         # The lanes of a pass share one transaction: far below one commit a step.
         assert commits <= 0.25, f"{commits:.2f} commits a step with 8 lanes"

@@ -8,8 +8,10 @@ objects, so nothing changes the store by accident.
 Round trips: on PostgreSQL each transaction costs a BEGIN and a COMMIT on
 the wire, so single reads run outside a transaction (autocommit, one round
 trip), the engine writes a whole pass (its steps, their events, the run's
-status) with ``write``: one transaction, one ``executemany`` per shape. There
-is no pre-ping per checkout: a connection the driver already knows is broken
+status) with ``write``: one transaction, one ``executemany`` per shape, sent
+with the BEGIN as one psycopg pipeline (one wait), then COMMIT (a second).
+COMMIT stays out of the pipeline so that a dropped connection is still known
+to have committed nothing. There is no pre-ping per checkout: a connection the driver already knows is broken
 is replaced at checkout, and a transaction that meets a dropped connection
 before its COMMIT was sent is retried once on a fresh one (the server rolled
 the first attempt back; a failure during COMMIT itself is never retried, its
@@ -303,24 +305,55 @@ class Store:
                 raise
             raise problem from None
 
-    def _transact(self, work: Callable[[Connection], T]) -> T:
+    def _transact(self, work: Callable[[Connection], T], *, pipelined: bool = False) -> T:
         """``work`` in one transaction; retried once on a fresh connection if the first one was found dropped
-        before COMMIT was sent (the server rolled that attempt back, so running it again cannot apply it twice)."""
+        before COMMIT was sent (the server rolled that attempt back, so running it again cannot apply it twice).
+
+        ``pipelined`` (PostgreSQL; for work that reads no rowcount): BEGIN and the work's statements go out as
+        one pipeline, one wait for the server, then COMMIT on its own, so the retry rule above still holds.
+        """
         for attempt in (1, 2):
-            committing = False
+            sent = _Commit()
             try:
+                if pipelined and self.is_postgres:
+                    return self._pipelined(work, sent)
                 with self.engine.connect() as conn, conn.begin():
                     result = work(conn)
-                    committing = True
+                    sent.committing = True
                 return result
             except sa.exc.DBAPIError as exc:
-                if attempt == 1 and not committing and _dropped(exc):
+                if attempt == 1 and not sent.committing and _dropped(exc):
                     continue
                 problem = self._problem(exc)
                 if problem is None:
                     raise
                 raise problem from None
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _pipelined(self, work: Callable[[Connection], T], sent: _Commit) -> T:
+        import psycopg  # the PostgreSQL driver: only this backend pipelines
+
+        with self._reader.connect() as conn:  # autocommit: the BEGIN below is ours, inside the pipeline
+            driver: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
+            try:
+                try:
+                    with driver.pipeline():
+                        conn.exec_driver_sql("BEGIN")
+                        result = work(conn)
+                except psycopg.Error as exc:
+                    # Raised by the pipeline's closing sync, outside SQLAlchemy: given the shape of its errors.
+                    lost = conn.dialect.is_disconnect(exc, driver, None)  # type: ignore[arg-type]
+                    if lost:
+                        conn.invalidate(exc)
+                    raise sa.exc.DBAPIError.instance(None, None, exc, psycopg.Error, connection_invalidated=lost,
+                                                     dialect=conn.dialect) from exc
+                sent.committing = True
+                conn.exec_driver_sql("COMMIT")
+            except BaseException:
+                if not conn.invalidated and driver.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    driver.rollback()
+                raise
+            return result
 
     def _read(self, work: Callable[[Connection], T]) -> T:
         """``work`` (reads only) outside a transaction; retried once on a dropped connection."""
@@ -445,27 +478,31 @@ class Store:
                 raise StoreError(f"cannot update step fields {sorted(unknown)}")
             shapes.setdefault(fields, []).append({"b_id": values["id"], **{f"b_{k}": values[k] for k in fields}})
 
+        topics = [topic_of(str(event["kind"]), event.get("outcome"), dict(event.get("data") or {}))
+                  for event in events]
+
         def work(conn: Connection) -> None:
             for fields, rows in shapes.items():
                 statement = t.steps.update().where(t.steps.c.id == sa.bindparam("b_id")).values(
                     {k: sa.bindparam(f"b_{k}") for k in fields})
                 conn.execute(statement, rows)
             plain: list[dict[str, Any]] = []
-            for event in events:
-                if topic_of(str(event["kind"]), event.get("outcome"), dict(event.get("data") or {})) is None:
+            for event, topic in zip(events, topics, strict=True):
+                if topic is None:
                     plain.append(event)
                     continue
                 if plain:
-                    conn.execute(t.events.insert(), plain)
+                    conn.execute(t.events.insert().inline(), plain)
                     plain = []
                 inserted = conn.execute(t.events.insert().values(**event))
                 outbox.enqueue(conn, int(inserted.inserted_primary_key[0]), event)  # type: ignore[index]
             if plain:
-                conn.execute(t.events.insert(), plain)
+                conn.execute(t.events.insert().inline(), plain)  # no id back: a pipeline would hold it
             if run is not None:
                 conn.execute(t.runs.update().where(t.runs.c.id == run[0]).values(**run[1]))
 
-        self._transact(work)
+        # An outbox row needs its event's id back, which a pipeline holds until it ends.
+        self._transact(work, pipelined=all(topic is None for topic in topics))
         if run is not None:
             self._run_writes[run[0]] = self._run_writes.get(run[0], 0) + 1
 
@@ -623,6 +660,13 @@ def run_values(now: datetime, *, status: str | None = None, reason: str | None =
     if meta is not None:
         values["meta"] = meta
     return values
+
+
+@dataclass
+class _Commit:
+    """Whether a transaction's COMMIT has been sent: after that its outcome is unknown, so it is not retried."""
+
+    committing: bool = False
 
 
 def _dropped(exc: sa.exc.DBAPIError) -> bool:
