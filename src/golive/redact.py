@@ -21,24 +21,102 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 MASK = "***"
 _MIN_SECRET_LEN = 4
-_PATTERNS = [
-    re.compile(r"gh[pousr]_[A-Za-z0-9]{20,}"),
-    re.compile(r"github_pat_[A-Za-z0-9_]{20,}"),
-    re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])(?=.*(?:secret|Secret|SECRET))"),
-    re.compile(r"(?i)(authorization:\s*(?:bearer|token)\s+)\S+"),
-    re.compile(r"(?i)(aws_secret_access_key\s*[=:]\s*)\S+"),
-    re.compile(r"(?i)(aws_session_token\s*[=:]\s*)\S+"),
+
+
+# What ``(?i)[a-z0-9+.-]`` matches, the scheme of a URL: ASCII, and the four letters Unicode folds onto it.
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-\u0130\u0131\u017f\u212a")
+_USERINFO_RUN = re.compile(r"[^/\s@'\"<>]*")
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """A credential shape, the casefolded strings every match of it contains, and how far a match can reach.
+
+    A report is megabytes, and most shapes occur in none of it: a shape whose needles the text lacks is not
+    searched at all. ``scope`` says what the pattern must read when one is there: the whole ``text``; only the
+    ``line``s holding a needle (no match, lookarounds included, crosses a line break); or, for a URL's
+    userinfo, only the ``url``s whose ``://`` is followed by an ``@``.
+    """
+
+    pattern: re.Pattern[str]
+    needles: tuple[str, ...]
+    scope: Literal["text", "line", "url"] = "text"
+
+    def sub(self, text: str, folded: str) -> str:
+        if not any(needle in folded for needle in self.needles):
+            return text
+        if self.scope == "text" or len(folded) != len(text):
+            return self.pattern.sub(_keep_prefix, text)
+        spans = _lines_holding(text, folded, self.needles) if self.scope == "line" else _userinfo_urls(text)
+        parts: list[str] = []
+        last = 0
+        for start, end in spans:
+            parts += [text[last:start], self.pattern.sub(_keep_prefix, text[start:end])]
+            last = end
+        masked = "".join(parts) + text[last:]
+        return text if masked == text else masked
+
+
+def _keep_prefix(match: re.Match[str]) -> str:
+    return (match.group(1) if match.groups() else "") + MASK
+
+
+def _lines_holding(text: str, folded: str, needles: tuple[str, ...]) -> list[tuple[int, int]]:
+    """The lines of ``text`` (start, end) in which ``folded`` (its casefold, of the same length) holds a needle."""
+    lines: set[tuple[int, int]] = set()
+    for needle in needles:
+        at = folded.find(needle)
+        while at != -1:
+            end = text.find("\n", at)
+            end = len(text) if end == -1 else end
+            lines.add((text.rfind("\n", 0, at) + 1, end))
+            at = folded.find(needle, end)
+    return sorted(lines)
+
+
+def _userinfo_urls(text: str) -> list[tuple[int, int]]:
+    """Spans around each ``scheme://userinfo@``: the scheme's run of characters, with the one before it (what
+    ``\\b`` looks at), to the ``@``. A match holds one ``://`` (its userinfo has no ``/``), so none is missed."""
+    spans: list[tuple[int, int]] = []
+    last = 0
+    at = text.find("://")
+    while at != -1:
+        end = _USERINFO_RUN.match(text, at + 3).end()  # type: ignore[union-attr]
+        if not (at + 3 < end < len(text) and text[end] == "@"):
+            at = text.find("://", at + 1)  # the next may start inside this run: userinfo allows ':'
+            continue
+        start = at
+        while start > last and text[start - 1] in _SCHEME_CHARS:
+            start -= 1
+        spans.append((max(start - 1, last), end + 1))
+        last = end + 1
+        at = text.find("://", last)
+    return spans
+
+
+_QUERY_KEYS = ("token=", "key=", "secret=", "password=", "passwd=", "pwd=", "sig=", "signature=", "auth=", "code=",
+               "x-amz-credential=")
+_SHAPES = [
+    _Shape(re.compile(r"gh[pousr]_[A-Za-z0-9]{20,}"), ("gh",)),
+    _Shape(re.compile(r"github_pat_[A-Za-z0-9_]{20,}"), ("github_pat_",)),
+    _Shape(re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])(?=.*(?:secret|Secret|SECRET))"),
+           ("secret",), "line"),
+    _Shape(re.compile(r"(?i)(authorization:\s*(?:bearer|token)\s+)\S+"), ("authorization",)),
+    _Shape(re.compile(r"(?i)(aws_secret_access_key\s*[=:]\s*)\S+"), ("aws_secret_access_key",)),
+    _Shape(re.compile(r"(?i)(aws_session_token\s*[=:]\s*)\S+"), ("aws_session_token",)),
     # scheme://user:password@host (or a token alone as the user): the whole userinfo goes.
-    re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"<>]+(?=@)"),
+    _Shape(re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"<>]+(?=@)"), ("://",), "url"),
     # Webhook-like URLs carry their secret in the query or in the path.
-    re.compile(r"(?i)([?&;](?:access_token|token|api[_-]?key|key|secret|password|passwd|pwd|sig|signature|auth"
-               r"|code|x-amz-signature|x-amz-credential|x-amz-security-token)=)[^&#\s'\"<>]+"),
-    re.compile(r"(?i)(hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s'\"<>?#]+"),
-    re.compile(r"(?i)(discord(?:app)?\.com/api/webhooks/\d+/)[^\s'\"<>?#/]+"),
+    _Shape(re.compile(r"(?i)([?&;](?:access_token|token|api[_-]?key|key|secret|password|passwd|pwd|sig|signature|auth"
+                      r"|code|x-amz-signature|x-amz-credential|x-amz-security-token)=)[^&#\s'\"<>]+"),
+           _QUERY_KEYS, "line"),
+    _Shape(re.compile(r"(?i)(hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s'\"<>?#]+"), ("hooks.slack.com",)),
+    _Shape(re.compile(r"(?i)(discord(?:app)?\.com/api/webhooks/\d+/)[^\s'\"<>?#/]+"), ("discord",)),
 ]
 MAX_REASON = 200
 _TITLE = re.compile(r"(?is)<title[^>]*>(.*?)</title>")
@@ -62,8 +140,11 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for value in sorted(self._values, key=len, reverse=True):
             text = text.replace(value, MASK)
-        for pattern in _PATTERNS:
-            text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + MASK, text)
+        folded = text.casefold()
+        for shape in _SHAPES:
+            masked = shape.sub(text, folded)
+            if masked is not text:
+                text, folded = masked, masked.casefold()
         return text
 
     def data(self, obj: Any) -> Any:
