@@ -123,3 +123,22 @@ def test_global_profile_and_region_stand_anywhere_but_rollback_keeps_its_own_reg
         "--region", "eu-west-1", "--profile=ci", "preflight", "--env", "prod"]
     assert hoist_globals(["rollback", "order_lambda", "--env", "prod", "--region", "eu-west-1"]) == [
         "rollback", "order_lambda", "--env", "prod", "--region", "eu-west-1"]
+
+
+def test_sessions_share_service_models_but_never_credentials(moto_reset: str) -> None:
+    """Every session reads models through one loader; each still answers as its own account and region, and the
+    loader's search path stays as it was however many sessions are made."""
+    other = "210987654321"
+    keys = {account: mint_credentials(moto_reset, account, region)
+            for account, region in ((PLAN_ACCOUNT, REGION), (other, "eu-west-1"))}
+    made = []
+    for account, region in ((PLAN_ACCOUNT, REGION), (other, "eu-west-1")) * 10:
+        pair = (keys[account].access_key_id, keys[account].secret_access_key)
+        made.append((account, region, Aws(AwsTarget(region=region, static_keys=pair, endpoint_url=moto_reset))))
+    first = made[0][2].client("sts")._loader  # type: ignore[attr-defined]
+    paths = list(first.search_paths)
+    for account, region, aws in made:
+        assert aws.client("sts").get_caller_identity()["Account"] == account
+        assert aws.client("lambda").meta.region_name == region
+        assert aws.client("lambda")._loader is first  # type: ignore[attr-defined]
+    assert first.search_paths == paths and len(set(paths)) == len(paths)

@@ -502,6 +502,26 @@ def test_an_alarm_firing_before_deploy_does_not_block_it_and_a_new_one_rolls_bac
         _alarm(world, "bbws-checkout-latency", "OK")
 
 
+def test_a_named_alarm_rolls_back_even_where_new_alarms_allow_it(h: Harness, world: SandboxWorld) -> None:
+    """The runbook's ``alarm: bbws-data-corruption`` fires during the 50% bake; ``alarms: new`` allow-lists that
+    alarm, and another alarm was firing all along: the named trigger still decides, and names only its alarm."""
+    h.plan = with_triggers(h.plan, {"alarms": "new", "allow": ["bbws-data-corruption", "bbws-legacy-queue"]})
+    _alarm(world, "bbws-legacy-queue", "ALARM")
+    try:
+        h.publish("campaigns_lambda")
+        h.when_shifted("campaigns_lambda", 50, lambda _now: _alarm(world, "bbws-data-corruption", "ALARM"))
+        run = h.canary_run("campaigns_lambda")
+        h.drive(run)
+
+        assert h.store.get_run(run.id).status == "rolled_back"
+        assert weights_shifted(h, run, "campaigns_lambda") == [10.0, 50.0]
+        (event,) = h.events(run, "rollback", "campaigns_lambda")
+        assert event.data["reason"] == "trigger: alarm bbws-data-corruption in ALARM"
+    finally:
+        _alarm(world, "bbws-legacy-queue", "OK")
+        _alarm(world, "bbws-data-corruption", "OK")
+
+
 def test_health_503_during_a_bake_rolls_back_naming_the_url_and_availability(h: Harness, world: SandboxWorld) -> None:
     h.publish("order_lambda")
     run = h.canary_run("order_lambda")

@@ -26,7 +26,7 @@ PIECES = [
 texts = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(texts)
 def test_each_shape_masks_what_a_whole_text_search_masks(text: str) -> None:
     for shape in _SHAPES:
@@ -34,7 +34,7 @@ def test_each_shape_masks_what_a_whole_text_search_masks(text: str) -> None:
         assert shape.sub(text, text.casefold()) == expected, (shape.pattern.pattern, text)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(texts)
 def test_the_redactor_is_the_shapes_in_order_over_the_whole_text(text: str) -> None:
     expected = text

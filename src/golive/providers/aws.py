@@ -24,6 +24,7 @@ before they expire, so a release that runs for days outlives a one-hour session.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ from botocore.credentials import (
     DeferredRefreshableCredentials,
     create_assume_role_refresher,
 )
+from botocore.loaders import Loader, create_loader
 
 from golive.errors import AwsError, AwsRequestError, AwsUnreachable, ConfigError
 from golive.redact import scrub
@@ -98,6 +100,33 @@ class _Fixed(CredentialProvider):
         return self._credentials
 
 
+_loaders: dict[str, Loader] = {}
+_loaders_lock = threading.Lock()
+
+
+def _session(*, profile_name: str | None = None, botocore_session: botocore.session.Session | None = None,
+             **kwargs: Any) -> boto3.Session:
+    """A boto3 session whose service models come through the process's one loader (per data path).
+
+    Each session would otherwise read and parse its own copy of every model it touches (``endpoints.json``,
+    each service's ``service-2.json``): a tenth of a second or more each, for every environment and region.
+    """
+    core = botocore_session or botocore.session.get_session()
+    if profile_name is not None:
+        core.set_config_variable("profile", profile_name)
+    # Reads the profile, so a missing one is ProfileNotFound here, where boto3 itself would raise it.
+    data_path = str(core.get_config_variable("data_path") or "")
+    with _loaders_lock:
+        loader = _loaders.get(data_path)
+        if loader is None:
+            loader = _loaders[data_path] = create_loader(data_path or None)
+        core.register_component("data_loader", loader)
+        session = boto3.Session(botocore_session=core, **kwargs)
+        # boto3 adds its own data folder to the loader of every session it wraps: once is enough.
+        loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
+    return session
+
+
 class Aws:
     """Typed boto3 clients for one environment, created lazily and cached."""
 
@@ -138,15 +167,15 @@ class Aws:
         profile = self.target.profile
         if self.target.static_keys is not None:
             key_id, secret = self.target.static_keys
-            return boto3.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=self.region)
+            return _session(aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=self.region)
         try:
-            return boto3.Session(profile_name=profile, region_name=self.region)
+            return _session(profile_name=profile, region_name=self.region)
         except bx.ProfileNotFound as exc:
             explicit = next((o for o in self.target.overridden if o.startswith("profile")), None)
             if explicit is not None:
                 raise ConfigError(f"AWS {explicit} is not configured on this machine "
                                   f"(run 'aws configure sso --profile {profile}' or choose another)") from exc
-            chain = boto3.Session(region_name=self.region)
+            chain = _session(region_name=self.region)
             creds = chain.get_credentials()
             if creds is None:
                 raise ConfigError(
@@ -173,7 +202,7 @@ class Aws:
         creds = DeferredRefreshableCredentials(refresh, "assume-role", time_fetcher=self._now)
         core = botocore.session.get_session()
         core.register_component("credential_provider", CredentialResolver([_Fixed(creds, "assume-role")]))
-        return boto3.Session(botocore_session=core, region_name=self.region)
+        return _session(botocore_session=core, region_name=self.region)
 
     def _make_session(self) -> boto3.Session:
         if self._session is not None:

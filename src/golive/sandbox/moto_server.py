@@ -35,6 +35,7 @@ from __future__ import annotations
 import hmac
 import io
 import json
+import os
 import secrets
 import socket
 import struct
@@ -255,6 +256,9 @@ class SandboxServer:
             return self.endpoint
         from moto.moto_server.werkzeug_app import create_backend_app
 
+        # The sandbox launches no instance: moto's catalogue of public AMIs, loaded into every EC2 region a
+        # request reaches, is time spent for nothing (an explicit setting is kept).
+        os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         percentiles.install()
         app = _control_app(_dispatcher(create_backend_app), self.switch, self.token)
         server = make_server(self._host, self._port, app, threaded=True, request_handler=_handler_class(self.switch))

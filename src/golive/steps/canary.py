@@ -146,7 +146,7 @@ def _gate(ctx: StepContext, p: CanaryParams, aws: Aws) -> str | None:
     """Why the canary must not move forward now, or None: the signals every weight change is gated on."""
     if ctx.state["index"] > 0 and not ctx.state.get("forced") and ctx.state.get("last_verdict") != "ok":
         return f"the last analysis was {ctx.state.get('last_verdict') or 'missing'}"
-    why = _incident_trigger(ctx, p) or _alarm_trigger(ctx, p, aws) or _new_alarm_trigger(ctx, p, aws)
+    why = _incident_trigger(ctx, p) or _alarm_trigger(ctx, p, aws)
     if why:
         return why
     down = [f"{url} answered {status}" for url, status in _probe_health(ctx, p, record=False).items()
@@ -220,13 +220,21 @@ def _incident_trigger(ctx: StepContext, p: CanaryParams) -> str | None:
 
 
 def _alarm_trigger(ctx: StepContext, p: CanaryParams, aws: Aws) -> str | None:
-    names = [t["alarm"] for t in p.triggers if t.get("alarm")]
-    if not names:
+    """A named alarm in ALARM, or (``alarms: new``) one in ALARM now that was not at the start and is not
+    allow-listed: both from one read of the alarms in ALARM."""
+    names = {t["alarm"] for t in p.triggers if t.get("alarm")}
+    new_trigger = next((t for t in p.triggers if t.get("alarms") == "new"), None)
+    if not names and new_trigger is None:
         return None
-    client = aws.client("cloudwatch")
-    answer = aws.call("cloudwatch:DescribeAlarms", lambda: client.describe_alarms(AlarmNames=names))
-    firing = [a["AlarmName"] for a in answer.get("MetricAlarms", []) if a.get("StateValue") == "ALARM"]
-    return f"alarm {', '.join(firing)} in ALARM" if firing else None
+    firing = alarm_baseline.firing(aws)
+    named = [n for n in firing if n in names]
+    if named:
+        return f"alarm {', '.join(named)} in ALARM"
+    if new_trigger is None:
+        return None
+    _ok, _old, new = sort_alarms(firing, list(new_trigger.get("allow", [])),
+                                 frozenset(ctx.state.get("alarms_at_start", [])))
+    return f"new alarm{'s' if len(new) > 1 else ''} in ALARM since the start: {', '.join(new)}" if new else None
 
 
 def _alarms_at_start(ctx: StepContext, p: CanaryParams, aws: Aws) -> list[str]:
@@ -240,16 +248,6 @@ def _alarms_at_start(ctx: StepContext, p: CanaryParams, aws: Aws) -> list[str]:
     if not any(t.get("alarms") == "new" for t in p.triggers):
         return []
     return alarm_baseline.firing(aws)
-
-
-def _new_alarm_trigger(ctx: StepContext, p: CanaryParams, aws: Aws) -> str | None:
-    """``alarms: new``: an alarm in ALARM now that was not at the start and is not allow-listed."""
-    trigger = next((t for t in p.triggers if t.get("alarms") == "new"), None)
-    if trigger is None:
-        return None
-    _ok, _old, new = sort_alarms(alarm_baseline.firing(aws), list(trigger.get("allow", [])),
-                                 frozenset(ctx.state.get("alarms_at_start", [])))
-    return f"new alarm{'s' if len(new) > 1 else ''} in ALARM since the start: {', '.join(new)}" if new else None
 
 
 def _probe_health(ctx: StepContext, p: CanaryParams, *, record: bool = True) -> dict[str, int | str]:
@@ -425,7 +423,7 @@ def _analyse(ctx: StepContext, p: CanaryParams, aws: Aws) -> tuple[str, str, dic
     bake_start = floor_minute(parse_instant(ctx.state["bake_started"]))
     evidence: dict[str, Any] = {"project": p.project, "weight": ctx.state.get("weight"),
                                 "window": {"end": end.isoformat()}, "health": ctx.state.get("health", {})}
-    why = _incident_trigger(ctx, p) or _alarm_trigger(ctx, p, aws) or _new_alarm_trigger(ctx, p, aws) \
+    why = _incident_trigger(ctx, p) or _alarm_trigger(ctx, p, aws) \
         or _health_trigger(ctx, p)
     if why:
         return "fail", f"trigger: {why}", evidence
