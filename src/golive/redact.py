@@ -55,11 +55,14 @@ class _Shape:
         spans = _lines_holding(text, folded, self.needles) if self.scope == "line" else _userinfo_urls(text)
         parts: list[str] = []
         last = 0
+        changed = False
         for start, end in spans:
-            parts += [text[last:start], self.pattern.sub(_keep_prefix, text[start:end])]
+            span = text[start:end]
+            masked = self.pattern.sub(_keep_prefix, span)
+            changed = changed or masked is not span
+            parts += [text[last:start], masked]
             last = end
-        masked = "".join(parts) + text[last:]
-        return text if masked == text else masked
+        return "".join(parts) + text[last:] if changed else text
 
 
 def _keep_prefix(match: re.Match[str]) -> str:

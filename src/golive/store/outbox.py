@@ -19,7 +19,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from golive.store import tables as t
-from golive.store.topics import topic_of
 
 MAX_ATTEMPTS = 12
 CLAIM = timedelta(seconds=60)
@@ -40,11 +39,8 @@ def wall_now() -> datetime:
     return datetime.now(UTC)
 
 
-def enqueue(conn: Connection, event_id: int, event: dict[str, Any]) -> None:
-    """Called by the store for each event it writes; adds an outbox row when the event has a topic."""
-    topic = topic_of(str(event["kind"]), event.get("outcome"), dict(event.get("data") or {}))
-    if topic is None:
-        return
+def enqueue(conn: Connection, event_id: int, event: dict[str, Any], topic: str) -> None:
+    """Called by the store, in the event's own transaction, for each event it writes that has a topic."""
     now = wall_now()
     conn.execute(t.outbox.insert().values(event_id=event_id, topic=topic, release=event["release"], env=event["env"],
                                           created_at=now, status="pending", deliveries={}, attempts=0, next_at=now))

@@ -11,11 +11,11 @@ trip), the engine writes a whole pass (its steps, their events, the run's
 status) with ``write``: one transaction, one ``executemany`` per shape, sent
 with the BEGIN as one psycopg pipeline (one wait), then COMMIT (a second).
 COMMIT stays out of the pipeline so that a dropped connection is still known
-to have committed nothing. There is no pre-ping per checkout: a connection the driver already knows is broken
-is replaced at checkout, and a transaction that meets a dropped connection
-before its COMMIT was sent is retried once on a fresh one (the server rolled
-the first attempt back; a failure during COMMIT itself is never retried, its
-outcome is unknown).
+to have committed nothing. There is no pre-ping per checkout: a connection
+the driver already knows is broken is replaced at checkout, and a
+transaction that meets a dropped connection before its COMMIT was sent is
+retried once on a fresh one (the server rolled the first attempt back; a
+failure during COMMIT itself is never retried, its outcome is unknown).
 
 Leases: one process at a time advances a run. ``acquire_lease`` is a single
 atomic decision on both backends; on PostgreSQL it takes the lease row with
@@ -336,24 +336,25 @@ class Store:
         with self._reader.connect() as conn:  # autocommit: the BEGIN below is ours, inside the pipeline
             driver: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
             try:
-                try:
-                    with driver.pipeline():
-                        conn.exec_driver_sql("BEGIN")
-                        result = work(conn)
-                except psycopg.Error as exc:
-                    # Raised by the pipeline's closing sync, outside SQLAlchemy: given the shape of its errors.
-                    lost = conn.dialect.is_disconnect(exc, driver, None)  # type: ignore[arg-type]
-                    if lost:
-                        conn.invalidate(exc)
-                    raise sa.exc.DBAPIError.instance(None, None, exc, psycopg.Error, connection_invalidated=lost,
-                                                     dialect=conn.dialect) from exc
+                with driver.pipeline():
+                    conn.exec_driver_sql("BEGIN")
+                    result = work(conn)
                 sent.committing = True
                 conn.exec_driver_sql("COMMIT")
+                return result
+            except psycopg.Error as exc:
+                # Raised by the pipeline's closing sync, outside SQLAlchemy: given the shape of its errors.
+                lost = conn.dialect.is_disconnect(exc, driver, None)  # type: ignore[arg-type]
+                if lost:
+                    conn.invalidate(exc)
+                else:
+                    driver.rollback()
+                raise sa.exc.DBAPIError.instance(None, None, exc, psycopg.Error, connection_invalidated=lost,
+                                                 dialect=conn.dialect) from exc
             except BaseException:
                 if not conn.invalidated and driver.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                     driver.rollback()
                 raise
-            return result
 
     def _read(self, work: Callable[[Connection], T]) -> T:
         """``work`` (reads only) outside a transaction; retried once on a dropped connection."""
@@ -495,7 +496,7 @@ class Store:
                     conn.execute(t.events.insert().inline(), plain)
                     plain = []
                 inserted = conn.execute(t.events.insert().values(**event))
-                outbox.enqueue(conn, int(inserted.inserted_primary_key[0]), event)  # type: ignore[index]
+                outbox.enqueue(conn, int(inserted.inserted_primary_key[0]), event, topic)  # type: ignore[index]
             if plain:
                 conn.execute(t.events.insert().inline(), plain)  # no id back: a pipeline would hold it
             if run is not None:
@@ -521,10 +522,12 @@ class Store:
         row = self.event_row(release=release, env=env, kind=kind, subject=subject, at=at, data=data,
                              outcome=outcome, run_id=run_id, step_key=step_key)
 
+        topic = topic_of(kind, outcome, data or {})
+
         def work(conn: Connection) -> int:
             event_id = int(conn.execute(t.events.insert().values(**row)).inserted_primary_key[0])  # type: ignore[index]
-            outbox.enqueue(conn, event_id, {"release": release, "env": env, "kind": kind, "outcome": outcome,
-                                            "data": data or {}})
+            if topic is not None:
+                outbox.enqueue(conn, event_id, row, topic)
             return event_id
 
         return self._transact(work)
