@@ -1,8 +1,8 @@
-"""Every status a run can have, in one enum, with the exit code each one ends a command with.
+"""Every status a run or a step can have, in two enums, with the exit code each run status ends a command with.
 
-A run is stored with its status as text; the engine, the CLI, notifications and the rehearsal all
-decide from this enum (which statuses are still active, which are finished, which count as a failure),
-so a new status is added in one place.
+Runs and steps are stored with their status as text; the engine, the CLI, notifications, reports and the
+rehearsal all decide from these enums (which statuses are still active, which are finished, which count as
+a failure), so a new status is added in one place and no other module spells one as a string.
 """
 
 from __future__ import annotations
@@ -39,10 +39,33 @@ class RunStatus(StrEnum):
 _ACTIVE = frozenset({RunStatus.PENDING, RunStatus.RUNNING, RunStatus.WAITING, RunStatus.FAILING})
 _FAILED = frozenset({RunStatus.FAILED, RunStatus.ROLLED_BACK, RunStatus.ABORTED, RunStatus.NO_GO})
 
+class StepStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    WAITING = "waiting"
+    COMPENSATING = "compensating"  # its group failed; the undo it owes (a rollback) is recorded, not yet done
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+    @property
+    def open(self) -> bool:
+        """Not yet finished: the engine may still run it (or, compensating, owes its undo)."""
+        return self in _STEP_OPEN
+
+    @property
+    def finished(self) -> bool:
+        return not self.open
+
+
+_STEP_OPEN = frozenset({StepStatus.PENDING, StepStatus.RUNNING, StepStatus.WAITING, StepStatus.COMPENSATING})
+
 RUN_ACTIVE: tuple[str, ...] = tuple(s.value for s in RunStatus if s.active)
 RUN_FAILED: tuple[str, ...] = tuple(s.value for s in RunStatus if s.failed)
 RUN_FINISHED: tuple[str, ...] = (RunStatus.SUCCEEDED.value, *RUN_FAILED)
-STEP_OPEN: tuple[str, ...] = ("pending", "running", "waiting")
+STEP_OPEN: tuple[str, ...] = (StepStatus.PENDING.value, StepStatus.RUNNING.value, StepStatus.WAITING.value)
+STEP_FINISHED: tuple[str, ...] = tuple(s.value for s in StepStatus if s.finished)
 
 
 def exit_code_of(status: str) -> int:
