@@ -1,8 +1,9 @@
 """A failure is final whatever dies when: the engine killed before each of its commits resumes into the failure.
 
-Each scenario runs once undisturbed to count its commits; then, for every commit N, a fresh store runs it
-again and the process "dies" just before its Nth commit (a listener on the store's SQLAlchemy engine raises
-a ``BaseException`` at that commit and every later one, as a killed process commits nothing more), and a new
+Each scenario runs once undisturbed to count its commits; then, for every commit N, a new run does it
+again and the process "dies" just before its Nth commit (a listener on SQLAlchemy's engines raises a
+``BaseException`` at that commit and every later one, as a killed process commits nothing more; on
+PostgreSQL a pipelined write's COMMIT statement counts too), on SQLite and PostgreSQL, and a new
 engine on a new store object resumes it. The invariants: no step after a failed step ever runs, every undo
 the failure owes is done after the failure, and the run ends as the undisturbed one did. The real-process
 version of this harness, against the sandbox, is ``tests/crash/``.
@@ -64,6 +65,8 @@ class World:
         return outcome
 
     def compensate(self, ctx: StepContext, reason: str) -> None:
+        ctx.state["rolling_back"] = reason
+        ctx.save()  # an intent, as a real rollback saves one: a crash point inside the compensation
         self.undone.append(ctx.step.key)
 
 
@@ -104,7 +107,12 @@ def _drive(url: str, world: World, run_id: int, clock: VirtualClock, die_at: int
         if die_at is not None and commits[0] >= die_at:
             raise Died(commits[0])
 
-    sa.event.listen(store.engine, "commit", count)
+    def statement(conn: Any, cursor: Any, text: str, *args: Any) -> None:
+        if text == "COMMIT":  # PostgreSQL's pipelined writes send their COMMIT as a statement
+            count(conn)
+
+    sa.event.listen(sa.engine.Engine, "commit", count)
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", statement)
     services = Services(plan=load_plan_text(PLAN), store=store, clock=clock)
     engine = Engine(services, {"w": Handler("w", world.run, world.compensate)}, holder="test")
     try:
@@ -112,7 +120,8 @@ def _drive(url: str, world: World, run_id: int, clock: VirtualClock, die_at: int
     except Died:
         return None
     finally:
-        sa.event.remove(store.engine, "commit", count)
+        sa.event.remove(sa.engine.Engine, "commit", count)
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", statement)
         store.close()
         WRITES.append(commits[0])
 
@@ -120,10 +129,9 @@ def _drive(url: str, world: World, run_id: int, clock: VirtualClock, die_at: int
 WRITES: list[int] = []
 
 
-def _scenario(tmp: Path, steps: list[tuple[str, str]], die_at: int | None) -> tuple[RunStatus, World, Store, int]:
-    url = f"sqlite:///{tmp / f'state-{die_at}.db'}"
+def _scenario(url: str, steps: list[tuple[str, str]], die_at: int | None) -> tuple[RunStatus, World, Store, int]:
     store = Store.open(url)
-    run_id = store.create_run("r", "prod", "release", "0" * 64, _specs(steps), T0).id
+    run_id = store.create_run(f"r{die_at}", "prod", "release", "0" * 64, _specs(steps), T0).id
     store.close()
     world, clock = World(), VirtualClock(T0)
     status = _drive(url, world, run_id, clock, die_at)
@@ -133,14 +141,15 @@ def _scenario(tmp: Path, steps: list[tuple[str, str]], die_at: int | None) -> tu
     return status, world, Store.open(url), run_id
 
 
-def _check(steps: list[tuple[str, str]], tmp: Path, expected: RunStatus, after_failure_never: set[str]) -> int:
+def _check(steps: list[tuple[str, str]], url: str, expected: RunStatus, after_failure_never: set[str]) -> int:
     WRITES.clear()
-    status, world, store, _ = _scenario(tmp, steps, None)
+    status, world, store, _ = _scenario(url, steps, None)
+    store.close()
     assert status == expected
     total = WRITES[0]
     assert total >= 3
     for n in range(1, total + 1):
-        status, world, store, run_id = _scenario(tmp, steps, n)
+        status, world, store, run_id = _scenario(url, steps, n)
         assert status == expected, f"died before commit {n}: ended {status}, not {expected}"
         assert world.failed_at is not None
         ran_after = set(world.calls[world.failed_at:]) & after_failure_never
@@ -157,13 +166,13 @@ def _check(steps: list[tuple[str, str]], tmp: Path, expected: RunStatus, after_f
     return total
 
 
-def test_a_no_go_is_final_at_every_crash_point(tmp_path: Path) -> None:
-    points = _check(NO_GO, tmp_path, RunStatus.NO_GO, {"tag", "deploy"})
+def test_a_no_go_is_final_at_every_crash_point(store_url: str) -> None:
+    points = _check(NO_GO, store_url, RunStatus.NO_GO, {"tag", "deploy"})
     print(f"NO-GO at the gate: {points} crash points, 0 invariant violations")
 
 
-def test_a_failed_canary_rolls_its_batch_back_at_every_crash_point(tmp_path: Path) -> None:
-    points = _check(CANARIES, tmp_path, RunStatus.ROLLED_BACK, {"validation", "canary.a", "canary.c"})
+def test_a_failed_canary_rolls_its_batch_back_at_every_crash_point(store_url: str) -> None:
+    points = _check(CANARIES, store_url, RunStatus.ROLLED_BACK, {"validation", "canary.a", "canary.c"})
     print(f"a canary failing in a batch of three: {points} crash points, 0 invariant violations")
 
 
