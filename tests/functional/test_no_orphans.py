@@ -1,0 +1,206 @@
+"""No command golive starts outlives it: stopped, timed out or killed, its process group is ended.
+
+Real ``golive`` processes run plans whose deploy command hangs (``sh -c 'sleep 3600 & sleep 3600'``, a
+shell with two children). Every process of the command is found through /proc by a marker unique to the
+test: in the shell's argv, and in the environment golive hands down to the shell's children. After each
+test the marked processes are killed whatever happened, so a failing test leaves nothing behind either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from golive.plan.validate import load_plan
+from golive.providers import shell
+from golive.rehearsal.local import rehearse
+from golive.store.store import Store
+from short_plan import write_short_plan
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds processes through /proc")
+
+GOLIVE = str(Path(sys.executable).with_name("golive"))
+MARK_ENV = "NO_ORPHANS_TEST_MARK"
+HANG = "sleep 3600 & sleep 3600"  # a shell and two children: the grandchildren of golive
+
+
+def marked(mark: str) -> list[int]:
+    """The live processes that carry ``mark`` in their argv or their environment (golive's own included)."""
+    needle = mark.encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            text = (entry / "cmdline").read_bytes() + b"\0" + (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in text:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def mark() -> Iterator[str]:
+    value = f"golive-orphan-{uuid.uuid4().hex[:12]}"
+    yield value
+    for pid in marked(value):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def golive(args: list[str], cwd: Path, mark: str) -> subprocess.Popen[str]:
+    env = {**os.environ, MARK_ENV: mark, "NO_COLOR": "1", "COLUMNS": "250"}
+    return subprocess.Popen([GOLIVE, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def wait_for_command(proc: subprocess.Popen[str], mark: str) -> list[int]:
+    """The command's processes once golive has started them (all three), or the test fails saying why."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        running = [pid for pid in marked(mark) if pid != proc.pid]
+        if len(running) >= 3:
+            return running
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"golive exited {proc.returncode} before the command ran\n{out}\n{err}")
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("golive did not start the deploy command within 180 s")
+
+
+def deploy_state(db: Path, step_key: str) -> dict[str, Any]:
+    store = Store.open(f"sqlite:///{db}")
+    try:
+        run = store.runs()[-1]
+        return next(s.state for s in store.steps(run.id) if s.key == step_key)
+    finally:
+        store.close()
+
+
+# --- golive stopped by SIGTERM during a rehearsal ---------------------------------------------------------------
+
+
+def test_sigterm_during_a_rehearsed_command_deploy_leaves_no_process_of_it(tmp_path: Path, mark: str) -> None:
+    plan_path = write_short_plan(tmp_path / "plan")
+    data: dict[str, Any] = yaml.safe_load(plan_path.read_text(encoding="utf-8"))
+    data["projects"]["dynamodb_schemas"]["deploy"] = {"command": ["sh", "-c", HANG, mark]}  # the first batch's
+    plan_path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    out = tmp_path / "out"
+    proc = golive(["-f", str(plan_path), "rehearse", "--out", str(out)], tmp_path, mark)
+    wait_for_command(proc, mark)
+
+    proc.send_signal(signal.SIGTERM)  # what `timeout -s TERM 20 golive rehearse` sends
+    stdout, stderr = proc.communicate(timeout=60)
+
+    assert marked(mark) == [], f"left behind: {marked(mark)}"
+    assert proc.returncode == 143, (stdout, stderr)
+    assert "stopped by SIGTERM; the state is kept in" in stderr
+    assert "Traceback" not in stderr
+    intent = deploy_state(out / "rehearsal.db", "deploy.dynamodb_schemas")["command"]
+    assert intent["group_ended"] == "ended by SIGTERM"
+    assert "stopped_at" in intent and "exit_code" not in intent
+
+
+# --- a step's timeout ---------------------------------------------------------------------------------------------
+
+
+def test_a_timeout_ends_the_commands_group_grandchildren_included(mark: str) -> None:
+    outcome = shell.run(["sh", "-c", HANG, mark], timeout=0.5, env={MARK_ENV: mark})
+    assert outcome.timed_out and outcome.exit_code is None
+    assert outcome.ended == "ended by SIGTERM"
+    assert marked(mark) == []
+
+
+def test_a_group_that_ignores_sigterm_is_killed_after_the_grace(mark: str) -> None:
+    outcome = shell.run(["sh", "-c", f"trap '' TERM; {HANG}", mark], timeout=0.5, grace=0.5, env={MARK_ENV: mark})
+    assert outcome.timed_out
+    assert outcome.ended == "ended by SIGKILL, 0.5 s after SIGTERM"
+    assert marked(mark) == []
+
+
+def test_a_deploy_command_that_times_out_fails_saying_its_group_was_ended(tmp_path: Path, mark: str,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MARK_ENV, mark)  # handed down to the command's processes
+    plan_path = write_short_plan(tmp_path / "plan")
+    data: dict[str, Any] = yaml.safe_load(plan_path.read_text(encoding="utf-8"))
+    data["projects"]["dynamodb_schemas"]["deploy"] = {"command": ["sh", "-c", HANG, mark], "timeout": "1s"}
+    plan_path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    out = tmp_path / "out"
+    result = rehearse(load_plan(plan_path), plan_path.parent, "prod", seed=7, until="deploy", out_dir=out)
+    assert marked(mark) == []
+    assert result.status not in ("succeeded", "stopped")
+    assert "timed out (process group ended by SIGTERM)" in (result.reason or ""), result.reason
+    assert deploy_state(out / "rehearsal.db", "deploy.dynamodb_schemas")["command"]["group_ended"] == "ended by SIGTERM"
+
+
+# --- golive killed while the command runs, then resumed ----------------------------------------------------------
+
+PLAN = """\
+release: orphans
+version: v1
+environments:
+  prod: {account: "123456789012", region: eu-west-1}
+projects:
+  app: {repo: owner/app, deploy: {command: COMMAND IDEMPOTENT}}
+batches:
+  - {name: one, projects: [app]}
+"""
+
+
+def start_deploy(folder: Path, mark: str, command: list[str], *, idempotent: bool) -> subprocess.Popen[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    text = PLAN.replace("COMMAND", yaml.safe_dump(command, default_flow_style=True).strip())
+    text = text.replace("IDEMPOTENT", ", idempotent: true" if idempotent else "")
+    (folder / "golive.yaml").write_text(text, encoding="utf-8")
+    return golive(["deploy", "--env", "prod", "--yes", "--skip-gate", "--why", "orphan test"], folder, mark)
+
+
+def test_killed_golive_resumes_knowing_the_command_did_not_finish_and_ends_it(tmp_path: Path, mark: str) -> None:
+    proc = start_deploy(tmp_path, mark, ["sh", "-c", HANG, mark], idempotent=False)
+    command = wait_for_command(proc, mark)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert sorted(marked(mark)) == sorted(command)  # what a killed golive leaves: its command, running
+
+    resumed = golive(["deploy", "--env", "prod", "--yes"], tmp_path, mark)
+    stdout, stderr = resumed.communicate(timeout=180)
+
+    assert marked(mark) == [], f"left behind: {marked(mark)}"
+    text = stdout + stderr
+    assert resumed.returncode == 1, text
+    assert "did not finish (golive was killed); ended 3 of its processes still running" in text
+    assert "not run again, as it may have done part of its work" in text
+    assert "Traceback" not in text
+
+
+def test_a_command_declared_idempotent_runs_again_after_a_stop(tmp_path: Path, mark: str) -> None:
+    # The first run hangs; any later run finds its mark and succeeds at once.
+    script = f"if [ -e ran-once ]; then echo deployed; else touch ran-once; {HANG}; fi"
+    proc = start_deploy(tmp_path, mark, ["sh", "-c", script, mark], idempotent=True)
+    wait_for_command(proc, mark)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    assert marked(mark) == []
+
+    resumed = golive(["deploy", "--env", "prod", "--yes"], tmp_path, mark)
+    stdout, stderr = resumed.communicate(timeout=180)
+
+    text = stdout + stderr
+    assert resumed.returncode == 0, text
+    assert ("did not finish (golive was stopped; process group ended by SIGTERM); none of it is left; "
+            "run again (idempotent): succeeded") in text
+    assert marked(mark) == []
