@@ -204,3 +204,26 @@ def test_a_command_declared_idempotent_runs_again_after_a_stop(tmp_path: Path, m
     assert ("did not finish (golive was stopped; process group ended by SIGTERM); none of it is left; "
             "run again (idempotent): succeeded") in text
     assert marked(mark) == []
+
+
+def test_a_command_that_ran_on_another_host_is_never_run_again_from_here(tmp_path: Path, mark: str) -> None:
+    # A PostgreSQL worker on another machine started it and died: nothing here can tell whether it still runs.
+    proc = start_deploy(tmp_path, mark, ["sh", "-c", HANG, mark], idempotent=True)
+    command = wait_for_command(proc, mark)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    store = Store.open(f"sqlite:///{tmp_path / '.golive' / 'state.db'}")
+    try:
+        step = next(s for s in store.steps(store.runs()[-1].id) if s.key == "deploy.app")
+        store.update_step(step.id, state={**step.state, "command": {**step.state["command"], "host": "build-7"}})
+    finally:
+        store.close()
+
+    resumed = golive(["deploy", "--env", "prod", "--yes"], tmp_path, mark)
+    stdout, stderr = resumed.communicate(timeout=180)
+
+    text = stdout + stderr
+    assert resumed.returncode == 1, text
+    assert "did not finish (golive was killed); it ran on build-7, where golive cannot look from here; " \
+           "not run again while it may still be running" in text
+    assert sorted(marked(mark)) == sorted(command)  # not this host's to end: the fixture cleans up

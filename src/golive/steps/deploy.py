@@ -24,6 +24,7 @@ reached no real AWS.
 from __future__ import annotations
 
 import contextlib
+import socket
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -90,12 +91,15 @@ def _command(ctx: StepContext, p: DeployParams) -> Outcome:
     before = _intent(ctx.state)
     if before is not None and "exit_code" in before:  # it ended, but golive stopped before writing the outcome
         return _outcome(p, argv, before, rerun=None)
-    rerun = _unfinished(before) if before is not None else None
+    rerun, gone = _unfinished(before) if before is not None else (None, True)
+    if rerun is not None and not gone:
+        return Fail(f"{rerun}; not run again while it may still be running: check it, then finish by hand or run "
+                    f"golive deploy --project {p.project}", {"project": p.project, "argv": argv, "unfinished": rerun})
     if rerun is not None and not p.idempotent:
         return Fail(f"{rerun}; not run again, as it may have done part of its work: check it, then finish by hand "
                     f"or run golive deploy --project {p.project} (or declare the deploy idempotent: true)",
                     {"project": p.project, "argv": argv, "unfinished": rerun})
-    intent: dict[str, Any] = {"token": uuid.uuid4().hex, "at": ctx.now.isoformat()}
+    intent: dict[str, Any] = {"token": uuid.uuid4().hex, "at": ctx.now.isoformat(), "host": socket.gethostname()}
     ctx.state["command"] = intent
     ctx.save()
     try:
@@ -145,20 +149,25 @@ def _run_recorded(ctx: StepContext, argv: list[str], cwd: Path, timeout: float,
         raise
 
 
-def _unfinished(intent: dict[str, Any]) -> str:
-    """The one line for a command a previous golive started and never saw end; ends what is left of it."""
+def _unfinished(intent: dict[str, Any]) -> tuple[str, bool]:
+    """The one line for a command a previous golive started and never saw end, having ended what is left of it;
+    and whether golive knows nothing of it still runs (not when it ran on another host, or without /proc)."""
     group = f", process group {intent['pid']}" if "pid" in intent else ""
     at = parse_instant(str(intent["at"])).strftime("%Y-%m-%d %H:%M:%SZ")
     how = f"golive was stopped; process group {intent.get('group_ended')}" if "stopped_at" in intent else \
         "golive was killed"
     line = f"the command started {at}{group} did not finish ({how})"
-    token = intent.get("token")
+    token, host = intent.get("token"), intent.get("host")
+    ended = "stopped_at" in intent  # golive ended the group itself before it stopped
     if token is None:
-        return line
+        return line, ended
+    if host is not None and host != socket.gethostname():
+        return f"{line}; it ran on {host}, where golive cannot look from here", ended
     if not shell.can_find_survivors():
-        return f"{line}; golive cannot look for what is left of it here (no /proc): check by hand"
+        return f"{line}; golive cannot look for what is left of it here (no /proc)", ended
     survivors = shell.end_survivors(str(token))
-    return line + (f"; ended {len(survivors)} of its processes still running" if survivors else "; none of it is left")
+    return line + (f"; ended {len(survivors)} of its processes still running" if survivors else
+                   "; none of it is left"), True
 
 
 def _outcome(p: DeployParams, argv: list[str], ended: dict[str, Any], rerun: str | None) -> Outcome:
