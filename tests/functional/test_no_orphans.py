@@ -22,9 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from golive.plan.validate import load_plan
 from golive.providers import shell
-from golive.rehearsal.local import rehearse
 from golive.store.store import Store
 from short_plan import write_short_plan
 
@@ -93,6 +91,7 @@ def deploy_state(db: Path, step_key: str) -> dict[str, Any]:
 # --- golive stopped by SIGTERM during a rehearsal ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_rehearsed_command_deploy_leaves_no_process_of_it(tmp_path: Path, mark: str) -> None:
     plan_path = write_short_plan(tmp_path / "plan")
     data: dict[str, Any] = yaml.safe_load(plan_path.read_text(encoding="utf-8"))
@@ -131,22 +130,7 @@ def test_a_group_that_ignores_sigterm_is_killed_after_the_grace(mark: str) -> No
     assert marked(mark) == []
 
 
-def test_a_deploy_command_that_times_out_fails_saying_its_group_was_ended(tmp_path: Path, mark: str,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(MARK_ENV, mark)  # handed down to the command's processes
-    plan_path = write_short_plan(tmp_path / "plan")
-    data: dict[str, Any] = yaml.safe_load(plan_path.read_text(encoding="utf-8"))
-    data["projects"]["dynamodb_schemas"]["deploy"] = {"command": ["sh", "-c", HANG, mark], "timeout": "1s"}
-    plan_path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    out = tmp_path / "out"
-    result = rehearse(load_plan(plan_path), plan_path.parent, "prod", seed=7, until="deploy", out_dir=out)
-    assert marked(mark) == []
-    assert result.status not in ("succeeded", "stopped")
-    assert "timed out (process group ended by SIGTERM)" in (result.reason or ""), result.reason
-    assert deploy_state(out / "rehearsal.db", "deploy.dynamodb_schemas")["command"]["group_ended"] == "ended by SIGTERM"
-
-
-# --- golive killed while the command runs, then resumed ----------------------------------------------------------
+# --- `golive deploy` of a one-project plan: the step's timeout, a kill and a resume ------------------------------
 
 PLAN = """\
 release: orphans
@@ -154,22 +138,32 @@ version: v1
 environments:
   prod: {account: "123456789012", region: eu-west-1}
 projects:
-  app: {repo: owner/app, deploy: {command: COMMAND IDEMPOTENT}}
+  app: {repo: owner/app, deploy: {command: COMMAND EXTRA}}
 batches:
   - {name: one, projects: [app]}
 """
 
 
-def start_deploy(folder: Path, mark: str, command: list[str], *, idempotent: bool) -> subprocess.Popen[str]:
+def start_deploy(folder: Path, mark: str, command: list[str], extra: str = "") -> subprocess.Popen[str]:
+    """``golive deploy`` of a one-project plan deployed by ``command`` (``extra``: more deploy keys)."""
     folder.mkdir(parents=True, exist_ok=True)
-    text = PLAN.replace("COMMAND", yaml.safe_dump(command, default_flow_style=True).strip())
-    text = text.replace("IDEMPOTENT", ", idempotent: true" if idempotent else "")
+    text = PLAN.replace("COMMAND", yaml.safe_dump(command, default_flow_style=True).strip()).replace("EXTRA", extra)
     (folder / "golive.yaml").write_text(text, encoding="utf-8")
     return golive(["deploy", "--env", "prod", "--yes", "--skip-gate", "--why", "orphan test"], folder, mark)
 
 
+def test_a_deploy_command_that_times_out_fails_saying_its_group_was_ended(tmp_path: Path, mark: str) -> None:
+    proc = start_deploy(tmp_path, mark, ["sh", "-c", HANG, mark], ", timeout: 2s")
+    stdout, stderr = proc.communicate(timeout=180)
+    assert marked(mark) == []
+    assert proc.returncode == 1, stdout + stderr
+    assert "timed out (process group ended by SIGTERM)" in stdout + stderr
+    intent = deploy_state(tmp_path / ".golive" / "state.db", "deploy.app")["command"]
+    assert intent["timed_out"] is True and intent["group_ended"] == "ended by SIGTERM"
+
+
 def test_killed_golive_resumes_knowing_the_command_did_not_finish_and_ends_it(tmp_path: Path, mark: str) -> None:
-    proc = start_deploy(tmp_path, mark, ["sh", "-c", HANG, mark], idempotent=False)
+    proc = start_deploy(tmp_path, mark, ["sh", "-c", HANG, mark], "")
     command = wait_for_command(proc, mark)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
@@ -189,7 +183,7 @@ def test_killed_golive_resumes_knowing_the_command_did_not_finish_and_ends_it(tm
 def test_a_command_declared_idempotent_runs_again_after_a_stop(tmp_path: Path, mark: str) -> None:
     # The first run hangs; any later run finds its mark and succeeds at once.
     script = f"if [ -e ran-once ]; then echo deployed; else touch ran-once; {HANG}; fi"
-    proc = start_deploy(tmp_path, mark, ["sh", "-c", script, mark], idempotent=True)
+    proc = start_deploy(tmp_path, mark, ["sh", "-c", script, mark], ", idempotent: true")
     wait_for_command(proc, mark)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
@@ -208,7 +202,7 @@ def test_a_command_declared_idempotent_runs_again_after_a_stop(tmp_path: Path, m
 
 def test_a_command_that_ran_on_another_host_is_never_run_again_from_here(tmp_path: Path, mark: str) -> None:
     # A PostgreSQL worker on another machine started it and died: nothing here can tell whether it still runs.
-    proc = start_deploy(tmp_path, mark, ["sh", "-c", HANG, mark], idempotent=True)
+    proc = start_deploy(tmp_path, mark, ["sh", "-c", HANG, mark], ", idempotent: true")
     command = wait_for_command(proc, mark)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)

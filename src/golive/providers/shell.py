@@ -139,12 +139,11 @@ def run(
     except OSError as exc:
         raise CommandError(f"cannot run {args[0]}: {exc.strerror or exc}") from exc
     group = Group(pid=proc.pid, token=token)
-    data = stdin.encode() if stdin is not None else None
     ended: str | None = None
     try:
         if on_start is not None:
             on_start(group)
-        out, err = proc.communicate(data, timeout=timeout)
+        out, err = proc.communicate(stdin.encode() if stdin is not None else None, timeout=timeout)
     except subprocess.TimeoutExpired:
         ended = end_group(proc, grace)
         try:

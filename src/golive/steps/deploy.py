@@ -14,7 +14,9 @@ or stopped mid-command) knows the command did not finish: it says so in one
 line, ends whatever of it still runs, and, since a command cut off midway
 may have done part of its work, does not run it again by itself: the step
 fails for a person to check, unless the plan declares the command
-``idempotent: true`` (``terraform apply``), which runs it again. In a
+``idempotent: true`` (``terraform apply``), which runs it again; never when
+it ran on another host (a PostgreSQL worker there died), since nothing here
+can tell whether it still runs. In a
 rehearsal a command without ``timeout:`` gets five minutes of wall time, and
 once it succeeds the sandbox plays its effect (``SandboxWorld.command_deployed``:
 the project's functions get their next version), since the command itself
