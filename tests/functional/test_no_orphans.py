@@ -21,7 +21,9 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
+from golive.plan.model import Deploy
 from golive.providers import shell
 from golive.store.store import Store
 from short_plan import write_short_plan
@@ -128,6 +130,34 @@ def test_a_group_that_ignores_sigterm_is_killed_after_the_grace(mark: str) -> No
     assert outcome.timed_out
     assert outcome.ended == "ended by SIGKILL, 0.5 s after SIGTERM"
     assert marked(mark) == []
+
+
+def test_a_stop_while_any_command_runs_ends_its_group_before_the_stop_goes_on(mark: str) -> None:
+    # A command check or a soak's smoke test: any caller of shell.run, stopped the way the CLI stops golive.
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    started: list[shell.Group] = []
+
+    def arm(group: shell.Group) -> None:  # the stop comes once the command runs
+        started.append(group)
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            shell.run(["sh", "-c", HANG, mark], timeout=60, env={MARK_ENV: mark}, on_start=arm)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert marked(mark) == []
+    assert started[0].ended == "ended by SIGTERM"
+
+
+def test_idempotent_is_a_command_deploys_key() -> None:
+    assert Deploy(command=["terraform", "apply"], idempotent=True).idempotent
+    with pytest.raises(ValidationError, match="idempotent applies to a command"):
+        Deploy(github_workflow="deploy.yml", idempotent=True)
 
 
 # --- `golive deploy` of a one-project plan: the step's timeout, a kill and a resume ------------------------------
