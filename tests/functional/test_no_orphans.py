@@ -154,6 +154,28 @@ def test_a_stop_while_any_command_runs_ends_its_group_before_the_stop_goes_on(ma
     assert started[0].ended == "ended by SIGTERM"
 
 
+def test_a_second_stop_during_the_grace_kills_the_group_at_once(mark: str) -> None:
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    started: list[shell.Group] = []
+
+    def arm(group: shell.Group) -> None:  # a stop once the command runs, and another one half a second later
+        started.append(group)
+        signal.setitimer(signal.ITIMER_REAL, 0.5, 0.5)
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    try:
+        with pytest.raises(KeyboardInterrupt):  # the group ignores SIGTERM, and the grace is long
+            shell.run(["sh", "-c", f"trap '' TERM; {HANG}", mark], timeout=60, grace=600, env={MARK_ENV: mark},
+                      on_start=arm)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert marked(mark) == []
+    assert started[0].ended is None  # the second stop cut the grace short: nothing to record but the stop
+
+
 def test_idempotent_is_a_command_deploys_key() -> None:
     assert Deploy(command=["terraform", "apply"], idempotent=True).idempotent
     with pytest.raises(ValidationError, match="idempotent applies to a command"):

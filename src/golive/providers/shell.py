@@ -33,7 +33,6 @@ MARK_ENV = "GOLIVE_COMMAND_ID"
 TERM_GRACE_S = 5.0  # between SIGTERM and SIGKILL: time for a script to clean up (a lock, a half-written file)
 _READ_GRACE_S = 2.0  # for the pipes to close once the group is gone
 _POLL_S = 0.05
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 @dataclass(frozen=True)
@@ -76,27 +75,31 @@ def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
 def end_group(proc: subprocess.Popen[bytes], grace: float = TERM_GRACE_S) -> str:
     """SIGTERM to the command's whole group, SIGKILL to what is left after ``grace`` seconds; says which it took.
 
-    A second Ctrl-C or SIGTERM while this runs waits until it is done (it is delivered afterwards), so an
-    impatient stop cannot leave the group half ended.
+    A second Ctrl-C or SIGTERM during the grace cuts it short: the group gets SIGKILL at once, then the stop
+    goes on, so an impatient stop cannot leave the group behind either.
     """
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    if not _group_alive(proc):
+        return "had already ended"
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
     try:
-        if not _group_alive(proc):
-            return "had already ended"
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             if not _group_alive(proc):
                 return "ended by SIGTERM"
             time.sleep(_POLL_S)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=_READ_GRACE_S)
-        return f"ended by SIGKILL, {grace:g} s after SIGTERM"
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    except BaseException:
+        _kill_group(proc)
+        raise
+    _kill_group(proc)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=_READ_GRACE_S)
+    return f"ended by SIGKILL, {grace:g} s after SIGTERM"
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def run(

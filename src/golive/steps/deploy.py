@@ -144,7 +144,9 @@ def _run_recorded(ctx: StepContext, argv: list[str], cwd: Path, timeout: float,
     try:
         return shell.run(argv, timeout=timeout, cwd=str(cwd), token=intent["token"], on_start=started)
     except BaseException as stop:
-        if running and not isinstance(stop, Exception):  # golive is being stopped: shell.run ended the group
+        if running and running[0].ended is not None and not isinstance(stop, Exception):
+            # golive is being stopped and shell.run saw the group end (a second stop cuts that short: then the
+            # resumed step looks for what is left, as after a kill)
             intent.update(stopped_at=ctx.now.isoformat(), group_ended=running[0].ended)
             with contextlib.suppress(Exception):
                 ctx.save()
