@@ -9,8 +9,8 @@ Every command runs in a process group of its own, and golive never leaves
 that group behind: at the timeout, or when golive itself is stopped (Ctrl-C,
 or SIGTERM, which the CLI turns into the same stop) while it waits, the
 whole group (children and grandchildren: ``curl``, ``sleep``) gets SIGTERM,
-then SIGKILL after a grace period, before the timeout is answered or the
-stop goes on. A caller that must know after a crash whether its command is
+then SIGKILL after a grace period (at once on a second stop), before the
+timeout is answered or the stop goes on. A caller that must know after a crash whether its command is
 still running passes a ``token``: it is put in the command's environment
 (``GOLIVE_COMMAND_ID``), which every descendant inherits, so ``end_survivors``
 can find and end what a killed golive left running, and nothing else.
