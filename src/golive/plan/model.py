@@ -162,6 +162,9 @@ class Deploy(Model):
     command: list[str] | None = None
     cwd: str | None = None
     timeout: Duration | None = None
+    idempotent: bool = Field(False, description="with command: running it again after it was interrupted is safe "
+                                               "(terraform apply), so a resumed release runs it again instead of "
+                                               "stopping for a person to check what it did")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Deploy:
@@ -171,6 +174,8 @@ class Deploy(Model):
             WorkflowDeploy(github_workflow=self.github_workflow)
         if self.command is not None and not self.command:
             raise ValueError("command must be a non-empty argv list")
+        if self.idempotent and self.command is None:
+            raise ValueError("idempotent applies to a command (a workflow is never dispatched twice)")
         return self
 
     @property

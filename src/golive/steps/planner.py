@@ -86,7 +86,8 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
                 timeout_s=(how.timeout or timedelta(minutes=45)).total_seconds())
         else:
             params = deploy.DeployParams(project=name, method="command", argv=expand(how.command, vars_), cwd=how.cwd,
-                                         timeout_s=(how.timeout or timedelta(minutes=30)).total_seconds())
+                                         timeout_s=(how.timeout or timedelta(minutes=30)).total_seconds(),
+                                         idempotent=how.idempotent)
         out.append(deploy.KIND.freeze(params, key=f"deploy.{name}", phase=phase, title=f"deploy {name}",
                                       group=group, lane=lane))
         if project.verify:
