@@ -158,8 +158,10 @@ def create_app(config: ServeConfig) -> ASGIApp:
         try:
             user = await hashers.login(name, password)
         except HashersBusy:
+            throttle.succeeded(name, address)  # not judged: it does not count against the name
             return refused(503, "too many logins at once: try again in a second", retry_after=1)
         if user is None:
+            throttle.failed(name, address)
             return refused(401, "unknown user or wrong password")
         throttle.succeeded(name, address)
         session = sessions.open(user)

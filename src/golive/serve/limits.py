@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 class Limits:
     user_free_failures: int = 5  # wrong passwords for one user name before waits begin
     address_free_failures: int = 20  # wrong passwords from one address before waits begin
-    backoff_first: float = 1.0  # seconds of the first wait; each further failure doubles it
+    backoff_first: float = 5.0  # seconds of the first wait; each further failure doubles it
     backoff_max: float = 900.0  # no wait is longer than 15 minutes
     forget_after: float = 3600.0  # a name or address quiet this long starts afresh
     hash_workers: int = 2  # passwords hashed at once (Argon2 takes 64 MiB each)
@@ -73,6 +73,14 @@ class LoginThrottle:
                 tally.failures += 1
                 tally.last = now
             return 0
+
+    def failed(self, user: str, address: str) -> None:
+        """The attempt was judged wrong: waits count from now (a hash may take seconds)."""
+        now = self.clock()
+        with self._lock:
+            for book, key in ((self._users, user), (self._addresses, address)):
+                if key in book:
+                    book[key].last = now
 
     def succeeded(self, user: str, address: str) -> None:
         with self._lock:
