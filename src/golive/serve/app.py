@@ -126,7 +126,7 @@ def create_app(config: ServeConfig) -> ASGIApp:
         trimmed = records.trim(finite(view), limits.text_in_view, limits.items_in_view)
         return Response(json.dumps(trimmed, default=str), media_type="application/json", headers=_HEADERS)
 
-    def me(request: Request) -> Response:
+    async def me(request: Request) -> Response:  # answered on the event loop: no thread to wait for
         user, session = who(request)
         return JSONResponse({"user": user.name if user else None, "roles": sorted(user.roles) if user else [],
                              "csrf": session.csrf if session else None}, headers=_HEADERS)

@@ -15,8 +15,10 @@ flood of logins cannot hold more than a few Argon2 hashes in memory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
+import os
 import secrets
 import threading
 import time
@@ -154,7 +156,7 @@ class HashPool:
 
     def __init__(self, users: Users, workers: int, queue: int) -> None:
         self.users = users
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="golive-hash")
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="golive-hash", initializer=_yield_cpu)
         self._slots = threading.BoundedSemaphore(workers + queue)
 
     async def login(self, name: str, password: str) -> User | None:
@@ -164,6 +166,13 @@ class HashPool:
             return await asyncio.wrap_future(self._pool.submit(self.users.login, name, password))
         finally:
             self._slots.release()
+
+
+def _yield_cpu() -> None:
+    """Run this hasher thread (and Argon2's own lanes, which inherit it) at a lower priority than the event
+    loop, so a login flood slows the logins, not every page read."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 def csrf_ok(session: Session, sent: str | None) -> bool:

@@ -22,7 +22,7 @@ class Limits:
     backoff_first: float = 5.0  # seconds of the first wait; each further failure doubles it
     backoff_max: float = 900.0  # no wait is longer than 15 minutes
     forget_after: float = 3600.0  # a name or address quiet this long starts afresh
-    hash_workers: int = 2  # passwords hashed at once (Argon2 takes 64 MiB each)
+    hash_workers: int = 1  # passwords hashed at once (Argon2 takes 64 MiB and 4 threads each)
     hash_queue: int = 16  # logins waiting for a hasher; more are answered 503
     session_idle: float = 1800.0  # a session unused this long is closed
     session_max: float = 43200.0  # a session older than this is closed however busy
