@@ -107,7 +107,7 @@ def work(services: Services, *, holder: str | None = None, lease_ttl: timedelta 
 
 @contextmanager
 def delivering(services: Services, plan_dir: Path) -> Iterator[None]:
-    """Deliver the outbox on a thread while the block runs, and what is due once more when it ends."""
+    """Deliver the outbox on a thread while the block runs, and what is due once more when it ends well."""
     if not services.plan.notify:
         yield
         return
@@ -115,9 +115,10 @@ def delivering(services: Services, plan_dir: Path) -> Iterator[None]:
     loop = DeliveryLoop(services.store, services.plan, plan_dir, client).start()
     try:
         yield
+        loop.stop()
+        deliver_due(services.store, services.plan, plan_dir, client)  # what the last turns recorded
     finally:
         loop.stop()
-        deliver_due(services.store, services.plan, plan_dir, client)
         client.close()
 
 

@@ -151,7 +151,7 @@ def create_app(config: ServeConfig) -> ASGIApp:
             return refused(400, str(exc))
         if len(password) > PASSWORD_MAX:
             return refused(400, f"password: at most {PASSWORD_MAX:,} characters are accepted")
-        address = request.client.host if request.client else "unknown"
+        address = source(request)
         wait = throttle.begin(name, address)
         if wait:
             return refused(429, f"too many login attempts: wait {wait} s", retry_after=wait)
@@ -166,8 +166,7 @@ def create_app(config: ServeConfig) -> ASGIApp:
         throttle.succeeded(name, address)
         session = sessions.open(user)
         response = JSONResponse({"user": user.name, "roles": sorted(user.roles), "csrf": session.csrf}, headers=_HEADERS)
-        response.set_cookie(COOKIE, session.id, httponly=True, samesite="strict", secure=config.secure_cookie,
-                            max_age=int(limits.session_max))
+        response.set_cookie(COOKIE, session.id, httponly=True, samesite="strict", secure=config.secure_cookie)
         return response
 
     def logout(request: Request) -> Response:
@@ -206,7 +205,7 @@ def create_app(config: ServeConfig) -> ASGIApp:
         if not may_read(request):
             return denied()
         user = who(request)[0]
-        holder = user.name if user else f"the address {request.client.host if request.client else 'unknown'}"
+        holder = user.name if user else f"the address {source(request)}"
         try:
             streams.take(holder)
         except TooManyStreams as exc:
