@@ -90,7 +90,10 @@ def send(client: httpx.Client, name: str, sink: NotifySink, url: str, message: M
          deadline: float = DEADLINE, destinations: Destinations | None = None) -> str | None:
     """Post the message; None when the sink took it (2xx), else one line without the URL. Never raises."""
     body = message.slack_body() if sink.type == "slack" else message.json_body()
-    policy = destinations if destinations is not None else Destinations.from_environment()
+    try:
+        policy = destinations if destinations is not None else Destinations.from_environment()
+    except ConfigError as exc:
+        return f"{name}: {exc}"
     try:
         target = httpx.URL(url)
     except (httpx.InvalidURL, ValueError, TypeError):
