@@ -197,3 +197,13 @@ def test_behind_a_proxy_the_address_is_the_entry_the_trusted_proxies_added(tmp_p
     assert [e.data["from"] for e in store.events(kind="web_action")] == ["198.51.100.7"] * 2
     store.close()
     assert json.dumps("6.6.6.6") not in (tmp_path / "serve.log").read_text()
+
+
+def test_odd_bytes_in_a_path_or_a_header_are_refused_never_a_500(served: tuple[Served, str]) -> None:
+    server, _ = served
+    nul = httpx.get(server.url + "/api/release/bb%00ws", timeout=30)
+    assert nul.status_code == 400 and "release: contains a NUL byte" in nul.json()["error"]
+    dana, _csrf = login(server.url, "dana", "dana-pw")
+    odd = dana.post("/api/actions/approve", json={"gate": "go_no_go", "env": "prod", "role": "devops"},
+                    headers={"X-CSRF-Token": "\u00e9t\u00e9".encode()})
+    assert odd.status_code == 403

@@ -121,6 +121,10 @@ def create_app(config: ServeConfig) -> ASGIApp:
         if not may_read(request):
             return denied()
         name = request.path_params["name"]
+        try:
+            check_title("release", name)
+        except TextRefused as exc:
+            return refused(400, str(exc))
         view = records.release_view(config.store, config.plan, name,
                                     records.recorded_now(config.store, name, config.clock.now()))
         trimmed = records.trim(finite(view), limits.text_in_view, limits.items_in_view)

@@ -176,4 +176,4 @@ def _yield_cpu() -> None:
 
 
 def csrf_ok(session: Session, sent: str | None) -> bool:
-    return sent is not None and hmac.compare_digest(session.csrf, sent)
+    return sent is not None and hmac.compare_digest(session.csrf.encode(), sent.encode("utf-8", "surrogateescape"))
