@@ -199,11 +199,20 @@ def test_behind_a_proxy_the_address_is_the_entry_the_trusted_proxies_added(tmp_p
     assert json.dumps("6.6.6.6") not in (tmp_path / "serve.log").read_text()
 
 
-def test_odd_bytes_in_a_path_or_a_header_are_refused_never_a_500(served: tuple[Served, str]) -> None:
-    server, _ = served
+def test_odd_bytes_in_a_path_a_header_or_a_string_are_refused_never_a_500(served: tuple[Served, str]) -> None:
+    server, url = served
     nul = httpx.get(server.url + "/api/release/bb%00ws", timeout=30)
     assert nul.status_code == 400 and "release: contains a NUL byte" in nul.json()["error"]
-    dana, _csrf = login(server.url, "dana", "dana-pw")
+    dana, csrf = login(server.url, "dana", "dana-pw")
     odd = dana.post("/api/actions/approve", json={"gate": "go_no_go", "env": "prod", "role": "devops"},
                     headers={"X-CSRF-Token": "\u00e9t\u00e9".encode()})
     assert odd.status_code == 403
+    surrogate = dana.post("/api/actions/incident_open", content=b'{"severity": "P1", "title": "x\\ud800", "env": "prod"}',
+                          headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"})
+    assert surrogate.status_code == 400 and "title: contains an unpaired surrogate" in surrogate.json()["error"]
+    password = httpx.post(server.url + "/login", content=b'{"user": "dana", "password": "\\udfff"}',
+                          headers={"Content-Type": "application/json"})
+    assert password.status_code == 400 and "password: contains an unpaired surrogate" in password.json()["error"]
+    store = Store.open(url)
+    assert store.events(kind="web_action")[-1].data["title"] == "x\\ud800"
+    store.close()

@@ -30,7 +30,7 @@ from golive.serve.auth import User
 from golive.steps.gate import record_approval
 from golive.steps.rollback import operator
 from golive.store.store import Store
-from golive.textinput import check_note, check_title
+from golive.textinput import TextRefused, check_note, check_title
 
 NOTES = ("note", "why")  # free text: line breaks allowed, NOTE_MAX characters; every other field is a one-line title
 FIELDS = ("gate", "role", "project", "why", "note", "severity", "title", "incident", "env", "scope")
@@ -83,7 +83,17 @@ def _check_fields(body: dict[str, Any]) -> None:
             continue
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise UsageError(f"{key}: must be a string")
-        (check_note if key in NOTES else check_title)(key, str(value))
+        (check_note if key in NOTES else check_title)(key, encodable(key, str(value)))
+
+
+def encodable(field: str, value: str) -> str:
+    """``value`` unchanged if it is text UTF-8 can hold; JSON's ``"\\ud800"`` (a lone surrogate) is not."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise TextRefused(field, f"contains an unpaired surrogate at character {exc.start + 1}; "
+                                 "send text as UTF-8") from None
+    return value
 
 
 def _perform(store: Store, plan: Plan, clock: Clock, actor: Actor, action: str, env: str,
@@ -125,7 +135,8 @@ def _safe(body: dict[str, Any]) -> dict[str, Any]:
 
 def _printable(text: str, limit: int = 500) -> str:
     """Text that can always be stored and shown: control characters spelled out, cut to ``limit``."""
-    shown = _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text[:limit])
+    cut = text[:limit].encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate spelled out too
+    shown = _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", cut)
     return shown if len(text) <= limit else shown + "…"
 
 

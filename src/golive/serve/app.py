@@ -12,6 +12,7 @@ shape.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 from collections.abc import AsyncIterator
@@ -31,7 +32,7 @@ from golive.clock import Clock
 from golive.errors import GoliveError, UsageError
 from golive.plan.model import Plan
 from golive.serve import records
-from golive.serve.actions import Actor, Forbidden, perform
+from golive.serve.actions import Actor, Forbidden, encodable, perform
 from golive.serve.auth import HashersBusy, HashPool, Session, Sessions, User, Users, csrf_ok
 from golive.serve.guard import LOOPBACK_NAMES, Guard
 from golive.serve.limits import Limits, LoginThrottle, StreamSlots, TooManyStreams
@@ -150,7 +151,8 @@ def create_app(config: ServeConfig) -> ASGIApp:
             return refused(400, "send a JSON object: {\"user\": \"...\", \"password\": \"...\"}")
         name, password = body["user"], body["password"]
         try:
-            check_title("user", name)
+            check_title("user", encodable("user", name))
+            encodable("password", password)
         except TextRefused as exc:
             return refused(400, str(exc))
         if len(password) > PASSWORD_MAX:
@@ -214,11 +216,11 @@ def create_app(config: ServeConfig) -> ASGIApp:
             streams.take(holder)
         except TooManyStreams as exc:
             return refused(429, str(exc), retry_after=30)
-        held = [True]
+        held = [holder]
 
-        def give_back() -> None:  # once, from the stream's end or, if it never began, after the response
-            if held.pop() if held else False:
-                streams.give_back(holder)
+        def give_back() -> None:  # once: from the stream's end or, if it never began, after the response
+            with contextlib.suppress(IndexError):
+                streams.give_back(held.pop())  # list.pop is atomic: only one caller gets the holder
 
         async def events() -> AsyncIterator[str]:
             try:
