@@ -41,6 +41,10 @@ def describe(params: ChecksParams) -> list[str]:
 
 def run(ctx: StepContext, params: ChecksParams) -> Outcome:
     entries = params.checks
+    if params.on_failure == "rollback" and "rollback" in ctx.state:
+        # Resumed mid-rollback: the validation failed already; checking again the traffic it moved back would lie.
+        saved = ctx.state["rollback"]
+        return after_failed_validation(ctx, saved["reason"], dict(saved["result"]))
     results = run_step_checks(ctx, entries, raise_unanswered=params.mode != "report")
     bad = [f"{r.check} {r.target}: {r.summary}" for r in results if not r.ok]
     summary = {"passed": sum(r.ok for r in results), "failed": len(bad), "total": len(results)}
