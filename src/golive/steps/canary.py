@@ -249,10 +249,7 @@ def _alarm_trigger(ctx: StepContext, p: CanaryParams, aws: Aws) -> str | None:
 
 def _alarms_at_start(ctx: StepContext, p: CanaryParams, aws: Aws) -> list[str]:
     """The alarms in ALARM when the run started in this region; read now if the run did not record them."""
-    region = p.region
-    environment = ctx.services.plan.environments.get(ctx.run.env)
-    primary = environment is None or region in (None, environment.region)
-    found = alarm_baseline.at_start(ctx.run.meta, ctx.run.env, None if primary else region)
+    found = alarm_baseline.at_start(ctx.run.meta, ctx.run.env, None if p.primary else p.region)
     if found is not None:
         return sorted(found)
     if not any(t.get("alarms") == "new" for t in p.triggers):
@@ -288,7 +285,7 @@ def _health_trigger(ctx: StepContext, p: CanaryParams) -> str | None:
 
 
 def _trigger_specs(ctx: StepContext, p: CanaryParams) -> list[CriterionSpec]:
-    metrics = {n: parse_metric_def(m.lambda_, n) for n, m in ctx.services.plan.metrics.items()}
+    metrics = {n: parse_metric_def(text, n) for n, text in p.metrics.items()}
     default = int(p.min_invocations)
     specs = []
     for t in p.triggers:
@@ -587,6 +584,8 @@ class CanaryParams(StepParams):
     health: list[str] = Field(default_factory=list)
     http_ok: list[int] = Field(default_factory=lambda: [200])
     rollback_shifted: bool = True  # a failure elsewhere in the batch puts this canary's traffic back
+    primary: bool = True  # in the environment's primary region (False: its DR region)
+    metrics: dict[str, str] = Field(default_factory=dict)  # the triggers' metrics: name -> the plan's lambda expression
 
 
 def describe(p: CanaryParams) -> list[str]:
@@ -604,6 +603,10 @@ def describe(p: CanaryParams) -> list[str]:
         if step.bake_s:
             calls.append(f"  bake {hours_or_minutes(timedelta(seconds=step.bake_s))}: every {every} "
                          f"GetMetricData by ExecutedVersion, triggers + canary-vs-stable judge")
+    for trigger in p.triggers:
+        shown = ", ".join(f"{k}={v}" for k, v in trigger.items())
+        name = parse_criterion(trigger["criterion"]).metric if trigger.get("criterion") else None
+        calls.append(f"  roll back on {shown}" + (f" ({name} = {p.metrics[name]})" if name in p.metrics else ""))
     return calls
 
 

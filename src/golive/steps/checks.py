@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Outcome
 from golive.steps.checking import preflight_summary, run_step_checks
@@ -23,6 +25,7 @@ class ChecksParams(StepParams):
     checks: list[dict[str, Any]]
     mode: Literal["gate", "report"] = "gate"
     on_failure: str | None = None  # "rollback": a failed validation puts promoted canaries back
+    sourced_secrets: dict[str, list[str]] = Field(default_factory=dict)  # a report's: secrets prep sets if missing
 
 
 def describe_check(check: dict[str, Any]) -> str:
@@ -49,7 +52,7 @@ def run(ctx: StepContext, params: ChecksParams) -> Outcome:
     bad = [f"{r.check} {r.target}: {r.summary}" for r in results if not r.ok]
     summary = {"passed": sum(r.ok for r in results), "failed": len(bad), "total": len(results)}
     if params.mode == "report":
-        pre = preflight_summary(ctx.services.plan, entries, results)
+        pre = preflight_summary(params.sourced_secrets, entries, results)
         text = f"{len(results)} checks passed" if not bad else \
             f"action required: {len(bad)} of {len(results)} checks failed ({len(pre['fixable'])} fixed by prep)"
         return Done(text, {**pre, "action": bad}, outcome="pass" if not bad else "warn", kind="preflight",
