@@ -44,6 +44,8 @@ STORED: list[tuple[str, str | None, str, dict[str, Any]]] = [
     ("rollback", "rollback_failed", "orders", {"project": "orders", "reason": "golive rollback", "region": "eu-west-1",
                                                "from_weight": 10.0, "versions": VERSIONS, "asked_by": "operator",
                                                "error": "rollback not confirmed for order_fn"}),
+    ("plan_change", "accepted", "release", {"why": "bake 10m was a typo", "from_digest": "ab12", "to_digest": "cd34",
+                                            "refrozen": ["canary.orders"], "kept": ["gate.go_no_go"]}),
     ("rollback_command", None, "orders", {"project": "orders", "argv": ["./rollback.sh", "orders"], "exit_code": 0,
                                           "output": "done", "seconds": 2.5}),
     ("check", "fail", "github_secrets org/orders", {**CHECK, "project": "orders"}),
