@@ -604,7 +604,7 @@ def describe(p: CanaryParams) -> list[str]:
             calls.append(f"  bake {hours_or_minutes(timedelta(seconds=step.bake_s))}: every {every} "
                          f"GetMetricData by ExecutedVersion, triggers + canary-vs-stable judge")
     for trigger in p.triggers:
-        shown = ", ".join(f"{k}={v}" for k, v in trigger.items())
+        shown = ", ".join(f"{k}={v}" for k, v in trigger.items() if v not in (None, [], {}))
         name = parse_criterion(trigger["criterion"]).metric if trigger.get("criterion") else None
         calls.append(f"  roll back on {shown}" + (f" ({name} = {p.metrics[name]})" if name in p.metrics else ""))
     return calls

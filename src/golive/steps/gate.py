@@ -171,7 +171,8 @@ def gate_params(plan: Plan, gate: str, env: str) -> GateParams:
     return GateParams(gate=gate, env=env, requires=list(spec.requires), approvals=list(spec.approvals),
                       checklist=list(spec.checklist), freshness_s=spec.freshness.total_seconds(),
                       freeze=[FreezeSpan(start=w.start, end=w.end, reason=w.reason) for w in plan.freeze],
-                      preflight=preflight_checks(plan, env) if "preflight" in spec.requires else [],
+                      preflight=preflight_checks(plan, env)
+                      if "preflight" in spec.requires and env in plan.environments else [],
                       sourced_secrets=sourced_secrets(plan))
 
 
