@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from canary_world import ENV, Harness, canary_plan
+from canary_world import ENV, Harness, canary_plan, with_canary
 
 from golive.engine.context import StepContext
+from golive.runs.release import start_or_resume
 from golive.sandbox.world import SandboxWorld
+from golive.steps import planner
 from golive.steps.canary import KIND as CANARY
 from golive.steps.rollback import operator, rollback
 from golive.store.store import Run
@@ -132,6 +134,29 @@ def test_the_canarys_own_rollback_resumed_from_its_intent_finishes_and_fails(h: 
     assert len(h.events(run, "canary", "product_lambda", "shifted")) == shifted_before  # never forward
     (record,) = h.events(run, "rollback", "product_lambda")
     assert record.data["asked_by"] == "canary" and record.data["from_weight"] == 10.0
+
+
+def test_a_validation_resumed_mid_rollback_finishes_it_without_checking_again(h: Harness) -> None:
+    h.plan = with_canary(h.plan, "campaigns_lambda", steps=[{"weight": 100}])
+    published = h.publish("campaigns_lambda")
+    steps = [s for s in planner.build_deploy(h.plan, ENV, project="campaigns_lambda") if s.kind == "canary"]
+    validation = planner.validation_step(h.plan, ENV)
+    run, _ = start_or_resume(h.store, h.plan, ENV, "deploy", lambda: [*steps, validation], h.world.clock)
+    h.drive(run, until=lambda: h.step(run, "canary.campaigns_lambda").state.get("phase") == "promoted")
+    assert {fn: s.version for fn, s in h.aliases("campaigns_lambda").items()} == published
+    # The validation failed and saved its intent, then the process died before any alias moved.
+    step = h.step(run, "validation")
+    intent = {"reason": "http https://api/health: 503", "result": {"failed": 1}, "done": [], "outcomes": []}
+    h.store.update_step(step.id, status="running", state={"rollback": intent})
+
+    h.drive(run)
+
+    ended = h.store.get_run(run.id)
+    assert ended.status == "rolled_back" and "503" in (ended.reason or ""), ended.reason
+    assert _stable(h, run, "campaigns_lambda")
+    assert not h.events(run, "check")  # the traffic it moved back was not validated again
+    (record,) = h.events(run, "rollback", "campaigns_lambda")
+    assert (record.data["asked_by"], record.data["from_weight"]) == ("validation", 100.0)
 
 
 def test_golive_rollback_writes_the_same_record(h: Harness) -> None:

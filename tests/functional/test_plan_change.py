@@ -144,6 +144,15 @@ def test_steps_added_or_removed_are_named_and_cannot_join_the_running_run(short:
     assert store.get_run(run.id).plan_digest == plan_digest(plan) and not store.records(PlanChangeAccepted)
 
 
+def test_accepting_a_change_needs_a_why(short: Path) -> None:
+    for argv in (["run", "--env", ENV, "--yes", "--accept-plan-change"],
+                 ["deploy", "--env", ENV, "--yes", "--accept-plan-change"]):
+        done = subprocess.run([str(GOLIVE), "-f", str(short), *argv], check=False, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert done.stderr.strip() == 'golive: error: --accept-plan-change needs --why "..." (it is recorded)'
+
+
 # -- real processes: golive rehearse --sandbox D ---------------------------------------------------------------
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[Path, SandboxInfo]]:
