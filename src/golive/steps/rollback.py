@@ -2,11 +2,11 @@
 
 A rollback puts every function of a project back on its previous stable
 version with the routing cleared, through the one restore (``restore.py``),
-measured to the confirmed alias state (the runbook promises under a
-minute). The stable
-versions come from the canary's own record in the store; failing that, from
-an alias still carrying weights (its main version is the stable one); never
-from a guess. ``--full`` also runs the plan's full-rollback command.
+measured to the confirmed alias state (the runbook promises under a minute).
+The stable versions come from the canary's own record in the store; failing
+that, from an alias still carrying weights (its main version is the stable
+one); never from a guess. ``--full`` then runs the plan's full-rollback
+command, recorded on its own.
 Abort and promote are recorded as operator events that the running canary
 reads on its next pass, so they work from any terminal. A validation that
 fails after promotion does the same for every canary its run promoted, when
