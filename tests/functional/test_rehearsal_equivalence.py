@@ -48,6 +48,8 @@ def normalized(text: str, plan_dir: Path) -> Any:
     text = re.sub(r"\b(exit -?\d+ in )[0-9.]+m?s\b", r"\1T", text)  # how long a command check ran
     text = re.sub(r'"NotAfter": "[^"]*"', '"NotAfter": "WALL"', text)  # moto dates certificates by the wall clock
     report = json.loads(text)
+    if report.get("plan_changes") == []:
+        del report["plan_changes"]  # a section added after the fixtures were written (issue 23): none was accepted
     for rollback in report.get("rollbacks", []):
         rollback["seconds"] = None  # how long the rollback took in wall time
     for check in report.get("checks", []):

@@ -67,7 +67,8 @@ class ListeningClock:
 
 
 def run_attached(plan_path: Path, env: str, sandbox_state_dir: Path, db_url: str, *, until: str | None = None,
-                 faults: Sequence[str] = (), notify: Notify | None = None, holder: str | None = None) -> str:
+                 faults: Sequence[str] = (), notify: Notify | None = None, holder: str | None = None,
+                 accept_change: str | None = None) -> str:
     """Drive the release of ``plan_path`` against the running sandbox of ``sandbox_state_dir``; the run's status.
 
     With ``until``, a run still going after that phase reads ``stopped``. A store whose release run has
@@ -117,7 +118,8 @@ def run_attached(plan_path: Path, env: str, sandbox_state_dir: Path, db_url: str
         # The holder is this process (engine/runner.py:default_holder): a second runner on the same sandbox
         # is refused naming the first, and a runner started again after a kill takes its dead predecessor's
         # lease at once.
-        driven = session.release(services, env, wait_external=False, until_phase=until, holder=holder)
+        driven = session.release(services, env, wait_external=False, until_phase=until, holder=holder,
+                                 accept_change=accept_change)
         status = driven.run.status
         if until is not None and RunStatus(status).active:
             status = RunStatus.STOPPED

@@ -293,6 +293,12 @@ def render_html(report: Report) -> str:
         [_e(f.when(r.at)), _e(r.project), _e(r.reason), _e(f.duration(r.seconds)), _e(", ".join(r.functions))]
         for r in report.rollbacks]) if report.rollbacks else '<p class="muted">None.</p>')
 
+    if report.plan_changes:
+        body.append("<h2>Plan changes accepted</h2>")
+        body.append(_table(["at", "why", "steps given the new parameters", "finished steps kept as they ran"], [
+            [_e(f.when(c.at)), _e(c.why), _e(", ".join(c.refrozen) or "none"), _e(", ".join(c.kept) or "none")]
+            for c in report.plan_changes]))
+
     body.append("<h2>Availability</h2>")
     body.append(_table(["url", "probes", "up", "availability"], [
         [_e(a.url), _e(a.probes), _e(a.up), _e(f.share(a.availability))] for a in report.availability])

@@ -122,6 +122,12 @@ def render_markdown(report: Report) -> str:
                   [[f.when(r.at), r.project, r.reason, f.duration(r.seconds), ", ".join(r.functions)]
                    for r in report.rollbacks]) if report.rollbacks else ["None.", ""]
 
+    if report.plan_changes:
+        out += ["## Plan changes accepted", ""]
+        out += _table(["at", "why", "steps given the new parameters", "finished steps kept as they ran"],
+                      [[f.when(c.at), c.why, ", ".join(c.refrozen) or "none", ", ".join(c.kept) or "none"]
+                       for c in report.plan_changes])
+
     out += ["## Availability", ""]
     out += _table(["url", "probes", "up", "availability"],
                   [[a.url, a.probes, a.up, f.share(a.availability)] for a in report.availability]) \

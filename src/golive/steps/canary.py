@@ -76,10 +76,8 @@ from golive.evidence.rollback import RollbackFailed, RolledBack
 from golive.providers.aws import Aws
 from golive.providers.http import get
 from golive.providers.lambdas import LambdaClient
-from golive.steps import alarm_baseline
+from golive.steps import alarm_baseline, restore
 from golive.steps.kind import StepKind, StepParams
-
-RETRY = timedelta(seconds=30)
 
 
 def _aws(ctx: StepContext, p: CanaryParams) -> Aws:
@@ -125,21 +123,33 @@ def _operator_command(ctx: StepContext, p: CanaryParams) -> tuple[str, dict[str,
     return None
 
 
-def _rollback(ctx: StepContext, p: CanaryParams, aws: Aws, reason: str) -> Outcome:
+def _shifted(state: dict[str, Any]) -> bool:
+    """Traffic may have moved: a shift was made, or only intended (a crash between the alias update and the
+    next save leaves the intent alone; the restore reads the alias back either way)."""
+    return bool(state.get("shifted")) or state.get("shift_intent") is not None
+
+
+def _restore(ctx: StepContext, p: CanaryParams, reason: str, asked_by: str, *,
+             waiting: restore.Waiting | None) -> RolledBack | RollbackFailed:
+    router = restore.LambdaAliases(_aws(ctx, p), p.alias, _versions(ctx))
+    ask = restore.Ask(project=p.project, reason=reason, asked_by=asked_by, region=p.region,
+                      from_weight=ctx.state.get("shift_intent", ctx.state.get("last_weight")))
+    return restore.restore(router, ask, waiting=waiting)
+
+
+def _rollback(ctx: StepContext, p: CanaryParams, reason: str) -> Outcome:
+    """The canary's own failure: the intent (and its reason) saved first, so a resumed handler finishes this
+    rollback and fails instead of baking on; AWS not answering is the engine's to retry, never forward."""
     if ctx.state.get("phase") != "rolling_back":
         ctx.state.update(phase="rolling_back", rollback_reason=reason, rollback_asked_at=ctx.now.isoformat())
         ctx.save()
-    try:
-        seconds, confirmed = LambdaClient(aws).restore(_versions(ctx), p.alias)
-    except ExternalError as exc:
-        return Wait(ctx.now + RETRY, f"rollback pending, AWS did not answer ({exc}); retrying, never forward")
+    record = _restore(ctx, p, reason, "canary", waiting=None)
+    # The record, the state and the failure are written together by the engine as this returns.
+    ctx.record(record)
+    if isinstance(record, RollbackFailed):
+        return Fail(f"{p.project} could not be rolled back: {record.error} ({reason})", record.to_data())
     ctx.state.update(phase="rolled_back", weight=0.0)
-    evidence = {"project": p.project, "reason": reason, "seconds": round(seconds, 3),
-                "functions": [s.to_dict() for s in confirmed], "region": p.region,
-                "from_weight": ctx.state.get("last_weight")}
-    ctx.save()
-    ctx.record(RolledBack.from_data(p.project, "rolled_back", evidence))
-    return Fail(f"{p.project} rolled back: {reason}", evidence, rolled_back=True)
+    return Fail(f"{p.project} rolled back: {reason}", record.to_data(), rolled_back=True)
 
 
 def _gate(ctx: StepContext, p: CanaryParams, aws: Aws) -> str | None:
@@ -161,7 +171,7 @@ def _shift(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome:
     if blocked:
         ctx.record(CanaryGateBlocked(subject=p.project, project=p.project, weight=ctx.state.get("weight", 0.0),
                                      next_weight=weight, reason=blocked))
-        return _rollback(ctx, p, aws, f"not shifted to {weight:g}%: {blocked}")
+        return _rollback(ctx, p, f"not shifted to {weight:g}%: {blocked}")
     ctx.state["shift_intent"] = weight
     ctx.save()
     LambdaClient(aws).shift_all(_versions(ctx), p.alias, weight)
@@ -239,10 +249,7 @@ def _alarm_trigger(ctx: StepContext, p: CanaryParams, aws: Aws) -> str | None:
 
 def _alarms_at_start(ctx: StepContext, p: CanaryParams, aws: Aws) -> list[str]:
     """The alarms in ALARM when the run started in this region; read now if the run did not record them."""
-    region = p.region
-    environment = ctx.services.plan.environments.get(ctx.run.env)
-    primary = environment is None or region in (None, environment.region)
-    found = alarm_baseline.at_start(ctx.run.meta, ctx.run.env, None if primary else region)
+    found = alarm_baseline.at_start(ctx.run.meta, ctx.run.env, None if p.primary else p.region)
     if found is not None:
         return sorted(found)
     if not any(t.get("alarms") == "new" for t in p.triggers):
@@ -278,7 +285,7 @@ def _health_trigger(ctx: StepContext, p: CanaryParams) -> str | None:
 
 
 def _trigger_specs(ctx: StepContext, p: CanaryParams) -> list[CriterionSpec]:
-    metrics = {n: parse_metric_def(m.lambda_, n) for n, m in ctx.services.plan.metrics.items()}
+    metrics = {n: parse_metric_def(text, n) for n, text in p.metrics.items()}
     default = int(p.min_invocations)
     specs = []
     for t in p.triggers:
@@ -483,9 +490,9 @@ def _bake(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome:
     ctx.record(CanaryAnalysis.from_data(p.project, "analysis", {**evidence, "verdict": verdict, "reason": why}))
     ctx.state["last_verdict"] = verdict
     if verdict == "fail":
-        return _rollback(ctx, p, aws, why)
+        return _rollback(ctx, p, why)
     if verdict == "error":
-        return _rollback(ctx, p, aws, f"fail safe: {why}")
+        return _rollback(ctx, p, f"fail safe: {why}")
     interval = timedelta(seconds=_interval_s(ctx, p))
     bake_until = parse_instant(ctx.state["bake_until"])
     if ctx.now >= bake_until:
@@ -495,7 +502,7 @@ def _bake(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome:
             return Wait(ctx.now, "bake passed; shifting further")
         max_ext = _seconds(p.analysis.get("max_extension", 600))
         if ctx.state.get("extended_s", 0.0) + interval.total_seconds() > max_ext:
-            return _rollback(ctx, p, aws, f"fail safe: still inconclusive after extending the bake by "
+            return _rollback(ctx, p, f"fail safe: still inconclusive after extending the bake by "
                                        f"{ctx.state.get('extended_s', 0.0) / 60:g} min ({why})")
         ctx.state.update(bake_until=(bake_until + interval).isoformat(),
                          extended_s=ctx.state.get("extended_s", 0.0) + interval.total_seconds())
@@ -508,7 +515,7 @@ def run(ctx: StepContext, p: CanaryParams) -> Outcome:
     aws = _aws(ctx, p)
     phase = ctx.state.get("phase")
     if phase == "rolling_back":
-        return _rollback(ctx, p, aws, ctx.state["rollback_reason"])
+        return _rollback(ctx, p, ctx.state["rollback_reason"])
     if phase == "rolled_back":
         return Fail(f"{p.project} rolled back: {ctx.state.get('rollback_reason')}", rolled_back=True)
     if phase == "promoted":
@@ -521,7 +528,7 @@ def run(ctx: StepContext, p: CanaryParams) -> Outcome:
     if command is not None:
         kind, data = command
         if kind == "abort":
-            return _rollback(ctx, p, aws, f"aborted by {data.get('by') or 'an operator'}: {data.get('why') or 'golive abort'}")
+            return _rollback(ctx, p, f"aborted by {data.get('by') or 'an operator'}: {data.get('why') or 'golive abort'}")
         ctx.state.update(index=len(p.steps) - 1, phase="shift", forced=True)
         ctx.record(CanaryPromoteForced.from_data(p.project, "promote_forced",
                                                  {"project": p.project, **data}))
@@ -530,26 +537,34 @@ def run(ctx: StepContext, p: CanaryParams) -> Outcome:
             return _shift(ctx, p, aws)
         return _bake(ctx, p, aws)
     except ExternalError as exc:
-        return _rollback(ctx, p, aws, f"fail safe: AWS did not answer ({exc})")
+        if ctx.state.get("phase") == "rolling_back":
+            raise  # the rollback itself met no answer: the engine tries the step again, on the retry budget
+        return _rollback(ctx, p, f"fail safe: AWS did not answer ({exc})")
 
 
 def compensate(ctx: StepContext, p: CanaryParams, reason: str) -> None:
-    """The batch stopped: put this project's shifted traffic back (the plan's rollback_shifted)."""
-    if not p.rollback_shifted or not ctx.state.get("shifted"):
+    """The batch stopped: put this project's shifted traffic back (the plan's rollback_shifted).
+
+    Idempotent: the engine calls it again after a crash until it returns. The record and the state that says
+    it is done are written in one transaction (``ctx.save``), so a second call finds it done and records
+    nothing twice; before that, a second call restores again (an alias already on stable reads back so).
+    """
+    if not p.rollback_shifted or ctx.state.get("phase") in ("rolled_back", "rollback_failed") \
+            or "versions" not in ctx.state:
         return
-    if ctx.state.get("phase") == "rolled_back":
+    if not _shifted(ctx.state) and ctx.state.get("phase") != "rolling_back":
         return
-    aws = _aws(ctx, p)
-    ctx.state.update(phase="rolling_back", rollback_reason=reason)
-    try:
-        seconds, confirmed = LambdaClient(aws).restore(_versions(ctx), p.alias)
-    except GoliveError as exc:
-        ctx.record(RollbackFailed(subject=p.project, project=p.project, reason=reason,
-                                  error=str(exc)))
-        return
-    ctx.state["phase"] = "rolled_back"
-    ctx.record(RolledBack(subject=p.project, project=p.project, reason=reason,
-                          seconds=round(seconds, 3), functions=tuple(s.to_dict() for s in confirmed)))
+    reason = ctx.state.get("rollback_reason") or reason
+    if ctx.state.get("phase") != "rolling_back":
+        ctx.state.update(phase="rolling_back", rollback_reason=reason, rollback_asked_at=ctx.now.isoformat())
+        ctx.save()
+    record = _restore(ctx, p, reason, "compensation", waiting=restore.Waiting.of(ctx.services, ctx.run.env))
+    if isinstance(record, RolledBack):
+        ctx.state.update(phase="rolled_back", weight=0.0)
+    else:
+        ctx.state["phase"] = "rollback_failed"
+    ctx.record(record)
+    ctx.save()
 
 
 class CanaryStep(StepParams):
@@ -569,6 +584,8 @@ class CanaryParams(StepParams):
     health: list[str] = Field(default_factory=list)
     http_ok: list[int] = Field(default_factory=lambda: [200])
     rollback_shifted: bool = True  # a failure elsewhere in the batch puts this canary's traffic back
+    primary: bool = True  # in the environment's primary region (False: its DR region)
+    metrics: dict[str, str] = Field(default_factory=dict)  # the triggers' metrics: name -> the plan's lambda expression
 
 
 def describe(p: CanaryParams) -> list[str]:
@@ -586,6 +603,10 @@ def describe(p: CanaryParams) -> list[str]:
         if step.bake_s:
             calls.append(f"  bake {hours_or_minutes(timedelta(seconds=step.bake_s))}: every {every} "
                          f"GetMetricData by ExecutedVersion, triggers + canary-vs-stable judge")
+    for trigger in p.triggers:
+        shown = ", ".join(f"{k}={v}" for k, v in trigger.items() if v not in (None, [], {}))
+        name = parse_criterion(trigger["criterion"]).metric if trigger.get("criterion") else None
+        calls.append(f"  roll back on {shown}" + (f" ({name} = {p.metrics[name]})" if name in p.metrics else ""))
     return calls
 
 

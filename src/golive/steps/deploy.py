@@ -40,7 +40,6 @@ from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Outcome, Wait
 from golive.errors import GoliveError
 from golive.evidence.runs import DeployDispatched
-from golive.plan.model import Plan
 from golive.providers import shell
 from golive.steps.kind import StepKind, StepParams
 from golive.steps.workflow import dispatch_once, poll
@@ -78,12 +77,11 @@ def _workflow(ctx: StepContext, p: DeployParams) -> Outcome:
     return Fail(f"{p.workflow} run {run_id} {progress.summary()} ({progress.html_url})", evidence)
 
 
-def command_timeout(plan: Plan, project: str, planned_s: float, *, rehearsal: bool) -> float:
+def command_timeout(p: DeployParams, *, rehearsal: bool) -> float:
     """The plan's ``timeout``; in a rehearsal without one, a few minutes of wall time rather than half an hour."""
-    found = plan.projects.get(project)
-    if rehearsal and (found is None or found.deploy.timeout is None):
+    if rehearsal and not p.timeout_planned:
         return REHEARSAL_TIMEOUT.total_seconds()
-    return planned_s
+    return p.timeout_s
 
 
 def _command(ctx: StepContext, p: DeployParams) -> Outcome:
@@ -105,8 +103,7 @@ def _command(ctx: StepContext, p: DeployParams) -> Outcome:
     ctx.state["command"] = intent
     ctx.save()
     try:
-        timeout = command_timeout(ctx.services.plan, p.project, p.timeout_s,
-                                  rehearsal=ctx.services.rehearsal)
+        timeout = command_timeout(p, rehearsal=ctx.services.rehearsal)
         result = _run_recorded(ctx, argv, cwd, timeout, intent)
     except GoliveError as exc:
         return Fail(f"deploy command could not start: {exc}")
@@ -191,6 +188,7 @@ class DeployParams(StepParams):
     project: str
     method: Literal["github_workflow", "command"]
     timeout_s: float
+    timeout_planned: bool = True  # the plan set the timeout (False: golive's default, shorter in a rehearsal)
     # github_workflow
     repo: str | None = None
     workflow: str | None = None

@@ -18,13 +18,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
+from golive.analysis.criteria import parse_criterion
 from golive.analysis.units import hours_or_minutes as _hours
 from golive.errors import UnknownNameError
 from golive.plan.model import CheckEntry, Plan, Project, SoakSpec
 from golive.plan.variables import expand, variables
 from golive.steps import approval, canary, checks, deploy, prep, soak, tag, uptime
 from golive.steps import gate as gate_kind
-from golive.steps.checking import check_entries
+from golive.steps.checking import check_entries, sourced_secrets
 from golive.store.store import StepSpec
 
 PHASES = (
@@ -39,8 +40,10 @@ def _check_entries(plan: Plan, entries: list[CheckEntry], vars_: dict[str, str],
 
 
 def _checks_step(key: str, phase: str, title: str, entries: list[dict[str, Any]], *, group: str,
-                 mode: Literal["gate", "report"] = "gate", lane: str = "", on_failure: str | None = None) -> StepSpec:
-    return checks.KIND.freeze(checks.ChecksParams(checks=entries, mode=mode, on_failure=on_failure),
+                 mode: Literal["gate", "report"] = "gate", lane: str = "", on_failure: str | None = None,
+                 sourced: dict[str, list[str]] | None = None) -> StepSpec:
+    return checks.KIND.freeze(checks.ChecksParams(checks=entries, mode=mode, on_failure=on_failure,
+                                                  sourced_secrets=sourced or {}),
                               key=key, phase=phase, title=title, group=group, lane=lane or key)
 
 
@@ -63,13 +66,21 @@ def _soak_steps(plan: Plan, env: str, spec: SoakSpec, phase: str, *, standalone:
         out.append(soak.CHECKPOINT.freeze(
             soak.CheckpointParams(env=env, index=i, of=n, offset_s=(spec.every * i).total_seconds(),
                                   window_s=spec.every.total_seconds(), criteria=criteria, checks=entries,
-                                  health=health, smoke=smoke if smoke_due else []),
+                                  health=health, smoke=smoke if smoke_due else [],
+                                  metrics=_criteria_metrics(plan, [c.criterion for c in spec.criteria]),
+                                  functions=soak.soak_selectors(plan, env) if criteria else []),
             key=f"{group}.checkpoint.{i}", phase=phase, group=group, lane=group,
             title=f"{env} soak checkpoint {i} of {n} (at +{_hours(spec.every * i)})"))
     out.append(soak.END.freeze(soak.SoakEndParams(env=env, checkpoints=n, standalone=standalone),
                                key=f"{group}.end", phase=phase, title=f"{env} soak verdict", group=group, lane=group))
     return out
 
+
+
+def _criteria_metrics(plan: Plan, criteria: list[str | None]) -> dict[str, str]:
+    """The plan's definitions of the metrics these criteria name (frozen with the step that judges them)."""
+    named = {parse_criterion(c).metric for c in criteria if c}
+    return {name: metric.lambda_ for name, metric in plan.metrics.items() if name in named}
 
 
 def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str, region: str,
@@ -83,11 +94,11 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
             params = deploy.DeployParams(
                 project=name, method="github_workflow", repo=project.repo, workflow=how.github_workflow,
                 ref=how.ref or plan.version, inputs=expand(how.inputs, vars_),
-                timeout_s=(how.timeout or timedelta(minutes=45)).total_seconds())
+                timeout_s=(how.timeout or timedelta(minutes=45)).total_seconds(), timeout_planned=how.timeout is not None)
         else:
             params = deploy.DeployParams(project=name, method="command", argv=expand(how.command, vars_), cwd=how.cwd,
                                          timeout_s=(how.timeout or timedelta(minutes=30)).total_seconds(),
-                                         idempotent=how.idempotent)
+                                         timeout_planned=how.timeout is not None, idempotent=how.idempotent)
         out.append(deploy.KIND.freeze(params, key=f"deploy.{name}", phase=phase, title=f"deploy {name}",
                                       group=group, lane=lane))
         if project.verify:
@@ -104,7 +115,9 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
                 analysis=spec.analysis.model_dump(mode="json"),
                 triggers=[t.model_dump(exclude_none=True) for t in plan.rollback.triggers],
                 min_invocations=plan.rollback.min_invocations, health=expand(project.health, vars_),
-                http_ok=plan.http_ok, rollback_shifted=plan.batch_of(name).rollback_shifted),
+                http_ok=plan.http_ok, rollback_shifted=plan.batch_of(name).rollback_shifted,
+                primary=region == plan.environments[env].region,
+                metrics=_criteria_metrics(plan, [t.criterion for t in plan.rollback.triggers])),
             key=f"canary.{name}{suffix}", phase=phase, group=group, lane=lane,
             title=f"canary {name}{' in ' + region if suffix else ''}: " + " → ".join(f"{s.weight:g}%" for s in spec.steps)))
     return out
@@ -118,7 +131,7 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
     if plan.preflight:
         steps.append(_checks_step("prerequisites", "prerequisites", f"prerequisites in {env} (report only)",
                                   _check_entries(plan, plan.preflight, vars_), group="prerequisites",
-                                  mode="report"))
+                                  mode="report", sourced=sourced_secrets(plan)))
     if include_soaks:
         for pre in plan.preprod_envs(env):
             steps += _soak_steps(plan, pre, plan.soak[pre], "soak")
@@ -126,8 +139,7 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
         if spec.env not in (None, env):
             continue
         steps.append(gate_kind.KIND.freeze(
-            gate_kind.GateParams(gate=gate_name, env=env, requires=list(spec.requires), approvals=list(spec.approvals),
-                                 checklist=list(spec.checklist)),
+            gate_kind.gate_params(plan, gate_name, env),
             key=f"gate.{gate_name}", phase="gate", title=f"{gate_name}: GO / NO-GO for {env}",
             group=f"gate.{gate_name}", lane=gate_name))
     # Prep (the runbook's evening tasks): infrastructure, IAM, secrets, tags, DNS/certificates.
@@ -178,7 +190,7 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
                 if project.rollout and project.rollout.lambda_canary:
                     steps += _project_steps(plan, env, name, project, f"dr.{batch.name}", e.dr_region, "dr",
                                             suffix="@dr")
-    steps.append(uptime.END.freeze(uptime.UptimeEndParams(), key="uptime.end", phase="validation",
+    steps.append(uptime.END.freeze(uptime.UptimeEndParams(urls=health), key="uptime.end", phase="validation",
                                    title="availability of every health URL during the deploy", group="uptime.end",
                                    lane="uptime"))
     steps.append(validation_step(plan, env))
@@ -223,7 +235,8 @@ def build_soak(plan: Plan, env: str) -> list[StepSpec]:
 def build_preflight(plan: Plan, env: str) -> list[StepSpec]:
     vars_ = variables(plan, env)
     return [_checks_step("preflight", "prerequisites", f"preflight in {env}",
-                         _check_entries(plan, plan.preflight, vars_), group="preflight", mode="report")]
+                         _check_entries(plan, plan.preflight, vars_), group="preflight", mode="report",
+                         sourced=sourced_secrets(plan))]
 
 
 def build_deploy(plan: Plan, env: str, batch: str | None = None, project: str | None = None) -> list[StepSpec]:

@@ -29,7 +29,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -446,6 +446,23 @@ class Store:
                 ended: bool = False, meta: dict[str, Any] | None = None) -> None:
         values = run_values(now, status=status, reason=reason, ended=ended, meta=meta)
         self._transact(lambda conn: conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(**values)))
+        self._run_writes[run_id] = self._run_writes.get(run_id, 0) + 1
+
+    def refreeze(self, run_id: int, plan_digest: str, specs: Mapping[int, StepSpec], event: dict[str, Any]) -> None:
+        """A changed plan accepted into a running run, in one transaction: the run's new digest, the new title and
+        parameters of the steps in ``specs`` (by step id), and the event recording it (as ``event_row`` makes it)."""
+        topic = topic_of(str(event["kind"]), event.get("outcome"), dict(event.get("data") or {}))
+
+        def work(conn: Connection) -> None:
+            conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(plan_digest=plan_digest))
+            for step_id, spec in specs.items():
+                conn.execute(t.steps.update().where(t.steps.c.id == step_id).values(title=spec.title,
+                                                                                     params=spec.params))
+            inserted = conn.execute(t.events.insert().values(**event))
+            if topic is not None:
+                outbox.enqueue(conn, int(inserted.inserted_primary_key[0]), event, topic)  # type: ignore[index]
+
+        self._transact(work)
         self._run_writes[run_id] = self._run_writes.get(run_id, 0) + 1
 
     # steps ----------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from golive.cli.common import EnvOpt, exit_for, out, render_driven, ws
+from golive.cli.common import AcceptPlanChangeOpt, EnvOpt, accepted_change, exit_for, out, render_driven, ws
 from golive.cli.output import progress
 from golive.cli.prompt import confirm, where
 
@@ -18,10 +18,13 @@ def run_cmd(
     no_wait: Annotated[bool, typer.Option("--no-wait", help="return at the first wait for a time or an approval, "
                                           "printing what is due when")] = False,
     until: Annotated[str | None, typer.Option("--until", help="stop before the phase after this one")] = None,
+    accept_plan_change: AcceptPlanChangeOpt = False,
+    why: Annotated[str | None, typer.Option("--why", help="why the plan change is accepted (recorded)")] = None,
 ) -> None:
     """Drive the whole release to its end; resumable (run it again to continue)."""
     from golive.runs import session
 
+    accept = accepted_change(accept_plan_change, why)
     w, o = ws(ctx), out(ctx)
     confirm(w.yes, "run", where(w.plan, w.env(env), with_dr=True),
             [f"drive the release {w.plan.release} {w.plan.version} " + (f"up to the phase {until}" if until else "to its end")
@@ -29,7 +32,7 @@ def run_cmd(
     services = w.services()
     services.notify = progress(o, w.clock)
     driven = session.release(services, w.env(env), restart=restart, wait_external=not no_wait, until_phase=until,
-                             no_wait=no_wait)
+                             no_wait=no_wait, accept_change=accept)
     render_driven(o, driven, w)
     exit_for(driven)
 
