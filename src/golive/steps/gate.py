@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import Field
 
+from golive import schedule
 from golive.analysis.units import human_duration
 from golive.checks.runner import run_checks
 from golive.engine.context import StepContext
@@ -27,7 +28,7 @@ from golive.errors import UnknownNameError, UsageError
 from golive.evidence.checks import Preflight
 from golive.evidence.gates import ApprovalRecord, GateDecisionRecord, GateItem
 from golive.evidence.runs import Checkpoint, SoakVerdict
-from golive.plan.model import Plan
+from golive.plan.model import FreezeWindow, Plan
 from golive.steps.checking import check_context, preflight_checks, preflight_summary
 from golive.steps.kind import StepKind, StepParams
 from golive.store.statuses import RunStatus
@@ -103,7 +104,7 @@ def _soak_item(store: Store, plan: Plan, soak_env: str) -> GateItem:
         return GateItem(name, False, f"failed at checkpoint {verdict.failed_at} of {verdict.checkpoints}: {reasons}",
                         verdict.to_data())
     return GateItem(name, True, f"passed: {verdict.checkpoints} of {verdict.checkpoints} "
-                                f"checkpoints ({at:%b %d %H:%M})", verdict.to_data())
+                                f"checkpoints ({schedule.local(at)})", verdict.to_data())
 
 
 def _preflight_item(store: Store, plan: Plan, env: str, freshness: timedelta, now: datetime) -> GateItem:
@@ -135,7 +136,7 @@ def _approval_items(store: Store, plan: Plan, gate: str, env: str, freshness: ti
         if who:
             a = who[-1]
             kind = " (rehearsal)" if a.rehearsal else ""
-            items.append(GateItem(f"approval {role}", True, f"{a.by}{kind} at {a.at:%b %d %H:%M}"
+            items.append(GateItem(f"approval {role}", True, f"{a.by}{kind} at {schedule.local(a.at)}"
                                   + (f": {a.note}" if a.note else ""), {"by": a.by, "note": a.note}))
         else:
             items.append(GateItem(f"approval {role}", False, f"no approval by role {role} "
@@ -152,10 +153,20 @@ def _incident_item(store: Store, plan: Plan) -> GateItem:
 
 
 def freeze_item(plan: Plan, now: datetime) -> GateItem:
+    """Whether a freeze is in force at ``now``: a dated window, a weekly one, or a public holiday."""
+    tz = plan.tz
+    spans: list[tuple[schedule.Span, str]] = []
     for window in plan.freeze:
-        if window.start <= now < window.end:
-            return GateItem("freeze", False, f"freeze window in force until {window.end:%b %d %H:%M}: {window.reason}",
-                            {"start": window.start.isoformat(), "end": window.end.isoformat()})
+        if isinstance(window, FreezeWindow):
+            spans.append((schedule.Span(window.start, window.end), window.reason))
+        else:
+            spans += [(span, window.reason) for span in
+                      schedule.weekly_spans(list(window.days), window.start, window.end, tz, now)]
+    spans += [(schedule.holiday_span(day, tz), f"public holiday {day:%b %d}") for day in plan.holidays]
+    for span, reason in spans:
+        if span.holds(now):
+            return GateItem("freeze", False, f"freeze window in force until {schedule.local(span.end, tz)}: {reason}",
+                            {"start": span.start.isoformat(), "end": span.end.isoformat()})
     return GateItem("freeze", True, "no freeze window in force")
 
 
