@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from golive import schedule
 from golive.clock import Clock, Listener, VirtualClock
 from golive.engine.approver import AutoApprover
 from golive.engine.context import Services
@@ -157,6 +158,7 @@ def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = ()
              until: str | None = None, speed: float | None = None, out_dir: Path,
              notify: Notify | None = None) -> Rehearsal:
     wall = time.perf_counter()
+    schedule.show_in(plan.tz)
     check_plan_faults(plan, faults)
     world = SandboxWorld(plan, env, seed_value=seed, faults=faults, follow_release=True)
     out_dir.mkdir(parents=True, exist_ok=True)

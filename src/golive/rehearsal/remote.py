@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 
+from golive import schedule
 from golive.clock import Listener
 from golive.engine.approver import AutoApprover
 from golive.engine.context import Services
@@ -84,6 +85,7 @@ def run_attached(plan_path: Path, env: str, sandbox_state_dir: Path, db_url: str
     if world_url is None or github_url is None:
         raise UsageError(f"the sandbox of {sandbox_state_dir} is not a whole world (no world or GitHub service)")
     plan = plan_for_world(load_plan(plan_path), world_url)
+    schedule.show_in(plan.tz)
     if env not in plan.environments:
         raise UsageError(f"unknown environment '{env}' (known: {', '.join(plan.environments)})")
     remote = RemoteClock(world_url, info.token)

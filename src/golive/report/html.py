@@ -253,8 +253,9 @@ def render_html(report: Report) -> str:
 
     if report.steps:
         body.append("<h2>Phases</h2>")
-        body.append(_table(["phase", "step", "status", "outcome", "summary"], [
-            [_e(s.phase), _e(s.title), _badge(s.status), _badge(s.outcome) if s.outcome else "", _e(s.summary)]
+        body.append(_table(["phase", "step", "started", "status", "outcome", "summary"], [
+            [_e(s.phase), _e(s.title), _e(f.when(s.started_at)), _badge(s.status),
+             _badge(s.outcome) if s.outcome else "", _e(s.summary)]
             for s in report.steps]))
 
     body.append("<h2>Soaks</h2>")

@@ -80,8 +80,9 @@ def render_markdown(report: Report) -> str:
 
     if report.steps:
         out += ["## Phases", ""]
-        out += _table(["phase", "step", "status", "outcome", "summary"],
-                      [[s.phase, s.title, s.status, s.outcome or "", s.summary] for s in report.steps])
+        out += _table(["phase", "step", "started", "status", "outcome", "summary"],
+                      [[s.phase, s.title, f.when(s.started_at), s.status, s.outcome or "", s.summary]
+                       for s in report.steps])
 
     out += ["## Soaks", ""]
     if not report.soaks:

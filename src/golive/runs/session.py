@@ -50,7 +50,7 @@ def drive(services: Services, env: str, kind: str, build: Callable[[], list[Step
 
 def release(services: Services, env: str, *, restart: bool = False, wait_external: bool = True,
             until_phase: str | None = None, holder: str | None = None, no_wait: bool = False,
-            accept_change: str | None = None) -> Driven:
+            accept_change: str | None = None, override_window_why: str | None = None) -> Driven:
     """``golive run``: the whole release, to its end or the next external wait.
 
     ``no_wait`` (``golive run --no-wait``) returns as soon as only waits remain, a time (a soak's next
@@ -84,8 +84,23 @@ def release(services: Services, env: str, *, restart: bool = False, wait_externa
             why = f": {ended.reason}" if ended.reason else ""
             raise UsageError(f"release {plan.release} {plan.version} in {env} already ended {ended.status} "
                              f"(run {ended.id}{why}); golive run --restart runs it again")
+    if override_window_why is not None:
+        _override_window(services, env, override_window_why)
     return drive(services, env, "release", lambda: planner.build_release(plan, env), restart=restart,
                  wait_external=wait_external, stop_when=stop, holder=holder, accept_change=accept_change)
+
+
+def _override_window(services: Services, env: str, why: str) -> None:
+    """``--override-window``: the active run's windows that have ended may start, recorded with the why."""
+    from golive.evidence.gates import Override
+    from golive.steps.window import OVERRIDE
+
+    plan, store = services.plan, services.store
+    active = store.active_run(plan.release, env, "release")
+    if active is None:
+        raise UsageError(f"--override-window: no run of {plan.release} in {env} is waiting for a window")
+    store.append_record(Override(subject=OVERRIDE, why=why), release=plan.release, env=env, at=services.clock.now(),
+                        run_id=active.id)
 
 
 def preflight(services: Services, env: str) -> Driven:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from golive import schedule
 from golive.analysis.units import human_duration
 from golive.evidence import Record, read
 from golive.evidence.canary import CanaryAnalysis, CanaryPromoted, CanaryRecord, CanaryShifted
@@ -32,7 +33,7 @@ def _due_text(item: DueItem, now: datetime) -> str:
     if item.due_at is None:
         return f"{item.title}: {item.reason}"
     delta = item.due_at - now
-    when = item.due_at.strftime("%H:%M %Z" if delta.total_seconds() < 86400 else "%b %d %H:%M %Z")
+    when = schedule.local(item.due_at, fmt="%H:%M" if delta.total_seconds() < 86400 else "%b %d %H:%M")
     if delta.total_seconds() <= 0:
         return f"{item.title} due {when} (now)"
     return f"{item.title} due {when}, in {human_duration(delta)}"

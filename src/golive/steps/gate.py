@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import Field
 
+from golive import schedule
 from golive.analysis.units import human_duration
 from golive.checks.runner import run_checks
 from golive.engine.context import StepContext
@@ -27,7 +28,7 @@ from golive.errors import UnknownNameError, UsageError
 from golive.evidence.checks import Preflight
 from golive.evidence.gates import ApprovalRecord, GateDecisionRecord, GateItem
 from golive.evidence.runs import Checkpoint, SoakVerdict
-from golive.plan.model import Plan
+from golive.plan.model import FreezeWindow, Plan
 from golive.steps.checking import check_context, preflight_checks, preflight_summary, sourced_secrets
 from golive.steps.kind import StepKind, StepParams
 from golive.store.statuses import RunStatus
@@ -103,7 +104,7 @@ def _soak_item(store: Store, release: str, soak_env: str) -> GateItem:
         return GateItem(name, False, f"failed at checkpoint {verdict.failed_at} of {verdict.checkpoints}: {reasons}",
                         verdict.to_data())
     return GateItem(name, True, f"passed: {verdict.checkpoints} of {verdict.checkpoints} "
-                                f"checkpoints ({at:%b %d %H:%M})", verdict.to_data())
+                                f"checkpoints ({schedule.local(at)})", verdict.to_data())
 
 
 def _preflight_item(store: Store, release: str, env: str, freshness: timedelta, now: datetime) -> GateItem:
@@ -134,7 +135,7 @@ def _approval_items(store: Store, release: str, gate: str, roles: list[str], env
         if who:
             a = who[-1]
             kind = " (rehearsal)" if a.rehearsal else ""
-            items.append(GateItem(f"approval {role}", True, f"{a.by}{kind} at {a.at:%b %d %H:%M}"
+            items.append(GateItem(f"approval {role}", True, f"{a.by}{kind} at {schedule.local(a.at)}"
                                   + (f": {a.note}" if a.note else ""), {"by": a.by, "note": a.note}))
         else:
             items.append(GateItem(f"approval {role}", False, f"no approval by role {role} "
@@ -151,14 +152,32 @@ def _incident_item(store: Store, release: str) -> GateItem:
 
 
 def freeze_item(plan: Plan, now: datetime) -> GateItem:
-    return _freeze_item([FreezeSpan(start=w.start, end=w.end, reason=w.reason) for w in plan.freeze], now)
+    return _freeze_item(freeze_spans(plan), now)
+
+
+def freeze_spans(plan: Plan) -> list[FreezeSpan]:
+    """The plan's freezes as a gate freezes them: dated windows, weekly rules (in the plan's zone), holidays."""
+    tz = plan.tz
+    out: list[FreezeSpan] = []
+    for window in plan.freeze:
+        if isinstance(window, FreezeWindow):
+            out.append(FreezeSpan(start=window.start, end=window.end, reason=window.reason))
+        else:
+            out.append(FreezeSpan(days=list(window.days), weekly=(window.start, window.end), timezone=plan.timezone,
+                                  reason=window.reason))
+    for day in plan.holidays:
+        span = schedule.holiday_span(day, tz)
+        out.append(FreezeSpan(start=span.start, end=span.end, reason=f"public holiday {day:%b %d}"))
+    return out
 
 
 def _freeze_item(windows: list[FreezeSpan], now: datetime) -> GateItem:
     for window in windows:
-        if window.start <= now < window.end:
-            return GateItem("freeze", False, f"freeze window in force until {window.end:%b %d %H:%M}: {window.reason}",
-                            {"start": window.start.isoformat(), "end": window.end.isoformat()})
+        for span in window.spans(now):
+            if span.holds(now):
+                until = schedule.local(span.end, schedule.zone(window.timezone))
+                return GateItem("freeze", False, f"freeze window in force until {until}: {window.reason}",
+                                {"start": span.start.isoformat(), "end": span.end.isoformat()})
     return GateItem("freeze", True, "no freeze window in force")
 
 
@@ -171,7 +190,7 @@ def gate_params(plan: Plan, gate: str, env: str) -> GateParams:
         raise UsageError(f"gate '{gate}' is for environment '{spec.env}', not '{env}'")
     return GateParams(gate=gate, env=env, requires=list(spec.requires), approvals=list(spec.approvals),
                       checklist=list(spec.checklist), freshness_s=spec.freshness.total_seconds(),
-                      freeze=[FreezeSpan(start=w.start, end=w.end, reason=w.reason) for w in plan.freeze],
+                      freeze=freeze_spans(plan),
                       preflight=preflight_checks(plan, env)
                       if "preflight" in spec.requires and env in plan.environments else [],
                       sourced_secrets=sourced_secrets(plan))
@@ -229,9 +248,21 @@ def _fresh_preflight(ctx: StepContext, params: GateParams) -> None:
 
 
 class FreezeSpan(StepParams):
-    start: datetime
-    end: datetime
+    """A freeze as a gate freezes it: dated (``start``, ``end``) or weekly (``days`` and local ``weekly`` times)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    days: list[str] | None = None
+    weekly: tuple[str, str] | None = None
+    timezone: str | None = None
     reason: str = ""
+
+    def spans(self, around: datetime) -> list[schedule.Span]:
+        if self.start is not None and self.end is not None:
+            return [schedule.Span(self.start, self.end)]
+        if self.days and self.weekly:
+            return schedule.weekly_spans(self.days, *self.weekly, schedule.zone(self.timezone), around)
+        return []
 
 
 class GateParams(StepParams):

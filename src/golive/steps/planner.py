@@ -21,9 +21,9 @@ from typing import Any, Literal
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.units import hours_or_minutes as _hours
 from golive.errors import UnknownNameError
-from golive.plan.model import CheckEntry, Plan, Project, SoakSpec
+from golive.plan.model import CheckEntry, Plan, Project, SoakSpec, Window
 from golive.plan.variables import expand, variables
-from golive.steps import approval, canary, checks, deploy, prep, soak, tag, uptime
+from golive.steps import approval, canary, checks, deploy, prep, soak, tag, uptime, window
 from golive.steps import gate as gate_kind
 from golive.steps.checking import check_entries, sourced_secrets
 from golive.store.store import StepSpec
@@ -81,6 +81,16 @@ def _criteria_metrics(plan: Plan, criteria: list[str | None]) -> dict[str, str]:
     """The plan's definitions of the metrics these criteria name (frozen with the step that judges them)."""
     named = {parse_criterion(c).metric for c in criteria if c}
     return {name: metric.lambda_ for name, metric in plan.metrics.items() if name in named}
+
+
+def _window_step(plan: Plan, name: str, what: str, spec: Window | None, phase: str) -> list[StepSpec]:
+    """The wait for ``spec`` (none without a window): its own group, so the phase after it starts inside it."""
+    if spec is None:
+        return []
+    params = window.WindowParams(what=what, start=spec.start, end=spec.end, days=list(spec.days) if spec.days else None,
+                                 timezone=plan.timezone)
+    return [window.KIND.freeze(params, key=f"window.{name}", phase=phase, title=f"window for {what}",
+                               group=f"window.{name}", lane=f"window.{name}")]
 
 
 def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str, region: str,
@@ -143,6 +153,7 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
             key=f"gate.{gate_name}", phase="gate", title=f"{gate_name}: GO / NO-GO for {env}",
             group=f"gate.{gate_name}", lane=gate_name))
     # Prep (the runbook's evening tasks): infrastructure, IAM, secrets, tags, DNS/certificates.
+    steps += _window_step(plan, "prep", "prep", plan.windows.prep, "prep")
     infra = [c for c in _check_entries(plan, plan.preflight, vars_)
              if c["kind"] in ("vpc", "s3_bucket", "dynamodb_table", "iam_role")]
     if infra:
@@ -181,6 +192,7 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
                                      lane="uptime"))
     for batch in plan.batches:
         group = f"batch.{batch.name}"
+        steps += _window_step(plan, f"batch.{batch.name}", f"batch {batch.name}", batch.window, "deploy")
         for name in batch.projects:
             steps += _project_steps(plan, env, name, plan.projects[name], group, e.region, "deploy")
     if e.dr_region:
@@ -198,6 +210,7 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
         # No gate reads the production soak's verdict after it: a failed soak ends the run itself.
         steps += _soak_steps(plan, env, plan.soak[env], "prod_soak", standalone=True)
     if plan.signoff:
+        steps += _window_step(plan, "signoff", "sign-off", plan.windows.signoff, "signoff")
         steps.append(approval.KIND.freeze(approval.ApprovalParams(gate="signoff", env=env, roles=list(plan.signoff)),
                                           key="signoff", phase="signoff", title="final sign-off", group="signoff",
                                           lane="signoff"))

@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import Field
 
+from golive import schedule
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec, Evaluation, evaluate
@@ -81,7 +82,7 @@ def run_start(ctx: StepContext, params: SoakStartParams) -> Outcome:
     ctx.state["started_at"] = started
     _update_meta(ctx, env, start=started, alarms_at_start=alarms, failed_at=None)
     ends = parse_instant(started) + timedelta(seconds=params.duration_s)
-    return Done(f"{env} soak started; {params.checkpoints} checkpoints; ends {ends:%b %d %H:%M}",
+    return Done(f"{env} soak started; {params.checkpoints} checkpoints; ends {schedule.local(ends)}",
                 {"env": env, "started_at": started, "alarms_at_start": alarms, "ends_at": ends.isoformat()})
 
 
@@ -144,7 +145,7 @@ def run_checkpoint(ctx: StepContext, params: CheckpointParams) -> Outcome:
     due = start + timedelta(seconds=params.offset_s)
     evaluate_at = due + METRIC_DELAY
     if ctx.now < evaluate_at:
-        return Wait(evaluate_at, f"checkpoint {index} of {of} due {due:%H:%M}")
+        return Wait(evaluate_at, f"checkpoint {index} of {of} due {schedule.local(due, fmt='%H:%M')}")
     late = ctx.now > evaluate_at + LATE_AFTER
     window_start = due - timedelta(seconds=params.window_s)
     failures: list[str] = []
