@@ -9,6 +9,8 @@ instant and the zone in.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,6 +34,17 @@ _shown_in: list[tzinfo] = [UTC]
 def show_in(tz: tzinfo) -> None:
     """The zone this process prints times in: the loaded plan's (the CLI and a rehearsal set it once)."""
     _shown_in[0] = tz
+
+
+@contextmanager
+def shown_in(tz: tzinfo) -> Iterator[None]:
+    """Times are shown in ``tz`` inside the block (a rehearsal run in a process that goes on), then as before."""
+    before = _shown_in[0]
+    _shown_in[0] = tz
+    try:
+        yield
+    finally:
+        _shown_in[0] = before
 
 
 def shown_zone() -> tzinfo:

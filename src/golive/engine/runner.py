@@ -466,8 +466,9 @@ class Engine:
             ctx = self._context(run, step)
             if handler is not None and handler.compensate is not None:
                 handler.compensate(ctx, why)
+            # Its undo is in its evidence (a rollback record); as a step it was cancelled by the failure.
             self._hold(step, status=StepStatus.CANCELLED, state=ctx.state, ended_at=self.clock.now(),
-                       wait_reason=f"rolled back: {why}")
+                       wait_reason=f"cancelled: {failure.get('step') or 'a step'} failed")
             self._replace_cached(replace(step, status=StepStatus.CANCELLED, state=ctx.state))
             self._flush()
         ends_as = RunStatus(str(failure.get("ends_as") or RunStatus.ROLLED_BACK))

@@ -157,8 +157,14 @@ def summarize(store: Store, run_id: int, started: datetime, ended: datetime, wal
 def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = (), seed: int = 7,
              until: str | None = None, speed: float | None = None, out_dir: Path,
              notify: Notify | None = None) -> Rehearsal:
+    with schedule.shown_in(plan.tz):
+        return _rehearse(plan, plan_dir, env, faults=faults, seed=seed, until=until, speed=speed, out_dir=out_dir,
+                         notify=notify)
+
+
+def _rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str], seed: int, until: str | None,
+              speed: float | None, out_dir: Path, notify: Notify | None) -> Rehearsal:
     wall = time.perf_counter()
-    schedule.show_in(plan.tz)
     check_plan_faults(plan, faults)
     world = SandboxWorld(plan, env, seed_value=seed, faults=faults, follow_release=True)
     out_dir.mkdir(parents=True, exist_ok=True)
