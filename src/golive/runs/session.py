@@ -16,6 +16,7 @@ from golive.engine.context import Services
 from golive.engine.runner import AdvanceResult, Engine
 from golive.errors import UsageError
 from golive.evidence.gates import Override
+from golive.runs.deployed import deployed_projects
 from golive.runs.release import group_concurrency, start_or_resume
 from golive.steps import alarm_baseline, planner
 from golive.steps.registry import all_handlers
@@ -114,8 +115,10 @@ def _only_waits(result: AdvanceResult) -> bool:
 
 
 def verify(services: Services, env: str) -> Driven:
-    """``golive verify``: the post-deployment validation on its own."""
-    return drive(services, env, "verify", lambda: [planner.validation_step(services.plan, env)], restart=True)
+    """``golive verify``: every deployed project's own checks, the post-deployment validation, and a failure
+    naming each project with no successful deploy recorded in ``env`` (``runs/deployed.py``)."""
+    found = deployed_projects(services.store, services.plan, env)
+    return drive(services, env, "verify", lambda: planner.build_verify(services.plan, env, found), restart=True)
 
 
 def tag(services: Services, env: str) -> Driven:
