@@ -49,6 +49,11 @@ def record_approval(store: Store, plan: Plan, gate: str, env: str, by: str, role
         raise UsageError(f"gate '{gate}' needs approvals by role ({', '.join(roles)}): add --role ROLE")
     if roles and role not in roles:
         raise UsageError(f"gate '{gate}' takes no approval from role '{role}' (roles: {', '.join(roles)})")
+    distinct = plan.gates[gate].distinct_approvers if gate in plan.gates else True
+    other = next((a.role for a in store.approvals(plan.release, env, gate) if a.by == by and a.role != role), None)
+    if distinct and other is not None:
+        raise UsageError(f"{by} already approved {gate} for {env} as {other}: each role needs a different person "
+                         f"(distinct_approvers)")
     approval_id = store.add_approval(plan.release, env, gate, by, role, note, now)
     store.append_record(ApprovalRecord(subject=gate, by=by, role=role, note=note, approval=approval_id),
                         release=plan.release, env=env, at=now)
