@@ -30,12 +30,18 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UserSandbox]:
             UserSandbox(folder / "golive.yaml").golive("sandbox", "down")
 
 
-def test_a_partial_deploy_fails_verify_naming_the_projects_not_deployed(sandbox: UserSandbox) -> None:
+@pytest.fixture(scope="module")
+def partial(sandbox: UserSandbox) -> UserSandbox:
+    """The release tagged, and only dynamodb_schemas deployed, past the gate with a reason."""
     for ran in (sandbox.golive("tag", "--yes", "--env", "prod"),
                 sandbox.golive("deploy", "--yes", "--env", "prod", "--project", "dynamodb_schemas",
                                "--skip-gate", "--why", "only the tables tonight")):
         assert ran.code == 0, ran.explain()
+    return sandbox
 
+
+def test_a_partial_deploy_fails_verify_naming_the_projects_not_deployed(partial: UserSandbox) -> None:
+    sandbox = partial
     ran = sandbox.golive("verify", "--env", "prod")
     assert ran.code == 1, ran.explain()
     last = ran.out.strip().splitlines()[-1]
@@ -50,3 +56,32 @@ def test_a_partial_deploy_fails_verify_naming_the_projects_not_deployed(sandbox:
     checks = {c.get("check") for c in data["checks"]}
     assert "dynamodb_tables" in checks, data["checks"]
     assert "templates" not in targets
+
+
+def test_skip_gate_belongs_to_its_deploy_run_and_shows_in_every_report(partial: UserSandbox) -> None:
+    runs = json.loads(partial.golive("--json", "status").out)["history"]
+    deploy = next(r["run"] for r in runs if r["kind"] == "deploy")
+
+    own = partial.golive("report", "--run", str(deploy))
+    assert own.code == 0, own.explain()
+    overrides = own.out.split("## Overrides", 1)[1].split("##", 1)[0]
+    assert "skip-gate" in overrides and "only the tables tonight" in overrides
+    assert "(virtual)" not in own.out  # a deploy by hand runs on real time
+
+    whole = partial.golive("report", "--release")
+    assert whole.code == 0, whole.explain()
+    listed = whole.out.split("## Overrides of the release", 1)[1].split("\n---\n", 1)[0]
+    assert "skip-gate" in listed and "only the tables tonight" in listed and f"| {deploy} |" in listed
+    # Every run of the release, in order: the tag, the deploy, the verifies.
+    kinds = [line for line in whole.out.split("## Overrides", 1)[0].splitlines() if ": tag" in line or ": deploy" in line]
+    assert kinds and ": tag" in kinds[0] and any(": deploy" in k for k in kinds[1:]), whole.out[:2000]
+
+    data = json.loads(partial.golive("--json", "report", "--release").out)
+    assert [o["guard"] for o in data["overrides"]] == ["skip-gate"] and data["overrides"][0]["run_id"] == deploy
+    assert [r["run_id"] for r in data["runs"]] == sorted(r["run"] for r in runs)
+
+    html = partial.golive("report", "--release", "--format", "html")
+    assert html.code == 0 and "only the tables tonight" in html.out and html.out.count("<html") == 1
+
+    status = partial.golive("status")
+    assert "every run of the release, in order:" in status.out and f"run {deploy} deploy prod" in status.out
