@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from golive.engine.context import Services
-from golive.errors import UsageError
 from golive.evidence.gates import Override
 from golive.runs.identity import acting
 from golive.steps import rollback
+from golive.store.statuses import StepStatus
 from golive.store.store import Run, Store
 
 # The runs a hand on a canary can belong to: the ones that run canaries.
@@ -42,16 +42,18 @@ def hand_on_canary(services: Services, env: str, project: str, action: str, by: 
 
     An abort acts at once: the aliases go back to the stable versions here, through the rollback service, and
     the running canary reads the recorded abort on its next pass and ends rolled back (restoring again is a
-    no-op). A canary that has not shifted yet has nothing to restore; it stops on its next pass.
+    no-op). A canary that has not shifted traffic yet has nothing to restore; it stops on its next pass.
     """
     by = acting(services, env, by, required=False)
     run_id = action_run(services.store, services.plan.release, env)
     event = rollback.operator(services, env, project, action, by, why, run_id=run_id)
-    if action == "abort":
-        try:
-            rollback.rollback(services, env, project, why=f"aborted by {by or 'an operator'}: {why or 'golive abort'}")
-        except UsageError as exc:
-            if "nothing to roll back to" not in str(exc):
-                raise
+    if action == "abort" and run_id is not None and _shifted(services.store, run_id, project):
+        rollback.rollback(services, env, project, why=f"aborted by {by or 'an operator'}: {why or 'golive abort'}")
     return event
+
+
+def _shifted(store: Store, run_id: int, project: str) -> bool:
+    """A canary of ``project`` is running in the run and has moved traffic (its versions are recorded)."""
+    return any(s.kind == "canary" and s.params.get("project") == project and StepStatus(s.status).open
+               and s.state.get("versions") for s in store.steps(run_id))
 
