@@ -12,13 +12,22 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from test_github_support import *  # noqa: F403  (the shared fixtures)
 from test_github_support import TOKEN
 
+from golive.clock import VirtualClock
+from golive.engine.context import Services
+from golive.errors import UsageError
+from golive.plan.validate import load_plan_text
+from golive.providers.aws import Aws, AwsTarget
 from golive.providers.github import GitHub
+from golive.runs.identity import acting
 from golive.sandbox.github_server import GitHubServer
+from golive.store.store import Store
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "bbws" / "golive.yaml"
 GOLIVE = Path(sys.executable).with_name("golive")
@@ -84,3 +93,16 @@ def test_distinct_approvers_holds_without_verified_identity_and_can_be_turned_of
     assert _golive(one, "approve", "go_no_go", "--env", "prod", "--role", "devops", "--by", "alice").returncode == 0
     both = _golive(one, "approve", "go_no_go", "--env", "prod", "--role", "tech_lead", "--by", "alice")
     assert both.returncode == 0, both.stderr
+
+
+def test_with_identity_aws_by_must_be_the_caller_arn_or_its_last_part(moto_reset: str, tmp_path: Path) -> None:
+    plan = load_plan_text(EXAMPLE.read_text() + "identity: aws\n")
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    services = Services(plan=plan, store=store, clock=VirtualClock(datetime(2026, 1, 10, 9, 0, tzinfo=UTC)),
+                        aws_for=lambda env, region: Aws(AwsTarget(region="af-south-1", endpoint_url=moto_reset)))
+    arn = acting(services, "prod", None)
+    assert arn is not None and arn.startswith("arn:aws:")
+    assert acting(services, "prod", arn.rsplit("/", 1)[-1]) == arn
+    with pytest.raises(UsageError, match="refused: --by mallory"):
+        acting(services, "prod", "mallory")
+    store.close()
