@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from cli_user import UserSandbox, sandbox_down, sandbox_up
+
+from golive.evidence.runs import DeployFinished, RunNote
+from golive.examples import example_path
+from golive.plan.validate import load_plan
+from golive.runs.deployed import deployed_projects
+from golive.store.store import Store
 
 pytestmark = pytest.mark.xdist_group("verify_projects")
 
@@ -85,3 +93,18 @@ def test_skip_gate_belongs_to_its_deploy_run_and_shows_in_every_report(partial: 
 
     status = partial.golive("status")
     assert "every run of the release, in order:" in status.out and f"run {deploy} deploy prod" in status.out
+
+
+def test_a_deploy_of_an_earlier_version_does_not_count_as_deployed(tmp_path: Path) -> None:
+    plan = load_plan(example_path("bbws"))
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    at = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
+    for version, project in (("v0.9.0-prod", "s3_schemas"), (plan.version, "dynamodb_schemas")):
+        run = store.create_run(plan.release, "prod", "deploy", "digest", [], at)
+        store.append_record(RunNote(subject="deploy", outcome="started", plan_version=version),
+                            release=plan.release, env="prod", at=at, run_id=run.id)
+        store.append_record(DeployFinished(subject=project, outcome="pass", project=project),
+                            release=plan.release, env="prod", at=at, run_id=run.id)
+        store.set_run(run.id, at, status="succeeded", ended=True)
+    assert deployed_projects(store, plan, "prod") == {"dynamodb_schemas"}
+    store.close()
