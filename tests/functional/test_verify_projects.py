@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cli_user import UserSandbox, sandbox_down, sandbox_up
+from cli_user import OWNER, UserSandbox, sandbox_down, sandbox_up
 
 from golive.evidence.runs import DeployFinished, RunNote
 from golive.examples import example_path
@@ -108,3 +108,21 @@ def test_a_deploy_of_an_earlier_version_does_not_count_as_deployed(tmp_path: Pat
         store.set_run(run.id, at, status="succeeded", ended=True)
     assert deployed_projects(store, plan, "prod") == {"dynamodb_schemas"}
     store.close()
+
+
+def test_golive_gate_ticks_no_failing_preflight_and_sees_a_secret_set_since(sandbox: UserSandbox) -> None:
+    assert sandbox.golive("preflight", "--env", "prod").code == 1  # the Jan-8 world: deploy secrets missing
+
+    def preflight_line() -> str:
+        gate = sandbox.golive("gate", "go_no_go", "--env", "prod")
+        assert gate.code == 1, gate.explain()
+        return next(line for line in gate.out.splitlines() if line.strip().split(" ", 1)[-1].startswith("preflight"))
+
+    line = preflight_line()
+    assert "✗" in line and "✓" not in line and "left to do before a deploy by hand" in line, line
+
+    ran = sandbox.golive("--yes", "secrets", "set", "AWS_ROLE_PROD", "--repo", f"{OWNER}/2_1_bbws_dynamodb_schemas",
+                         "--value-from", "plan:AWS_ROLE_PROD")
+    assert ran.code == 0, ran.explain()
+    line = preflight_line()
+    assert "✗" in line and "predates secrets set since: AWS_ROLE_PROD" in line, line
