@@ -20,6 +20,9 @@ _MODULES: tuple[str, ...] = tuple(
 )
 
 
+# Modules whose checks read the environment's AWS account: worthless (or worse) with another account's credentials.
+_AWS_MODULES = frozenset({"network", "iam", "storage", "lambdas", "alarms", "certificates"})
+
 # Written without parameters in a plan, these run once per project, with the project's repository and workflow.
 PER_PROJECT = frozenset({"github_workflow", "github_secrets", "github_tag"})
 
@@ -32,6 +35,12 @@ def check_types() -> dict[str, CheckType[Any]]:
         for check_type in module.CHECK_TYPES:
             found[check_type.name] = check_type
     return found
+
+
+def reads_aws(name: str) -> bool:
+    """Whether a check answers from the environment's AWS account (so a wrong account makes its answer wrong)."""
+    found = get(name)
+    return found is not None and found.run.__module__.rsplit(".", 1)[-1] in _AWS_MODULES
 
 
 def get(name: str) -> CheckType[Any] | None:

@@ -44,11 +44,41 @@ def run_check(entry: dict[str, Any], ctx: CheckContext) -> CheckResult:
                            unanswered=exc if isinstance(exc, ExternalError) else None)
 
 
+def _not_checked(entry: dict[str, Any], account: CheckResult) -> CheckResult:
+    kind = str(entry["kind"])
+    check_type = registry.get(kind)
+    try:
+        target = check_type.describe(registry.parse_params(kind, entry.get("params"))) if check_type \
+            else _describe_target(entry)
+    except ValidationError:
+        target = _describe_target(entry)
+    return CheckResult(kind, target, Status.FAIL, f"not checked: {account.summary}",
+                       (Evidence("aws_account failed first", {"aws_account": account.summary}),))
+
+
 def run_checks(entries: Sequence[dict[str, Any]], context_for: Callable[[str | None], CheckContext],
                *, max_workers: int = 8) -> list[CheckResult]:
-    """Results in the order of ``entries``; an entry may name its own ``env``."""
+    """Results in the order of ``entries``; an entry may name its own ``env``.
+
+    ``aws_account`` checks run first: where one fails (the credentials are another account's), the checks
+    that read that environment's AWS are not run and fail saying why, rather than pass against the wrong account.
+    """
     if not entries:
         return []
-    with ThreadPoolExecutor(max_workers=min(max_workers, len(entries))) as pool:
-        futures = [pool.submit(run_check, entry, context_for(entry.get("env"))) for entry in entries]
-        return [f.result() for f in futures]
+    results: dict[int, CheckResult] = {}
+    wrong: dict[str | None, CheckResult] = {}
+    for i, entry in enumerate(entries):
+        if entry["kind"] == "aws_account":
+            results[i] = run_check(entry, context_for(entry.get("env")))
+            if results[i].status == Status.FAIL:
+                wrong.setdefault(entry.get("env"), results[i])
+    for i, entry in enumerate(entries):
+        account = wrong.get(entry.get("env"))
+        if i not in results and account is not None and registry.reads_aws(str(entry["kind"])):
+            results[i] = _not_checked(entry, account)
+    rest = [i for i in range(len(entries)) if i not in results]
+    if rest:
+        with ThreadPoolExecutor(max_workers=min(max_workers, len(rest))) as pool:
+            futures = {i: pool.submit(run_check, entries[i], context_for(entries[i].get("env"))) for i in rest}
+            results.update({i: f.result() for i, f in futures.items()})
+    return [results[i] for i in range(len(entries))]

@@ -107,7 +107,7 @@ ProjectArg = Annotated[str, typer.Argument(help="project from the plan")]
 def operator_action(ctx: typer.Context, project: str, env: str, action: str, by: str | None, why: str | None,
                     effect: str) -> None:
     """``abort`` and ``promote``: ask, record the operator's action for the running canary, say what happens next."""
-    from golive.steps.rollback import operator
+    from golive.runs.audit import hand_on_canary as operator
 
     w, o = ws(ctx), out(ctx)
     confirm(w.yes, action, where(w.plan, w.env(env)), [f"the running canary of {project} {effect} on its next pass"])

@@ -1,4 +1,4 @@
-"""Gate decisions, approvals and recorded overrides (``--skip-gate``, ``--override-freeze``, ``--confirm-run``)."""
+"""Gate decisions, approvals and recorded overrides (``--skip-gate``, ``--override-freeze``, ``--confirm-run``, ...)."""
 
 from __future__ import annotations
 
@@ -69,3 +69,4 @@ class Override(Record):
     outcome: str | None = "recorded"
     why: str | None = field(default=None, metadata=OMIT)
     project: str | None = field(default=None, metadata=OMIT)
+    by: str | None = field(default=None, metadata=OMIT)  # the verified identity that gave it, when known

@@ -395,6 +395,7 @@ class GateSpec(Model):
     approvals: list[str] = Field(default_factory=list, description="roles that must approve")
     freshness: Duration = Field(timedelta(hours=24), description="how old a passed preflight or soak may be")
     checklist: list[str] = Field(default_factory=list, description="items confirmed by the approvers")
+    distinct_approvers: bool = Field(True, description="one identity approves for at most one role of the gate")
 
 
 class Trigger(Model):
@@ -555,6 +556,10 @@ class Plan(Model):
     freeze: list[FreezeWindow | WeeklyFreeze] = Field(default_factory=list)
     holidays: list[date] = Field(default_factory=list, description="public holidays: frozen all day, local time")
     signoff: list[str] = Field(default_factory=list, description="roles whose approval ends the release")
+    identity: Literal["github", "aws", "none"] = Field(
+        "none", description="who a person at the command line is, verified: the login of the GitHub token in use "
+                            "(GET /user) or the AWS caller ARN (sts GetCallerIdentity); --by must match it. none: "
+                            "--by is recorded as given")
     risks: list[Risk] = Field(default_factory=list)
     sandbox: SandboxSection = Field(default_factory=SandboxSection)
     notify: dict[str, NotifySink] = Field(default_factory=dict, description="notification sinks by name")

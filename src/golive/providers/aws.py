@@ -297,6 +297,11 @@ class Aws:
         sts = self.client("sts")
         return self.call("sts:GetCallerIdentity", lambda: sts.get_caller_identity()["Account"])
 
+    def caller_arn(self) -> str:
+        """The ARN of the user or role the credentials belong to (``sts get-caller-identity``)."""
+        sts = self.client("sts")
+        return self.call("sts:GetCallerIdentity", lambda: sts.get_caller_identity()["Arn"])
+
 
 def error_code(exc: BaseException) -> str | None:
     """The AWS error code behind a mapped error, if there is one."""

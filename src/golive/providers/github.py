@@ -346,6 +346,10 @@ class GitHub:
 
     # -- repository, workflow, files --------------------------------------------------------------
 
+    def authenticated_login(self) -> str:
+        """The login of the user the token belongs to (``GET /user``)."""
+        return str(self._get("/user")["login"])
+
     def get_repo(self, repo: str) -> Repo:
         d = self._get(_repo_path(repo))
         return Repo(str(d["full_name"]), str(d["default_branch"]), str(d["html_url"]))

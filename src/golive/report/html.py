@@ -237,18 +237,23 @@ def _soak(soak: Soak) -> str:
     return "".join(out)
 
 
+def _virtual(report: Report) -> str:
+    return " (virtual)" if report.rehearsal else ""
+
+
 def render_html(report: Report) -> str:
     title = f"golive report: {f.headline(report)}"
     body = [f"<h1>{_e(report.release)} {_e(report.version or '')} {_badge(report.status)}</h1>",
             f'<p class="muted">{_e(report.run_kind)} run {report.run_id} in {_e(report.env)} · '
-            f"{_e(f.when(report.started_at))} → {_e(f.when(report.ended_at))} (virtual) · "
+            f"{_e(f.when(report.started_at))} → {_e(f.when(report.ended_at))}{_virtual(report)} · "
             f"{_e(f.duration(report.duration_s))}</p>"]
     if report.reason:
         body.append(f"<p><strong>Reason:</strong> {_e(report.reason)}</p>")
     body.append(_table(["", ""], [
         ["release", _e(report.release)], ["version", _e(report.version or "—")],
         ["environments", _e(", ".join(report.envs))], ["status", _badge(report.status)],
-        ["started (virtual)", _e(f.when(report.started_at))], ["ended (virtual)", _e(f.when(report.ended_at))],
+        [f"started{_virtual(report)}", _e(f.when(report.started_at))],
+        [f"ended{_virtual(report)}", _e(f.when(report.ended_at))],
         ["duration", _e(f.duration(report.duration_s))]]))
 
     if report.steps:
@@ -273,6 +278,11 @@ def render_html(report: Report) -> str:
             body.append('<ul class="reasons">' + "".join(f"<li>{_e(r)}</li>" for r in gate.reasons) + "</ul>")
     if not report.gates:
         body.append('<p class="muted">No gate decision recorded.</p>')
+
+    body.append("<h2>Overrides</h2>")
+    body.append(_table(["at", "guard or action", "by", "why", "project", "run"], [
+        [_e(f.when(o.at)), _e(o.guard), _e(o.by or "unknown"), _e(o.why or ""), _e(o.project or ""),
+         _e(o.run_id or "")] for o in report.overrides]) if report.overrides else '<p class="muted">None.</p>')
 
     body.append("<h2>Approvals</h2>")
     body.append(_table(["gate", "env", "by", "role", "note", "at"], [

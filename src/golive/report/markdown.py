@@ -68,13 +68,17 @@ def _canary_rows(canary: Canary) -> list[str]:
                   rows)
 
 
+def _virtual(report: Report) -> str:
+    return " (virtual)" if report.rehearsal else ""
+
+
 def render_markdown(report: Report) -> str:
     out = [f"# Release report: {f.headline(report)}", ""]
     out += _table(["", ""], [
         ["release", report.release], ["version", report.version or "—"], ["environment", report.env],
         ["environments covered", ", ".join(report.envs)], ["run", f"{report.run_id} ({report.run_kind})"],
         ["status", f"**{report.status}**"], ["reason", report.reason or "—"],
-        ["started (virtual)", f.when(report.started_at)], ["ended (virtual)", f.when(report.ended_at)],
+        [f"started{_virtual(report)}", f.when(report.started_at)], [f"ended{_virtual(report)}", f.when(report.ended_at)],
         ["duration", f.duration(report.duration_s)],
     ])
 
@@ -99,6 +103,11 @@ def render_markdown(report: Report) -> str:
         out += _table(["item", "ok", "detail"], [[i.name, "✓" if i.ok else "✗", i.detail] for i in gate.items])
         if gate.reasons:
             out += ["Reasons:", "", *(f"- {r}" for r in gate.reasons), ""]
+
+    out += ["## Overrides", ""]
+    out += _table(["at", "guard or action", "by", "why", "project", "run"],
+                  [[f.when(o.at), o.guard, o.by or "unknown", o.why or "", o.project or "", o.run_id or ""]
+                   for o in report.overrides]) if report.overrides else ["None.", ""]
 
     out += ["## Approvals", ""]
     out += _table(["gate", "env", "by", "role", "note", "at"],

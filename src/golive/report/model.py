@@ -36,9 +36,10 @@ from golive.evidence.canary import (
     CanaryRecord,
     CanaryShifted,
     CanaryVersions,
+    OperatorCommand,
 )
 from golive.evidence.checks import CheckRecord, check_record
-from golive.evidence.gates import GateDecisionRecord, GateItem
+from golive.evidence.gates import GateDecisionRecord, GateItem, Override
 from golive.evidence.plan_change import PlanChangeAccepted
 from golive.evidence.rollback import RollbackFailed, RollbackRecord, RolledBack
 from golive.evidence.runs import Availability, IncidentNote, RunNote, SoakVerdict, StepNote
@@ -250,6 +251,19 @@ class AvailabilityRow:
 
 
 @dataclass(frozen=True)
+class OverrideRow:
+    """A guard someone went past (``skip-gate``, ``freeze``, ``redispatch``, ...) or a hand on a canary
+    (``abort``, ``promote``): who, why, in which run."""
+
+    at: datetime
+    guard: str
+    by: str | None
+    why: str | None
+    project: str | None
+    run_id: int | None
+
+
+@dataclass(frozen=True)
 class Report:
     release: str
     version: str | None
@@ -271,6 +285,8 @@ class Report:
     availability: tuple[AvailabilityRow, ...]
     checks: tuple[CheckRow, ...]
     plan_changes: tuple[PlanChangeRow, ...] = ()
+    overrides: tuple[OverrideRow, ...] = ()
+    rehearsal: bool = False  # times are the virtual clock's only in a rehearsal
 
     @property
     def duration_s(self) -> float | None:
@@ -672,7 +688,25 @@ def build(store: Store, run_id: int | None, release: str) -> Report:
         checks=tuple(checks),
         plan_changes=tuple(PlanChangeRow(at=e.at, why=e.record.why, refrozen=e.record.refrozen, kept=e.record.kept)
                            for e in select(own_typed, PlanChangeAccepted)),
+        overrides=tuple(overrides_of(sorted([*select(own_typed, Record)] + [typed(e) for k in ("override", "operator")
+                                                                           for e in loose(k) if e.run_id is None],
+                                            key=lambda e: (e.at, e.id)))),
+        rehearsal=bool(run.meta.get("rehearsal")) or any(a.rehearsal for a in approvals),
     )
+
+
+def overrides_of(events: Iterable[Evidence[Record]]) -> list[OverrideRow]:
+    """Every override and operator command among ``events``, in order."""
+    rows = []
+    for e in events:
+        record = e.record
+        if isinstance(record, Override):
+            project = record.project or _str(record.extra.get("project")) or None
+            rows.append(OverrideRow(e.at, record.subject, record.by, record.why, project, e.run_id))
+        elif isinstance(record, OperatorCommand):
+            rows.append(OverrideRow(e.at, record.outcome or "operator", record.by, record.why, record.subject,
+                                    e.run_id))
+    return rows
 
 
 def _incident_events(events: Iterable[Evidence[IncidentNote]]) -> list[IncidentRow]:

@@ -17,6 +17,8 @@ from golive.engine.runner import AdvanceResult, Engine
 from golive.errors import UsageError
 from golive.evidence.gates import Override
 from golive.runs import plan_change
+from golive.runs.audit import record_overrides
+from golive.runs.deployed import deployed_projects
 from golive.runs.release import group_concurrency, plan_digest, start_or_resume
 from golive.steps import alarm_baseline, planner
 from golive.steps.registry import all_handlers
@@ -37,11 +39,14 @@ def _engine(services: Services, holder: str | None = None) -> Engine:
 def drive(services: Services, env: str, kind: str, build: Callable[[], list[StepSpec]], *, restart: bool = False,
           wait_external: bool = False, stop_when: Callable[[AdvanceResult], bool] | None = None,
           poll: timedelta = timedelta(seconds=10), holder: str | None = None,
-          accept_change: str | None = None) -> Driven:
-    """Start or resume the run (a changed plan only with ``accept_change``, the why) and drive it."""
+          accept_change: str | None = None, on_start: Callable[[Run], None] | None = None) -> Driven:
+    """Start or resume the run of ``kind`` (a changed plan only with ``accept_change``, the why) and drive it;
+    ``on_start`` records what belongs to the run before it advances (an override the command was given)."""
     plan = services.plan
     run, resumed = start_or_resume(services.store, plan, env, kind, build, services.clock, restart=restart,
-                                   accept_change=accept_change)
+                                   accept_change=accept_change, meta={"rehearsal": True} if services.rehearsal else None)
+    if on_start is not None:
+        on_start(run)
     if kind in ("release", "deploy", "verify"):
         alarm_baseline.record(services, run)
     result = _engine(services, holder).drive(run.id, wait_external=wait_external, stop_when=stop_when, poll=poll)
@@ -137,8 +142,10 @@ def _only_waits(result: AdvanceResult) -> bool:
 
 
 def verify(services: Services, env: str) -> Driven:
-    """``golive verify``: the post-deployment validation on its own."""
-    return drive(services, env, "verify", lambda: [planner.validation_step(services.plan, env)], restart=True)
+    """``golive verify``: every deployed project's own checks, the post-deployment validation, and a failure
+    naming each project with no successful deploy recorded in ``env`` (``runs/deployed.py``)."""
+    found = deployed_projects(services.store, services.plan, env)
+    return drive(services, env, "verify", lambda: planner.build_verify(services.plan, env, found), restart=True)
 
 
 def tag(services: Services, env: str) -> Driven:
@@ -148,11 +155,15 @@ def tag(services: Services, env: str) -> Driven:
 
 def deploy(services: Services, env: str, batch: str | None = None, project: str | None = None, *,
            restart: bool = False, skip_gate_why: str | None = None, override_freeze_why: str | None = None,
-           accept_change: str | None = None) -> Driven:
-    """``golive deploy``: the batches (or one batch / project), refused without a GO unless told why."""
+           accept_change: str | None = None, by: str | None = None) -> Driven:
+    """``golive deploy``: the batches (or one batch / project), refused without a GO unless told why.
+
+    Each override (``--skip-gate``, ``--override-freeze``) is recorded in the deploy run it let start, so every
+    report of the run and of the release shows it, with who gave it (``by``)."""
     from golive.steps.gate import freeze_item, latest_decision
 
     plan, store, now = services.plan, services.store, services.clock.now()
+    overrides: list[Override] = []
     if store.active_run(plan.release, env, "deploy") is None or restart:
         decision = latest_decision(store, plan, env)
         if decision is None or decision.outcome != "GO":
@@ -160,13 +171,14 @@ def deploy(services: Services, env: str, batch: str | None = None, project: str 
                 state = "no gate decision" if decision is None else f"the last decision was {decision.outcome}"
                 raise UsageError(f"{state} for {env}: run golive gate GATE --env {env} first, "
                                  f"or deploy with --skip-gate --why \"...\"")
-            store.append_record(Override(subject="skip-gate", why=skip_gate_why), release=plan.release, env=env,
-                                at=now)
+            overrides.append(Override(subject="skip-gate", why=skip_gate_why, by=by))
         freeze = freeze_item(plan, now)
         if not freeze.ok:
             if override_freeze_why is None:
                 raise UsageError(f"{freeze.detail}; to deploy anyway: --override-freeze --why \"...\"")
-            store.append_record(Override(subject="freeze", why=override_freeze_why, extra={"window": freeze.evidence}),
-                                release=plan.release, env=env, at=now)
+            overrides.append(Override(subject="freeze", why=override_freeze_why, by=by,
+                                      extra={"window": freeze.evidence}))
+    planner.build_deploy(plan, env, batch, project)  # an unknown batch or project is refused before anything is recorded
     return drive(services, env, "deploy", lambda: planner.build_deploy(plan, env, batch, project), restart=restart,
-                 wait_external=False, accept_change=accept_change)
+                 wait_external=False, accept_change=accept_change,
+                 on_start=lambda run: record_overrides(store, run, overrides, now))

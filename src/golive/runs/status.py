@@ -112,9 +112,11 @@ def run_status(store: Store, run: Run, now: datetime) -> dict[str, Any]:
 
 
 def release_status(store: Store, release: str, now: datetime, env: str | None = None) -> dict[str, Any]:
-    """The latest run of each (environment, kind) of a release."""
+    """The latest run of each (environment, kind) of a release in detail, and every run of it in order
+    (``history``: a release done by hand is many runs)."""
     latest: dict[tuple[str, str], Run] = {}
-    for run in store.runs(release, env):
+    every = store.runs(release, env)
+    for run in every:
         latest[(run.env, run.kind)] = run
     incidents = [
         {"id": i.id, "severity": i.severity, "title": i.title, "env": i.env, "opened_at": i.opened_at.isoformat()}
@@ -123,5 +125,7 @@ def release_status(store: Store, release: str, now: datetime, env: str | None = 
     return {
         "release": release, "now": now.isoformat(),
         "runs": [run_status(store, run, now) for run in latest.values()],
+        "history": [{"run": r.id, "env": r.env, "kind": r.kind, "status": r.status, "reason": r.reason,
+                     "created_at": r.created_at.isoformat()} for r in every],
         "open_incidents": incidents,
     }

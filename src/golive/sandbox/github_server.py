@@ -146,13 +146,14 @@ class _Failure:
 class GitHubServer:
     """GitHub's REST API for golive, in memory, on a free loopback port."""
 
-    def __init__(self, clock: Clock, *, port: int = 0, token: str | None = None,
+    def __init__(self, clock: Clock, *, port: int = 0, token: str | None = None, login: str = "release-operator",
                  on_completed: CompletedHook | None = None, queued_s: float = 10.0, running_s: float = 60.0,
                  faults: ActiveFaults | None = None, hold_s: float = HOLD_S) -> None:
         self.clock = clock
         self.faults = faults
         self.hold_s = hold_s
         self.token = token
+        self.login = login  # whose token it is: GET /user answers this login
         self.on_completed = on_completed
         self.queued_s = queued_s
         self.running_s = running_s
@@ -174,6 +175,7 @@ class GitHubServer:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._urls = Map([
+            Rule("/user", endpoint="user", methods=["GET"]),
             Rule("/repos/<owner>/<name>", endpoint="repo", methods=["GET"]),
             Rule("/repos/<owner>/<name>/commits/<path:ref>", endpoint="commit", methods=["GET"]),
             Rule("/repos/<owner>/<name>/contents/<path:path>", endpoint="contents", methods=["GET"]),
@@ -429,6 +431,8 @@ class GitHubServer:
                 body = json.loads(request.get_data())
             except ValueError:
                 raise _ApiError(400, "Problems parsing JSON") from None
+        if endpoint == "user":
+            return self._ep_user()
         args = dict(matched)
         full_name = f"{args.pop('owner')}/{args.pop('name')}"
         handler: Callable[..., Response] = getattr(self, f"_ep_{endpoint}")
@@ -497,7 +501,17 @@ class GitHubServer:
         except WorkflowFileError:
             return None
 
-    # -- endpoints: repository, contents, workflows --------------------------------------------------------
+    # -- endpoints: the token's user, repository, contents, workflows -----------------------------------
+
+    def _ep_user(self) -> Response:
+        """``GET /user``: the user the token belongs to (GitHub's private-user shape)."""
+        now = _iso(self.clock.now())
+        return self._json({
+            "login": self.login, "id": 583231, "node_id": "MDQ6VXNlcjU4MzIzMQ==", "type": "User", "site_admin": False,
+            "avatar_url": "https://avatars.githubusercontent.com/u/583231", "url": f"{self.url}/users/{self.login}",
+            "html_url": f"https://github.com/{self.login}", "name": None, "email": None,
+            "created_at": "2020-01-01T00:00:00Z", "updated_at": now, "two_factor_authentication": True,
+        })
 
     def _ep_repo(self, request: Request, repo: _Repo, body: Any) -> Response:
         owner, name = repo.full_name.split("/", 1)

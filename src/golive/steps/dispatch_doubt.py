@@ -32,8 +32,9 @@ def _doubtful_step(store: Store, release: str, env: str, project: str) -> tuple[
 
 
 def settle_dispatch(store: Store, github: GitHub, release: str, env: str, project: str, now: datetime, *,
-                    confirm_run: int | None = None, redispatch_why: str | None = None) -> dict[str, Any]:
-    """Write the operator's answer into the waiting deploy step; returns what was recorded."""
+                    confirm_run: int | None = None, redispatch_why: str | None = None,
+                    by: str | None = None) -> dict[str, Any]:
+    """Write the operator's answer into the waiting deploy step, with who gave it; returns what was recorded."""
     if (confirm_run is None) == (redispatch_why is None):
         raise UsageError("give one of --confirm-run ID or --redispatch --why \"...\"")
     run_id, step = _doubtful_step(store, release, env, project)
@@ -51,6 +52,8 @@ def settle_dispatch(store: Store, github: GitHub, release: str, env: str, projec
         state["redispatch"] = {"why": redispatch_why, "at": now.isoformat()}
         data = {"project": project, "why": redispatch_why, "correlation_id": state["correlation_id"]}
         subject = "redispatch"
+    if by is not None:
+        data["by"] = by
     store.update_step(step.id, state=state)
     store.append_record(Override.from_data(subject, "recorded", data), release=release, env=env, at=now,
                         run_id=run_id, step_key=step.key)

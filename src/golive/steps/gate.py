@@ -27,7 +27,7 @@ from golive.engine.outcome import Done, Fail, Outcome, Wait
 from golive.errors import UnknownNameError, UsageError
 from golive.evidence.checks import Preflight
 from golive.evidence.gates import ApprovalRecord, GateDecisionRecord, GateItem
-from golive.evidence.runs import Checkpoint, SoakVerdict
+from golive.evidence.runs import Checkpoint, SecretSet, SoakVerdict
 from golive.plan.model import FreezeWindow, Plan
 from golive.steps.checking import check_context, preflight_checks, preflight_summary, sourced_secrets
 from golive.steps.kind import StepKind, StepParams
@@ -50,6 +50,11 @@ def record_approval(store: Store, plan: Plan, gate: str, env: str, by: str, role
         raise UsageError(f"gate '{gate}' needs approvals by role ({', '.join(roles)}): add --role ROLE")
     if roles and role not in roles:
         raise UsageError(f"gate '{gate}' takes no approval from role '{role}' (roles: {', '.join(roles)})")
+    distinct = plan.gates[gate].distinct_approvers if gate in plan.gates else True
+    other = next((a.role for a in store.approvals(plan.release, env, gate) if a.by == by and a.role != role), None)
+    if distinct and other is not None:
+        raise UsageError(f"{by} already approved {gate} for {env} as {other}: each role needs a different person "
+                         f"(distinct_approvers)")
     approval_id = store.add_approval(plan.release, env, gate, by, role, note, now)
     store.append_record(ApprovalRecord(subject=gate, by=by, role=role, note=note, approval=approval_id),
                         release=plan.release, env=env, at=now)
@@ -118,11 +123,36 @@ def _preflight_item(store: Store, release: str, env: str, freshness: timedelta, 
         return GateItem("preflight", False, f"the last preflight is {human_duration(age)} old "
                                             f"(freshness {human_duration(freshness)})", {"at": at.isoformat()},
                         refreshable=True)
+    changed = _changed_since(store, release, at)
+    if changed:
+        return GateItem("preflight", False, f"the last preflight ({human_duration(age)} ago) predates "
+                                            f"{'; '.join(changed)} (golive preflight --env {env})",
+                        {"at": at.isoformat()}, refreshable=True)
     if preflight.blocking:
         return GateItem("preflight", False, "; ".join(preflight.blocking), preflight.to_data())
     fixable = preflight.fixable
     note = f" ({len(fixable)} items left to prep: {'; '.join(fixable)})" if fixable else ""
     return GateItem("preflight", True, f"passed {human_duration(age)} ago{note}", preflight.to_data())
+
+
+def _changed_since(store: Store, release: str, at: datetime) -> list[str]:
+    """What a command changed since ``at`` that a preflight checks: secrets written, release tags created."""
+    secrets = sorted({e.record.name for e in store.records(SecretSet, release=release) if e.at > at})
+    tags = [r.id for r in store.runs(release, kind="tag") if r.ended_at is not None and r.ended_at > at]
+    return ([f"secrets set since: {', '.join(secrets)}"] if secrets else []) + \
+        ([f"tags created since (run {', '.join(map(str, tags))})"] if tags else [])
+
+
+def by_hand(decision: Decision) -> Decision:
+    """A decision for ``golive gate`` by hand, which no prep phase follows: items left to prep fail the preflight."""
+    items = []
+    for item in decision.items:
+        fixable = (item.evidence or {}).get("fixable") if item.name == "preflight" and isinstance(item.evidence, dict) \
+            else None
+        items.append(GateItem("preflight", False, f"{len(fixable)} left to do before a deploy by hand (golive "
+                                                  f"secrets set, golive tag): {'; '.join(fixable)}", item.evidence)
+                     if item.ok and fixable else item)
+    return Decision(decision.gate, decision.env, tuple(items))
 
 
 def _approval_items(store: Store, release: str, gate: str, roles: list[str], env: str, freshness: timedelta,

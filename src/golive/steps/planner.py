@@ -23,7 +23,7 @@ from golive.analysis.units import hours_or_minutes as _hours
 from golive.errors import UnknownNameError
 from golive.plan.model import CheckEntry, Plan, Project, SoakSpec, Window
 from golive.plan.variables import expand, variables
-from golive.steps import approval, canary, checks, deploy, prep, soak, tag, uptime, window
+from golive.steps import approval, canary, checks, deploy, deployed, prep, soak, tag, uptime, window
 from golive.steps import gate as gate_kind
 from golive.steps.checking import check_entries, sourced_secrets
 from golive.store.store import StepSpec
@@ -227,6 +227,23 @@ def validation_step(plan: Plan, env: str) -> StepSpec:
     entries += _check_entries(plan, plan.validation, vars_)
     return _checks_step("validation", "validation", "post-deployment validation", entries, group="validation",
                         on_failure=plan.validation_failure_policy)
+
+
+def build_verify(plan: Plan, env: str, deployed_projects: set[str]) -> list[StepSpec]:
+    """``golive verify``: each deployed project's own ``verify:``, the validation, then whether every project
+    was deployed (a project without a recorded deploy is named, not silently passed over)."""
+    vars_ = variables(plan, env)
+    steps = [_checks_step(f"verify.{name}", "validation", f"verify {name}",
+                          _check_entries(plan, project.verify, vars_), group=f"verify.{name}")
+             for name, project in plan.projects.items() if name in deployed_projects and project.verify]
+    steps.append(validation_step(plan, env))
+    names = list(plan.projects)
+    steps.append(deployed.KIND.freeze(
+        deployed.DeployedParams(env=env, deployed=[n for n in names if n in deployed_projects],
+                                not_deployed=[n for n in names if n not in deployed_projects]),
+        key="verify.deployed", phase="validation", title="every project deployed", group="verify.deployed",
+        lane="verify.deployed"))
+    return steps
 
 
 def tag_step(plan: Plan) -> StepSpec:

@@ -144,11 +144,13 @@ def rollback(services: Services, env: str, project: str, *, full: bool = False, 
     return result
 
 
-def operator(services: Services, env: str, project: str, action: str, by: str | None, why: str | None) -> int:
+def operator(services: Services, env: str, project: str, action: str, by: str | None, why: str | None, *,
+             run_id: int | None = None) -> int:
     spec = _project(services, project)
     if not (spec.rollout and spec.rollout.lambda_canary):
         raise UsageError(f"{project} has no canary to {action}")
     if action == "promote" and not why:
         raise UsageError("promote needs --why \"...\" (it is recorded)")
     return services.store.append_record(OperatorCommand(subject=project, outcome=action, by=by, why=why),
-                                        release=services.plan.release, env=env, at=services.clock.now())
+                                        release=services.plan.release, env=env, at=services.clock.now(),
+                                        run_id=run_id)

@@ -5,7 +5,9 @@ the run's clock: on a virtual clock each advance is probed once and stands
 for the 10-second slots it covers). At the end of the phase each URL's
 availability (slots up / slots probed, with the statuses that count as up
 from the plan's ``http_ok``) becomes an event of the run, and the times it
-was down are listed. A golive restarted mid-deploy starts a new prober; the
+was down are listed. The tallies so far are also written as the prober runs (at its
+first probe, then every 15 minutes of the run's clock, outcome ``so_far``), so a run that rolls back before
+the end of the phase still shows what was seen. A golive restarted mid-deploy starts a new prober; the
 event says since when it observed.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +31,7 @@ from golive.providers.http import get
 from golive.steps.kind import StepKind, StepParams
 
 EVERY = timedelta(seconds=10)
+KEEP_EVERY = timedelta(minutes=15)  # how often the tallies so far are written (and at the first probe)
 
 
 @dataclass
@@ -43,13 +46,16 @@ class UrlTally:
 
 
 class UptimeProber:
-    def __init__(self, urls: Sequence[str], http: httpx.Client, ok: set[int], clock: Clock) -> None:
+    def __init__(self, urls: Sequence[str], http: httpx.Client, ok: set[int], clock: Clock,
+                 keep: Callable[[dict[str, dict[str, Any]]], None] | None = None) -> None:
         self.urls = list(urls)
         self.http = http
         self.ok = ok
         self.clock = clock
         self.started = clock.now()
         self.tallies = {u: UrlTally() for u in self.urls}
+        self.keep = keep  # writes the tallies so far as evidence, so a run that ends early keeps them
+        self._kept_at: datetime | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -69,6 +75,11 @@ class UptimeProber:
                     tally.up += slots
                 else:
                     tally.down_at.append(f"{at.isoformat()} {answer.status or answer.error}")
+        if self.keep is not None and self.urls and (self._kept_at is None or at - self._kept_at >= KEEP_EVERY):
+            self._kept_at = at
+            with self._lock:
+                so_far = {url: t.to_dict() for url, t in self.tallies.items()}
+            self.keep(so_far)
 
     def start(self) -> None:
         """Probe every 10 s: on a virtual clock at each advance, on a real clock in a thread."""
@@ -114,7 +125,15 @@ def run_start(ctx: StepContext, params: UptimeStartParams) -> Outcome:
     urls = params.urls
     if not urls:
         return Done("no health URLs to probe")
-    prober = UptimeProber(urls, ctx.services.http, set(params.ok), ctx.services.clock)
+    services, run, key = ctx.services, ctx.run, ctx.step.key
+
+    def keep(so_far: dict[str, dict[str, Any]]) -> None:
+        for url, tally in so_far.items():
+            services.store.append_record(
+                Availability.from_data(url, "so_far", {"url": url, **tally, "observed_since": prober.started.isoformat()}),
+                release=run.release, env=run.env, run_id=run.id, step_key=key, at=services.clock.now())
+
+    prober = UptimeProber(urls, services.http, set(params.ok), services.clock, keep)
     prober.start()
     ctx.services.extras[f"uptime:{ctx.run.id}"] = prober
     return Done(f"probing {len(urls)} health URLs every 10 s", {"urls": urls})

@@ -1,4 +1,4 @@
-"""``golive abort``: stop a project's canary; it rolls back on its next analysis pass."""
+"""``golive abort``: stop a project's canary: its aliases go back to the stable versions at once."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from golive.cli.common import EnvOpt, ProjectArg, operator_action
 def abort(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
           by: Annotated[str | None, typer.Option("--by")] = None,
           why: Annotated[str | None, typer.Option("--why")] = None) -> None:
-    """Stop a project's canary: it rolls back on its next analysis pass."""
-    operator_action(ctx, project, env, "abort", by, why, "rolls back")
+    """Stop a project's canary: its aliases go back to the stable versions now, recorded with who."""
+    operator_action(ctx, project, env, "abort", by, why, "is rolled back now, and its step ends rolled back")
 
 
 def register(app: typer.Typer) -> None:

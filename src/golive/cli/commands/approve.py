@@ -12,15 +12,20 @@ from golive.cli.common import EnvOpt, out, ws
 def approve(
     ctx: typer.Context,
     gate: Annotated[str, typer.Argument(help="gate name (or signoff)")],
-    by: Annotated[str, typer.Option("--by", help="who approves")],
     env: EnvOpt,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="who approves (with the plan's identity: github or aws, it must be whose token or credentials "
+                     "are in use; default: that identity)")] = None,
     role: Annotated[str | None, typer.Option("--role", help="the role approving")] = None,
     note: Annotated[str | None, typer.Option("--note")] = None,
 ) -> None:
     """Record an approval for a gate."""
+    from golive.runs.identity import acting
     from golive.steps.gate import record_approval
 
     w, o = ws(ctx), out(ctx)
+    by = acting(w.services(), w.env(env), by)
+    assert by is not None
     approval_id = record_approval(w.store, w.plan, gate, w.env(env), by, role, note, w.clock.now())
     if o.json_mode:
         o.json({"approval": approval_id, "gate": gate, "env": env, "by": by, "role": role})

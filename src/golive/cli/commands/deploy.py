@@ -34,6 +34,7 @@ def deploy(
 ) -> None:
     """Deploy the batches in order (projects of a batch side by side), verify, roll out."""
     from golive.runs import session
+    from golive.runs.identity import acting
 
     w, o = ws(ctx), out(ctx)
     if (skip_gate or override_freeze or redispatch) and not why:
@@ -44,16 +45,17 @@ def deploy(
     confirm(w.yes, "deploy", where(w.plan, w.env(env), with_dr=True),
             _deploy_changes(w.plan, batch, project, skip_gate, override_freeze, why))
     services = w.services()
+    by = acting(services, w.env(env), None, required=False) if (skip_gate or override_freeze or redispatch) else None
     if confirm_run is not None or redispatch:
         from golive.steps.dispatch_doubt import settle_dispatch
 
         assert project is not None
         settle_dispatch(w.store, services.require_github(), w.plan.release, w.env(env), project, w.clock.now(),
-                        confirm_run=confirm_run, redispatch_why=why if redispatch else None)
+                        confirm_run=confirm_run, redispatch_why=why if redispatch else None, by=by)
     services.notify = progress(o, w.clock)
     driven = session.deploy(services, w.env(env), batch, project, restart=restart,
                             skip_gate_why=why if skip_gate else None, override_freeze_why=why if override_freeze else None,
-                            accept_change=accept)
+                            accept_change=accept, by=by)
     render_driven(o, driven, w)
     exit_for(driven)
 

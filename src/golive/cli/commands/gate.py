@@ -13,10 +13,10 @@ from golive.cli.output import styled
 
 def gate(ctx: typer.Context, name: Annotated[str, typer.Argument(help="gate name")], env: EnvOpt) -> None:
     """GO / NO-GO with evidence; the decision is stored. Exit 0 for GO, 1 for NO-GO."""
-    from golive.steps.gate import evaluate_gate, record_decision
+    from golive.steps.gate import by_hand, evaluate_gate, record_decision
 
     w, o = ws(ctx), out(ctx)
-    decision = evaluate_gate(w.store, w.plan, name, w.env(env), w.clock.now())
+    decision = by_hand(evaluate_gate(w.store, w.plan, name, w.env(env), w.clock.now()))
     record_decision(w.store, w.plan.release, decision, w.clock.now(), asked_by="golive gate")
     if o.ci is not None:
         o.ci.summary(f"### golive gate {name} for {env}: {decision.verdict}\n\n" + gha_table(

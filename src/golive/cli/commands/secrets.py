@@ -23,6 +23,7 @@ def secrets_set(
     environment: Annotated[str | None, typer.Option("--environment", help="GitHub environment secret")] = None,
 ) -> None:
     """Write a secret to repositories, sealed with each repository's key."""
+    from golive.evidence.runs import SecretSet
     from golive.steps.prep import cloudfront_id
     from golive.steps.secrets import resolve_value, set_secret
 
@@ -36,6 +37,10 @@ def secrets_set(
             [f"write the secret {name}{' of GitHub environment ' + environment if environment else ''} "
              f"(sealed; its value is not shown) to {', '.join(repo)}"])
     written = set_secret(w.github, repo, name, value, w.redact, environment)
+    for item in written:  # evidence a gate reads: a preflight older than this no longer holds
+        w.store.append_record(SecretSet(subject=f"{item['repo']} {name}", repo=str(item["repo"]), name=name,
+                                        origin=value_from.split(":", 1)[0]), release=w.plan.release, env=env or "",
+                              at=w.clock.now())
     if o.json_mode:
         o.json({"written": written})
     else:

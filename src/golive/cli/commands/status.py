@@ -60,6 +60,10 @@ def _status_lines(data: dict[str, Any]) -> list[str]:
                 if c["verdict"] else "no analysis yet"
             lines.append(f"  canary {c['project']} at {c['weight']:g}%, {verdict}")
         lines += [f"  [yellow]next[/yellow] {due}" for due in run["due"]]
+    if len(data.get("history", [])) > len(data["runs"]):
+        lines.append("every run of the release, in order:")
+        lines += [f"  run {r['run']} {r['kind']} {r['env']}: {styled(r['status'])}" + (f" — {r['reason']}" if r["reason"] else "")
+                  for r in data["history"]]
     lines += [f"[red]open incident {inc['id']} {inc['severity']}[/red] {inc['title']}" for inc in data["open_incidents"]]
     return lines
 
