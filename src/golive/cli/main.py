@@ -19,6 +19,7 @@ from click.exceptions import NoArgsIsHelpError
 from golive.cli.commands import command_modules
 from golive.errors import GoliveError, exit_code_for
 from golive.redact import scrub
+from golive.textout import visible
 from golive.workspace import Workspace
 
 app = typer.Typer(
@@ -94,7 +95,7 @@ def _usage_error(exc: typer.TyperException) -> int:
         return 2
     context = getattr(exc, "ctx", None)
     where = f"{context.command_path}: " if context is not None else ""
-    message = " ".join(exc.format_message().split())
+    message = visible(" ".join(exc.format_message().split()))
     sys.stderr.write(f"golive: error: {where}{message} (see {context.command_path if context else 'golive'} --help)\n")
     return 2
 
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     except GoliveError as err:
         if json_mode:
             sys.stdout.write(json.dumps(_fail_json(err)) + "\n")
-        sys.stderr.write(f"golive: error: {scrub(str(err))}\n")
+        sys.stderr.write(f"golive: error: {visible(scrub(str(err)))}\n")
         sys.exit(exit_code_for(err))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

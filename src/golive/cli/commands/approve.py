@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from golive.cli.common import EnvOpt, out, ws
+from golive.textout import rich as esc
 
 
 def approve(
@@ -25,7 +26,7 @@ def approve(
     if o.json_mode:
         o.json({"approval": approval_id, "gate": gate, "env": env, "by": by, "role": role})
     else:
-        o.print(f"approval {approval_id}: {by}{' as ' + role if role else ''} approved {gate} for {env}")
+        o.print(f"approval {approval_id}: {esc(by)}{' as ' + esc(role) if role else ''} approved {esc(gate)} for {esc(env)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ import typer
 from golive.cli.common import out, ws
 from golive.cli.output import when
 from golive.errors import UsageError
+from golive.textout import rich as esc
 
 incident_app = typer.Typer(help="Incidents P0-P3; an open P0 triggers rollback.", no_args_is_help=True)
 
@@ -37,7 +38,7 @@ def incident_open(
     if o.json_mode:
         o.json({"id": incident_id, **incident.model_dump()})
     else:
-        o.print(f"incident #{incident_id} {incident.severity} opened: {incident.title}")
+        o.print(f"incident #{incident_id} {incident.severity} opened: {esc(incident.title)}")
 
 
 @incident_app.command("resolve")
@@ -65,7 +66,7 @@ def incident_list(ctx: typer.Context, all_: Annotated[bool, typer.Option("--all"
     if not found:
         o.print("no incidents" if all_ else "no open incidents")
     for i in found:
-        o.print(f"#{i.id} {i.severity} {i.status:<8} {when(i.opened_at)} {i.env or '-'} {i.title}")
+        o.print(f"#{i.id} {esc(i.severity)} {esc(i.status.ljust(8))} {when(i.opened_at)} {esc(i.env or '-')} {esc(i.title)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from golive.cli.common import out, ws
+from golive.textout import rich as esc
 
 
 def report(
@@ -23,7 +24,7 @@ def report(
     text = render(w.store, run, w.plan.release, "json" if o.json_mode else fmt, redact=w.redact)
     if output is not None:
         output.write_text(text, encoding="utf-8")
-        o.info(f"wrote {output}")
+        o.info(esc(f"wrote {output}"))
     else:
         print(text)
 

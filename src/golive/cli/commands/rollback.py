@@ -8,6 +8,7 @@ import typer
 
 from golive.cli.common import EnvOpt, ProjectArg, out, ws
 from golive.cli.prompt import confirm, where
+from golive.textout import rich as esc
 
 
 def rollback(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
@@ -26,10 +27,11 @@ def rollback(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
         o.json(result)
         return
     for f in result.get("functions", []):
-        o.print(f"  {f['function']}:{f['alias']} → version {f['version']} (no routing)")
+        o.print(esc(f"  {f['function']}:{f['alias']} → version {f['version']} (no routing)"))
     if "full" in result:
-        o.print(f"  full rollback {' '.join(result['full']['argv'])}: exit {result['full']['exit_code']}")
-    o.print(f"{project} rolled back in {result['seconds']:.2f} s (alias confirmed in {result.get('alias_seconds', 0):.2f} s)")
+        o.print(esc(f"  full rollback {' '.join(result['full']['argv'])}: exit {result['full']['exit_code']}"))
+    o.print(esc(f"{project} rolled back in {result['seconds']:.2f} s "
+                f"(alias confirmed in {result.get('alias_seconds', 0):.2f} s)"))
 
 
 def register(app: typer.Typer) -> None:

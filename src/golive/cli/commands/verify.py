@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from golive.cli.common import EnvOpt, exit_for, out, ws
+from golive.textout import rich as esc
 
 
 def verify(ctx: typer.Context, env: EnvOpt) -> None:
@@ -18,8 +19,8 @@ def verify(ctx: typer.Context, env: EnvOpt) -> None:
         o.json({"status": driven.run.status, "checks": [e.data for e in events]})
     else:
         for e in events:
-            o.print(f"  {e.outcome:<5} {e.data.get('check')} {e.data.get('target')}: {e.data.get('summary')}")
-        o.print(f"verify {env}: {driven.run.status}" + (f" — {driven.run.reason}" if driven.run.reason else ""))
+            o.print(esc(f"  {e.outcome:<5} {e.data.get('check')} {e.data.get('target')}: {e.data.get('summary')}"))
+        o.print(esc(f"verify {env}: {driven.run.status}" + (f" — {driven.run.reason}" if driven.run.reason else "")))
     exit_for(driven)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from golive.cli.common import out, ws
+from golive.textout import rich as esc
 
 
 def worker(
@@ -34,18 +35,18 @@ def worker(
         services = w.services()
     if submit is not None:
         run = submit_run(services, submit)
-        o.print(f"run {run.id} ({run.kind} {run.env}) is {run.status}: workers will take it")
+        o.print(esc(f"run {run.id} ({run.kind} {run.env}) is {run.status}: workers will take it"))
         if o.json_mode:
             o.json({"run": run.id, "status": run.status})
         return
-    o.info(f"golive worker {os.getpid()}: advancing the due runs of {services.plan.release}")
+    o.info(esc(f"golive worker {os.getpid()}: advancing the due runs of {services.plan.release}"))
     sys.stdout.flush()
     report = work(services, lease_ttl=timedelta(seconds=lease_ttl),
                   until=(lambda _r: not due_runs(services)) if exit_when_idle else None)
     if o.json_mode:
         o.json({"passes": report.passes, "advanced": report.advanced, "finished": report.finished})
     else:
-        o.print(f"worker done: {report.advanced} turns, runs finished {report.finished}")
+        o.print(esc(f"worker done: {report.advanced} turns, runs finished {report.finished}"))
 
 
 def register(app: typer.Typer) -> None:
