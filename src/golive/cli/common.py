@@ -17,6 +17,7 @@ from golive.cli.output import Output, styled
 from golive.cli.prompt import confirm, where
 from golive.errors import UsageError
 from golive.store.statuses import RUN_FAILED
+from golive.textinput import check_note, check_title
 from golive.textout import rich as esc
 from golive.workspace import Workspace
 
@@ -24,6 +25,16 @@ if TYPE_CHECKING:
     from golive.runs.session import Driven
 
 EnvOpt = Annotated[str, typer.Option("--env", "-e", help="environment from the plan")]
+
+
+def title_text(param: typer.CallbackParam, value: str | None) -> str | None:
+    """An option's callback: a one-line text (a title, a name) checked at the door (``textinput.check_title``)."""
+    return None if value is None else check_title(param.opts[0], value)
+
+
+def note_text(param: typer.CallbackParam, value: str | None) -> str | None:
+    """An option's callback: a note or reason checked at the door (``textinput.check_note``)."""
+    return None if value is None else check_note(param.opts[0], value)
 
 
 SANDBOX_MODULES = ("moto", "werkzeug", "numpy")

@@ -9,7 +9,6 @@ shows when each was known.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Literal
 
@@ -19,6 +18,7 @@ from golive.errors import UsageError
 from golive.evidence.runs import IncidentNote
 from golive.plan.model import Plan
 from golive.store.store import Incident, Store
+from golive.textinput import TITLE_MAX, check_strings, check_title, load_json
 
 
 class IncidentInput(BaseModel):
@@ -32,11 +32,14 @@ class IncidentInput(BaseModel):
     source: str | None = None
 
 
+STDIN = "incident JSON on stdin"
+
+
 def parse_incident_json(text: str) -> IncidentInput:
+    """The incident an alerting tool piped in: its depth, size and every string checked before it is read."""
+    data = check_strings(STDIN, load_json(STDIN, text), limit=TITLE_MAX)
     try:
-        return IncidentInput.model_validate(json.loads(text))
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"incident JSON on stdin is not JSON: {exc.msg} at line {exc.lineno}") from None
+        return IncidentInput.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "document"
@@ -44,6 +47,11 @@ def parse_incident_json(text: str) -> IncidentInput:
 
 
 def open_incident(store: Store, plan: Plan, incident: IncidentInput, now: datetime, by: str | None = None) -> int:
+    check_title("incident title", incident.title)
+    for field, value in (("incident env", incident.env), ("incident scope", incident.scope),
+                         ("incident source", incident.source), ("opened by", by)):
+        if value is not None:
+            check_title(field, value)
     if incident.env is not None and incident.env not in plan.environments:
         raise UsageError(f"unknown environment '{incident.env}' (known: {', '.join(plan.environments)})")
     scopes = {b.name for b in plan.batches} | set(plan.projects)

@@ -6,17 +6,17 @@ from typing import Annotated
 
 import typer
 
-from golive.cli.common import EnvOpt, out, ws
+from golive.cli.common import EnvOpt, note_text, out, title_text, ws
 from golive.textout import rich as esc
 
 
 def approve(
     ctx: typer.Context,
     gate: Annotated[str, typer.Argument(help="gate name (or signoff)")],
-    by: Annotated[str, typer.Option("--by", help="who approves")],
+    by: Annotated[str, typer.Option("--by", help="who approves", callback=title_text)],
     env: EnvOpt,
-    role: Annotated[str | None, typer.Option("--role", help="the role approving")] = None,
-    note: Annotated[str | None, typer.Option("--note")] = None,
+    role: Annotated[str | None, typer.Option("--role", help="the role approving", callback=title_text)] = None,
+    note: Annotated[str | None, typer.Option("--note", callback=note_text)] = None,
 ) -> None:
     """Record an approval for a gate."""
     from golive.steps.gate import record_approval
