@@ -19,6 +19,7 @@ from click.exceptions import NoArgsIsHelpError
 from golive.cli.commands import command_modules
 from golive.errors import GoliveError, exit_code_for
 from golive.redact import scrub
+from golive.textinput import check_characters
 from golive.textout import visible
 from golive.workspace import Workspace
 
@@ -100,11 +101,21 @@ def _usage_error(exc: typer.TyperException) -> int:
     return 2
 
 
+def check_arguments(args: list[str]) -> None:
+    """No control character in any argument (a newline and a tab may stand in a note): the options that take a
+    title or a note check their length too, in their callbacks (``cli.common``)."""
+    for i, arg in enumerate(args):
+        before = args[i - 1] if i else ""
+        name = arg.split("=", 1)[0] if arg.startswith("--") else before if before.startswith("-") else f"argument {i + 1}"
+        check_characters(name, arg)
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console script: run the app, map every error to one line and an exit code."""
     args = hoist_globals(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in args
     try:
+        check_arguments(args)
         code = app(args=args, standalone_mode=False, prog_name="golive")
     except GoliveError as err:
         if json_mode:
