@@ -166,3 +166,24 @@ def test_a_nul_that_slips_past_the_doors_is_one_line_from_the_store(pg_url: str)
             store.add_approval("bbws", "prod", "go_no_go", "alice", None, "note\x00", datetime.now(UTC))
     finally:
         store.close()
+
+
+@pytest.mark.slow
+def test_a_p1_with_markup_is_printed_on_a_rehearsals_no_go_line(tmp_path: Path) -> None:
+    """The issue's reproduction: a P1 titled ``payments [/] degraded`` crashed ``rehearse`` as it printed NO-GO."""
+    from cli_user import sandbox_down, sandbox_up
+
+    box = sandbox_up(tmp_path / "user")
+    try:
+        title = "payments [/] degraded"
+        opened = box.golive("--db", f"sqlite:///{box.state_dir / 'rehearsal.db'}", "incident", "open",
+                            "--severity", "P1", "--title", title)
+        assert opened.code == 0, opened.explain()
+        rehearsed = box.golive("rehearse", "--sandbox", str(box.state_dir), "--until", "gate", timeout=600)
+        assert rehearsed.code == 1, rehearsed.explain()  # NO-GO: exit 1, as documented
+        assert "Traceback" not in rehearsed.err and "MarkupError" not in rehearsed.err
+        no_go = [line for line in rehearsed.text.splitlines() if "✗ go_no_go" in line]
+        assert no_go and f"incidents: open P1 #1: {title}" in no_go[0], rehearsed.explain()
+        assert "rehearsal: no_go" in rehearsed.out
+    finally:
+        sandbox_down(box)
