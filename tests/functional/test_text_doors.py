@@ -44,10 +44,11 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path / "plan"
 
 
-@pytest.fixture
-def golive(workdir: Path, store_url: str) -> Run:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def golive(request: pytest.FixtureRequest, workdir: Path) -> Run:
     """``golive`` in a copy of the example plan, on each backend (a fresh PostgreSQL schema for the second)."""
-    return _runner(workdir, store_url)
+    url = f"sqlite:///{workdir / 'state.db'}" if request.param == "sqlite" else str(request.getfixturevalue("pg_url"))
+    return _runner(workdir, url)
 
 
 @pytest.fixture
@@ -141,8 +142,7 @@ def test_a_note_may_hold_newlines_and_tabs(golive_sqlite: Run) -> None:
     assert r.returncode == 0, r.stderr
 
 
-def test_a_nul_in_the_plan_is_a_plan_error_with_file_line_and_key(golive_sqlite: Run, workdir: Path) -> None:
-    golive = golive_sqlite
+def test_a_nul_in_the_plan_is_a_plan_error_with_file_line_and_key(golive: Run, workdir: Path) -> None:
     text = (workdir / "golive.yaml").read_text()
     item = "      - PROD account access working\n"
     assert item in text
