@@ -71,24 +71,6 @@ def check_note(field: str, value: str) -> str:
     return check_text(field, value, limit=NOTE_MAX, multiline=True)
 
 
-def check_strings(what: str, data: Any, *, limit: int = NOTE_MAX) -> Any:
-    """``data`` unchanged if every string in it (keys too) passes ``check_text``; the field named is the path
-    to the string (``incident JSON on stdin: labels.0``)."""
-    stack: list[tuple[tuple[str, ...], Any]] = [((), data)]
-    while stack:  # no recursion: a wide or deep document needs no Python stack
-        path, value = stack.pop()
-        field = f"{what}: {'.'.join(path)}" if path else what
-        if isinstance(value, str):
-            check_text(field, value, limit=limit)
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                check_text(f"{field} (a key)", str(key), limit=TITLE_MAX, multiline=False)
-                stack.append(((*path, str(key)), item))
-        elif isinstance(value, list):
-            stack.extend(((*path, str(i)), item) for i, item in enumerate(value))
-    return data
-
-
 def json_depth_exceeds(text: str | bytes, limit: int = JSON_DEPTH_MAX) -> bool:
     """Whether JSON text nests deeper than ``limit``, told by scanning brackets outside strings (no recursion)."""
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text

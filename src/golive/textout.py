@@ -61,19 +61,23 @@ _MD_PUNCT = re.compile(r"[\\`*\[\]#|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _MD_HTML = re.compile(r"<(?=[A-Za-z/!?])|&(?=[#A-Za-z])")
 
 
+def markdown(text: object) -> str:
+    """Outside text for Markdown: no emphasis, link, code, HTML or table syntax; a line break is ``<br>``."""
+    escaped = _MD_PUNCT.sub(lambda m: "\\" + m.group(), visible(text))
+    escaped = _MD_HTML.sub(lambda m: "&lt;" if m.group() == "<" else "&amp;", escaped)
+    return escaped.replace("\n", "<br>")
+
+
 # What would open a block where the text starts a line (a list item's text): a quote, a list marker, a numbered
 # item, or indentation (written as entities, which CommonMark never reads as indentation).
 _MD_BLOCK_START = re.compile(r"^(?:[>+=-]|\d{1,9}(?=[.)]))")
 _MD_INDENT = re.compile(r"^[ \t]+")
 
 
-def markdown(text: object) -> str:
-    """Outside text for Markdown: no emphasis, link, code, HTML, block or table syntax; a line break is ``<br>``."""
-    escaped = _MD_PUNCT.sub(lambda m: "\\" + m.group(), visible(text))
-    escaped = _MD_HTML.sub(lambda m: "&lt;" if m.group() == "<" else "&amp;", escaped)
-    escaped = _MD_INDENT.sub(lambda m: "".join(f"&#{ord(c)};" for c in m.group()), escaped)
-    escaped = _MD_BLOCK_START.sub(lambda m: m.group() + "\\" if m.group()[0].isdigit() else "\\" + m.group(), escaped)
-    return escaped.replace("\n", "<br>")
+def markdown_item(text: object) -> str:
+    """Outside text that starts a line of Markdown (``- {text}``): ``markdown``, and no block opened by its head."""
+    escaped = _MD_INDENT.sub(lambda m: "".join(f"&#{ord(c)};" for c in m.group()), markdown(text))
+    return _MD_BLOCK_START.sub(lambda m: m.group() + "\\" if m.group()[0].isdigit() else "\\" + m.group(), escaped)
 
 
 def xml_text(text: object) -> str:

@@ -10,7 +10,7 @@ Workflow commands are one line each: the runner unescapes ``%25``, ``%0D``
 and ``%0A`` in the message and, in a property such as ``title``, ``%3A`` and
 ``%2C`` too (the escaping of ``@actions/core``'s ``command.ts``), so a value
 holding a newline, ``:`` or ``,`` cannot end the command early or forge another; other control
-characters are made visible (an ESC would colour the log). Summary tables escape Markdown and HTML.
+characters than CR and LF are made visible (an ESC would colour the log). Summary tables escape Markdown and HTML.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from golive.textout import markdown, visible
 
 
 def escape_data(text: str) -> str:
-    return visible(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    shown = "\r".join(visible(part) for part in text.split("\r"))  # CR and LF are escaped below, read back as such
+    return shown.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from golive.report import formatting as f
 from golive.report.model import Canary, Report, Soak
-from golive.textout import markdown
+from golive.textout import markdown, markdown_item
 
 
 class Md(str):
@@ -56,7 +56,7 @@ def _soak(soak: Soak) -> list[str]:
     if failures or soak.reasons:
         out += ["Reasons:", ""]
         out += [f"- checkpoint {i}: {_esc(text)}" for i, text in failures]
-        out += [f"- {_esc(text)}" for text in soak.reasons if all(text != t for _, t in failures)]
+        out += [f"- {markdown_item(text)}" for text in soak.reasons if all(text != t for _, t in failures)]
         out.append("")
     return out
 
@@ -108,7 +108,7 @@ def render_markdown(report: Report) -> str:
         out += [f"### {_esc(gate.gate)} for {_esc(gate.env)}: {_bold(gate.decision)} at {f.when(gate.at)}{note}", ""]
         out += _table(["item", "ok", "detail"], [[i.name, "✓" if i.ok else "✗", i.detail] for i in gate.items])
         if gate.reasons:
-            out += ["Reasons:", "", *(f"- {_esc(r)}" for r in gate.reasons), ""]
+            out += ["Reasons:", "", *(f"- {markdown_item(r)}" for r in gate.reasons), ""]
 
     out += ["## Approvals", ""]
     out += _table(["gate", "env", "by", "role", "note", "at"],

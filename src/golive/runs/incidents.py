@@ -18,7 +18,7 @@ from golive.errors import UsageError
 from golive.evidence.runs import IncidentNote
 from golive.plan.model import Plan
 from golive.store.store import Incident, Store
-from golive.textinput import TITLE_MAX, check_strings, check_title, load_json
+from golive.textinput import check_title, load_json
 
 
 class IncidentInput(BaseModel):
@@ -36,22 +36,28 @@ STDIN = "incident JSON on stdin"
 
 
 def parse_incident_json(text: str) -> IncidentInput:
-    """The incident an alerting tool piped in: its depth, size and every string checked before it is read."""
-    data = check_strings(STDIN, load_json(STDIN, text), limit=TITLE_MAX)
+    """The incident an alerting tool piped in: its size and depth checked before parsing, then each field it
+    gives golive (other fields of the document are ignored, never stored)."""
     try:
-        return IncidentInput.model_validate(data)
+        incident = IncidentInput.model_validate(load_json(STDIN, text))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "document"
-        raise UsageError(f"incident JSON on stdin: {where}: {first['msg']}") from None
+        raise UsageError(f"{STDIN}: {where}: {first['msg']}") from None
+    _check_fields(incident, f"{STDIN}: ")
+    return incident
+
+
+def _check_fields(incident: IncidentInput, prefix: str) -> None:
+    for field, value in incident.model_dump().items():
+        if isinstance(value, str):
+            check_title(prefix + field, value)
 
 
 def open_incident(store: Store, plan: Plan, incident: IncidentInput, now: datetime, by: str | None = None) -> int:
-    check_title("incident title", incident.title)
-    for field, value in (("incident env", incident.env), ("incident scope", incident.scope),
-                         ("incident source", incident.source), ("opened by", by)):
-        if value is not None:
-            check_title(field, value)
+    _check_fields(incident, "incident ")
+    if by is not None:
+        check_title("opened by", by)
     if incident.env is not None and incident.env not in plan.environments:
         raise UsageError(f"unknown environment '{incident.env}' (known: {', '.join(plan.environments)})")
     scopes = {b.name for b in plan.batches} | set(plan.projects)
