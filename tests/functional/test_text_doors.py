@@ -187,3 +187,13 @@ def test_a_p1_with_markup_is_printed_on_a_rehearsals_no_go_line(tmp_path: Path) 
         assert "rehearsal: no_go" in rehearsed.out
     finally:
         sandbox_down(box)
+
+
+def test_incident_json_checks_the_fields_golive_keeps_and_ignores_the_rest() -> None:
+    from golive.runs.incidents import parse_incident_json
+
+    piped = parse_incident_json(json.dumps({"severity": "P1", "title": "5xx on [/checkout]",
+                                            "annotations": {"description": "long\n" * 2000}}))
+    assert piped.title == "5xx on [/checkout]"  # an alerting tool's other fields are not stored, so not refused
+    with pytest.raises(TextRefused, match="incident JSON on stdin: source: contains the control character U\\+001B"):
+        parse_incident_json(json.dumps({"severity": "P1", "title": "x", "source": "\x1b[31m"}))
