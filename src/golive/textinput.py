@@ -18,6 +18,7 @@ from golive.errors import UsageError
 TITLE_MAX = 200
 NOTE_MAX = 2000
 JSON_DEPTH_MAX = 64
+JSON_MAX_CHARS = 1_000_000  # a JSON document on stdin (an incident from an alerting tool)
 
 # C0 controls but tab and newline, DEL, and C1 controls (ESC-less CSI, etc.).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -37,16 +38,24 @@ def _describe(char: str) -> str:
     return "a NUL byte" if char == "\x00" else f"the control character U+{ord(char):04X}"
 
 
+def check_characters(field: str, value: str, *, multiline: bool = True) -> str:
+    """``value`` unchanged if it holds no NUL or other control character (newline and tab allowed where
+    ``multiline``, tab alone otherwise), else ``TextRefused`` naming ``field``; no length limit (a plan's
+    commands and descriptions are as long as the plan file allows)."""
+    found = (_CONTROL if multiline else _CONTROL_NO_NEWLINE).search(value)
+    if found is not None:
+        raise TextRefused(field, f"contains {_describe(found.group())} at character {found.start() + 1}; "
+                                 "remove it")
+    return value
+
+
 def check_text(field: str, value: str, *, limit: int = NOTE_MAX, multiline: bool = True) -> str:
     """``value`` unchanged if it may be stored, else ``TextRefused`` naming ``field``.
 
     Refused: NUL and other control characters (newline and tab are allowed where ``multiline``, tab
     alone otherwise), and more than ``limit`` characters.
     """
-    found = (_CONTROL if multiline else _CONTROL_NO_NEWLINE).search(value)
-    if found is not None:
-        raise TextRefused(field, f"contains {_describe(found.group())} at character {found.start() + 1}; "
-                                 "remove it")
+    check_characters(field, value, multiline=multiline)
     if len(value) > limit:
         raise TextRefused(field, f"is {len(value):,} characters long; at most {limit:,} are accepted")
     return value
@@ -87,10 +96,13 @@ def json_depth_exceeds(text: str | bytes, limit: int = JSON_DEPTH_MAX) -> bool:
 
 
 def load_json(what: str, text: str | bytes, *, depth: int = JSON_DEPTH_MAX) -> Any:
-    """Parse JSON from outside: nesting deeper than ``depth`` and malformed text are ``TextRefused``."""
+    """Parse JSON from outside: longer than ``JSON_MAX_CHARS``, nesting deeper than ``depth`` and malformed text
+    are ``TextRefused``."""
+    if len(text) > JSON_MAX_CHARS:
+        raise TextRefused(what, f"is more than {JSON_MAX_CHARS:,} characters long")
     if json_depth_exceeds(text, depth):
         raise TextRefused(what, f"JSON nests deeper than {depth} levels")
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise TextRefused(what, f"is not valid JSON ({exc})") from None
+        raise TextRefused(what, f"is not JSON ({exc})") from None

@@ -17,6 +17,8 @@ from golive.cli.output import Output, styled
 from golive.cli.prompt import confirm, where
 from golive.errors import UsageError
 from golive.store.statuses import RUN_FAILED
+from golive.textinput import check_note, check_title
+from golive.textout import rich as esc
 from golive.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -33,6 +35,16 @@ def accepted_change(accept: bool, why: str | None) -> str | None:
     if accept and not why:
         raise UsageError("--accept-plan-change needs --why \"...\" (it is recorded)")
     return why if accept else None
+
+
+def title_text(param: typer.CallbackParam, value: str | None) -> str | None:
+    """An option's callback: a one-line text (a title, a name) checked at the door (``textinput.check_title``)."""
+    return None if value is None else check_title(param.opts[0], value)
+
+
+def note_text(param: typer.CallbackParam, value: str | None) -> str | None:
+    """An option's callback: a note or reason checked at the door (``textinput.check_note``)."""
+    return None if value is None else check_note(param.opts[0], value)
 
 
 SANDBOX_MODULES = ("moto", "werkzeug", "numpy")
@@ -89,16 +101,16 @@ def render_driven(o: Output, driven: Driven, w: Workspace) -> None:
         o.json(data)
         return
     verb = "resumed" if driven.resumed else "started"
-    o.print(f"{driven.run.kind} run {driven.run.id} ({verb}): {styled(driven.run.status)}"
-            + (f" — {driven.run.reason}" if driven.run.reason else ""))
+    o.print(f"{esc(driven.run.kind)} run {driven.run.id} ({verb}): {styled(driven.run.status)}"
+            + (f" — {esc(driven.run.reason)}" if driven.run.reason else ""))
     for phase in data["phases"]:
-        o.print(f"  {phase['phase']:<14} {styled(phase['status'])}")
+        o.print(f"  {esc(str(phase['phase']).ljust(14))} {styled(phase['status'])}")
     for due in data["due"]:
-        o.print(f"  [yellow]next[/yellow] {due}")
+        o.print(f"  [yellow]next[/yellow] {esc(due)}")
     if "No ref found" in (driven.run.reason or ""):
         # A fresh repository (or sandbox) has no release tag for the workflow to run on: the usual first-deploy slip.
-        o.info(f"hint: the workflow's ref {w.plan.version} does not exist yet: run golive tag --env {driven.run.env} "
-               "first (the order by hand: tag, secrets set, gate, deploy)")
+        o.info(esc(f"hint: the workflow's ref {w.plan.version} does not exist yet: run golive tag --env {driven.run.env} "
+                   "first (the order by hand: tag, secrets set, gate, deploy)"))
 
 
 ProjectArg = Annotated[str, typer.Argument(help="project from the plan")]
@@ -115,4 +127,4 @@ def operator_action(ctx: typer.Context, project: str, env: str, action: str, by:
     if o.json_mode:
         o.json({"event": event, "project": project, "action": action})
     else:
-        o.print(f"{action} recorded (event {event}); the running canary of {project} {effect} on its next pass")
+        o.print(esc(f"{action} recorded (event {event}); the running canary of {project} {effect} on its next pass"))

@@ -9,7 +9,8 @@ each failure names what failed and why, with every secret value redacted.
 Workflow commands are one line each: the runner unescapes ``%25``, ``%0D``
 and ``%0A`` in the message and, in a property such as ``title``, ``%3A`` and
 ``%2C`` too (the escaping of ``@actions/core``'s ``command.ts``), so a value
-holding a newline, ``:`` or ``,`` cannot end the command early or forge another.
+holding a newline, ``:`` or ``,`` cannot end the command early or forge another; other control
+characters than CR and LF are made visible (an ESC would colour the log). Summary tables escape Markdown and HTML.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from golive.textout import markdown, visible
+
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    shown = "\r".join(visible(part) for part in text.split("\r"))  # CR and LF are escaped below, read back as such
+    return shown.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:
@@ -64,11 +68,7 @@ class GitHubActions:
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    """A GitHub-flavoured Markdown table; ``|`` and line breaks in a cell cannot break its row."""
-
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\r", " ").replace("\n", "<br>")
-
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    """A GitHub-flavoured Markdown table of text: ``|``, HTML and line breaks in a cell cannot break its row."""
+    lines = ["| " + " | ".join(markdown(h) for h in headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(markdown(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)

@@ -24,6 +24,8 @@ from click.exceptions import NoArgsIsHelpError
 from golive.cli.commands import command_modules
 from golive.errors import GoliveError, exit_code_for
 from golive.redact import scrub
+from golive.textinput import check_characters
+from golive.textout import visible
 from golive.workspace import Workspace
 
 app = typer.Typer(
@@ -111,9 +113,18 @@ def _usage_error(exc: typer.TyperException) -> int:
         return 2
     context = getattr(exc, "ctx", None)
     where = f"{context.command_path}: " if context is not None else ""
-    message = " ".join(exc.format_message().split())
+    message = visible(" ".join(exc.format_message().split()))
     sys.stderr.write(f"golive: error: {where}{message} (see {context.command_path if context else 'golive'} --help)\n")
     return 2
+
+
+def check_arguments(args: list[str]) -> None:
+    """No control character in any argument (a newline and a tab may stand in a note): the options that take a
+    title or a note check their length too, in their callbacks (``cli.common``)."""
+    for i, arg in enumerate(args):
+        before = args[i - 1] if i else ""
+        name = arg.split("=", 1)[0] if arg.startswith("--") else before if before.startswith("-") else f"argument {i + 1}"
+        check_characters(name, arg)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -124,11 +135,12 @@ def main(argv: list[str] | None = None) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
+        check_arguments(args)
         code = app(args=args, standalone_mode=False, prog_name="golive")
     except GoliveError as err:
         if json_mode:
             sys.stdout.write(json.dumps(_fail_json(err)) + "\n")
-        sys.stderr.write(f"golive: error: {scrub(str(err))}\n")
+        sys.stderr.write(f"golive: error: {visible(scrub(str(err)))}\n")
         sys.exit(exit_code_for(err))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -27,6 +27,7 @@ from rich.table import Table
 from golive import schedule
 from golive.cli.github_actions import GitHubActions
 from golive.redact import scrub
+from golive.textout import rich as esc
 
 STATUS_STYLE = {
     "pass": "green", "done": "green", "succeeded": "green", "GO": "bold green",
@@ -51,9 +52,10 @@ PLAIN_WIDTH = 4000
 
 
 def _console(stream: TextIO, *, stderr: bool) -> Console:
+    # No emoji codes: ``:warning:`` in a title is text. Outside text in markup goes through ``esc``.
     if stream.isatty():
-        return Console(stderr=stderr, highlight=False, soft_wrap=True)
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=PLAIN_WIDTH)
+        return Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False, width=PLAIN_WIDTH)
 
 
 def when(at: datetime) -> str:
@@ -92,7 +94,7 @@ class Output:
 
 def styled(status: str) -> str:
     style = STATUS_STYLE.get(status, "")
-    return f"[{style}]{status}[/{style}]" if style else status
+    return f"[{style}]{esc(status)}[/{style}]" if style else esc(status)
 
 
 HEARTBEAT_SECONDS = 60.0
@@ -147,10 +149,11 @@ class Progress:
         now = self.now()
         grid = Table.grid(padding=(0, 2))
         grid.add_row("[dim]clock[/dim]", schedule.local(now, fmt="%a %d %b %H:%M:%S") if now else "-")
-        grid.add_row("[dim]step[/dim]", self.step or "-")
+        grid.add_row("[dim]step[/dim]", esc(self.step or "-"))
         for project, (weight, verdict) in list(self.canaries.items()):
-            grid.add_row(f"[dim]canary[/dim] {project}", f"{weight:g}%  last verdict {styled(verdict) if verdict else '-'}")
-        grid.add_row("[dim]next[/dim]", self.countdown())
+            grid.add_row(f"[dim]canary[/dim] {esc(project)}",
+                         f"{weight:g}%  last verdict {styled(verdict) if verdict else '-'}")
+        grid.add_row("[dim]next[/dim]", esc(self.countdown()))
         return grid
 
     # -- events ------------------------------------------------------------------------------------
@@ -189,31 +192,34 @@ class Progress:
             schedule.local(datetime.now(UTC), fmt="%H:%M:%S")
         stamp = f"[dim]{shown}[/dim] "
         outcome = data.get("outcome")
+        title, project = esc(data.get("title")), esc(data.get("project"))
         line: str | None = None
         if kind == "step_started":
-            line = f"{stamp}▶ {data.get('title')}"
+            line = f"{stamp}▶ {title}"
         elif kind == "step_failed":
-            line = f"{stamp}[red]✗ {data.get('title')}: {str(getattr(outcome, 'reason', ''))[:300]}[/red]"
+            line = f"{stamp}[red]✗ {title}: {esc(str(getattr(outcome, 'reason', ''))[:300])}[/red]"
         elif kind == "step_done" and getattr(outcome, "outcome", "pass") == "fail":
             # Done on a failing verdict (a soak checkpoint): the step is over, what it found is not good.
-            line = f"{stamp}[red]✗ {data.get('title')}: {str(getattr(outcome, 'summary', ''))[:300]}[/red]"
+            line = f"{stamp}[red]✗ {title}: {esc(str(getattr(outcome, 'summary', ''))[:300])}[/red]"
         elif kind == "step_done":
             summary = str(getattr(outcome, "summary", ""))
-            line = f"{stamp}[green]✓[/green] {data.get('title')}: {summary[:200]}"
+            line = f"{stamp}[green]✓[/green] {title}: {esc(summary[:200])}"
         elif kind == "deploy" and outcome == "dispatched":
-            line = f"{stamp}  {data.get('project')}: {data.get('workflow')} run {data.get('run_id')} {data.get('url')}"
+            line = (f"{stamp}  {project}: {esc(data.get('workflow'))} run {esc(data.get('run_id'))} "
+                    f"{esc(data.get('url'))}")
         elif kind == "canary" and outcome == "shifted":
-            line = f"{stamp}  {data.get('project')} → {data.get('weight'):g}%"
+            line = f"{stamp}  {project} → {data.get('weight'):g}%"
         elif kind == "canary" and outcome == "analysis":
             judged = data.get("summary") if data.get("verdict") != "fail" or "judge" in str(data.get("reason")) else None
-            line = (f"{stamp}  {data.get('project')} at {data.get('weight'):g}%: {data.get('verdict')} — "
-                    f"{str(judged or data.get('reason'))[:220]}")
+            line = (f"{stamp}  {project} at {data.get('weight'):g}%: {esc(data.get('verdict'))} — "
+                    f"{esc(str(judged or data.get('reason'))[:220])}")
         elif kind == "canary" and outcome == "promoted":
-            line = f"{stamp}  [green]{data.get('project')} promoted to 100%[/green]"
+            line = f"{stamp}  [green]{project} promoted to 100%[/green]"
         elif kind == "retry":
-            line = f"{stamp}  [yellow]{data.get('line')}[/yellow]"
+            line = f"{stamp}  [yellow]{esc(data.get('line'))}[/yellow]"
         elif kind == "rollback":
-            line = f"{stamp}  [red]{data.get('project')} ROLLED BACK in {data.get('seconds')} s: {data.get('reason')}[/red]"
+            line = (f"{stamp}  [red]{project} ROLLED BACK in {esc(data.get('seconds'))} s: "
+                    f"{esc(data.get('reason'))}[/red]")
         if line is not None:
             self.o.info(line)
             self._last_line = time.monotonic()
@@ -236,7 +242,7 @@ class Progress:
                 now = self.now()
                 clock = f"; clock {schedule.local(now, fmt='%a %d %H:%M')}" if now and self.clock is None else ""
                 step = f"{self.step}: " if self.step and self.waiting is None else ""
-                self.o.info(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} … {step}{self.countdown()}{clock}")
+                self.o.info(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} … {esc(step + self.countdown())}{clock}")
                 self._last_line = time.monotonic()
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from golive.errors import GoliveError, UsageError
 from golive.plan.model import Plan
+from golive.textout import visible
 
 
 class NotConfirmed(GoliveError):
@@ -37,7 +38,7 @@ def confirm(yes: bool, command: str, target: str, changes: list[str], *, stdin: 
     stderr = stderr or sys.stderr
     if not stdin.isatty():
         raise UsageError(f"golive {command} changes {target} and there is no terminal to ask: pass --yes to go ahead")
-    stderr.write(f"golive {command} will change {target}:\n" + "".join(f"  - {line}\n" for line in changes))
+    stderr.write(visible(f"golive {command} will change {target}:\n" + "".join(f"  - {line}\n" for line in changes)))
     stderr.write("Go ahead? [y/N] ")
     stderr.flush()
     answer = stdin.readline().strip().lower()

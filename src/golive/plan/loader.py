@@ -25,6 +25,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from golive.errors import PlanError
+from golive.textinput import TextRefused, check_characters
 
 PathKey = tuple[str | int, ...]
 
@@ -132,16 +133,26 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         try:
-            return self.scalars.construct_object(node, deep=True)
+            value = self.scalars.construct_object(node, deep=True)
         except ConstructorError as exc:
             raise PlanError(self.file, node.start_mark.line + 1, format_path(path), str(exc.problem)) from None
+        return self.checked(value, node, path) if isinstance(value, str) else value
 
     def build_scalar_key(self, node: yaml.Node, path: PathKey) -> str:
         if not isinstance(node, yaml.ScalarNode):
             raise PlanError(self.file, node.start_mark.line + 1, format_path(path), "a key must be a plain value")
         value = self.scalars.construct_object(node)
         # YAML 1.1 reads `on:` / `yes:` as booleans; a plan key is always a name.
-        return str(node.value) if isinstance(value, bool) else str(value)
+        key = str(node.value) if isinstance(value, bool) else str(value)
+        return self.checked(key, node, path, multiline=False)
+
+    def checked(self, text: str, node: yaml.Node, path: PathKey, *, multiline: bool = True) -> str:
+        """A string of the plan with no NUL or control character (a ``"\\0"`` or ``"\\e"`` escape makes one)."""
+        try:
+            return check_characters("text", text, multiline=multiline)
+        except TextRefused as exc:
+            reason = exc.reason if multiline else f"a key {exc.reason}"
+            raise PlanError(self.file, node.start_mark.line + 1, format_path(path), reason) from None
 
 
 def load_text(text: str, file: str) -> Located:

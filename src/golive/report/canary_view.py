@@ -24,12 +24,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from html import escape
 from typing import Any
 
 from golive.report import formatting as f
 from golive.report.charts import Chart, Marker, Series, Threshold, svg
 from golive.report.model import FAILED, Canary, CanaryStep
+from golive.textout import html_text
 
 CANARY = "#c2571a"
 STABLE = "#3b6fd8"
@@ -39,7 +39,7 @@ _RATE_THRESHOLD = re.compile(r"error_rate\s*(?:>|>=)\s*(\d+(?:\.\d+)?)%")
 
 
 def _e(text: object) -> str:
-    return escape(str(text), quote=True)
+    return html_text(text)
 
 
 @dataclass(frozen=True)

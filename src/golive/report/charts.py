@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from html import escape
+
+from golive.textout import html_text
 
 THRESHOLD_REACH = 4.0
 _LEFT, _RIGHT, _TOP, _BOTTOM = 58, 14, 34, 36
@@ -100,7 +101,7 @@ def y_scale(values: Sequence[float], thresholds: Sequence[float], fixed_top: flo
 
 
 def _e(text: object) -> str:
-    return escape(str(text), quote=True)
+    return html_text(text)
 
 
 def _fmt(v: float) -> str:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from html import escape
 
 from golive.analysis.criteria import format_value
 from golive.report import formatting as f
 from golive.report.canary_view import render_canaries
 from golive.report.model import ERROR, FAILED, INCONCLUSIVE, SUCCESSFUL, Cell, CriterionInfo, Report, Soak
+from golive.textout import html_text
 
 _CSS = """
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:24px auto;max-width:1180px;color:#1d2330;
@@ -54,7 +54,7 @@ _COLOUR = {SUCCESSFUL: "#2e7d32", FAILED: "#c62828", INCONCLUSIVE: "#9aa0a6", ER
 
 
 def _e(text: object) -> str:
-    return escape(str(text), quote=True)
+    return html_text(text)
 
 
 def _badge(text: str) -> str:

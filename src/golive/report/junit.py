@@ -9,7 +9,8 @@ function, window) as its message. A measurement whose API failed is an
 ``<error>``, one with no data is ``<skipped>``. A checkpoint that failed on
 its checks alone (an incident, an alarm) gets one extra case, so a failed
 soak never shows green. Soaks superseded by a later one are left out: their
-evidence stays in the other formats.
+evidence stays in the other formats. Every text goes through ``textout.xml_text``:
+a control character from a command's output would make the file unreadable XML.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 
 from golive.report import formatting as f
 from golive.report.model import ERROR, FAILED, INCONCLUSIVE, Report
+from golive.textout import xml_text as x
 
 
 @dataclass
@@ -104,26 +106,26 @@ _TOLD_ELSEWHERE = ("canary.", "gate.")
 
 
 def render_junit(report: Report) -> str:
-    root = ET.Element("testsuites", name=f"golive {report.release} {report.version or ''}".strip())
+    root = ET.Element("testsuites", name=x(f"golive {report.release} {report.version or ''}".strip()))
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for name, found in cases(report).items():
         counts = {"tests": len(found), "failures": sum(c.failure is not None for c in found),
                   "errors": sum(c.error is not None for c in found), "skipped": sum(c.skipped is not None for c in found)}
-        suite = ET.SubElement(root, "testsuite", {"name": name, "timestamp": report.started_at.isoformat(),
+        suite = ET.SubElement(root, "testsuite", {"name": x(name), "timestamp": report.started_at.isoformat(),
                                                   **{k: str(v) for k, v in counts.items()}})
         for key, value in counts.items():
             totals[key] += value
         for case in found:
-            element = ET.SubElement(suite, "testcase", name=case.name, classname=case.classname)
+            element = ET.SubElement(suite, "testcase", name=x(case.name), classname=x(case.classname))
             if case.failure is not None:
-                ET.SubElement(element, "failure", message=case.failure).text = case.failure
+                ET.SubElement(element, "failure", message=x(case.failure)).text = x(case.failure)
             if case.error is not None:
-                ET.SubElement(element, "error", message=case.error).text = case.error
+                ET.SubElement(element, "error", message=x(case.error)).text = x(case.error)
             if case.skipped is not None:
-                ET.SubElement(element, "skipped", message=case.skipped)
+                ET.SubElement(element, "skipped", message=x(case.skipped))
             shown = [d for d in case.details if d and d not in (case.failure, case.error)]
             if shown:
-                ET.SubElement(element, "system-out").text = "\n".join(shown)
+                ET.SubElement(element, "system-out").text = x("\n".join(shown))
     for key, value in totals.items():
         root.set(key, str(value))
     ET.indent(root)

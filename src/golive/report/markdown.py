@@ -2,7 +2,9 @@
 
 Every section of the report in plain tables. Markdown cannot colour a cell,
 so a failing value is written in bold with ✗, and a late checkpoint is
-flagged in its own column.
+flagged in its own column. Every text from a run (titles, reasons, notes,
+names) goes through ``textout.markdown``: no HTML, emphasis, link or table
+syntax of its own; only the ``Md`` pieces built here are Markdown.
 """
 
 from __future__ import annotations
@@ -11,10 +13,19 @@ from collections.abc import Sequence
 
 from golive.report import formatting as f
 from golive.report.model import Canary, Report, Soak
+from golive.textout import markdown, markdown_item
+
+
+class Md(str):
+    """Markdown written here (bold around escaped text): a table cell that is not escaped again."""
 
 
 def _esc(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return text if isinstance(text, Md) else markdown(text)
+
+
+def _bold(text: object) -> Md:
+    return Md(f"**{markdown(text)}**")
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
@@ -24,7 +35,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]
 
 
 def _soak(soak: Soak) -> list[str]:
-    out = [f"### {f.soak_title(soak)}", ""]
+    out = [f"### {_esc(f.soak_title(soak))}", ""]
     criteria = [c.text for c in soak.criteria]
     rows: list[list[object]] = []
     for cp in soak.checkpoints:
@@ -36,7 +47,7 @@ def _soak(soak: Soak) -> list[str]:
                 row.append("—")
             else:
                 shown = f.cell_text(cell)
-                row.append(f"**{shown}**" if cell.failed else shown)
+                row.append(_bold(shown) if cell.failed else shown)
         failing_checks = [f"{c.check} {c.target}: {c.status}" for c in cp.checks if c.status not in ("pass", "warn")]
         row.append("; ".join(failing_checks) or (f"{len(cp.checks)} passed" if cp.checks else ""))
         rows.append(row)
@@ -44,8 +55,8 @@ def _soak(soak: Soak) -> list[str]:
     failures = [(cp.index, text) for cp in soak.checkpoints for text in cp.failures]
     if failures or soak.reasons:
         out += ["Reasons:", ""]
-        out += [f"- checkpoint {i}: {text}" for i, text in failures]
-        out += [f"- {text}" for text in soak.reasons if all(text != t for _, t in failures)]
+        out += [f"- checkpoint {i}: {_esc(text)}" for i, text in failures]
+        out += [f"- {markdown_item(text)}" for text in soak.reasons if all(text != t for _, t in failures)]
         out.append("")
     return out
 
@@ -73,11 +84,11 @@ def _virtual(report: Report) -> str:
 
 
 def render_markdown(report: Report) -> str:
-    out = [f"# Release report: {f.headline(report)}", ""]
+    out = [f"# Release report: {_esc(f.headline(report))}", ""]
     out += _table(["", ""], [
         ["release", report.release], ["version", report.version or "—"], ["environment", report.env],
         ["environments covered", ", ".join(report.envs)], ["run", f"{report.run_id} ({report.run_kind})"],
-        ["status", f"**{report.status}**"], ["reason", report.reason or "—"],
+        ["status", _bold(report.status)], ["reason", report.reason or "—"],
         [f"started{_virtual(report)}", f.when(report.started_at)], [f"ended{_virtual(report)}", f.when(report.ended_at)],
         ["duration", f.duration(report.duration_s)],
     ])
@@ -99,10 +110,10 @@ def render_markdown(report: Report) -> str:
         out += ["No gate decision recorded.", ""]
     for gate in report.gates:
         note = "" if gate.latest else " (earlier decision)"
-        out += [f"### {gate.gate} for {gate.env}: **{gate.decision}** at {f.when(gate.at)}{note}", ""]
+        out += [f"### {_esc(gate.gate)} for {_esc(gate.env)}: {_bold(gate.decision)} at {f.when(gate.at)}{note}", ""]
         out += _table(["item", "ok", "detail"], [[i.name, "✓" if i.ok else "✗", i.detail] for i in gate.items])
         if gate.reasons:
-            out += ["Reasons:", "", *(f"- {r}" for r in gate.reasons), ""]
+            out += ["Reasons:", "", *(f"- {markdown_item(r)}" for r in gate.reasons), ""]
 
     out += ["## Overrides", ""]
     out += _table(["at", "guard or action", "by", "why", "project", "run"],
@@ -124,7 +135,7 @@ def render_markdown(report: Report) -> str:
     if not report.canaries:
         out += ["No canary recorded.", ""]
     for canary in report.canaries:
-        out += [f"### {canary.title}: {canary.outcome}", ""]
+        out += [f"### {_esc(canary.title)}: {_esc(canary.outcome)}", ""]
         out += _canary_rows(canary)
 
     out += ["## Rollbacks", ""]

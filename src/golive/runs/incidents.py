@@ -9,7 +9,6 @@ shows when each was known.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Literal
 
@@ -19,6 +18,7 @@ from golive.errors import UsageError
 from golive.evidence.runs import IncidentNote
 from golive.plan.model import Plan
 from golive.store.store import Incident, Store
+from golive.textinput import check_title, load_json
 
 
 class IncidentInput(BaseModel):
@@ -32,18 +32,32 @@ class IncidentInput(BaseModel):
     source: str | None = None
 
 
+STDIN = "incident JSON on stdin"
+
+
 def parse_incident_json(text: str) -> IncidentInput:
+    """The incident an alerting tool piped in: its size and depth checked before parsing, then each field it
+    gives golive (other fields of the document are ignored, never stored)."""
     try:
-        return IncidentInput.model_validate(json.loads(text))
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"incident JSON on stdin is not JSON: {exc.msg} at line {exc.lineno}") from None
+        incident = IncidentInput.model_validate(load_json(STDIN, text))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "document"
-        raise UsageError(f"incident JSON on stdin: {where}: {first['msg']}") from None
+        raise UsageError(f"{STDIN}: {where}: {first['msg']}") from None
+    _check_fields(incident, f"{STDIN}: ")
+    return incident
+
+
+def _check_fields(incident: IncidentInput, prefix: str) -> None:
+    for field, value in incident.model_dump().items():
+        if isinstance(value, str):
+            check_title(prefix + field, value)
 
 
 def open_incident(store: Store, plan: Plan, incident: IncidentInput, now: datetime, by: str | None = None) -> int:
+    _check_fields(incident, "incident ")
+    if by is not None:
+        check_title("opened by", by)
     if incident.env is not None and incident.env not in plan.environments:
         raise UsageError(f"unknown environment '{incident.env}' (known: {', '.join(plan.environments)})")
     scopes = {b.name for b in plan.batches} | set(plan.projects)

@@ -43,13 +43,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from golive.errors import LeaseHeld, RunInProgress, StoreError, StoreUnreachable, StoreUnusable
+from golive.errors import GoliveError, LeaseHeld, RunInProgress, StoreError, StoreUnreachable, StoreUnusable
 from golive.evidence import Evidence, Record, read
 from golive.redact import scrub, scrub_data
 from golive.store import outbox
 from golive.store import tables as t
 from golive.store.statuses import RUN_ACTIVE, STEP_OPEN, RunStatus, StepStatus
 from golive.store.topics import topic_of
+from golive.textinput import TextRefused
 
 R = TypeVar("R", bound=Record)
 T = TypeVar("T")
@@ -371,7 +372,11 @@ class Store:
                 raise problem from None
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
-    def _problem(self, exc: sa.exc.DBAPIError) -> StoreError | None:
+    def _problem(self, exc: sa.exc.DBAPIError) -> GoliveError | None:
+        if isinstance(exc, sa.exc.DataError) and any(mark in str(exc.orig) for mark in ("NUL (0x00)", "\\u0000")):
+            # The doors refuse a NUL (golive.textinput); one that slipped past is still one line, not the SQL and
+            # its parameters.
+            return TextRefused("a text to store", "contains a NUL byte, which PostgreSQL cannot hold; remove it")
         safe = _safe_url(self.engine.url.render_as_string(hide_password=False))
         if not self.is_postgres:
             problem = _sqlite_problem(safe, exc)

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from golive.cli.common import EnvOpt, out, ws
+from golive.cli.common import EnvOpt, note_text, out, title_text, ws
+from golive.textout import rich as esc
 
 
 def approve(
@@ -15,9 +16,9 @@ def approve(
     env: EnvOpt,
     by: Annotated[str | None, typer.Option(
         "--by", help="who approves (with the plan's identity: github or aws, it must be whose token or credentials "
-                     "are in use; default: that identity)")] = None,
-    role: Annotated[str | None, typer.Option("--role", help="the role approving")] = None,
-    note: Annotated[str | None, typer.Option("--note")] = None,
+                     "are in use; default: that identity)", callback=title_text)] = None,
+    role: Annotated[str | None, typer.Option("--role", help="the role approving", callback=title_text)] = None,
+    note: Annotated[str | None, typer.Option("--note", callback=note_text)] = None,
 ) -> None:
     """Record an approval for a gate."""
     from golive.runs.identity import acting
@@ -30,7 +31,7 @@ def approve(
     if o.json_mode:
         o.json({"approval": approval_id, "gate": gate, "env": env, "by": by, "role": role})
     else:
-        o.print(f"approval {approval_id}: {by}{' as ' + role if role else ''} approved {gate} for {env}")
+        o.print(f"approval {approval_id}: {esc(by)}{' as ' + esc(role) if role else ''} approved {esc(gate)} for {esc(env)}")
 
 
 def register(app: typer.Typer) -> None:

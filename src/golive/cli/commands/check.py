@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from golive.cli.common import out, ws
+from golive.textout import rich as esc
 
 
 def check(ctx: typer.Context) -> None:
@@ -16,24 +17,24 @@ def check(ctx: typer.Context) -> None:
     if o.json_mode:
         o.json({"valid": True, "file": str(w.plan_path), **summary})
         return
-    o.print(f"[green]✓[/green] {w.plan_path} is valid: release [bold]{summary['release']}[/bold] "
-            f"{summary['version']}, {summary['projects']} projects in {len(summary['batches'])} batches")
+    o.print(f"[green]✓[/green] {esc(w.plan_path)} is valid: release [bold]{esc(summary['release'])}[/bold] "
+            f"{esc(summary['version'])}, {summary['projects']} projects in {len(summary['batches'])} batches")
     for name, e in summary["environments"].items():
         dr = f", DR {e['dr_region']}" if e["dr_region"] else ""
-        o.print(f"  env {name}: account {e['account']}, {e['region']}{dr}, profile {e['profile'] or '-'}")
+        o.print(esc(f"  env {name}: account {e['account']}, {e['region']}{dr}, profile {e['profile'] or '-'}"))
     for i, batch in enumerate(summary["batches"], 1):
         parts = [p["name"] + (" (canary " + "→".join(f"{w:g}%" for w in p["canary"]) + ")" if p["canary"] else "")
                  for p in batch["projects"]]
-        o.print(f"  batch {i} {batch['name']}: {', '.join(parts)}")
+        o.print(esc(f"  batch {i} {batch['name']}: {', '.join(parts)}"))
     for env, soak in summary["soaks"].items():
         smoke = f", smoke every {soak['smoke_every']}" if soak["smoke_every"] else ""
-        o.print(f"  soak {env}: {soak['duration']}, {soak['checkpoints']} checkpoints every {soak['every']}{smoke}; "
-                f"{'; '.join(soak['criteria'])}")
+        o.print(esc(f"  soak {env}: {soak['duration']}, {soak['checkpoints']} checkpoints every {soak['every']}{smoke}; "
+                    f"{'; '.join(soak['criteria'])}"))
     for name, gate in summary["gates"].items():
-        o.print(f"  gate {name}: requires {', '.join(gate['requires'])}; approvals {', '.join(gate['approvals'])}; "
-                f"{gate['checklist']} checklist items")
+        o.print(esc(f"  gate {name}: requires {', '.join(gate['requires'])}; approvals {', '.join(gate['approvals'])}; "
+                    f"{gate['checklist']} checklist items"))
     for warning in summary["lint"]:
-        o.print(f"  [yellow]lint[/yellow] {warning}")
+        o.print(f"  [yellow]lint[/yellow] {esc(warning)}")
 
 
 def register(app: typer.Typer) -> None:

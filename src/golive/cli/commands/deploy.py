@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from golive.cli.common import AcceptPlanChangeOpt, EnvOpt, accepted_change, exit_for, out, render_driven, ws
+from golive.cli.common import AcceptPlanChangeOpt, EnvOpt, accepted_change, exit_for, note_text, out, render_driven, ws
 from golive.cli.output import progress
 from golive.cli.prompt import confirm, where
 from golive.errors import UsageError
@@ -24,7 +24,7 @@ def deploy(
     project: Annotated[str | None, typer.Option("--project", help="only this project")] = None,
     skip_gate: Annotated[bool, typer.Option("--skip-gate", help="deploy without a GO (needs --why)")] = False,
     override_freeze: Annotated[bool, typer.Option("--override-freeze", help="deploy in a freeze (needs --why)")] = False,
-    why: Annotated[str | None, typer.Option("--why", help="the reason, recorded")] = None,
+    why: Annotated[str | None, typer.Option("--why", help="the reason, recorded", callback=note_text)] = None,
     restart: Annotated[bool, typer.Option("--restart")] = False,
     confirm_run: Annotated[int | None, typer.Option(
         "--confirm-run", help="the run of --project's doubtful dispatch (golive named the candidates)")] = None,

@@ -9,6 +9,8 @@ import typer
 from golive.cli.common import EnvOpt, out, ws
 from golive.cli.github_actions import table as gha_table
 from golive.cli.output import styled
+from golive.textout import markdown
+from golive.textout import rich as esc
 
 
 def gate(ctx: typer.Context, name: Annotated[str, typer.Argument(help="gate name")], env: EnvOpt) -> None:
@@ -19,7 +21,7 @@ def gate(ctx: typer.Context, name: Annotated[str, typer.Argument(help="gate name
     decision = by_hand(evaluate_gate(w.store, w.plan, name, w.env(env), w.clock.now()))
     record_decision(w.store, w.plan.release, decision, w.clock.now(), asked_by="golive gate")
     if o.ci is not None:
-        o.ci.summary(f"### golive gate {name} for {env}: {decision.verdict}\n\n" + gha_table(
+        o.ci.summary(f"### golive gate {markdown(name)} for {markdown(env)}: {decision.verdict}\n\n" + gha_table(
             ["", "item", "detail"], [["✓" if i.ok else "✗", i.name, str(i.detail)] for i in decision.items]))
         for item in decision.items:
             if not item.ok:
@@ -27,10 +29,10 @@ def gate(ctx: typer.Context, name: Annotated[str, typer.Argument(help="gate name
     if o.json_mode:
         o.json(decision.to_dict())
     else:
-        o.print(f"{name} for {env}: {styled(decision.verdict)}")
+        o.print(f"{esc(name)} for {esc(env)}: {styled(decision.verdict)}")
         for item in decision.items:
             mark = "[green]✓[/green]" if item.ok else "[red]✗[/red]"
-            o.print(f"  {mark} {item.name}: {item.detail}")
+            o.print(f"  {mark} {esc(item.name)}: {esc(item.detail)}")
     if not decision.go:
         raise typer.Exit(1)
 

@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
-from golive.cli.common import out, ws
+from golive.cli.common import out, title_text, ws
 from golive.cli.output import when
 from golive.errors import UsageError
+from golive.textinput import JSON_MAX_CHARS
+from golive.textout import rich as esc
 
 incident_app = typer.Typer(help="Incidents P0-P3; an open P0 triggers rollback.", no_args_is_help=True)
 
@@ -18,17 +20,17 @@ incident_app = typer.Typer(help="Incidents P0-P3; an open P0 triggers rollback."
 def incident_open(
     ctx: typer.Context,
     severity: Annotated[str | None, typer.Option("--severity", help="P0, P1, P2 or P3")] = None,
-    title: Annotated[str | None, typer.Option("--title")] = None,
+    title: Annotated[str | None, typer.Option("--title", callback=title_text)] = None,
     env: Annotated[str | None, typer.Option("--env", "-e")] = None,
-    scope: Annotated[str | None, typer.Option("--scope", help="batch or project")] = None,
-    by: Annotated[str | None, typer.Option("--by")] = None,
+    scope: Annotated[str | None, typer.Option("--scope", help="batch or project", callback=title_text)] = None,
+    by: Annotated[str | None, typer.Option("--by", callback=title_text)] = None,
 ) -> None:
     """Open an incident (or pipe a JSON document on stdin: {"severity": "P0", "title": ...})."""
     from golive.runs.incidents import IncidentInput, open_incident, parse_incident_json
 
     w, o = ws(ctx), out(ctx)
     if severity is None and title is None and not sys.stdin.isatty():
-        incident = parse_incident_json(sys.stdin.read())
+        incident = parse_incident_json(sys.stdin.read(JSON_MAX_CHARS + 1))  # longer is refused
     else:
         if severity not in ("P0", "P1", "P2", "P3") or not title:
             raise UsageError("incident open needs --severity P0..P3 and --title (or JSON on stdin)")
@@ -37,7 +39,7 @@ def incident_open(
     if o.json_mode:
         o.json({"id": incident_id, **incident.model_dump()})
     else:
-        o.print(f"incident #{incident_id} {incident.severity} opened: {incident.title}")
+        o.print(f"incident #{incident_id} {incident.severity} opened: {esc(incident.title)}")
 
 
 @incident_app.command("resolve")
@@ -65,7 +67,7 @@ def incident_list(ctx: typer.Context, all_: Annotated[bool, typer.Option("--all"
     if not found:
         o.print("no incidents" if all_ else "no open incidents")
     for i in found:
-        o.print(f"#{i.id} {i.severity} {i.status:<8} {when(i.opened_at)} {i.env or '-'} {i.title}")
+        o.print(f"#{i.id} {esc(i.severity)} {esc(i.status.ljust(8))} {when(i.opened_at)} {esc(i.env or '-')} {esc(i.title)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from golive.cli.common import out, ws
+from golive.textout import rich as esc
 
 
 def init(
@@ -22,8 +23,8 @@ def init(
     if o.json_mode:
         o.json({"written": [str(path) for path in written], "example": example})
         return
-    o.print(f"wrote {w.plan_path} and {len(written) - 1} files beside it from the '{example}' example")
-    o.print(f"next: golive check -f {w.plan_path}, then golive rehearse -f {w.plan_path}")
+    o.print(esc(f"wrote {w.plan_path} and {len(written) - 1} files beside it from the '{example}' example"))
+    o.print(esc(f"next: golive check -f {w.plan_path}, then golive rehearse -f {w.plan_path}"))
 
 
 def register(app: typer.Typer) -> None:

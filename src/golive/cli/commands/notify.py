@@ -6,6 +6,7 @@ import typer
 
 from golive.cli.common import out, ws
 from golive.errors import ExternalError
+from golive.textout import rich as esc
 
 notify_app = typer.Typer(help="Notifications to Slack and JSON webhooks (the plan's notify: sinks).",
                          no_args_is_help=True)
@@ -22,7 +23,7 @@ def notify_test(ctx: typer.Context) -> None:
         o.json({"sinks": {name: error or "delivered" for name, error in results.items()}})
     else:
         for name, error in results.items():
-            o.print(f"{name}: {'[green]delivered[/green]' if error is None else '[red]' + error + '[/red]'}")
+            o.print(f"{esc(name)}: {'[green]delivered[/green]' if error is None else '[red]' + esc(error) + '[/red]'}")
     failed = [error for error in results.values() if error is not None]
     if failed:
         raise ExternalError("notify test: " + "; ".join(failed))
@@ -43,7 +44,7 @@ def notify_deliver(ctx: typer.Context) -> None:
         return
     o.print(f"sent {report.sent}, failed {report.failed}, {left} left in the outbox")
     for error in report.errors:
-        o.print(f"  [yellow]retry later[/yellow] {error}")
+        o.print(f"  [yellow]retry later[/yellow] {esc(error)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from golive.cli.common import EnvOpt, out, ws
+from golive.textout import rich as esc
 
 
 def plan_cmd(ctx: typer.Context, env: EnvOpt) -> None:
@@ -26,15 +27,15 @@ def plan_cmd(ctx: typer.Context, env: EnvOpt) -> None:
     for n, step in enumerate(steps, 1):
         if step.phase != phase:
             phase = step.phase
-            o.print(f"\n[bold]{phase}[/bold]")
+            o.print(f"\n[bold]{esc(phase)}[/bold]")
         if step.group != group:
             group = step.group
             lanes = {s.lane for s in steps if s.group == group}
             if step.group.startswith(("batch.", "dr.")):
-                o.print(f"  [cyan]{group}[/cyan] ({len(lanes)} projects side by side)")
-        o.print(f"  {n:3}. {step.title}  [dim]({step.kind})[/dim]")
+                o.print(f"  [cyan]{esc(group)}[/cyan] ({len(lanes)} projects side by side)")
+        o.print(f"  {n:3}. {esc(step.title)}  [dim]({esc(step.kind)})[/dim]")
         for call in calls(step):
-            o.print(f"        [dim]→ {call}[/dim]")
+            o.print(f"        [dim]→ {esc(call)}[/dim]")
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,8 @@ from golive.cli.common import EnvOpt, out, ws
 from golive.cli.github_actions import GitHubActions
 from golive.cli.github_actions import table as gha_table
 from golive.evidence import checks as evidence_checks
+from golive.textout import markdown, visible
+from golive.textout import rich as esc
 
 _RESULT = {"pass": "[green]pass[/green]", "fail": "[red]FAIL[/red]", "warn": "[yellow]warn[/yellow]",
            "error": "[magenta]error[/magenta]"}
@@ -30,7 +32,7 @@ def preflight(ctx: typer.Context, env: EnvOpt) -> None:
     from golive.runs import session
 
     w, o = ws(ctx), out(ctx)
-    with o.err.status(f"preflight in {env}: running {len(w.plan.preflight)} checks…"):
+    with o.err.status(f"preflight in {esc(env)}: running {len(w.plan.preflight)} checks…"):
         driven = session.preflight(w.services(), w.env(env))
     steps = w.store.steps(driven.run.id)
     data = steps[0].result or {}
@@ -41,11 +43,11 @@ def preflight(ctx: typer.Context, env: EnvOpt) -> None:
                 "blocking": data.get("blocking", []), "fixable": data.get("fixable", []),
                 "unreachable": data.get("unreachable", []), "secrets": _secret_rows(results)})
     else:
-        table = Table(title=f"preflight {w.plan.release} in {env}", show_lines=False)
+        table = Table(title=esc(f"preflight {w.plan.release} in {env}"), show_lines=False)
         for col in ("check", "target", "result", "evidence"):
             table.add_column(col, overflow="fold")
         for r in results:
-            table.add_row(r["check"], r["target"], _RESULT.get(r["status"], r["status"]), r["summary"])
+            table.add_row(esc(r["check"]), esc(r["target"]), _RESULT.get(r["status"], esc(r["status"])), esc(r["summary"]))
         o.print(table)
         rows = _secret_rows(results)
         if rows:
@@ -55,7 +57,7 @@ def preflight(ctx: typer.Context, env: EnvOpt) -> None:
             for row in rows:
                 status = str(row.get("status"))
                 style = {"missing": "red", "configured": "green", "present": "green"}.get(status, "yellow")
-                secrets.add_row(str(row["repo"]), str(row.get("name")), f"[{style}]{status}[/{style}]")
+                secrets.add_row(esc(row["repo"]), esc(row.get("name")), f"[{style}]{esc(status)}[/{style}]")
             o.print(secrets)
         o.print(f"{len(results) - len(failed)} of {len(results)} checks passed" +
                 (f"; {len(data.get('fixable', []))} fixable by prep" if data.get("fixable") else ""))
@@ -67,7 +69,7 @@ def preflight(ctx: typer.Context, env: EnvOpt) -> None:
         systems: dict[str, str] = {}
         for why in unreachable:
             systems.setdefault(why.split(" ", 1)[0], why)
-        sys.stderr.write("golive: error: no answer after retries: " + "; ".join(systems.values()) + "\n")
+        sys.stderr.write("golive: error: no answer after retries: " + visible("; ".join(systems.values())) + "\n")
         raise typer.Exit(3)
     if failed:
         raise typer.Exit(1)
@@ -77,7 +79,7 @@ def _preflight_to_ci(ci: GitHubActions, title: str, results: list[dict[str, Any]
     failed = [r for r in results if r["status"] in ("fail", "error")]
     verdict = "no answer from " + ", ".join(u.split(" ", 1)[0] for u in unreachable) if unreachable else (
         f"{len(failed)} failed" if failed else "all passed")
-    parts = [f"### golive {title}: {len(results) - len(failed)} of {len(results)} checks passed ({verdict})",
+    parts = [f"### golive {markdown(title)}: {len(results) - len(failed)} of {len(results)} checks passed ({markdown(verdict)})",
              gha_table(["check", "target", "result", "evidence"],
                        [[r["check"], r["target"], r["status"], r["summary"]] for r in results])]
     rows = _secret_rows(results)

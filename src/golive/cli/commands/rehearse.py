@@ -14,6 +14,7 @@ import typer
 from golive.cli.common import AcceptPlanChangeOpt, accepted_change, out, require_sandbox, ws
 from golive.cli.output import Output, progress, styled
 from golive.store.statuses import exit_code_of
+from golive.textout import rich as esc
 
 
 def rehearse(
@@ -45,7 +46,7 @@ def rehearse(
 
     folder = out_dir or Path.cwd() / "golive-rehearsal"
     if not o.json_mode:
-        o.info(f"rehearsing {plan.release} {plan.version} → {env} from {plan_path} (seed {seed})")
+        o.info(f"rehearsing {esc(plan.release)} {esc(plan.version)} → {esc(env)} from {esc(plan_path)} (seed {seed})")
     if sandbox is not None:
         _rehearse_attached(o, plan_path, env, sandbox, inject or [], until, accept)
     result = run_rehearsal(plan, plan_path.absolute().parent, env, faults=inject or [], seed=seed, until=until,
@@ -68,34 +69,34 @@ def _rehearse_attached(o: Output, plan_path: Path, env: str, sandbox: Path, inje
     if o.json_mode:
         o.json({"status": status, "store": db})
     else:
-        o.print(f"\n[bold]rehearsal: {styled(status)}[/bold] (store {db}; golive report reads it)")
+        o.print(f"\n[bold]rehearsal: {styled(status)}[/bold] (store {esc(db)}; golive report reads it)")
     raise typer.Exit(exit_code_of(status))
 
 
 def _summary(o: Output, s: dict[str, Any], reports: dict[str, str]) -> None:
-    o.print(f"\n[bold]rehearsal: {styled(s['status'])}[/bold]" + (f" — {s['reason']}" if s.get("reason") else ""))
-    o.print("phases: " + ", ".join(f"{p} {styled(v)}" for p, v in s["phases"].items()))
+    o.print(f"\n[bold]rehearsal: {styled(s['status'])}[/bold]" + (f" — {esc(s['reason'])}" if s.get("reason") else ""))
+    o.print("phases: " + ", ".join(f"{esc(p)} {styled(v)}" for p, v in s["phases"].items()))
     cp = s["checkpoints"]
     o.print(f"checkpoints: {cp['passed']}/{cp['evaluated']} passed")
     for failed in cp["failed"]:
-        o.print(f"  [red]✗ {failed}[/red]")
+        o.print(f"  [red]✗ {esc(failed)}[/red]")
     for decision in s["decisions"]:
-        o.print(f"decision: {decision}")
+        o.print(f"decision: {esc(decision)}")
     for canary in s["canaries"]:
-        o.print(f"canary: {canary}")
+        o.print(f"canary: {esc(canary)}")
     for rb in s["rollbacks"]:
-        o.print(f"[red]rollback: {rb['project']} ({rb['seconds']} s): {rb['reason']}[/red]")
+        o.print(f"[red]rollback: {esc(rb['project'])} ({esc(rb['seconds'])} s): {esc(rb['reason'])}[/red]")
     for a in s["availability"]:
-        o.print(f"availability {a['url']}: {a.get('availability', 0):.2%} of {a.get('probes')} probes")
+        o.print(f"availability {esc(a['url'])}: {a.get('availability', 0):.2%} of {a.get('probes')} probes")
     if "dispatches" in s:
         d = s["dispatches"]
         twice = [repo for repo, n in d["per_repo"].items() if n > 1]
         o.print(f"dispatches: {d['workflows']} workflows, {d['runs']} runs"
-                + (f" [red](more than one run: {', '.join(twice)})[/red]" if twice else ""))
+                + (f" [red](more than one run: {esc(', '.join(twice))})[/red]" if twice else ""))
     v = s["virtual"]
-    o.print(f"virtual time: {v['start']} → {v['end']} ({v['hours']} h) in {s['wall_seconds']} s of wall time")
+    o.print(f"virtual time: {esc(v['start'])} → {esc(v['end'])} ({v['hours']} h) in {s['wall_seconds']} s of wall time")
     for fmt, path in reports.items():
-        o.print(f"report ({fmt}): {path}")
+        o.print(f"report ({fmt}): {esc(path)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ import typer
 
 from golive.cli.common import out, ws
 from golive.errors import UsageError
+from golive.textout import rich as esc
 
 
 def report(
@@ -34,7 +35,7 @@ def report(
         text = render(w.store, run, w.plan.release, chosen, redact=w.redact)
     if output is not None:
         output.write_text(text, encoding="utf-8")
-        o.info(f"wrote {output}")
+        o.info(esc(f"wrote {output}"))
     else:
         print(text)
 

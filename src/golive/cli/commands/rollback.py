@@ -6,14 +6,15 @@ from typing import Annotated
 
 import typer
 
-from golive.cli.common import EnvOpt, ProjectArg, out, ws
+from golive.cli.common import EnvOpt, ProjectArg, note_text, out, ws
 from golive.cli.prompt import confirm, where
+from golive.textout import rich as esc
 
 
 def rollback(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
              full: Annotated[bool, typer.Option("--full", help="also run the plan's full-rollback command")] = False,
              region: Annotated[str | None, typer.Option("--region", help="e.g. the DR region")] = None,
-             why: Annotated[str, typer.Option("--why")] = "golive rollback") -> None:
+             why: Annotated[str, typer.Option("--why", callback=note_text)] = "golive rollback") -> None:
     """Alias back to the previous stable version, routing cleared; measured and confirmed."""
     from golive.steps.rollback import rollback as do_rollback
 
@@ -26,10 +27,11 @@ def rollback(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
         o.json(result)
         return
     for f in result.get("functions", []):
-        o.print(f"  {f['function']}:{f['alias']} → version {f['version']} (no routing)")
+        o.print(esc(f"  {f['function']}:{f['alias']} → version {f['version']} (no routing)"))
     if "full" in result:
-        o.print(f"  full rollback {' '.join(result['full']['argv'])}: exit {result['full']['exit_code']}")
-    o.print(f"{project} rolled back in {result['seconds']:.2f} s (alias confirmed in {result.get('alias_seconds', 0):.2f} s)")
+        o.print(esc(f"  full rollback {' '.join(result['full']['argv'])}: exit {result['full']['exit_code']}"))
+    o.print(esc(f"{project} rolled back in {result['seconds']:.2f} s "
+                f"(alias confirmed in {result.get('alias_seconds', 0):.2f} s)"))
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from golive.cli.common import AcceptPlanChangeOpt, EnvOpt, accepted_change, exit_for, out, render_driven, ws
+from golive.cli.common import AcceptPlanChangeOpt, EnvOpt, accepted_change, exit_for, note_text, out, render_driven, ws
 from golive.cli.output import progress
 from golive.cli.prompt import confirm, where
 from golive.errors import UsageError
@@ -23,7 +23,7 @@ def run_cmd(
     override_window: Annotated[bool, typer.Option("--override-window", help="start a batch (or prep, sign-off) "
                                                   "whose window has ended (needs --why; recorded)")] = False,
     why: Annotated[str | None, typer.Option("--why", help="why the plan change is accepted or the window "
-                                            "overridden (recorded)")] = None,
+                                            "overridden (recorded)", callback=note_text)] = None,
 ) -> None:
     """Drive the whole release to its end; resumable (run it again to continue)."""
     from golive.runs import session

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from golive.cli.common import out, require_sandbox, ws
+from golive.textout import rich as esc
 from golive.workspace import Workspace
 
 sandbox_app = typer.Typer(help="A local AWS + GitHub built from the plan, for trying things by hand.",
@@ -62,7 +63,7 @@ def sandbox_up(
     if o.json_mode:
         o.json({**info.to_dict(), "exports": lines})
     else:
-        o.info(f"sandbox pid {info.pid} from {folder}; paste these lines:")
+        o.info(esc(f"sandbox pid {info.pid} from {folder}; paste these lines:"))
         for line in lines:
             print(line)
     if not detach:
@@ -118,10 +119,10 @@ def sandbox_status(ctx: typer.Context, state_dir: StateDir = None) -> None:
     elif info is None:
         o.print("no sandbox running (golive sandbox up --detach)")
     else:
-        o.print(f"sandbox pid {info.pid}: AWS at {info.endpoint}; " +
-                ", ".join(f"{k} at {v}" for k, v in info.services.items()))
+        o.print(esc(f"sandbox pid {info.pid}: AWS at {info.endpoint}; " +
+                    ", ".join(f"{k} at {v}" for k, v in info.services.items())))
         for line in _exports(info, load_plan(w.plan_path)):
-            o.print(f"  {line}")
+            o.print(esc(f"  {line}"))
     if info is None:
         raise typer.Exit(1)
 

@@ -9,6 +9,7 @@ import typer
 from golive.cli.common import out, ws
 from golive.cli.prompt import confirm
 from golive.errors import UsageError
+from golive.textout import rich as esc
 
 secrets_app = typer.Typer(help="Repository secrets, written sealed; values never printed.", no_args_is_help=True)
 
@@ -45,7 +46,7 @@ def secrets_set(
         o.json({"written": written})
     else:
         for item in written:
-            o.print(f"  {item['repo']}: {name} {'created' if item['created'] else 'updated'}")
+            o.print(esc(f"  {item['repo']}: {name} {'created' if item['created'] else 'updated'}"))
 
 
 def register(app: typer.Typer) -> None:

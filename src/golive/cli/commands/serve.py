@@ -9,6 +9,7 @@ import typer
 
 from golive.cli.common import SERVE_MODULES, out, require_extra, ws
 from golive.errors import UsageError
+from golive.textout import rich as esc
 
 
 def serve(
@@ -47,7 +48,7 @@ def serve(
         raise UsageError(f"--workers needs a plan: {w.plan_path} does not exist")
     warning = exposure_warning(options)
     if warning:
-        o.info(f"warning: {warning}")
+        o.info(esc(f"warning: {warning}"))
     config = ServeConfig(store=w.store, plan=plan, clock=w.clock, users=Users.load(users) if users else Users(),
                          open_reads=is_loopback(host) and not behind_proxy,
                          secure_cookie=tls_cert is not None or behind_proxy, trust_proxy=behind_proxy,
@@ -56,7 +57,7 @@ def serve(
         o.info(f"warning: answering only Host {', '.join(sorted(config.hosts))}: give --allowed-host NAME for the "
                "name people reach this server by")
     scheme = "https" if tls_cert else "http"
-    o.info(f"golive serve on {scheme}://{host}:{port} ({workers} workers)")
+    o.info(esc(f"golive serve on {scheme}://{host}:{port} ({workers} workers)"))
     run_server(config, options)
 
 

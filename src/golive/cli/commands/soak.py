@@ -9,6 +9,7 @@ import typer
 from golive.cli.common import AcceptPlanChangeOpt, EnvOpt, accepted_change, exit_for, out, ws
 from golive.cli.output import Output, styled, when
 from golive.clock import parse_instant
+from golive.textout import rich as esc
 from golive.workspace import Workspace
 
 WhyOpt = Annotated[str | None, typer.Option("--why", help="why the plan change is accepted (recorded)")]
@@ -59,11 +60,11 @@ def _soak_status(o: Output, w: Workspace, env: str) -> None:
     if o.json_mode:
         o.json(summary)
     else:
-        o.print(summary["text"])
+        o.print(esc(summary["text"]))
         for cp in summary["checkpoints"]:
             late = " (late)" if cp.get("late") else ""
             due = when(parse_instant(cp["due"])) if cp.get("due") else "-"
-            o.print(f"  #{cp['index']} {due}{late}: {styled(cp['status'])} {cp.get('detail', '')}")
+            o.print(f"  #{cp['index']} {esc(due)}{late}: {styled(cp['status'])} {esc(cp.get('detail', ''))}")
 
 
 def register(app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ import typer
 from golive import schedule
 from golive.cli.common import out, ws
 from golive.cli.output import styled
+from golive.textout import rich as esc
 
 
 def status(
@@ -50,21 +51,22 @@ def status(
 def _status_lines(data: dict[str, Any]) -> list[str]:
     lines = []
     if not data["runs"]:
-        lines.append(f"no runs of {data['release']} yet (start one with golive run --env ENV)")
+        lines.append(f"no runs of {esc(data['release'])} yet (start one with golive run --env ENV)")
     for run in data["runs"]:
-        lines.append(f"[bold]{run['kind']} {run['env']}[/bold] run {run['run']}: {styled(run['status'])} "
-                     f"({run['steps_done']}/{run['steps_total']} steps)" + (f" — {run['reason']}" if run["reason"] else ""))
-        lines += [f"  {phase['phase']:<14} {styled(phase['status'])}" for phase in run["phases"]]
+        lines.append(f"[bold]{esc(run['kind'])} {esc(run['env'])}[/bold] run {run['run']}: {styled(run['status'])} "
+                     f"({run['steps_done']}/{run['steps_total']} steps)" + (f" — {esc(run['reason'])}" if run["reason"] else ""))
+        lines += [f"  {esc(str(phase['phase']).ljust(14))} {styled(phase['status'])}" for phase in run["phases"]]
         for c in run["canaries"]:
-            verdict = f"last verdict {styled(c['verdict'])}" + (f": {c['reason']}" if c["reason"] else "") \
+            verdict = f"last verdict {styled(c['verdict'])}" + (f": {esc(c['reason'])}" if c["reason"] else "") \
                 if c["verdict"] else "no analysis yet"
-            lines.append(f"  canary {c['project']} at {c['weight']:g}%, {verdict}")
-        lines += [f"  [yellow]next[/yellow] {due}" for due in run["due"]]
+            lines.append(f"  canary {esc(c['project'])} at {c['weight']:g}%, {verdict}")
+        lines += [f"  [yellow]next[/yellow] {esc(due)}" for due in run["due"]]
     if len(data.get("history", [])) > len(data["runs"]):
         lines.append("every run of the release, in order:")
-        lines += [f"  run {r['run']} {r['kind']} {r['env']}: {styled(r['status'])}" + (f" — {r['reason']}" if r["reason"] else "")
-                  for r in data["history"]]
-    lines += [f"[red]open incident {inc['id']} {inc['severity']}[/red] {inc['title']}" for inc in data["open_incidents"]]
+        lines += [f"  run {r['run']} {esc(r['kind'])} {esc(r['env'])}: {styled(r['status'])}"
+                  + (f" — {esc(r['reason'])}" if r["reason"] else "") for r in data["history"]]
+    lines += [f"[red]open incident {inc['id']} {esc(inc['severity'])}[/red] {esc(inc['title'])}"
+              for inc in data["open_incidents"]]
     return lines
 
 

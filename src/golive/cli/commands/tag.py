@@ -7,6 +7,7 @@ import typer
 from golive.cli.common import EnvOpt, exit_for, out, ws
 from golive.cli.output import progress
 from golive.cli.prompt import confirm, where
+from golive.textout import rich as esc
 
 
 def tag(ctx: typer.Context, env: EnvOpt) -> None:
@@ -26,9 +27,9 @@ def tag(ctx: typer.Context, env: EnvOpt) -> None:
     else:
         for item in (step.result or {}).get("tagged", []):
             what = "created" if item["created"] else "already there"
-            o.print(f"  {item['repo']} {item['tag']} → {item['commit'][:12]} ({what})")
+            o.print(esc(f"  {item['repo']} {item['tag']} → {item['commit'][:12]} ({what})"))
         if driven.run.reason:
-            o.print(f"[red]{driven.run.reason}[/red]")
+            o.print(f"[red]{esc(driven.run.reason)}[/red]")
     exit_for(driven)
 
 

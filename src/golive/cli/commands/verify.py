@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from golive.cli.common import EnvOpt, exit_for, out, ws
+from golive.textout import rich as esc
 
 
 def verify(ctx: typer.Context, env: EnvOpt) -> None:
@@ -21,10 +22,10 @@ def verify(ctx: typer.Context, env: EnvOpt) -> None:
         o.json({"status": driven.run.status, "checks": [e.data for e in events], "not_deployed": skipped})
     else:
         for e in events:
-            o.print(f"  {e.outcome:<5} {e.data.get('check')} {e.data.get('target')}: {e.data.get('summary')}")
+            o.print(esc(f"  {e.outcome:<5} {e.data.get('check')} {e.data.get('target')}: {e.data.get('summary')}"))
         if skipped:
-            o.print(f"  skipped (not deployed, their own verify: not run): {', '.join(skipped)}")
-        o.print(f"verify {env}: {driven.run.status}" + (f" — {driven.run.reason}" if driven.run.reason else ""))
+            o.print(esc(f"  skipped (not deployed, their own verify: not run): {', '.join(skipped)}"))
+        o.print(esc(f"verify {env}: {driven.run.status}" + (f" — {driven.run.reason}" if driven.run.reason else "")))
     exit_for(driven)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from golive.cli.common import out, ws
+from golive.textout import rich as esc
 
 
 def worker(
@@ -34,11 +35,11 @@ def worker(
         services = w.services()
     if submit is not None:
         run = submit_run(services, submit)
-        o.print(f"run {run.id} ({run.kind} {run.env}) is {run.status}: workers will take it")
+        o.print(esc(f"run {run.id} ({run.kind} {run.env}) is {run.status}: workers will take it"))
         if o.json_mode:
             o.json({"run": run.id, "status": run.status})
         return
-    o.info(f"golive worker {os.getpid()}: advancing the due runs of {services.plan.release}")
+    o.info(esc(f"golive worker {os.getpid()}: advancing the due runs of {services.plan.release}"))
     sys.stdout.flush()
     with delivering(services, w.plan_path.absolute().parent):
         report = work(services, lease_ttl=timedelta(seconds=lease_ttl),
@@ -46,7 +47,7 @@ def worker(
     if o.json_mode:
         o.json({"passes": report.passes, "advanced": report.advanced, "finished": report.finished})
     else:
-        o.print(f"worker done: {report.advanced} turns, runs finished {report.finished}")
+        o.print(esc(f"worker done: {report.advanced} turns, runs finished {report.finished}"))
 
 
 def register(app: typer.Typer) -> None:
