@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from golive.cli.common import AcceptPlanChangeOpt, accepted_change, out, require_sandbox, ws
+from golive.cli.common import AcceptPlanChangeOpt, accepted_change, note_text, out, require_sandbox, ws
 from golive.cli.output import Output, progress, styled
 from golive.store.statuses import exit_code_of
 from golive.textout import rich as esc
@@ -29,7 +29,8 @@ def rehearse(
     sandbox: Annotated[Path | None, typer.Option(
         "--sandbox", help="drive a running sandbox daemon of this folder instead (resumable: run again to continue)")] = None,
     accept_plan_change: AcceptPlanChangeOpt = False,
-    why: Annotated[str | None, typer.Option("--why", help="why the plan change is accepted (recorded)")] = None,
+    why: Annotated[str | None, typer.Option("--why", help="why the plan change is accepted (recorded)",
+                                            callback=note_text)] = None,
 ) -> None:
     """Rehearse the whole release against the sandbox on a virtual clock (the bundled bbws plan by default)."""
     require_sandbox("rehearse")

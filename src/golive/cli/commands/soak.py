@@ -6,13 +6,13 @@ from typing import Annotated
 
 import typer
 
-from golive.cli.common import AcceptPlanChangeOpt, EnvOpt, accepted_change, exit_for, out, ws
+from golive.cli.common import AcceptPlanChangeOpt, EnvOpt, accepted_change, exit_for, note_text, out, ws
 from golive.cli.output import Output, styled, when
 from golive.clock import parse_instant
 from golive.textout import rich as esc
 from golive.workspace import Workspace
 
-WhyOpt = Annotated[str | None, typer.Option("--why", help="why the plan change is accepted (recorded)")]
+WhyOpt = Annotated[str | None, typer.Option("--why", help="why the plan change is accepted (recorded)", callback=note_text)]
 
 soak_app = typer.Typer(help="Soak tests: checkpoints on a schedule, with evidence.", no_args_is_help=True)
 
