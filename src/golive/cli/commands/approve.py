@@ -15,7 +15,7 @@ def approve(
     by: Annotated[str, typer.Option("--by", help="who approves")],
     env: EnvOpt,
     role: Annotated[str | None, typer.Option("--role", help="the role approving")] = None,
-    note: Annotated[str | None, typer.Option("--note")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="a note kept with the approval")] = None,
 ) -> None:
     """Record an approval for a gate."""
     from golive.steps.gate import record_approval

@@ -25,7 +25,7 @@ def deploy(
     skip_gate: Annotated[bool, typer.Option("--skip-gate", help="deploy without a GO (needs --why)")] = False,
     override_freeze: Annotated[bool, typer.Option("--override-freeze", help="deploy in a freeze (needs --why)")] = False,
     why: Annotated[str | None, typer.Option("--why", help="the reason, recorded")] = None,
-    restart: Annotated[bool, typer.Option("--restart")] = False,
+    restart: Annotated[bool, typer.Option("--restart", help="begin a new deploy run instead of resuming the last")] = False,
     confirm_run: Annotated[int | None, typer.Option(
         "--confirm-run", help="the run of --project's doubtful dispatch (golive named the candidates)")] = None,
     redispatch: Annotated[bool, typer.Option(

@@ -11,7 +11,7 @@ from golive.cli.common import EnvOpt, ProjectArg, operator_action
 
 def promote(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
             why: Annotated[str, typer.Option("--why", help="the reason, recorded")],
-            by: Annotated[str | None, typer.Option("--by")] = None) -> None:
+            by: Annotated[str | None, typer.Option("--by", help="who promotes (recorded)")] = None) -> None:
     """Skip a canary's remaining steps to 100% (recorded with the reason)."""
     operator_action(ctx, project, env, "promote", by, why, "goes to 100%")
 

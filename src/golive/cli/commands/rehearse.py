@@ -18,11 +18,11 @@ from golive.store.statuses import exit_code_of
 
 def rehearse(
     ctx: typer.Context,
-    env: Annotated[str, typer.Option("--env", "-e")] = "prod",
+    env: Annotated[str, typer.Option("--env", "-e", help="the environment the release targets")] = "prod",
     inject: Annotated[list[str] | None, typer.Option(
         "--inject", help="fault with a time, e.g. 'order_lambda:error_rate=8%@deploy'")] = None,
     until: Annotated[str | None, typer.Option("--until", help="stop after this phase (e.g. gate)")] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 7,
+    seed: Annotated[int, typer.Option("--seed", help="the traffic simulator's seed (same seed, same rehearsal)")] = 7,
     speed: Annotated[float | None, typer.Option("--speed", help="virtual seconds per wall second (to watch)")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="where the report goes")] = None,
     sandbox: Annotated[Path | None, typer.Option(

@@ -13,7 +13,7 @@ from golive.cli.prompt import confirm, where
 def rollback(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
              full: Annotated[bool, typer.Option("--full", help="also run the plan's full-rollback command")] = False,
              region: Annotated[str | None, typer.Option("--region", help="e.g. the DR region")] = None,
-             why: Annotated[str, typer.Option("--why")] = "golive rollback") -> None:
+             why: Annotated[str, typer.Option("--why", help="the reason, recorded")] = "golive rollback") -> None:
     """Alias back to the previous stable version, routing cleared; measured and confirmed."""
     from golive.steps.rollback import rollback as do_rollback
 

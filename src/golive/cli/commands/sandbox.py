@@ -40,7 +40,7 @@ def sandbox_up(
     env: Annotated[str, typer.Option("--env", "-e", help="the environment the release targets")] = "prod",
     detach: Annotated[bool, typer.Option("--detach", "-d", help="run in the background")] = False,
     inject: Annotated[list[str] | None, typer.Option("--inject", help="a fault, e.g. product_lambda:error_rate=8%")] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 7,
+    seed: Annotated[int, typer.Option("--seed", help="the traffic simulator's seed")] = 7,
     github_run_seconds: Annotated[float | None, typer.Option(
         "--github-run-seconds", min=0.1,
         help="how long a dispatched workflow runs (default 240; queued up to 10 s first)")] = None,

@@ -12,7 +12,7 @@ from golive.cli.output import styled
 
 def status(
     ctx: typer.Context,
-    env: Annotated[str | None, typer.Option("--env", "-e")] = None,
+    env: Annotated[str | None, typer.Option("--env", "-e", help="only this environment's runs")] = None,
     watch: Annotated[bool, typer.Option(
         "--watch", help="refresh every 2 s until Ctrl-C (piped: print only what changed, with the time)")] = False,
 ) -> None:

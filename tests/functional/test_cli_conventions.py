@@ -1,0 +1,84 @@
+"""CLI conventions a shell user expects (issue 27): ``--version``, completion, honest help, every typo at once,
+names checked before any prompt, ``secrets list``, a quiet piped ``--watch``, Ctrl-C, ticks and counts.
+
+Each runs the real console script as its own process, the boundary a user meets.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+
+from golive import __version__
+from golive.cli.main import app
+
+ROOT = Path(__file__).parents[2]
+EXAMPLE = ROOT / "examples" / "bbws" / "golive.yaml"
+GOLIVE = str(Path(sys.executable).with_name("golive"))
+
+
+def golive(*args: str, cwd: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOLIVE_")}
+    env.update(COLUMNS="200", NO_COLOR="1")
+    return subprocess.run([GOLIVE, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120, check=False,
+                          input=stdin)
+
+
+def test_version_prints_the_version_and_exits_0() -> None:
+    done = golive("--version")
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"golive {__version__}\n", "")
+
+
+def test_an_unknown_top_level_option_names_golive_once() -> None:
+    done = golive("--bogus")
+    assert done.returncode == 2
+    assert done.stderr.startswith("golive: error: No such option: --bogus"), done.stderr
+
+
+def test_completion_scripts_for_bash_zsh_and_fish_call_golive_back() -> None:
+    for shell in ("bash", "zsh", "fish"):
+        done = golive("completion", shell)
+        assert done.returncode == 0, done.stderr
+        assert f"_GOLIVE_COMPLETE=complete_{shell}" in done.stdout
+    env = {**os.environ, "_GOLIVE_COMPLETE": "complete_bash", "COMP_WORDS": "golive sandbox st", "COMP_CWORD": "2"}
+    answer = subprocess.run([GOLIVE], capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert answer.stdout.split() == ["status"], answer.stdout + answer.stderr
+
+
+def _params(command: typer.core.TyperCommand | typer.core.TyperGroup, path: str) -> list[tuple[str, object]]:
+    found: list[tuple[str, object]] = [(path, p) for p in command.params]
+    for name, sub in getattr(command, "commands", {}).items():
+        found += _params(sub, f"{path} {name}")
+    return found
+
+
+def test_every_option_and_argument_has_help() -> None:
+    root = typer.main.get_command(app)
+    missing = [f"{path} {getattr(p, 'name', '?')}" for path, p in _params(root, "golive") if not getattr(p, "help", None)]
+    assert missing == []
+
+
+def test_flags_show_no_bool_metavar_in_help() -> None:
+    for argv in (["--help"], ["deploy", "--help"], ["sandbox", "up", "--help"]):
+        done = golive(*argv)
+        assert done.returncode == 0, done.stderr
+        assert "<bool>" not in done.stdout, done.stdout
+    assert "--skip-gate" in golive("deploy", "--help").stdout
+
+
+def test_ctrl_c_on_a_read_only_command_just_exits_130(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    proc = subprocess.Popen([GOLIVE, "status", "--watch", "-f", str(EXAMPLE), "--db", f"sqlite:///{db}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    while "no runs of bbws yet" not in proc.stdout.readline():
+        pass
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "resume" not in err and err.strip() == "", err
