@@ -82,3 +82,45 @@ def test_ctrl_c_on_a_read_only_command_just_exits_130(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert "resume" not in err and err.strip() == "", err
+
+
+def test_check_reports_every_typo_at_once_with_did_you_mean(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text()
+    plan = tmp_path / "golive.yaml"
+    text = text.replace("    every: 2h ", "    evry: 2h ", 1).replace("release: bbws\n", "release: bbws\nreleaze: x\n", 1)
+    plan.write_text(text)
+    done = golive("check", "-f", str(plan))
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert lines[0] == f"golive: error: {plan}: 2 errors", done.stderr
+    assert any(line.endswith("releaze: unknown key (did you mean 'release'?)") for line in lines), lines
+    assert any(line.endswith("soak.prod.evry: unknown key (did you mean 'every'?)") for line in lines), lines
+    assert "Traceback" not in done.stderr
+
+
+def test_check_suggests_the_project_environment_and_check_meant(tmp_path: Path) -> None:
+    plan = tmp_path / "golive.yaml"
+    plan.write_text(EXAMPLE.read_text().replace("projects: [web_public]", "projects: [web_publc]", 1)
+                    .replace("    env: prod\n", "    env: prd\n", 1).replace("  - github_secrets\n", "  - github_secret\n", 1))
+    done = golive("check", "-f", str(plan))
+    assert done.returncode == 2
+    assert f"{plan}: 3 errors" in done.stderr, done.stderr
+    assert "no project 'web_publc' (did you mean 'web_public'?)" in done.stderr
+    assert "gates.go_no_go.env: no environment 'prd' (did you mean 'prod'?)" in done.stderr
+    assert "unknown check 'github_secret' (did you mean 'github_secrets'?)" in done.stderr
+    assert "in no batch" not in done.stderr  # the misspelt project is not reported a second time
+
+
+def test_names_are_checked_before_any_question(tmp_path: Path) -> None:
+    cases = {
+        ("deploy", "--env", "prod", "--project", "product"): "unknown project 'product' (did you mean 'product_lambda'?",
+        ("deploy", "--env", "prod", "--batch", "api"): "unknown batch 'api' (did you mean 'apis'?",
+        ("deploy", "--env", "prod", "--batch", "apis", "--project", "web_public"): "project 'web_public' is not in batch 'apis'",
+        ("rollback", "product", "--env", "prod"): "unknown project 'product'",
+        ("abort", "order", "--env", "prod"): "unknown project 'order' (did you mean 'order_lambda'?",
+        ("deploy", "--env", "prd"): "unknown environment 'prd' (did you mean 'prod'?",
+    }
+    for argv, said in cases.items():
+        done = golive(*argv, "-f", str(EXAMPLE), "--db", f"sqlite:///{tmp_path / 'state.db'}", cwd=tmp_path, stdin="")
+        assert done.returncode == 2, (argv, done.stderr)
+        assert said in done.stderr and "--yes" not in done.stderr, (argv, done.stderr)

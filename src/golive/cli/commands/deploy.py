@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from golive.cli.common import EnvOpt, exit_for, out, render_driven, ws
+from golive.cli.common import EnvOpt, exit_for, known_names, out, render_driven, ws
 from golive.cli.output import progress
 from golive.cli.prompt import confirm, where
 from golive.errors import UsageError
@@ -35,6 +35,8 @@ def deploy(
     from golive.runs import session
 
     w, o = ws(ctx), out(ctx)
+    w.env(env)
+    known_names(w, project=project, batch=batch)
     if (skip_gate or override_freeze or redispatch) and not why:
         raise UsageError("--skip-gate, --override-freeze and --redispatch need --why \"...\" (it is recorded)")
     if (confirm_run is not None or redispatch) and project is None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from golive.cli.common import EnvOpt, ProjectArg, out, ws
+from golive.cli.common import EnvOpt, ProjectArg, known_names, out, ws
 from golive.cli.prompt import confirm, where
 
 
@@ -18,6 +18,7 @@ def rollback(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
     from golive.steps.rollback import rollback as do_rollback
 
     w, o = ws(ctx), out(ctx)
+    known_names(w, project=project)
     confirm(w.yes, "rollback", where(w.plan, w.env(env), region),
             [f"{project}: every alias back to its previous stable version, routing cleared"]
             + (["then run the plan's full-rollback command"] if full else []))
