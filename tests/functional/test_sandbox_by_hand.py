@@ -6,6 +6,7 @@ line by the local GitHub (no werkzeug traceback).
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cli_user import GOLIVE, Ran, UserSandbox, parse_exports, process_running, sandbox_up, user_env
+from cli_user import GOLIVE, OWNER, Ran, UserSandbox, parse_exports, process_running, sandbox_up, user_env
 
 from golive.clock import VirtualClock
 from golive.sandbox.github_server import GitHubServer
@@ -74,6 +75,40 @@ def test_status_masks_the_tokens_and_env_prints_pasteable_exports(box: UserSandb
     shell = subprocess.run(["bash", "-c", f"{env.out}\nprintf %s \"$GITHUB_TOKEN\""], capture_output=True, text=True,
                            check=True, env=user_env())
     assert shell.stdout == SANDBOX_TOKEN
+
+
+def test_secrets_list_says_what_each_workflow_reads_and_what_is_missing(box: UserSandbox) -> None:
+    top = box.plan.parents[2]
+    listed = _golive(box, "secrets", "list", "--env", "prod", "--json", cwd=top)
+    assert listed.code == 0, listed.explain()
+    rows = {(w["project"], s["name"]): s["status"] for w in json.loads(listed.out)["workflows"] for s in w["secrets"]}
+    assert rows[("web_public", "AWS_ROLE_ARN_PROD")] == "configured"
+    assert rows[("web_public", "CLOUDFRONT_DISTRIBUTION_ID_PROD")] == "missing"
+    assert rows[("campaigns_lambda", "AWS_ROLE_ARN_PROD")] == "missing"
+    text = _golive(box, "secrets", "list", "--env", "prod", cwd=top)
+    assert "missing" in text.out and "set (repository)" in text.out, text.explain()
+
+
+def test_secrets_set_refuses_a_name_no_workflow_reads_unless_forced(box: UserSandbox) -> None:
+    top = box.plan.parents[2]
+    repo = f"{OWNER}/2_1_bbws_s3_schemas"
+    typo = _golive(box, "--yes", "secrets", "set", "AWS_ROLE_PRD", "--repo", repo, "--value-from", "plan:AWS_ROLE_PROD",
+                   cwd=top)
+    assert typo.code == 2, typo.explain()
+    assert f"no workflow of {repo} reads AWS_ROLE_PRD" in typo.err and "did you mean AWS_ROLE_PROD?" in typo.err
+    assert "AWS_ROLE_PRD" not in {row["name"] for row in _listed(box, top, repo)}
+    forced = _golive(box, "--yes", "secrets", "set", "AWS_ROLE_PRD", "--repo", repo, "--value-from",
+                     "plan:AWS_ROLE_PROD", "--force", cwd=top)
+    assert forced.code == 0, forced.explain()
+    right = _golive(box, "--yes", "secrets", "set", "AWS_ROLE_PROD", "--repo", repo, "--value-from", "plan:AWS_ROLE_PROD",
+                    cwd=top)
+    assert right.code == 0, right.explain()
+    assert {row["name"]: row["status"] for row in _listed(box, top, repo)}["AWS_ROLE_PROD"] == "configured"
+
+
+def _listed(box: UserSandbox, top: Path, repo: str) -> list[dict[str, str]]:
+    listed = _golive(box, "secrets", "list", "--env", "prod", "--json", cwd=top)
+    return [s for w in json.loads(listed.out)["workflows"] if w["repo"] == repo for s in w["secrets"]]
 
 
 def test_down_without_f_stops_the_sandbox_then_says_where_it_looked(box: UserSandbox) -> None:
