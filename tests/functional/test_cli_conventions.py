@@ -124,3 +124,48 @@ def test_names_are_checked_before_any_question(tmp_path: Path) -> None:
         done = golive(*argv, "-f", str(EXAMPLE), "--db", f"sqlite:///{tmp_path / 'state.db'}", cwd=tmp_path, stdin="")
         assert done.returncode == 2, (argv, done.stderr)
         assert said in done.stderr and "--yes" not in done.stderr, (argv, done.stderr)
+
+
+def test_a_piped_watch_sees_no_change_in_a_ticking_countdown() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from golive.cli.commands.status import _status_lines, settled
+    from golive.runs.status import DueItem, _due_text
+
+    due = DueItem("soak.sit.cp2", "sit soak checkpoint 2 of 8", datetime(2026, 1, 8, 14, 0, tzinfo=UTC), "due")
+    looks = []
+    for now in (datetime(2026, 1, 8, 8, 5, tzinfo=UTC), datetime(2026, 1, 8, 8, 7, tzinfo=UTC)):
+        run = {"kind": "release", "env": "sit", "run": 1, "status": "waiting", "steps_done": 3, "steps_total": 9,
+               "reason": None, "phases": [], "canaries": [], "due": [_due_text(due, now)]}
+        looks.append([settled(line) for line in _status_lines({"release": "bbws", "runs": [run], "open_incidents": []})])
+    assert looks[0] == looks[1]
+    assert looks[0][-1].endswith("sit soak checkpoint 2 of 8 due 14:00 UTC")
+    late = _due_text(due, due.due_at + timedelta(seconds=1))  # passing the due time is a change, said once
+    assert settled(late).endswith("(now)")
+
+
+def test_counts_agree_with_their_number() -> None:
+    from golive.analysis.units import counted
+
+    assert [counted(n, "check") for n in (0, 1, 2)] == ["0 checks", "1 check", "2 checks"]
+    assert counted(1, "repository", "repositories") == "1 repository"
+    assert counted(3, "batch", "batches") == "3 batches"
+
+
+def test_a_skipped_step_is_not_shown_as_a_pass() -> None:
+    from golive.cli.output import Output, Progress
+    from golive.engine.outcome import Done
+
+    shown: list[str] = []
+
+    class Lines(Output):
+        def info(self, message: str) -> None:
+            shown.append(message)
+
+    progress = Progress(Lines(False), live=False)
+    skipped = Done("skipped: the soak failed at checkpoint 3", {"skipped": True}, outcome="skip")
+    progress("step_done", {"title": "sit soak checkpoint 4 of 8", "outcome": skipped})
+    progress("step_done", {"title": "sit soak checkpoint 2 of 8", "outcome": Done("checkpoint 2 of 8: pass")})
+    progress.close()
+    assert "✓" not in shown[0] and "sit soak checkpoint 4 of 8: skipped" in shown[0]
+    assert "[green]✓[/green] sit soak checkpoint 2 of 8" in shown[1]

@@ -196,8 +196,11 @@ class Progress:
             # Done on a failing verdict (a soak checkpoint): the step is over, what it found is not good.
             line = f"{stamp}[red]✗ {data.get('title')}: {str(getattr(outcome, 'summary', ''))[:300]}[/red]"
         elif kind == "step_done":
+            # The mark says the outcome: a skipped step (a checkpoint after the soak failed) is not a pass.
+            mark = {"skip": "[dim]–[/dim]", "warn": "[yellow]![/yellow]"}.get(getattr(outcome, "outcome", "pass"),
+                                                                          "[green]✓[/green]")
             summary = str(getattr(outcome, "summary", ""))
-            line = f"{stamp}[green]✓[/green] {data.get('title')}: {summary[:200]}"
+            line = f"{stamp}{mark} {data.get('title')}: {summary[:200]}"
         elif kind == "deploy" and outcome == "dispatched":
             line = f"{stamp}  {data.get('project')}: {data.get('workflow')} run {data.get('run_id')} {data.get('url')}"
         elif kind == "canary" and outcome == "shifted":

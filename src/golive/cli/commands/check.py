@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from golive.analysis.units import counted
 from golive.cli.common import out, ws
 
 
@@ -17,7 +18,8 @@ def check(ctx: typer.Context) -> None:
         o.json({"valid": True, "file": str(w.plan_path), **summary})
         return
     o.print(f"[green]✓[/green] {w.plan_path} is valid: release [bold]{summary['release']}[/bold] "
-            f"{summary['version']}, {summary['projects']} projects in {len(summary['batches'])} batches")
+            f"{summary['version']}, {counted(summary['projects'], 'project')} in "
+            f"{counted(len(summary['batches']), 'batch', 'batches')}")
     for name, e in summary["environments"].items():
         dr = f", DR {e['dr_region']}" if e["dr_region"] else ""
         o.print(f"  env {name}: account {e['account']}, {e['region']}{dr}, profile {e['profile'] or '-'}")
@@ -27,7 +29,7 @@ def check(ctx: typer.Context) -> None:
         o.print(f"  batch {i} {batch['name']}: {', '.join(parts)}")
     for env, soak in summary["soaks"].items():
         smoke = f", smoke every {soak['smoke_every']}" if soak["smoke_every"] else ""
-        o.print(f"  soak {env}: {soak['duration']}, {soak['checkpoints']} checkpoints every {soak['every']}{smoke}; "
+        o.print(f"  soak {env}: {soak['duration']}, {counted(soak['checkpoints'], 'checkpoint')} every {soak['every']}{smoke}; "
                 f"{'; '.join(soak['criteria'])}")
     for name, gate in summary["gates"].items():
         o.print(f"  gate {name}: requires {', '.join(gate['requires'])}; approvals {', '.join(gate['approvals'])}; "

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from golive.analysis.units import counted
 from golive.cli.common import out, require_sandbox, ws
 from golive.cli.output import Output, progress, styled
 from golive.store.statuses import exit_code_of
@@ -87,7 +88,7 @@ def _summary(o: Output, s: dict[str, Any], reports: dict[str, str]) -> None:
     if "dispatches" in s:
         d = s["dispatches"]
         twice = [repo for repo, n in d["per_repo"].items() if n > 1]
-        o.print(f"dispatches: {d['workflows']} workflows, {d['runs']} runs"
+        o.print(f"dispatches: {counted(d['workflows'], 'workflow')}, {counted(d['runs'], 'run')}"
                 + (f" [red](more than one run: {', '.join(twice)})[/red]" if twice else ""))
     v = s["virtual"]
     o.print(f"virtual time: {v['start']} → {v['end']} ({v['hours']} h) in {s['wall_seconds']} s of wall time")

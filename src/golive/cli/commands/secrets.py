@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from golive.analysis.units import counted
 from golive.cli.common import EnvOpt, out, ws
 from golive.cli.prompt import confirm
 from golive.errors import UsageError
@@ -39,7 +40,7 @@ def secrets_set(
         if env is None:
             raise UsageError("this secret comes from an AWS lookup: give --env")
         value = cloudfront_id(w.aws_for(w.env(env)), source.cloudfront_comment) or ""
-    confirm(w.yes, "secrets set", f"{len(repo)} repositories",
+    confirm(w.yes, "secrets set", counted(len(repo), "repository", "repositories"),
             [f"write the secret {name}{' of GitHub environment ' + environment if environment else ''} "
              f"(sealed; its value is not shown) to {', '.join(repo)}"])
     written = set_secret(w.github, repo, name, value, w.redact, environment)

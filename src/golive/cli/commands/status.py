@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import typer
 
+from golive.analysis.units import counted
 from golive.cli.common import out, ws
 from golive.cli.output import styled
 
@@ -37,13 +39,24 @@ def status(
             o.out.clear()
             for line in lines:
                 o.print(line)
-        elif lines != shown:
-            # A log gets only what changed since the last look, under the time it was seen.
-            o.print(f"[dim]— {w.clock.now():%Y-%m-%d %H:%M:%S %Z}[/dim]")
-            for line in [line for line in lines if line not in shown] or lines:
-                o.print(line)
+        else:
+            # A log gets only what changed since the last look, under the time it was seen; a countdown ticking is
+            # no change (each due line keeps its due time).
+            lines = [settled(line) for line in lines]
+            if lines != shown:
+                o.print(f"[dim]— {w.clock.now():%Y-%m-%d %H:%M:%S %Z}[/dim]")
+                for line in [line for line in lines if line not in shown] or lines:
+                    o.print(line)
         shown = lines
         time.sleep(2)
+
+
+_COUNTDOWN = re.compile(r", in (\d+ (d|h|min|s) ?)+$")
+
+
+def settled(line: str) -> str:
+    """A status line without its countdown (``… due 14:00 SAST, in 5 h 55 min`` → ``… due 14:00 SAST``)."""
+    return _COUNTDOWN.sub("", line)
 
 
 def _status_lines(data: dict[str, Any]) -> list[str]:
@@ -52,7 +65,8 @@ def _status_lines(data: dict[str, Any]) -> list[str]:
         lines.append(f"no runs of {data['release']} yet (start one with golive run --env ENV)")
     for run in data["runs"]:
         lines.append(f"[bold]{run['kind']} {run['env']}[/bold] run {run['run']}: {styled(run['status'])} "
-                     f"({run['steps_done']}/{run['steps_total']} steps)" + (f" — {run['reason']}" if run["reason"] else ""))
+                     f"({run['steps_done']}/{counted(run['steps_total'], 'step')})"
+                     + (f" — {run['reason']}" if run["reason"] else ""))
         lines += [f"  {phase['phase']:<14} {styled(phase['status'])}" for phase in run["phases"]]
         for c in run["canaries"]:
             verdict = f"last verdict {styled(c['verdict'])}" + (f": {c['reason']}" if c["reason"] else "") \
