@@ -29,7 +29,8 @@ app = typer.Typer(
     help="Turn a release runbook into an executable, gated, resumable release.",
 )
 
-PlanOpt = Annotated[Path, typer.Option("-f", "--plan", help="the plan file", envvar="GOLIVE_PLAN")]
+# readable=False: the plan's loader says what is wrong with the file (unreadable, missing, a FIFO) in golive's words.
+PlanOpt = Annotated[Path, typer.Option("-f", "--plan", help="the plan file", envvar="GOLIVE_PLAN", readable=False)]
 
 _started: list[Workspace] = []  # the command's workspace, for the Ctrl-C message after its context is gone
 
