@@ -10,7 +10,7 @@ from rich.table import Table
 
 from golive.analysis.units import counted
 from golive.cli.common import EnvOpt, out, ws
-from golive.cli.prompt import confirm
+from golive.cli.prompt import able_to_ask, confirm
 from golive.errors import UsageError
 
 secrets_app = typer.Typer(help="Repository secrets, written sealed; values never printed.", no_args_is_help=True)
@@ -33,6 +33,8 @@ def secrets_set(
     w, o = ws(ctx), out(ctx)
     if env is not None:
         w.env(env)
+    target = counted(len(repo), "repository", "repositories")
+    able_to_ask(w.yes, "secrets set", target)
     if not force:
         refuse_unread(name, repo, workflow_secrets(w.services(), env or next(iter(w.plan.environments)), set(repo)))
     value, source = resolve_value(value_from, w.plan, name)
@@ -40,7 +42,7 @@ def secrets_set(
         if env is None:
             raise UsageError("this secret comes from an AWS lookup: give --env")
         value = cloudfront_id(w.aws_for(w.env(env)), source.cloudfront_comment) or ""
-    confirm(w.yes, "secrets set", counted(len(repo), "repository", "repositories"),
+    confirm(w.yes, "secrets set", target,
             [f"write the secret {name}{' of GitHub environment ' + environment if environment else ''} "
              f"(sealed; its value is not shown) to {', '.join(repo)}"])
     written = set_secret(w.github, repo, name, value, w.redact, environment)
