@@ -34,6 +34,7 @@ The exit code is read from this tree only, by ``exit_code_for`` (``isinstance``,
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 
@@ -71,13 +72,38 @@ class PlanError(UsageError):
         super().__init__(f"{where}{key} {reason}")
 
 
+def closest(name: str, known: Iterable[object]) -> str | None:
+    """The known name ``name`` most likely misspells or shortens (``order`` → ``order_lambda``), if one stands out."""
+    import difflib
+
+    names = [str(k) for k in known]
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    starting = [k for k in names if name and k.startswith(name)]
+    return starting[0] if len(starting) == 1 else None
+
+
+class PlanErrors(PlanError):
+    """Several errors in one plan, found together: a count, then one line each (the first's file, line and key)."""
+
+    def __init__(self, file: str, errors: list[PlanError]) -> None:
+        first = errors[0]
+        super().__init__(first.file, first.line, first.path, first.reason)
+        self.errors = errors
+        self.message = f"{file}: {len(errors)} errors\n" + "\n".join(f"  {e}" for e in errors)
+        self.args = (self.message,)
+
+
 class UnknownNameError(UsageError):
     """A name (project, environment, gate, run) that does not exist where it was looked up."""
 
     def __init__(self, kind: str, name: str, known: list[str] | None = None) -> None:
         self.kind = kind
         self.name = name
-        hint = f" (known: {', '.join(sorted(known))})" if known else ""
+        close = closest(name, known or [])
+        guess = f"did you mean '{close}'? " if close else ""
+        hint = f" ({guess}known: {', '.join(sorted(known))})" if known else ""
         super().__init__(f"unknown {kind} '{name}'{hint}")
 
 

@@ -448,7 +448,7 @@ def test_lambda_judge_on_api_response_shapes() -> None:
     ok, why = lambdas.judge(states, 4, [])
     assert not ok
     assert why == "b is Pending: Creating; c is Failed: The role cannot be assumed; d is in no reported state"
-    assert lambdas.judge(states[:1], 1, []) == (True, "1 functions, all Active")
+    assert lambdas.judge(states[:1], 1, []) == (True, "1 function, all Active")
 
 
 def test_lambda_params_need_one_selector() -> None:

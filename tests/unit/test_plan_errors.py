@@ -274,4 +274,4 @@ def test_file_name_is_the_path_given(tmp_path: Path) -> None:
     path.write_text(edit("release: bbws\n", "release: bbws\nreleaze: x\n"))
     with pytest.raises(PlanError) as info:
         load_plan(path)
-    assert str(info.value) == f"{path}:6 releaze: unknown key"
+    assert str(info.value) == f"{path}:6 releaze: unknown key (did you mean 'release'?)"

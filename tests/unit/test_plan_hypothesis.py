@@ -135,11 +135,12 @@ def assert_clean(text: str) -> None:
     try:
         result = load_plan_text(text, FILE)
     except PlanError as err:
-        message = str(err)
-        assert "\n" not in message and "\r" not in message, repr(message)
-        assert message.startswith(FILE), message
-        breaks = len(re.findall("\r\n|[\r\n\x85\u2028\u2029]", text))  # what YAML counts as a new line
-        assert err.line is None or 1 <= err.line <= breaks + 2, message
+        for one in getattr(err, "errors", [err]):  # PlanErrors: each error found, one line each
+            message = str(one)
+            assert "\n" not in message and "\r" not in message, repr(message)
+            assert message.startswith(FILE), message
+            breaks = len(re.findall("\r\n|[\r\n\x85\u2028\u2029]", text))  # what YAML counts as a new line
+            assert one.line is None or 1 <= one.line <= breaks + 2, message
         return
     assert isinstance(result, Plan)
 

@@ -66,6 +66,11 @@ def format_duration(delta: timedelta) -> str:
     return "".join(parts)
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 check``, ``2 checks``, ``0 checks``: a count with its noun in the right number."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def human_duration(delta: timedelta) -> str:
     """How golive says a duration to a person: ``5 h 55 min``, ``45 s``, ``2 d 3 h`` (two units at most)."""
     seconds = round(delta.total_seconds())

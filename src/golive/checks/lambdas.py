@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from golive.analysis.units import counted
 from golive.checks.base import CheckContext, CheckParams, CheckResult, CheckType
 from golive.checks.support import Probe, guarded, listed
 from golive.providers.lambdas import LambdaClient
@@ -95,13 +96,13 @@ def judge(functions: list[FunctionState], expected_count: int | None, missing: l
         problems.append(f"missing: {', '.join(missing)}")
     found = len(functions)
     if expected_count is not None and found != expected_count and not missing:
-        problems.append(f"{found} functions, plan expects {expected_count}")
+        problems.append(f"{counted(found, 'function')}, plan expects {expected_count}")
     if expected_count is None and found == 0 and not missing:
         problems.append("no function matches")
     problems.extend(f.describe() for f in functions if f.state != "Active")
     if problems:
         return False, "; ".join(problems)
-    return True, f"{found} functions, all Active"
+    return True, f"{counted(found, 'function')}, all Active"
 
 
 def run(ctx: CheckContext, params: LambdaActiveParams) -> CheckResult:

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from golive.analysis.units import counted
 from golive.checks.base import CheckContext, CheckParams, CheckResult, CheckType
 from golive.checks.support import Probe, guarded, listed, shorthand
 from golive.errors import AwsRequestError
@@ -143,8 +144,8 @@ def run_s3_objects(ctx: CheckContext, params: S3ObjectsParams) -> CheckResult:
         probe.note(f"s3:ListObjectsV2 Bucket={bucket} Prefix={prefix!r}", {"count": len(objects), "keys": listed(objects)})
         where = f"s3://{bucket}/{prefix}"
         if len(objects) != params.count:
-            return probe.failed(f"{len(objects)} of {params.count} objects under {where}")
-        return probe.passed(f"{len(objects)} objects under {where}")
+            return probe.failed(f"{len(objects)} of {counted(params.count, 'object')} under {where}")
+        return probe.passed(f"{counted(len(objects), 'object')} under {where}")
 
     return guarded(ctx, S3_OBJECTS, f"s3://{bucket}/{prefix}", body)
 
@@ -209,8 +210,8 @@ def run_dynamodb_tables(ctx: CheckContext, params: DynamoDbTablesParams) -> Chec
         missing = [n for n in wanted if n not in set(existing)]
         probe.note("dynamodb:ListTables", {"TableNames": listed(existing), "expected": wanted, "missing": missing})
         if missing:
-            return probe.failed(f"{len(wanted) - len(missing)} of {len(wanted)} tables; missing: {', '.join(missing)}")
-        return probe.passed(f"{len(wanted)} tables: {', '.join(wanted)}")
+            return probe.failed(f"{len(wanted) - len(missing)} of {counted(len(wanted), 'table')}; missing: {', '.join(missing)}")
+        return probe.passed(f"{counted(len(wanted), 'table')}: {', '.join(wanted)}")
 
     return guarded(ctx, DYNAMODB_TABLES, f"tables {', '.join(wanted)}", body)
 

@@ -15,7 +15,7 @@ import typer
 from golive.cli.github_actions import GitHubActions
 from golive.cli.output import Output, styled
 from golive.cli.prompt import confirm, where
-from golive.errors import UsageError
+from golive.errors import UnknownNameError, UsageError
 from golive.store.statuses import RUN_FAILED
 from golive.textinput import check_note, check_title
 from golive.textout import rich as esc
@@ -49,6 +49,20 @@ def note_text(param: typer.CallbackParam, value: str | None) -> str | None:
 
 SANDBOX_MODULES = ("moto", "werkzeug", "numpy")
 SERVE_MODULES = ("starlette", "uvicorn", "prometheus_client", "argon2")
+
+
+def known_names(w: Workspace, *, project: str | None = None, batch: str | None = None, gate: str | None = None) -> None:
+    """Every plan name a command was given exists, checked before it asks anything (a typo is told, not confirmed)."""
+    plan = w.plan
+    if project is not None and project not in plan.projects:
+        raise UnknownNameError("project", project, list(plan.projects))
+    batches = {b.name: b for b in plan.batches}
+    if batch is not None and batch not in batches:
+        raise UnknownNameError("batch", batch, list(batches))
+    if batch is not None and project is not None and project not in batches[batch].projects:
+        raise UsageError(f"project '{project}' is not in batch '{batch}' (its projects: {', '.join(batches[batch].projects)})")
+    if gate is not None and gate not in plan.gates and gate != "signoff":
+        raise UnknownNameError("gate", gate, [*plan.gates, "signoff"])
 
 
 def ws(ctx: typer.Context) -> Workspace:
@@ -122,6 +136,7 @@ def operator_action(ctx: typer.Context, project: str, env: str, action: str, by:
     from golive.runs.audit import hand_on_canary as operator
 
     w, o = ws(ctx), out(ctx)
+    known_names(w, project=project)
     confirm(w.yes, action, where(w.plan, w.env(env)), [f"the running canary of {project} {effect} on its next pass"])
     event = operator(w.services(), w.env(env), project, action, by, why)
     if o.json_mode:

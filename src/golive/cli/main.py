@@ -19,8 +19,11 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
-from click.exceptions import NoArgsIsHelpError
+from typer import _click as click
+from typer._click.exceptions import NoArgsIsHelpError
+from typer.core import TyperOption
 
+from golive import __version__
 from golive.cli.commands import command_modules
 from golive.errors import GoliveError, exit_code_for
 from golive.redact import scrub
@@ -33,7 +36,8 @@ app = typer.Typer(
     help="Turn a release runbook into an executable, gated, resumable release.",
 )
 
-PlanOpt = Annotated[Path, typer.Option("-f", "--plan", help="the plan file", envvar="GOLIVE_PLAN")]
+# readable=False: the plan's loader says what is wrong with the file (unreadable, missing, a FIFO) in golive's words.
+PlanOpt = Annotated[Path, typer.Option("-f", "--plan", help="the plan file", envvar="GOLIVE_PLAN", readable=False)]
 
 _started: list[Workspace] = []  # the command's workspace, for the Ctrl-C message after its context is gone
 _signalled: list[int] = []  # SIGTERM, once received: the exit code says which stop it was
@@ -50,6 +54,12 @@ def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
     raise Terminated
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        sys.stdout.write(f"golive {__version__}\n")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _global(
     ctx: typer.Context,
@@ -60,6 +70,8 @@ def _global(
     profile: Annotated[str | None, typer.Option("--profile", help="AWS profile for every environment (beats AWS_PROFILE "
                                                 "and the plan)")] = None,
     region: Annotated[str | None, typer.Option("--region", help="AWS region for every environment (beats the plan)")] = None,
+    _version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                                           help="print golive's version and exit")] = False,
 ) -> None:
     ctx.obj = Workspace(plan_path=plan, db_url=db, json=json_, yes=yes, profile=profile, region=region)
     _started.append(ctx.obj)
@@ -112,7 +124,7 @@ def _usage_error(exc: typer.TyperException) -> int:
             sys.stderr.write(help_text + "\n")
         return 2
     context = getattr(exc, "ctx", None)
-    where = f"{context.command_path}: " if context is not None else ""
+    where = f"{context.command_path}: " if context is not None and context.parent is not None else ""
     message = visible(" ".join(exc.format_message().split()))
     sys.stderr.write(f"golive: error: {where}{message} (see {context.command_path if context else 'golive'} --help)\n")
     return 2
@@ -127,16 +139,44 @@ def check_arguments(args: list[str]) -> None:
         check_characters(name, arg)
 
 
+def _plain_flags(command: click.Command) -> click.Command:
+    """A flag takes no value, so its help shows none (typer labels every option, flags with ``<bool>``)."""
+    params = [*command.params, command.get_help_option(click.Context(command))]
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _plain_flags(sub)
+    return command
+
+
+_RESUMABLE = ("run", "deploy", "rehearse", "verify", "tag", "rollback", "soak")  # commands that drive a stored run
+
+
+def _command_word(args: list[str]) -> str:
+    """The command of hoisted ``args`` (global options first), e.g. ``deploy``; "" when there is none."""
+    i = 0
+    while i < len(args):
+        if args[i] in _GLOBAL_WITH_VALUE:
+            i += 2
+        elif args[i].startswith("-"):
+            i += 1
+        else:
+            return args[i]
+    return ""
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console script: run the app, map every error to one line and an exit code."""
     args = hoist_globals(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in args
+    resumable = _command_word(args) in _RESUMABLE
     _signalled.clear()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         check_arguments(args)
-        code = app(args=args, standalone_mode=False, prog_name="golive")
+        code = _plain_flags(typer.main.get_command(app)).main(args=args, standalone_mode=False, prog_name="golive")
     except GoliveError as err:
         if json_mode:
             sys.stdout.write(json.dumps(_fail_json(err)) + "\n")
@@ -153,16 +193,19 @@ def main(argv: list[str] | None = None) -> None:
             sys.stdout.write(json.dumps({"error": exc.format_message(), "type": "UsageError", "exit_code": 2}) + "\n")
         sys.exit(_usage_error(exc))
     except KeyboardInterrupt:
-        _stopped()
+        _stopped(resumable)
     except BrokenPipeError:
         sys.exit(1)
     if code == 130:  # typer turns Ctrl-C into Exit(130), returned as the code when not standalone
-        _stopped()
+        _stopped(resumable)
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _stopped() -> None:
-    """Ctrl-C or SIGTERM: every step's state is already in the store, so say where, and how to go on."""
+def _stopped(resumable: bool) -> None:
+    """Ctrl-C or SIGTERM: every step's state is already in the store, so say where, and how to go on (a command
+    that drives no run, such as ``status --watch``, has nothing to resume: it just ends)."""
+    if not resumable:
+        sys.exit(128 + _signalled[0] if _signalled else 130)
     where = _started[-1].store_location() if _started else "the store"
     why = "stopped by SIGTERM" if _signalled else "stopped"
     sys.stderr.write(f"\n{why}; the state is kept in {where}; run the same command to resume\n")

@@ -202,8 +202,11 @@ class Progress:
             # Done on a failing verdict (a soak checkpoint): the step is over, what it found is not good.
             line = f"{stamp}[red]✗ {title}: {esc(str(getattr(outcome, 'summary', ''))[:300])}[/red]"
         elif kind == "step_done":
+            # The mark says the outcome: a skipped step (a checkpoint after the soak failed) is not a pass.
+            mark = {"skip": "[dim]–[/dim]", "warn": "[yellow]![/yellow]"}.get(getattr(outcome, "outcome", "pass"),
+                                                                          "[green]✓[/green]")
             summary = str(getattr(outcome, "summary", ""))
-            line = f"{stamp}[green]✓[/green] {title}: {esc(summary[:200])}"
+            line = f"{stamp}{mark} {title}: {esc(summary[:200])}"
         elif kind == "deploy" and outcome == "dispatched":
             line = (f"{stamp}  {project}: {esc(data.get('workflow'))} run {esc(data.get('run_id'))} "
                     f"{esc(data.get('url'))}")

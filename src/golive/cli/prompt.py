@@ -29,6 +29,13 @@ def where(plan: Plan, env: str, region: str | None = None, *, with_dr: bool = Fa
     return f"{env} (account {e.account}, {region or e.region}{dr})"
 
 
+def able_to_ask(yes: bool, command: str, target: str, *, stdin: TextIO | None = None) -> None:
+    """Raise ``UsageError`` when ``confirm`` would have nobody to ask: checked first by a command that must ask
+    an outside system something before its question, so a run without a terminal changes and asks nothing."""
+    if not yes and not (stdin or sys.stdin).isatty():
+        raise UsageError(f"golive {command} changes {target} and there is no terminal to ask: pass --yes to go ahead")
+
+
 def confirm(yes: bool, command: str, target: str, changes: list[str], *, stdin: TextIO | None = None,
             stderr: TextIO | None = None) -> None:
     """Return when the change may go ahead; raise ``UsageError`` (no terminal) or ``NotConfirmed`` (answered no)."""
@@ -36,8 +43,7 @@ def confirm(yes: bool, command: str, target: str, changes: list[str], *, stdin: 
         return
     stdin = stdin or sys.stdin
     stderr = stderr or sys.stderr
-    if not stdin.isatty():
-        raise UsageError(f"golive {command} changes {target} and there is no terminal to ask: pass --yes to go ahead")
+    able_to_ask(yes, command, target, stdin=stdin)
     stderr.write(visible(f"golive {command} will change {target}:\n" + "".join(f"  - {line}\n" for line in changes)))
     stderr.write("Go ahead? [y/N] ")
     stderr.flush()

@@ -1,15 +1,21 @@
 """Loading a plan: YAML → located data → the pydantic model → cross-checks.
 
-Every failure is one ``PlanError`` naming the file, the line and the key
+Every failure is a ``PlanError`` naming the file, the line and the key
 path, whatever layer found it: YAML syntax, a wrong type or unknown key
 (pydantic), or a reference that does not resolve (a batch naming a missing
 project, a criterion naming a metric the plan does not define, a check's
-parameters). This is the only place plan errors are produced.
+parameters). This is the only place plan errors are produced. A layer reports
+all it finds at once (``PlanErrors``: one line each), so two typos need one
+fix-and-check, not two; an unknown key, project, environment or check names
+the closest known one ("did you mean").
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +24,9 @@ from pydantic import ValidationError
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.metrics import parse_metric_def
 from golive.checks import registry
-from golive.errors import PlanError
+from golive.errors import PlanError, PlanErrors, closest
 from golive.plan.loader import Located, PathKey, format_path, load_file, load_text
-from golive.plan.model import CheckEntry, Plan
+from golive.plan.model import CheckEntry, Plan, plan_json_schema
 from golive.plan.variables import expand, variables
 
 _TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none", "json-or-python",
@@ -58,20 +64,96 @@ def _message(error: Any) -> str:
     return msg
 
 
-def _raise_first(located: Located, exc: ValidationError, base: PathKey = (), data: Any = None) -> None:
-    errors = exc.errors()
-    # Prefer the error whose path reaches deepest into the real data: it is the most specific.
-    scored = []
-    for error in errors:
+def did_you_mean(name: str, known: Any) -> str:
+    """`` (did you mean 'product_lambda'?)`` when a known name is close to ``name``, else ""."""
+    close = closest(name, known)
+    return f" (did you mean '{close}'?)" if close else ""
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    return plan_json_schema()
+
+
+def _schema_nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The schema nodes behind ``nodes``: references followed, unions and intersections opened."""
+    out: list[dict[str, Any]] = []
+    todo = list(nodes)
+    while todo:
+        node = todo.pop()
+        if "$ref" in node:
+            todo.append(_schema()["$defs"][node["$ref"].rsplit("/", 1)[-1]])
+            continue
+        for group in ("anyOf", "oneOf", "allOf"):
+            todo += [n for n in node.get(group, []) if isinstance(n, dict)]
+        out.append(node)
+    return out
+
+
+def _known_keys(path: PathKey) -> list[str]:
+    """The keys the plan's schema allows in the mapping at ``path`` (for "did you mean" on an unknown key)."""
+    nodes = [_schema()]
+    for part in path:
+        below: list[dict[str, Any]] = []
+        for node in _schema_nodes(nodes):
+            if isinstance(part, int) and isinstance(node.get("items"), dict):
+                below.append(node["items"])
+            elif isinstance(part, str) and part in node.get("properties", {}):
+                below.append(node["properties"][part])
+            elif isinstance(part, str) and isinstance(node.get("additionalProperties"), dict):
+                below.append(node["additionalProperties"])
+        nodes = below
+    return sorted({key for node in _schema_nodes(nodes) for key in node.get("properties", {})})
+
+
+_found: list[list[PlanError]] = []  # the errors of the plan being parsed (parse_plan collects; alone, _fail raises)
+
+
+@contextmanager
+def _collecting(located: Located) -> Iterator[None]:
+    """Collect every error ``_fail`` reports inside; raise them all together (one alone as itself) on the way out."""
+    _found.append([])
+    try:
+        yield
+    finally:
+        errors = _found.pop()
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise PlanErrors(located.file, errors)
+
+
+def _raise_all(located: Located, exc: ValidationError, base: PathKey = (), data: Any = None) -> None:
+    """Each place pydantic refused, once, at its most specific path."""
+    found: dict[PathKey, Any] = {}
+    for error in exc.errors():
         path = (*base, *_data_path(data if data is not None else located.data, tuple(error["loc"])))
-        # On a tie an unknown key wins: `stepz:` is a typo of the `steps:` pydantic also reports missing.
-        scored.append((len(path), error["type"] == "extra_forbidden", path, error))
-    _, _, path, error = max(scored, key=lambda item: (item[0], item[1]))
-    raise PlanError(located.file, located.line_of(path), format_path(path), _message(error))
+        # At one path an unknown key beats whatever else a union's branches said about it.
+        if path not in found or error["type"] == "extra_forbidden":
+            found[path] = error
+    unknown_under = {path[:-1] for path, error in found.items() if error["type"] == "extra_forbidden"}
+    reported = False
+    for path, error in found.items():
+        # A path inside another one is the more specific; `stepz:` is the typo of the `steps:` pydantic calls missing.
+        if any(other[:len(path)] == path and other != path for other in found):
+            continue
+        if error["type"] == "missing" and path[:-1] in unknown_under:
+            continue
+        reason = _message(error)
+        if error["type"] == "extra_forbidden" and path:
+            reason += did_you_mean(str(path[-1]), _known_keys(path[:-1]))
+        _fail(located, path, reason)
+        reported = True
+    if not reported:  # never silent, whatever the filtering dropped
+        _fail(located, base, _message(exc.errors()[0]))
 
 
 def _fail(located: Located, path: PathKey, reason: str) -> None:
-    raise PlanError(located.file, located.line_of(path), format_path(path), reason)
+    error = PlanError(located.file, located.line_of(path), format_path(path), reason)
+    if not _found:
+        raise error
+    if all(e.path != error.path for e in _found[-1]):  # one error a key: the same fault in each environment once
+        _found[-1].append(error)
 
 
 def _check_entries(located: Located, plan: Plan, entries: list[CheckEntry], base: PathKey,
@@ -82,7 +164,9 @@ def _check_entries(located: Located, plan: Plan, entries: list[CheckEntry], base
         where = (*base, i)
         if entry.kind not in known:
             names = ", ".join(sorted(known)) or "none registered"
-            _fail(located, (*where, entry.kind), f"unknown check '{entry.kind}' (known: {names})")
+            close = did_you_mean(entry.kind, known)
+            _fail(located, (*where, entry.kind), f"unknown check '{entry.kind}'{close or f' (known: {names})'}")
+            continue
         if entry.kind in registry.PER_PROJECT and entry.params is None:
             continue
         try:
@@ -95,7 +179,7 @@ def _check_entries(located: Located, plan: Plan, entries: list[CheckEntry], base
                     raw = raw.get(part)
                 elif isinstance(raw, list) and isinstance(part, int):
                     raw = raw[part]
-            _raise_first(located, exc, (*where, entry.kind), raw if raw is not None else {})
+            _raise_all(located, exc, (*where, entry.kind), raw if raw is not None else {})
 
 
 def _cross_check(located: Located, plan: Plan) -> None:
@@ -122,14 +206,15 @@ def _cross_check(located: Located, plan: Plan) -> None:
             _fail(located, ("batches", b, "name"), f"batch name '{batch.name}' is used twice")
         for p, member in enumerate(batch.projects):
             if member not in plan.projects:
-                _fail(located, ("batches", b, "projects", p),
-                      f"no project '{member}' (known: {', '.join(sorted(plan.projects))})")
+                _fail(located, ("batches", b, "projects", p), f"no project '{member}'"
+                      + (did_you_mean(member, plan.projects) or f" (known: {', '.join(sorted(plan.projects))})"))
             if member in seen:
                 _fail(located, ("batches", b, "projects", p),
                       f"project '{member}' is already in batch '{plan.batches[seen[member]].name}'")
             seen[member] = b
+    unknown_members = any(m not in plan.projects for batch in plan.batches for m in batch.projects)
     for name in plan.projects:
-        if name not in seen:
+        if name not in seen and not unknown_members:  # else most likely the project the unknown name misspells
             _fail(located, ("projects", name), "project is in no batch")
 
     for env_name, env in plan.environments.items():
@@ -137,13 +222,13 @@ def _cross_check(located: Located, plan: Plan) -> None:
             _fail(located, ("environments", env_name, "dr_region"), "dr_region is the same as region")
     for env_name, soak in plan.soak.items():
         if env_name not in plan.environments:
-            _fail(located, ("soak", env_name), f"no environment '{env_name}'")
+            _fail(located, ("soak", env_name), f"no environment '{env_name}'{did_you_mean(env_name, plan.environments)}")
         for i, entry in enumerate(soak.criteria):
             criterion(entry.criterion, ("soak", env_name, "criteria", i))
         _check_entries(located, plan, soak.checks, ("soak", env_name, "checks"), [env_name])
     for gate_name, gate in plan.gates.items():
         if gate.env is not None and gate.env not in plan.environments:
-            _fail(located, ("gates", gate_name, "env"), f"no environment '{gate.env}'")
+            _fail(located, ("gates", gate_name, "env"), f"no environment '{gate.env}'{did_you_mean(gate.env, plan.environments)}")
         for i, req in enumerate(gate.requires):
             kind, _, target = req.partition(".")
             if req == "preflight" or (kind == "soak" and target in plan.soak):
@@ -159,13 +244,13 @@ def _cross_check(located: Located, plan: Plan) -> None:
         _check_entries(located, plan, project.verify, ("projects", project_name, "verify"))
     for name in plan.sandbox.function_traffic:
         if name not in plan.projects:
-            _fail(located, ("sandbox", "function_traffic", name), f"no project '{name}'")
+            _fail(located, ("sandbox", "function_traffic", name), f"no project '{name}'{did_you_mean(name, plan.projects)}")
     for name in plan.sandbox.missing_secrets:
         if name not in plan.projects:
-            _fail(located, ("sandbox", "missing_secrets", name), f"no project '{name}'")
+            _fail(located, ("sandbox", "missing_secrets", name), f"no project '{name}'{did_you_mean(name, plan.projects)}")
     for name in plan.sandbox.command_publishes:
         if name not in plan.projects:
-            _fail(located, ("sandbox", "command_publishes", name), f"no project '{name}'")
+            _fail(located, ("sandbox", "command_publishes", name), f"no project '{name}'{did_you_mean(name, plan.projects)}")
 
 
 # AWS Lambda's rule for a function name (not an ARN): CreateFunction's FunctionName, at most 64 characters.
@@ -225,13 +310,14 @@ def _overlap(a: dict[str, Any], b: dict[str, Any]) -> str | None:
 
 
 def parse_plan(located: Located) -> Plan:
-    try:
-        plan = Plan.model_validate(located.data)
-    except ValidationError as exc:
-        _raise_first(located, exc)
-        raise  # unreachable: _raise_first always raises
-    _cross_check(located, plan)
-    _function_names(located, plan)
+    with _collecting(located):
+        try:
+            plan = Plan.model_validate(located.data)
+        except ValidationError as exc:
+            _raise_all(located, exc)
+    with _collecting(located):
+        _cross_check(located, plan)
+        _function_names(located, plan)
     return plan
 
 

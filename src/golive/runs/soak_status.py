@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from golive import schedule
-from golive.analysis.units import human_duration
+from golive.analysis.units import counted, human_duration
 from golive.clock import parse_instant
 from golive.plan.model import Plan
 from golive.store.store import Store
@@ -35,9 +35,15 @@ def soak_summary(store: Store, plan: Plan, env: str, now: datetime) -> dict[str,
                      "late": result.get("late", False), "detail": "; ".join(result.get("failures", []))})
     done = [r for r in rows if r["status"] in ("pass", "fail")]
     failing = [r for r in rows if r["status"] == "fail"]
+    skipped = [r for r in rows if r["status"] == "skipped"]
     total = len(rows)
-    text = f"{env} soak (run {run.id}): {len(done)}/{total} checkpoints complete, "
-    text += "all passing" if not failing else f"checkpoint {failing[0]['index']} FAILED: {failing[0]['detail']}"
+    text = f"{env} soak (run {run.id}): {len(done)}/{counted(total, 'checkpoint')} complete"
+    if failing:
+        text += f", checkpoint {failing[0]['index']} FAILED: {failing[0]['detail']}"
+    elif done:
+        text += ", all passing"
+    if skipped:
+        text += f" ({len(skipped)} skipped)"
     nxt = next((r for r in rows if r["status"] == "pending"), None)
     if nxt is not None and start is not None and not failing:
         due = start + timedelta(seconds=steps[nxt["index"] - 1].params["offset_s"])

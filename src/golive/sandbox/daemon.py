@@ -120,14 +120,24 @@ def profile_name(spec: SandboxSpec) -> str:
     return spec.profile or f"golive-{spec.environment}"
 
 
+def export_values(info: SandboxInfo) -> dict[str, str]:
+    """The environment that points the AWS CLI and golive at this sandbox (its control token included)."""
+    return {
+        "AWS_ENDPOINT_URL": info.endpoint,
+        "AWS_CONFIG_FILE": str(info.config_file),
+        "AWS_SHARED_CREDENTIALS_FILE": str(info.credentials_file),
+        TOKEN_ENV: info.token,
+    }
+
+
+def export_lines(values: dict[str, str]) -> list[str]:
+    """``export NAME=VALUE`` lines a shell takes as they are (values quoted)."""
+    return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+
+
 def exports(info: SandboxInfo) -> list[str]:
     """The shell lines that point the AWS CLI and golive at this sandbox."""
-    return [
-        f"export AWS_ENDPOINT_URL={shlex.quote(info.endpoint)}",
-        f"export AWS_CONFIG_FILE={shlex.quote(str(info.config_file))}",
-        f"export AWS_SHARED_CREDENTIALS_FILE={shlex.quote(str(info.credentials_file))}",
-        f"export {TOKEN_ENV}={shlex.quote(info.token)}",
-    ]
+    return export_lines(export_values(info))
 
 
 def _pid_alive(pid: int) -> bool:

@@ -73,11 +73,20 @@ def _sha(*parts: str) -> str:
     return hashlib.sha1("\0".join(parts).encode(), usedforsecurity=False).hexdigest()
 
 
+class AnswerLost(ConnectionAbortedError):
+    """A fault dropped the connection instead of answering: werkzeug takes it for a dropped connection."""
+
+
 class _QuietHandler(WSGIRequestHandler):
-    """No access log: the server's own ``requests`` list is what tests read."""
+    """No access log: the server's own ``requests`` list is what tests read. A fault's lost answer is one log line
+    (werkzeug would print a traceback for an application that returns without starting a response)."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
+
+    def connection_dropped(self, error: BaseException, environ: dict[str, Any] | None = None) -> None:
+        if isinstance(error, AnswerLost):
+            self.log("warning", "%s", error)
 
 
 class _ApiError(Exception):
@@ -380,7 +389,8 @@ class GitHubServer:
         if dispatching and response.status_code in (200, 204):
             if ("dispatch", "lost") in active:
                 self._drop(environ)
-                return []
+                raise AnswerLost(f"fault dispatch=lost: the answer to POST {request.path} was dropped "
+                                 "(the run was created)")
             if ("dispatch", "502") in active:
                 response = self._json({"message": "Server Error"}, 502)
             elif ("any", "timeout") in active:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from golive.analysis.units import counted
 from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Outcome
 from golive.steps.checking import preflight_summary, run_step_checks
@@ -53,12 +54,12 @@ def run(ctx: StepContext, params: ChecksParams) -> Outcome:
     summary = {"passed": sum(r.ok for r in results), "failed": len(bad), "total": len(results)}
     if params.mode == "report":
         pre = preflight_summary(params.sourced_secrets, entries, results)
-        text = f"{len(results)} checks passed" if not bad else \
-            f"action required: {len(bad)} of {len(results)} checks failed ({len(pre['fixable'])} fixed by prep)"
+        text = f"{counted(len(results), 'check')} passed" if not bad else \
+            f"action required: {len(bad)} of {counted(len(results), 'check')} failed ({len(pre['fixable'])} fixed by prep)"
         return Done(text, {**pre, "action": bad}, outcome="pass" if not bad else "warn", kind="preflight",
                     subject=f"preflight {ctx.run.env}")
     if not bad:
-        return Done(f"{len(results)} checks passed", summary)
+        return Done(f"{counted(len(results), 'check')} passed", summary)
     if params.on_failure == "rollback":
         return after_failed_validation(ctx, "; ".join(bad), summary)
     return Fail("; ".join(bad), summary)

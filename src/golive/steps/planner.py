@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from golive.analysis.criteria import parse_criterion
+from golive.analysis.units import counted
 from golive.analysis.units import hours_or_minutes as _hours
 from golive.errors import UnknownNameError
 from golive.plan.model import CheckEntry, Plan, Project, SoakSpec, Window
@@ -58,7 +59,7 @@ def _soak_steps(plan: Plan, env: str, spec: SoakSpec, phase: str, *, standalone:
         soak.SoakStartParams(env=env, duration_s=spec.duration.total_seconds(), every_s=spec.every.total_seconds(),
                              checkpoints=n),
         key=f"{group}.start", phase=phase, group=group, lane=group,
-        title=f"start the {env} soak ({_hours(spec.duration)}, {n} checkpoints every {_hours(spec.every)})")]
+        title=f"start the {env} soak ({_hours(spec.duration)}, {counted(n, 'checkpoint')} every {_hours(spec.every)})")]
     criteria = [c.model_dump() for c in spec.criteria]
     for i in range(1, n + 1):
         smoke_due = bool(spec.smoke_every) and spec.smoke_every is not None and \

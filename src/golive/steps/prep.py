@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from golive.analysis.units import counted
 from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Outcome
 from golive.evidence.runs import SecretSet
@@ -72,7 +73,7 @@ def run(ctx: StepContext, params: SecretsParams) -> Outcome:
     evidence = {"written": written, "already_present": present, "problems": problems}
     if problems:
         return Fail("; ".join(problems), evidence)
-    return Done(f"{len(written)} secrets set, {len(present)} already present", evidence)
+    return Done(f"{counted(len(written), 'secret')} set, {len(present)} already present", evidence)
 
 
 class SecretItem(StepParams):

@@ -32,7 +32,7 @@ from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec, Evaluation, evaluate
 from golive.analysis.measurement import MeasurementOutcome
 from golive.analysis.metrics import Scope, parse_metric_def
-from golive.analysis.units import hours_or_minutes
+from golive.analysis.units import counted, hours_or_minutes
 from golive.checks.base import CheckResult
 from golive.checks.runner import run_checks
 from golive.clock import parse_instant
@@ -82,7 +82,7 @@ def run_start(ctx: StepContext, params: SoakStartParams) -> Outcome:
     ctx.state["started_at"] = started
     _update_meta(ctx, env, start=started, alarms_at_start=alarms, failed_at=None)
     ends = parse_instant(started) + timedelta(seconds=params.duration_s)
-    return Done(f"{env} soak started; {params.checkpoints} checkpoints; ends {schedule.local(ends)}",
+    return Done(f"{env} soak started; {counted(params.checkpoints, 'checkpoint')}; ends {schedule.local(ends)}",
                 {"env": env, "started_at": started, "alarms_at_start": alarms, "ends_at": ends.isoformat()})
 
 
@@ -209,7 +209,7 @@ def run_end(ctx: StepContext, params: SoakEndParams) -> Outcome:
                                     env=env, run_id=ctx.run.id, step_key=ctx.step.key, at=ctx.now)
             return Fail(summary, data)
         return Done(summary, data, outcome="fail", kind="soak", subject=f"{env} soak")
-    return Done(f"{env} soak passed: {n} of {n} checkpoints", data, outcome="pass", kind="soak", subject=f"{env} soak")
+    return Done(f"{env} soak passed: {n} of {counted(n, 'checkpoint')}", data, outcome="pass", kind="soak", subject=f"{env} soak")
 
 
 class SoakStartParams(StepParams):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from golive.analysis.units import counted
 from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Outcome
 from golive.errors import GitHubRequestError
@@ -44,8 +45,8 @@ def run(ctx: StepContext, params: TagParams) -> Outcome:
             return Fail(str(exc), {"tagged": done})
         done.append({"repo": repo, "tag": tag, "commit": sha, "created": result.created})
     created = sum(d["created"] for d in done)
-    return Done(f"{tag} in {len(done)} repositories ({created} created, {len(done) - created} already there)",
-                {"tagged": done})
+    return Done(f"{tag} in {counted(len(done), 'repository', 'repositories')} "
+                f"({created} created, {len(done) - created} already there)", {"tagged": done})
 
 
 

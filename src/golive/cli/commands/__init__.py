@@ -40,6 +40,7 @@ commands_dict: dict[str, str] = {
     "incident": "incident",
     "secrets": "secrets",
     "sandbox": "sandbox",
+    "completion": "completion",
 }
 
 

@@ -10,8 +10,8 @@ from golive.cli.common import EnvOpt, ProjectArg, note_text, operator_action, ti
 
 
 def abort(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
-          by: Annotated[str | None, typer.Option("--by", callback=title_text)] = None,
-          why: Annotated[str | None, typer.Option("--why", callback=note_text)] = None) -> None:
+          by: Annotated[str | None, typer.Option("--by", help="who aborts (recorded)", callback=title_text)] = None,
+          why: Annotated[str | None, typer.Option("--why", help="the reason, recorded", callback=note_text)] = None) -> None:
     """Stop a project's canary: its aliases go back to the stable versions now, recorded with who."""
     operator_action(ctx, project, env, "abort", by, why, "is rolled back now, and its step ends rolled back")
 

@@ -18,7 +18,7 @@ def approve(
         "--by", help="who approves (with the plan's identity: github or aws, it must be whose token or credentials "
                      "are in use; default: that identity)", callback=title_text)] = None,
     role: Annotated[str | None, typer.Option("--role", help="the role approving", callback=title_text)] = None,
-    note: Annotated[str | None, typer.Option("--note", callback=note_text)] = None,
+    note: Annotated[str | None, typer.Option("--note", help="a note kept with the approval", callback=note_text)] = None,
 ) -> None:
     """Record an approval for a gate."""
     from golive.runs.identity import acting

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from golive.analysis.units import counted
 from golive.cli.common import out, ws
 from golive.textout import rich as esc
 
@@ -18,7 +19,8 @@ def check(ctx: typer.Context) -> None:
         o.json({"valid": True, "file": str(w.plan_path), **summary})
         return
     o.print(f"[green]✓[/green] {esc(w.plan_path)} is valid: release [bold]{esc(summary['release'])}[/bold] "
-            f"{esc(summary['version'])}, {summary['projects']} projects in {len(summary['batches'])} batches")
+            f"{esc(summary['version'])}, {counted(summary['projects'], 'project')} in "
+            f"{counted(len(summary['batches']), 'batch', 'batches')}")
     for name, e in summary["environments"].items():
         dr = f", DR {e['dr_region']}" if e["dr_region"] else ""
         o.print(esc(f"  env {name}: account {e['account']}, {e['region']}{dr}, profile {e['profile'] or '-'}"))
@@ -28,8 +30,8 @@ def check(ctx: typer.Context) -> None:
         o.print(esc(f"  batch {i} {batch['name']}: {', '.join(parts)}"))
     for env, soak in summary["soaks"].items():
         smoke = f", smoke every {soak['smoke_every']}" if soak["smoke_every"] else ""
-        o.print(esc(f"  soak {env}: {soak['duration']}, {soak['checkpoints']} checkpoints every {soak['every']}{smoke}; "
-                    f"{'; '.join(soak['criteria'])}"))
+        o.print(esc(f"  soak {env}: {soak['duration']}, {counted(soak['checkpoints'], 'checkpoint')} every "
+                    f"{soak['every']}{smoke}; {'; '.join(soak['criteria'])}"))
     for name, gate in summary["gates"].items():
         o.print(esc(f"  gate {name}: requires {', '.join(gate['requires'])}; approvals {', '.join(gate['approvals'])}; "
                     f"{gate['checklist']} checklist items"))

@@ -10,7 +10,17 @@ from typing import Annotated
 
 import typer
 
-from golive.cli.common import AcceptPlanChangeOpt, EnvOpt, accepted_change, exit_for, note_text, out, render_driven, ws
+from golive.cli.common import (
+    AcceptPlanChangeOpt,
+    EnvOpt,
+    accepted_change,
+    exit_for,
+    known_names,
+    note_text,
+    out,
+    render_driven,
+    ws,
+)
 from golive.cli.output import progress
 from golive.cli.prompt import confirm, where
 from golive.errors import UsageError
@@ -25,7 +35,7 @@ def deploy(
     skip_gate: Annotated[bool, typer.Option("--skip-gate", help="deploy without a GO (needs --why)")] = False,
     override_freeze: Annotated[bool, typer.Option("--override-freeze", help="deploy in a freeze (needs --why)")] = False,
     why: Annotated[str | None, typer.Option("--why", help="the reason, recorded", callback=note_text)] = None,
-    restart: Annotated[bool, typer.Option("--restart")] = False,
+    restart: Annotated[bool, typer.Option("--restart", help="begin a new deploy run instead of resuming the last")] = False,
     confirm_run: Annotated[int | None, typer.Option(
         "--confirm-run", help="the run of --project's doubtful dispatch (golive named the candidates)")] = None,
     redispatch: Annotated[bool, typer.Option(
@@ -37,6 +47,8 @@ def deploy(
     from golive.runs.identity import acting
 
     w, o = ws(ctx), out(ctx)
+    w.env(env)
+    known_names(w, project=project, batch=batch)
     if (skip_gate or override_freeze or redispatch) and not why:
         raise UsageError("--skip-gate, --override-freeze and --redispatch need --why \"...\" (it is recorded)")
     accept = accepted_change(accept_plan_change, why)

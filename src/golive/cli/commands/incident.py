@@ -20,10 +20,10 @@ incident_app = typer.Typer(help="Incidents P0-P3; an open P0 triggers rollback."
 def incident_open(
     ctx: typer.Context,
     severity: Annotated[str | None, typer.Option("--severity", help="P0, P1, P2 or P3")] = None,
-    title: Annotated[str | None, typer.Option("--title", callback=title_text)] = None,
-    env: Annotated[str | None, typer.Option("--env", "-e")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="what is wrong, in one line", callback=title_text)] = None,
+    env: Annotated[str | None, typer.Option("--env", "-e", help="environment it affects")] = None,
     scope: Annotated[str | None, typer.Option("--scope", help="batch or project", callback=title_text)] = None,
-    by: Annotated[str | None, typer.Option("--by", callback=title_text)] = None,
+    by: Annotated[str | None, typer.Option("--by", help="who opens it (recorded)", callback=title_text)] = None,
 ) -> None:
     """Open an incident (or pipe a JSON document on stdin: {"severity": "P0", "title": ...})."""
     from golive.runs.incidents import IncidentInput, open_incident, parse_incident_json

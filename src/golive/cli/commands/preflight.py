@@ -12,6 +12,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from golive.analysis.units import counted
 from golive.cli.common import EnvOpt, out, ws
 from golive.cli.github_actions import GitHubActions
 from golive.cli.github_actions import table as gha_table
@@ -32,7 +33,7 @@ def preflight(ctx: typer.Context, env: EnvOpt) -> None:
     from golive.runs import session
 
     w, o = ws(ctx), out(ctx)
-    with o.err.status(f"preflight in {esc(env)}: running {len(w.plan.preflight)} checks…"):
+    with o.err.status(f"preflight in {esc(env)}: running {counted(len(w.plan.preflight), 'check')}…"):
         driven = session.preflight(w.services(), w.env(env))
     steps = w.store.steps(driven.run.id)
     data = steps[0].result or {}
@@ -59,7 +60,7 @@ def preflight(ctx: typer.Context, env: EnvOpt) -> None:
                 style = {"missing": "red", "configured": "green", "present": "green"}.get(status, "yellow")
                 secrets.add_row(esc(row["repo"]), esc(row.get("name")), f"[{style}]{esc(status)}[/{style}]")
             o.print(secrets)
-        o.print(f"{len(results) - len(failed)} of {len(results)} checks passed" +
+        o.print(f"{len(results) - len(failed)} of {counted(len(results), 'check')} passed" +
                 (f"; {len(data.get('fixable', []))} fixable by prep" if data.get("fixable") else ""))
     unreachable: list[str] = data.get("unreachable", [])
     if o.ci is not None:
@@ -79,7 +80,8 @@ def _preflight_to_ci(ci: GitHubActions, title: str, results: list[dict[str, Any]
     failed = [r for r in results if r["status"] in ("fail", "error")]
     verdict = "no answer from " + ", ".join(u.split(" ", 1)[0] for u in unreachable) if unreachable else (
         f"{len(failed)} failed" if failed else "all passed")
-    parts = [f"### golive {markdown(title)}: {len(results) - len(failed)} of {len(results)} checks passed ({markdown(verdict)})",
+    parts = [f"### golive {markdown(title)}: {len(results) - len(failed)} of {counted(len(results), 'check')} passed "
+             f"({markdown(verdict)})",
              gha_table(["check", "target", "result", "evidence"],
                        [[r["check"], r["target"], r["status"], r["summary"]] for r in results])]
     rows = _secret_rows(results)

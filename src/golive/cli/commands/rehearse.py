@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from golive.analysis.units import counted
 from golive.cli.common import AcceptPlanChangeOpt, accepted_change, note_text, out, require_sandbox, ws
 from golive.cli.output import Output, progress, styled
 from golive.store.statuses import exit_code_of
@@ -19,11 +20,11 @@ from golive.textout import rich as esc
 
 def rehearse(
     ctx: typer.Context,
-    env: Annotated[str, typer.Option("--env", "-e")] = "prod",
+    env: Annotated[str, typer.Option("--env", "-e", help="the environment the release targets")] = "prod",
     inject: Annotated[list[str] | None, typer.Option(
         "--inject", help="fault with a time, e.g. 'order_lambda:error_rate=8%@deploy'")] = None,
     until: Annotated[str | None, typer.Option("--until", help="stop after this phase (e.g. gate)")] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 7,
+    seed: Annotated[int, typer.Option("--seed", help="the traffic simulator's seed (same seed, same rehearsal)")] = 7,
     speed: Annotated[float | None, typer.Option("--speed", help="virtual seconds per wall second (to watch)")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="where the report goes")] = None,
     sandbox: Annotated[Path | None, typer.Option(
@@ -92,7 +93,7 @@ def _summary(o: Output, s: dict[str, Any], reports: dict[str, str]) -> None:
     if "dispatches" in s:
         d = s["dispatches"]
         twice = [repo for repo, n in d["per_repo"].items() if n > 1]
-        o.print(f"dispatches: {d['workflows']} workflows, {d['runs']} runs"
+        o.print(f"dispatches: {counted(d['workflows'], 'workflow')}, {counted(d['runs'], 'run')}"
                 + (f" [red](more than one run: {esc(', '.join(twice))})[/red]" if twice else ""))
     v = s["virtual"]
     o.print(f"virtual time: {esc(v['start'])} → {esc(v['end'])} ({v['hours']} h) in {s['wall_seconds']} s of wall time")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from golive.cli.common import EnvOpt, ProjectArg, note_text, out, ws
+from golive.cli.common import EnvOpt, ProjectArg, known_names, note_text, out, ws
 from golive.cli.prompt import confirm, where
 from golive.textout import rich as esc
 
@@ -14,11 +14,13 @@ from golive.textout import rich as esc
 def rollback(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
              full: Annotated[bool, typer.Option("--full", help="also run the plan's full-rollback command")] = False,
              region: Annotated[str | None, typer.Option("--region", help="e.g. the DR region")] = None,
-             why: Annotated[str, typer.Option("--why", callback=note_text)] = "golive rollback") -> None:
+             why: Annotated[str, typer.Option("--why", help="the reason, recorded",
+                                              callback=note_text)] = "golive rollback") -> None:
     """Alias back to the previous stable version, routing cleared; measured and confirmed."""
     from golive.steps.rollback import rollback as do_rollback
 
     w, o = ws(ctx), out(ctx)
+    known_names(w, project=project)
     confirm(w.yes, "rollback", where(w.plan, w.env(env), region),
             [f"{project}: every alias back to its previous stable version, routing cleared"]
             + (["then run the plan's full-rollback command"] if full else []))

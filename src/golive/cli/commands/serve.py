@@ -15,10 +15,10 @@ from golive.textout import rich as esc
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="address to listen on (loopback unless you open it)")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8377,
+    port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8377,
     users: Annotated[Path | None, typer.Option("--users", help="users and roles file (passwords as Argon2 hashes)")] = None,
-    tls_cert: Annotated[Path | None, typer.Option("--tls-cert")] = None,
-    tls_key: Annotated[Path | None, typer.Option("--tls-key")] = None,
+    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="TLS certificate (PEM), with --tls-key")] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="TLS private key (PEM), with --tls-cert")] = None,
     behind_proxy: Annotated[bool, typer.Option("--behind-proxy", help="a TLS proxy is in front (trust X-Forwarded-For)")] = False,
     proxy_hops: Annotated[int, typer.Option("--proxy-hops", min=1,
                                             help="trusted proxies in front: the client is this many X-Forwarded-For "

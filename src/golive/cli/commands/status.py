@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import typer
 
 from golive import schedule
+from golive.analysis.units import counted
 from golive.cli.common import out, ws
 from golive.cli.output import styled
 from golive.textout import rich as esc
@@ -14,7 +16,7 @@ from golive.textout import rich as esc
 
 def status(
     ctx: typer.Context,
-    env: Annotated[str | None, typer.Option("--env", "-e")] = None,
+    env: Annotated[str | None, typer.Option("--env", "-e", help="only this environment's runs")] = None,
     watch: Annotated[bool, typer.Option(
         "--watch", help="refresh every 2 s until Ctrl-C (piped: print only what changed, with the time)")] = False,
 ) -> None:
@@ -39,13 +41,24 @@ def status(
             o.out.clear()
             for line in lines:
                 o.print(line)
-        elif lines != shown:
-            # A log gets only what changed since the last look, under the time it was seen.
-            o.print(f"[dim]— {schedule.local(w.clock.now(), fmt='%Y-%m-%d %H:%M:%S')}[/dim]")
-            for line in [line for line in lines if line not in shown] or lines:
-                o.print(line)
+        else:
+            # A log gets only what changed since the last look, under the time it was seen; a countdown ticking is
+            # no change (each due line keeps its due time).
+            lines = [settled(line) for line in lines]
+            if lines != shown:
+                o.print(f"[dim]— {schedule.local(w.clock.now(), fmt='%Y-%m-%d %H:%M:%S')}[/dim]")
+                for line in [line for line in lines if line not in shown] or lines:
+                    o.print(line)
         shown = lines
         time.sleep(2)
+
+
+_COUNTDOWN = re.compile(r", in (\d+ (d|h|min|s) ?)+$")
+
+
+def settled(line: str) -> str:
+    """A status line without its countdown (``… due 14:00 SAST, in 5 h 55 min`` → ``… due 14:00 SAST``)."""
+    return _COUNTDOWN.sub("", line)
 
 
 def _status_lines(data: dict[str, Any]) -> list[str]:
@@ -54,7 +67,8 @@ def _status_lines(data: dict[str, Any]) -> list[str]:
         lines.append(f"no runs of {esc(data['release'])} yet (start one with golive run --env ENV)")
     for run in data["runs"]:
         lines.append(f"[bold]{esc(run['kind'])} {esc(run['env'])}[/bold] run {run['run']}: {styled(run['status'])} "
-                     f"({run['steps_done']}/{run['steps_total']} steps)" + (f" — {esc(run['reason'])}" if run["reason"] else ""))
+                     f"({run['steps_done']}/{counted(run['steps_total'], 'step')})"
+                     + (f" — {esc(run['reason'])}" if run["reason"] else ""))
         lines += [f"  {esc(str(phase['phase']).ljust(14))} {styled(phase['status'])}" for phase in run["phases"]]
         for c in run["canaries"]:
             verdict = f"last verdict {styled(c['verdict'])}" + (f": {esc(c['reason'])}" if c["reason"] else "") \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from golive.analysis.units import counted
 from golive.cli.common import EnvOpt, exit_for, out, ws
 from golive.cli.output import progress
 from golive.cli.prompt import confirm, where
@@ -17,7 +18,8 @@ def tag(ctx: typer.Context, env: EnvOpt) -> None:
     w, o = ws(ctx), out(ctx)
     repos = sorted({p.repo for p in w.plan.projects.values()})
     confirm(w.yes, "tag", where(w.plan, w.env(env)),
-            [f"create the annotated tag {w.plan.version} in {len(repos)} repositories: {', '.join(repos)}"])
+            [f"create the annotated tag {w.plan.version} in {counted(len(repos), 'repository', 'repositories')}: "
+             f"{', '.join(repos)}"])
     services = w.services()
     services.notify = progress(o, w.clock)
     driven = session.tag(services, w.env(env))
