@@ -139,6 +139,43 @@ class Point:
         return f"{self.kind}:{self.n}" + (f" ({self.effect})" if self.effect else "")
 
 
+@dataclass(frozen=True)
+class WorldState:
+    """What a release changed in the world: dispatches, the release tag, secrets, Lambda aliases."""
+
+    dispatches: dict[str, int]  # repository -> workflow dispatches (the local GitHub's count)
+    deploys: list[str]  # the projects whose deploy took effect, in order
+    tags: dict[str, bool]  # repository -> the release's tag exists
+    secrets: dict[str, list[str]]
+    aliases: dict[str, tuple[str, dict[str, float]]]  # region/function -> version, routing weights
+
+
+def world_state(info: SandboxInfo, plan: Plan, env: str) -> WorldState:
+    """Read over HTTP, as any client of the sandbox would."""
+    github = GitHub(info.services["github"], SANDBOX_TOKEN, clock=SystemClock())
+    try:
+        repos = [p.repo for p in plan.projects.values()]
+        tags = {repo: github.get_ref(repo, f"tags/{plan.version}") is not None for repo in repos}
+        secrets = {repo: sorted(github.list_repo_secrets(repo)) for repo in repos}
+    finally:
+        github.close()
+    counts = httpx.get(f"{info.services['world']}/_world/counts", timeout=30).json()
+    e = plan.environments[env]
+    aliases: dict[str, tuple[str, dict[str, float]]] = {}
+    for region in (e.region, *([e.dr_region] if e.dr_region else [])):
+        aws = sandbox_aws(info.endpoint, e.account, region)
+        client = aws.client("lambda")
+        for project, names in project_functions(plan, env).items():
+            rollout = plan.projects[project].rollout
+            assert rollout is not None and rollout.lambda_canary is not None
+            for name in names:
+                alias = aws.call("lambda:GetAlias", partial(client.get_alias, FunctionName=name,
+                                                            Name=rollout.lambda_canary.alias))
+                weights = alias.get("RoutingConfig", {}).get("AdditionalVersionWeights") or {}
+                aliases[f"{region}/{name}"] = (str(alias["FunctionVersion"]), dict(weights))
+    return WorldState(dict(counts["dispatches"]), list(counts["deploys_applied"]), tags, secrets, aliases)
+
+
 @dataclass
 class Observation:
     """Where a run ended, in the store and in the world."""
@@ -147,10 +184,7 @@ class Observation:
     reason: str | None
     steps: list[tuple[str, str, str, bool]]  # key, group, status, started
     fail_events: set[str]
-    dispatches: dict[str, int]
-    tags: dict[str, bool]
-    secrets: dict[str, list[str]]
-    aliases: dict[str, tuple[str, dict[str, float]]]  # region/function -> version, routing weights
+    world: WorldState
     runner: list[str] = field(default_factory=list)  # what the runners said, for a violation's context
 
 
@@ -329,26 +363,8 @@ class Harness:
             status, reason = run.status, run.reason
         finally:
             store.close()
-        github = GitHub(info.services["github"], SANDBOX_TOKEN, clock=SystemClock())
-        try:
-            repos = [p.repo for p in self.plan.projects.values()]
-            tags = {repo: github.get_ref(repo, f"tags/{self.plan.version}") is not None for repo in repos}
-            secrets = {repo: sorted(github.list_repo_secrets(repo)) for repo in repos}
-        finally:
-            github.close()
-        counts = httpx.get(f"{info.services['world']}/_world/counts", timeout=30).json()
-        e = self.plan.environments[ENV]
-        aliases: dict[str, tuple[str, dict[str, float]]] = {}
-        for region in (e.region, *([e.dr_region] if e.dr_region else [])):
-            aws = sandbox_aws(info.endpoint, e.account, region)
-            client = aws.client("lambda")
-            for names in project_functions(self.plan, ENV).values():
-                for name in names:
-                    alias = aws.call("lambda:GetAlias", partial(client.get_alias, FunctionName=name, Name="live"))
-                    weights = alias.get("RoutingConfig", {}).get("AdditionalVersionWeights") or {}
-                    aliases[f"{region}/{name}"] = (str(alias["FunctionVersion"]), dict(weights))
         return Observation(status, reason, [(s.key, s.group, s.status, s.started_at is not None) for s in steps],
-                           fails, dict(counts["dispatches"]), tags, secrets, aliases, said)
+                           fails, world_state(info, self.plan, ENV), said)
 
 
 def violations(got: Observation, expected: Observation) -> list[str]:
@@ -368,22 +384,20 @@ def violations(got: Observation, expected: Observation) -> list[str]:
         differ = [f"{k} {s} (uninterrupted: {t})" for (k, _, s, _), (_, _, t, _) in zip(got.steps, expected.steps,
                                                                                           strict=False) if s != t]
         out.append(f"steps ended otherwise: {'; '.join(differ)}")
-    weighted = {name: weights for name, (_, weights) in got.aliases.items() if weights}
+    world, expected_world = got.world, expected.world
+    weighted = {name: weights for name, (_, weights) in world.aliases.items() if weights}
     if weighted:
         out.append(f"aliases left with routing weights: {weighted}")
-    versions = {name: version for name, (version, _) in got.aliases.items()}
-    expected_versions = {name: version for name, (version, _) in expected.aliases.items()}
+    versions = {name: version for name, (version, _) in world.aliases.items()}
+    expected_versions = {name: version for name, (version, _) in expected_world.aliases.items()}
     if versions != expected_versions:
         out.append(f"aliases on versions {versions}, the uninterrupted run left {expected_versions}")
-    twice = {repo: n for repo, n in got.dispatches.items() if n > 1}
+    twice = {repo: n for repo, n in world.dispatches.items() if n > 1}
     if twice:
         out.append(f"workflows dispatched more than once: {twice}")
-    if got.dispatches != expected.dispatches:
-        out.append(f"dispatches {got.dispatches}, the uninterrupted run's {expected.dispatches}")
-    if got.tags != expected.tags:
-        out.append(f"tags {got.tags}, the uninterrupted run's {expected.tags}")
-    if got.secrets != expected.secrets:
-        out.append(f"secrets {got.secrets}, the uninterrupted run's {expected.secrets}")
+    for what in ("dispatches", "deploys", "tags", "secrets"):
+        if getattr(world, what) != getattr(expected_world, what):
+            out.append(f"{what} {getattr(world, what)}, the uninterrupted run's {getattr(expected_world, what)}")
     failed_keys = {got.steps[i][0] for i in failed}
     if failed_keys - got.fail_events:
         out.append(f"no failure recorded for {sorted(failed_keys - got.fail_events)}")

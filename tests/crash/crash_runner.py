@@ -15,9 +15,9 @@ golive itself:
   STS aside) and at GitHub (a POST, PUT, PATCH or DELETE under ``/repos/``);
   ``before:N`` dies before the Nth is sent, ``after:N`` once it was sent,
   whether or not its answer arrived;
-- stdout: ``line:REGEX`` dies the moment a line matching REGEX is printed
-  (written and flushed to the pipe): what an operator's kill at that line is,
-  without the race of another process reading the pipe.
+- output: ``line:REGEX`` dies the moment a line matching REGEX is printed
+  on stdout or stderr (written and flushed to the pipe): what an operator's
+  kill at that line is, without the race of another process reading the pipe.
 
 The death is ``os.kill(os.getpid(), SIGKILL)``: no handler, no ``finally``,
 no flush runs, as when the machine or the operator kills golive. With
@@ -59,6 +59,7 @@ MUTATING = ("POST", "PUT", "PATCH", "DELETE")
 
 def die() -> None:
     sys.stdout.flush()
+    sys.stderr.flush()
     os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -106,8 +107,8 @@ class Tally:
             die()
 
 
-class KillingStdout:
-    """sys.stdout, dying once a complete line matching ``pattern`` has reached the pipe."""
+class KillingStream:
+    """sys.stdout or sys.stderr, dying once a complete line matching ``pattern`` has reached the pipe."""
 
     def __init__(self, inner: TextIO, pattern: re.Pattern[str]) -> None:
         self._inner = inner
@@ -191,7 +192,9 @@ def run(module: str, args: list[str]) -> int:
     at = os.environ.get("GOLIVE_CRASH_AT", "")
     TALLY.start(at)
     if at.startswith("line:"):
-        sys.stdout = KillingStdout(sys.stdout, re.compile(at.removeprefix("line:")))
+        pattern = re.compile(at.removeprefix("line:"))
+        sys.stdout = KillingStream(sys.stdout, pattern)
+        sys.stderr = KillingStream(sys.stderr, pattern)
     sys.argv = [f"python -m {module}", *args]
     code: int = 0
     try:
