@@ -34,7 +34,7 @@ from golive.runs.status import run_status
 from golive.sandbox.faults import ResolvedFault
 from golive.sandbox.from_plan import check_plan_faults
 from golive.sandbox.world import SandboxWorld
-from golive.store.statuses import exit_code_of
+from golive.store.statuses import RunStatus, exit_code_of
 from golive.store.store import Store
 
 Notify = Callable[[str, dict[str, Any]], None]
@@ -181,8 +181,8 @@ def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = ()
         driven = session.release(services, env, wait_external=False, until_phase=until)
         run = driven.run
         status = run.status
-        if until is not None and status in ("running", "waiting", "pending"):
-            status = "stopped"
+        if until is not None and RunStatus(status).active:
+            status = RunStatus.STOPPED
         summary = summarize(store, run.id, started, world.clock.now(), time.perf_counter() - wall)
         summary["status"] = status
         counts = world.counts()

@@ -40,10 +40,8 @@ from golive.sandbox.accounts import sandbox_aws_for
 from golive.sandbox.faults import ResolvedFault, parse_faults
 from golive.sandbox.github_server import SANDBOX_CLIENT_TIMEOUT
 from golive.sandbox.world import SANDBOX_TOKEN, RemoteClock, plan_for_world
-from golive.store.statuses import RUN_FINISHED
+from golive.store.statuses import RUN_FINISHED, RunStatus
 from golive.store.store import Store
-
-UNFINISHED = ("pending", "running", "waiting")
 
 
 class ListeningClock:
@@ -121,8 +119,8 @@ def run_attached(plan_path: Path, env: str, sandbox_state_dir: Path, db_url: str
         # lease at once.
         driven = session.release(services, env, wait_external=False, until_phase=until, holder=holder)
         status = driven.run.status
-        if until is not None and status in UNFINISHED:
-            status = "stopped"
+        if until is not None and RunStatus(status).active:
+            status = RunStatus.STOPPED
         return status
     finally:
         store.close()

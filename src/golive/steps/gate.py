@@ -30,6 +30,7 @@ from golive.evidence.runs import Checkpoint, SoakVerdict
 from golive.plan.model import Plan
 from golive.steps.checking import check_context, preflight_checks, preflight_summary
 from golive.steps.kind import StepKind, StepParams
+from golive.store.statuses import RunStatus
 from golive.store.store import Event, Store
 
 
@@ -239,7 +240,7 @@ def run(ctx: StepContext, params: GateParams) -> Outcome:
         return Wait(None, f"GO pending approvals by {', '.join(waiting)} "
                           f"(golive approve {gate} --env {env} --role ROLE --by NAME)")
     record_decision(store, plan, decision, ctx.now, asked_by="golive run", run_id=ctx.run.id)
-    return Fail(f"NO-GO: {'; '.join(decision.reasons)}", decision.to_dict())
+    return Fail(f"NO-GO: {'; '.join(decision.reasons)}", decision.to_dict(), ends_as=RunStatus.NO_GO)
 
 
 KIND = StepKind("gate", GateParams, run, describe)

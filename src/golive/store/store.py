@@ -48,7 +48,7 @@ from golive.evidence import Evidence, Record, read
 from golive.redact import scrub, scrub_data
 from golive.store import outbox
 from golive.store import tables as t
-from golive.store.statuses import RUN_ACTIVE, STEP_OPEN
+from golive.store.statuses import RUN_ACTIVE, STEP_OPEN, RunStatus, StepStatus
 from golive.store.topics import topic_of
 
 R = TypeVar("R", bound=Record)
@@ -391,13 +391,13 @@ class Store:
         """
         def work(conn: Connection) -> int:
             run_id = conn.execute(t.runs.insert().values(
-                release=release, env=env, kind=kind, status="pending", plan_digest=plan_digest,
+                release=release, env=env, kind=kind, status=RunStatus.PENDING, plan_digest=plan_digest,
                 created_at=now, updated_at=now, meta=meta or {},
             )).inserted_primary_key[0]  # type: ignore[index]
             if specs:
                 conn.execute(t.steps.insert(), [
                     {"run_id": run_id, "seq": i, "key": s.key, "phase": s.phase, "kind": s.kind,
-                     "title": s.title, "grp": s.group, "lane": s.lane, "params": s.params, "status": "pending",
+                     "title": s.title, "grp": s.group, "lane": s.lane, "params": s.params, "status": StepStatus.PENDING,
                      "state": {}, "attempts": 0}
                     for i, s in enumerate(specs)
                 ])
