@@ -17,7 +17,7 @@ observes, and lists the invariants the end breaks:
 - each workflow was dispatched at most once (the local GitHub's counts), and
   the world's tags, secrets and dispatches are the uninterrupted run's;
 - the failure's evidence is in the store: a failure event for each failed
-  step, the run's reason.
+  step, the rollbacks the uninterrupted run recorded, the run's reason.
 
 The world outlives the runner: ``crash_world.py`` hosts it in a process of
 its own and starts it afresh between points (about a second, against five
@@ -184,6 +184,7 @@ class Observation:
     reason: str | None
     steps: list[tuple[str, str, str, bool]]  # key, group, status, started
     fail_events: set[str]
+    rollbacks: list[tuple[str, str]]  # each rollback recorded: project, outcome
     world: WorldState
     runner: list[str] = field(default_factory=list)  # what the runners said, for a violation's context
 
@@ -359,12 +360,14 @@ class Harness:
             run = store.latest_run(self.plan.release, ENV, "release")
             assert run is not None
             steps = store.steps(run.id)
-            fails = {e.step_key or "" for e in store.events(run_id=run.id, kind="step") if e.outcome == "fail"}
+            events = store.events(run_id=run.id)
+            fails = {e.step_key or "" for e in events if e.kind == "step" and e.outcome == "fail"}
+            rollbacks = sorted((e.subject, e.outcome or "") for e in events if e.kind == "rollback")
             status, reason = run.status, run.reason
         finally:
             store.close()
         return Observation(status, reason, [(s.key, s.group, s.status, s.started_at is not None) for s in steps],
-                           fails, world_state(info, self.plan, ENV), said)
+                           fails, rollbacks, world_state(info, self.plan, ENV), said)
 
 
 def violations(got: Observation, expected: Observation) -> list[str]:
@@ -401,6 +404,31 @@ def violations(got: Observation, expected: Observation) -> list[str]:
     failed_keys = {got.steps[i][0] for i in failed}
     if failed_keys - got.fail_events:
         out.append(f"no failure recorded for {sorted(failed_keys - got.fail_events)}")
+    if got.rollbacks != expected.rollbacks:
+        out.append(f"rollbacks recorded {got.rollbacks}, the uninterrupted run's {expected.rollbacks}")
     if expected.reason and not got.reason:
         out.append("the run's reason is missing")
     return out
+
+
+def main(argv: list[str]) -> int:
+    """``python crash_harness.py SCENARIO [KIND:N]...``: one scenario's reference, then the points named (or all)."""
+    (scenario,) = [s for s in SCENARIOS if s.name == argv[0]]
+    import tempfile
+
+    harness = Harness(scenario, Path(tempfile.mkdtemp(prefix=f"crash-{scenario.name}-")))
+    try:
+        reference = harness.reference()
+        print(f"{scenario.title}: {reference.observation.status}, {reference.commits} commits, "
+              f"{len(reference.effects)} side effects, the failure at commit {reference.failure} ({harness.folder})")
+        named = [Point(kind, int(n)) for kind, _, n in (a.partition(":") for a in argv[1:])]
+        for index, point in enumerate(named or reference.points()):
+            observation, found = harness.point(point, index)
+            print(f"{point}: {' | '.join(found) or 'ok'}", *observation.runner, sep="\n  ")
+    finally:
+        harness.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -31,7 +31,8 @@ SEED = int(os.environ.get("GOLIVE_CRASH_SEED", "23"))
 ALL = os.environ.get("GOLIVE_CRASH_ALL") == "1"
 
 
-def crash_points(scenario: Scenario, folder: Path, store_url: Callable[[str], str] | None = None) -> None:
+def crash_points(scenario: Scenario, folder: Path, store_url: Callable[[str], str] | None = None, *,
+                 where: str = "") -> None:
     started = time.monotonic()
     harness = Harness(scenario, folder, store_url)
     try:
@@ -48,7 +49,7 @@ def crash_points(scenario: Scenario, folder: Path, store_url: Callable[[str], st
                 broken.append(f"killed at {point}: " + " | ".join(found))
     finally:
         harness.close()
-    print(f"\n{scenario.title}: {len(chosen)} crash points of {len(points)} ({reference.commits} commits, "
+    print(f"\n{scenario.title}{where}: {len(chosen)} crash points of {len(points)} ({reference.commits} commits, "
           f"{len(reference.effects)} side effects), {len(broken)} with invariant violations ({count} violations), "
           f"{time.monotonic() - started:.0f} s")
     assert not broken, "\n".join(broken)
@@ -87,4 +88,4 @@ def pg_schemas(pg_url: str) -> Iterator[Callable[[str], str]]:
 @pytest.mark.postgres
 def test_crash_points_on_postgresql_workers(pg_schemas: Callable[[str], str], tmp_path: Path) -> None:
     (canary,) = [s for s in SCENARIOS if s.name == "canary"]
-    crash_points(canary, tmp_path, pg_schemas)
+    crash_points(canary, tmp_path, pg_schemas, where=" (PostgreSQL)")
