@@ -55,8 +55,16 @@ def crash_points(scenario: Scenario, folder: Path, store_url: Callable[[str], st
     assert not broken, "\n".join(broken)
 
 
+# Found by this harness on the fail-closed engine: steps/rollback.after_failed_validation writes each canary's
+# "rolled_back" phase to the store itself (update_step) before the validation's failure and its rollback records
+# are written; killed in between, the resumed validation finds no promoted canary, rolls nothing back and ends the
+# run "failed" with no rollback recorded, though AWS was rolled back. Issue 23, item 6 (one rollback).
+KNOWN = {"validation": "a rollback after a failed validation is lost to a kill before its records (issue 23, item 6)"}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+@pytest.mark.parametrize("scenario", [pytest.param(s, id=s.name, marks=[pytest.mark.xfail(reason=KNOWN[s.name])]
+                                                   if s.name in KNOWN else []) for s in SCENARIOS])
 def test_every_crash_point_ends_as_the_uninterrupted_run(scenario: Scenario, tmp_path: Path) -> None:
     crash_points(scenario, tmp_path)
 
