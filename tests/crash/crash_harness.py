@@ -227,9 +227,10 @@ class WorldHost:
 
     def __init__(self, state_dir: Path, plan_path: Path, faults: tuple[str, ...]) -> None:
         self.state_dir = state_dir
-        self.proc = subprocess.Popen([sys.executable, str(WORLD), str(state_dir), str(plan_path), ENV, str(SEED),
-                                      *faults], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=open(state_dir.parent / "world.log", "ab"), text=True)  # noqa: SIM115
+        self.log = state_dir.parent / "world.log"
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen([sys.executable, str(WORLD), str(state_dir), str(plan_path), ENV, str(SEED),
+                                          *faults], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
         self.fresh = True
         self._ready()
 
@@ -237,7 +238,7 @@ class WorldHost:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if line.strip() != "READY":
-            raise RuntimeError(f"the crash world did not start: {line!r} (see {self.state_dir.parent / 'world.log'})")
+            raise RuntimeError(f"the crash world did not start: {line!r} (see {self.log})")
 
     def fresh_world(self) -> SandboxInfo:
         """A world nobody touched yet: the current one if so, else a new one."""
@@ -338,8 +339,9 @@ class Harness:
                                        [(str(name), int(n)) for name, n in counted["effects"]], counted["failure"])
         return self.reference_run
 
-    def point(self, point: Point, index: int) -> tuple[Observation, list[str]]:
-        """Die at ``point``, resume, and the invariants the end breaks (empty: none)."""
+    def point(self, point: Point, index: int) -> tuple[Observation, list[str], bool]:
+        """Die at ``point``, resume: the end, the invariants it breaks (empty: none), and whether the kill landed
+        (a run that takes another path than the uninterrupted one may never reach the point)."""
         assert self.reference_run is not None
         info, db = self._prepare(f"point-{index}")
         killed = self._runner(info, db, {"GOLIVE_CRASH_AT": f"{point.kind}:{point.n}"})
@@ -352,7 +354,7 @@ class Harness:
         if not resumed.stdout.startswith("DONE ") or "Traceback" in resumed.stderr:
             problems.append(f"the resumed run did not finish: {said[1]}")
         observation = self.observe(info, db, said)
-        return observation, problems + violations(observation, self.reference_run.observation)
+        return observation, problems + violations(observation, self.reference_run.observation), killed.returncode == -9
 
     def observe(self, info: SandboxInfo, db: str, said: list[str]) -> Observation:
         store = Store.open(db)
@@ -423,7 +425,7 @@ def main(argv: list[str]) -> int:
               f"{len(reference.effects)} side effects, the failure at commit {reference.failure} ({harness.folder})")
         named = [Point(kind, int(n)) for kind, _, n in (a.partition(":") for a in argv[1:])]
         for index, point in enumerate(named or reference.points()):
-            observation, found = harness.point(point, index)
+            observation, found, _ = harness.point(point, index)
             print(f"{point}: {' | '.join(found) or 'ok'}", *observation.runner, sep="\n  ")
     finally:
         harness.close()

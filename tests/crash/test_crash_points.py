@@ -8,8 +8,9 @@ with SIGKILL at crash points and resumes it, and checks the invariants
 listed there. The default run covers a seeded sample per scenario
 (``GOLIVE_CRASH_POINTS``, default 4, half of them at or after the failure's
 commit; ``GOLIVE_CRASH_SEED``, default 23); ``GOLIVE_CRASH_ALL=1`` covers
-every point. Each test prints its figures, e.g.
-``NO-GO at the gate (an open P1 incident): 24 crash points of 24, 0 with invariant violations``.
+every point. Each test prints its figures, e.g. ``NO-GO at the gate (an open P1
+incident): 10 crash points of 10 (10 commits, 0 side effects; 10 kills landed),
+0 with invariant violations (0 violations), 158 s``.
 The canary scenario runs on PostgreSQL workers too (a schema per point).
 """
 
@@ -41,17 +42,18 @@ def crash_points(scenario: Scenario, folder: Path, store_url: Callable[[str], st
         points = reference.points()
         chosen = points if ALL else reference.sample(POINTS, random.Random(f"{SEED}:{scenario.name}"))
         broken: list[str] = []
-        count = 0
+        count = landed = 0
         for index, point in enumerate(chosen):
-            _, found = harness.point(point, index)
+            _, found, killed = harness.point(point, index)
             count += len(found)
+            landed += killed
             if found:
                 broken.append(f"killed at {point}: " + " | ".join(found))
     finally:
         harness.close()
     print(f"\n{scenario.title}{where}: {len(chosen)} crash points of {len(points)} ({reference.commits} commits, "
-          f"{len(reference.effects)} side effects), {len(broken)} with invariant violations ({count} violations), "
-          f"{time.monotonic() - started:.0f} s")
+          f"{len(reference.effects)} side effects; {landed} kills landed), {len(broken)} with invariant violations "
+          f"({count} violations), {time.monotonic() - started:.0f} s")
     assert not broken, "\n".join(broken)
 
 
