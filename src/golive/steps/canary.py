@@ -51,9 +51,8 @@ from golive.analysis.judge import (
     MetricKind,
     TailCount,
     VersionSeries,
-    config_for,
+    config_from_analysis,
     judge,
-    tolerances,
 )
 from golive.analysis.measurement import MeasurementOutcome
 from golive.analysis.metrics import Fetch, MetricSource, Scope, SeriesRequest, floor_minute, parse_metric_def
@@ -319,17 +318,7 @@ def _series(fetched: Fetch, request: SeriesRequest, minutes: list[datetime], fac
 
 def _judge_config(ctx: StepContext, p: CanaryParams) -> JudgeConfig | None:
     """The plan's judge (``analysis.judge``: true, false, or its metrics and minimum minutes); None when off."""
-    analysis = p.analysis
-    spec = analysis.get("judge", True)
-    if spec is False:
-        return None
-    settings: dict[str, Any] = spec if isinstance(spec, dict) else {}
-    config = config_for(str(analysis.get("false_rollbacks", "project")),
-                        min_invocations=int(analysis.get("min_invocations", 50)), metrics=settings.get("metrics"),
-                        critical=settings.get("critical"), min_minutes=settings.get("min_minutes"),
-                        tolerances=tolerances(settings.get("tolerances") or ()))
-    # The false-rollback budget is the whole canary's: its bakes share it.
-    return config.split(sum(1 for step in p.steps if step.weight < 100))
+    return config_from_analysis(p.analysis, sum(1 for step in p.steps if step.weight < 100))
 
 
 def _judge(ctx: StepContext, p: CanaryParams, source: CloudWatchLambdaSource, config: JudgeConfig, start: datetime, end: datetime,
