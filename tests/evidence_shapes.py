@@ -21,6 +21,12 @@ STORED: list[tuple[str, str | None, str, dict[str, Any]]] = [
     ("canary", "gate_blocked", "orders", {"project": "orders", "weight": 10.0, "next_weight": 25.0,
                                           "reason": "alarm orders-5xx fired"}),
     ("canary", "shifted", "orders", {"project": "orders", "weight": 10.0, "bake_s": 300.0, "versions": VERSIONS}),
+    ("canary", "sample", "orders", {"project": "orders", "weight": 10.0,
+                                    "lines": ["orders at 10%: trigger error_rate > 5% immediately: decides after 5m "
+                                              "of the step's traffic (within the bake): 60 calls per minute"],
+                                    "cannot_decide": []}),
+    ("canary", "sample", "orders", {"project": "orders", "weight": 10.0, "lines": [], "cannot_decide": [],
+                                    "error": "cloudwatch:GetMetricData: no answer"}),
     ("canary", "promoted", "orders", {"project": "orders", "weight": 100.0, "versions": VERSIONS}),
     ("canary", "analysis", "orders", {"project": "orders", "weight": 10.0, "window": {"start": "a", "end": "b"},
                                       "measurements": [MEASUREMENT], "judgement": {"outcome": "Failed"},

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from golive.cli.github_actions import GitHubActions
@@ -202,6 +203,10 @@ class Progress:
             line = f"{stamp}  {data.get('project')}: {data.get('workflow')} run {data.get('run_id')} {data.get('url')}"
         elif kind == "canary" and outcome == "shifted":
             line = f"{stamp}  {data.get('project')} → {data.get('weight'):g}%"
+        elif kind == "canary" and outcome == "sample":
+            said = [f"could not look at the stable versions' traffic: {data['error']}"] if data.get("error") else \
+                list(data.get("lines") or [])
+            line = "\n".join(f"{stamp}  sample: {escape(str(text))}" for text in said) or None
         elif kind == "canary" and outcome == "analysis":
             judged = data.get("summary") if data.get("verdict") != "fail" or "judge" in str(data.get("reason")) else None
             line = (f"{stamp}  {data.get('project')} at {data.get('weight'):g}%: {data.get('verdict')} — "

@@ -57,6 +57,19 @@ class CanaryShifted(CanaryRecord):
 
 @register
 @dataclass(frozen=True, kw_only=True)
+class CanarySample(CanaryRecord):
+    """At a step's start: the calls each criterion will get at this weight (``analysis.sample``), or why not known."""
+
+    outcomes = ("sample",)
+    outcome: str | None = "sample"
+    weight: float | None = None
+    lines: tuple[str, ...] = ()
+    cannot_decide: tuple[str, ...] = ()
+    error: str | None = field(default=None, metadata=OMIT)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
 class CanaryPromoted(CanaryRecord):
     outcomes = ("promoted",)
     outcome: str | None = "promoted"

@@ -41,6 +41,7 @@ from typing import Any
 
 from pydantic import Field
 
+from golive.analysis.canary_sample import read_sample
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec, evaluate
@@ -68,6 +69,7 @@ from golive.evidence.canary import (
     CanaryGateBlocked,
     CanaryPromoted,
     CanaryPromoteForced,
+    CanarySample,
     CanaryShifted,
     CanaryVersions,
 )
@@ -179,7 +181,17 @@ def _shift(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome:
     ctx.save()
     ctx.record(CanaryShifted(subject=p.project, project=p.project, weight=weight, bake_s=bake.total_seconds(),
                              versions=_versions(ctx)))
+    _record_sample(ctx, p, aws, weight)
     return Wait(min(first, ctx.now + interval), f"{p.project} at {weight:g}%, baking until {ctx.now + bake:%H:%M}")
+
+
+def _record_sample(ctx: StepContext, p: CanaryParams, aws: Aws, weight: float) -> None:
+    """The calls each criterion will get at this weight, from the stable versions' last hour (``analysis.sample``)."""
+    stable = {fn: v["stable"] for fn, v in _versions(ctx).items()}
+    samples, error = read_sample(aws, ctx.services.clock, p.model_dump(mode="json"), stable)
+    here = [s for s in samples if s.weight == weight]
+    ctx.record(CanarySample(subject=p.project, project=p.project, weight=weight, lines=tuple(s.line() for s in here),
+                            cannot_decide=tuple(s.line() for s in here if not s.decides), error=error))
 
 
 def _first_analysis(ctx: StepContext, p: CanaryParams, interval: timedelta) -> datetime:
