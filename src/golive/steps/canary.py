@@ -44,7 +44,7 @@ from pydantic import Field
 from golive.analysis.canary_sample import read_sample
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.criteria import parse_criterion
-from golive.analysis.evaluate import CriterionSpec, evaluate
+from golive.analysis.evaluate import CriterionSpec
 from golive.analysis.history import fetch_history
 from golive.analysis.judge import (
     JudgeConfig,
@@ -56,8 +56,9 @@ from golive.analysis.judge import (
     judge,
 )
 from golive.analysis.measurement import MeasurementOutcome
-from golive.analysis.metrics import Fetch, MetricSource, Scope, SeriesRequest, floor_minute, parse_metric_def
+from golive.analysis.metrics import Fetch, Scope, SeriesRequest, floor_minute, parse_metric_def
 from golive.analysis.tails import fetch_tails
+from golive.analysis.trigger_look import look as look_triggers
 from golive.analysis.units import hours_or_minutes
 from golive.checks.alarms import sort_alarms
 from golive.clock import parse_instant
@@ -305,24 +306,6 @@ def _ceil_minute(when: datetime) -> datetime:
     return floor if floor == when else floor + timedelta(minutes=1)
 
 
-def _grown_start(source: MetricSource, scopes: list[Scope], first: datetime, end: datetime,
-                 minimum: int) -> datetime:
-    """The latest minute from which every scope has ``minimum`` calls up to ``end`` (``first`` at the earliest)."""
-    requests = [SeriesRequest(scope, "invocations", "Sum") for scope in scopes]
-    fetched = source.fetch(requests, first, end)
-    if fetched.error:
-        return max(first, end - timedelta(minutes=1))
-    totals = dict.fromkeys(scopes, 0.0)
-    at = end
-    while at > first:
-        at -= timedelta(minutes=1)
-        for request in requests:
-            totals[request.scope] += fetched.get(request).values().get(at, 0.0)
-        if min(totals.values()) >= minimum:
-            return at
-    return first
-
-
 def _series(fetched: Fetch, request: SeriesRequest, minutes: list[datetime], factor: float = 1.0) -> list[float]:
     values = fetched.get(request).values()
     return [values.get(m, 0.0) * factor for m in minutes]
@@ -419,8 +402,8 @@ def _analyse(ctx: StepContext, p: CanaryParams, aws: Aws) -> tuple[str, str, dic
     """One look at the canary: ('ok'|'fail'|'inconclusive'|'error', why, evidence)."""
     delay = timedelta(seconds=_seconds(p.analysis.get("delay", 60)))
     end = floor_minute(ctx.now - delay)
-    # The canary's first complete minute: the shift's own minute holds a few seconds of canary calls.
-    first = _ceil_minute(parse_instant(ctx.state["started_at"]))
+    # The step's first complete minute: the shift's own minute holds a few seconds of this weight's calls.
+    first = _ceil_minute(parse_instant(ctx.state["bake_started"]))
     bake_start = floor_minute(parse_instant(ctx.state["bake_started"]))
     evidence: dict[str, Any] = {"project": p.project, "weight": ctx.state.get("weight"),
                                 "window": {"end": end.isoformat()}, "health": ctx.state.get("health", {})}
@@ -433,24 +416,22 @@ def _analyse(ctx: StepContext, p: CanaryParams, aws: Aws) -> tuple[str, str, dic
     versions = _versions(ctx)
     scopes = [Scope(fn, p.alias, v["canary"]) for fn, v in versions.items()]
     waiting: list[str] = []
-    if specs and end > first:
-        measured = []
-        for spec in specs:
-            if spec.criterion.window is not None:
-                start = max(first, end - spec.criterion.window)
-                if end - start < spec.criterion.window:
-                    continue  # a sustained trigger needs its whole window of canary data
-            else:
-                start = _grown_start(source, scopes, first, end, spec.min_calls or 1)
-            result = evaluate([spec], source, scopes, start, end)[0]
-            measured.append(result.overall.to_dict())
-            if result.outcome is MeasurementOutcome.ERROR:
-                return "error", f"metrics unavailable: {result.overall.message}", {**evidence, "triggers": measured}
-            if result.outcome is MeasurementOutcome.FAILED:
-                return "fail", f"trigger {spec.criterion.text}: {result.overall.message}", \
-                    {**evidence, "triggers": measured}
-            if result.outcome is MeasurementOutcome.INCONCLUSIVE:
-                waiting.append(f"trigger {spec.criterion.text}: {result.overall.message}")
+    measured: list[dict[str, Any]] = []
+    for trigger in look_triggers(specs, source, scopes, first, end):
+        if trigger.error:
+            return "error", f"metrics unavailable: {trigger.error}", {**evidence, "triggers": measured}
+        if trigger.evaluation is None:
+            waiting.append(trigger.waiting)
+            continue
+        result = trigger.evaluation
+        measured.append(result.overall.to_dict())
+        if result.outcome is MeasurementOutcome.ERROR:
+            return "error", f"metrics unavailable: {result.overall.message}", {**evidence, "triggers": measured}
+        if result.outcome is MeasurementOutcome.FAILED:
+            return "fail", f"{trigger.name}: {result.overall.message}", {**evidence, "triggers": measured}
+        if result.outcome is MeasurementOutcome.INCONCLUSIVE:
+            waiting.append(f"{trigger.name}: {result.overall.message}")
+    if specs:
         evidence["triggers"] = measured
     config = _judge_config(ctx, p)
     if config is None or not config.metrics:

@@ -1,0 +1,120 @@
+"""One look of a canary's rollback triggers over the step's own traffic, each window grown to the calls it needs.
+
+A trigger reads complete minutes of the current step only (from the step's first complete minute: a window
+straddling two weights judges neither), and needs ``min_calls`` calls in its window for every function it
+tests; when its window holds fewer, the window grows back, minute by minute, until it does (as the judge's
+window grows with the bake). Until a trigger has judged a window of the step's traffic it is waiting, never
+quiet: a step is not promoted on a trigger that has not looked.
+
+A sustained trigger (``for 15m``) fires when the metric held in every minute of its window (grown, if its
+calls needed more minutes). While the step has had fewer minutes than its ``for``, it cannot fire yet: it is
+quiet as soon as a minute of the step did not breach, and waiting (the bake grows) while every minute so far
+did. So a healthy canary is not held for a window longer than its bake, and a breach that lasts is not
+promoted past.
+
+The canary's invocations per minute are read once per look; the triggers sharing a window are evaluated
+together (``evaluate`` asks the source once for all of them).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from golive.analysis.criteria import format_duration
+from golive.analysis.evaluate import CriterionSpec, Evaluation, evaluate
+from golive.analysis.measurement import MeasurementOutcome
+from golive.analysis.metrics import MetricSource, Scope, SeriesRequest
+
+MINUTE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class TriggerLook:
+    """One trigger at one look: its evaluation over the window it was judged on, or why it is still waiting."""
+
+    spec: CriterionSpec
+    start: datetime
+    end: datetime
+    evaluation: Evaluation | None = None
+    waiting: str = ""  # the words of a trigger that could not judge yet
+    error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"trigger {self.spec.criterion.text}"
+
+
+def _calls_per_minute(source: MetricSource, scopes: Sequence[Scope], first: datetime,
+                      end: datetime) -> tuple[dict[Scope, dict[datetime, float]], str | None]:
+    requests = [SeriesRequest(scope, "invocations", "Sum") for scope in scopes]
+    fetched = source.fetch(requests, first, end)
+    if fetched.error:
+        return {}, fetched.error
+    return {r.scope: fetched.get(r).values() for r in requests}, None
+
+
+def _calls(per_scope: dict[Scope, dict[datetime, float]], start: datetime, end: datetime) -> tuple[float, Scope | None]:
+    """The fewest calls any scope had in [start, end), and that scope."""
+    totals = {scope: sum(v for t, v in minutes.items() if start <= t < end) for scope, minutes in per_scope.items()}
+    if not totals:
+        return 0.0, None
+    scope = min(totals, key=lambda s: (totals[s], s))
+    return totals[scope], scope
+
+
+def look(specs: Sequence[CriterionSpec], source: MetricSource, scopes: Sequence[Scope], first: datetime,
+         end: datetime) -> list[TriggerLook]:
+    """Every trigger over its window of [first, end): the step's complete minutes up to the metric delay."""
+    if not specs:
+        return []
+    have = end - first
+    if have < MINUTE:
+        return [TriggerLook(spec, first, end, waiting=f"trigger {spec.criterion.text}: waiting for the step's first "
+                                                        f"complete minute") for spec in specs]
+    per_scope, error = _calls_per_minute(source, scopes, first, end)
+    if error:
+        return [TriggerLook(spec, first, end, error=error) for spec in specs]
+    planned: list[TriggerLook] = []
+    for spec in specs:
+        own = spec.criterion.window or MINUTE
+        text = spec.criterion.text
+        need = spec.min_calls or 1
+        start = max(first, end - own)
+        while start > first and _calls(per_scope, start, end)[0] < need:
+            start -= MINUTE
+        calls, scope = _calls(per_scope, start, end)
+        if calls < need:
+            rate = calls / max((end - start) / MINUTE, 1)
+            grows = f"window grows to {math.ceil(need / rate)}m" if rate > 0 else "no calls yet"
+            where = f" on {scope.label}" if scope is not None and len(scopes) > 1 else ""
+            planned.append(TriggerLook(spec, start, end, waiting=f"trigger {text} has {calls:.0f} of {need} calls"
+                                                                 f"{where} ({grows})"))
+            continue
+        grown = replace(spec, criterion=replace(spec.criterion, window=end - start)) \
+            if spec.criterion.window is not None else spec
+        planned.append(TriggerLook(grown, start, end))
+    out: list[TriggerLook] = []
+    by_start: dict[datetime, list[int]] = {}
+    for i, item in enumerate(planned):
+        if not item.waiting:
+            by_start.setdefault(item.start, []).append(i)
+    evaluated: dict[int, Evaluation] = {}
+    for start, indexes in by_start.items():
+        for i, evaluation in zip(indexes, evaluate([planned[i].spec for i in indexes], source, scopes, start, end),
+                                 strict=True):
+            evaluated[i] = evaluation
+    for i, item in enumerate(planned):
+        found = evaluated.get(i)
+        judged, original = item.spec.criterion.window, specs[i].criterion.window
+        if found is not None and original is not None and judged is not None and judged < original \
+                and found.outcome is MeasurementOutcome.FAILED:
+            # Breached in every minute of the step so far, but the step is shorter than the trigger's window.
+            out.append(replace(item, spec=specs[i], waiting=f"trigger {specs[i].criterion.text}: breached in every "
+                                                            f"minute of this step so far ({format_duration(judged)} of "
+                                                            f"its {format_duration(original)}); the bake grows"))
+            continue
+        out.append(replace(item, spec=specs[i], evaluation=found))
+    return out

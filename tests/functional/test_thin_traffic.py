@@ -1,0 +1,130 @@
+"""Issue 24's world: a healthy canary is never rolled back because golive could not decide.
+
+moto's own server over real HTTP, the traffic simulator splitting each function's calls by its alias's real
+routing, the runbook's triggers plus ``p95_duration > 5s for 2m`` (which, at 10% of 600 calls a minute, never
+holds 300 calls in 2 minutes), steps 10% -> 50% -> 100% with 1-minute bakes. golive says before the shift
+what each criterion will get; the healthy release is promoted; 10% errors on the new version roll back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from canary_world import ENV, Harness, canary_plan, next_minute, with_canary
+
+from golive.analysis.canary_sample import read_sample
+from golive.plan.model import Plan, Trigger
+from golive.runs import session
+from golive.sandbox.world import SandboxWorld
+from golive.steps import planner
+
+pytestmark = pytest.mark.xdist_group("thin_traffic")
+
+TRIGGERS = ["error_rate > 5% immediately", "p95_duration > 5s for 2m", "alarm bbws-data-corruption", "incident P0"]
+SHORT = [{"weight": 10, "bake": "1m"}, {"weight": 50, "bake": "1m"}, {"weight": 100}]
+PROJECTS = ("product_lambda", "campaigns_lambda")
+
+
+def issue_plan() -> Plan:
+    """The bbws APIs at 600 calls a minute (campaigns at 6), the issue's triggers and 1-minute bakes."""
+    plan = canary_plan(function_traffic={"campaigns_lambda": {"rpm": 6}})
+    plan = plan.model_copy(update={"rollback": plan.rollback.model_copy(
+        update={"triggers": [Trigger.model_validate(t) for t in TRIGGERS]})})
+    for project in PROJECTS:
+        plan = with_canary(plan, project, steps=SHORT)
+    return plan
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[SandboxWorld]:
+    world = SandboxWorld(issue_plan(), ENV, follow_release=False,
+                         faults=["product_lambda:error_rate=10%@errors..+30m"]).start()
+    try:
+        world.clock.advance(timedelta(hours=1))  # an hour of stable traffic before anything shifts
+        yield world
+    finally:
+        world.stop()
+
+
+@pytest.fixture
+def h(world: SandboxWorld, tmp_path: Path) -> Iterator[Harness]:
+    harness = Harness.open(world, tmp_path / "state.db")
+    try:
+        yield harness
+    finally:
+        harness.store.close()
+
+
+def _canary_params(h: Harness, project: str) -> dict[str, object]:
+    step = next(s for s in planner.build_deploy(h.plan, ENV, project=project) if s.kind == "canary")
+    return step.params
+
+
+def test_before_the_shift_each_criterion_says_what_it_will_get(h: Harness, world: SandboxWorld) -> None:
+    samples, error = read_sample(world.aws(ENV), world.clock, _canary_params(h, "product_lambda"))
+    assert error is None
+    slow = next(s for s in samples if s.weight == 10 and s.criterion == "trigger p95_duration > 5s for 2m")
+    assert 500 <= slow.per_minute / 0.1 <= 700  # the stable's last hour, about 600 a minute, read from CloudWatch
+    assert slow.grows_to in (5, 6) and slow.decides, slow.line()  # 300 calls at about 60 a minute
+    judged = next(s for s in samples if s.weight == 10 and s.criterion == "judge errors")
+    assert "it catches errors x" in judged.detects or "no stable errors" in judged.detects
+
+    quiet, error = read_sample(world.aws(ENV), world.clock, _canary_params(h, "campaigns_lambda"))
+    assert error is None
+    assert any(not s.decides for s in quiet if s.weight == 10)
+
+
+def test_preflight_flags_the_criteria_that_cannot_decide_before_the_first_shift(h: Harness) -> None:
+    driven = session.preflight(h.services(), ENV)
+    results = h.store.steps(driven.run.id)[0].result["results"]
+    by_project = {r["target"]: r for r in results if r["check"] == "canary_sample"}
+    assert by_project["canary product_lambda"]["status"] == "pass", by_project["canary product_lambda"]
+    flagged = by_project["canary campaigns_lambda"]
+    assert flagged["status"] == "warn"
+    summary = flagged["summary"]
+    # The criterion, the step, the calls expected, the calls needed and the window that would suffice.
+    assert "campaigns_lambda at 10%: trigger p95_duration > 5s for 2m: cannot decide:" in summary
+    assert "needs 300" in summary and "window would suffice" in summary
+
+
+def test_the_healthy_release_is_promoted_without_a_rollback(h: Harness, world: SandboxWorld) -> None:
+    h.publish("product_lambda")
+    run = h.canary_run("product_lambda")
+    h.drive(run)
+
+    done = h.store.get_run(run.id)
+    assert done.status == "succeeded", done.reason
+    assert not h.events(run, "rollback")
+    samples = h.events(run, "canary", "product_lambda", "sample")
+    assert [e.data["weight"] for e in samples] == [10.0, 50.0]
+    assert all(e.data["lines"] and not e.data["cannot_decide"] for e in samples)
+    # Every trigger judged a window of each step's own traffic before the step was left.
+    looks = h.events(run, "canary", "product_lambda", "analysis")
+    for weight in (10.0, 50.0):
+        last = [e for e in looks if e.data["weight"] == weight][-1]
+        assert last.data["verdict"] == "ok"
+        assert {m["criterion"] for m in last.data["triggers"]} == {"error_rate > 5% immediately",
+                                                                   "p95_duration > 5s for 2m"}
+
+
+def test_ten_percent_errors_on_the_new_version_roll_back_within_two_minutes_of_the_shift(
+        h: Harness, world: SandboxWorld) -> None:
+    h.publish("product_lambda")
+    shifted: list[datetime] = []
+
+    def start_fault(now: datetime) -> None:
+        shifted.append(now)
+        world.anchor("errors", next_minute(now) - timedelta(minutes=1))
+
+    h.when_shifted("product_lambda", 10, start_fault)
+    run = h.canary_run("product_lambda")
+    h.drive(run)
+
+    assert h.store.get_run(run.id).status == "rolled_back"
+    (event,) = h.events(run, "rollback", "product_lambda")
+    assert "error" in event.data["reason"], event.data["reason"]
+    # Two minutes after the first complete minute of the canary's traffic, and that minute's delivery delay.
+    assert event.at - shifted[0] <= timedelta(minutes=2) + timedelta(minutes=2), (shifted[0], event.at)
