@@ -20,6 +20,9 @@ from golive.plan.model import Plan, Trigger
 from golive.runs import session
 from golive.sandbox.world import SandboxWorld
 from golive.steps import planner
+from golive.steps.rollback import operator
+from golive.store.store import Run
+from golive.store.topics import topic_of
 
 pytestmark = pytest.mark.xdist_group("thin_traffic")
 
@@ -41,7 +44,7 @@ def issue_plan() -> Plan:
 @pytest.fixture(scope="module")
 def world() -> Iterator[SandboxWorld]:
     world = SandboxWorld(issue_plan(), ENV, follow_release=False,
-                         faults=["product_lambda:error_rate=10%@errors..+30m"]).start()
+                         faults=["product_lambda:error_rate=10%@errors..+30m", "aws_down@aws_down..+3m"]).start()
     try:
         world.clock.advance(timedelta(hours=1))  # an hour of stable traffic before anything shifts
         yield world
@@ -128,3 +131,71 @@ def test_ten_percent_errors_on_the_new_version_roll_back_within_two_minutes_of_t
     assert "error" in event.data["reason"], event.data["reason"]
     # Two minutes after the first complete minute of the canary's traffic, and that minute's delivery delay.
     assert event.at - shifted[0] <= timedelta(minutes=2) + timedelta(minutes=2), (shifted[0], event.at)
+
+
+# -- on_inconclusive: pause ------------------------------------------------------------------------
+def _paused_run(h: Harness) -> Run:
+    """campaigns at 6 calls a minute: its triggers cannot get 300 calls, so after a 2-minute cap it pauses."""
+    h.plan = with_canary(h.plan, "campaigns_lambda", steps=SHORT,
+                         analysis={"max_extension": "2m", "pause_timeout": "20m"})
+    h.publish("campaigns_lambda")
+    run = h.canary_run("campaigns_lambda")
+    h.drive(run, until=lambda: h.step(run, "canary.campaigns_lambda").state.get("phase") == "paused")
+    return run
+
+
+def _pause_notes(h: Harness) -> list[dict[str, object]]:
+    return [data for _, kind, data in h.notes if kind == "canary" and data.get("outcome") == "inconclusive"]
+
+
+def test_a_canary_that_cannot_decide_pauses_notifies_and_goes_on_when_an_operator_promotes(
+        h: Harness, world: SandboxWorld) -> None:
+    run = _paused_run(h)
+    (paused,) = h.events(run, "canary", "campaigns_lambda", "inconclusive")
+    assert paused.data["choice"] == "pause" and paused.data["weight"] == 10.0
+    assert paused.data["reason"].startswith("still inconclusive after extending the bake by 2 min (")
+    assert "waiting for golive promote --why or golive abort until" in paused.data["reason"]
+    assert [n["choice"] for n in _pause_notes(h)] == ["pause"]  # told: the notify hook (and the sinks' outbox)
+    assert topic_of("canary", "inconclusive", paused.data) == "canary_step"
+    for state in h.aliases("campaigns_lambda").values():
+        assert set(state.weights.values()) == {0.1}  # still at 10%, neither back nor on
+
+    world.clock.advance(timedelta(minutes=5))
+    operator(h.services(), ENV, "campaigns_lambda", "promote", "ana", "6 calls a minute: the trigger never decides")
+    h.drive(run)
+
+    assert h.store.get_run(run.id).status == "succeeded"
+    (forced,) = h.events(run, "canary", "campaigns_lambda", "promote_forced")
+    assert forced.data["why"] == "6 calls a minute: the trigger never decides"
+    assert not h.events(run, "rollback")
+
+
+def test_a_paused_canary_nobody_answers_rolls_back_after_the_pause_timeout(h: Harness) -> None:
+    run = _paused_run(h)
+    (paused,) = h.events(run, "canary", "campaigns_lambda", "inconclusive")
+    h.drive(run)
+
+    assert h.store.get_run(run.id).status == "rolled_back"
+    (event,) = h.events(run, "rollback", "campaigns_lambda")
+    assert event.data["reason"].startswith("fail safe: paused at 10% for 20m and nobody answered"), event.data["reason"]
+    assert event.at - paused.at >= timedelta(minutes=20)
+
+
+def test_aws_not_answering_mid_bake_is_inconclusive_at_once_and_the_plan_pauses_never_forward(
+        h: Harness, world: SandboxWorld) -> None:
+    h.publish("product_lambda")
+    run = h.canary_run("product_lambda")
+    h.drive(run, until=h.at_weight(run, "product_lambda", 10))
+    world.anchor("aws_down", next_minute(world.clock.now()))
+    h.drive(run, until=lambda: h.step(run, "canary.product_lambda").state.get("phase") == "paused")
+
+    (paused,) = h.events(run, "canary", "product_lambda", "inconclusive")
+    assert paused.data["choice"] == "pause"
+    assert paused.data["reason"].startswith("AWS did not answer"), paused.data["reason"]
+    assert [e.data["weight"] for e in h.events(run, "canary", "product_lambda", "shifted")] == [10.0]
+    world.clock.advance(timedelta(minutes=4))  # AWS answers again: still paused at 10%, neither back nor on
+    for state in h.aliases("product_lambda").values():
+        assert set(state.weights.values()) == {0.1}
+    operator(h.services(), ENV, "product_lambda", "abort", "ana", "AWS was out")
+    h.drive(run)
+    assert h.store.get_run(run.id).status == "rolled_back"

@@ -70,6 +70,20 @@ class CanarySample(CanaryRecord):
 
 @register
 @dataclass(frozen=True, kw_only=True)
+class CanaryInconclusive(CanaryRecord):
+    """The plan's ``on_inconclusive`` applied: the choice (pause, rollback, promote), why in words, and until when a
+    pause waits for an operator (``until``)."""
+
+    outcomes = ("inconclusive",)
+    outcome: str | None = "inconclusive"
+    weight: float | None = None
+    choice: str = ""
+    reason: str = ""
+    until: str | None = field(default=None, metadata=OMIT)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
 class CanaryPromoted(CanaryRecord):
     outcomes = ("promoted",)
     outcome: str | None = "promoted"

@@ -251,6 +251,12 @@ class Analysis(Model):
     health_min_probes: int = Field(3, ge=1, description="probes of a bake before its availability can fail it")
     min_invocations: int = Field(50, ge=1, description="fewer canary invocations than this is inconclusive")
     max_extension: Duration = Field(timedelta(minutes=10), description="inconclusive bakes extend this much at most")
+    on_inconclusive: Literal["pause", "rollback", "promote"] = Field(
+        "pause", description="still inconclusive after max_extension, or AWS not answering mid-bake: pause at the "
+                             "current weight, notify and wait for golive promote --why / abort (rollback after "
+                             "pause_timeout), roll back, or go on to the next step")
+    pause_timeout: Duration = Field(timedelta(minutes=30), description="a paused canary nobody answered rolls back "
+                                                                       "after this long")
     history: Duration = Field(timedelta(minutes=60), description="the stable version's errors over this window "
                                                                  "before the first shift join the judge's "
                                                                  "baseline, unless they drifted (0s: off)")

@@ -78,7 +78,7 @@ from golive.evidence.rollback import RollbackFailed, RolledBack
 from golive.providers.aws import Aws
 from golive.providers.http import get
 from golive.providers.lambdas import LambdaClient
-from golive.steps import alarm_baseline
+from golive.steps import alarm_baseline, canary_inconclusive
 from golive.steps.kind import StepKind, StepParams
 
 RETRY = timedelta(seconds=30)
@@ -467,7 +467,9 @@ def _bake(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome:
     if verdict == "fail":
         return _rollback(ctx, p, aws, why)
     if verdict == "error":
-        return _rollback(ctx, p, aws, f"fail safe: {why}")
+        return _on_inconclusive(ctx, p, aws, f"AWS did not answer: {why}", outage=True)
+    if ctx.state.get("outage"):
+        return _on_inconclusive(ctx, p, aws, f"AWS answered again after: {ctx.state['outage']}")
     interval = timedelta(seconds=_interval_s(ctx, p))
     bake_until = parse_instant(ctx.state["bake_until"])
     if ctx.now >= bake_until:
@@ -477,13 +479,41 @@ def _bake(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome:
             return Wait(ctx.now, "bake passed; shifting further")
         max_ext = _seconds(p.analysis.get("max_extension", 600))
         if ctx.state.get("extended_s", 0.0) + interval.total_seconds() > max_ext:
-            return _rollback(ctx, p, aws, f"fail safe: still inconclusive after extending the bake by "
-                                       f"{ctx.state.get('extended_s', 0.0) / 60:g} min ({why})")
+            return _on_inconclusive(ctx, p, aws, f"still inconclusive after extending the bake by "
+                                                 f"{ctx.state.get('extended_s', 0.0) / 60:g} min ({why})")
         ctx.state.update(bake_until=(bake_until + interval).isoformat(),
                          extended_s=ctx.state.get("extended_s", 0.0) + interval.total_seconds())
     ctx.state["next_analysis"] = (ctx.now + interval).isoformat()
     ctx.save()
     return Wait(ctx.now + interval, f"{p.project} at {ctx.state['weight']:g}%: {verdict}")
+
+
+def _on_inconclusive(ctx: StepContext, p: CanaryParams, aws: Aws, why: str, *, outage: bool = False) -> Outcome:
+    """The plan's ``on_inconclusive`` for a canary that could not decide (``steps/canary_inconclusive``)."""
+    return _act(ctx, p, aws, canary_inconclusive.apply(ctx, p.project, p.analysis, why, outage=outage))
+
+
+def _act(ctx: StepContext, p: CanaryParams, aws: Aws, action: canary_inconclusive.Action) -> Outcome:
+    if action.kind == "rollback":
+        return _rollback(ctx, p, aws, f"fail safe: {action.reason}")
+    if action.kind == "promote":
+        ctx.state.update(index=ctx.state["index"] + 1, phase="shift", forced=True)
+        ctx.save()
+        return Wait(ctx.now, f"{p.project}: {action.reason}; shifting further")
+    if action.kind == "wait":
+        ctx.state["next_analysis"] = (ctx.now + RETRY).isoformat()
+        ctx.save()
+        return Wait(ctx.now + RETRY, f"{p.project}: {action.reason}")
+    until = action.until or ctx.now
+    return Wait(min(until, ctx.now + timedelta(seconds=_interval_s(ctx, p))), f"{p.project}: {action.reason}")
+
+
+def _paused(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome:
+    """A paused canary: an incident or alarm trigger still rolls it back; otherwise it waits for an operator."""
+    why = _incident_trigger(ctx, p) or _alarm_trigger(ctx, p, aws)
+    if why:
+        return _rollback(ctx, p, aws, f"trigger while paused: {why}")
+    return _act(ctx, p, aws, canary_inconclusive.paused(ctx, p.analysis))
 
 
 def run(ctx: StepContext, p: CanaryParams) -> Outcome:
@@ -510,8 +540,14 @@ def run(ctx: StepContext, p: CanaryParams) -> Outcome:
     try:
         if ctx.state["phase"] == "shift":
             return _shift(ctx, p, aws)
+        if ctx.state["phase"] == canary_inconclusive.PAUSED:
+            return _paused(ctx, p, aws)
         return _bake(ctx, p, aws)
     except ExternalError as exc:
+        if ctx.state["phase"] == "bake":
+            return _on_inconclusive(ctx, p, aws, f"AWS did not answer ({exc})", outage=True)
+        if ctx.state["phase"] == canary_inconclusive.PAUSED:
+            return Wait(ctx.now + RETRY, f"{p.project}: paused; AWS did not answer ({exc}), asking again")
         return _rollback(ctx, p, aws, f"fail safe: AWS did not answer ({exc})")
 
 
