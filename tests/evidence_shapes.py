@@ -38,6 +38,10 @@ STORED: list[tuple[str, str | None, str, dict[str, Any]]] = [
                                       "verdict": "fail", "reason": "judge: error rate 8% > 5%"}),
     ("canary", "analysis", "orders", {"project": "orders", "weight": 25.0, "triggers": [MEASUREMENT],
                                       "verdict": "fail", "reason": "alarm"}),
+    ("canary", "analysis", "orders", {"project": "orders", "weight": 10.0, "triggers": [MEASUREMENT],
+                                      "verdict": "inconclusive", "reason": "trigger error_rate < 5% has 128 of 300 calls",
+                                      "line": "orders at 10%: waiting for data — trigger error_rate < 5% has 128 of "
+                                              "300 calls (window grows to 5m)"}),
     ("canary", "promote_forced", "orders", {"project": "orders", "by": "ana", "why": "the judge is wrong"}),
     ("canary", "pass", "orders", {"summary": "orders promoted", "project": "orders", "versions": VERSIONS}),
     ("operator", "abort", "orders", {"by": None, "why": "golive rollback"}),

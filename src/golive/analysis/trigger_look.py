@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from golive.analysis.criteria import format_duration
 from golive.analysis.evaluate import CriterionSpec, Evaluation, evaluate
-from golive.analysis.measurement import MeasurementOutcome
+from golive.analysis.measurement import Measurement, MeasurementOutcome
 from golive.analysis.metrics import MetricSource, Scope, SeriesRequest
 
 MINUTE = timedelta(minutes=1)
@@ -41,11 +41,25 @@ class TriggerLook:
     evaluation: Evaluation | None = None
     waiting: str = ""  # the words of a trigger that could not judge yet
     error: str | None = None
+    calls: float | None = None  # a waiting trigger's calls in its window (the quietest function's)
 
     @property
     def name(self) -> str:
         return f"trigger {self.spec.criterion.text}"
 
+    def measurement(self) -> Measurement | None:
+        """What the look measured: the evaluation's, an Inconclusive one naming the calls a trigger lacks, or None
+        (waiting for the step's first minute, or for a sustained window longer than the step so far)."""
+        if self.evaluation is not None:
+            return self.evaluation.overall
+        if self.calls is None or self.spec.min_calls is None:
+            return None
+        criterion = self.spec.criterion
+        grows = self.waiting.rsplit("(", 1)[-1].rstrip(")")
+        return Measurement(criterion=criterion.text, scope="", start=self.start, end=self.end,
+                           outcome=MeasurementOutcome.INCONCLUSIVE, raw={"invocations": self.calls},
+                           message=f"{criterion.metric}: {self.calls:.0f} calls in the window, fewer than the "
+                                   f"{self.spec.min_calls} it needs ({grows})")
 
 def _calls_per_minute(source: MetricSource, scopes: Sequence[Scope], first: datetime,
                       end: datetime) -> tuple[dict[Scope, dict[datetime, float]], str | None]:
@@ -91,7 +105,7 @@ def look(specs: Sequence[CriterionSpec], source: MetricSource, scopes: Sequence[
             grows = f"window grows to {math.ceil(need / rate)}m" if rate > 0 else "no calls yet"
             where = f" on {scope.label}" if scope is not None and len(scopes) > 1 else ""
             planned.append(TriggerLook(spec, start, end, waiting=f"trigger {text} has {calls:.0f} of {need} calls"
-                                                                 f"{where} ({grows})"))
+                                                                 f"{where} ({grows})", calls=calls))
             continue
         grown = replace(spec, criterion=replace(spec.criterion, window=end - start)) \
             if spec.criterion.window is not None else spec

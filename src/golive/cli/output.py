@@ -207,6 +207,8 @@ class Progress:
             said = [f"could not look at the stable versions' traffic: {data['error']}"] if data.get("error") else \
                 list(data.get("lines") or [])
             line = "\n".join(f"{stamp}  sample: {escape(str(text))}" for text in said) or None
+        elif kind == "canary" and outcome == "analysis" and data.get("line"):
+            line = f"{stamp}  {escape(str(data['line']))[:400]}"
         elif kind == "canary" and outcome == "analysis":
             judged = data.get("summary") if data.get("verdict") != "fail" or "judge" in str(data.get("reason")) else None
             line = (f"{stamp}  {data.get('project')} at {data.get('weight'):g}%: {data.get('verdict')} — "

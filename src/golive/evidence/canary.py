@@ -105,6 +105,7 @@ class CanaryAnalysis(CanaryRecord):
     summary: str | None = field(default=None, metadata=OMIT)  # the judgement in one line (Judgement.compact)
     measurements: tuple[Mapping[str, Any], ...] | None = field(default=None, metadata=OMIT)
     triggers: tuple[Mapping[str, Any], ...] | None = field(default=None, metadata=OMIT)
+    line: str | None = field(default=None, metadata=OMIT)  # the look in words (analysis.look_line)
 
     @property
     def measured(self) -> tuple[Mapping[str, Any], ...]:

@@ -55,6 +55,7 @@ from golive.analysis.judge import (
     config_from_analysis,
     judge,
 )
+from golive.analysis.look_line import line as look_line
 from golive.analysis.measurement import MeasurementOutcome
 from golive.analysis.metrics import Fetch, Scope, SeriesRequest, floor_minute, parse_metric_def
 from golive.analysis.tails import fetch_tails
@@ -420,11 +421,13 @@ def _analyse(ctx: StepContext, p: CanaryParams, aws: Aws) -> tuple[str, str, dic
     for trigger in look_triggers(specs, source, scopes, first, end):
         if trigger.error:
             return "error", f"metrics unavailable: {trigger.error}", {**evidence, "triggers": measured}
+        found = trigger.measurement()
+        if found is not None:
+            measured.append(found.to_dict())
         if trigger.evaluation is None:
             waiting.append(trigger.waiting)
             continue
         result = trigger.evaluation
-        measured.append(result.overall.to_dict())
         if result.outcome is MeasurementOutcome.ERROR:
             return "error", f"metrics unavailable: {result.overall.message}", {**evidence, "triggers": measured}
         if result.outcome is MeasurementOutcome.FAILED:
@@ -462,7 +465,9 @@ def _bake(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome:
         wake = min(due, ctx.now + timedelta(seconds=_interval_s(ctx, p)))
         return Wait(wake, f"{p.project} at {ctx.state['weight']:g}%, next analysis {due:%H:%M}")
     verdict, why, evidence = _analyse(ctx, p, aws)
-    ctx.record(CanaryAnalysis.from_data(p.project, "analysis", {**evidence, "verdict": verdict, "reason": why}))
+    said = look_line(p.project, ctx.state.get("weight"), verdict, why, evidence.get("judgement"))
+    ctx.record(CanaryAnalysis.from_data(p.project, "analysis", {**evidence, "verdict": verdict, "reason": why,
+                                                                "line": said}))
     ctx.state["last_verdict"] = verdict
     if verdict == "fail":
         return _rollback(ctx, p, aws, why)
