@@ -407,7 +407,9 @@ class FullRollback(Model):
 class RollbackSpec(Model):
     triggers: list[Trigger] = Field(default_factory=list)
     min_invocations: int = Field(300, ge=1, description="calls a criterion trigger needs in its window before it "
-                                                        "can fire (below: Inconclusive, the window grows back)")
+                                                        "can fire, counted per function: no trigger pools a "
+                                                        "project's calls (below: Inconclusive, the window grows "
+                                                        "back within the step, up to analysis.max_extension)")
     full: FullRollback | None = None
 
 
