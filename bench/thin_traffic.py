@@ -165,7 +165,7 @@ def calls_per_look(sizes: Sequence[int]) -> None:
         first = SHIFT.replace(second=0) + timedelta(minutes=1)
         source = SimSource(calls, np.zeros_like(calls), np.full_like(calls, 320.0), scopes, first)
         look(specs, source, scopes, first, first + timedelta(minutes=6))
-        print(f"  {n:>3} functions: {source.api_calls} calls (the calls per minute once, then one per distinct window)")
+        print(f"  {n:>3} functions: {source.api_calls} calls (every per-minute series of the triggers in one fetch)")
     print("  the judge adds its own per look: calls and errors (1), the latency tail's percentiles and counts (2),"
           " and the stable's history once per canary; not yet one call per look")
 

@@ -12,8 +12,10 @@ quiet as soon as a minute of the step did not breach, and waiting (the bake grow
 did. So a healthy canary is not held for a window longer than its bake, and a breach that lasts is not
 promoted past.
 
-The canary's invocations per minute are read once per look; the triggers sharing a window are evaluated
-together (``evaluate`` asks the source once for all of them).
+Every per-minute series the triggers read (calls, errors, per-minute percentiles of sustained triggers) is
+fetched once per look over the step's minutes, one ``GetMetricData`` for up to 500 series; each trigger's
+window is a slice of it. Only a percentile over a whole window (an ``immediately`` latency trigger) is asked
+for on its own.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from golive.analysis.criteria import format_duration
-from golive.analysis.evaluate import CriterionSpec, Evaluation, evaluate
+from golive.analysis.evaluate import CriterionSpec, Evaluation, evaluate, requests_for
 from golive.analysis.measurement import Measurement, MeasurementOutcome
-from golive.analysis.metrics import MetricSource, Scope, SeriesRequest
+from golive.analysis.metrics import Fetch, MetricSource, Scope, Series, SeriesRequest
 
 MINUTE = timedelta(minutes=1)
 
@@ -61,13 +63,38 @@ class TriggerLook:
                            message=f"{criterion.metric}: {self.calls:.0f} calls in the window, fewer than the "
                                    f"{self.spec.min_calls} it needs ({grows})")
 
-def _calls_per_minute(source: MetricSource, scopes: Sequence[Scope], first: datetime,
-                      end: datetime) -> tuple[dict[Scope, dict[datetime, float]], str | None]:
-    requests = [SeriesRequest(scope, "invocations", "Sum") for scope in scopes]
-    fetched = source.fetch(requests, first, end)
+class _Minutes:
+    """A look's per-minute series, fetched once over the step's minutes; a trigger's window is a slice of them.
+
+    A request it did not fetch (a percentile over a whole window, which minutes cannot make) goes to the source.
+    """
+
+    def __init__(self, source: MetricSource, fetched: Fetch, asked: set[SeriesRequest]) -> None:
+        self.source = source
+        self.fetched = fetched
+        self.asked = asked
+
+    def fetch(self, requests: Sequence[SeriesRequest], start: datetime, end: datetime) -> Fetch:
+        if not all(r in self.asked for r in requests):
+            return self.source.fetch(requests, start, end)
+        series = {r: Series(r, tuple((t, v) for t, v in self.fetched.get(r).points if start <= t < end))
+                  for r in dict.fromkeys(requests)}
+        return Fetch(series=series, queries=self.fetched.queries)
+
+    def window(self, length: timedelta) -> tuple[datetime, datetime]:
+        return self.source.window(length)
+
+
+def _minutes(source: MetricSource, specs: Sequence[CriterionSpec], scopes: Sequence[Scope], first: datetime,
+             end: datetime) -> tuple[_Minutes, dict[Scope, dict[datetime, float]], str | None]:
+    """Every per-minute series the look's triggers read, in one fetch, and each scope's calls per minute."""
+    calls = [SeriesRequest(scope, "invocations", "Sum") for scope in scopes]
+    wanted = list(dict.fromkeys([*calls, *(r for r in requests_for(specs, scopes, first, end) if r.period == 60)]))
+    fetched = source.fetch(wanted, first, end)
+    cached = _Minutes(source, fetched, set(wanted))
     if fetched.error:
-        return {}, fetched.error
-    return {r.scope: fetched.get(r).values() for r in requests}, None
+        return cached, {}, fetched.error
+    return cached, {r.scope: fetched.get(r).values() for r in calls}, None
 
 
 def _calls(per_scope: dict[Scope, dict[datetime, float]], start: datetime, end: datetime) -> tuple[float, Scope | None]:
@@ -88,7 +115,7 @@ def look(specs: Sequence[CriterionSpec], source: MetricSource, scopes: Sequence[
     if have < MINUTE:
         return [TriggerLook(spec, first, end, waiting=f"trigger {spec.criterion.text}: waiting for the step's first "
                                                         f"complete minute") for spec in specs]
-    per_scope, error = _calls_per_minute(source, scopes, first, end)
+    cached, per_scope, error = _minutes(source, specs, scopes, first, end)
     if error:
         return [TriggerLook(spec, first, end, error=error) for spec in specs]
     planned: list[TriggerLook] = []
@@ -117,7 +144,7 @@ def look(specs: Sequence[CriterionSpec], source: MetricSource, scopes: Sequence[
             by_start.setdefault(item.start, []).append(i)
     evaluated: dict[int, Evaluation] = {}
     for start, indexes in by_start.items():
-        for i, evaluation in zip(indexes, evaluate([planned[i].spec for i in indexes], source, scopes, start, end),
+        for i, evaluation in zip(indexes, evaluate([planned[i].spec for i in indexes], cached, scopes, start, end),
                                  strict=True):
             evaluated[i] = evaluation
     for i, item in enumerate(planned):
