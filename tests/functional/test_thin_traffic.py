@@ -8,21 +8,26 @@ what each criterion will get; the healthy release is promoted; 10% errors on the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from canary_world import ENV, Harness, canary_plan, next_minute, with_canary
 
 from golive.analysis.canary_sample import read_sample
+from golive.cli.commands.plan import plan_cmd
 from golive.plan.model import Plan, Trigger
+from golive.providers.aws import Aws
 from golive.runs import session
 from golive.sandbox.world import SandboxWorld
 from golive.steps import planner
 from golive.steps.rollback import operator
+from golive.store import outbox
 from golive.store.store import Run
-from golive.store.topics import topic_of
+from golive.workspace import Workspace
 
 pytestmark = pytest.mark.xdist_group("thin_traffic")
 
@@ -78,6 +83,33 @@ def test_before_the_shift_each_criterion_says_what_it_will_get(h: Harness, world
     quiet, error = read_sample(world.aws(ENV), world.clock, _canary_params(h, "campaigns_lambda"))
     assert error is None
     assert any(not s.decides for s in quiet if s.weight == 10)
+
+
+class _WorldWorkspace(Workspace):
+    """The CLI's workspace, its AWS and clock the world's (a command run by hand against the sandbox)."""
+
+    world: SandboxWorld | None = None
+
+    def aws_for(self, env: str, region: str | None = None) -> Aws:
+        assert self.world is not None
+        return self.world.aws(env, region)
+
+
+def test_golive_plan_prints_each_canarys_expected_calls_and_detectable_effect_per_step(
+        h: Harness, world: SandboxWorld, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    w = _WorldWorkspace(plan_path=tmp_path / "golive.yaml", clock=world.clock, json=True)
+    w.world = world
+    w.__dict__["plan"] = h.plan  # the loaded plan (a cached property)
+    plan_cmd(SimpleNamespace(obj=w), ENV)  # type: ignore[arg-type]
+    shown = json.loads(capsys.readouterr().out)
+    samples = {s["key"]: s["sample"] for s in shown["steps"] if s["kind"] == "canary"}
+    product = samples["canary.product_lambda"]["lines"]
+    assert any(line.startswith("sample: product_lambda at 10%: trigger p95_duration > 5s for 2m: decides, window grows")
+               for line in product), product
+    assert any("judge errors" in line and "it catches errors x" in line for line in product), product
+    assert any("judge p95_duration" in line and "above stable p95 x1.1" in line for line in product), product
+    assert {line.split(":")[1].strip().split(" at ")[1] for line in product} == {"10%", "50%"}
+    assert samples["canary.campaigns_lambda"]["cannot_decide"]  # 6 calls a minute
 
 
 def test_preflight_flags_the_criteria_that_cannot_decide_before_the_first_shift(h: Harness) -> None:
@@ -155,8 +187,10 @@ def test_a_canary_that_cannot_decide_pauses_notifies_and_goes_on_when_an_operato
     assert paused.data["choice"] == "pause" and paused.data["weight"] == 10.0
     assert paused.data["reason"].startswith("still inconclusive after extending the bake by 2 min (")
     assert "waiting for golive promote --why or golive abort until" in paused.data["reason"]
-    assert [n["choice"] for n in _pause_notes(h)] == ["pause"]  # told: the notify hook (and the sinks' outbox)
-    assert topic_of("canary", "inconclusive", paused.data) == "canary_step"
+    assert [n["choice"] for n in _pause_notes(h)] == ["pause"]  # told: the notify hook, and the sinks' outbox
+    with h.store.tx() as conn:
+        queued = [row for row in outbox.rows(conn) if row["event_id"] == paused.id]
+    assert [row["topic"] for row in queued] == ["canary_step"]
     for state in h.aliases("campaigns_lambda").values():
         assert set(state.weights.values()) == {0.1}  # still at 10%, neither back nor on
 

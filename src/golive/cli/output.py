@@ -207,6 +207,8 @@ class Progress:
             said = [f"could not look at the stable versions' traffic: {data['error']}"] if data.get("error") else \
                 list(data.get("lines") or [])
             line = "\n".join(f"{stamp}  sample: {escape(str(text))}" for text in said) or None
+        elif kind == "canary" and outcome == "inconclusive":
+            line = f"{stamp}  [yellow]{escape(str(data.get('project')))}: {escape(str(data.get('reason')))[:400]}[/yellow]"
         elif kind == "canary" and outcome == "analysis" and data.get("line"):
             line = f"{stamp}  {escape(str(data['line']))[:400]}"
         elif kind == "canary" and outcome == "analysis":
