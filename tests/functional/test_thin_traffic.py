@@ -161,8 +161,11 @@ def test_ten_percent_errors_on_the_new_version_roll_back_within_two_minutes_of_t
     assert h.store.get_run(run.id).status == "rolled_back"
     (event,) = h.events(run, "rollback", "product_lambda")
     assert "error" in event.data["reason"], event.data["reason"]
-    # Two minutes after the first complete minute of the canary's traffic, and that minute's delivery delay.
-    assert event.at - shifted[0] <= timedelta(minutes=2) + timedelta(minutes=2), (shifted[0], event.at)
+    print(f"10% errors: shifted {shifted[0]:%H:%M:%S}, rolled back {event.at:%H:%M:%S} "
+          f"({(event.at - shifted[0]).total_seconds():.0f} s): {event.data['reason'][:160]}")
+    # The first look that can read a complete minute of the canary's traffic (the minute after the shift, delivered
+    # a minute late) rolls it back: within two minutes of the shift.
+    assert event.at - shifted[0] <= timedelta(minutes=2), (shifted[0], event.at)
 
 
 # -- on_inconclusive: pause ------------------------------------------------------------------------

@@ -34,7 +34,9 @@ class CanarySampleParams(CheckParams):
 
 def run(ctx: CheckContext, params: CanarySampleParams) -> CheckResult:
     def body(probe: Probe) -> CheckResult:
-        samples, error = read_sample(probe.aws, ctx.clock, params.model_dump())
+        if ctx.aws is None:
+            return probe.warned("could not look at the traffic: no AWS for this environment")
+        samples, error = read_sample(ctx.aws, ctx.clock, params.model_dump())
         probe.note("lambda:GetAlias per function; cloudwatch:GetMetricData (the stable versions' last hour)",
                    {"error": error} if error else {"lines": [s.line() for s in samples]})
         if error:
