@@ -16,16 +16,20 @@ takes the next due action and returns when to come back:
 - shift: all functions of the project together (``UpdateAlias`` with
   ``AdditionalVersionWeights``; the last step moves ``FunctionVersion`` and
   clears the routing);
+- at each shift, the calls each criterion will get at this weight
+  (``analysis.canary_sample``), recorded and printed;
 - bake: every analysis interval, over complete minutes that end ``delay``
   ago (Lambda metrics arrive late), the gate's signals, the project's health
   URLs' availability over the bake, the plan's rollback triggers on the
-  canary version's own metrics (by ``ExecutedVersion``; a trigger with fewer
-  calls in its window than its minimum is Inconclusive and its window grows
-  back, minute by minute, until it has them), then the judge comparing
-  canary with stable over the same minutes;
+  canary version's own metrics over the step's own minutes
+  (``analysis.trigger_look``: a window short of its calls grows back; a
+  trigger that has not judged is waiting, never quiet), then the judge
+  comparing canary with stable over the same minutes; each look one line
+  in words (``analysis.look_line``);
 - Failed: roll back at once. Inconclusive at the end of a bake: extend it,
-  up to ``max_extension``, then roll back. Error (metrics unreachable): roll
-  back as soon as AWS answers, retrying; never forward.
+  up to ``max_extension``, then the plan's ``on_inconclusive``
+  (``steps/canary_inconclusive``: pause by default, rollback, promote).
+  AWS not answering mid-bake is inconclusive at once; never forward.
 
 ``golive abort P`` and ``golive promote P --why`` are read from the store as
 operator events. Every shift, analysis, promotion and rollback is an event
