@@ -9,14 +9,17 @@ next due step of that run may be taken by whichever worker is free. A
 worker killed while it holds a lease is replaced when the lease expires (at
 once when the dead holder was a process on the same host), and the
 handlers' recorded intents mean its successor looks before it acts again:
-no second dispatch, no alias left weighted.
+no second dispatch, no alias left weighted. While it works, a worker also
+delivers the outbox (``delivering``): notifications go out from a
+deployment that runs only workers.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +31,8 @@ from golive.engine.approver import AutoApprover
 from golive.engine.context import Services
 from golive.engine.runner import Engine, default_holder
 from golive.errors import LeaseHeld, UsageError
+from golive.notify.deliver import DeliveryLoop, deliver_due
+from golive.notify.sinks import DEADLINE
 from golive.runs.release import group_concurrency, start_or_resume
 from golive.steps.planner import build_release
 from golive.steps.registry import all_handlers
@@ -98,6 +103,23 @@ def work(services: Services, *, holder: str | None = None, lease_ttl: timedelta 
                 next_due = min(next_due, now + poll) if next_due is not None else now + poll
             services.clock.sleep_until(next_due)  # a virtual clock (a rehearsal's world) jumps straight there
     return report
+
+
+@contextmanager
+def delivering(services: Services, plan_dir: Path) -> Iterator[None]:
+    """Deliver the outbox on a thread while the block runs, and what is due once more when it ends well."""
+    if not services.plan.notify:
+        yield
+        return
+    client = httpx.Client(timeout=DEADLINE)
+    loop = DeliveryLoop(services.store, services.plan, plan_dir, client).start()
+    try:
+        yield
+        loop.stop()
+        deliver_due(services.store, services.plan, plan_dir, client)  # what the last turns recorded
+    finally:
+        loop.stop()
+        client.close()
 
 
 def sandbox_services(plan_path: Path, sandbox_state_dir: Path, store_url: str) -> Services:

@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from golive import schedule
 from golive.clock import Clock, SystemClock
 from golive.errors import UnknownNameError
 from golive.plan.model import Environment, Plan
@@ -49,6 +50,7 @@ class Workspace:
     @cached_property
     def plan(self) -> Plan:
         plan = load_plan(self.plan_path)
+        schedule.show_in(plan.tz)  # every time this command prints is in the team's zone
         url_map = os.environ.get(ENV_VAR)  # the sandbox's export: the plan's URLs answered by its world server
         return apply_url_map(plan, parse_url_map(url_map)) if url_map else plan
 

@@ -248,9 +248,10 @@ def test_aws_down_mid_bake_never_moves_forward_and_rolls_back_once_it_answers(h:
     (event,) = h.events(run, "rollback", "campaigns_lambda")
     assert event.data["reason"].startswith("fail safe: AWS did not answer"), event.data["reason"]
     assert event.at >= down_until
-    retries = [at for at, kind, data in h.notes if kind == "step_waiting"
-               and data["outcome"].reason.startswith("rollback pending, AWS did not answer")]
+    # The rollback met no answer: the engine kept the step (its intent saved) and tried again on the retry budget.
+    retries = [at for at, kind, data in h.notes if kind == "retry" and data["step"] == "canary.campaigns_lambda"]
     assert len(retries) >= 2 and all(down_from <= at < down_until for at in retries)
+    assert event.data["asked_by"] == "canary" and event.data["from_weight"] == 10.0
     assert weights_shifted(h, run, "campaigns_lambda") == [10.0]
     assert all(weight <= 0.1 for _, weight in seen)
     assert_stable(h, "campaigns_lambda", {fn: v["stable"] for fn, v in recorded(h, run, "campaigns_lambda").items()})

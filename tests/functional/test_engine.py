@@ -23,6 +23,7 @@ from golive.plan.validate import load_plan_text
 from golive.runs.status import release_status
 from golive.steps.gate import record_approval
 from golive.steps.registry import all_handlers
+from golive.store.statuses import RunStatus
 from golive.store.store import StepSpec, Store
 
 T0 = datetime(2026, 1, 10, 8, 5, tzinfo=UTC)
@@ -244,9 +245,16 @@ def test_fail_that_rolled_back_itself(services: Services, store: Store, rec: Rec
 
 def test_a_failed_gate_is_no_go(services: Services, store: Store, rec: Recorder) -> None:
     run_id = new_run(store, [spec("gate.go_no_go", "gate", kind="gate"), spec("deploy", "batch.one")])
-    rec.scripts["gate.go_no_go"] = lambda ctx, n: Fail("soak.sit did not pass")
+    rec.scripts["gate.go_no_go"] = lambda ctx, n: Fail("soak.sit did not pass", ends_as=RunStatus.NO_GO)
     assert engine_for(services, rec).drive(run_id).status == "no_go"
     assert [s.status for s in store.steps(run_id)] == ["failed", "cancelled"]
+
+
+def test_the_engine_knows_no_step_kind_a_failure_is_what_its_outcome_says(services: Services, store: Store,
+                                                                          rec: Recorder) -> None:
+    run_id = new_run(store, [spec("gate.go_no_go", "gate", kind="gate"), spec("deploy", "batch.one")])
+    rec.scripts["gate.go_no_go"] = lambda ctx, n: Fail("a check failed")
+    assert engine_for(services, rec).drive(run_id).status == "failed"
 
 
 def test_external_error_retries_later_and_usage_error_fails(services: Services, store: Store, rec: Recorder,

@@ -40,7 +40,7 @@ def test_records_of_a_class_by_type(store: Store) -> None:
     assert [type(c.record).__name__ for c in store.records(CanaryRecord, run_id=run_id)] == [
         "CanaryVersions", "CanaryGateBlocked", "CanaryShifted", "CanaryPromoted", "CanaryAnalysis", "CanaryAnalysis",
         "CanaryPromoteForced", "CanaryNote"]
-    assert len(store.records(RollbackRecord, run_id=run_id)) == 3
+    assert len(store.records(RollbackRecord, run_id=run_id)) == 5
     assert len(store.records(Record, run_id=run_id)) == len(STORED) + 1
 
 

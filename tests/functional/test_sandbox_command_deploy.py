@@ -8,9 +8,12 @@ from typing import Any
 
 import yaml
 
+from golive.plan.model import Plan
 from golive.plan.validate import load_plan
 from golive.rehearsal.local import rehearse
-from golive.steps.deploy import command_timeout
+from golive.steps import planner
+from golive.steps.deploy import KIND as DEPLOY
+from golive.steps.deploy import DeployParams, command_timeout
 from golive.store.store import Store
 from short_plan import write_short_plan
 
@@ -43,8 +46,13 @@ def test_a_command_deployed_lambda_project_rehearses_green(tmp_path: Path) -> No
 
 def test_a_deploy_command_without_timeout_gets_minutes_in_a_rehearsal_and_the_plans_otherwise(tmp_path: Path) -> None:
     plan = load_plan(_command_plan(tmp_path / "plan"))
-    assert command_timeout(plan, "order_lambda", 1800.0, rehearsal=True) == 300.0
-    assert command_timeout(plan, "order_lambda", 1800.0, rehearsal=False) == 1800.0
+
+    def frozen(of: Plan) -> DeployParams:
+        (spec,) = [s for s in planner.build_deploy(of, "prod", project="order_lambda") if s.kind == "deploy"]
+        return DEPLOY.parse(spec.params)
+
+    assert command_timeout(frozen(plan), rehearsal=True) == 300.0
+    assert command_timeout(frozen(plan), rehearsal=False) == 1800.0
     timed = plan.model_copy(update={"projects": {**plan.projects, "order_lambda": plan.projects["order_lambda"].model_copy(
         update={"deploy": plan.projects["order_lambda"].deploy.model_copy(update={"timeout": timedelta(minutes=20)})})}})
-    assert command_timeout(timed, "order_lambda", 1200.0, rehearsal=True) == 1200.0  # the plan said so
+    assert command_timeout(frozen(timed), rehearsal=True) == 1200.0  # the plan said so

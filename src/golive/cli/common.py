@@ -23,6 +23,16 @@ if TYPE_CHECKING:
     from golive.runs.session import Driven
 
 EnvOpt = Annotated[str, typer.Option("--env", "-e", help="environment from the plan")]
+AcceptPlanChangeOpt = Annotated[bool, typer.Option(
+    "--accept-plan-change", help="resume a run whose plan was edited: its unfinished changed steps take the new "
+    "parameters (needs --why; recorded)")]
+
+
+def accepted_change(accept: bool, why: str | None) -> str | None:
+    """The why of ``--accept-plan-change`` (which needs one), or None when the flag is not given."""
+    if accept and not why:
+        raise UsageError("--accept-plan-change needs --why \"...\" (it is recorded)")
+    return why if accept else None
 
 
 SANDBOX_MODULES = ("moto", "werkzeug", "numpy")

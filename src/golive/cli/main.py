@@ -4,13 +4,18 @@ No logic lives here and no command either: each command is a module of ``golive.
 its ``commands_dict``) that registers itself on the app. ``main`` is the one place where golive's exceptions
 become a one-line message and an exit code, read from the error tree (``errors.exit_code_for``: 2 for bad
 input, 3 for an outside system that did not answer after retries, 1 for a failed check, NO-GO or rollback).
+It is also where SIGTERM becomes the stop Ctrl-C is: raised where golive is, so a running command's process
+group is ended (``golive.providers.shell``), the state is kept, and golive exits 143 (130 for Ctrl-C).
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -29,6 +34,18 @@ app = typer.Typer(
 PlanOpt = Annotated[Path, typer.Option("-f", "--plan", help="the plan file", envvar="GOLIVE_PLAN")]
 
 _started: list[Workspace] = []  # the command's workspace, for the Ctrl-C message after its context is gone
+_signalled: list[int] = []  # SIGTERM, once received: the exit code says which stop it was
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread: golive stops as it does on Ctrl-C."""
+
+
+def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    if _signalled:  # already stopping: a second SIGTERM must not break off the clean-up
+        return
+    _signalled.append(signum)
+    raise Terminated
 
 
 @app.callback()
@@ -103,6 +120,9 @@ def main(argv: list[str] | None = None) -> None:
     """The console script: run the app, map every error to one line and an exit code."""
     args = hoist_globals(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in args
+    _signalled.clear()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         code = app(args=args, standalone_mode=False, prog_name="golive")
     except GoliveError as err:
@@ -130,7 +150,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _stopped() -> None:
-    """Ctrl-C: every step's state is already in the store, so say where, and how to go on."""
+    """Ctrl-C or SIGTERM: every step's state is already in the store, so say where, and how to go on."""
     where = _started[-1].store_location() if _started else "the store"
-    sys.stderr.write(f"\nstopped; the state is kept in {where}; run the same command to resume\n")
-    sys.exit(130)
+    why = "stopped by SIGTERM" if _signalled else "stopped"
+    sys.stderr.write(f"\n{why}; the state is kept in {where}; run the same command to resume\n")
+    sys.exit(128 + _signalled[0] if _signalled else 130)

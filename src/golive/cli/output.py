@@ -25,6 +25,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from golive import schedule
 from golive.cli.github_actions import GitHubActions
 from golive.redact import scrub
 
@@ -57,9 +58,8 @@ def _console(stream: TextIO, *, stderr: bool) -> Console:
 
 
 def when(at: datetime) -> str:
-    """A time for people, with its zone: ``Dec 02 00:27 UTC`` (a naive time is golive's UTC)."""
-    aware = at if at.tzinfo else at.replace(tzinfo=UTC)
-    return f"{aware:%b %d %H:%M %Z}"
+    """A time for people, in the plan's zone with its abbreviation: ``Jan 10 09:00 SAST`` (naive is UTC)."""
+    return schedule.local(at)
 
 
 class Output:
@@ -142,12 +142,12 @@ class Progress:
         if until is None or now is None:
             return f"waiting: {reason}"
         left = max((until - now).total_seconds(), 0.0)
-        return f"waiting: {reason}; next in {_countdown(left)} ({until:%H:%M})"
+        return f"waiting: {reason}; next in {_countdown(left)} ({schedule.local(until, fmt='%H:%M')})"
 
     def __rich__(self) -> Table:
         now = self.now()
         grid = Table.grid(padding=(0, 2))
-        grid.add_row("[dim]clock[/dim]", f"{now:%a %d %b %H:%M:%S}" if now else "-")
+        grid.add_row("[dim]clock[/dim]", schedule.local(now, fmt="%a %d %b %H:%M:%S") if now else "-")
         grid.add_row("[dim]step[/dim]", self.step or "-")
         for project, (weight, verdict) in list(self.canaries.items()):
             grid.add_row(f"[dim]canary[/dim] {project}", f"{weight:g}%  last verdict {styled(verdict) if verdict else '-'}")
@@ -186,7 +186,9 @@ class Progress:
 
     def _line(self, kind: str, data: dict[str, Any]) -> None:
         at = data.get("virtual_now")
-        stamp = f"[dim]{at:%a %d %H:%M %Z}[/dim] " if isinstance(at, datetime) else f"[dim]{datetime.now(UTC):%H:%M:%S %Z}[/dim] "
+        shown = schedule.local(at, fmt="%a %d %H:%M") if isinstance(at, datetime) else \
+            schedule.local(datetime.now(UTC), fmt="%H:%M:%S")
+        stamp = f"[dim]{shown}[/dim] "
         outcome = data.get("outcome")
         line: str | None = None
         if kind == "step_started":
@@ -241,7 +243,7 @@ class Progress:
                 if self._stop.is_set() or time.monotonic() - self._last_line < self.heartbeat_s:
                     continue
                 now = self.now()
-                clock = f"; clock {now:%a %d %H:%M}" if now and self.clock is None else ""
+                clock = f"; clock {schedule.local(now, fmt='%a %d %H:%M')}" if now and self.clock is None else ""
                 step = f"{self.step}: " if self.step and self.waiting is None else ""
                 self.o.info(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} … {step}{self.countdown()}{clock}")
                 self._last_line = time.monotonic()

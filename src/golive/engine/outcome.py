@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from golive.store.statuses import RunStatus
+
 if TYPE_CHECKING:
     from golive.engine.context import StepContext
 
@@ -39,9 +41,14 @@ class Wait:
 
 @dataclass(frozen=True)
 class Fail:
+    """The step failed. ``rolled_back``: the handler already undid what it changed (its canary is back on the
+    stable version). ``ends_as``: the run's final status when nothing had to be rolled back (a gate says
+    ``RunStatus.NO_GO``); by default ``failed``. The engine knows no step kind: the outcome says it."""
+
     reason: str
     result: dict[str, Any] = field(default_factory=dict)
     rolled_back: bool = False
+    ends_as: RunStatus = RunStatus.FAILED
 
 
 Outcome = Done | Wait | Fail

@@ -14,13 +14,19 @@ that keeps the guarantees. Three things write at once instead: a handler's
 it carries whatever else the pass holds), a handler that recorded evidence
 (``ctx.record``: its records and its outcome are written when it returns,
 so evidence of something done outside is never held back behind other
-lanes), and a failure (compensations act outside). Nothing is reported
-(``notify``) as finished before it is committed. A held outcome lost to a
-crash is only a handler run again, which handlers allow: they are idempotent
-or guarded by their saved intent. When a step fails, the
-compensations of its group run (a failed canary rolls back the batch's other
-shifted canaries), the group's other steps are cancelled, and the run ends
-with the reason.
+lanes). Nothing is reported (``notify``) as finished before it is committed.
+A held outcome lost to a crash is only a handler run again, which handlers
+allow: they are idempotent or guarded by their saved intent.
+
+A failure and its consequences are one write: the failed step, every other
+started step of its group that owes an undo (``compensating``: a shifted
+canary's rollback), the cancellation of every step that has not run, and the
+run's new status (``failing`` while undos are owed, else its end: ``no_go``
+when the outcome says so, ``failed``). The owed undos then run, each ended
+with its evidence in one write, and the run ends. A process killed anywhere
+in that resumes into the same handling (a ``failing`` run settles what it
+still owes; a failed step in an active run, as a store written before this
+rule may hold, is failed again), so a resumed run never passes a failed step.
 
 ``Engine.drive`` holds the run's lease and calls ``advance`` until the run
 ends or only waits remain; it sleeps on the injected clock (a virtual clock
@@ -49,17 +55,18 @@ from golive.engine.retry import Budget, Unanswered, unanswered
 from golive.errors import GoliveError, LeaseHeld, StoreError
 from golive.errors import unanswered as unanswered_error
 from golive.evidence.runs import RunNote
-from golive.store.statuses import RUN_FINISHED
+from golive.store.statuses import RUN_FINISHED, RunStatus, StepStatus
 from golive.store.store import Run, Step, run_values
 
-FINISHED = ("done", "failed", "cancelled", "skipped")
+# Steps the cursor passes. A failed step is not among them: an active run holding one owes its failure's handling.
+PASSED = frozenset({StepStatus.DONE, StepStatus.CANCELLED, StepStatus.SKIPPED})
 
 
 @dataclass
 class AdvanceResult:
     progressed: bool = False
     finished: bool = False
-    status: str = "running"
+    status: str = RunStatus.RUNNING
     next_due: datetime | None = None
     waiting_on: list[str] = field(default_factory=list)
     next_phase: str | None = None  # the phase of the first unfinished step after this pass
@@ -138,6 +145,7 @@ class Engine:
         self._cache: dict[int, list[Step]] = {}
         self._index: dict[int, dict[int, int]] = {}
         self._cursor: dict[int, int] = {}
+        self._failed: dict[int, Step] = {}  # run id -> a failed step found in the store whose failure is unhandled
         self._unanswered: dict[int, int] = {}  # step id -> consecutive tries the outside world did not answer
         self._runs: dict[int, tuple[Run, int]] = {}  # run id -> (run, store.run_writes when read), while driven
         self._held: set[int] = set()  # runs whose lease drive() holds
@@ -153,15 +161,20 @@ class Engine:
         run = self._run(run_id)
         if run.status in RUN_FINISHED:
             return AdvanceResult(finished=True, status=run.status)
+        if run.status == RunStatus.FAILING:
+            return self._settle(run)
         open_steps = self._open_head(run_id)
+        if open_steps and open_steps[0].status == StepStatus.FAILED:
+            # Failed, but its failure was never handled (a store written before failures were one write).
+            failed = open_steps[0]
+            reason = str((failed.result or {}).get("reason") or "failed")
+            return self._fail_group(run, failed, failed.group, Fail(reason, ends_as=_ends_as(failed)))
         now = self.clock.now()
         if not open_steps:
-            self.store.set_run(run_id, now, status="succeeded", ended=True, reason=run.reason)
-            self._runs.pop(run_id, None)
-            self._note_run(run, "succeeded", "every step done")
-            return AdvanceResult(progressed=True, finished=True, status="succeeded")
-        if run.status == "pending":
-            run = self._set_status(run, "running", now)
+            self._end(run, RunStatus.SUCCEEDED, run.reason, note="every step done")
+            return AdvanceResult(progressed=True, finished=True, status=RunStatus.SUCCEEDED)
+        if run.status == RunStatus.PENDING:
+            run = self._set_status(run, RunStatus.RUNNING, now)
         try:
             return self._pass(run, open_steps)
         except BaseException:
@@ -175,15 +188,14 @@ class Engine:
         group = open_steps[0].group
         result = AdvanceResult()
         for step in self._runnable(group, open_steps):
-            if step.status == "waiting" and step.due_at is not None and step.due_at > now:
+            if step.status == StepStatus.WAITING and step.due_at is not None and step.due_at > now:
                 result.next_due = step.due_at if result.next_due is None else min(result.next_due, step.due_at)
                 result.waiting_on.append(f"{step.key}: {step.wait_reason or 'waiting'}")
                 result.retrying = result.retrying or step.id in self._unanswered
                 continue
             outcome = self._execute(run, step)
             if isinstance(outcome, Fail):
-                status = self._fail_group(run, step, group, outcome)
-                return AdvanceResult(progressed=True, finished=True, status=status)
+                return self._fail_group(run, step, group, outcome)
             if isinstance(outcome, Done):
                 result.progressed = True
             elif isinstance(outcome, Wait):
@@ -193,7 +205,7 @@ class Engine:
                     result.next_due = outcome.until if result.next_due is None else min(result.next_due, outcome.until)
                     result.retrying = result.retrying or step.id in self._unanswered
                 result.waiting_on.append(f"{step.key}: {outcome.reason}")
-        status = "running" if result.progressed else "waiting"
+        status = RunStatus.RUNNING if result.progressed else RunStatus.WAITING
         if run.status != status:
             run = self._set_status(run, status, self.clock.now())
         self._flush()
@@ -251,18 +263,24 @@ class Engine:
             self._cache[run_id] = steps
             self._index[run_id] = {s.id: i for i, s in enumerate(steps)}
             self._cursor[run_id] = 0
+            failed = next((s for s in steps if s.status == StepStatus.FAILED), None)
+            if failed is not None:
+                self._failed[run_id] = failed
         return self._cache[run_id]
 
     def _open_head(self, run_id: int) -> list[Step]:
         """The unfinished steps of the current group's first lanes (steps are stored in group order)."""
         steps = self._steps(run_id)
         cursor = self._cursor[run_id]
-        while cursor < len(steps) and steps[cursor].status in FINISHED:
+        while cursor < len(steps) and steps[cursor].status in PASSED:
             cursor += 1
         self._cursor[run_id] = cursor
         if cursor == len(steps):
             return []
         group = steps[cursor].group
+        failed = self._failed.get(run_id)
+        if failed is not None:
+            return [failed]
         # Only the first lanes up to the group's concurrency can run: reading further is work for nothing.
         limit = self.concurrency.get(group)
         lanes: set[str] = set()
@@ -271,7 +289,7 @@ class Engine:
             step = steps[i]
             if step.group != group:
                 break
-            if step.status in FINISHED:
+            if step.status in PASSED:
                 continue
             if step.lane not in lanes:
                 if limit is not None and len(lanes) >= limit:
@@ -285,6 +303,7 @@ class Engine:
         self._cache.pop(run_id, None)
         self._index.pop(run_id, None)
         self._cursor.pop(run_id, None)
+        self._failed.pop(run_id, None)
         self._runs.pop(run_id, None)
 
     def _runnable(self, group: str, open_steps: list[Step]) -> list[Step]:
@@ -306,9 +325,9 @@ class Engine:
         handler = self.handlers.get(step.kind)
         now = self.clock.now()
         self._recorded = False
-        if step.status == "pending":
+        if step.status == StepStatus.PENDING:
             # Written with the handler's first write: its intent, or its outcome when it finishes at once.
-            step = replace(step, status="running", started_at=now, attempts=step.attempts + 1)
+            step = replace(step, status=StepStatus.RUNNING, started_at=now, attempts=step.attempts + 1)
             self._replace_cached(step)
             self.services.notify("step_started", {"step": step.key, "title": step.title, "phase": step.phase,
                                                   "group": step.group})
@@ -357,7 +376,7 @@ class Engine:
             # pass's one executemany; a compensation only changes the state of a step that has ended.
             self._hold(step, **(_row(replace(step, state=dict(state))) if executing else {"state": dict(state)}))
             self._flush()
-            self._replace_cached(replace(step, state=dict(state), status="running"))
+            self._replace_cached(replace(step, state=dict(state), status=StepStatus.RUNNING if executing else step.status))
 
         def event(**kwargs: Any) -> None:
             self._pending_events.append(self.store.event_row(release=run.release, env=run.env, run_id=run.id,
@@ -376,58 +395,96 @@ class Engine:
             result = redact.data({"summary": outcome.summary, **outcome.result})
             event = {**base, "kind": outcome.kind, "subject": outcome.subject or step.title, "outcome": outcome.outcome,
                      "data": redact.data({"summary": outcome.summary, **outcome.result})}
-            new = replace(step, status="done", ended_at=now, due_at=None, wait_reason=None, result=result)
+            new = replace(step, status=StepStatus.DONE, ended_at=now, due_at=None, wait_reason=None, result=result)
         elif isinstance(outcome, Wait):
             event = None
-            new = replace(step, status="waiting", due_at=outcome.until, wait_reason=outcome.reason)
+            new = replace(step, status=StepStatus.WAITING, due_at=outcome.until, wait_reason=outcome.reason)
         else:
-            result = redact.data({"reason": outcome.reason, **outcome.result})
-            event = {**base, "kind": "step", "subject": step.title, "outcome": "fail",
-                     "data": redact.data({"reason": outcome.reason, **outcome.result})}
-            new = replace(step, status="failed", ended_at=now, due_at=None, wait_reason=None, result=result)
+            data = redact.data({"reason": outcome.reason, **outcome.result})
+            event = {**base, "kind": "step", "subject": step.title, "outcome": "fail", "data": data}
+            # The row keeps what the run ends as, so a resume that finds the failure unhandled ends it the same.
+            result = {**data, "ends_as": outcome.ends_as.value} if outcome.ends_as != RunStatus.FAILED else data
+            new = replace(step, status=StepStatus.FAILED, ended_at=now, due_at=None, wait_reason=None, result=result)
         # The whole row: the engine is its only writer, and one shape puts every lane in one executemany.
         self._hold(step, **_row(new))
         if event is not None:
             self._pending_events.append(event)
         self._replace_cached(replace(new, state=step.state))
         self._pending_notes.append(("step_" + new.status, {"step": step.key, "title": step.title, "outcome": outcome}))
-        if self._recorded or isinstance(outcome, Fail):
-            self._flush()  # evidence of something done outside, or a failure: not held behind other lanes
+        if self._recorded and not isinstance(outcome, Fail):
+            self._flush()  # evidence of something done outside: not held behind other lanes
+        # A failure is held too: _fail_group writes it with its consequences, in one transaction.
         return outcome
 
-    def _fail_group(self, run: Run, failed: Step, group: str, outcome: Fail) -> str:
+    def _fail_group(self, run: Run, failed: Step, group: str, outcome: Fail) -> AdvanceResult:
+        """Write the failure and its consequences in one transaction, then settle the undos it owes.
+
+        With the failed step (held by ``_finish``, or already stored): each started step of its group that has
+        a compensation becomes ``compensating``, every other unfinished step ``cancelled``, and the run
+        ``failing`` (undos owed) or ended.
+        """
         now = self.clock.now()
-        rolled_back = outcome.rolled_back
+        why = f"{failed.key} failed: {outcome.reason}"
+        owed = False
         for step in self._steps(run.id):
-            if step.id == failed.id or step.group != group:
+            if step.id == failed.id:
                 continue
             handler = self.handlers.get(step.kind)
-            started = step.status in ("running", "waiting", "done")
-            if handler and handler.compensate and started:
-                ctx = self._context(run, step)
-                reason = f"{failed.key} failed: {outcome.reason}"
-                handler.compensate(ctx, reason)
-                rolled_back = True
-                self._flush()  # what the compensation recorded
-                self.store.update_step(step.id, state=ctx.state)
-            if step.status not in FINISHED:
-                self.store.update_step(step.id, status="cancelled", ended_at=now, due_at=None,
-                                       wait_reason=f"cancelled: {failed.key} failed")
-        for step in self._steps(run.id):
-            if step.status == "pending" and step.group != group:
-                self.store.update_step(step.id, status="cancelled", ended_at=now, wait_reason="not started")
-        self.forget(run.id)
-        self._pending_run = None  # the run's end below supersedes a status held by this pass
-        status = "rolled_back" if rolled_back else ("no_go" if failed.kind == "gate" else "failed")
+            started = step.status in (StepStatus.RUNNING, StepStatus.WAITING, StepStatus.DONE)
+            if step.group == group and started and handler is not None and handler.compensate is not None:
+                self._hold(step, status=StepStatus.COMPENSATING, due_at=None, wait_reason=f"rolling back: {why}")
+                self._replace_cached(replace(step, status=StepStatus.COMPENSATING))
+                owed = True
+            elif StepStatus(step.status).open:
+                self._hold(step, status=StepStatus.CANCELLED, ended_at=now, due_at=None,
+                           wait_reason=f"cancelled: {failed.key} failed" if step.group == group else "not started")
+                self._replace_cached(replace(step, status=StepStatus.CANCELLED))
+        ends_as = RunStatus.ROLLED_BACK if outcome.rolled_back or owed else outcome.ends_as
         reason = f"{failed.title}: {outcome.reason}"
-        self.store.set_run(run.id, now, status=status, reason=reason, ended=True)
-        self._note_run(run, status, reason)
-        return status
+        if owed:
+            meta = {**self.store.get_run(run.id).meta, "failure": {"step": failed.key, "reason": why,
+                                                                   "ends_as": ends_as.value}}
+            self._pending_run = (run.id, run_values(now, status=RunStatus.FAILING, reason=reason, meta=meta))
+            self._flush()
+            self.forget(run.id)
+            return self._settle(self.store.get_run(run.id))
+        self._pending_run = None  # the run's end supersedes a status held by this pass
+        self._end(run, ends_as, reason)
+        return AdvanceResult(progressed=True, finished=True, status=ends_as)
 
-    def _note_run(self, run: Run, status: str, reason: str) -> None:
-        self.store.append_record(RunNote(subject=run.kind, outcome=status, reason=reason), release=run.release,
-                                 env=run.env, run_id=run.id, at=self.clock.now())
-        self.services.notify("run_" + status, {"reason": reason})
+    def _settle(self, run: Run) -> AdvanceResult:
+        """Run the undos a failing run still owes, each ended with its evidence in one write, then end the run.
+
+        A compensation may be called again after a crash in it: compensations are idempotent.
+        """
+        failure = dict(run.meta.get("failure") or {})
+        why = str(failure.get("reason") or run.reason or "a step failed")
+        for step in self._steps(run.id):
+            if step.status != StepStatus.COMPENSATING:
+                continue
+            handler = self.handlers.get(step.kind)
+            ctx = self._context(run, step)
+            if handler is not None and handler.compensate is not None:
+                handler.compensate(ctx, why)
+            self._hold(step, status=StepStatus.CANCELLED, state=ctx.state, ended_at=self.clock.now(),
+                       wait_reason=f"rolled back: {why}")
+            self._replace_cached(replace(step, status=StepStatus.CANCELLED, state=ctx.state))
+            self._flush()
+        ends_as = RunStatus(str(failure.get("ends_as") or RunStatus.ROLLED_BACK))
+        self._end(run, ends_as, run.reason or why)
+        return AdvanceResult(progressed=True, finished=True, status=ends_as)
+
+    def _end(self, run: Run, status: RunStatus, reason: str | None, *, note: str | None = None) -> None:
+        """The run's end and its note, with whatever the pass holds, in one transaction; then say so."""
+        now = self.clock.now()
+        record = RunNote(subject=run.kind, outcome=status.value, reason=note or reason or status.value)
+        self._pending_events.append(self.store.event_row(
+            release=run.release, env=run.env, run_id=run.id, at=now, kind=record.stored_kind,
+            subject=record.subject, outcome=record.outcome, data=record.to_data()))
+        self._pending_run = (run.id, run_values(now, status=status, reason=reason, ended=True))
+        self._pending_notes.append(("run_" + status.value, {"reason": record.reason}))
+        self._flush()
+        self.forget(run.id)
 
     # -- the loop -------------------------------------------------------------
     def drive(self, run_id: int, *, stop_when: Callable[[AdvanceResult], bool] | None = None,
@@ -476,6 +533,14 @@ class Engine:
             self._held.discard(run_id)
             with contextlib.suppress(StoreError):
                 self.store.release_lease(name, self.holder)
+
+
+def _ends_as(step: Step) -> RunStatus:
+    """What a stored failed step's run ends as (kept in its row by ``_finish``)."""
+    try:
+        return RunStatus(str((step.result or {}).get("ends_as") or RunStatus.FAILED))
+    except ValueError:
+        return RunStatus.FAILED
 
 
 def _row(step: Step) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""Rollbacks: traffic put back on the stable versions, measured, or the reason it could not be."""
+"""Rollbacks: traffic put back on the stable versions, measured, or the reason it could not be.
+
+Every rollback, whoever asks for it (a canary's own failure, a batch's compensation, a failed validation,
+``golive rollback``), is restored by ``steps/restore.py`` and recorded as one ``RolledBack``: the project,
+the region, the weight the new versions had, the versions, how long the restore took and who or what asked.
+"""
 
 from __future__ import annotations
 
@@ -17,17 +22,20 @@ class RollbackRecord(Record):
     reason: str = ""
     region: str | None = field(default=None, metadata=OMIT)
     from_weight: float | None = field(default=None, metadata=OMIT)
+    # function -> {"stable": version, "canary": version}: what was put back, and from what
+    versions: Mapping[str, Any] | None = field(default=None, metadata=OMIT)
+    asked_by: str | None = field(default=None, metadata=OMIT)  # "canary", "compensation", "validation", "operator"
 
 
 @register
 @dataclass(frozen=True, kw_only=True)
 class RolledBack(RollbackRecord):
-    """Every function back on its stable version: how long the alias update took, per function."""
+    """Every function back on its stable version: how long the restore took, confirmed per function."""
 
     outcomes = ("rolled_back",)
     outcome: str | None = "rolled_back"
-    seconds: float | None = field(default=None, metadata=OMIT)
-    alias_seconds: float | None = field(default=None, metadata=OMIT)  # golive rollback: the alias update alone
+    seconds: float | None = field(default=None, metadata=OMIT)  # the restore, from the first call to the last read-back
+    alias_seconds: float | None = field(default=None, metadata=OMIT)  # stores before one rollback: golive rollback's
     functions: tuple[Mapping[str, Any], ...] = ()
 
 
@@ -37,3 +45,16 @@ class RollbackFailed(RollbackRecord):
     outcomes = ("rollback_failed",)
     outcome: str | None = "rollback_failed"
     error: str = ""
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class FullRollbackRan(Record):
+    """``golive rollback --full``: the plan's full-rollback command, after the aliases were restored."""
+
+    kind = "rollback_command"
+    project: str = ""
+    argv: tuple[str, ...] = ()
+    exit_code: int | None = None
+    output: str = ""
+    seconds: float | None = field(default=None, metadata=OMIT)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from golive import schedule
 from golive.analysis.units import format_duration, parse_duration
 
 
@@ -162,6 +163,9 @@ class Deploy(Model):
     command: list[str] | None = None
     cwd: str | None = None
     timeout: Duration | None = None
+    idempotent: bool = Field(False, description="with command: running it again after it was interrupted is safe "
+                                               "(terraform apply), so a resumed release runs it again instead of "
+                                               "stopping for a person to check what it did")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Deploy:
@@ -171,6 +175,8 @@ class Deploy(Model):
             WorkflowDeploy(github_workflow=self.github_workflow)
         if self.command is not None and not self.command:
             raise ValueError("command must be a non-empty argv list")
+        if self.idempotent and self.command is None:
+            raise ValueError("idempotent applies to a command (a workflow is never dispatched twice)")
         return self
 
     @property
@@ -326,9 +332,44 @@ class Project(Model):
         return value
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class Window(Model):
+    """When work may start, in the plan's time zone: on a date (``start: "2026-01-10 09:00"``, ``end: "10:00"``)
+    or every week (``days: [mon, tue]``, ``start: "09:00"``, ``end: "17:00"``)."""
+
+    start: str = Field(description="local start: YYYY-MM-DD HH:MM, or HH:MM with days")
+    end: str = Field(description="local end: HH:MM (the start's day, the next if earlier) or YYYY-MM-DD HH:MM")
+    days: list[Weekday] | None = Field(None, description="weekdays a weekly window opens on")
+
+    @model_validator(mode="after")
+    def _parses(self) -> Window:
+        if self.days is None:
+            schedule.fixed_span(self.start, self.end, schedule.zone(None))
+        else:
+            if not self.days:
+                raise ValueError("days: name at least one weekday")
+            schedule.weekly_spans(list(self.days), self.start, self.end, schedule.zone(None), datetime(2026, 1, 1))
+        return self
+
+    def spans(self, tz: tzinfo, around: datetime) -> list[schedule.Span]:
+        """Its occurrences as instants: one for a dated window, those near ``around`` for a weekly one."""
+        if self.days is None:
+            return [schedule.fixed_span(self.start, self.end, tz)]
+        return schedule.weekly_spans(list(self.days), self.start, self.end, tz, around)
+
+
+class PhaseWindows(Model):
+    prep: Window | None = Field(None, description="when prep (secrets, tags, DNS) may start")
+    signoff: Window | None = Field(None, description="when the final sign-off is asked for")
+
+
 class Batch(Model):
     name: Name
     projects: list[str] = Field(min_length=1)
+    window: Window | None = Field(None, description="when the batch may start (run waits for it; past its end "
+                                                    "needs --override-window --why)")
     concurrency: int = Field(4, ge=1, description="projects of the batch deployed at once")
     rollback_shifted: bool = Field(True, description="when one project fails, roll back the batch's shifted canaries")
 
@@ -427,6 +468,20 @@ class FreezeWindow(Model):
         return self
 
 
+class WeeklyFreeze(Model):
+    """A freeze that recurs every week, in the plan's time zone (``days: [fri]``, ``start: "15:00"``)."""
+
+    days: list[Weekday] = Field(min_length=1)
+    start: str
+    end: str
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _parses(self) -> WeeklyFreeze:
+        schedule.weekly_spans(list(self.days), self.start, self.end, schedule.zone(None), datetime(2026, 1, 1))
+        return self
+
+
 class Risk(Model):
     risk: str
     impact: Literal["HIGH", "MEDIUM", "LOW"]
@@ -502,11 +557,26 @@ class Plan(Model):
                           "(rollback) or stops with them in place (stop); default: rollback when a project has a canary")
     rollback: RollbackSpec = Field(default_factory=RollbackSpec)
     http_ok: list[int] = Field(default_factory=lambda: [200], description="HTTP statuses that count as up")
-    freeze: list[FreezeWindow] = Field(default_factory=list)
+    timezone: str | None = Field(None, description="IANA time zone the team works in (e.g. Africa/Johannesburg): "
+                                                   "windows are read in it and every time is printed in it")
+    windows: PhaseWindows = Field(default_factory=PhaseWindows)
+    freeze: list[FreezeWindow | WeeklyFreeze] = Field(default_factory=list)
+    holidays: list[date] = Field(default_factory=list, description="public holidays: frozen all day, local time")
     signoff: list[str] = Field(default_factory=list, description="roles whose approval ends the release")
     risks: list[Risk] = Field(default_factory=list)
     sandbox: SandboxSection = Field(default_factory=SandboxSection)
     notify: dict[str, NotifySink] = Field(default_factory=dict, description="notification sinks by name")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        schedule.zone(value)
+        return value
+
+    @property
+    def tz(self) -> tzinfo:
+        """The team's time zone (UTC when the plan names none)."""
+        return schedule.zone(self.timezone)
 
     @field_validator("http_ok")
     @classmethod

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from golive import schedule
 from golive.clock import Clock, Listener, VirtualClock
 from golive.engine.approver import AutoApprover
 from golive.engine.context import Services
@@ -34,7 +35,7 @@ from golive.runs.status import run_status
 from golive.sandbox.faults import ResolvedFault
 from golive.sandbox.from_plan import check_plan_faults
 from golive.sandbox.world import SandboxWorld
-from golive.store.statuses import exit_code_of
+from golive.store.statuses import RunStatus, exit_code_of
 from golive.store.store import Store
 
 Notify = Callable[[str, dict[str, Any]], None]
@@ -157,6 +158,7 @@ def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = ()
              until: str | None = None, speed: float | None = None, out_dir: Path,
              notify: Notify | None = None) -> Rehearsal:
     wall = time.perf_counter()
+    schedule.show_in(plan.tz)
     check_plan_faults(plan, faults)
     world = SandboxWorld(plan, env, seed_value=seed, faults=faults, follow_release=True)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -181,8 +183,8 @@ def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = ()
         driven = session.release(services, env, wait_external=False, until_phase=until)
         run = driven.run
         status = run.status
-        if until is not None and status in ("running", "waiting", "pending"):
-            status = "stopped"
+        if until is not None and RunStatus(status).active:
+            status = RunStatus.STOPPED
         summary = summarize(store, run.id, started, world.clock.now(), time.perf_counter() - wall)
         summary["status"] = status
         counts = world.counts()

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 
+from golive import schedule
 from golive.clock import Listener
 from golive.engine.approver import AutoApprover
 from golive.engine.context import Services
@@ -40,10 +41,8 @@ from golive.sandbox.accounts import sandbox_aws_for
 from golive.sandbox.faults import ResolvedFault, parse_faults
 from golive.sandbox.github_server import SANDBOX_CLIENT_TIMEOUT
 from golive.sandbox.world import SANDBOX_TOKEN, RemoteClock, plan_for_world
-from golive.store.statuses import RUN_FINISHED
+from golive.store.statuses import RUN_FINISHED, RunStatus
 from golive.store.store import Store
-
-UNFINISHED = ("pending", "running", "waiting")
 
 
 class ListeningClock:
@@ -69,7 +68,8 @@ class ListeningClock:
 
 
 def run_attached(plan_path: Path, env: str, sandbox_state_dir: Path, db_url: str, *, until: str | None = None,
-                 faults: Sequence[str] = (), notify: Notify | None = None, holder: str | None = None) -> str:
+                 faults: Sequence[str] = (), notify: Notify | None = None, holder: str | None = None,
+                 accept_change: str | None = None) -> str:
     """Drive the release of ``plan_path`` against the running sandbox of ``sandbox_state_dir``; the run's status.
 
     With ``until``, a run still going after that phase reads ``stopped``. A store whose release run has
@@ -85,6 +85,7 @@ def run_attached(plan_path: Path, env: str, sandbox_state_dir: Path, db_url: str
     if world_url is None or github_url is None:
         raise UsageError(f"the sandbox of {sandbox_state_dir} is not a whole world (no world or GitHub service)")
     plan = plan_for_world(load_plan(plan_path), world_url)
+    schedule.show_in(plan.tz)
     if env not in plan.environments:
         raise UsageError(f"unknown environment '{env}' (known: {', '.join(plan.environments)})")
     remote = RemoteClock(world_url, info.token)
@@ -119,10 +120,11 @@ def run_attached(plan_path: Path, env: str, sandbox_state_dir: Path, db_url: str
         # The holder is this process (engine/runner.py:default_holder): a second runner on the same sandbox
         # is refused naming the first, and a runner started again after a kill takes its dead predecessor's
         # lease at once.
-        driven = session.release(services, env, wait_external=False, until_phase=until, holder=holder)
+        driven = session.release(services, env, wait_external=False, until_phase=until, holder=holder,
+                                 accept_change=accept_change)
         status = driven.run.status
-        if until is not None and status in UNFINISHED:
-            status = "stopped"
+        if until is not None and RunStatus(status).active:
+            status = RunStatus.STOPPED
         return status
     finally:
         store.close()

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from golive import schedule
 from golive.analysis.units import human_duration
 from golive.report.model import FAILED, Canary, CanaryStep, Cell, Checkpoint, Report, Soak
 
@@ -18,16 +19,17 @@ OUTCOME_MARK = {"Successful": "✓", "Failed": "✗", "Inconclusive": "?", "Erro
 
 
 def when(at: datetime | None) -> str:
+    """An instant in the plan's zone with its abbreviation: ``2026-01-10 09:00 SAST``."""
     if at is None:
         return "—"
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return schedule.local(at, fmt="%Y-%m-%d %H:%M")
 
 
 def clock(at: datetime | None) -> str:
-    """A short instant for table cells: ``Mon 06:00``."""
+    """A short instant for table cells, in the plan's zone: ``Mon 06:00``."""
     if at is None:
         return "—"
-    return at.astimezone(UTC).strftime("%a %H:%M")
+    return at.astimezone(schedule.shown_zone()).strftime("%a %H:%M")
 
 
 def duration(seconds: float | None) -> str:

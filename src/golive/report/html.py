@@ -253,8 +253,9 @@ def render_html(report: Report) -> str:
 
     if report.steps:
         body.append("<h2>Phases</h2>")
-        body.append(_table(["phase", "step", "status", "outcome", "summary"], [
-            [_e(s.phase), _e(s.title), _badge(s.status), _badge(s.outcome) if s.outcome else "", _e(s.summary)]
+        body.append(_table(["phase", "step", "started", "status", "outcome", "summary"], [
+            [_e(s.phase), _e(s.title), _e(f.when(s.started_at)), _badge(s.status),
+             _badge(s.outcome) if s.outcome else "", _e(s.summary)]
             for s in report.steps]))
 
     body.append("<h2>Soaks</h2>")
@@ -292,6 +293,12 @@ def render_html(report: Report) -> str:
     body.append(_table(["at", "project", "reason", "took", "functions"], [
         [_e(f.when(r.at)), _e(r.project), _e(r.reason), _e(f.duration(r.seconds)), _e(", ".join(r.functions))]
         for r in report.rollbacks]) if report.rollbacks else '<p class="muted">None.</p>')
+
+    if report.plan_changes:
+        body.append("<h2>Plan changes accepted</h2>")
+        body.append(_table(["at", "why", "steps given the new parameters", "finished steps kept as they ran"], [
+            [_e(f.when(c.at)), _e(c.why), _e(", ".join(c.refrozen) or "none"), _e(", ".join(c.kept) or "none")]
+            for c in report.plan_changes]))
 
     body.append("<h2>Availability</h2>")
     body.append(_table(["url", "probes", "up", "availability"], [

@@ -80,8 +80,9 @@ def render_markdown(report: Report) -> str:
 
     if report.steps:
         out += ["## Phases", ""]
-        out += _table(["phase", "step", "status", "outcome", "summary"],
-                      [[s.phase, s.title, s.status, s.outcome or "", s.summary] for s in report.steps])
+        out += _table(["phase", "step", "started", "status", "outcome", "summary"],
+                      [[s.phase, s.title, f.when(s.started_at), s.status, s.outcome or "", s.summary]
+                       for s in report.steps])
 
     out += ["## Soaks", ""]
     if not report.soaks:
@@ -121,6 +122,12 @@ def render_markdown(report: Report) -> str:
     out += _table(["at", "project", "reason", "took", "functions"],
                   [[f.when(r.at), r.project, r.reason, f.duration(r.seconds), ", ".join(r.functions)]
                    for r in report.rollbacks]) if report.rollbacks else ["None.", ""]
+
+    if report.plan_changes:
+        out += ["## Plan changes accepted", ""]
+        out += _table(["at", "why", "steps given the new parameters", "finished steps kept as they ran"],
+                      [[f.when(c.at), c.why, ", ".join(c.refrozen) or "none", ", ".join(c.kept) or "none"]
+                       for c in report.plan_changes])
 
     out += ["## Availability", ""]
     out += _table(["url", "probes", "up", "availability"],

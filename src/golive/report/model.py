@@ -41,6 +41,7 @@ from golive.evidence.canary import (
 )
 from golive.evidence.checks import CheckRecord, check_record
 from golive.evidence.gates import GateDecisionRecord, GateItem
+from golive.evidence.plan_change import PlanChangeAccepted
 from golive.evidence.rollback import RollbackFailed, RollbackRecord, RolledBack
 from golive.evidence.runs import Availability, IncidentNote, RunNote, SoakVerdict, StepNote
 from golive.evidence.runs import Checkpoint as CheckpointRecord
@@ -232,6 +233,16 @@ class RollbackRow:
 
 
 @dataclass(frozen=True)
+class PlanChangeRow:
+    """A plan edited under the run and accepted: why, the steps that took the new parameters, those that kept theirs."""
+
+    at: datetime
+    why: str
+    refrozen: tuple[str, ...]
+    kept: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class AvailabilityRow:
     url: str
     probes: int
@@ -261,6 +272,7 @@ class Report:
     rollbacks: tuple[RollbackRow, ...]
     availability: tuple[AvailabilityRow, ...]
     checks: tuple[CheckRow, ...]
+    plan_changes: tuple[PlanChangeRow, ...] = ()
 
     @property
     def duration_s(self) -> float | None:
@@ -664,6 +676,8 @@ def build(store: Store, run_id: int | None, release: str) -> Report:
                         for e in select(own_typed, RollbackRecord)),
         availability=tuple(_availability(read(loose("availability"), Availability))),
         checks=tuple(checks),
+        plan_changes=tuple(PlanChangeRow(at=e.at, why=e.record.why, refrozen=e.record.refrozen, kept=e.record.kept)
+                           for e in select(own_typed, PlanChangeAccepted)),
     )
 
 

@@ -1,7 +1,8 @@
 """Starting and resuming runs: the one place a run is created.
 
 A run is keyed by (release, environment, kind). Starting while an active
-run exists resumes that run with its stored, frozen steps: re-running
+run exists resumes that run with its stored, frozen steps (from the same plan, or a change accepted and
+recorded: ``plan_change.py``): re-running
 ``golive run`` after a crash, a Ctrl-C or on another machine with the same
 store continues where the release stands instead of starting again. Two processes
 starting at the same instant get one run: the database refuses the second
@@ -17,6 +18,7 @@ from golive.clock import Clock
 from golive.errors import RunInProgress
 from golive.evidence.runs import RunNote
 from golive.plan.model import Plan
+from golive.runs import plan_change
 from golive.store.store import Run, StepSpec, Store, digest
 
 
@@ -25,11 +27,17 @@ def plan_digest(plan: Plan) -> str:
 
 
 def start_or_resume(store: Store, plan: Plan, env: str, kind: str, build: Callable[[], list[StepSpec]],
-                    clock: Clock, *, restart: bool = False, meta: dict[str, Any] | None = None) -> tuple[Run, bool]:
-    """The active run of this kind, or a new one; ``(run, resumed)``."""
+                    clock: Clock, *, restart: bool = False, meta: dict[str, Any] | None = None,
+                    accept_change: str | None = None) -> tuple[Run, bool]:
+    """The active run of this kind, or a new one; ``(run, resumed)``.
+
+    A run resumes only from the plan it was frozen from, or from a change accepted with ``accept_change``
+    (the why, recorded): ``plan_change.check``, which raises ``PlanChanged`` (exit 2) naming the steps.
+    """
     active = store.active_run(plan.release, env, kind)
     if active is not None and not restart:
-        return active, True
+        plan_change.check(store, active, plan_digest(plan), build, clock, accept_why=accept_change)
+        return store.get_run(active.id), True
     now = clock.now()
     if active is not None:
         store.set_run(active.id, now, status="aborted", reason="restarted", ended=True)
@@ -39,6 +47,8 @@ def start_or_resume(store: Store, plan: Plan, env: str, kind: str, build: Callab
         run = store.create_run(plan.release, env, kind, plan_digest(plan), build(), now, meta=meta or {})
     except RunInProgress as first:
         # Another process created it between our read and our insert: its run is this one's, resumed.
+        winner = store.get_run(first.run_id)
+        plan_change.check(store, winner, plan_digest(plan), build, clock, accept_why=accept_change)
         return store.get_run(first.run_id), True
     store.append_record(RunNote(subject=kind, outcome="started", plan_version=plan.version,
                                 steps=len(store.steps(run.id))), release=plan.release, env=env, run_id=run.id, at=now)

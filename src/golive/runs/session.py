@@ -16,7 +16,8 @@ from golive.engine.context import Services
 from golive.engine.runner import AdvanceResult, Engine
 from golive.errors import UsageError
 from golive.evidence.gates import Override
-from golive.runs.release import group_concurrency, start_or_resume
+from golive.runs import plan_change
+from golive.runs.release import group_concurrency, plan_digest, start_or_resume
 from golive.steps import alarm_baseline, planner
 from golive.steps.registry import all_handlers
 from golive.store.store import Run, StepSpec
@@ -35,9 +36,12 @@ def _engine(services: Services, holder: str | None = None) -> Engine:
 
 def drive(services: Services, env: str, kind: str, build: Callable[[], list[StepSpec]], *, restart: bool = False,
           wait_external: bool = False, stop_when: Callable[[AdvanceResult], bool] | None = None,
-          poll: timedelta = timedelta(seconds=10), holder: str | None = None) -> Driven:
+          poll: timedelta = timedelta(seconds=10), holder: str | None = None,
+          accept_change: str | None = None) -> Driven:
+    """Start or resume the run (a changed plan only with ``accept_change``, the why) and drive it."""
     plan = services.plan
-    run, resumed = start_or_resume(services.store, plan, env, kind, build, services.clock, restart=restart)
+    run, resumed = start_or_resume(services.store, plan, env, kind, build, services.clock, restart=restart,
+                                   accept_change=accept_change)
     if kind in ("release", "deploy", "verify"):
         alarm_baseline.record(services, run)
     result = _engine(services, holder).drive(run.id, wait_external=wait_external, stop_when=stop_when, poll=poll)
@@ -45,7 +49,8 @@ def drive(services: Services, env: str, kind: str, build: Callable[[], list[Step
 
 
 def release(services: Services, env: str, *, restart: bool = False, wait_external: bool = True,
-            until_phase: str | None = None, holder: str | None = None, no_wait: bool = False) -> Driven:
+            until_phase: str | None = None, holder: str | None = None, no_wait: bool = False,
+            accept_change: str | None = None, override_window_why: str | None = None) -> Driven:
     """``golive run``: the whole release, to its end or the next external wait.
 
     ``no_wait`` (``golive run --no-wait``) returns as soon as only waits remain, a time (a soak's next
@@ -79,8 +84,23 @@ def release(services: Services, env: str, *, restart: bool = False, wait_externa
             why = f": {ended.reason}" if ended.reason else ""
             raise UsageError(f"release {plan.release} {plan.version} in {env} already ended {ended.status} "
                              f"(run {ended.id}{why}); golive run --restart runs it again")
+    if override_window_why is not None:
+        _override_window(services, env, override_window_why)
     return drive(services, env, "release", lambda: planner.build_release(plan, env), restart=restart,
-                 wait_external=wait_external, stop_when=stop, holder=holder)
+                 wait_external=wait_external, stop_when=stop, holder=holder, accept_change=accept_change)
+
+
+def _override_window(services: Services, env: str, why: str) -> None:
+    """``--override-window``: the active run's windows that have ended may start, recorded with the why."""
+    from golive.evidence.gates import Override
+    from golive.steps.window import OVERRIDE
+
+    plan, store = services.plan, services.store
+    active = store.active_run(plan.release, env, "release")
+    if active is None:
+        raise UsageError(f"--override-window: no run of {plan.release} in {env} is waiting for a window")
+    store.append_record(Override(subject=OVERRIDE, why=why), release=plan.release, env=env, at=services.clock.now(),
+                        run_id=active.id)
 
 
 def preflight(services: Services, env: str) -> Driven:
@@ -88,17 +108,20 @@ def preflight(services: Services, env: str) -> Driven:
     return drive(services, env, "preflight", lambda: planner.build_preflight(services.plan, env), restart=True)
 
 
-def soak_start(services: Services, env: str, *, restart: bool = False) -> Driven:
+def soak_start(services: Services, env: str, *, restart: bool = False, accept_change: str | None = None) -> Driven:
     """Lay out the soak's checkpoints and evaluate whatever is already due; never waits."""
     return drive(services, env, "soak", lambda: planner.build_soak(services.plan, env), restart=restart,
-                 stop_when=_only_waits)
+                 stop_when=_only_waits, accept_change=accept_change)
 
 
-def soak_checkpoint(services: Services, env: str) -> Driven:
+def soak_checkpoint(services: Services, env: str, *, accept_change: str | None = None) -> Driven:
     """Evaluate every checkpoint of the active soak that is due now; never waits."""
-    active = services.store.active_run(services.plan.release, env, "soak")
+    plan = services.plan
+    active = services.store.active_run(plan.release, env, "soak")
     if active is None:
         raise UsageError(f"no active soak in {env} (golive soak start --env {env})")
+    plan_change.check(services.store, active, plan_digest(plan), lambda: planner.build_soak(plan, env),
+                      services.clock, accept_why=accept_change)
     result = _engine(services).drive(active.id, stop_when=_only_waits)
     return Driven(services.store.get_run(active.id), result, True)
 
@@ -124,7 +147,8 @@ def tag(services: Services, env: str) -> Driven:
 
 
 def deploy(services: Services, env: str, batch: str | None = None, project: str | None = None, *,
-           restart: bool = False, skip_gate_why: str | None = None, override_freeze_why: str | None = None) -> Driven:
+           restart: bool = False, skip_gate_why: str | None = None, override_freeze_why: str | None = None,
+           accept_change: str | None = None) -> Driven:
     """``golive deploy``: the batches (or one batch / project), refused without a GO unless told why."""
     from golive.steps.gate import freeze_item, latest_decision
 
@@ -145,4 +169,4 @@ def deploy(services: Services, env: str, batch: str | None = None, project: str 
             store.append_record(Override(subject="freeze", why=override_freeze_why, extra={"window": freeze.evidence}),
                                 release=plan.release, env=env, at=now)
     return drive(services, env, "deploy", lambda: planner.build_deploy(plan, env, batch, project), restart=restart,
-                 wait_external=False)
+                 wait_external=False, accept_change=accept_change)

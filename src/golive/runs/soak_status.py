@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from golive import schedule
 from golive.analysis.units import human_duration
 from golive.clock import parse_instant
 from golive.plan.model import Plan
@@ -42,9 +43,9 @@ def soak_summary(store: Store, plan: Plan, env: str, now: datetime) -> dict[str,
         due = start + timedelta(seconds=steps[nxt["index"] - 1].params["offset_s"])
         wait = due - now
         when = f"in {human_duration(wait)}" if wait.total_seconds() > 0 else "now"
-        text += f"; next #{nxt['index']} at {due:%H:%M %Z} ({when})"
+        text += f"; next #{nxt['index']} at {schedule.local(due, fmt='%H:%M')} ({when})"
     if start is not None and steps:
         ends = start + timedelta(seconds=steps[-1].params["offset_s"])
-        text += f"; soak ends {ends:%b %d %H:%M %Z}"
+        text += f"; soak ends {schedule.local(ends)}"
     return {"env": env, "run": run.id, "status": run.status, "text": text, "checkpoints": rows,
             "started_at": meta.get("start")}

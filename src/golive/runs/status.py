@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from golive import schedule
 from golive.analysis.units import human_duration
 from golive.evidence import Record, read
 from golive.evidence.canary import CanaryAnalysis, CanaryPromoted, CanaryRecord, CanaryShifted
 from golive.evidence.rollback import RollbackRecord
+from golive.store.statuses import StepStatus
 from golive.store.store import Event, Run, Step, Store
 
 
@@ -31,7 +33,7 @@ def _due_text(item: DueItem, now: datetime) -> str:
     if item.due_at is None:
         return f"{item.title}: {item.reason}"
     delta = item.due_at - now
-    when = item.due_at.strftime("%H:%M %Z" if delta.total_seconds() < 86400 else "%b %d %H:%M %Z")
+    when = schedule.local(item.due_at, fmt="%H:%M" if delta.total_seconds() < 86400 else "%b %d %H:%M")
     if delta.total_seconds() <= 0:
         return f"{item.title} due {when} (now)"
     return f"{item.title} due {when}, in {human_duration(delta)}"
@@ -43,13 +45,13 @@ def _failed_verdict(step: Step) -> bool:
     Such steps are done, not failed, so the run can carry on to its decision; their phase still failed.
     """
     result = step.result or {}
-    return step.status == "done" and bool(result.get("failed_at") or result.get("failures"))
+    return step.status == StepStatus.DONE and bool(result.get("failed_at") or result.get("failures"))
 
 
 def _phases(steps: list[Step]) -> list[dict[str, Any]]:
     phases: dict[str, dict[str, Any]] = {}
     for step in steps:
-        phase = phases.setdefault(step.phase, {"phase": step.phase, "steps": [], "status": "pending"})
+        phase = phases.setdefault(step.phase, {"phase": step.phase, "steps": [], "status": StepStatus.PENDING})
         phase["steps"].append({
             "key": step.key, "title": step.title, "status": step.status,
             "due_at": step.due_at.isoformat() if step.due_at else None, "wait_reason": step.wait_reason,
@@ -58,14 +60,14 @@ def _phases(steps: list[Step]) -> list[dict[str, Any]]:
         })
     for phase in phases.values():
         statuses = {s["status"] for s in phase["steps"]}
-        if "failed" in statuses or any(s["failed_verdict"] for s in phase["steps"]):
-            phase["status"] = "failed"
-        elif statuses <= {"done", "skipped"}:
-            phase["status"] = "done"
-        elif statuses <= {"cancelled", "pending"} and "cancelled" in statuses:
-            phase["status"] = "cancelled"
-        elif statuses & {"running", "waiting"} or "done" in statuses:
-            phase["status"] = "running"
+        if StepStatus.FAILED in statuses or any(s["failed_verdict"] for s in phase["steps"]):
+            phase["status"] = StepStatus.FAILED
+        elif statuses <= {StepStatus.DONE, StepStatus.SKIPPED}:
+            phase["status"] = StepStatus.DONE
+        elif statuses <= {StepStatus.CANCELLED, StepStatus.PENDING} and StepStatus.CANCELLED in statuses:
+            phase["status"] = StepStatus.CANCELLED
+        elif statuses & {StepStatus.RUNNING, StepStatus.WAITING, StepStatus.COMPENSATING} or StepStatus.DONE in statuses:
+            phase["status"] = StepStatus.RUNNING
     return list(phases.values())
 
 
@@ -92,16 +94,16 @@ def canaries(events: list[Event]) -> list[dict[str, Any]]:
 
 def run_status(store: Store, run: Run, now: datetime) -> dict[str, Any]:
     steps = store.steps(run.id)
-    due = [DueItem(s.key, s.title, s.due_at, s.wait_reason or "") for s in steps if s.status == "waiting"]
+    due = [DueItem(s.key, s.title, s.due_at, s.wait_reason or "") for s in steps if s.status == StepStatus.WAITING]
     if not due and run.active:
-        nxt = next((s for s in steps if s.status == "pending"), None)
+        nxt = next((s for s in steps if s.status == StepStatus.PENDING), None)
         if nxt is not None:
             due = [DueItem(nxt.key, nxt.title, None, "next")]
     return {
         "run": run.id, "release": run.release, "env": run.env, "kind": run.kind, "status": run.status,
         "reason": run.reason, "created_at": run.created_at.isoformat(),
         "ended_at": run.ended_at.isoformat() if run.ended_at else None,
-        "steps_done": sum(s.status == "done" for s in steps), "steps_total": len(steps),
+        "steps_done": sum(s.status == StepStatus.DONE for s in steps), "steps_total": len(steps),
         "phases": _phases(steps),
         "canaries": canaries(sorted(store.events(run_id=run.id, kind="canary") + store.events(run_id=run.id, kind="rollback"),
                                     key=lambda e: e.id)),

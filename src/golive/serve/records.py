@@ -188,3 +188,17 @@ def _batches(plan: Plan | None, release: str) -> list[dict[str, Any]]:
     if plan is None or plan.release != release:
         return []
     return [{"name": b.name, "projects": list(b.projects)} for b in plan.batches]
+
+
+def trim(value: Any, text_max: int, items_max: int) -> Any:
+    """The document with every string cut to ``text_max`` characters and every list to its last ``items_max``
+    entries, so one huge record (a 20 MB title) cannot make every fetch of the release huge."""
+    if isinstance(value, str):
+        if len(value) <= text_max:
+            return value
+        return value[:text_max] + f"… ({len(value) - text_max:,} characters not shown)"
+    if isinstance(value, list):
+        return [trim(v, text_max, items_max) for v in value[-items_max:]]
+    if isinstance(value, dict):
+        return {k: trim(v, text_max, items_max) for k, v in value.items()}
+    return value

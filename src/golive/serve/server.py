@@ -59,7 +59,7 @@ def serve(config: ServeConfig, options: ServeOptions) -> None:
         uvicorn.run(create_app(config), host=options.host, port=options.port, log_level="warning",
                     ssl_certfile=str(options.tls_cert) if options.tls_cert else None,
                     ssl_keyfile=str(options.tls_key) if options.tls_key else None,
-                    proxy_headers=options.behind_proxy, timeout_graceful_shutdown=2)
+                    proxy_headers=False, timeout_graceful_shutdown=2)  # X-Forwarded-For: app.client_address
     finally:
         for proc in workers:
             proc.terminate()

@@ -83,10 +83,10 @@ from golive.evidence.rollback import RollbackFailed, RolledBack
 from golive.providers.aws import Aws
 from golive.providers.http import get
 from golive.providers.lambdas import LambdaClient
-from golive.steps import alarm_baseline, canary_inconclusive
+from golive.steps import alarm_baseline, canary_inconclusive, restore
 from golive.steps.kind import StepKind, StepParams
 
-RETRY = timedelta(seconds=30)
+RETRY = timedelta(seconds=30)  # asking AWS again while a pause, or an outage the plan promotes after, waits
 
 
 def _aws(ctx: StepContext, p: CanaryParams) -> Aws:
@@ -132,21 +132,33 @@ def _operator_command(ctx: StepContext, p: CanaryParams) -> tuple[str, dict[str,
     return None
 
 
-def _rollback(ctx: StepContext, p: CanaryParams, aws: Aws, reason: str) -> Outcome:
+def _shifted(state: dict[str, Any]) -> bool:
+    """Traffic may have moved: a shift was made, or only intended (a crash between the alias update and the
+    next save leaves the intent alone; the restore reads the alias back either way)."""
+    return bool(state.get("shifted")) or state.get("shift_intent") is not None
+
+
+def _restore(ctx: StepContext, p: CanaryParams, reason: str, asked_by: str, *,
+             waiting: restore.Waiting | None) -> RolledBack | RollbackFailed:
+    router = restore.LambdaAliases(_aws(ctx, p), p.alias, _versions(ctx))
+    ask = restore.Ask(project=p.project, reason=reason, asked_by=asked_by, region=p.region,
+                      from_weight=ctx.state.get("shift_intent", ctx.state.get("last_weight")))
+    return restore.restore(router, ask, waiting=waiting)
+
+
+def _rollback(ctx: StepContext, p: CanaryParams, reason: str) -> Outcome:
+    """The canary's own failure: the intent (and its reason) saved first, so a resumed handler finishes this
+    rollback and fails instead of baking on; AWS not answering is the engine's to retry, never forward."""
     if ctx.state.get("phase") != "rolling_back":
         ctx.state.update(phase="rolling_back", rollback_reason=reason, rollback_asked_at=ctx.now.isoformat())
         ctx.save()
-    try:
-        seconds, confirmed = LambdaClient(aws).restore(_versions(ctx), p.alias)
-    except ExternalError as exc:
-        return Wait(ctx.now + RETRY, f"rollback pending, AWS did not answer ({exc}); retrying, never forward")
+    record = _restore(ctx, p, reason, "canary", waiting=None)
+    # The record, the state and the failure are written together by the engine as this returns.
+    ctx.record(record)
+    if isinstance(record, RollbackFailed):
+        return Fail(f"{p.project} could not be rolled back: {record.error} ({reason})", record.to_data())
     ctx.state.update(phase="rolled_back", weight=0.0)
-    evidence = {"project": p.project, "reason": reason, "seconds": round(seconds, 3),
-                "functions": [s.to_dict() for s in confirmed], "region": p.region,
-                "from_weight": ctx.state.get("last_weight")}
-    ctx.save()
-    ctx.record(RolledBack.from_data(p.project, "rolled_back", evidence))
-    return Fail(f"{p.project} rolled back: {reason}", evidence, rolled_back=True)
+    return Fail(f"{p.project} rolled back: {reason}", record.to_data(), rolled_back=True)
 
 
 def _gate(ctx: StepContext, p: CanaryParams, aws: Aws) -> str | None:
@@ -168,7 +180,7 @@ def _shift(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome:
     if blocked:
         ctx.record(CanaryGateBlocked(subject=p.project, project=p.project, weight=ctx.state.get("weight", 0.0),
                                      next_weight=weight, reason=blocked))
-        return _rollback(ctx, p, aws, f"not shifted to {weight:g}%: {blocked}")
+        return _rollback(ctx, p, f"not shifted to {weight:g}%: {blocked}")
     ctx.state["shift_intent"] = weight
     ctx.save()
     LambdaClient(aws).shift_all(_versions(ctx), p.alias, weight)
@@ -256,10 +268,7 @@ def _alarm_trigger(ctx: StepContext, p: CanaryParams, aws: Aws) -> str | None:
 
 def _alarms_at_start(ctx: StepContext, p: CanaryParams, aws: Aws) -> list[str]:
     """The alarms in ALARM when the run started in this region; read now if the run did not record them."""
-    region = p.region
-    environment = ctx.services.plan.environments.get(ctx.run.env)
-    primary = environment is None or region in (None, environment.region)
-    found = alarm_baseline.at_start(ctx.run.meta, ctx.run.env, None if primary else region)
+    found = alarm_baseline.at_start(ctx.run.meta, ctx.run.env, None if p.primary else p.region)
     if found is not None:
         return sorted(found)
     if not any(t.get("alarms") == "new" for t in p.triggers):
@@ -295,7 +304,7 @@ def _health_trigger(ctx: StepContext, p: CanaryParams) -> str | None:
 
 
 def _trigger_specs(ctx: StepContext, p: CanaryParams) -> list[CriterionSpec]:
-    metrics = {n: parse_metric_def(m.lambda_, n) for n, m in ctx.services.plan.metrics.items()}
+    metrics = {n: parse_metric_def(text, n) for n, text in p.metrics.items()}
     default = int(p.min_invocations)
     specs = []
     for t in p.triggers:
@@ -474,7 +483,7 @@ def _bake(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome:
                                                                 "line": said}))
     ctx.state["last_verdict"] = verdict
     if verdict == "fail":
-        return _rollback(ctx, p, aws, why)
+        return _rollback(ctx, p, why)
     if verdict == "error":
         return _on_inconclusive(ctx, p, aws, f"AWS did not answer: {why}", outage=True)
     if ctx.state.get("outage"):
@@ -504,7 +513,7 @@ def _on_inconclusive(ctx: StepContext, p: CanaryParams, aws: Aws, why: str, *, o
 
 def _act(ctx: StepContext, p: CanaryParams, aws: Aws, action: canary_inconclusive.Action) -> Outcome:
     if action.kind == "rollback":
-        return _rollback(ctx, p, aws, f"fail safe: {action.reason}")
+        return _rollback(ctx, p, f"fail safe: {action.reason}")
     if action.kind == "promote":
         ctx.state.update(index=ctx.state["index"] + 1, phase="shift", forced=True)
         ctx.save()
@@ -521,7 +530,7 @@ def _paused(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome:
     """A paused canary: an incident or alarm trigger still rolls it back; otherwise it waits for an operator."""
     why = _incident_trigger(ctx, p) or _alarm_trigger(ctx, p, aws)
     if why:
-        return _rollback(ctx, p, aws, f"trigger while paused: {why}")
+        return _rollback(ctx, p, f"trigger while paused: {why}")
     return _act(ctx, p, aws, canary_inconclusive.paused(ctx, p.analysis))
 
 
@@ -529,7 +538,7 @@ def run(ctx: StepContext, p: CanaryParams) -> Outcome:
     aws = _aws(ctx, p)
     phase = ctx.state.get("phase")
     if phase == "rolling_back":
-        return _rollback(ctx, p, aws, ctx.state["rollback_reason"])
+        return _rollback(ctx, p, ctx.state["rollback_reason"])
     if phase == "rolled_back":
         return Fail(f"{p.project} rolled back: {ctx.state.get('rollback_reason')}", rolled_back=True)
     if phase == "promoted":
@@ -542,7 +551,7 @@ def run(ctx: StepContext, p: CanaryParams) -> Outcome:
     if command is not None:
         kind, data = command
         if kind == "abort":
-            return _rollback(ctx, p, aws, f"aborted by {data.get('by') or 'an operator'}: {data.get('why') or 'golive abort'}")
+            return _rollback(ctx, p, f"aborted by {data.get('by') or 'an operator'}: {data.get('why') or 'golive abort'}")
         ctx.state.update(index=len(p.steps) - 1, phase="shift", forced=True)
         ctx.record(CanaryPromoteForced.from_data(p.project, "promote_forced",
                                                  {"project": p.project, **data}))
@@ -553,30 +562,38 @@ def run(ctx: StepContext, p: CanaryParams) -> Outcome:
             return _paused(ctx, p, aws)
         return _bake(ctx, p, aws)
     except ExternalError as exc:
+        if ctx.state.get("phase") == "rolling_back":
+            raise  # the rollback itself met no answer: the engine tries the step again, on the retry budget
         if ctx.state["phase"] == "bake":
             return _on_inconclusive(ctx, p, aws, f"AWS did not answer ({exc})", outage=True)
         if ctx.state["phase"] == canary_inconclusive.PAUSED:
             return Wait(ctx.now + RETRY, f"{p.project}: paused; AWS did not answer ({exc}), asking again")
-        return _rollback(ctx, p, aws, f"fail safe: AWS did not answer ({exc})")
+        return _rollback(ctx, p, f"fail safe: AWS did not answer ({exc})")
 
 
 def compensate(ctx: StepContext, p: CanaryParams, reason: str) -> None:
-    """The batch stopped: put this project's shifted traffic back (the plan's rollback_shifted)."""
-    if not p.rollback_shifted or not ctx.state.get("shifted"):
+    """The batch stopped: put this project's shifted traffic back (the plan's rollback_shifted).
+
+    Idempotent: the engine calls it again after a crash until it returns. The record and the state that says
+    it is done are written in one transaction (``ctx.save``), so a second call finds it done and records
+    nothing twice; before that, a second call restores again (an alias already on stable reads back so).
+    """
+    if not p.rollback_shifted or ctx.state.get("phase") in ("rolled_back", "rollback_failed") \
+            or "versions" not in ctx.state:
         return
-    if ctx.state.get("phase") == "rolled_back":
+    if not _shifted(ctx.state) and ctx.state.get("phase") != "rolling_back":
         return
-    aws = _aws(ctx, p)
-    ctx.state.update(phase="rolling_back", rollback_reason=reason)
-    try:
-        seconds, confirmed = LambdaClient(aws).restore(_versions(ctx), p.alias)
-    except GoliveError as exc:
-        ctx.record(RollbackFailed(subject=p.project, project=p.project, reason=reason,
-                                  error=str(exc)))
-        return
-    ctx.state["phase"] = "rolled_back"
-    ctx.record(RolledBack(subject=p.project, project=p.project, reason=reason,
-                          seconds=round(seconds, 3), functions=tuple(s.to_dict() for s in confirmed)))
+    reason = ctx.state.get("rollback_reason") or reason
+    if ctx.state.get("phase") != "rolling_back":
+        ctx.state.update(phase="rolling_back", rollback_reason=reason, rollback_asked_at=ctx.now.isoformat())
+        ctx.save()
+    record = _restore(ctx, p, reason, "compensation", waiting=restore.Waiting.of(ctx.services, ctx.run.env))
+    if isinstance(record, RolledBack):
+        ctx.state.update(phase="rolled_back", weight=0.0)
+    else:
+        ctx.state["phase"] = "rollback_failed"
+    ctx.record(record)
+    ctx.save()
 
 
 class CanaryStep(StepParams):
@@ -596,6 +613,8 @@ class CanaryParams(StepParams):
     health: list[str] = Field(default_factory=list)
     http_ok: list[int] = Field(default_factory=lambda: [200])
     rollback_shifted: bool = True  # a failure elsewhere in the batch puts this canary's traffic back
+    primary: bool = True  # in the environment's primary region (False: its DR region)
+    metrics: dict[str, str] = Field(default_factory=dict)  # the triggers' metrics: name -> the plan's lambda expression
 
 
 def describe(p: CanaryParams) -> list[str]:
@@ -613,6 +632,10 @@ def describe(p: CanaryParams) -> list[str]:
         if step.bake_s:
             calls.append(f"  bake {hours_or_minutes(timedelta(seconds=step.bake_s))}: every {every} "
                          f"GetMetricData by ExecutedVersion, triggers + canary-vs-stable judge")
+    for trigger in p.triggers:
+        shown = ", ".join(f"{k}={v}" for k, v in trigger.items() if v not in (None, [], {}))
+        name = parse_criterion(trigger["criterion"]).metric if trigger.get("criterion") else None
+        calls.append(f"  roll back on {shown}" + (f" ({name} = {p.metrics[name]})" if name in p.metrics else ""))
     return calls
 
 

@@ -8,6 +8,7 @@ Also here: what a preflight's failures mean (blocking, or fixed by prep, or unan
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from golive.checks import registry
@@ -45,10 +46,18 @@ def unreachable(result: CheckResult) -> str | None:
     return None if result.unanswered is None else result.unanswered.message or result.summary
 
 
-def preflight_summary(plan: Plan, entries: list[dict[str, Any]], results: list[CheckResult]) -> dict[str, Any]:
+def sourced_secrets(plan: Plan) -> dict[str, list[str]]:
+    """Per project, the secrets the plan gives a source for: prep sets them when missing (frozen into steps)."""
+    return {name: sorted(s for s, source in project.secrets.items() if source is not None)
+            for name, project in plan.projects.items()}
+
+
+def preflight_summary(sourced: Mapping[str, Collection[str]], entries: list[dict[str, Any]],
+                      results: list[CheckResult]) -> dict[str, Any]:
     """Failures split into what blocks a release and what the prep phase will fix itself.
 
-    Prep sets a missing secret the plan gives a source for, and creates the release tags.
+    Prep sets a missing secret the plan gives a source for (``sourced``: ``sourced_secrets(plan)``, as the
+    step froze it), and creates the release tags.
     """
     blocking: list[str] = []
     fixable: list[str] = []
@@ -56,12 +65,12 @@ def preflight_summary(plan: Plan, entries: list[dict[str, Any]], results: list[C
         if result.ok:
             continue
         line = f"{result.check} {result.target}: {result.summary}"
-        project = plan.projects.get(entry.get("project", ""))
+        project = sourced.get(entry.get("project", ""))
         if result.check == "github_tag":
             fixable.append(line)
         elif result.check == "github_secrets" and project is not None:
             missing = missing_secrets([e.to_dict() for e in result.evidence])
-            if missing and all(project.secrets.get(name) is not None for name in missing):
+            if missing and all(name in project for name in missing):
                 fixable.append(line)
             else:
                 blocking.append(line)

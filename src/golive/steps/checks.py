@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Outcome
 from golive.steps.checking import preflight_summary, run_step_checks
@@ -23,6 +25,7 @@ class ChecksParams(StepParams):
     checks: list[dict[str, Any]]
     mode: Literal["gate", "report"] = "gate"
     on_failure: str | None = None  # "rollback": a failed validation puts promoted canaries back
+    sourced_secrets: dict[str, list[str]] = Field(default_factory=dict)  # a report's: secrets prep sets if missing
 
 
 def describe_check(check: dict[str, Any]) -> str:
@@ -41,11 +44,15 @@ def describe(params: ChecksParams) -> list[str]:
 
 def run(ctx: StepContext, params: ChecksParams) -> Outcome:
     entries = params.checks
+    if params.on_failure == "rollback" and "rollback" in ctx.state:
+        # Resumed mid-rollback: the validation failed already; checking again the traffic it moved back would lie.
+        saved = ctx.state["rollback"]
+        return after_failed_validation(ctx, saved["reason"], dict(saved["result"]))
     results = run_step_checks(ctx, entries, raise_unanswered=params.mode != "report")
     bad = [f"{r.check} {r.target}: {r.summary}" for r in results if not r.ok]
     summary = {"passed": sum(r.ok for r in results), "failed": len(bad), "total": len(results)}
     if params.mode == "report":
-        pre = preflight_summary(ctx.services.plan, entries, results)
+        pre = preflight_summary(params.sourced_secrets, entries, results)
         text = f"{len(results)} checks passed" if not bad else \
             f"action required: {len(bad)} of {len(results)} checks failed ({len(pre['fixable'])} fixed by prep)"
         return Done(text, {**pre, "action": bad}, outcome="pass" if not bad else "warn", kind="preflight",

@@ -3,10 +3,20 @@
 A workflow deploy records its intent and run id through the step's saved
 state (``golive.steps.workflow``), so a golive killed while watching
 resumes watching the same run and never dispatches again. The engine polls
-every few seconds by waiting, not sleeping. A command deploy runs its argv
-with a timeout; it is recorded as started before it runs, and a deploy
-command is expected to be idempotent (``terraform apply``, ``sam deploy``),
-since a process killed mid-command cannot know how far it got. In a
+every few seconds by waiting, not sleeping.
+
+A command deploy runs its argv in a process group of its own, with a
+timeout (``golive.providers.shell`` ends the group at the timeout or when
+golive is stopped). Its intent (a token put in the command's environment,
+the time, then its process group) is saved before it runs, and its exit
+right after. A golive that finds the intent without an exit (it was killed,
+or stopped mid-command) knows the command did not finish: it says so in one
+line, ends whatever of it still runs, and, since a command cut off midway
+may have done part of its work, does not run it again by itself: the step
+fails for a person to check, unless the plan declares the command
+``idempotent: true`` (``terraform apply``), which runs it again; never when
+it ran on another host (a PostgreSQL worker there died), since nothing here
+can tell whether it still runs. In a
 rehearsal a command without ``timeout:`` gets five minutes of wall time, and
 once it succeeds the sandbox plays its effect (``SandboxWorld.command_deployed``:
 the project's functions get their next version), since the command itself
@@ -15,6 +25,9 @@ reached no real AWS.
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -22,11 +35,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from golive.clock import parse_instant
 from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Outcome, Wait
 from golive.errors import GoliveError
 from golive.evidence.runs import DeployDispatched
-from golive.plan.model import Plan
 from golive.providers import shell
 from golive.steps.kind import StepKind, StepParams
 from golive.steps.workflow import dispatch_once, poll
@@ -64,44 +77,118 @@ def _workflow(ctx: StepContext, p: DeployParams) -> Outcome:
     return Fail(f"{p.workflow} run {run_id} {progress.summary()} ({progress.html_url})", evidence)
 
 
-def command_timeout(plan: Plan, project: str, planned_s: float, *, rehearsal: bool) -> float:
+def command_timeout(p: DeployParams, *, rehearsal: bool) -> float:
     """The plan's ``timeout``; in a rehearsal without one, a few minutes of wall time rather than half an hour."""
-    found = plan.projects.get(project)
-    if rehearsal and (found is None or found.deploy.timeout is None):
+    if rehearsal and not p.timeout_planned:
         return REHEARSAL_TIMEOUT.total_seconds()
-    return planned_s
+    return p.timeout_s
 
 
 def _command(ctx: StepContext, p: DeployParams) -> Outcome:
     argv = p.argv or []
     workdir = Path(ctx.services.extras.get("workdir", "."))
     cwd = workdir / p.cwd if p.cwd else workdir
-    ctx.state["started_at"] = ctx.now.isoformat()
+    before = _intent(ctx.state)
+    if before is not None and "exit_code" in before:  # it ended, but golive stopped before writing the outcome
+        return _outcome(p, argv, before, rerun=None)
+    rerun, gone = _unfinished(before) if before is not None else (None, True)
+    if rerun is not None and not gone:
+        return Fail(f"{rerun}; not run again while it may still be running: check it, then finish by hand or run "
+                    f"golive deploy --project {p.project}", {"project": p.project, "argv": argv, "unfinished": rerun})
+    if rerun is not None and not p.idempotent:
+        return Fail(f"{rerun}; not run again, as it may have done part of its work: check it, then finish by hand "
+                    f"or run golive deploy --project {p.project} (or declare the deploy idempotent: true)",
+                    {"project": p.project, "argv": argv, "unfinished": rerun})
+    intent: dict[str, Any] = {"token": uuid.uuid4().hex, "at": ctx.now.isoformat(), "host": socket.gethostname()}
+    ctx.state["command"] = intent
     ctx.save()
     try:
-        timeout = command_timeout(ctx.services.plan, p.project, p.timeout_s,
-                                  rehearsal=ctx.services.rehearsal)
-        result = shell.run(argv, timeout=timeout, cwd=str(cwd))
+        timeout = command_timeout(p, rehearsal=ctx.services.rehearsal)
+        result = _run_recorded(ctx, argv, cwd, timeout, intent)
     except GoliveError as exc:
         return Fail(f"deploy command could not start: {exc}")
     output = ctx.services.redact((result.stdout + result.stderr)[-4000:])
-    evidence = {"project": p.project, "argv": argv, "exit_code": result.exit_code, "output": output,
-                "seconds": result.duration_s}
+    ended = {"exit_code": result.exit_code, "output": output, "seconds": result.duration_s,
+             "timed_out": result.timed_out, "group_ended": result.ended}
     played: Callable[[str], None] | None = ctx.services.extras.get("deploy_effect")
     if result.ok and ctx.services.rehearsal and played is not None:
         # The command ran against no real AWS: the sandbox does what it would have (a new Lambda version...).
         played(p.project)
-        evidence["sandbox_effect"] = True
-    if result.ok:
-        return Done(f"{' '.join(argv)} succeeded", evidence, kind="deploy", subject=p.project)
-    why = "timed out" if result.timed_out else f"exited {result.exit_code}"
-    return Fail(f"{' '.join(argv)} {why}: {output[-300:]}", evidence)
+        ended["sandbox_effect"] = True
+    intent.update(ended)
+    ctx.save()  # its exit, so a golive stopped before writing the outcome does not take it for unfinished
+    return _outcome(p, argv, intent, rerun)
+
+
+def _intent(state: dict[str, Any]) -> dict[str, Any] | None:
+    """The saved intent of a command started before (a step of an older golive saved only ``started_at``)."""
+    saved = state.get("command")
+    if isinstance(saved, dict):
+        return saved
+    return {"at": state["started_at"]} if "started_at" in state else None
+
+
+def _run_recorded(ctx: StepContext, argv: list[str], cwd: Path, timeout: float,
+                  intent: dict[str, Any]) -> shell.CommandOutcome:
+    """Run the command, its group's id saved as soon as it exists; if golive is stopped meanwhile, say so there."""
+    running: list[shell.Group] = []
+
+    def started(group: shell.Group) -> None:
+        running.append(group)
+        intent["pid"] = group.pid
+        ctx.save()
+
+    try:
+        return shell.run(argv, timeout=timeout, cwd=str(cwd), token=intent["token"], on_start=started)
+    except BaseException as stop:
+        if running and running[0].ended is not None and not isinstance(stop, Exception):
+            # golive is being stopped and shell.run saw the group end (a second stop cuts that short: then the
+            # resumed step looks for what is left, as after a kill)
+            intent.update(stopped_at=ctx.now.isoformat(), group_ended=running[0].ended)
+            with contextlib.suppress(Exception):
+                ctx.save()
+        raise
+
+
+def _unfinished(intent: dict[str, Any]) -> tuple[str, bool]:
+    """The one line for a command a previous golive started and never saw end, having ended what is left of it;
+    and whether golive knows nothing of it still runs (not when it ran on another host, or without /proc)."""
+    group = f", process group {intent['pid']}" if "pid" in intent else ""
+    at = parse_instant(str(intent["at"])).strftime("%Y-%m-%d %H:%M:%SZ")
+    how = f"golive was stopped; process group {intent.get('group_ended')}" if "stopped_at" in intent else \
+        "golive was killed"
+    line = f"the command started {at}{group} did not finish ({how})"
+    token, host = intent.get("token"), intent.get("host")
+    ended = "stopped_at" in intent  # golive ended the group itself before it stopped
+    if token is None:
+        return line, ended
+    if host is not None and host != socket.gethostname():
+        return f"{line}; it ran on {host}, where golive cannot look from here", ended
+    if not shell.can_find_survivors():
+        return f"{line}; golive cannot look for what is left of it here (no /proc)", ended
+    survivors = shell.end_survivors(str(token))
+    return line + (f"; ended {len(survivors)} of its processes still running" if survivors else
+                   "; none of it is left"), True
+
+
+def _outcome(p: DeployParams, argv: list[str], ended: dict[str, Any], rerun: str | None) -> Outcome:
+    evidence = {"project": p.project, "argv": argv, **{k: ended[k] for k in ("exit_code", "output", "seconds")},
+                **({"sandbox_effect": True} if ended.get("sandbox_effect") else {}),
+                **({"group_ended": ended["group_ended"]} if ended.get("group_ended") else {}),
+                **({"rerun_after": rerun} if rerun else {})}
+    shown = f"{rerun}; run again (idempotent):" if rerun else " ".join(argv)
+    if ended["exit_code"] == 0 and not ended.get("timed_out"):
+        return Done(f"{shown} succeeded", evidence, kind="deploy", subject=p.project)
+    why = f"timed out (process group {ended['group_ended']})" if ended.get("timed_out") else \
+        f"exited {ended['exit_code']}"
+    return Fail(f"{shown} {why}: {str(ended['output'])[-300:]}", evidence)
 
 
 class DeployParams(StepParams):
     project: str
     method: Literal["github_workflow", "command"]
     timeout_s: float
+    timeout_planned: bool = True  # the plan set the timeout (False: golive's default, shorter in a rehearsal)
     # github_workflow
     repo: str | None = None
     workflow: str | None = None
@@ -110,6 +197,7 @@ class DeployParams(StepParams):
     # command
     argv: list[str] | None = None
     cwd: str | None = None
+    idempotent: bool = False
 
 
 def describe(params: DeployParams) -> list[str]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import Field
 
+from golive import schedule
 from golive.analysis.units import human_duration
 from golive.checks.runner import run_checks
 from golive.engine.context import StepContext
@@ -27,9 +28,10 @@ from golive.errors import UnknownNameError, UsageError
 from golive.evidence.checks import Preflight
 from golive.evidence.gates import ApprovalRecord, GateDecisionRecord, GateItem
 from golive.evidence.runs import Checkpoint, SoakVerdict
-from golive.plan.model import Plan
-from golive.steps.checking import check_context, preflight_checks, preflight_summary
+from golive.plan.model import FreezeWindow, Plan
+from golive.steps.checking import check_context, preflight_checks, preflight_summary, sourced_secrets
 from golive.steps.kind import StepKind, StepParams
+from golive.store.statuses import RunStatus
 from golive.store.store import Event, Store
 
 
@@ -85,12 +87,12 @@ def _latest(events: list[Event]) -> Event | None:
     return events[-1] if events else None
 
 
-def _soak_item(store: Store, plan: Plan, soak_env: str) -> GateItem:
+def _soak_item(store: Store, release: str, soak_env: str) -> GateItem:
     name = f"soak.{soak_env}"
     # A soak inside a release run is stamped with the run's environment; its record names the soak's.
-    verdicts = [e for e in store.records(SoakVerdict, release=plan.release) if e.record.env == soak_env]
+    verdicts = [e for e in store.records(SoakVerdict, release=release) if e.record.env == soak_env]
     if not verdicts:
-        cps = [e.record for e in store.records(Checkpoint, release=plan.release) if e.record.env == soak_env]
+        cps = [e.record for e in store.records(Checkpoint, release=release) if e.record.env == soak_env]
         failed = [c for c in cps if c.outcome == "fail"]
         if failed:
             return GateItem(name, False, f"{failed[-1].subject} failed: " + "; ".join(failed[-1].failures),
@@ -102,11 +104,11 @@ def _soak_item(store: Store, plan: Plan, soak_env: str) -> GateItem:
         return GateItem(name, False, f"failed at checkpoint {verdict.failed_at} of {verdict.checkpoints}: {reasons}",
                         verdict.to_data())
     return GateItem(name, True, f"passed: {verdict.checkpoints} of {verdict.checkpoints} "
-                                f"checkpoints ({at:%b %d %H:%M})", verdict.to_data())
+                                f"checkpoints ({schedule.local(at)})", verdict.to_data())
 
 
-def _preflight_item(store: Store, plan: Plan, env: str, freshness: timedelta, now: datetime) -> GateItem:
-    found = store.records(Preflight, release=plan.release, env=env)
+def _preflight_item(store: Store, release: str, env: str, freshness: timedelta, now: datetime) -> GateItem:
+    found = store.records(Preflight, release=release, env=env)
     if not found:
         return GateItem("preflight", False, f"no preflight has run for {env} (golive preflight --env {env})",
                         refreshable=True)
@@ -123,10 +125,9 @@ def _preflight_item(store: Store, plan: Plan, env: str, freshness: timedelta, no
     return GateItem("preflight", True, f"passed {human_duration(age)} ago{note}", preflight.to_data())
 
 
-def _approval_items(store: Store, plan: Plan, gate: str, env: str, freshness: timedelta,
+def _approval_items(store: Store, release: str, gate: str, roles: list[str], env: str, freshness: timedelta,
                     now: datetime, since: datetime | None) -> list[GateItem]:
-    roles = gate_roles(plan, gate)
-    approvals = [a for a in store.approvals(plan.release, env, gate)
+    approvals = [a for a in store.approvals(release, env, gate)
                  if now - a.at <= freshness and (since is None or a.at >= since)]
     items = []
     for role in roles:
@@ -134,7 +135,7 @@ def _approval_items(store: Store, plan: Plan, gate: str, env: str, freshness: ti
         if who:
             a = who[-1]
             kind = " (rehearsal)" if a.rehearsal else ""
-            items.append(GateItem(f"approval {role}", True, f"{a.by}{kind} at {a.at:%b %d %H:%M}"
+            items.append(GateItem(f"approval {role}", True, f"{a.by}{kind} at {schedule.local(a.at)}"
                                   + (f": {a.note}" if a.note else ""), {"by": a.by, "note": a.note}))
         else:
             items.append(GateItem(f"approval {role}", False, f"no approval by role {role} "
@@ -142,8 +143,8 @@ def _approval_items(store: Store, plan: Plan, gate: str, env: str, freshness: ti
     return items
 
 
-def _incident_item(store: Store, plan: Plan) -> GateItem:
-    open_ = [i for i in store.incidents(plan.release, open_only=True) if i.severity in ("P0", "P1")]
+def _incident_item(store: Store, release: str) -> GateItem:
+    open_ = [i for i in store.incidents(release, open_only=True) if i.severity in ("P0", "P1")]
     if open_:
         return GateItem("incidents", False, "; ".join(f"open {i.severity} #{i.id}: {i.title}" for i in open_),
                         [{"id": i.id, "severity": i.severity, "title": i.title} for i in open_])
@@ -151,59 +152,117 @@ def _incident_item(store: Store, plan: Plan) -> GateItem:
 
 
 def freeze_item(plan: Plan, now: datetime) -> GateItem:
+    return _freeze_item(freeze_spans(plan), now)
+
+
+def freeze_spans(plan: Plan) -> list[FreezeSpan]:
+    """The plan's freezes as a gate freezes them: dated windows, weekly rules (in the plan's zone), holidays."""
+    tz = plan.tz
+    out: list[FreezeSpan] = []
     for window in plan.freeze:
-        if window.start <= now < window.end:
-            return GateItem("freeze", False, f"freeze window in force until {window.end:%b %d %H:%M}: {window.reason}",
-                            {"start": window.start.isoformat(), "end": window.end.isoformat()})
+        if isinstance(window, FreezeWindow):
+            out.append(FreezeSpan(start=window.start, end=window.end, reason=window.reason))
+        else:
+            out.append(FreezeSpan(days=list(window.days), weekly=(window.start, window.end), timezone=plan.timezone,
+                                  reason=window.reason))
+    for day in plan.holidays:
+        span = schedule.holiday_span(day, tz)
+        out.append(FreezeSpan(start=span.start, end=span.end, reason=f"public holiday {day:%b %d}"))
+    return out
+
+
+def _freeze_item(windows: list[FreezeSpan], now: datetime) -> GateItem:
+    for window in windows:
+        for span in window.spans(now):
+            if span.holds(now):
+                until = schedule.local(span.end, schedule.zone(window.timezone))
+                return GateItem("freeze", False, f"freeze window in force until {until}: {window.reason}",
+                                {"start": span.start.isoformat(), "end": span.end.isoformat()})
     return GateItem("freeze", True, "no freeze window in force")
 
 
-def evaluate_gate(store: Store, plan: Plan, gate: str, env: str, now: datetime,
-                  live_items: list[GateItem] | None = None, approvals_since: datetime | None = None) -> Decision:
-    """GO when every requirement holds: soaks passed, preflight fresh, approvals, no P0/P1, no freeze."""
+def gate_params(plan: Plan, gate: str, env: str) -> GateParams:
+    """A gate of the plan as its step freezes it: everything the decision weighs, read once."""
     if gate not in plan.gates:
         raise UnknownNameError("gate", gate, list(plan.gates))
     spec = plan.gates[gate]
     if spec.env is not None and spec.env != env:
         raise UsageError(f"gate '{gate}' is for environment '{spec.env}', not '{env}'")
+    return GateParams(gate=gate, env=env, requires=list(spec.requires), approvals=list(spec.approvals),
+                      checklist=list(spec.checklist), freshness_s=spec.freshness.total_seconds(),
+                      freeze=freeze_spans(plan),
+                      preflight=preflight_checks(plan, env)
+                      if "preflight" in spec.requires and env in plan.environments else [],
+                      sourced_secrets=sourced_secrets(plan))
+
+
+def evaluate_gate(store: Store, plan: Plan, gate: str, env: str, now: datetime,
+                  live_items: list[GateItem] | None = None, approvals_since: datetime | None = None) -> Decision:
+    """GO when every requirement holds: soaks passed, preflight fresh, approvals, no P0/P1, no freeze."""
+    return decide(store, plan.release, gate_params(plan, gate, env), now, live_items, approvals_since)
+
+
+def decide(store: Store, release: str, params: GateParams, now: datetime, live_items: list[GateItem] | None = None,
+           approvals_since: datetime | None = None) -> Decision:
+    """The decision from a gate's frozen parameters and the store's evidence (nothing read from the plan)."""
+    gate, env = params.gate, params.env
+    freshness = timedelta(seconds=params.freshness_s)
     items: list[GateItem] = []
-    for req in spec.requires:
+    for req in params.requires:
         if req == "preflight":
-            items.append(_preflight_item(store, plan, env, spec.freshness, now))
+            items.append(_preflight_item(store, release, env, freshness, now))
         elif req.startswith("soak."):
-            items.append(_soak_item(store, plan, req.split(".", 1)[1]))
-    items.append(_incident_item(store, plan))
-    items.append(freeze_item(plan, now))
+            items.append(_soak_item(store, release, req.split(".", 1)[1]))
+    items.append(_incident_item(store, release))
+    items.append(_freeze_item(params.freeze, now))
     items += live_items or []
-    items += _approval_items(store, plan, gate, env, spec.freshness, now, approvals_since)
-    if spec.checklist:
+    items += _approval_items(store, release, gate, params.approvals, env, freshness, now, approvals_since)
+    if params.checklist:
         approved = all(i.ok for i in items if i.name.startswith("approval "))
-        items.append(GateItem(f"checklist ({len(spec.checklist)} items)", approved,
+        items.append(GateItem(f"checklist ({len(params.checklist)} items)", approved,
                               "confirmed by the approvers" if approved else "confirmed when the approvers approve",
-                              list(spec.checklist), approval_only=True))
+                              list(params.checklist), approval_only=True))
     return Decision(gate, env, tuple(items))
 
 
-def record_decision(store: Store, plan: Plan, decision: Decision, now: datetime, asked_by: str,
+def record_decision(store: Store, release: str, decision: Decision, now: datetime, asked_by: str,
                     run_id: int | None = None) -> None:
     record = GateDecisionRecord.from_data(decision.gate, decision.verdict, {**decision.to_dict(), "asked_by": asked_by})
-    store.append_record(record, release=plan.release, env=decision.env, at=now, run_id=run_id)
+    store.append_record(record, release=release, env=decision.env, at=now, run_id=run_id)
 
 
 def latest_decision(store: Store, plan: Plan, env: str) -> Event | None:
     return _latest([e for e in store.events(release=plan.release, env=env, kind="gate")])
 
 
-def _fresh_preflight(ctx: StepContext, env: str) -> None:
+def _fresh_preflight(ctx: StepContext, params: GateParams) -> None:
     """The last preflight is missing or too old for the gate: run it again now, as evidence for this decision."""
-    entries = preflight_checks(ctx.services.plan, env)
+    env, entries = params.env, params.preflight
     results = run_checks(entries, lambda e: check_context(ctx.services, e or env))
-    summary = preflight_summary(ctx.services.plan, entries, results)
+    summary = preflight_summary(params.sourced_secrets, entries, results)
     record = Preflight.from_data(f"preflight {env} (re-run for the gate)",
                                  "pass" if not summary["blocking"] and not summary["fixable"] else "warn",
                                  ctx.services.redact.data(summary))
     ctx.store.append_record(record, release=ctx.run.release, env=env, run_id=ctx.run.id, step_key=ctx.step.key,
                             at=ctx.now)
+
+
+class FreezeSpan(StepParams):
+    """A freeze as a gate freezes it: dated (``start``, ``end``) or weekly (``days`` and local ``weekly`` times)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    days: list[str] | None = None
+    weekly: tuple[str, str] | None = None
+    timezone: str | None = None
+    reason: str = ""
+
+    def spans(self, around: datetime) -> list[schedule.Span]:
+        if self.start is not None and self.end is not None:
+            return [schedule.Span(self.start, self.end)]
+        if self.days and self.weekly:
+            return schedule.weekly_spans(self.days, *self.weekly, schedule.zone(self.timezone), around)
+        return []
 
 
 class GateParams(StepParams):
@@ -213,24 +272,31 @@ class GateParams(StepParams):
     requires: list[str] = Field(default_factory=list)
     approvals: list[str] = Field(default_factory=list)
     checklist: list[str] = Field(default_factory=list)
+    freshness_s: float = 86400.0  # how old a passed preflight or an approval may be
+    freeze: list[FreezeSpan] = Field(default_factory=list)  # the plan's freeze windows
+    preflight: list[dict[str, Any]] = Field(default_factory=list)  # what a stale preflight is run again with
+    sourced_secrets: dict[str, list[str]] = Field(default_factory=dict)  # per project: secrets prep can set
 
 
 def describe(params: GateParams) -> list[str]:
-    return [*(f"requires {r}" for r in params.requires), *(f"approval by role {r}" for r in params.approvals),
-            *(f"checklist: {c}" for c in params.checklist)]
+    fresh = human_duration(timedelta(seconds=params.freshness_s))
+    return [*(f"requires {r}" + (f" (at most {fresh} old)" if r == "preflight" else "") for r in params.requires),
+            *(f"approval by role {r} (within {fresh})" for r in params.approvals),
+            *(f"checklist: {c}" for c in params.checklist),
+            *(f"freeze {w.start:%b %d %H:%M}–{w.end:%b %d %H:%M}: {w.reason}" for w in params.freeze)]
 
 
 def run(ctx: StepContext, params: GateParams) -> Outcome:
-    plan, store = ctx.services.plan, ctx.store
+    release, store = ctx.run.release, ctx.store
     gate, env = params.gate, params.env
-    decision = evaluate_gate(store, plan, gate, env, ctx.now)
+    decision = decide(store, release, params, ctx.now)
     if any(i.refreshable for i in decision.items):
-        _fresh_preflight(ctx, env)
-        decision = evaluate_gate(store, plan, gate, env, ctx.now)
+        _fresh_preflight(ctx, params)
+        decision = decide(store, release, params, ctx.now)
     if decision.only_approvals_missing:
         missing = [i.name.removeprefix("approval ") for i in decision.items if i.name.startswith("approval ") and not i.ok]
-        if ctx.services.approver.settle(store, plan.release, env, gate, missing, ctx.now) != missing:
-            decision = evaluate_gate(store, plan, gate, env, ctx.now)
+        if ctx.services.approver.settle(store, release, env, gate, missing, ctx.now) != missing:
+            decision = decide(store, release, params, ctx.now)
     if decision.go:
         return Done(f"{gate}: GO", decision.to_dict(), outcome="GO", kind="gate", subject=gate)
     if decision.only_approvals_missing:
@@ -238,8 +304,8 @@ def run(ctx: StepContext, params: GateParams) -> Outcome:
                    if i.name.startswith("approval ") and not i.ok]
         return Wait(None, f"GO pending approvals by {', '.join(waiting)} "
                           f"(golive approve {gate} --env {env} --role ROLE --by NAME)")
-    record_decision(store, plan, decision, ctx.now, asked_by="golive run", run_id=ctx.run.id)
-    return Fail(f"NO-GO: {'; '.join(decision.reasons)}", decision.to_dict())
+    record_decision(store, release, decision, ctx.now, asked_by="golive run", run_id=ctx.run.id)
+    return Fail(f"NO-GO: {'; '.join(decision.reasons)}", decision.to_dict(), ends_as=RunStatus.NO_GO)
 
 
 KIND = StepKind("gate", GateParams, run, describe)

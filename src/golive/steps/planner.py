@@ -18,13 +18,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
+from golive.analysis.criteria import parse_criterion
 from golive.analysis.units import hours_or_minutes as _hours
 from golive.errors import UnknownNameError
-from golive.plan.model import CheckEntry, Plan, Project, SoakSpec
+from golive.plan.model import CheckEntry, Plan, Project, SoakSpec, Window
 from golive.plan.variables import expand, variables
-from golive.steps import approval, canary, checks, deploy, prep, soak, tag, uptime
+from golive.steps import approval, canary, checks, deploy, prep, soak, tag, uptime, window
 from golive.steps import gate as gate_kind
-from golive.steps.checking import check_entries
+from golive.steps.checking import check_entries, sourced_secrets
 from golive.store.store import StepSpec
 
 PHASES = (
@@ -39,8 +40,10 @@ def _check_entries(plan: Plan, entries: list[CheckEntry], vars_: dict[str, str],
 
 
 def _checks_step(key: str, phase: str, title: str, entries: list[dict[str, Any]], *, group: str,
-                 mode: Literal["gate", "report"] = "gate", lane: str = "", on_failure: str | None = None) -> StepSpec:
-    return checks.KIND.freeze(checks.ChecksParams(checks=entries, mode=mode, on_failure=on_failure),
+                 mode: Literal["gate", "report"] = "gate", lane: str = "", on_failure: str | None = None,
+                 sourced: dict[str, list[str]] | None = None) -> StepSpec:
+    return checks.KIND.freeze(checks.ChecksParams(checks=entries, mode=mode, on_failure=on_failure,
+                                                  sourced_secrets=sourced or {}),
                               key=key, phase=phase, title=title, group=group, lane=lane or key)
 
 
@@ -63,13 +66,31 @@ def _soak_steps(plan: Plan, env: str, spec: SoakSpec, phase: str, *, standalone:
         out.append(soak.CHECKPOINT.freeze(
             soak.CheckpointParams(env=env, index=i, of=n, offset_s=(spec.every * i).total_seconds(),
                                   window_s=spec.every.total_seconds(), criteria=criteria, checks=entries,
-                                  health=health, smoke=smoke if smoke_due else []),
+                                  health=health, smoke=smoke if smoke_due else [],
+                                  metrics=_criteria_metrics(plan, [c.criterion for c in spec.criteria]),
+                                  functions=soak.soak_selectors(plan, env) if criteria else []),
             key=f"{group}.checkpoint.{i}", phase=phase, group=group, lane=group,
             title=f"{env} soak checkpoint {i} of {n} (at +{_hours(spec.every * i)})"))
     out.append(soak.END.freeze(soak.SoakEndParams(env=env, checkpoints=n, standalone=standalone),
                                key=f"{group}.end", phase=phase, title=f"{env} soak verdict", group=group, lane=group))
     return out
 
+
+
+def _criteria_metrics(plan: Plan, criteria: list[str | None]) -> dict[str, str]:
+    """The plan's definitions of the metrics these criteria name (frozen with the step that judges them)."""
+    named = {parse_criterion(c).metric for c in criteria if c}
+    return {name: metric.lambda_ for name, metric in plan.metrics.items() if name in named}
+
+
+def _window_step(plan: Plan, name: str, what: str, spec: Window | None, phase: str) -> list[StepSpec]:
+    """The wait for ``spec`` (none without a window): its own group, so the phase after it starts inside it."""
+    if spec is None:
+        return []
+    params = window.WindowParams(what=what, start=spec.start, end=spec.end, days=list(spec.days) if spec.days else None,
+                                 timezone=plan.timezone)
+    return [window.KIND.freeze(params, key=f"window.{name}", phase=phase, title=f"window for {what}",
+                               group=f"window.{name}", lane=f"window.{name}")]
 
 
 def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str, region: str,
@@ -83,10 +104,11 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
             params = deploy.DeployParams(
                 project=name, method="github_workflow", repo=project.repo, workflow=how.github_workflow,
                 ref=how.ref or plan.version, inputs=expand(how.inputs, vars_),
-                timeout_s=(how.timeout or timedelta(minutes=45)).total_seconds())
+                timeout_s=(how.timeout or timedelta(minutes=45)).total_seconds(), timeout_planned=how.timeout is not None)
         else:
             params = deploy.DeployParams(project=name, method="command", argv=expand(how.command, vars_), cwd=how.cwd,
-                                         timeout_s=(how.timeout or timedelta(minutes=30)).total_seconds())
+                                         timeout_s=(how.timeout or timedelta(minutes=30)).total_seconds(),
+                                         timeout_planned=how.timeout is not None, idempotent=how.idempotent)
         out.append(deploy.KIND.freeze(params, key=f"deploy.{name}", phase=phase, title=f"deploy {name}",
                                       group=group, lane=lane))
         if project.verify:
@@ -103,7 +125,9 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
                 analysis=spec.analysis.model_dump(mode="json"),
                 triggers=[t.model_dump(exclude_none=True) for t in plan.rollback.triggers],
                 min_invocations=plan.rollback.min_invocations, health=expand(project.health, vars_),
-                http_ok=plan.http_ok, rollback_shifted=plan.batch_of(name).rollback_shifted),
+                http_ok=plan.http_ok, rollback_shifted=plan.batch_of(name).rollback_shifted,
+                primary=region == plan.environments[env].region,
+                metrics=_criteria_metrics(plan, [t.criterion for t in plan.rollback.triggers])),
             key=f"canary.{name}{suffix}", phase=phase, group=group, lane=lane,
             title=f"canary {name}{' in ' + region if suffix else ''}: " + " → ".join(f"{s.weight:g}%" for s in spec.steps)))
     return out
@@ -117,7 +141,7 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
     if plan.preflight:
         steps.append(_checks_step("prerequisites", "prerequisites", f"prerequisites in {env} (report only)",
                                   _check_entries(plan, plan.preflight, vars_), group="prerequisites",
-                                  mode="report"))
+                                  mode="report", sourced=sourced_secrets(plan)))
     if include_soaks:
         for pre in plan.preprod_envs(env):
             steps += _soak_steps(plan, pre, plan.soak[pre], "soak")
@@ -125,11 +149,11 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
         if spec.env not in (None, env):
             continue
         steps.append(gate_kind.KIND.freeze(
-            gate_kind.GateParams(gate=gate_name, env=env, requires=list(spec.requires), approvals=list(spec.approvals),
-                                 checklist=list(spec.checklist)),
+            gate_kind.gate_params(plan, gate_name, env),
             key=f"gate.{gate_name}", phase="gate", title=f"{gate_name}: GO / NO-GO for {env}",
             group=f"gate.{gate_name}", lane=gate_name))
     # Prep (the runbook's evening tasks): infrastructure, IAM, secrets, tags, DNS/certificates.
+    steps += _window_step(plan, "prep", "prep", plan.windows.prep, "prep")
     infra = [c for c in _check_entries(plan, plan.preflight, vars_)
              if c["kind"] in ("vpc", "s3_bucket", "dynamodb_table", "iam_role")]
     if infra:
@@ -168,6 +192,7 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
                                      lane="uptime"))
     for batch in plan.batches:
         group = f"batch.{batch.name}"
+        steps += _window_step(plan, f"batch.{batch.name}", f"batch {batch.name}", batch.window, "deploy")
         for name in batch.projects:
             steps += _project_steps(plan, env, name, plan.projects[name], group, e.region, "deploy")
     if e.dr_region:
@@ -177,7 +202,7 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
                 if project.rollout and project.rollout.lambda_canary:
                     steps += _project_steps(plan, env, name, project, f"dr.{batch.name}", e.dr_region, "dr",
                                             suffix="@dr")
-    steps.append(uptime.END.freeze(uptime.UptimeEndParams(), key="uptime.end", phase="validation",
+    steps.append(uptime.END.freeze(uptime.UptimeEndParams(urls=health), key="uptime.end", phase="validation",
                                    title="availability of every health URL during the deploy", group="uptime.end",
                                    lane="uptime"))
     steps.append(validation_step(plan, env))
@@ -185,6 +210,7 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
         # No gate reads the production soak's verdict after it: a failed soak ends the run itself.
         steps += _soak_steps(plan, env, plan.soak[env], "prod_soak", standalone=True)
     if plan.signoff:
+        steps += _window_step(plan, "signoff", "sign-off", plan.windows.signoff, "signoff")
         steps.append(approval.KIND.freeze(approval.ApprovalParams(gate="signoff", env=env, roles=list(plan.signoff)),
                                           key="signoff", phase="signoff", title="final sign-off", group="signoff",
                                           lane="signoff"))
@@ -232,7 +258,7 @@ def build_preflight(plan: Plan, env: str) -> list[StepSpec]:
     vars_ = variables(plan, env)
     entries = _check_entries(plan, plan.preflight, vars_) + canary_sample_entries(plan, env)
     return [_checks_step("preflight", "prerequisites", f"preflight in {env}", entries, group="preflight",
-                         mode="report")]
+                         mode="report", sourced=sourced_secrets(plan))]
 
 
 def build_deploy(plan: Plan, env: str, batch: str | None = None, project: str | None = None) -> list[StepSpec]:

@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import Field
 
+from golive import schedule
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec, Evaluation, evaluate
@@ -81,12 +82,12 @@ def run_start(ctx: StepContext, params: SoakStartParams) -> Outcome:
     ctx.state["started_at"] = started
     _update_meta(ctx, env, start=started, alarms_at_start=alarms, failed_at=None)
     ends = parse_instant(started) + timedelta(seconds=params.duration_s)
-    return Done(f"{env} soak started; {params.checkpoints} checkpoints; ends {ends:%b %d %H:%M}",
+    return Done(f"{env} soak started; {params.checkpoints} checkpoints; ends {schedule.local(ends)}",
                 {"env": env, "started_at": started, "alarms_at_start": alarms, "ends_at": ends.isoformat()})
 
 
-def criterion_specs(ctx: StepContext, entries: list[dict[str, Any]]) -> list[CriterionSpec]:
-    metrics = {name: parse_metric_def(m.lambda_, name) for name, m in ctx.services.plan.metrics.items()}
+def criterion_specs(definitions: dict[str, str], entries: list[dict[str, Any]]) -> list[CriterionSpec]:
+    metrics = {name: parse_metric_def(text, name) for name, text in definitions.items()}
     specs = []
     for entry in entries:
         criterion = parse_criterion(entry["criterion"])
@@ -105,16 +106,16 @@ def soak_selectors(plan: Plan, env: str) -> list[dict[str, Any]]:
     return out
 
 
-def _evaluate_criteria(ctx: StepContext, env: str, criteria: list[dict[str, Any]], start: datetime,
+def _evaluate_criteria(ctx: StepContext, params: CheckpointParams, start: datetime,
                        end: datetime) -> tuple[list[Evaluation], str]:
-    plan = ctx.services.plan
-    specs = criterion_specs(ctx, criteria)
+    env = params.env
+    specs = criterion_specs(params.metrics, params.criteria)
     if not specs:
         return [], ""
     aws = ctx.services.aws(env)
     lam = LambdaClient(aws)
     functions: list[str] = []
-    for selector in soak_selectors(plan, env):
+    for selector in params.functions:
         functions += lam.select(selector)
     if not functions:
         return [], "no Lambda functions found to evaluate"
@@ -144,11 +145,11 @@ def run_checkpoint(ctx: StepContext, params: CheckpointParams) -> Outcome:
     due = start + timedelta(seconds=params.offset_s)
     evaluate_at = due + METRIC_DELAY
     if ctx.now < evaluate_at:
-        return Wait(evaluate_at, f"checkpoint {index} of {of} due {due:%H:%M}")
+        return Wait(evaluate_at, f"checkpoint {index} of {of} due {schedule.local(due, fmt='%H:%M')}")
     late = ctx.now > evaluate_at + LATE_AFTER
     window_start = due - timedelta(seconds=params.window_s)
     failures: list[str] = []
-    evaluations, note = _evaluate_criteria(ctx, env, params.criteria, window_start, due)
+    evaluations, note = _evaluate_criteria(ctx, params, window_start, due)
     if note:
         failures.append(note)
     window = f"window {window_start:%b %d %H:%M}–{due:%H:%M}, +{_hours_since(meta['start'], window_start)}.." \
@@ -228,6 +229,8 @@ class CheckpointParams(StepParams):
     checks: list[dict[str, Any]] = Field(default_factory=list)
     health: list[str] = Field(default_factory=list)
     smoke: list[list[str]] = Field(default_factory=list)
+    metrics: dict[str, str] = Field(default_factory=dict)  # the criteria's metrics: name -> the plan's lambda expression
+    functions: list[dict[str, Any]] = Field(default_factory=list)  # the canary projects' function selectors, expanded
 
 
 class SoakEndParams(StepParams):
@@ -242,7 +245,10 @@ def describe_start(params: SoakStartParams) -> list[str]:
 
 def describe_checkpoint(params: CheckpointParams) -> list[str]:
     every = hours_or_minutes(timedelta(seconds=params.window_s))
-    return [f"cloudwatch:GetMetricData {len(params.criteria)} criteria per function over the last {every}",
+    criteria = [f"  {c['criterion']}" + "".join(f" ({name} = {text})" for name, text in params.metrics.items()
+                                               if name == parse_criterion(c["criterion"]).metric)
+                for c in params.criteria]
+    return [f"cloudwatch:GetMetricData {len(params.criteria)} criteria per function over the last {every}", *criteria,
             *(describe_check(c) for c in params.checks), *(f"GET {u}" for u in params.health),
             *(" ".join(a) for a in params.smoke)]
 

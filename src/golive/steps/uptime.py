@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from pydantic import Field
 
 from golive.clock import Clock
 from golive.engine.context import StepContext
@@ -96,7 +97,7 @@ class UptimeStartParams(StepParams):
 
 
 class UptimeEndParams(StepParams):
-    pass
+    urls: list[str] = Field(default_factory=list)  # the health URLs the prober was started with
 
 
 def describe_start(params: UptimeStartParams) -> list[str]:
@@ -104,7 +105,9 @@ def describe_start(params: UptimeStartParams) -> list[str]:
 
 
 def describe_end(params: UptimeEndParams) -> list[str]:
-    return ["availability per URL = probes up / probes"]
+    if not params.urls:
+        return ["no health URLs: availability not measured"]
+    return [f"availability of {u} = probes up / probes" for u in params.urls]
 
 
 def run_start(ctx: StepContext, params: UptimeStartParams) -> Outcome:
@@ -119,7 +122,7 @@ def run_start(ctx: StepContext, params: UptimeStartParams) -> Outcome:
 
 def run_end(ctx: StepContext, params: UptimeEndParams) -> Outcome:
     prober = ctx.services.extras.pop(f"uptime:{ctx.run.id}", None)
-    if not isinstance(prober, UptimeProber) and not any(p.health for p in ctx.services.plan.projects.values()):
+    if not isinstance(prober, UptimeProber) and not params.urls:
         return Done("no health URLs in the plan; availability not measured", outcome="warn")
     if not isinstance(prober, UptimeProber):
         return Done("no prober ran in this process (golive was restarted); availability not measured",

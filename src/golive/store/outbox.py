@@ -3,7 +3,8 @@
 The engine never waits on a webhook: ``enqueue`` only inserts a row, and a
 separate loop (``golive serve``, ``golive worker`` or ``golive notify
 deliver``) claims due rows, sends them, and records per sink what was
-delivered, so a retry never sends a sink the same event twice. Claiming is a
+delivered as soon as that sink answers, so a retry never sends a sink the
+same event twice. Claiming is a
 conditional update on ``attempts``, so two delivery loops never both send a
 row. Times here are wall-clock: delivery happens in the real world even when
 a rehearsal's clock is virtual.
@@ -63,6 +64,14 @@ def claim_due(conn: Connection, now: datetime, limit: int = 50) -> list[Pending]
             claimed.append(Pending(row.id, row.event_id, row.topic, row.release, row.env, dict(row.deliveries or {}),
                                    row.attempts + 1))
     return claimed
+
+
+def record_sink(conn: Connection, item_id: int, sink: str, result: str) -> None:
+    """One sink's answer to one row, written the moment it answered (``delivered``, or ``failed: why``), so a
+    deliverer killed while another sink is in flight never sends this one the event again."""
+    current = conn.execute(sa.select(t.outbox.c.deliveries).where(t.outbox.c.id == item_id)).scalar_one()
+    conn.execute(t.outbox.update().where(t.outbox.c.id == item_id)
+                 .values(deliveries={**dict(current or {}), sink: result}))
 
 
 def settle(conn: Connection, item: Pending, deliveries: dict[str, str], error: str | None, now: datetime) -> str:

@@ -29,7 +29,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,7 +48,7 @@ from golive.evidence import Evidence, Record, read
 from golive.redact import scrub, scrub_data
 from golive.store import outbox
 from golive.store import tables as t
-from golive.store.statuses import RUN_ACTIVE, STEP_OPEN
+from golive.store.statuses import RUN_ACTIVE, STEP_OPEN, RunStatus, StepStatus
 from golive.store.topics import topic_of
 
 R = TypeVar("R", bound=Record)
@@ -391,13 +391,13 @@ class Store:
         """
         def work(conn: Connection) -> int:
             run_id = conn.execute(t.runs.insert().values(
-                release=release, env=env, kind=kind, status="pending", plan_digest=plan_digest,
+                release=release, env=env, kind=kind, status=RunStatus.PENDING, plan_digest=plan_digest,
                 created_at=now, updated_at=now, meta=meta or {},
             )).inserted_primary_key[0]  # type: ignore[index]
             if specs:
                 conn.execute(t.steps.insert(), [
                     {"run_id": run_id, "seq": i, "key": s.key, "phase": s.phase, "kind": s.kind,
-                     "title": s.title, "grp": s.group, "lane": s.lane, "params": s.params, "status": "pending",
+                     "title": s.title, "grp": s.group, "lane": s.lane, "params": s.params, "status": StepStatus.PENDING,
                      "state": {}, "attempts": 0}
                     for i, s in enumerate(specs)
                 ])
@@ -446,6 +446,23 @@ class Store:
                 ended: bool = False, meta: dict[str, Any] | None = None) -> None:
         values = run_values(now, status=status, reason=reason, ended=ended, meta=meta)
         self._transact(lambda conn: conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(**values)))
+        self._run_writes[run_id] = self._run_writes.get(run_id, 0) + 1
+
+    def refreeze(self, run_id: int, plan_digest: str, specs: Mapping[int, StepSpec], event: dict[str, Any]) -> None:
+        """A changed plan accepted into a running run, in one transaction: the run's new digest, the new title and
+        parameters of the steps in ``specs`` (by step id), and the event recording it (as ``event_row`` makes it)."""
+        topic = topic_of(str(event["kind"]), event.get("outcome"), dict(event.get("data") or {}))
+
+        def work(conn: Connection) -> None:
+            conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(plan_digest=plan_digest))
+            for step_id, spec in specs.items():
+                conn.execute(t.steps.update().where(t.steps.c.id == step_id).values(title=spec.title,
+                                                                                     params=spec.params))
+            inserted = conn.execute(t.events.insert().values(**event))
+            if topic is not None:
+                outbox.enqueue(conn, int(inserted.inserted_primary_key[0]), event, topic)  # type: ignore[index]
+
+        self._transact(work)
         self._run_writes[run_id] = self._run_writes.get(run_id, 0) + 1
 
     # steps ----------------------------------------------------------------

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
+from golive.store.statuses import RUN_ACTIVE
+
 
 class UtcDateTime(sa.types.TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite drops the zone)."""
@@ -40,7 +42,7 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
 
 metadata = sa.MetaData()
 
-ACTIVE_SQL = "status IN ('pending', 'running', 'waiting', 'failing')"
+ACTIVE_SQL = f"status IN ({', '.join(repr(s) for s in RUN_ACTIVE)})"
 
 JsonType: Any = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 

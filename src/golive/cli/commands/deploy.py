@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from golive.cli.common import EnvOpt, exit_for, out, render_driven, ws
+from golive.cli.common import AcceptPlanChangeOpt, EnvOpt, accepted_change, exit_for, out, render_driven, ws
 from golive.cli.output import progress
 from golive.cli.prompt import confirm, where
 from golive.errors import UsageError
@@ -30,6 +30,7 @@ def deploy(
         "--confirm-run", help="the run of --project's doubtful dispatch (golive named the candidates)")] = None,
     redispatch: Annotated[bool, typer.Option(
         "--redispatch", help="dispatch --project's workflow anew after a doubtful dispatch (needs --why)")] = False,
+    accept_plan_change: AcceptPlanChangeOpt = False,
 ) -> None:
     """Deploy the batches in order (projects of a batch side by side), verify, roll out."""
     from golive.runs import session
@@ -37,6 +38,7 @@ def deploy(
     w, o = ws(ctx), out(ctx)
     if (skip_gate or override_freeze or redispatch) and not why:
         raise UsageError("--skip-gate, --override-freeze and --redispatch need --why \"...\" (it is recorded)")
+    accept = accepted_change(accept_plan_change, why)
     if (confirm_run is not None or redispatch) and project is None:
         raise UsageError("--confirm-run and --redispatch need --project (the deploy whose dispatch is in doubt)")
     confirm(w.yes, "deploy", where(w.plan, w.env(env), with_dr=True),
@@ -50,7 +52,8 @@ def deploy(
                         confirm_run=confirm_run, redispatch_why=why if redispatch else None)
     services.notify = progress(o, w.clock)
     driven = session.deploy(services, w.env(env), batch, project, restart=restart,
-                            skip_gate_why=why if skip_gate else None, override_freeze_why=why if override_freeze else None)
+                            skip_gate_why=why if skip_gate else None, override_freeze_why=why if override_freeze else None,
+                            accept_change=accept)
     render_driven(o, driven, w)
     exit_for(driven)
 

@@ -17,7 +17,7 @@ def gate(ctx: typer.Context, name: Annotated[str, typer.Argument(help="gate name
 
     w, o = ws(ctx), out(ctx)
     decision = evaluate_gate(w.store, w.plan, name, w.env(env), w.clock.now())
-    record_decision(w.store, w.plan, decision, w.clock.now(), asked_by="golive gate")
+    record_decision(w.store, w.plan.release, decision, w.clock.now(), asked_by="golive gate")
     if o.ci is not None:
         o.ci.summary(f"### golive gate {name} for {env}: {decision.verdict}\n\n" + gha_table(
             ["", "item", "detail"], [["✓" if i.ok else "✗", i.name, str(i.detail)] for i in decision.items]))

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from golive.cli.common import out, require_sandbox, ws
+from golive.cli.common import AcceptPlanChangeOpt, accepted_change, out, require_sandbox, ws
 from golive.cli.output import Output, progress, styled
 from golive.store.statuses import exit_code_of
 
@@ -27,9 +27,12 @@ def rehearse(
     out_dir: Annotated[Path | None, typer.Option("--out", help="where the report goes")] = None,
     sandbox: Annotated[Path | None, typer.Option(
         "--sandbox", help="drive a running sandbox daemon of this folder instead (resumable: run again to continue)")] = None,
+    accept_plan_change: AcceptPlanChangeOpt = False,
+    why: Annotated[str | None, typer.Option("--why", help="why the plan change is accepted (recorded)")] = None,
 ) -> None:
     """Rehearse the whole release against the sandbox on a virtual clock (the bundled bbws plan by default)."""
     require_sandbox("rehearse")
+    accept = accepted_change(accept_plan_change, why)
     from golive.examples import example_path
     from golive.plan.validate import load_plan
     from golive.sandbox.from_plan import check_plan_faults
@@ -44,7 +47,7 @@ def rehearse(
     if not o.json_mode:
         o.info(f"rehearsing {plan.release} {plan.version} → {env} from {plan_path} (seed {seed})")
     if sandbox is not None:
-        _rehearse_attached(o, plan_path, env, sandbox, inject or [], until)
+        _rehearse_attached(o, plan_path, env, sandbox, inject or [], until, accept)
     result = run_rehearsal(plan, plan_path.absolute().parent, env, faults=inject or [], seed=seed, until=until,
                            speed=speed, out_dir=folder, notify=None if o.json_mode else progress(o))
     if o.json_mode:
@@ -55,13 +58,13 @@ def rehearse(
 
 
 def _rehearse_attached(o: Output, plan_path: Path, env: str, sandbox: Path, inject: list[str],
-                       until: str | None) -> None:
+                       until: str | None, accept_change: str | None) -> None:
     """The rehearsal runner against a daemon's world; its store lives beside the sandbox's files."""
     from golive.rehearsal.remote import run_attached
 
     db = f"sqlite:///{sandbox.absolute() / 'rehearsal.db'}"
     status = run_attached(plan_path, env, sandbox, db, until=until, faults=inject,
-                          notify=None if o.json_mode else progress(o))
+                          notify=None if o.json_mode else progress(o), accept_change=accept_change)
     if o.json_mode:
         o.json({"status": status, "store": db})
     else:

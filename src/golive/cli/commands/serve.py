@@ -19,6 +19,12 @@ def serve(
     tls_cert: Annotated[Path | None, typer.Option("--tls-cert")] = None,
     tls_key: Annotated[Path | None, typer.Option("--tls-key")] = None,
     behind_proxy: Annotated[bool, typer.Option("--behind-proxy", help="a TLS proxy is in front (trust X-Forwarded-For)")] = False,
+    proxy_hops: Annotated[int, typer.Option("--proxy-hops", min=1,
+                                            help="trusted proxies in front: the client is this many X-Forwarded-For "
+                                                 "entries from the right")] = 1,
+    allowed_host: Annotated[list[str] | None, typer.Option("--allowed-host",
+                                                           help="a Host name to answer for (repeat; loopback names "
+                                                                "and --host always)")] = None,
     workers: Annotated[int, typer.Option("--workers", min=0, help="also run N worker processes")] = 0,
     sandbox: Annotated[Path | None, typer.Option("--sandbox", help="workers rehearse on this sandbox daemon")] = None,
 ) -> None:
@@ -26,6 +32,7 @@ def serve(
     require_extra("serve", "serve", SERVE_MODULES)
     from golive.serve.app import ServeConfig
     from golive.serve.auth import Users
+    from golive.serve.guard import allowed_hosts
     from golive.serve.server import ServeOptions, exposure_warning, is_loopback
     from golive.serve.server import serve as run_server
 
@@ -43,7 +50,11 @@ def serve(
         o.info(f"warning: {warning}")
     config = ServeConfig(store=w.store, plan=plan, clock=w.clock, users=Users.load(users) if users else Users(),
                          open_reads=is_loopback(host) and not behind_proxy,
-                         secure_cookie=tls_cert is not None or behind_proxy, trust_proxy=behind_proxy)
+                         secure_cookie=tls_cert is not None or behind_proxy, trust_proxy=behind_proxy,
+                         proxy_hops=proxy_hops, hosts=allowed_hosts(host, allowed_host or []))
+    if not is_loopback(host) and not allowed_host:
+        o.info(f"warning: answering only Host {', '.join(sorted(config.hosts))}: give --allowed-host NAME for the "
+               "name people reach this server by")
     scheme = "https" if tls_cert else "http"
     o.info(f"golive serve on {scheme}://{host}:{port} ({workers} workers)")
     run_server(config, options)

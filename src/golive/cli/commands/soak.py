@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 
-from golive.cli.common import EnvOpt, exit_for, out, ws
+from golive.cli.common import AcceptPlanChangeOpt, EnvOpt, accepted_change, exit_for, out, ws
 from golive.cli.output import Output, styled, when
 from golive.clock import parse_instant
 from golive.workspace import Workspace
+
+WhyOpt = Annotated[str | None, typer.Option("--why", help="why the plan change is accepted (recorded)")]
 
 soak_app = typer.Typer(help="Soak tests: checkpoints on a schedule, with evidence.", no_args_is_help=True)
 
@@ -18,23 +20,27 @@ soak_app = typer.Typer(help="Soak tests: checkpoints on a schedule, with evidenc
 def soak_start(
     ctx: typer.Context, env: EnvOpt,
     restart: Annotated[bool, typer.Option("--restart", help="begin a new soak; the old one's evidence is kept")] = False,
+    accept_plan_change: AcceptPlanChangeOpt = False, why: WhyOpt = None,
 ) -> None:
     """Lay out the checkpoints at fixed due times."""
     from golive.runs import session
 
+    accept = accepted_change(accept_plan_change, why)
     w, o = ws(ctx), out(ctx)
-    driven = session.soak_start(w.services(), w.env(env), restart=restart)
+    driven = session.soak_start(w.services(), w.env(env), restart=restart, accept_change=accept)
     _soak_status(o, w, env)
     exit_for(driven)
 
 
 @soak_app.command("checkpoint")
-def soak_checkpoint(ctx: typer.Context, env: EnvOpt) -> None:
+def soak_checkpoint(ctx: typer.Context, env: EnvOpt, accept_plan_change: AcceptPlanChangeOpt = False,
+                    why: WhyOpt = None) -> None:
     """Evaluate every checkpoint that is due (late ones over their own windows)."""
     from golive.runs import session
 
+    accept = accepted_change(accept_plan_change, why)
     w, o = ws(ctx), out(ctx)
-    driven = session.soak_checkpoint(w.services(), w.env(env))
+    driven = session.soak_checkpoint(w.services(), w.env(env), accept_change=accept)
     _soak_status(o, w, env)
     exit_for(driven)
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from golive import schedule
 from golive.cli.common import out, ws
 from golive.cli.output import styled
 
@@ -39,7 +40,7 @@ def status(
                 o.print(line)
         elif lines != shown:
             # A log gets only what changed since the last look, under the time it was seen.
-            o.print(f"[dim]— {w.clock.now():%Y-%m-%d %H:%M:%S %Z}[/dim]")
+            o.print(f"[dim]— {schedule.local(w.clock.now(), fmt='%Y-%m-%d %H:%M:%S')}[/dim]")
             for line in [line for line in lines if line not in shown] or lines:
                 o.print(line)
         shown = lines

@@ -1,4 +1,4 @@
-"""``golive worker``: advance the store's due runs under row leases; as many processes as you like."""
+"""``golive worker``: advance the store's due runs under row leases, and deliver the outbox; as many as you like."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def worker(
     from datetime import timedelta
 
     from golive.store.store import default_url
-    from golive.worker import due_runs, sandbox_services, work
+    from golive.worker import delivering, due_runs, sandbox_services, work
     from golive.worker import submit as submit_run
 
     w, o = ws(ctx), out(ctx)
@@ -40,8 +40,9 @@ def worker(
         return
     o.info(f"golive worker {os.getpid()}: advancing the due runs of {services.plan.release}")
     sys.stdout.flush()
-    report = work(services, lease_ttl=timedelta(seconds=lease_ttl),
-                  until=(lambda _r: not due_runs(services)) if exit_when_idle else None)
+    with delivering(services, w.plan_path.absolute().parent):
+        report = work(services, lease_ttl=timedelta(seconds=lease_ttl),
+                      until=(lambda _r: not due_runs(services)) if exit_when_idle else None)
     if o.json_mode:
         o.json({"passes": report.passes, "advanced": report.advanced, "finished": report.finished})
     else:

@@ -1,0 +1,196 @@
+"""A failure is final whatever dies when: the engine killed before each of its commits resumes into the failure.
+
+Each scenario runs once undisturbed to count its commits; then, for every commit N, a new run does it
+again and the process "dies" just before its Nth commit (a listener on SQLAlchemy's engines raises a
+``BaseException`` at that commit and every later one, as a killed process commits nothing more; on
+PostgreSQL a pipelined write's COMMIT statement counts too), on SQLite and PostgreSQL, and a new
+engine on a new store object resumes it. The invariants: no step after a failed step ever runs, every undo
+the failure owes is done after the failure, and the run ends as the undisturbed one did. The real-process
+version of this harness, against the sandbox, is ``tests/crash/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from golive.clock import VirtualClock
+from golive.engine.context import Services, StepContext
+from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
+from golive.engine.runner import Engine
+from golive.plan.validate import load_plan_text
+from golive.store.statuses import RunStatus, StepStatus
+from golive.store.store import StepSpec, Store
+
+T0 = datetime(2026, 1, 10, 8, 5, tzinfo=UTC)
+PLAN = """\
+release: r
+version: v1
+environments:
+  prod: {account: "123456789012", region: eu-west-1}
+projects:
+  a: {repo: owner/a, deploy: {command: ["true"]}}
+batches:
+  - {name: one, projects: [a]}
+"""
+
+
+class Died(BaseException):
+    """The process died before this commit: nothing of it, or of anything later, reaches the store."""
+
+
+@dataclass
+class World:
+    """What the handlers did to the outside world, across every process of one scenario."""
+
+    calls: list[str] = field(default_factory=list)
+    shifted: set[str] = field(default_factory=set)  # canaries whose traffic moved (after their intent was saved)
+    undone: list[str] = field(default_factory=list)
+    failed_at: int | None = None  # index into calls when the failing step answered Fail
+
+    def run(self, ctx: StepContext) -> Outcome:
+        key = ctx.step.key
+        self.calls.append(key)
+        script = SCRIPTS[key]
+        outcome = script(ctx, self.calls.count(key))
+        if ctx.state.get("shifted") is not None:
+            self.shifted.add(key)  # the intent is durable (save returned), so the shift was made
+        if isinstance(outcome, Fail) and self.failed_at is None:
+            self.failed_at = len(self.calls)
+        return outcome
+
+    def compensate(self, ctx: StepContext, reason: str) -> None:
+        ctx.state["rolling_back"] = reason
+        ctx.save()  # an intent, as a real rollback saves one: a crash point inside the compensation
+        self.undone.append(ctx.step.key)
+
+
+def _bake(ctx: StepContext, n: int) -> Outcome:
+    if ctx.state.get("shifted") is None:
+        ctx.state["shifted"] = 10
+        ctx.save()
+    return Wait(ctx.now + timedelta(minutes=5), "baking") if n < 3 else Done("promoted")
+
+
+SCRIPTS: dict[str, Callable[[StepContext, int], Outcome]] = {
+    "soak": lambda ctx, n: Done("soak passed"),
+    "gate": lambda ctx, n: Fail("NO-GO: an open P1", ends_as=RunStatus.NO_GO),
+    "tag": lambda ctx, n: Done("tagged"),
+    "deploy": lambda ctx, n: Done("deployed"),
+    "canary.a": _bake,
+    "canary.b": lambda ctx, n: Wait(ctx.now + timedelta(minutes=1), "baking") if n < 2 else Fail("error_rate 9% > 5%"),
+    "canary.c": _bake,
+    "validation": lambda ctx, n: Done("valid"),
+}
+
+NO_GO = [("soak", "soak"), ("gate", "gate"), ("tag", "prep"), ("deploy", "batch.one")]
+CANARIES = [("soak", "soak"), ("canary.a", "batch.apis"), ("canary.b", "batch.apis"), ("canary.c", "batch.apis"),
+            ("validation", "validation")]
+
+
+def _specs(steps: list[tuple[str, str]]) -> list[StepSpec]:
+    return [StepSpec(key=key, phase=group.split(".")[0], kind="w", title=key, group=group,
+                     lane=key.split(".")[-1], params={}) for key, group in steps]
+
+
+def _drive(url: str, world: World, run_id: int, clock: VirtualClock, die_at: int | None) -> RunStatus | None:
+    store = Store.open(url)
+    commits = [0]
+
+    def count(conn: Any) -> None:
+        commits[0] += 1
+        if die_at is not None and commits[0] >= die_at:
+            raise Died(commits[0])
+
+    def statement(conn: Any, cursor: Any, text: str, *args: Any) -> None:
+        if text == "COMMIT":  # PostgreSQL's pipelined writes send their COMMIT as a statement
+            count(conn)
+
+    sa.event.listen(sa.engine.Engine, "commit", count)
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", statement)
+    services = Services(plan=load_plan_text(PLAN), store=store, clock=clock)
+    engine = Engine(services, {"w": Handler("w", world.run, world.compensate)}, holder="test")
+    try:
+        return RunStatus(engine.drive(run_id).status)
+    except Died:
+        return None
+    finally:
+        sa.event.remove(sa.engine.Engine, "commit", count)
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", statement)
+        store.close()
+        WRITES.append(commits[0])
+
+
+WRITES: list[int] = []
+
+
+def _scenario(url: str, steps: list[tuple[str, str]], die_at: int | None) -> tuple[RunStatus, World, Store, int]:
+    store = Store.open(url)
+    run_id = store.create_run(f"r{die_at}", "prod", "release", "0" * 64, _specs(steps), T0).id
+    store.close()
+    world, clock = World(), VirtualClock(T0)
+    status = _drive(url, world, run_id, clock, die_at)
+    if status is None:
+        status = _drive(url, world, run_id, clock, None)
+    assert status is not None
+    return status, world, Store.open(url), run_id
+
+
+def _check(steps: list[tuple[str, str]], url: str, expected: RunStatus, after_failure_never: set[str]) -> int:
+    WRITES.clear()
+    status, world, store, _ = _scenario(url, steps, None)
+    store.close()
+    assert status == expected
+    total = WRITES[0]
+    assert total >= 3
+    for n in range(1, total + 1):
+        status, world, store, run_id = _scenario(url, steps, n)
+        assert status == expected, f"died before commit {n}: ended {status}, not {expected}"
+        assert world.failed_at is not None
+        ran_after = set(world.calls[world.failed_at:]) & after_failure_never
+        assert not ran_after, f"died before commit {n}: {sorted(ran_after)} ran after the failure"
+        owed = world.shifted - {key for key in world.calls[world.failed_at - 1:world.failed_at]}
+        assert owed <= set(world.undone), f"died before commit {n}: undos owed {sorted(owed - set(world.undone))}"
+        statuses = {s.key: s.status for s in store.steps(run_id)}
+        assert StepStatus.COMPENSATING not in statuses.values()
+        assert all(statuses[key] in (StepStatus.CANCELLED, StepStatus.DONE, StepStatus.FAILED) for key in statuses)
+        run = store.get_run(run_id)
+        assert run.status == expected and run.ended_at is not None
+        assert [e.outcome for e in store.events(run_id=run_id, kind="run")] == [expected.value]
+        store.close()
+    return total
+
+
+def test_a_no_go_is_final_at_every_crash_point(store_url: str) -> None:
+    points = _check(NO_GO, store_url, RunStatus.NO_GO, {"tag", "deploy"})
+    print(f"NO-GO at the gate: {points} crash points, 0 invariant violations")
+
+
+def test_a_failed_canary_rolls_its_batch_back_at_every_crash_point(store_url: str) -> None:
+    points = _check(CANARIES, store_url, RunStatus.ROLLED_BACK, {"validation", "canary.a", "canary.c"})
+    print(f"a canary failing in a batch of three: {points} crash points, 0 invariant violations")
+
+
+def test_a_failed_step_left_unhandled_in_an_active_run_is_failed_again_not_passed(tmp_path: Path) -> None:
+    """A store written before failures were one write: the gate failed, the run still running."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = Store.open(url)
+    run_id = store.create_run("r", "prod", "release", "0" * 64, _specs(NO_GO), T0).id
+    soak, gate, *_ = store.steps(run_id)
+    store.update_step(soak.id, status=StepStatus.DONE)
+    store.update_step(gate.id, status=StepStatus.FAILED, result={"reason": "NO-GO: an open P1"})
+    store.set_run(run_id, T0, status=RunStatus.RUNNING)
+    store.close()
+    world = World()
+    status = _drive(url, world, run_id, VirtualClock(T0), None)
+    assert status == RunStatus.FAILED  # it cannot know it was a gate; it never goes on
+    assert world.calls == []
+    store = Store.open(url)
+    assert [s.status for s in store.steps(run_id)] == ["done", "failed", "cancelled", "cancelled"]
+    assert store.get_run(run_id).reason == "gate: NO-GO: an open P1"
+    store.close()
