@@ -225,6 +225,7 @@ def test_p0_incident_mid_bake_rolls_back_naming_it(h: Harness, world: SandboxWor
 
 
 def test_aws_down_mid_bake_never_moves_forward_and_rolls_back_once_it_answers(h: Harness, world: SandboxWorld) -> None:
+    h.plan = with_canary(h.plan, "campaigns_lambda", analysis={"on_inconclusive": "rollback"})  # default: pause
     h.publish("campaigns_lambda")
     run = h.canary_run("campaigns_lambda")
     h.drive(run, until=h.at_weight(run, "campaigns_lambda", 10))

@@ -168,6 +168,20 @@ def config_for(budget: str, *, min_invocations: int = 50, metrics: Sequence[str]
                        min_minutes=min_minutes or JudgeConfig.min_minutes, split_functions=budget == "project")
 
 
+def config_from_analysis(analysis: Mapping[str, Any], bakes: int) -> JudgeConfig | None:
+    """The judge a canary's plan ``analysis`` (as JSON) asks for, its budget shared by ``bakes``; None when off."""
+    spec = analysis.get("judge", True)
+    if spec is False:
+        return None
+    settings: Mapping[str, Any] = spec if isinstance(spec, Mapping) else {}
+    config = config_for(str(analysis.get("false_rollbacks", "project")),
+                        min_invocations=int(analysis.get("min_invocations", 50)), metrics=settings.get("metrics"),
+                        critical=settings.get("critical"), min_minutes=settings.get("min_minutes"),
+                        tolerances=tolerances(settings.get("tolerances") or ()))
+    # The false-rollback budget is the whole canary's: its bakes share it.
+    return config.split(bakes)
+
+
 def tolerances(texts: Sequence[str]) -> dict[str, float]:
     """The plan's judge tolerances (``p95_duration <= +10%``) as relative changes by metric; ValueError if not one."""
     from golive.analysis.criteria import Op, parse_criterion

@@ -16,7 +16,7 @@ from golive.checks.base import CheckParams, CheckType
 _MODULES: tuple[str, ...] = tuple(
     f"golive.checks.{name}"
     for name in ("identity", "network", "iam", "storage", "lambdas", "alarms", "certificates", "http", "command",
-                 "github", "incidents")
+                 "github", "incidents", "canary_sample")
 )
 
 

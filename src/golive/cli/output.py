@@ -212,6 +212,14 @@ class Progress:
                     f"{esc(data.get('url'))}")
         elif kind == "canary" and outcome == "shifted":
             line = f"{stamp}  {project} → {data.get('weight'):g}%"
+        elif kind == "canary" and outcome == "sample":
+            said = [f"could not look at the stable versions' traffic: {data['error']}"] if data.get("error") else \
+                list(data.get("lines") or [])
+            line = "\n".join(f"{stamp}  sample: {esc(str(text))}" for text in said) or None
+        elif kind == "canary" and outcome == "inconclusive":
+            line = f"{stamp}  [yellow]{project}: {esc(str(data.get('reason'))[:400])}[/yellow]"
+        elif kind == "canary" and outcome == "analysis" and data.get("line"):
+            line = f"{stamp}  {esc(str(data['line'])[:400])}"
         elif kind == "canary" and outcome == "analysis":
             judged = data.get("summary") if data.get("verdict") != "fail" or "judge" in str(data.get("reason")) else None
             line = (f"{stamp}  {project} at {data.get('weight'):g}%: {esc(data.get('verdict'))} — "

@@ -57,6 +57,33 @@ class CanaryShifted(CanaryRecord):
 
 @register
 @dataclass(frozen=True, kw_only=True)
+class CanarySample(CanaryRecord):
+    """At a step's start: the calls each criterion will get at this weight (``analysis.sample``), or why not known."""
+
+    outcomes = ("sample",)
+    outcome: str | None = "sample"
+    weight: float | None = None
+    lines: tuple[str, ...] = ()
+    cannot_decide: tuple[str, ...] = ()
+    error: str | None = field(default=None, metadata=OMIT)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class CanaryInconclusive(CanaryRecord):
+    """The plan's ``on_inconclusive`` applied: the choice (pause, rollback, promote), why in words, and until when a
+    pause waits for an operator (``until``)."""
+
+    outcomes = ("inconclusive",)
+    outcome: str | None = "inconclusive"
+    weight: float | None = None
+    choice: str = ""
+    reason: str = ""
+    until: str | None = field(default=None, metadata=OMIT)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
 class CanaryPromoted(CanaryRecord):
     outcomes = ("promoted",)
     outcome: str | None = "promoted"
@@ -78,6 +105,7 @@ class CanaryAnalysis(CanaryRecord):
     summary: str | None = field(default=None, metadata=OMIT)  # the judgement in one line (Judgement.compact)
     measurements: tuple[Mapping[str, Any], ...] | None = field(default=None, metadata=OMIT)
     triggers: tuple[Mapping[str, Any], ...] | None = field(default=None, metadata=OMIT)
+    line: str | None = field(default=None, metadata=OMIT)  # the look in words (analysis.look_line)
 
     @property
     def measured(self) -> tuple[Mapping[str, Any], ...]:

@@ -50,7 +50,9 @@ class Message:
 
     def headline(self) -> str:
         verb = {"gate": f"gate {self.subject}: {self.outcome}", "checkpoint_failed": f"checkpoint failed: {self.subject}",
-                "canary_step": f"canary {self.subject}: {self.outcome} to {self.data.get('weight', '?')}%",
+                "canary_step": f"canary {self.subject}: paused at {self.data.get('weight', '?')}%, waiting for golive "
+                               f"promote --why or abort until {self.data.get('until')}" if self.data.get("choice") == "pause"
+                else f"canary {self.subject}: {self.outcome} to {self.data.get('weight', '?')}%",
                 "rollback": f"rollback of {self.subject} ({self.outcome})",
                 "release_done": f"{self.subject} succeeded", "release_failed": f"{self.subject} {self.outcome}"}
         return f"golive {self.release} {self.env}: {verb.get(self.topic, self.subject)}"

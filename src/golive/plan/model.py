@@ -257,6 +257,12 @@ class Analysis(Model):
     health_min_probes: int = Field(3, ge=1, description="probes of a bake before its availability can fail it")
     min_invocations: int = Field(50, ge=1, description="fewer canary invocations than this is inconclusive")
     max_extension: Duration = Field(timedelta(minutes=10), description="inconclusive bakes extend this much at most")
+    on_inconclusive: Literal["pause", "rollback", "promote"] = Field(
+        "pause", description="still inconclusive after max_extension, or AWS not answering mid-bake: pause at the "
+                             "current weight, notify and wait for golive promote --why / abort (rollback after "
+                             "pause_timeout), roll back, or go on to the next step")
+    pause_timeout: Duration = Field(timedelta(minutes=30), description="a paused canary nobody answered rolls back "
+                                                                       "after this long")
     history: Duration = Field(timedelta(minutes=60), description="the stable version's errors over this window "
                                                                  "before the first shift join the judge's "
                                                                  "baseline, unless they drifted (0s: off)")
@@ -443,7 +449,9 @@ class FullRollback(Model):
 class RollbackSpec(Model):
     triggers: list[Trigger] = Field(default_factory=list)
     min_invocations: int = Field(300, ge=1, description="calls a criterion trigger needs in its window before it "
-                                                        "can fire (below: Inconclusive, the window grows back)")
+                                                        "can fire, counted per function: no trigger pools a "
+                                                        "project's calls (below: Inconclusive, the window grows "
+                                                        "back within the step, up to analysis.max_extension)")
     full: FullRollback | None = None
 
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from golive.analysis.criteria import parse_criterion
 from golive.analysis.units import format_duration
 from golive.plan.model import Plan
 
@@ -63,6 +64,7 @@ def lint(plan: Plan) -> list[str]:
                 if step.bake is None or step.bake < canary.analysis.interval * 3:
                     out.append(f"projects.{name}.rollout.lambda_canary.steps[{i}]: a bake shorter than 3 analysis "
                                f"intervals gives the judge too little data")
+            out += _short_bakes(plan, name, canary)
             if canary.analysis.delay < timedelta(minutes=1):
                 out.append(f"projects.{name}: analysis.delay under 1m reads metrics Lambda has not delivered yet")
         if project.deploy.github_workflow and not project.secrets and not project.role_arn_in_workflow:
@@ -91,6 +93,26 @@ def lint(plan: Plan) -> list[str]:
     for gate_name, gate in plan.gates.items():
         if not gate.approvals:
             out.append(f"gates.{gate_name}: no approvals required; nobody signs the GO")
+    return out
+
+
+def _short_bakes(plan: Plan, name: str, canary: Any) -> list[str]:
+    """A bake shorter than a trigger's ``for`` window: the trigger cannot fire within it, and the bake grows while
+    every minute of the step breaches (``analysis.trigger_look``), up to ``max_extension``."""
+    out = []
+    windows = [(t.criterion, parse_criterion(t.criterion).window) for t in plan.rollback.triggers if t.criterion]
+    for i, step in enumerate(canary.steps[:-1]):
+        bake = step.bake or canary.analysis.interval
+        for text, window in windows:
+            if window is not None and bake < window:
+                cap = bake + canary.analysis.max_extension
+                reach = "" if cap >= window + canary.analysis.delay + timedelta(minutes=1) else \
+                    (f"; the {format_duration(window)} window needs more than the bake and its cap: a breach that "
+                     f"lasts is inconclusive")
+                out.append(f"projects.{name}.rollout.lambda_canary.steps[{i}]: the {format_duration(bake)} bake at "
+                           f"{step.weight:g}% is shorter than trigger '{text}''s window: the trigger cannot fire "
+                           f"within it; while every minute of the step breaches, the bake grows (up to "
+                           f"analysis.max_extension, {format_duration(canary.analysis.max_extension)}){reach}")
     return out
 
 

@@ -31,9 +31,11 @@ from golive.evidence import Evidence, Record, read, select, typed
 from golive.evidence.canary import (
     CanaryAnalysis,
     CanaryGateBlocked,
+    CanaryInconclusive,
     CanaryNote,
     CanaryPromoted,
     CanaryRecord,
+    CanarySample,
     CanaryShifted,
     CanaryVersions,
     OperatorCommand,
@@ -501,8 +503,12 @@ def _timeline(record: CanaryRecord | RollbackRecord) -> tuple[float | None, str,
             return None, "", record.versions, _function_names(record.versions), None, ()
         case CanaryShifted() | CanaryPromoted():
             return record.weight, "", record.versions, _function_names(record.versions), None, ()
-        case CanaryGateBlocked():
+        case CanaryGateBlocked() | CanaryInconclusive():
             return record.weight, record.reason, None, (), None, ()
+        case CanarySample():
+            said = record.error and f"could not look at the traffic: {record.error}"
+            return record.weight, said or "; ".join(record.cannot_decide) or "every criterion can decide", None, (), \
+                None, ()
         case CanaryAnalysis():
             return record.weight, record.reason, None, (), record.judgement, record.measured
         case RolledBack():

@@ -16,16 +16,20 @@ takes the next due action and returns when to come back:
 - shift: all functions of the project together (``UpdateAlias`` with
   ``AdditionalVersionWeights``; the last step moves ``FunctionVersion`` and
   clears the routing);
+- at each shift, the calls each criterion will get at this weight
+  (``analysis.canary_sample``), recorded and printed;
 - bake: every analysis interval, over complete minutes that end ``delay``
   ago (Lambda metrics arrive late), the gate's signals, the project's health
   URLs' availability over the bake, the plan's rollback triggers on the
-  canary version's own metrics (by ``ExecutedVersion``; a trigger with fewer
-  calls in its window than its minimum is Inconclusive and its window grows
-  back, minute by minute, until it has them), then the judge comparing
-  canary with stable over the same minutes;
+  canary version's own metrics over the step's own minutes
+  (``analysis.trigger_look``: a window short of its calls grows back; a
+  trigger that has not judged is waiting, never quiet), then the judge
+  comparing canary with stable over the same minutes; each look one line
+  in words (``analysis.look_line``);
 - Failed: roll back at once. Inconclusive at the end of a bake: extend it,
-  up to ``max_extension``, then roll back. Error (metrics unreachable): roll
-  back as soon as AWS answers, retrying; never forward.
+  up to ``max_extension``, then the plan's ``on_inconclusive``
+  (``steps/canary_inconclusive``: pause by default, rollback, promote).
+  AWS not answering mid-bake is inconclusive at once; never forward.
 
 ``golive abort P`` and ``golive promote P --why`` are read from the store as
 operator events. Every shift, analysis, promotion and rollback is an event
@@ -41,9 +45,10 @@ from typing import Any
 
 from pydantic import Field
 
+from golive.analysis.canary_sample import read_sample
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.criteria import parse_criterion
-from golive.analysis.evaluate import CriterionSpec, evaluate
+from golive.analysis.evaluate import CriterionSpec
 from golive.analysis.history import fetch_history
 from golive.analysis.judge import (
     JudgeConfig,
@@ -51,13 +56,14 @@ from golive.analysis.judge import (
     MetricKind,
     TailCount,
     VersionSeries,
-    config_for,
+    config_from_analysis,
     judge,
-    tolerances,
 )
+from golive.analysis.look_line import line as look_line
 from golive.analysis.measurement import MeasurementOutcome
-from golive.analysis.metrics import Fetch, MetricSource, Scope, SeriesRequest, floor_minute, parse_metric_def
+from golive.analysis.metrics import Fetch, Scope, SeriesRequest, floor_minute, parse_metric_def
 from golive.analysis.tails import fetch_tails
+from golive.analysis.trigger_look import look as look_triggers
 from golive.analysis.units import hours_or_minutes
 from golive.checks.alarms import sort_alarms
 from golive.clock import parse_instant
@@ -69,6 +75,7 @@ from golive.evidence.canary import (
     CanaryGateBlocked,
     CanaryPromoted,
     CanaryPromoteForced,
+    CanarySample,
     CanaryShifted,
     CanaryVersions,
 )
@@ -76,8 +83,10 @@ from golive.evidence.rollback import RollbackFailed, RolledBack
 from golive.providers.aws import Aws
 from golive.providers.http import get
 from golive.providers.lambdas import LambdaClient
-from golive.steps import alarm_baseline, restore
+from golive.steps import alarm_baseline, canary_inconclusive, restore
 from golive.steps.kind import StepKind, StepParams
+
+RETRY = timedelta(seconds=30)  # asking AWS again while a pause, or an outage the plan promotes after, waits
 
 
 def _aws(ctx: StepContext, p: CanaryParams) -> Aws:
@@ -190,7 +199,17 @@ def _shift(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome:
     ctx.save()
     ctx.record(CanaryShifted(subject=p.project, project=p.project, weight=weight, bake_s=bake.total_seconds(),
                              versions=_versions(ctx)))
+    _record_sample(ctx, p, aws, weight)
     return Wait(min(first, ctx.now + interval), f"{p.project} at {weight:g}%, baking until {ctx.now + bake:%H:%M}")
+
+
+def _record_sample(ctx: StepContext, p: CanaryParams, aws: Aws, weight: float) -> None:
+    """The calls each criterion will get at this weight, from the stable versions' last hour (``analysis.sample``)."""
+    stable = {fn: v["stable"] for fn, v in _versions(ctx).items()}
+    samples, error = read_sample(aws, ctx.services.clock, p.model_dump(mode="json"), stable)
+    here = [s for s in samples if s.weight == weight]
+    ctx.record(CanarySample(subject=p.project, project=p.project, weight=weight, lines=tuple(s.line() for s in here),
+                            cannot_decide=tuple(s.line() for s in here if not s.decides), error=error))
 
 
 def _first_analysis(ctx: StepContext, p: CanaryParams, interval: timedelta) -> datetime:
@@ -301,24 +320,6 @@ def _ceil_minute(when: datetime) -> datetime:
     return floor if floor == when else floor + timedelta(minutes=1)
 
 
-def _grown_start(source: MetricSource, scopes: list[Scope], first: datetime, end: datetime,
-                 minimum: int) -> datetime:
-    """The latest minute from which every scope has ``minimum`` calls up to ``end`` (``first`` at the earliest)."""
-    requests = [SeriesRequest(scope, "invocations", "Sum") for scope in scopes]
-    fetched = source.fetch(requests, first, end)
-    if fetched.error:
-        return max(first, end - timedelta(minutes=1))
-    totals = dict.fromkeys(scopes, 0.0)
-    at = end
-    while at > first:
-        at -= timedelta(minutes=1)
-        for request in requests:
-            totals[request.scope] += fetched.get(request).values().get(at, 0.0)
-        if min(totals.values()) >= minimum:
-            return at
-    return first
-
-
 def _series(fetched: Fetch, request: SeriesRequest, minutes: list[datetime], factor: float = 1.0) -> list[float]:
     values = fetched.get(request).values()
     return [values.get(m, 0.0) * factor for m in minutes]
@@ -326,17 +327,7 @@ def _series(fetched: Fetch, request: SeriesRequest, minutes: list[datetime], fac
 
 def _judge_config(ctx: StepContext, p: CanaryParams) -> JudgeConfig | None:
     """The plan's judge (``analysis.judge``: true, false, or its metrics and minimum minutes); None when off."""
-    analysis = p.analysis
-    spec = analysis.get("judge", True)
-    if spec is False:
-        return None
-    settings: dict[str, Any] = spec if isinstance(spec, dict) else {}
-    config = config_for(str(analysis.get("false_rollbacks", "project")),
-                        min_invocations=int(analysis.get("min_invocations", 50)), metrics=settings.get("metrics"),
-                        critical=settings.get("critical"), min_minutes=settings.get("min_minutes"),
-                        tolerances=tolerances(settings.get("tolerances") or ()))
-    # The false-rollback budget is the whole canary's: its bakes share it.
-    return config.split(sum(1 for step in p.steps if step.weight < 100))
+    return config_from_analysis(p.analysis, sum(1 for step in p.steps if step.weight < 100))
 
 
 def _judge(ctx: StepContext, p: CanaryParams, source: CloudWatchLambdaSource, config: JudgeConfig, start: datetime, end: datetime,
@@ -425,8 +416,8 @@ def _analyse(ctx: StepContext, p: CanaryParams, aws: Aws) -> tuple[str, str, dic
     """One look at the canary: ('ok'|'fail'|'inconclusive'|'error', why, evidence)."""
     delay = timedelta(seconds=_seconds(p.analysis.get("delay", 60)))
     end = floor_minute(ctx.now - delay)
-    # The canary's first complete minute: the shift's own minute holds a few seconds of canary calls.
-    first = _ceil_minute(parse_instant(ctx.state["started_at"]))
+    # The step's first complete minute: the shift's own minute holds a few seconds of this weight's calls.
+    first = _ceil_minute(parse_instant(ctx.state["bake_started"]))
     bake_start = floor_minute(parse_instant(ctx.state["bake_started"]))
     evidence: dict[str, Any] = {"project": p.project, "weight": ctx.state.get("weight"),
                                 "window": {"end": end.isoformat()}, "health": ctx.state.get("health", {})}
@@ -439,24 +430,24 @@ def _analyse(ctx: StepContext, p: CanaryParams, aws: Aws) -> tuple[str, str, dic
     versions = _versions(ctx)
     scopes = [Scope(fn, p.alias, v["canary"]) for fn, v in versions.items()]
     waiting: list[str] = []
-    if specs and end > first:
-        measured = []
-        for spec in specs:
-            if spec.criterion.window is not None:
-                start = max(first, end - spec.criterion.window)
-                if end - start < spec.criterion.window:
-                    continue  # a sustained trigger needs its whole window of canary data
-            else:
-                start = _grown_start(source, scopes, first, end, spec.min_calls or 1)
-            result = evaluate([spec], source, scopes, start, end)[0]
-            measured.append(result.overall.to_dict())
-            if result.outcome is MeasurementOutcome.ERROR:
-                return "error", f"metrics unavailable: {result.overall.message}", {**evidence, "triggers": measured}
-            if result.outcome is MeasurementOutcome.FAILED:
-                return "fail", f"trigger {spec.criterion.text}: {result.overall.message}", \
-                    {**evidence, "triggers": measured}
-            if result.outcome is MeasurementOutcome.INCONCLUSIVE:
-                waiting.append(f"trigger {spec.criterion.text}: {result.overall.message}")
+    measured: list[dict[str, Any]] = []
+    for trigger in look_triggers(specs, source, scopes, first, end):
+        if trigger.error:
+            return "error", f"metrics unavailable: {trigger.error}", {**evidence, "triggers": measured}
+        found = trigger.measurement()
+        if found is not None:
+            measured.append(found.to_dict())
+        if trigger.evaluation is None:
+            waiting.append(trigger.waiting)
+            continue
+        result = trigger.evaluation
+        if result.outcome is MeasurementOutcome.ERROR:
+            return "error", f"metrics unavailable: {result.overall.message}", {**evidence, "triggers": measured}
+        if result.outcome is MeasurementOutcome.FAILED:
+            return "fail", f"{trigger.name}: {result.overall.message}", {**evidence, "triggers": measured}
+        if result.outcome is MeasurementOutcome.INCONCLUSIVE:
+            waiting.append(f"{trigger.name}: {result.overall.message}")
+    if specs:
         evidence["triggers"] = measured
     config = _judge_config(ctx, p)
     if config is None or not config.metrics:
@@ -487,12 +478,16 @@ def _bake(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome:
         wake = min(due, ctx.now + timedelta(seconds=_interval_s(ctx, p)))
         return Wait(wake, f"{p.project} at {ctx.state['weight']:g}%, next analysis {due:%H:%M}")
     verdict, why, evidence = _analyse(ctx, p, aws)
-    ctx.record(CanaryAnalysis.from_data(p.project, "analysis", {**evidence, "verdict": verdict, "reason": why}))
+    said = look_line(p.project, ctx.state.get("weight"), verdict, why, evidence.get("judgement"))
+    ctx.record(CanaryAnalysis.from_data(p.project, "analysis", {**evidence, "verdict": verdict, "reason": why,
+                                                                "line": said}))
     ctx.state["last_verdict"] = verdict
     if verdict == "fail":
         return _rollback(ctx, p, why)
     if verdict == "error":
-        return _rollback(ctx, p, f"fail safe: {why}")
+        return _on_inconclusive(ctx, p, aws, f"AWS did not answer: {why}", outage=True)
+    if ctx.state.get("outage"):
+        return _on_inconclusive(ctx, p, aws, f"AWS answered again after: {ctx.state['outage']}")
     interval = timedelta(seconds=_interval_s(ctx, p))
     bake_until = parse_instant(ctx.state["bake_until"])
     if ctx.now >= bake_until:
@@ -502,13 +497,41 @@ def _bake(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome:
             return Wait(ctx.now, "bake passed; shifting further")
         max_ext = _seconds(p.analysis.get("max_extension", 600))
         if ctx.state.get("extended_s", 0.0) + interval.total_seconds() > max_ext:
-            return _rollback(ctx, p, f"fail safe: still inconclusive after extending the bake by "
-                                       f"{ctx.state.get('extended_s', 0.0) / 60:g} min ({why})")
+            return _on_inconclusive(ctx, p, aws, f"still inconclusive after extending the bake by "
+                                                 f"{ctx.state.get('extended_s', 0.0) / 60:g} min ({why})")
         ctx.state.update(bake_until=(bake_until + interval).isoformat(),
                          extended_s=ctx.state.get("extended_s", 0.0) + interval.total_seconds())
     ctx.state["next_analysis"] = (ctx.now + interval).isoformat()
     ctx.save()
     return Wait(ctx.now + interval, f"{p.project} at {ctx.state['weight']:g}%: {verdict}")
+
+
+def _on_inconclusive(ctx: StepContext, p: CanaryParams, aws: Aws, why: str, *, outage: bool = False) -> Outcome:
+    """The plan's ``on_inconclusive`` for a canary that could not decide (``steps/canary_inconclusive``)."""
+    return _act(ctx, p, aws, canary_inconclusive.apply(ctx, p.project, p.analysis, why, outage=outage))
+
+
+def _act(ctx: StepContext, p: CanaryParams, aws: Aws, action: canary_inconclusive.Action) -> Outcome:
+    if action.kind == "rollback":
+        return _rollback(ctx, p, f"fail safe: {action.reason}")
+    if action.kind == "promote":
+        ctx.state.update(index=ctx.state["index"] + 1, phase="shift", forced=True)
+        ctx.save()
+        return Wait(ctx.now, f"{p.project}: {action.reason}; shifting further")
+    if action.kind == "wait":
+        ctx.state["next_analysis"] = (ctx.now + RETRY).isoformat()
+        ctx.save()
+        return Wait(ctx.now + RETRY, f"{p.project}: {action.reason}")
+    until = action.until or ctx.now
+    return Wait(min(until, ctx.now + timedelta(seconds=_interval_s(ctx, p))), f"{p.project}: {action.reason}")
+
+
+def _paused(ctx: StepContext, p: CanaryParams, aws: Aws) -> Outcome:
+    """A paused canary: an incident or alarm trigger still rolls it back; otherwise it waits for an operator."""
+    why = _incident_trigger(ctx, p) or _alarm_trigger(ctx, p, aws)
+    if why:
+        return _rollback(ctx, p, f"trigger while paused: {why}")
+    return _act(ctx, p, aws, canary_inconclusive.paused(ctx, p.analysis))
 
 
 def run(ctx: StepContext, p: CanaryParams) -> Outcome:
@@ -535,10 +558,16 @@ def run(ctx: StepContext, p: CanaryParams) -> Outcome:
     try:
         if ctx.state["phase"] == "shift":
             return _shift(ctx, p, aws)
+        if ctx.state["phase"] == canary_inconclusive.PAUSED:
+            return _paused(ctx, p, aws)
         return _bake(ctx, p, aws)
     except ExternalError as exc:
         if ctx.state.get("phase") == "rolling_back":
             raise  # the rollback itself met no answer: the engine tries the step again, on the retry budget
+        if ctx.state["phase"] == "bake":
+            return _on_inconclusive(ctx, p, aws, f"AWS did not answer ({exc})", outage=True)
+        if ctx.state["phase"] == canary_inconclusive.PAUSED:
+            return Wait(ctx.now + RETRY, f"{p.project}: paused; AWS did not answer ({exc}), asking again")
         return _rollback(ctx, p, f"fail safe: AWS did not answer ({exc})")
 
 

@@ -263,11 +263,20 @@ def build_soak(plan: Plan, env: str) -> list[StepSpec]:
     return _soak_steps(plan, env, plan.soak[env], "soak", standalone=True)
 
 
+_SAMPLED = ("project", "functions", "alias", "region", "steps", "triggers", "min_invocations", "analysis")
+
+
+def canary_sample_entries(plan: Plan, env: str) -> list[dict[str, Any]]:
+    """One ``canary_sample`` check per canary of ``env``'s primary region, on the parameters its step will run with."""
+    return [{"kind": "canary_sample", "params": {k: s.params[k] for k in _SAMPLED}, "project": s.params["project"]}
+            for s in build_deploy(plan, env) if s.kind == "canary"]
+
+
 def build_preflight(plan: Plan, env: str) -> list[StepSpec]:
     vars_ = variables(plan, env)
-    return [_checks_step("preflight", "prerequisites", f"preflight in {env}",
-                         _check_entries(plan, plan.preflight, vars_), group="preflight", mode="report",
-                         sourced=sourced_secrets(plan))]
+    entries = _check_entries(plan, plan.preflight, vars_) + canary_sample_entries(plan, env)
+    return [_checks_step("preflight", "prerequisites", f"preflight in {env}", entries, group="preflight",
+                         mode="report", sourced=sourced_secrets(plan))]
 
 
 def build_deploy(plan: Plan, env: str, batch: str | None = None, project: str | None = None) -> list[StepSpec]:

@@ -20,7 +20,7 @@ def topic_of(kind: str, outcome: str | None, data: dict[str, Any]) -> str | None
         return "gate"
     if kind == "checkpoint" and outcome == "fail":
         return "checkpoint_failed"
-    if kind == "canary" and outcome in ("shifted", "promoted"):
+    if kind == "canary" and (outcome in ("shifted", "promoted") or data.get("choice") == "pause"):
         return "canary_step"
     if kind == "rollback":
         return "rollback"

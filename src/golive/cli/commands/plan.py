@@ -1,26 +1,51 @@
-"""``golive plan``: the dry run, every step in order and the call it will make; calls nothing outside.
+"""``golive plan``: the dry run, every step in order and the call it will make; changes nothing outside.
 
-The lines under a step are its kind's ``describe`` of the very parameters the step runs with.
+The lines under a step are its kind's ``describe`` of the very parameters the step runs with. Under a canary
+step, when AWS answers, the sample each of its criteria will get at each step (``analysis.canary_sample``:
+the stable versions' last hour, read only); when it does not, a line saying golive could not look
+(``--offline`` skips the look).
 """
 
 from __future__ import annotations
+
+from typing import Annotated, Any
 
 import typer
 
 from golive.cli.common import EnvOpt, out, ws
 from golive.textout import rich as esc
+from golive.workspace import Workspace
+
+OfflineOpt = Annotated[bool, typer.Option("--offline", help="do not read the canaries' traffic from AWS")]
 
 
-def plan_cmd(ctx: typer.Context, env: EnvOpt) -> None:
-    """Dry run: every step in order, and the call it will make. Calls nothing outside."""
+def _sample(w: Workspace, env: str, params: dict[str, Any]) -> dict[str, Any]:
+    """What a canary's criteria will get at each step, or why golive could not look."""
+    from golive.analysis.canary_sample import read_sample
+    from golive.errors import GoliveError
+
+    try:
+        samples, error = read_sample(w.aws_for(env, params.get("region")), w.clock, params)
+    except GoliveError as exc:
+        samples, error = [], str(exc)
+    if error:
+        return {"error": error, "lines": [f"sample: could not look at the stable versions' traffic: {error}"]}
+    return {"lines": [f"sample: {s.line()}" for s in samples],
+            "cannot_decide": [s.line() for s in samples if not s.decides]}
+
+
+def plan_cmd(ctx: typer.Context, env: EnvOpt, offline: OfflineOpt = False) -> None:
+    """Dry run: every step in order, the call it will make, and each canary's expected sample. Changes nothing."""
     from golive.steps.planner import build_release
     from golive.steps.registry import calls
 
     w, o = ws(ctx), out(ctx)
     steps = build_release(w.plan, w.env(env))
+    samples = {s.key: _sample(w, env, s.params) for s in steps if s.kind == "canary" and not offline}
     if o.json_mode:
         o.json({"env": env, "steps": [{"key": s.key, "phase": s.phase, "kind": s.kind, "title": s.title,
-                                        "group": s.group, "lane": s.lane, "calls": calls(s)}
+                                        "group": s.group, "lane": s.lane, "calls": calls(s),
+                                        **({"sample": samples[s.key]} if s.key in samples else {})}
                                        for s in steps]})
         return
     phase = group = None
@@ -36,6 +61,8 @@ def plan_cmd(ctx: typer.Context, env: EnvOpt) -> None:
         o.print(f"  {n:3}. {esc(step.title)}  [dim]({esc(step.kind)})[/dim]")
         for call in calls(step):
             o.print(f"        [dim]→ {esc(call)}[/dim]")
+        for line in samples.get(step.key, {}).get("lines", []):
+            o.print(f"        {esc(line)}")
 
 
 def register(app: typer.Typer) -> None:
