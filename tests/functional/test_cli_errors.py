@@ -24,8 +24,8 @@ CASES: dict[str, tuple[list[str], str]] = {
     "unknown command": (["nosuch", "-f", EXAMPLE], "No such command 'nosuch'"),
     "a value given to a flag": (["--json", "true", "check", "-f", EXAMPLE], "No such command 'true'"),
     "option without its value": (["plan", "-f", EXAMPLE, "--env"], "Option '--env' requires an argument"),
-    "missing required option": (["approve", "go_no_go", "--env", "prod", "-f", EXAMPLE],
-                                "golive approve: Missing option '--by'"),
+    "missing required option": (["promote", "product_lambda", "--env", "prod", "-f", EXAMPLE],
+                                "golive promote: Missing option '--why'"),
     "not a number": (["incident", "resolve", "abc", "-f", EXAMPLE], "Invalid value for 'incident_id'"),
 }
 

@@ -35,10 +35,11 @@ def test_an_old_store_reads_back_as_the_records_it_held(store: Store) -> None:
 def test_records_of_a_class_by_type(store: Store) -> None:
     run_id = _write_the_old_way(store)
     analyses = store.records(CanaryAnalysis, run_id=run_id)
-    assert [a.record.verdict for a in analyses] == ["fail", "fail"]
-    assert analyses[0].step_key == "canary.orders" and analyses[0].at == T0 + timedelta(seconds=4)
+    assert [a.record.verdict for a in analyses] == ["fail", "fail", "inconclusive"]
+    assert analyses[0].step_key == "canary.orders" and analyses[0].at == T0 + timedelta(seconds=8)  # 1 s a record
     assert [type(c.record).__name__ for c in store.records(CanaryRecord, run_id=run_id)] == [
-        "CanaryVersions", "CanaryGateBlocked", "CanaryShifted", "CanaryPromoted", "CanaryAnalysis", "CanaryAnalysis",
+        "CanaryVersions", "CanaryGateBlocked", "CanaryShifted", "CanarySample", "CanarySample", "CanaryInconclusive",
+        "CanaryInconclusive", "CanaryPromoted", "CanaryAnalysis", "CanaryAnalysis", "CanaryAnalysis",
         "CanaryPromoteForced", "CanaryNote"]
     assert len(store.records(RollbackRecord, run_id=run_id)) == 5
     assert len(store.records(Record, run_id=run_id)) == len(STORED) + 1

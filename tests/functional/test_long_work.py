@@ -62,7 +62,7 @@ def test_the_live_view_on_a_terminal_shows_clock_step_canaries_and_countdown() -
     assert "clock" in text and "Tue 01 Dec 14:01:00" in text
     assert "step" in text and "canary product_lambda" in text
     assert re.search(r"canary product_lambda\s+10%\s+last verdict ok", text), text
-    assert "next in 2 min 30 s (14:03)" in text  # the countdown: due 14:03:30, clock at 14:01
+    assert "next in 2 min 30 s (14:03 UTC)" in text  # the countdown: due 14:03:30, clock at 14:01
     assert "\x1b[?25l" in screen.decode(errors="replace")  # Rich's live display hid the cursor: a live view, not lines
 
 
@@ -74,7 +74,7 @@ def test_piped_progress_prints_a_heartbeat_with_the_time_and_the_wait() -> None:
     beats = [line for line in proc.stderr.splitlines() if " … " in line]
     assert len(beats) >= 2, proc.stderr
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ … waiting: product_lambda at 10%, next analysis 14:03; "
-                        r"next in 2 min 30 s \(14:03\); clock Tue 01 14:01", beats[0]), beats[0]
+                        r"next in 2 min 30 s \(14:03 UTC\); clock Tue 01 14:01 UTC", beats[0]), beats[0]
     assert "\x1b[" not in proc.stderr  # plain text for a log
 
 

@@ -169,11 +169,15 @@ def send_test(plan: Plan, plan_dir: Path, client: httpx.Client, now_iso: str, *,
                       reason="golive notify test", data={})
     policy = Destinations.from_environment()
     results: dict[str, str | None] = {}
+    misconfigured: list[ConfigError] = []
 
     def one(name: str, sink: NotifySink) -> None:
         try:
             results[name] = send(client, name, sink, sink_url(name, sink, plan_dir), message, deadline=deadline,
                                  destinations=policy)
+        except ConfigError as exc:  # the plan or this machine's setting is wrong: the user's to fix (exit 2)
+            results[name] = str(exc)
+            misconfigured.append(exc)
         except GoliveError as exc:
             results[name] = str(exc)
 
@@ -182,4 +186,6 @@ def send_test(plan: Plan, plan_dir: Path, client: httpx.Client, now_iso: str, *,
         thread.start()
     for thread in threads:
         thread.join()
+    if misconfigured:
+        raise misconfigured[0]  # the other sinks were tried; what must change comes first
     return {name: results.get(name, f"{name}: no answer") for name in plan.notify}

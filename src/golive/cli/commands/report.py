@@ -20,8 +20,9 @@ def report(
     release: Annotated[bool, typer.Option("--release", help="every run of the release and every command outside a "
                                                            "run, in order, with its overrides (md, html, json)")] = False,
 ) -> None:
-    """The evidence of a run (soak checkpoints x criteria, gate decisions, canaries, rollbacks, overrides), or of the
-    whole release with --release."""
+    """The evidence of a run, or with --release of every run of the release.
+
+    Soak checkpoints x criteria, gate decisions, canaries, rollbacks, overrides."""
     from golive.report import render
     from golive.report.release import render_release
 

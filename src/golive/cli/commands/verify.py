@@ -9,8 +9,9 @@ from golive.textout import rich as esc
 
 
 def verify(ctx: typer.Context, env: EnvOpt) -> None:
-    """Post-deploy validation: each deployed project's own verify:, health URLs, smoke tests, alarms; fails naming
-    any project with no successful deploy recorded in ENV."""
+    """Post-deploy validation: each deployed project's own verify:, health, smoke tests, alarms.
+
+    Fails naming any project with no successful deploy recorded in ENV."""
     from golive.runs import session
 
     w, o = ws(ctx), out(ctx)
