@@ -14,9 +14,9 @@ billionth (the last bit is the numerical library's, not the rehearsal's).
 from __future__ import annotations
 
 import gzip
-import os
 import json
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
