@@ -180,6 +180,12 @@ def test_the_page_gets_canary_against_stable_and_checkpoint_series_from_the_reco
         store.append_event(release="bbws", env="prod", run_id=run.id, kind="checkpoint", subject=f"sit checkpoint {i}",
                            outcome="pass", at=t0 + timedelta(hours=i),
                            data={"criteria": [{"criterion": "p95 < 800ms", "value": 500.0 + i, "outcome": "pass"}]})
+    # As the soak step stores a criterion now: parsed under "criterion", measured over the window under "overall".
+    store.append_event(release="bbws", env="prod", run_id=run.id, kind="checkpoint", subject="sit checkpoint 2",
+                       outcome="pass", at=t0 + timedelta(hours=2), data={"env": "sit", "criteria": [
+                           {"criterion": {"text": "p95 < 800ms", "unit": "seconds", "threshold": 0.8},
+                            "overall": {"criterion": "p95 < 800ms", "value": 0.502, "threshold": 0.8,
+                                        "outcome": "Successful"}}]})
     store.close()
     server = Served(PLAN, url, free_port(), log=tmp_path / "serve.log").start()
     try:
@@ -193,4 +199,7 @@ def test_the_page_gets_canary_against_stable_and_checkpoint_series_from_the_reco
     p95 = canary["versus"]["p95_duration"]
     assert [(round(p["value"], 6), round(p["low"], 6), round(p["high"], 6)) for p in p95] == \
         [(5.0, -10.0, 10.0), (-2.0, -10.0, 10.0)]
-    assert [p["value"] for p in doc["checkpoint_series"]["p95 < 800ms"]] == [500.0, 501.0]
+    assert [p["value"] for p in doc["checkpoint_series"]["prod: p95 < 800ms"]] == [500.0, 501.0]
+    assert [(p["value"], p["threshold"], p["unit"]) for p in doc["checkpoint_series"]["sit: p95 < 800ms"]] == \
+        [(0.502, 0.8, "seconds")]
+    assert doc["checkpoints"][-1]["criteria"][0]["value"] == 0.502

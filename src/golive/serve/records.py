@@ -253,12 +253,14 @@ def _batches(store: Store, plan: Plan | None, release: str, steps: list[Step]) -
 
 def release_view(store: Store, plan: Plan | None, release: str, now: datetime) -> dict[str, Any]:
     """Everything the release page shows, as one JSON document."""
+    zone = zone_name(store, plan, release)
+    # The texts golive writes (what is due when, a gate item's detail) print times in the shown zone: the plan's.
+    schedule.show_in(schedule.zone(zone))
     events = store.events(release=release)
     status = release_status(store, release, now)
     latest = [store.get_run(r["run"]) for r in status["runs"]]
     runs = [(run, store.steps(run.id)) for run in latest]
     timelines = [run_timeline(store, run, now) for run in latest]
-    zone = zone_name(store, plan, release)
     gates, decisions = _gates(store, plan, release, events, runs, now)
     every_step = [s for _, steps in runs for s in steps]
     envs = sorted({e.env for e in events} | {r["env"] for r in status["runs"]})

@@ -101,19 +101,18 @@ function plot(title, points, opts) {
 }
 
 // The release on a time axis: a bar per phase (and batch), windows shaded, the current moment marked.
-// A long soak dwarfs the deploy day's minutes: the hours after the last finished soak are drawn again, zoomed.
+// Days of soak dwarf the deploy day's minutes: a timeline longer than 12 h is drawn again, zoomed on the hours around now.
 function timeline(line, now) {
   const bars = line.bars.filter((b) => b.start), waiting = line.bars.filter((b) => !b.start);
   const times = [...bars.flatMap((b) => [b.start, b.end, b.due]), ...line.windows.flatMap((w) => [w.start, w.end]), now]
     .map((t) => Date.parse(t)).filter(num);
   if (!times.length) return empty('Nothing has started yet.');
-  const t0 = Math.min(...times), t1 = Math.max(...times);
-  const soaked = bars.filter((b) => /soak/.test(b.label) && b.status === 'done' && b.end).map((b) => Date.parse(b.end)).filter(num);
-  const from = soaked.length ? Math.max(...soaked) : null;
-  const zoom = from !== null && t1 - from > 0 && t1 - from < (t1 - t0) * 0.2;
+  const t0 = Math.min(...times), t1 = Math.max(...times), n = Date.parse(now);
+  const from = Math.max(t0, n - 6 * 3600e3), to = Math.min(t1, n + 2 * 3600e3);
+  const zoom = t1 - t0 > 12 * 3600e3 && to > from;
   return '<div class="timeline" data-run="' + line.run + '" data-bars="' + bars.length + '" data-windows="' + line.windows.length + '"><b>' + esc(line.kind + ' ' + line.env) + '</b> run ' + line.run + ': ' + cls(line.status) +
     ' <span class="reason">' + esc(waiting.length ? waiting.length + ' phase' + (waiting.length > 1 ? 's' : '') + ' not started' : '') + '</span>' +
-    axisChart(line, now, t0, t1) + (zoom ? '<div class="reason">after the soak, from ' + esc(when(from)) + ':</div>' + axisChart(line, now, from, t1) : '') + '</div>';
+    axisChart(line, now, t0, t1) + (zoom ? '<div class="reason zoom">the hours around now, ' + esc(when(from) + ' to ' + when(to)) + ':</div>' + axisChart(line, now, from, to) : '') + '</div>';
 }
 
 function axisChart(line, now, start, stop) {
@@ -132,11 +131,12 @@ function axisChart(line, now, start, stop) {
   line.bars.forEach((b, i) => {
     const top = T + i * rowH;
     svg += '<text x="' + (L - 6) + '" y="' + (top + 14) + '" text-anchor="end">' + esc(b.label) + '</text>';
-    if (b.start) {
+    const outside = b.start && (Date.parse(b.end || b.start) < t0 || Date.parse(b.start) > t1);
+    if (b.start && !outside) {
       const a = x(b.start), e = Math.max(x(b.end || b.start), a + 3);
       svg += '<rect class="bar ' + esc(b.status) + '" data-label="' + esc(b.label) + '" x="' + f(a) + '" y="' + (top + 3) + '" width="' + f(e - a) + '" height="' + (rowH - 6) + '" rx="2"><title>' +
         esc(b.label + ': ' + b.status + ', ' + b.done + ' of ' + b.steps + ' steps, ' + when(b.start) + (b.end ? ' to ' + when(b.end) : '')) + '</title></rect>';
-    } else {
+    } else if (!b.start) {
       svg += '<text x="' + (L + 4) + '" y="' + (top + 14) + '" class="tick">' + esc(b.status === 'cancelled' ? 'cancelled' : 'not started') + '</text>';
     }
     if (b.due) svg += '<line class="due" x1="' + f(x(b.due)) + '" x2="' + f(x(b.due)) + '" y1="' + (top + 1) + '" y2="' + (top + rowH - 1) + '" stroke="#555" stroke-width="2"><title>due ' + esc(when(b.due)) + '</title></line>';
