@@ -112,7 +112,7 @@ function timeline(line, now) {
   const zoom = t1 - t0 > 12 * 3600e3 && to > from;
   return '<div class="timeline" data-run="' + line.run + '" data-bars="' + bars.length + '" data-windows="' + line.windows.length + '"><b>' + esc(line.kind + ' ' + line.env) + '</b> run ' + line.run + ': ' + cls(line.status) +
     ' <span class="reason">' + esc(waiting.length ? waiting.length + ' phase' + (waiting.length > 1 ? 's' : '') + ' not started' : '') + '</span>' +
-    axisChart(line, now, t0, t1) + (zoom ? '<div class="reason zoom">the hours around now, ' + esc(when(from) + ' to ' + when(to)) + ':</div>' + axisChart(line, now, from, to) : '') + '</div>';
+    axisChart(line, now, t0, t1) + (zoom ? '<div class="reason zoom">' + (['pending', 'running', 'waiting', 'failing'].includes(line.status) ? 'the hours around now, ' : 'its last hours, ') + esc(when(from) + ' to ' + when(to)) + ':</div>' + axisChart(line, now, from, to) : '') + '</div>';
 }
 
 function axisChart(line, now, start, stop) {
