@@ -260,7 +260,7 @@ def release_view(store: Store, plan: Plan | None, release: str, now: datetime) -
     status = release_status(store, release, now)
     latest = [store.get_run(r["run"]) for r in status["runs"]]
     runs = [(run, store.steps(run.id)) for run in latest]
-    timelines = [run_timeline(store, run, now) for run in latest]
+    timelines = [run_timeline(run, steps, now) for run, steps in runs]
     gates, decisions = _gates(store, plan, release, events, runs, now)
     every_step = [s for _, steps in runs for s in steps]
     envs = sorted({e.env for e in events} | {r["env"] for r in status["runs"]})

@@ -95,9 +95,8 @@ def _windows(steps: list[Step], now: datetime) -> list[dict[str, Any]]:
     return spans
 
 
-def run_timeline(store: Store, run: Run, now: datetime) -> dict[str, Any]:
+def run_timeline(run: Run, steps: list[Step], now: datetime) -> dict[str, Any]:
     """One run's bars (a row per phase, and per batch inside the deploy and DR phases) and its windows."""
-    steps = store.steps(run.id)
     rows: dict[str, list[Step]] = {}
     for step in steps:
         if step.kind == "window":
