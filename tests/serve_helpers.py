@@ -30,11 +30,11 @@ def users_file(folder: Path, token: str | None = None) -> Path:
 
 
 class Served:
-    def __init__(self, plan: Path, db_url: str, port: int, *extra: str, log: Path,
+    def __init__(self, plan: Path | None, db_url: str, port: int, *extra: str, log: Path,
                  env: dict[str, str] | None = None) -> None:
         self.url = f"http://127.0.0.1:{port}"
-        self.args = [sys.executable, "-m", "golive", "-f", str(plan), "--db", db_url, "serve", "--port", str(port),
-                     *extra]
+        plan_args = ["-f", str(plan)] if plan is not None else []  # without: the page reads the store alone
+        self.args = [sys.executable, "-m", "golive", *plan_args, "--db", db_url, "serve", "--port", str(port), *extra]
         self.log = log
         self.env = env if env is not None else dict(os.environ)
         self.proc: subprocess.Popen[bytes] | None = None

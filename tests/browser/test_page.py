@@ -110,8 +110,8 @@ def test_the_weight_moves_and_the_gate_reasons_show_while_a_rehearsal_runs(brows
         assert decided.locator(".verdict").inner_text() == "GO"
         assert "preflight: passed" in decided.inner_text()
         assert "approval tech_lead" in decided.inner_text()
-        live = page.locator('.gate[data-gate="go_no_go"][data-live="true"]')
-        assert "preflight: passed" in live.inner_text(), "the live gate is judged on the rehearsal's clock"
+        # The gate step decided: the page shows that decision, not a live evaluation beside it.
+        assert page.locator('.gate[data-gate="go_no_go"][data-live="true"]').count() == 0
         shot = tmp_path / "rehearsal.png"
         page.screenshot(path=str(shot), full_page=True)
         print(f"screenshot: {shot}")
@@ -146,7 +146,7 @@ def test_approvals_by_role_in_the_browser_and_the_stream_reconnects_after_a_rest
         page.goto(server.url + "/?release=bbws")
         page.wait_for_selector("#live.on", timeout=30_000)
         gate = page.locator('.gate[data-gate="go_no_go"][data-live="true"]')
-        assert gate.locator(".verdict").inner_text() == "NO-GO"
+        assert gate.locator(".verdict").inner_text() == "WAITING"  # only approvals missing
 
         def sign_in(user: str, password: str) -> None:
             page.fill("#login input[name=user]", user)

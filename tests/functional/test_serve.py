@@ -180,6 +180,12 @@ def test_the_page_gets_canary_against_stable_and_checkpoint_series_from_the_reco
         store.append_event(release="bbws", env="prod", run_id=run.id, kind="checkpoint", subject=f"sit checkpoint {i}",
                            outcome="pass", at=t0 + timedelta(hours=i),
                            data={"criteria": [{"criterion": "p95 < 800ms", "value": 500.0 + i, "outcome": "pass"}]})
+    # As the soak step stores a criterion now: parsed under "criterion", measured over the window under "overall".
+    store.append_event(release="bbws", env="prod", run_id=run.id, kind="checkpoint", subject="sit checkpoint 2",
+                       outcome="pass", at=t0 + timedelta(hours=2), data={"env": "sit", "criteria": [
+                           {"criterion": {"text": "p95 < 800ms", "unit": "seconds", "threshold": 0.8},
+                            "overall": {"criterion": "p95 < 800ms", "value": 0.502, "threshold": 0.8,
+                                        "outcome": "Successful"}}]})
     store.close()
     server = Served(PLAN, url, free_port(), log=tmp_path / "serve.log").start()
     try:
@@ -193,4 +199,41 @@ def test_the_page_gets_canary_against_stable_and_checkpoint_series_from_the_reco
     p95 = canary["versus"]["p95_duration"]
     assert [(round(p["value"], 6), round(p["low"], 6), round(p["high"], 6)) for p in p95] == \
         [(5.0, -10.0, 10.0), (-2.0, -10.0, 10.0)]
-    assert [p["value"] for p in doc["checkpoint_series"]["p95 < 800ms"]] == [500.0, 501.0]
+    assert [p["value"] for p in doc["checkpoint_series"]["prod: p95 < 800ms"]] == [500.0, 501.0]
+    assert [(p["value"], p["threshold"], p["unit"]) for p in doc["checkpoint_series"]["sit: p95 < 800ms"]] == \
+        [(0.502, 0.8, "seconds")]
+    assert doc["checkpoints"][-1]["criteria"][0]["value"] == 0.502
+
+
+def test_a_run_keeps_what_the_page_needs_of_its_plan_so_serve_needs_no_plan_file(tmp_path: Path) -> None:
+    """A run started as ``golive run`` starts one carries the zone and the batches with their windows: a server
+    started without ``-f`` shows them, the windows shaded on the timeline and the gate weighed from its step."""
+    import yaml
+
+    from golive.clock import VirtualClock
+    from golive.plan.validate import load_plan_text
+    from golive.runs.release import start_or_resume
+    from golive.steps import planner
+
+    data = yaml.safe_load(PLAN.read_text(encoding="utf-8"))
+    data["timezone"] = "Africa/Johannesburg"
+    data["batches"][0]["window"] = {"start": "2026-01-10 09:00", "end": "10:00"}
+    plan = load_plan_text(yaml.safe_dump(data))
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    store = Store.open(url)
+    start = datetime(2026, 1, 10, 5, 0, tzinfo=UTC)
+    start_or_resume(store, plan, "prod", "release", lambda: planner.build_release(plan, "prod"), VirtualClock(start))
+    store.close()
+    server = Served(None, url, free_port(), log=tmp_path / "serve.log").start()
+    try:
+        doc = httpx.get(server.url + "/api/release/bbws", timeout=10).json()
+    finally:
+        server.stop()
+    assert doc["timezone"] == "Africa/Johannesburg" and doc["abbreviations"] == {"120": "SAST"}
+    assert [(b["name"], b["window"]) for b in doc["batches"]] == [
+        ("foundation", {"start": "2026-01-10 09:00", "end": "10:00"}), ("backend", None), ("apis", None)]
+    (timeline,) = doc["timelines"]
+    assert [(w["label"], w["start"]) for w in timeline["windows"]] == [("batch foundation", "2026-01-10T07:00:00+00:00")]
+    assert [b["label"] for b in timeline["bars"]][:3] == ["prerequisites", "soak", "gate"]
+    # the run has not reached its gate: it is weighed now, from the gate step's frozen parameters
+    assert [(g["gate"], g["live"], g["state"]) for g in doc["gates"]] == [("go_no_go", True, "NO-GO")]

@@ -26,6 +26,14 @@ def plan_digest(plan: Plan) -> str:
     return digest(plan.model_dump_json())
 
 
+def plan_facts(plan: Plan) -> dict[str, Any]:
+    """What a reader without the plan file needs of it (``golive serve`` run without ``-f``): the team's zone and
+    the batches with their windows. Kept in the run's meta under ``plan``; the steps hold the rest."""
+    return {"timezone": plan.timezone, "version": plan.version,
+            "batches": [{"name": b.name, "projects": list(b.projects),
+                         "window": b.window.model_dump(exclude_none=True) if b.window else None} for b in plan.batches]}
+
+
 def start_or_resume(store: Store, plan: Plan, env: str, kind: str, build: Callable[[], list[StepSpec]],
                     clock: Clock, *, restart: bool = False, meta: dict[str, Any] | None = None,
                     accept_change: str | None = None) -> tuple[Run, bool]:
@@ -44,7 +52,8 @@ def start_or_resume(store: Store, plan: Plan, env: str, kind: str, build: Callab
         store.append_record(RunNote(subject=kind, outcome="aborted", reason="restarted by the user"),
                             release=plan.release, env=env, run_id=active.id, at=now)
     try:
-        run = store.create_run(plan.release, env, kind, plan_digest(plan), build(), now, meta=meta or {})
+        run = store.create_run(plan.release, env, kind, plan_digest(plan), build(), now,
+                               meta={"plan": plan_facts(plan), **(meta or {})})
     except RunInProgress as first:
         # Another process created it between our read and our insert: its run is this one's, resumed.
         winner = store.get_run(first.run_id)

@@ -12,6 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from golive import schedule
+from golive.analysis.criteria import Unit, parse_criterion
 from golive.errors import GoliveError
 from golive.evidence import read
 from golive.evidence.canary import CanaryAnalysis, CanaryPromoted, CanaryRecord, CanaryShifted
@@ -19,10 +21,13 @@ from golive.evidence.gates import GateDecisionRecord
 from golive.evidence.rollback import RollbackRecord, RolledBack
 from golive.evidence.runs import Checkpoint, WebAction
 from golive.plan.model import Plan
+from golive.runs.release import plan_facts
 from golive.runs.status import release_status
-from golive.steps.gate import evaluate_gate
+from golive.serve.timeline import abbreviations, instants, run_timeline, zone_name
+from golive.steps.gate import Decision, GateParams, decide, evaluate_gate
 from golive.store import tables as t
-from golive.store.store import Event, Store
+from golive.store.statuses import StepStatus
+from golive.store.store import Event, Run, Step, Store
 
 
 def latest_event_id(store: Store) -> int:
@@ -61,14 +66,36 @@ def releases(store: Store) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def _canaries(events: list[Event]) -> dict[str, dict[str, Any]]:
+def _plain_name(params: dict[str, Any], fallback: str) -> str:
+    """``product_lambda (DR, eu-west-1)``: the project, and where, as the canary step's parameters say."""
+    project = str(params.get("project") or fallback)
+    region = params.get("region")
+    dr = params.get("primary") is False or fallback.endswith("@dr")
+    where = ", ".join(w for w in ("DR" if dr else "", str(region or "")) if w)
+    return f"{project} ({where})" if where else project
+
+
+def _canary_card(key: str, project: str, step: Step | None) -> dict[str, Any]:
+    params = step.params if step else {}
+    state = step.state if step else {}
+    planned = [float(s.get("weight", 0)) for s in params.get("steps", []) if isinstance(s, dict)]
+    index = state.get("index")
+    return {"project": project, "step": key, "name": _plain_name({"project": project, **params}, key),
+            "weights": [], "analyses": [], "weight": 0.0, "state": "pending", "planned": planned,
+            "n": int(index) + 1 if isinstance(index, int) else None, "m": len(planned) or None,
+            "phase": state.get("phase"), "step_status": step.status if step else None,
+            "bake_until": state.get("bake_until"), "due_at": step.due_at.isoformat() if step and step.due_at else None,
+            "wait_reason": step.wait_reason if step else None}
+
+
+def _canaries(events: list[Event], steps: list[Step]) -> dict[str, dict[str, Any]]:
     canaries: dict[str, dict[str, Any]] = {}
+    by_key = {s.key: s for s in steps if s.kind == "canary"}
     for e in read(events, CanaryRecord):
         r = e.record
         # One chart per canary step: a project canaried in two regions has two steps under one subject.
         key = e.step_key or r.subject
-        c = canaries.setdefault(key, {"project": r.subject, "step": key, "weights": [], "analyses": [],
-                                      "weight": 0.0, "state": "pending"})
+        c = canaries.get(key) or canaries.setdefault(key, _canary_card(key, r.subject, by_key.get(key)))
         if isinstance(r, CanaryShifted | CanaryPromoted) and r.weight is not None:
             c["weights"].append({"at": e.at.isoformat(), "weight": r.weight})
             c["weight"] = r.weight
@@ -79,6 +106,7 @@ def _canaries(events: list[Event]) -> dict[str, dict[str, Any]]:
                                   "weight": c["weight"],
                                   "triggers": [{"criterion": tr.get("criterion") or tr.get("text"),
                                                 "value": tr.get("value"), "threshold": tr.get("threshold"),
+                                                "unit": _unit(tr.get("criterion") or tr.get("text")),
                                                 "message": tr.get("message")} for tr in r.triggers or ()],
                                   "judgement": r.judgement})
     for b in read(events, RolledBack):
@@ -86,7 +114,18 @@ def _canaries(events: list[Event]) -> dict[str, dict[str, Any]]:
         if key in canaries:
             canaries[key]["weights"].append({"at": b.at.isoformat(), "weight": 0.0})
             canaries[key].update(weight=0.0, state="rolled_back")
+    for key, step in by_key.items():  # a canary step of the latest run not begun yet: a line, not a chart
+        canaries.setdefault(key, _canary_card(key, str(step.params.get("project") or key), step))
     return canaries
+
+
+def _unit(text: object) -> str:
+    """How a criterion's values read (``fraction``: a percentage, ``seconds``: a duration), from its text."""
+    criterion = text.get("text") if isinstance(text, dict) else text
+    try:
+        return parse_criterion(str(criterion)).unit.value
+    except ValueError:
+        return Unit.NUMBER.value
 
 
 def _relative(result: dict[str, Any], key: str) -> float | None:
@@ -103,7 +142,7 @@ def _series_of_analysis(canary: dict[str, Any], at: str, r: CanaryAnalysis) -> N
         if isinstance(tr, dict) and isinstance(tr.get("value"), int | float):
             name = str(tr.get("criterion") or tr.get("text"))
             canary.setdefault("triggers", {}).setdefault(name, []).append(
-                {"at": at, "value": tr["value"], "threshold": tr.get("threshold")})
+                {"at": at, "value": tr["value"], "threshold": tr.get("threshold"), "unit": _unit(name)})
     judgement = r.judgement
     worst: dict[str, dict[str, Any]] = {}  # per metric, the function whose canary fares worst against its stable
     for result in judgement.get("results", []) if judgement is not None else []:
@@ -120,60 +159,135 @@ def _series_of_analysis(canary: dict[str, Any], at: str, r: CanaryAnalysis) -> N
         canary.setdefault("versus", {}).setdefault(metric, []).append(point)
 
 
+def _measured(criterion: Any) -> dict[str, Any] | None:
+    """One criterion of a checkpoint as the page shows it: its text, unit, measured value, threshold, outcome.
+
+    A checkpoint stores each criterion as the evaluation wrote it: the parsed criterion under ``criterion``
+    and the measurement over the whole window under ``overall`` (older records: flat, ``value`` beside it).
+    """
+    if not isinstance(criterion, dict):
+        return None
+    parsed, overall = criterion.get("criterion"), criterion.get("overall")
+    measured = overall if isinstance(overall, dict) else criterion
+    text = parsed.get("text") if isinstance(parsed, dict) else parsed or criterion.get("text")
+    value, threshold = measured.get("value"), measured.get("threshold")
+    return {"text": str(text), "unit": _unit(text), "value": value if isinstance(value, int | float) else None,
+            "threshold": threshold if isinstance(threshold, int | float) else None,
+            "outcome": measured.get("outcome") or criterion.get("outcome"), "message": measured.get("message")}
+
+
 def _checkpoint_series(events: list[Event]) -> dict[str, list[dict[str, Any]]]:
     """Each soak criterion's measured value at every checkpoint, for the checkpoint charts."""
     series: dict[str, list[dict[str, Any]]] = {}
     for p in read(events, Checkpoint):
-        for c in p.record.criteria:
-            if isinstance(c, dict) and isinstance(c.get("value"), int | float):
-                series.setdefault(str(c.get("criterion") or c.get("text")), []).append(
-                    {"at": p.at.isoformat(), "value": c["value"], "outcome": c.get("outcome")})
+        for c in map(_measured, p.record.criteria):
+            if c is not None and c["value"] is not None:
+                env = p.record.env or p.env
+                series.setdefault(f"{env}: {c['text']}", []).append(
+                    {"at": p.at.isoformat(), "value": c["value"], "threshold": c["threshold"], "unit": c["unit"],
+                     "outcome": c["outcome"], "label": f"checkpoint {p.record.index or ''} of {p.record.of or ''}"})
     return series
 
 
-def _gates(store: Store, plan: Plan | None, release: str, events: list[Event], now: datetime) -> list[dict[str, Any]]:
-    decided = [{"gate": e.record.subject, "env": e.env, "at": e.at.isoformat(), "verdict": e.record.outcome,
-                "reasons": list(e.record.reasons), "items": list(e.record.items), "live": False}
+def _state(decision: Decision) -> str:
+    return "waiting for approval" if decision.only_approvals_missing else decision.verdict
+
+
+def _live(decision: Decision, now: datetime) -> dict[str, Any]:
+    return {**decision.to_dict(), "at": now.isoformat(), "live": True, "state": _state(decision),
+            "items": [i.to_dict() | {"ok": i.ok} for i in decision.items],
+            "reasons": [f"{i.name}: {i.detail}" for i in decision.items if not i.ok]}
+
+
+def _gates(store: Store, plan: Plan | None, release: str, events: list[Event], runs: list[tuple[Run, list[Step]]],
+           now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each gate's state now, from its evidence, and every decision recorded.
+
+    A gate step that decided shows its decision; one still open in an active run is weighed now from its frozen
+    parameters (waiting for approval when approvals are all it lacks); one its run never reached says so. Only
+    a release with no gate step yet is weighed from the loaded plan, so a rolled-back release never shows a
+    live GO beside its rollback.
+    """
+    decided = [{"gate": e.record.gate or e.record.subject, "env": e.record.env or e.env, "at": e.at.isoformat(),
+                "verdict": e.record.outcome, "state": e.record.outcome, "reasons": list(e.record.reasons),
+                "items": list(e.record.items), "live": False, "run": e.run_id}
                for e in read(events, GateDecisionRecord)]
-    live: list[dict[str, Any]] = []
-    if plan is not None and plan.release == release:
+    current: list[dict[str, Any]] = []
+    for run, steps in runs:
+        for step in steps:
+            if step.kind != "gate":
+                continue
+            params = GateParams.model_validate(step.params)
+            mine = [d for d in decided if d["gate"] == params.gate and d["env"] == params.env and d["run"] == run.id]
+            if mine and StepStatus(step.status).finished:
+                current.append(mine[-1])
+            elif run.active and StepStatus(step.status).open:
+                current.append({**_live(decide(store, release, params, now), now), "waiting": step.wait_reason})
+            else:
+                current.append({"gate": params.gate, "env": params.env, "at": None, "verdict": None, "live": False,
+                                "state": "not reached", "items": [], "reasons": [f"the run {run.status}"]})
+    if not current and plan is not None and plan.release == release:
         for name, spec in plan.gates.items():
             try:
-                decision = evaluate_gate(store, plan, name, spec.env or "prod", now)
+                current.append(_live(evaluate_gate(store, plan, name, spec.env or "prod", now), now))
             except GoliveError:
                 continue
-            live.append({**decision.to_dict(), "at": now.isoformat(), "live": True,
-                         "items": [i.to_dict() | {"ok": i.ok} for i in decision.items],
-                         "reasons": [f"{i.name}: {i.detail}" for i in decision.items if not i.ok]})
-    return live + decided
+    return current, decided
+
+
+def _batches(store: Store, plan: Plan | None, release: str, steps: list[Step]) -> list[dict[str, Any]]:
+    """The batches, from the loaded plan when it is this release's, else as the latest run recorded them (a run
+    from before runs kept them: as its deploy steps are grouped)."""
+    if plan is not None and plan.release == release:
+        return list(plan_facts(plan)["batches"])
+    for run in reversed(store.runs(release)):
+        facts = run.meta.get("plan")
+        if isinstance(facts, dict) and isinstance(facts.get("batches"), list):
+            return list(facts["batches"])
+    grouped: dict[str, list[str]] = {}
+    for step in steps:
+        if step.kind == "deploy" and step.group.startswith("batch."):
+            grouped.setdefault(step.group.removeprefix("batch."), []).append(str(step.params.get("project") or step.key))
+    return [{"name": name, "projects": projects, "window": None} for name, projects in grouped.items()]
 
 
 def release_view(store: Store, plan: Plan | None, release: str, now: datetime) -> dict[str, Any]:
     """Everything the release page shows, as one JSON document."""
+    zone = zone_name(store, plan, release)
+    # The texts golive writes (what is due when, a gate item's detail) print times in the shown zone: the plan's.
+    schedule.show_in(schedule.zone(zone))
     events = store.events(release=release)
     status = release_status(store, release, now)
+    latest = [store.get_run(r["run"]) for r in status["runs"]]
+    runs = [(run, store.steps(run.id)) for run in latest]
+    timelines = [run_timeline(run, steps, now) for run, steps in runs]
+    gates, decisions = _gates(store, plan, release, events, runs, now)
+    every_step = [s for _, steps in runs for s in steps]
     envs = sorted({e.env for e in events} | {r["env"] for r in status["runs"]})
     approvals = [{"gate": a.gate, "env": a.env, "by": a.by, "role": a.role, "note": a.note, "at": a.at.isoformat(),
                   "rehearsal": a.rehearsal} for env in envs for a in store.approvals(release, env)]
     return {
         **status,
-        "batches": _batches(plan, release),
-        "canaries": list(_canaries(events).values()),
+        "timezone": zone or "UTC",
+        "abbreviations": abbreviations(schedule.zone(zone), [now, *instants(timelines)]),
+        "timelines": timelines,
+        "batches": _batches(store, plan, release, every_step),
+        "canaries": list(_canaries(events, every_step).values()),
         "checkpoints": [{"subject": p.record.subject, "at": p.at.isoformat(), "outcome": p.record.outcome,
                          "failures": list(p.record.failures),
-                         "criteria": [{"text": c.get("criterion") or c.get("text"), "value": c.get("value"),
-                                       "outcome": c.get("outcome")} for c in p.record.criteria
-                                      if isinstance(c, dict)]}
+                         "index": p.record.index, "of": p.record.of, "env": p.record.env or p.env,
+                         "criteria": [c for c in map(_measured, p.record.criteria) if c is not None]}
                         for p in read(events, Checkpoint)],
         "checkpoint_series": _checkpoint_series(events),
-        "gates": _gates(store, plan, release, events, now),
+        "gates": gates,
+        "decisions": decisions,
         "incidents": [{"id": i.id, "severity": i.severity, "title": i.title, "status": i.status, "env": i.env,
                        "opened_at": i.opened_at.isoformat(),
                        "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None}
                       for i in store.incidents(release)],
         "approvals": approvals,
         "rollbacks": [{"project": b.record.subject, "at": b.at.isoformat(), "outcome": b.record.outcome,
-                       "reason": b.record.reason, "seconds": _seconds(b.record)}
+                       "reason": b.record.reason, "seconds": _seconds(b.record), "step": b.step_key}
                       for b in read(events, RollbackRecord)],
         "actions": [{"at": a.at.isoformat(), "action": a.record.subject, "by": a.record.by, "from": a.record.source,
                      "outcome": a.record.outcome} for a in read(events, WebAction)],
@@ -182,12 +296,6 @@ def release_view(store: Store, plan: Plan | None, release: str, now: datetime) -
 
 def _seconds(record: RollbackRecord) -> float | None:
     return (record.seconds or record.alias_seconds) if isinstance(record, RolledBack) else None
-
-
-def _batches(plan: Plan | None, release: str) -> list[dict[str, Any]]:
-    if plan is None or plan.release != release:
-        return []
-    return [{"name": b.name, "projects": list(b.projects)} for b in plan.batches]
 
 
 def trim(value: Any, text_max: int, items_max: int) -> Any:
