@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from golive.evidence.canary import CanaryAnalysis, CanaryShifted
-from golive.evidence.gates import GateDecisionRecord
+from golive.evidence.gates import GateDecisionRecord, Override
 from golive.evidence.rollback import RolledBack
 from golive.evidence.runs import Checkpoint
 from golive.examples import example_path
@@ -171,6 +171,8 @@ def _rolled_back(store: Store, plan: Plan) -> None:
                                   reason="error_rate 8% > 5%", triggers=(trigger,)), failed, key)
     release.record(RolledBack(subject="product_lambda", project="product_lambda", reason="error_rate 8% > 5%",
                               seconds=0.52, from_weight=10.0), failed, key)
+    release.record(Override(subject="window", why="the <b>API</b> team asked for an hour", by="alice"),
+                   at - timedelta(minutes=1))
     release.step(key, StepStatus.FAILED, at, failed, state={"index": 0, "phase": "rolled_back", "weight": 0.0})
     release.until(StepStatus.CANCELLED, lambda k, s: s.status == StepStatus.PENDING, None, None)
     store.set_run(release.run_id, failed, status=RunStatus.ROLLED_BACK, reason="canary product_lambda rolled back",
@@ -289,6 +291,9 @@ def test_a_rolled_back_release_shows_the_rollback_and_the_gate_as_decided(browse
         assert "rolled back" in card.inner_text() and card.locator(".countdown").count() == 0
         assert "error_rate > 5%: 8 % (threshold 5 %)" in card.inner_text()
         assert "520 ms" in page.locator("#rollbacks").inner_text()
+        overrides = page.locator("#overrides").inner_text()  # every override of the release, shown as written
+        assert "window" in overrides and "alice" in overrides and "the <b>API</b> team asked for an hour" in overrides
+        assert "SAST" in overrides
         assert page.locator('figure.series[data-series="sit: error_rate < 0.1%"] circle').count() == 8
     finally:
         page.close()

@@ -27,13 +27,16 @@ from rich.table import Table
 from golive import schedule
 from golive.cli.github_actions import GitHubActions
 from golive.redact import scrub
+from golive.store.statuses import RunStatus, StepStatus
 from golive.textout import rich as esc
 
-STATUS_STYLE = {
-    "pass": "green", "done": "green", "succeeded": "green", "GO": "bold green",
-    "warn": "yellow", "waiting": "yellow", "running": "cyan", "pending": "dim",
-    "fail": "red", "failed": "red", "error": "magenta", "NO-GO": "bold red", "rolled_back": "red",
-    "cancelled": "dim", "no_go": "red", "aborted": "red",
+# Outcomes ("pass", "GO", ...) and the statuses of steps and runs (StrEnums: their keys equal their text).
+STATUS_STYLE: dict[str, str] = {
+    "pass": "green", StepStatus.DONE: "green", RunStatus.SUCCEEDED: "green", "GO": "bold green",
+    "warn": "yellow", StepStatus.WAITING: "yellow", StepStatus.RUNNING: "cyan", StepStatus.PENDING: "dim",
+    StepStatus.COMPENSATING: "yellow", RunStatus.FAILING: "red",
+    "fail": "red", StepStatus.FAILED: "red", "error": "magenta", "NO-GO": "bold red", RunStatus.ROLLED_BACK: "red",
+    StepStatus.CANCELLED: "dim", StepStatus.SKIPPED: "dim", RunStatus.NO_GO: "red", RunStatus.ABORTED: "red",
 }
 
 

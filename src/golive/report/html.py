@@ -19,6 +19,7 @@ from golive.analysis.criteria import format_value
 from golive.report import formatting as f
 from golive.report.canary_view import render_canaries
 from golive.report.model import ERROR, FAILED, INCONCLUSIVE, SUCCESSFUL, Cell, CriterionInfo, Report, Soak
+from golive.store.statuses import RunStatus, StepStatus
 from golive.textout import html_text
 
 _CSS = """
@@ -44,8 +45,9 @@ details.canary-numbers summary{cursor:pointer;color:#3b4252;font-size:13px}
 details.canary-numbers h4{font-size:13px;margin:10px 0 4px}
 """
 
-_GOOD = {"pass", "GO", "succeeded", "promoted", "done", "Successful", "resolved", "approved"}
-_BAD = {"fail", "NO-GO", "failed", "rolled_back", "no_go", "aborted", "error", "Failed", "Error", "open"}
+_GOOD: set[str] = {"pass", "GO", RunStatus.SUCCEEDED, "promoted", StepStatus.DONE, "Successful", "resolved", "approved"}
+_BAD: set[str] = {"fail", "NO-GO", StepStatus.FAILED, RunStatus.ROLLED_BACK, RunStatus.NO_GO, RunStatus.ABORTED, "error",
+                  "Failed", "Error", "open"}
 
 # Chart geometry (pixels).
 _W, _H = 540, 230

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from golive.report import formatting as f
 from golive.report.model import ERROR, FAILED, INCONCLUSIVE, Report
+from golive.store.statuses import StepStatus
 from golive.textout import xml_text as x
 
 
@@ -94,7 +95,7 @@ def cases(report: Report) -> dict[str, list[_Case]]:
     # A failed step that no case above tells of (a deploy command, a workflow run): the run never shows green.
     told = {c.step_key for c in report.checks if c.status in ("fail", "error")}
     for row in report.steps:
-        if row.status != "failed" or row.key in told or row.key.startswith(_TOLD_ELSEWHERE) \
+        if row.status != StepStatus.FAILED or row.key in told or row.key.startswith(_TOLD_ELSEWHERE) \
                 or row.phase in ("soak", "prod_soak"):
             continue
         suites.setdefault("steps", []).append(_Case(row.title, f"golive.{report.release}.{row.phase}",

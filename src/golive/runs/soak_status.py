@@ -14,6 +14,7 @@ from golive import schedule
 from golive.analysis.units import counted, human_duration
 from golive.clock import parse_instant
 from golive.plan.model import Plan
+from golive.store.statuses import StepStatus
 from golive.store.store import Store
 
 
@@ -29,13 +30,13 @@ def soak_summary(store: Store, plan: Plan, env: str, now: datetime) -> dict[str,
     for s in steps:
         due = start + timedelta(seconds=s.params["offset_s"]) if start else None
         result = s.result or {}
-        status = "pending" if s.status in ("pending", "waiting", "running") else (
-            "skipped" if result.get("skipped") else ("pass" if not result.get("failures") else "fail"))
+        status = StepStatus.PENDING if StepStatus(s.status).open else (
+            StepStatus.SKIPPED if result.get("skipped") else ("pass" if not result.get("failures") else "fail"))
         rows.append({"index": s.params["index"], "due": due.isoformat() if due else None, "status": status,
                      "late": result.get("late", False), "detail": "; ".join(result.get("failures", []))})
     done = [r for r in rows if r["status"] in ("pass", "fail")]
     failing = [r for r in rows if r["status"] == "fail"]
-    skipped = [r for r in rows if r["status"] == "skipped"]
+    skipped = [r for r in rows if r["status"] == StepStatus.SKIPPED]
     total = len(rows)
     text = f"{env} soak (run {run.id}): {len(done)}/{counted(total, 'checkpoint')} complete"
     if failing:
@@ -44,7 +45,7 @@ def soak_summary(store: Store, plan: Plan, env: str, now: datetime) -> dict[str,
         text += ", all passing"
     if skipped:
         text += f" ({len(skipped)} skipped)"
-    nxt = next((r for r in rows if r["status"] == "pending"), None)
+    nxt = next((r for r in rows if r["status"] == StepStatus.PENDING), None)
     if nxt is not None and start is not None and not failing:
         due = start + timedelta(seconds=steps[nxt["index"] - 1].params["offset_s"])
         wait = due - now

@@ -15,12 +15,14 @@ import sqlalchemy as sa
 from golive import schedule
 from golive.analysis.criteria import Unit, parse_criterion
 from golive.errors import GoliveError
-from golive.evidence import read
+from golive.evidence import Record, read
 from golive.evidence.canary import CanaryAnalysis, CanaryPromoted, CanaryRecord, CanaryShifted
 from golive.evidence.gates import GateDecisionRecord
+from golive.evidence.plan_change import PlanChangeAccepted
 from golive.evidence.rollback import RollbackRecord, RolledBack
 from golive.evidence.runs import Checkpoint, WebAction
 from golive.plan.model import Plan
+from golive.report.model import overrides_of
 from golive.runs.release import plan_facts
 from golive.runs.status import release_status
 from golive.serve.timeline import abbreviations, instants, run_timeline, zone_name
@@ -81,7 +83,7 @@ def _canary_card(key: str, project: str, step: Step | None) -> dict[str, Any]:
     planned = [float(s.get("weight", 0)) for s in params.get("steps", []) if isinstance(s, dict)]
     index = state.get("index")
     return {"project": project, "step": key, "name": _plain_name({"project": project, **params}, key),
-            "weights": [], "analyses": [], "weight": 0.0, "state": "pending", "planned": planned,
+            "weights": [], "analyses": [], "weight": 0.0, "state": StepStatus.PENDING, "planned": planned,
             "n": int(index) + 1 if isinstance(index, int) else None, "m": len(planned) or None,
             "phase": state.get("phase"), "step_status": step.status if step else None,
             "bake_until": state.get("bake_until"), "due_at": step.due_at.isoformat() if step and step.due_at else None,
@@ -291,6 +293,12 @@ def release_view(store: Store, plan: Plan | None, release: str, now: datetime) -
                       for b in read(events, RollbackRecord)],
         "actions": [{"at": a.at.isoformat(), "action": a.record.subject, "by": a.record.by, "from": a.record.source,
                      "outcome": a.record.outcome} for a in read(events, WebAction)],
+        # Every time a person went past a guard (issue 27): --skip-gate, --override-freeze, --override-window,
+        # --redispatch, promote, abort, an accepted plan change; who, why, which run.
+        "overrides": [*({"at": o.at.isoformat(), "what": o.guard, "by": o.by, "why": o.why, "project": o.project,
+                         "run": o.run_id} for o in overrides_of(read(events, Record))),
+                      *({"at": p.at.isoformat(), "what": "accept-plan-change", "by": None, "why": p.record.why,
+                         "project": None, "run": p.run_id} for p in read(events, PlanChangeAccepted))],
     }
 
 

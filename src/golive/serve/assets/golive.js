@@ -207,6 +207,9 @@ function render(doc) {
   $('approvals').innerHTML = table(['gate', 'env', 'by', 'role', 'at'], doc.approvals.map((a) => row([esc(a.gate), esc(a.env), esc(a.by), esc(a.role), esc(when(a.at))])), 'No approvals yet.');
   $('rollbacks').innerHTML = table(['project', 'at', 'outcome', 'reason', 'took'], doc.rollbacks.map((r) => row([esc(r.project), esc(when(r.at)), cls(r.outcome), esc(r.reason),
     num(r.seconds) ? esc(value(r.seconds, 'seconds')) : ''])), 'No rollbacks.');
+  const overrides = (doc.overrides || []).slice().sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  $('overrides').innerHTML = table(['at', 'override', 'by', 'why', 'project', 'run'], overrides.map((o) => row([esc(when(o.at)),
+    esc(o.what), esc(o.by || 'unknown'), esc(o.why), esc(o.project || ''), o.run == null ? '' : esc(String(o.run))])), 'No overrides.');
   $('actions').innerHTML = table(['at', 'action', 'by', 'from', 'outcome'], doc.actions.map((a) => row([esc(when(a.at)), esc(a.action), esc(a.by), esc(a.from), cls(a.outcome)])), 'No actions taken from the page.');
   tick();
 }
