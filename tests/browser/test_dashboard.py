@@ -208,18 +208,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, P
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 def _open(browser: object, served: tuple[Served, Path], release: str) -> tuple[Any, list[str]]:
     """The release's page, drawn, with every console error and page error it logged; a screenshot saved."""
     from playwright.sync_api import Browser

@@ -165,6 +165,20 @@ def sandbox_down(box: UserSandbox) -> Ran:
     return box.golive("sandbox", "down")
 
 
+def running_sandbox(folder: Path, *extra: str) -> Iterator[UserSandbox]:
+    """A module's sandbox (``yield from`` it in a fixture): up in ``folder``, down afterwards even if up failed
+    half-way (whatever it left is stopped by the plan's state folder)."""
+    box: UserSandbox | None = None
+    try:
+        box = sandbox_up(folder, *extra)
+        yield box
+    finally:
+        if box is not None:
+            sandbox_down(box)
+        else:
+            UserSandbox(folder / "golive.yaml").golive("sandbox", "down")
+
+
 def process_running(pid: int) -> bool:
     """A live process (a zombie awaiting its reaper is not running anything)."""
     try:

@@ -62,15 +62,6 @@ def world() -> Iterator[SandboxWorld]:
         world.stop()
 
 
-@pytest.fixture
-def h(world: SandboxWorld, tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness.open(world, tmp_path / "state.db")
-    try:
-        yield harness
-    finally:
-        harness.store.close()
-
-
 def assert_stable(h: Harness, project: str, stable: dict[str, str]) -> None:
     for fn, state in h.aliases(project).items():
         assert (state.version, state.weights) == (stable[fn], {}), fn

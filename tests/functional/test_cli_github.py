@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_user import OWNER, UserSandbox, sandbox_down, sandbox_up, wait_for
+from cli_user import OWNER, UserSandbox, running_sandbox, wait_for
 
 from golive.sandbox.world import SANDBOX_TOKEN
 from golive.store.store import Store
@@ -30,16 +30,7 @@ DEPLOY = ("deploy", "--yes", "--env", "prod", "--project", "dynamodb_schemas", "
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UserSandbox]:
-    folder = tmp_path_factory.mktemp("user")
-    box: UserSandbox | None = None
-    try:
-        box = sandbox_up(folder, "--github-run-seconds", "1")
-        yield box
-    finally:
-        if box is not None:
-            sandbox_down(box)
-        else:
-            UserSandbox(folder / "golive.yaml").golive("sandbox", "down")
+    yield from running_sandbox(tmp_path_factory.mktemp("user"), "--github-run-seconds", "1")
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_user import GOLIVE, OWNER, Ran, UserSandbox, sandbox_down, sandbox_up
+from cli_user import GOLIVE, OWNER, Ran, UserSandbox, running_sandbox
 
 from golive.cli.github_actions import error_command
 
@@ -27,16 +27,7 @@ REPOS = [f"{OWNER}/{name}" for name in ("2_1_bbws_dynamodb_schemas", "2_1_bbws_s
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UserSandbox]:
-    folder = tmp_path_factory.mktemp("user")
-    box: UserSandbox | None = None
-    try:
-        box = sandbox_up(folder, "--github-run-seconds", "1")
-        yield box
-    finally:
-        if box is not None:
-            sandbox_down(box)
-        else:
-            UserSandbox(folder / "golive.yaml").golive("sandbox", "down")
+    yield from running_sandbox(tmp_path_factory.mktemp("user"), "--github-run-seconds", "1")
 
 
 def piped(box: UserSandbox, *args: str, extra: dict[str, str] | None = None) -> Ran:

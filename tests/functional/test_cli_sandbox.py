@@ -22,8 +22,8 @@ from cli_user import (
     UserSandbox,
     process_running,
     processes_mentioning,
+    running_sandbox,
     sandbox_down,
-    sandbox_up,
 )
 
 pytestmark = pytest.mark.xdist_group("cli_sandbox")
@@ -34,16 +34,7 @@ LOCK_TABLE = "terraform-state-lock-prod"
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UserSandbox]:
-    folder = tmp_path_factory.mktemp("user")
-    box: UserSandbox | None = None
-    try:
-        box = sandbox_up(folder)
-        yield box
-    finally:
-        if box is not None:
-            sandbox_down(box)
-        else:  # up failed half-way: stop whatever it left, by the plan's state folder
-            UserSandbox(folder / "golive.yaml").golive("sandbox", "down")
+    yield from running_sandbox(tmp_path_factory.mktemp("user"))
 
 
 def _repo(target: str) -> str:

@@ -40,15 +40,6 @@ def world() -> Iterator[SandboxWorld]:
         world.stop()
 
 
-@pytest.fixture
-def h(world: SandboxWorld, tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness.open(world, tmp_path / "state.db")
-    try:
-        yield harness
-    finally:
-        harness.store.close()
-
-
 def _stable(h: Harness, run: Run, project: str) -> bool:
     versions = h.step(run, f"canary.{project}").state["versions"]
     return all((s.version, s.weights) == (versions[fn]["stable"], {}) for fn, s in h.aliases(project).items())

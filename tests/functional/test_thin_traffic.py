@@ -57,15 +57,6 @@ def world() -> Iterator[SandboxWorld]:
         world.stop()
 
 
-@pytest.fixture
-def h(world: SandboxWorld, tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness.open(world, tmp_path / "state.db")
-    try:
-        yield harness
-    finally:
-        harness.store.close()
-
-
 def _canary_params(h: Harness, project: str) -> dict[str, object]:
     step = next(s for s in planner.build_deploy(h.plan, ENV, project=project) if s.kind == "canary")
     return step.params

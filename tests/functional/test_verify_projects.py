@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cli_user import OWNER, UserSandbox, sandbox_down, sandbox_up
+from cli_user import OWNER, UserSandbox, running_sandbox
 
 from golive.evidence.runs import DeployFinished, RunNote
 from golive.examples import example_path
@@ -26,16 +26,7 @@ pytestmark = pytest.mark.xdist_group("verify_projects")
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UserSandbox]:
-    folder = tmp_path_factory.mktemp("user")
-    box: UserSandbox | None = None
-    try:
-        box = sandbox_up(folder, "--github-run-seconds", "1")
-        yield box
-    finally:
-        if box is not None:
-            sandbox_down(box)
-        else:
-            UserSandbox(folder / "golive.yaml").golive("sandbox", "down")
+    yield from running_sandbox(tmp_path_factory.mktemp("user"), "--github-run-seconds", "1")
 
 
 @pytest.fixture(scope="module")
