@@ -214,13 +214,18 @@ class ForkServer:
                                            err.read_text(encoding="utf-8", errors="replace"))
 
     def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        _end(self.proc)
+
+
+def _end(proc: subprocess.Popen[str]) -> None:
+    """A child that reads commands on stdin: its stdin closed, then waited for (killed if it will not end)."""
+    if proc.stdin is not None:
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 class WorldHost:
@@ -254,13 +259,7 @@ class WorldHost:
         return info
 
     def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        _end(self.proc)
 
 
 @dataclass
