@@ -256,8 +256,13 @@ def _batches(store: Store, plan: Plan | None, release: str, steps: list[Step]) -
 def release_view(store: Store, plan: Plan | None, release: str, now: datetime) -> dict[str, Any]:
     """Everything the release page shows, as one JSON document."""
     zone = zone_name(store, plan, release)
-    # The texts golive writes (what is due when, a gate item's detail) print times in the shown zone: the plan's.
-    schedule.show_in(schedule.zone(zone))
+    # The texts golive writes (what is due when, a gate item's detail) print times in the shown zone: the plan's,
+    # for this release's view only (a store may hold releases of several zones).
+    with schedule.shown_in(schedule.zone(zone)):
+        return _release_view(store, plan, release, now, zone)
+
+
+def _release_view(store: Store, plan: Plan | None, release: str, now: datetime, zone: str | None) -> dict[str, Any]:
     events = store.events(release=release)
     status = release_status(store, release, now)
     latest = [store.get_run(r["run"]) for r in status["runs"]]
