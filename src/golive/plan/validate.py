@@ -223,6 +223,7 @@ def _cross_check(located: Located, plan: Plan) -> None:
     for env_name, soak in plan.soak.items():
         if env_name not in plan.environments:
             _fail(located, ("soak", env_name), f"no environment '{env_name}'{did_you_mean(env_name, plan.environments)}")
+            continue
         for i, entry in enumerate(soak.criteria):
             criterion(entry.criterion, ("soak", env_name, "criteria", i))
         _check_entries(located, plan, soak.checks, ("soak", env_name, "checks"), [env_name])

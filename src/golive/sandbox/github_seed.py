@@ -24,7 +24,7 @@ from golive.providers.aws import Aws
 from golive.sandbox.from_plan import deployed_by_workflow, project_functions
 from golive.sandbox.github_server import GitHubServer
 from golive.sandbox.moto_lambda import LambdaWriter
-from golive.sandbox.provision import function_zip
+from golive.sandbox.provision import create_bucket, function_zip
 
 WORKFLOW_NAMES = {"deploy-prod.yml": "Deploy to PROD", "deploy-application.yml": "Deploy Application",
                   "promote-prod.yml": "Promote to PROD", "terraform-prod.yml": "Terraform Deploy - PROD"}
@@ -160,11 +160,7 @@ class DeployEffects:
         client = aws.client("s3")
         existing = {b["Name"] for b in aws.call("s3:ListBuckets", lambda: client.list_buckets()).get("Buckets", [])}
         if name not in existing:
-            if aws.region == "us-east-1":
-                aws.call("s3:CreateBucket", lambda: client.create_bucket(Bucket=name))
-            else:
-                aws.call("s3:CreateBucket", lambda: client.create_bucket(
-                    Bucket=name, CreateBucketConfiguration={"LocationConstraint": aws.region}))  # type: ignore[typeddict-item]
+            create_bucket(aws, name)
         for i in range(1, count + 1):
             aws.call("s3:PutObject", lambda i=i: client.put_object(  # type: ignore[misc]
                 Bucket=name, Key=f"template-{i:02d}.json", Body=b'{"template": %d}' % i))

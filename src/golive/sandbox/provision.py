@@ -145,6 +145,17 @@ def _lambda_role(aws: Aws) -> str:
         {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 
 
+def create_bucket(aws: Aws, name: str) -> None:
+    """Create bucket ``name`` in the session's region; a create that botocore retried after it succeeded is done."""
+    s3 = aws.client("s3")
+    where = {} if aws.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": aws.region}}
+    try:
+        aws.call("s3:CreateBucket", lambda: s3.create_bucket(Bucket=name, **where))  # type: ignore[arg-type]
+    except AwsRequestError as exc:
+        if exc.code != "BucketAlreadyOwnedByYou":
+            raise
+
+
 def _bucket(aws: Aws, bucket: BucketSpec) -> None:
     s3 = aws.client("s3")
     try:
@@ -152,11 +163,7 @@ def _bucket(aws: Aws, bucket: BucketSpec) -> None:
     except AwsRequestError as exc:
         if not _missing(exc):
             raise
-        if aws.region == "us-east-1":
-            aws.call("s3:CreateBucket", lambda: s3.create_bucket(Bucket=bucket.name))
-        else:
-            aws.call("s3:CreateBucket", lambda: s3.create_bucket(
-                Bucket=bucket.name, CreateBucketConfiguration={"LocationConstraint": aws.region}))  # type: ignore[typeddict-item]
+        create_bucket(aws, bucket.name)
         if bucket.versioning:
             aws.call("s3:PutBucketVersioning", lambda: s3.put_bucket_versioning(
                 Bucket=bucket.name, VersioningConfiguration={"Status": "Enabled"}))
