@@ -1,0 +1,1 @@
+"""Traffic routers: what a canary shifts (a Lambda alias, an API Gateway stage, a CloudFront distribution)."""
