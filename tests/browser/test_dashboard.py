@@ -38,8 +38,9 @@ from serve_helpers import Served
 
 CHROMIUM = Path("/usr/bin/chromium")
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
-                                reason="Debian's chromium is not installed (.ci/run installs it)")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
+                                 reason="Debian's chromium is not installed (.ci/run installs it)"),
+              pytest.mark.xdist_group("dashboard")]  # one served release for the module
 
 WINDOWS = {"foundation": ("09:00", "10:00"), "backend": ("10:30", "11:30"), "apis": ("12:00", "14:00")}
 SOAK_START = datetime(2026, 1, 7, 7, 0, tzinfo=UTC)

@@ -262,3 +262,6 @@ def test_the_runner_needs_a_running_sandbox(argv: list[str], tmp_path: Path, pla
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert "no sandbox runs from" in done.stdout + done.stderr
     assert "Traceback" not in done.stderr
+
+# The module-scoped fixture is built once: every test of this module runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("chaos")

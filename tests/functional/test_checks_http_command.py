@@ -243,3 +243,6 @@ def test_command_params_validate() -> None:
         command.CommandParams.model_validate({"argv": []})
     with pytest.raises(ValidationError):
         command.CommandParams.model_validate("./smoke.sh prod")  # a shell string is refused: argv only
+
+# The module-scoped fixture is built once: every test of this module runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("checks_http_command")

@@ -64,3 +64,6 @@ def test_bare_group_prints_its_help_and_exits_2(tmp_path: Path) -> None:
     text = r.stdout + r.stderr  # typer's Rich help prints itself on stdout
     assert "Traceback" not in text
     assert "checkpoint" in text and "Usage: golive soak" in text
+
+# The module-scoped fixture is built once: every test of this module runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("cli_errors")

@@ -269,3 +269,6 @@ def test_status_json_and_store_choice(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "no runs of bbws" in r.out
     assert (tmp_path / "from-env.db").is_file()
     assert not (tmp_path / ".golive").exists()
+
+# The module-scoped fixture is built once: every test of this module runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("cli_foundation")

@@ -81,3 +81,6 @@ def _assert_exit_3(r: subprocess.CompletedProcess[str]) -> None:
 @pytest.mark.parametrize("name", list(CASES))
 def test_no_answer_after_retries_exits_3(ran: dict[str, subprocess.CompletedProcess[str]], name: str) -> None:
     _assert_exit_3(ran[name])
+
+# The module-scoped fixture is built once: every test of this module runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("exit_codes")

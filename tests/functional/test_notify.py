@@ -117,3 +117,6 @@ def test_notify_test_sends_one_message_and_a_missing_url_is_one_line(tmp_path: P
             "golive: error: notify sink 'team-slack': environment variable GOLIVE_TEST_SLACK_URL is not set"]
     finally:
         receiver.close()
+
+# The module-scoped fixture is built once: every test of this module runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("notify")

@@ -205,3 +205,6 @@ def test_rehearse_resumed_with_an_edited_plan_exits_2_then_goes_on_when_accepted
         assert "## Plan changes accepted" in text and "bakes of 4 minutes, agreed with the on-call" in text
     finally:
         store.close()
+
+# The module-scoped fixture is built once: every test of this module runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("plan_change")

@@ -451,3 +451,6 @@ def test_a_soak_that_failed_inside_a_release_run_is_a_failed_phase(tmp_path: Pat
     store.update_step(steps["gate.go_no_go"].id, status="done", result={"summary": "NO-GO"})
     phases = {p["phase"]: p["status"] for p in run_status(store, store.get_run(run.id), T0)["phases"]}
     assert phases == {"soak": "failed", "gate": "done"}
+
+# The module-scoped fixture is built once: every test of this module runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("report")

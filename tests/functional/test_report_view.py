@@ -157,3 +157,6 @@ def test_the_section_in_headless_chromium(rehearsed: Rehearsed, tmp_path: Path) 
             assert errors == []
         finally:
             browser.close()
+
+# The module-scoped fixture is built once: every test of this module runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("report_view")

@@ -155,3 +155,6 @@ def test_percentile_ranks_count_the_share_in_a_half_open_interval(aws: Aws) -> N
 def test_a_percentile_rank_without_bounds_is_refused(aws: Aws) -> None:
     with pytest.raises(AwsRequestError, match="PR"):
         _values(aws, [_query("bad", "Duration", "PR(:)", [("FunctionName", "rank_fn")])])
+
+# The module-scoped fixture is built once: every test of this module runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("sandbox_percentiles")

@@ -120,3 +120,6 @@ def test_provisioning_with_credentials_of_another_account_is_refused(endpoint: s
     with pytest.raises(ConfigError) as caught:
         provision(sandbox_aws(endpoint, SIT, "eu-west-1"), spec)
     assert PROD in str(caught.value) and SIT in str(caught.value)
+
+# The module-scoped fixture is built once: every test of this module runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("sandbox_provision")

@@ -27,7 +27,7 @@ from serve_helpers import Served, login, users_file
 PLAN = example_path("bbws")
 PG = os.environ.get("GOLIVE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("serve_attacks")]  # one server for the module
 
 
 @pytest.fixture(scope="module")
