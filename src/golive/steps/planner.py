@@ -139,9 +139,10 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
     vars_ = variables(plan, env)
     e = plan.environments[env]
     steps: list[StepSpec] = []
-    if plan.preflight:
+    prerequisites = _check_entries(plan, plan.preflight, vars_) + api_alias_entries(plan, env)
+    if prerequisites:
         steps.append(_checks_step("prerequisites", "prerequisites", f"prerequisites in {env} (report only)",
-                                  _check_entries(plan, plan.preflight, vars_), group="prerequisites",
+                                  prerequisites, group="prerequisites",
                                   mode="report", sourced=sourced_secrets(plan)))
     if include_soaks:
         for pre in plan.preprod_envs(env):
@@ -272,9 +273,24 @@ def canary_sample_entries(plan: Plan, env: str) -> list[dict[str, Any]]:
             for s in build_deploy(plan, env) if s.kind == "canary"]
 
 
+def api_alias_entries(plan: Plan, env: str) -> list[dict[str, Any]]:
+    """One ``api_invokes_alias`` check per project with a Lambda canary and an ``api:`` (checks/api_alias.py)."""
+    vars_ = variables(plan, env)
+    out: list[dict[str, Any]] = []
+    for name, project in plan.projects.items():
+        canary = project.rollout.lambda_canary if project.rollout else None
+        if canary is None or project.api is None:
+            continue
+        params = {"project": name, "rest_api": project.api.rest_api, "stage": project.api.stage,
+                  "alias": canary.alias, "functions": canary.functions.model_dump(exclude_none=True)}
+        out.append({"kind": "api_invokes_alias", "params": expand(params, vars_), "project": name})
+    return out
+
+
 def build_preflight(plan: Plan, env: str) -> list[StepSpec]:
     vars_ = variables(plan, env)
-    entries = _check_entries(plan, plan.preflight, vars_) + canary_sample_entries(plan, env)
+    entries = _check_entries(plan, plan.preflight, vars_) + api_alias_entries(plan, env) \
+        + canary_sample_entries(plan, env)
     return [_checks_step("preflight", "prerequisites", f"preflight in {env}", entries, group="preflight",
                          mode="report", sourced=sourced_secrets(plan))]
 
