@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from golive.plan.model import Plan, Project
-from golive.plan.variables import variables
+from golive.plan.variables import expand, variables
 from golive.providers.aws import Aws
 from golive.sandbox.from_plan import deployed_by_workflow, project_functions
 from golive.sandbox.github_server import GitHubServer
@@ -126,6 +126,12 @@ class DeployEffects:
                 else:
                     self._publish(aws, fn)
         aws = self.aws_for(self.env, None)
+        if project.api is not None:
+            # A release's API change: a new deployment, the stage left on its own for the canary to shift.
+            from golive.sandbox.apigw import new_deployment
+
+            new_deployment(aws, str(expand(project.api.rest_api, variables(self.plan, self.env))),
+                           description=f"{project_name} {self.plan.version}")
         tables, buckets = deployed_by_workflow(project, variables(self.plan, self.env))
         for table, hash_key in tables:
             self._table(aws, table, hash_key)
