@@ -140,7 +140,7 @@ def _shifted(state: dict[str, Any]) -> bool:
 
 def _restore(ctx: StepContext, p: CanaryParams, reason: str, asked_by: str, *,
              waiting: restore.Waiting | None) -> RolledBack | RollbackFailed:
-    router = restore.LambdaAliases(_aws(ctx, p), p.alias, _versions(ctx))
+    router = restore.lambda_aliases(_aws(ctx, p), p.alias, _versions(ctx))
     ask = restore.Ask(project=p.project, reason=reason, asked_by=asked_by, region=p.region,
                       from_weight=ctx.state.get("shift_intent", ctx.state.get("last_weight")))
     return restore.restore(router, ask, waiting=waiting)
