@@ -19,7 +19,7 @@ The runbook's ``aws lambda update-alias --routing-config AdditionalVersionWeight
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -28,7 +28,7 @@ from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.metrics import MetricSource, Scope, SeriesRequest, floor_minute
 from golive.analysis.units import hours_or_minutes
 from golive.clock import Clock
-from golive.errors import UsageError
+from golive.errors import ConfigError, UsageError
 from golive.providers.aws import Aws
 from golive.providers.lambdas import AliasState, LambdaClient
 from golive.routers.base import Discovery, NothingNew, Split, Unchanged, Variants
@@ -62,9 +62,12 @@ def _split(state: AliasState, variants: Variants) -> Split:
 
 @dataclass(frozen=True)
 class LambdaAliasRouter:
-    """One project's functions (a plan selector) behind one alias, in one environment's region."""
+    """One project's functions (a plan selector) behind one alias, in one environment's region.
 
-    aws: Aws
+    ``connect`` gives the environment's ``Aws`` when a call is made (``golive plan`` describes without any).
+    """
+
+    connect: Callable[[], Aws] | None
     alias: str
     functions: Mapping[str, Any]  # the plan's selector: prefix/suffix, names or tag, and count
     region: str | None = None
@@ -78,6 +81,12 @@ class LambdaAliasRouter:
     @property
     def max_weight(self) -> float | None:
         return None
+
+    @property
+    def aws(self) -> Aws:
+        if self.connect is None:
+            raise ConfigError("this command has no AWS access configured")
+        return self.connect()
 
     @property
     def client(self) -> LambdaClient:

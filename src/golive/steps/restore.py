@@ -68,7 +68,7 @@ class Routed:
 
 def lambda_aliases(aws: Aws, alias: str, versions: Mapping[str, Mapping[str, str]]) -> Routed:
     """A project's Lambda functions' alias, to put on each function's stable version with the routing cleared."""
-    return Routed(LambdaAliasRouter(aws, alias, {"names": sorted(versions)}), variants_of(versions))
+    return Routed(LambdaAliasRouter(lambda: aws, alias, {"names": sorted(versions)}), variants_of(versions))
 
 
 @dataclass(frozen=True)
