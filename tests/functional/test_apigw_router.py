@@ -40,7 +40,7 @@ def _stage(aws: Aws, api_id: str) -> dict[str, Any]:
 
 def test_discover_finds_the_deployment_the_deploy_made_without_moving_the_stage(aws: Aws) -> None:
     api_id = _api(aws)
-    router = ApiGatewayStageRouter(aws, "orders", "prod")
+    router = ApiGatewayStageRouter(lambda: aws, "orders", "prod")
     with pytest.raises(NothingNew, match=r"no deployment of REST API orders .* newer than"):
         router.discover()
     first = new_deployment(aws, "orders")
@@ -49,11 +49,11 @@ def test_discover_finds_the_deployment_the_deploy_made_without_moving_the_stage(
     stable = _stage(aws, api_id)["deploymentId"]
     assert found == (Variants("orders/prod", stable, second),) and first != second
     # By id as well as by name; an unknown API or stage is one clear error.
-    assert ApiGatewayStageRouter(aws, api_id, "prod").discover().changed[0].canary == second
+    assert ApiGatewayStageRouter(lambda: aws, api_id, "prod").discover().changed[0].canary == second
     with pytest.raises(UsageError, match="no REST API named or with id 'billing'"):
-        ApiGatewayStageRouter(aws, "billing", "prod").discover()
+        ApiGatewayStageRouter(lambda: aws, "billing", "prod").discover()
     with pytest.raises(UsageError, match="has no stage 'live'"):
-        ApiGatewayStageRouter(aws, "orders", "live").discover()
+        ApiGatewayStageRouter(lambda: aws, "orders", "live").discover()
 
 
 def test_a_deployment_made_with_canary_settings_is_the_canary_and_the_stage_stays(aws: Aws) -> None:
@@ -63,13 +63,13 @@ def test_a_deployment_made_with_canary_settings_is_the_canary_and_the_stage_stay
     stage = _stage(aws, api_id)
     assert stage["deploymentId"] == stable
     assert stage["canarySettings"] == {"deploymentId": canary, "percentTraffic": 0.0, "useStageCache": False}
-    assert ApiGatewayStageRouter(aws, "orders", "prod").discover().changed == (Variants("orders/prod", stable, canary),)
+    assert ApiGatewayStageRouter(lambda: aws, "orders", "prod").discover().changed == (Variants("orders/prod", stable, canary),)
 
 
 def test_shift_promote_and_restore_are_each_read_back(aws: Aws) -> None:
     api_id = _api(aws)
     canary = new_deployment(aws, "orders")
-    router = ApiGatewayStageRouter(aws, "orders", "prod")
+    router = ApiGatewayStageRouter(lambda: aws, "orders", "prod")
     variants = router.discover().changed
     stable = variants[0].stable
     assert router.split(variants)[0].weight == 0.0
@@ -96,7 +96,7 @@ def test_shift_promote_and_restore_are_each_read_back(aws: Aws) -> None:
 def test_a_stage_moved_by_someone_else_is_not_shifted(aws: Aws) -> None:
     api_id = _api(aws)
     new_deployment(aws, "orders")
-    router = ApiGatewayStageRouter(aws, "orders", "prod")
+    router = ApiGatewayStageRouter(lambda: aws, "orders", "prod")
     variants = router.discover().changed
     other = new_deployment(aws, "orders")
     aws.client("apigateway").update_stage(restApiId=api_id, stageName="prod", patchOperations=[
@@ -134,7 +134,7 @@ def test_the_canary_shapes_are_botocores(aws: Aws, raw: dict[str, Any]) -> None:
     model = botocore.session.get_session().get_service_model("apigateway")
     _api(aws)
     new_deployment(aws, "orders", stage="prod", canary_percent=5.0)
-    router = ApiGatewayStageRouter(aws, "orders", "prod")
+    router = ApiGatewayStageRouter(lambda: aws, "orders", "prod")
     variants = router.discover().changed
     router.set_weight(variants, 10)
     stage = raw["GetStage"]

@@ -51,7 +51,7 @@ def test_the_stage_splits_by_percent_traffic_and_a_deploy_fault_hurts_only_the_c
     ensure_api(aws, spec, account)
     traffic = StageTraffic([spec], 7, sink=InProcessSink(account, REGION), read_stage=moto_stage_reader(account, REGION))
     traffic.set_faults([parse_fault("shop_api:error_rate=8%@deploy").resolve({"deploy": T0}, {})])  # type: ignore[list-item]
-    router = ApiGatewayStageRouter(aws, "shop", "prod")
+    router = ApiGatewayStageRouter(lambda: aws, "shop", "prod")
     traffic.simulate(T0 - timedelta(minutes=5), T0)  # before the deploy: the stage alone
     new_deployment(aws, "shop")
     variants = router.discover().changed

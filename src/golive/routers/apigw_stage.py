@@ -30,7 +30,7 @@ them as they read a Lambda canary.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -39,7 +39,7 @@ from typing import Any
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.metrics import APIGATEWAY_NAMESPACE, CANARY_STAGE_SUFFIX, MetricSource, Scope
 from golive.clock import Clock
-from golive.errors import AwsRequestError, GoliveError, UsageError
+from golive.errors import AwsRequestError, ConfigError, GoliveError, UsageError
 from golive.providers.aws import Aws
 from golive.routers.base import Discovery, NothingNew, Split, Variants
 
@@ -89,12 +89,21 @@ def _stamp(value: Any) -> float:
 
 @dataclass(frozen=True)
 class ApiGatewayStageRouter:
-    """One REST API stage (the plan's ``api: {rest_api, stage}``) in one environment's region."""
+    """One REST API stage (the plan's ``api: {rest_api, stage}``) in one environment's region.
 
-    aws: Aws
+    ``connect`` gives the environment's ``Aws`` when a call is made (``golive plan`` describes without any).
+    """
+
+    connect: Callable[[], Aws] | None
     rest_api: str  # the API's name or id, as the plan gives it
     stage: str
     region: str | None = None
+
+    @property
+    def aws(self) -> Aws:
+        if self.connect is None:
+            raise ConfigError("this command has no AWS access configured")
+        return self.connect()
 
     @property
     def kind(self) -> str:
@@ -252,12 +261,10 @@ class ApiGatewayStageRouter:
 
     def describe(self, weights: Sequence[float]) -> list[str]:
         out = []
-        first = True
         for weight in weights:
             if weight < 100:
-                extra = " canarySettings/deploymentId=NEW" if first else ""
-                out.append(f"apigateway:UpdateStage {self.target}{extra} canarySettings/percentTraffic={weight:g}")
-                first = False
+                out.append(f"apigateway:UpdateStage {self.target} canarySettings/percentTraffic={weight:g} "
+                           f"(canarySettings/deploymentId=NEW)")
             else:
                 out.append(f"apigateway:UpdateStage {self.target} deploymentId=canarySettings/deploymentId, "
                            f"then remove canarySettings")

@@ -1,8 +1,8 @@
 """Which router a canary drives, from its frozen parameters: the one place a new router kind is added.
 
 The canary (``steps/canary.py``) and ``golive plan`` (its ``describe``) ask this factory for the router of a
-canary step's parameters, so both see the same router. Today every canary is a Lambda alias's; an API Gateway
-stage's or a CloudFront distribution's canary is chosen here by the parameters that name it.
+canary step's parameters, so both see the same router. Today every canary is a Lambda alias's unless its
+parameters name another router: ``apigw_stage`` (an API Gateway REST API stage's canary settings).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from golive.clock import Clock
 from golive.providers.aws import Aws
+from golive.routers.apigw_stage import KIND as APIGW_KIND
+from golive.routers.apigw_stage import ApiGatewayStageRouter
 from golive.routers.base import TrafficRouter
 from golive.routers.lambda_alias import LambdaAliasRouter
 
@@ -32,8 +34,21 @@ class RoutedParams(Protocol):
     @property
     def delay(self) -> timedelta: ...
 
+    @property
+    def router(self) -> str: ...
+
+    @property
+    def rest_api(self) -> str | None: ...
+
+    @property
+    def stage(self) -> str | None: ...
+
 
 def router_for(params: RoutedParams, connect: Callable[[], Aws] | None, clock: Clock | None) -> TrafficRouter:
     """The router of these parameters; ``connect`` gives AWS when a call is made (None: describe only)."""
+    if params.router == APIGW_KIND:
+        if params.rest_api is None or params.stage is None:
+            raise ValueError("an apigw_stage canary names its rest_api and stage")
+        return ApiGatewayStageRouter(connect, params.rest_api, params.stage, region=params.region)
     return LambdaAliasRouter(connect, params.alias, params.functions, region=params.region, clock=clock,
                              delay=params.delay)

@@ -400,8 +400,9 @@ def describe(p: CanaryParams) -> list[str]:
     for step in p.steps:
         calls += router.describe([step.weight])
         if step.bake_s:
+            by = f"Stage {p.stage} and {p.stage}/Canary" if p.router == "apigw_stage" else "ExecutedVersion"
             calls.append(f"  bake {hours_or_minutes(timedelta(seconds=step.bake_s))}: every {every} "
-                         f"GetMetricData by ExecutedVersion, triggers + canary-vs-stable judge")
+                         f"GetMetricData by {by}, triggers + canary-vs-stable judge")
     for trigger in p.triggers:
         shown = ", ".join(f"{k}={v}" for k, v in trigger.items() if v not in (None, [], {}))
         name = parse_criterion(trigger["criterion"]).metric if trigger.get("criterion") else None

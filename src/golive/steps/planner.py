@@ -131,6 +131,22 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
                 metrics=_criteria_metrics(plan, [t.criterion for t in plan.rollback.triggers])),
             key=f"canary.{name}{suffix}", phase=phase, group=group, lane=lane,
             title=f"canary {name}{' in ' + region if suffix else ''}: " + " → ".join(f"{s.weight:g}%" for s in spec.steps)))
+    stage_canary = project.rollout.apigw_canary if project.rollout else None
+    if stage_canary is not None and project.api is not None and not suffix:
+        out.append(canary.KIND.freeze(
+            canary.CanaryParams(
+                project=name, region=region, router="apigw_stage", rest_api=str(expand(project.api.rest_api, vars_)),
+                stage=str(expand(project.api.stage, vars_)), alias="", functions={},
+                steps=[canary.CanaryStep(weight=s.weight, bake_s=s.bake.total_seconds() if s.bake else 0)
+                       for s in stage_canary.steps],
+                analysis=stage_canary.analysis.model_dump(mode="json"),
+                triggers=[t.model_dump(exclude_none=True) for t in plan.rollback.triggers],
+                min_invocations=plan.rollback.min_invocations, health=expand(project.health, vars_),
+                http_ok=plan.http_ok, rollback_shifted=plan.batch_of(name).rollback_shifted, primary=True,
+                metrics=_criteria_metrics(plan, [t.criterion for t in plan.rollback.triggers])),
+            key=f"canary.{name}", phase=phase, group=group, lane=lane,
+            title=f"canary {name} (API Gateway stage {project.api.stage}): "
+                  + " → ".join(f"{s.weight:g}%" for s in stage_canary.steps)))
     return out
 
 
@@ -270,7 +286,7 @@ _SAMPLED = ("project", "functions", "alias", "region", "steps", "triggers", "min
 def canary_sample_entries(plan: Plan, env: str) -> list[dict[str, Any]]:
     """One ``canary_sample`` check per canary of ``env``'s primary region, on the parameters its step will run with."""
     return [{"kind": "canary_sample", "params": {k: s.params[k] for k in _SAMPLED}, "project": s.params["project"]}
-            for s in build_deploy(plan, env) if s.kind == "canary"]
+            for s in build_deploy(plan, env) if s.kind == "canary" and s.params.get("router", "lambda_alias") == "lambda_alias"]
 
 
 def api_alias_entries(plan: Plan, env: str) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ projects): previous versions restored, measured, recorded.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,12 @@ from golive.evidence.canary import OperatorCommand
 from golive.evidence.rollback import FullRollbackRan, RollbackFailed, RolledBack
 from golive.plan.variables import expand, variables
 from golive.providers import shell
+from golive.providers.aws import Aws
 from golive.providers.lambdas import LambdaClient
+from golive.routers.for_params import router_for
+from golive.routers.lambda_alias import variants_of
 from golive.steps.canary import KIND as CANARY
-from golive.steps.restore import Ask, Waiting, lambda_aliases, restore
+from golive.steps.restore import Ask, Routed, Waiting, lambda_aliases, restore
 
 
 def _project(services: Services, project: str) -> Any:
@@ -37,6 +41,10 @@ def _project(services: Services, project: str) -> Any:
     if project not in plan.projects:
         raise UnknownNameError("project", project, list(plan.projects))
     return plan.projects[project]
+
+
+def _given(aws: Aws) -> Callable[[], Aws]:
+    return lambda: aws
 
 
 def after_failed_validation(ctx: StepContext, reason: str, result: dict[str, Any]) -> Fail:
@@ -57,7 +65,8 @@ def after_failed_validation(ctx: StepContext, reason: str, result: dict[str, Any
             continue
         params = CANARY.parse(step.params)
         why = f"validation failed after promotion: {reason}"
-        router = lambda_aliases(ctx.services.aws(ctx.run.env, params.region), params.alias, step.state["versions"])
+        aws = ctx.services.aws(ctx.run.env, params.region)
+        router = Routed(router_for(params, _given(aws), ctx.services.clock), variants_of(step.state["versions"]))
         record = restore(router, Ask(project=params.project, reason=why, asked_by="validation", region=params.region,
                                      from_weight=100.0), waiting=None)
         ctx.record(record)

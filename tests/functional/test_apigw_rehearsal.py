@@ -1,0 +1,66 @@
+"""A rehearsal of a plan whose API ships behind an API Gateway stage canary: a healthy change is promoted, one
+that makes 8% of the canary's requests fail (``--inject 'shop_api:error_rate=8%@deploy'``) is rolled back,
+and either way the stage is left with no ``canarySettings``. Real parts: the rehearsal in this process, its
+moto server over HTTP, the local GitHub's deploy workflow (which makes the API's new deployment), the world's
+API Gateway traffic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from golive.plan.validate import load_plan_text
+from golive.rehearsal.local import rehearse
+from golive.sandbox.moto_apigw import canary_of
+
+ACCOUNT, REGION = "210000000950", "eu-west-1"
+PLAN = f"""\
+release: shop-r1
+version: v1.0.0
+environments:
+  prod: {{account: "{ACCOUNT}", region: {REGION}}}
+metrics:
+  error_rate: {{lambda: errors / invocations}}
+projects:
+  shop_api:
+    repo: acme/shop-api
+    kind: api
+    deploy: {{github_workflow: deploy.yml}}
+    api: {{rest_api: "shop-{{env}}", stage: prod}}
+    rollout:
+      apigw_canary:
+        steps: [{{weight: 10, bake: 3m}}, {{weight: 50, bake: 3m}}, {{weight: 100}}]
+batches:
+  - {{name: apis, projects: [shop_api]}}
+rollback:
+  triggers: ["error_rate > 5%"]
+  min_invocations: 100
+"""
+
+
+def _stage() -> tuple[Any, dict[str, Any]]:
+    """The stage as moto holds it after the rehearsal, and the API's deployments by id (in this process)."""
+    from moto.apigateway.models import apigateway_backends
+
+    api = next(a for a in apigateway_backends[ACCOUNT][REGION].apis.values() if a.name == "shop-prod")
+    return api.stages["prod"], dict(api.deployments)
+
+
+def test_a_healthy_api_change_is_promoted_and_8_percent_errors_roll_it_back(tmp_path: Path) -> None:
+    plan = load_plan_text(PLAN)
+    healthy = rehearse(plan, tmp_path, "prod", out_dir=tmp_path / "healthy")
+    assert healthy.status == "succeeded", healthy.reason
+    assert healthy.summary["canaries"] == ["shop_api: promoted"]
+    stage, deployments = _stage()
+    assert canary_of(stage) is None
+    assert deployments[stage.deployment_id].description == "shop_api v1.0.0"  # the release's deployment
+
+    bad = rehearse(plan, tmp_path, "prod", faults=["shop_api:error_rate=8%@deploy"], out_dir=tmp_path / "bad")
+    assert bad.status == "rolled_back", bad.reason
+    (rollback,) = bad.summary["rollbacks"]
+    assert rollback["project"] == "shop_api" and "shop-prod/prod/Canary" in rollback["reason"], rollback
+    stage, deployments = _stage()
+    assert canary_of(stage) is None
+    assert deployments[stage.deployment_id].description == "before the release"
+    report = Path(bad.reports["md"]).read_text(encoding="utf-8")
+    assert "shop-prod/prod/Canary" in report
