@@ -64,3 +64,32 @@ def test_a_healthy_api_change_is_promoted_and_8_percent_errors_roll_it_back(tmp_
     assert deployments[stage.deployment_id].description == "before the release"
     report = Path(bad.reports["md"]).read_text(encoding="utf-8")
     assert "shop-prod/prod/Canary" in report
+
+
+def test_golive_rollback_removes_a_stage_canary_nobody_recorded(tmp_path: Path) -> None:
+    from golive.engine.context import Services
+    from golive.routers.apigw_stage import ApiGatewayStageRouter
+    from golive.sandbox.world import SandboxWorld
+    from golive.steps.rollback import rollback
+    from golive.store.store import Store
+
+    world = SandboxWorld(load_plan_text(PLAN), "prod")
+    world.moto.reset()
+    world.start()
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        world.command_deployed("shop_api")  # the deploy: a new deployment, the stage left where it was
+        aws = world.aws("prod")
+        router = ApiGatewayStageRouter(lambda: aws, "shop-prod", "prod")
+        variants = router.discover().changed
+        router.set_weight(variants, 25)  # a canary shifted by hand, or by a run whose store is lost
+        services = Services(plan=world.plan, store=store, clock=world.clock, aws_for=world.aws)
+        result = rollback(services, "prod", "shop_api", why="stage canary by hand")
+        stage, _ = _stage()
+        assert canary_of(stage) is None and stage.deployment_id == variants[0].stable
+        (record,) = [e for e in store.events(release=world.plan.release, env="prod", kind="rollback")]
+        assert record.outcome == "rolled_back" and record.data["from_weight"] == 25.0, record.data
+        assert result["project"] == "shop_api"
+    finally:
+        store.close()
+        world.stop()
