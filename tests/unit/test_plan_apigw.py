@@ -92,3 +92,12 @@ def test_two_projects_cannot_canary_one_stage() -> None:
                         "billing:\n    repo: owner/billing\n    deploy: {github_workflow: deploy.yml}\n"
                         "    api: {rest_api: orders-api, stage: prod}\n    rollout:\n      apigw_canary:\n")
     assert "two canaries would drive one stage" in _error(text)
+
+
+def test_lint_reads_a_stage_canary_as_it_reads_a_lambda_one() -> None:
+    from golive.plan.summary import lint
+
+    plan = load_plan_text(PLAN.replace("steps: [{weight: 10, bake: 10m}, {weight: 100}]\n  billing",
+                                       "steps: [{weight: 10, bake: 1m}, {weight: 100}]\n  billing"))
+    assert "projects.orders.rollout.apigw_canary.steps[0]: a bake shorter than 3 analysis intervals gives the judge " \
+           "too little data" in lint(plan)
