@@ -101,3 +101,21 @@ def test_lint_reads_a_stage_canary_as_it_reads_a_lambda_one() -> None:
                                        "steps: [{weight: 10, bake: 1m}, {weight: 100}]\n  billing"))
     assert "projects.orders.rollout.apigw_canary.steps[0]: a bake shorter than 3 analysis intervals gives the judge " \
            "too little data" in lint(plan)
+
+
+def test_golive_plan_shows_the_stage_calls_the_canary_makes() -> None:
+    from golive.steps.planner import build_release
+    from golive.steps.registry import calls
+
+    steps = {s.key: s for s in build_release(load_plan_text(PLAN), "prod")}
+    canary = steps["canary.orders"]
+    assert canary.params["router"] == "apigw_stage"
+    assert (canary.params["rest_api"], canary.params["stage"]) == ("orders-api", "prod")
+    shown = calls(canary)
+    assert shown[0] == "apigateway:UpdateStage orders-api/prod canarySettings/percentTraffic=10 " \
+                       "(canarySettings/deploymentId=NEW)"
+    assert "GetMetricData by Stage prod and prod/Canary" in shown[1]
+    assert shown[2] == "apigateway:UpdateStage orders-api/prod deploymentId=canarySettings/deploymentId, then " \
+                       "remove canarySettings"
+    # The Lambda canary behind an API is checked against the API's integrations before the release.
+    assert [c["kind"] for c in steps["prerequisites"].params["checks"]] == ["api_invokes_alias"]
