@@ -3,6 +3,8 @@ the Lambda canary shifts is named with its method and path."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from golive.checks.api_alias import ApiInvokesAliasParams, invoked, problem, run
@@ -59,3 +61,51 @@ def test_the_invoked_function_and_qualifier_are_read_from_the_uri() -> None:
     assert problem("fn", "${stageVariables.alias}", "live", {}) == \
         "invokes fn:${stageVariables.alias}, and the stage has no variable 'alias'"
     assert problem("fn", "blue", "live", {}) == "invokes fn alias blue, not alias live"
+
+
+PLAN = """\
+release: orders-r1
+version: v1.0.0
+environments:
+  prod: {account: "210000000990", region: eu-west-1}
+projects:
+  orders:
+    repo: acme/orders
+    kind: api
+    deploy: {github_workflow: deploy.yml}
+    api: {rest_api: "orders-{env}", stage: prod}
+    rollout:
+      lambda_canary:
+        functions: {names: [orders-list-prod, orders-put-prod]}
+        steps: [{weight: 10, bake: 3m}, {weight: 100}]
+batches:
+  - {name: apis, projects: [orders]}
+sandbox:
+  bypass_alias: {orders: [orders-put-prod]}
+"""
+
+
+def test_golive_preflight_names_the_route_that_invokes_latest_in_the_sandbox(tmp_path: Path) -> None:
+    from golive.engine.context import Services
+    from golive.plan.validate import load_plan_text
+    from golive.runs import session
+    from golive.sandbox.world import SandboxWorld
+    from golive.store.store import Store
+
+    world = SandboxWorld(load_plan_text(PLAN), "prod")
+    world.moto.reset()
+    world.start()
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        services = Services(plan=world.plan, store=store, clock=world.clock, aws_for=world.aws)
+        driven = session.preflight(services, "prod")
+        (step,) = store.steps(driven.run.id)
+        results = {r["check"]: r for r in (step.result or {})["results"]}
+        found = results["api_invokes_alias"]
+        assert found["status"] == "fail"
+        assert found["summary"].startswith("GET /orders-put-prod invokes orders-put-prod unqualified ($LATEST), "
+                                           "not alias live"), found
+        assert "orders-list-prod" not in found["summary"]
+    finally:
+        store.close()
+        world.stop()

@@ -559,6 +559,10 @@ class SandboxSection(Model):
         default_factory=list, description="projects whose deploy points their canary's alias at the version it "
                                           "publishes itself (SAM's AutoPublishAlias, a deploy script's "
                                           "update-alias), before golive shifts anything")
+    bypass_alias: dict[str, list[str]] = Field(
+        default_factory=dict, description="project -> the functions whose route in the project's REST API (api:) "
+                                          "invokes the bare function ($LATEST) instead of the canary's alias: what "
+                                          "preflight's api_invokes_alias names")
 
 
 NotifyTopic = Literal["gate", "checkpoint_failed", "canary_step", "rollback", "release_done", "release_failed"]

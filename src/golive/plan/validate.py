@@ -249,6 +249,9 @@ def _cross_check(located: Located, plan: Plan) -> None:
     for name in plan.sandbox.missing_secrets:
         if name not in plan.projects:
             _fail(located, ("sandbox", "missing_secrets", name), f"no project '{name}'{did_you_mean(name, plan.projects)}")
+    for name in plan.sandbox.bypass_alias:
+        if name not in plan.projects:
+            _fail(located, ("sandbox", "bypass_alias", name), f"no project '{name}'{did_you_mean(name, plan.projects)}")
     for name in plan.sandbox.command_publishes:
         if name not in plan.projects:
             _fail(located, ("sandbox", "command_publishes", name), f"no project '{name}'{did_you_mean(name, plan.projects)}")

@@ -168,7 +168,8 @@ def spec_for(plan: Plan, env: str, *, region: str | None = None, target_env: str
 
 def api_specs(plan: Plan, env: str) -> list[ApiSpec]:
     """Each project's REST API (``api:``) as the world holds it before the release: a route per function of the
-    project's Lambda canary invoking its alias (else one route to the API's own handler), on its stage."""
+    project's Lambda canary invoking its alias (the bare function for those ``sandbox.bypass_alias`` names; else
+    one route to the API's own handler), on its stage."""
     vars_ = variables(plan, env)
     functions = project_functions(plan, env)
     out = []
@@ -176,7 +177,9 @@ def api_specs(plan: Plan, env: str) -> list[ApiSpec]:
         if project.api is None:
             continue
         api_name, stage = str(expand(project.api.rest_api, vars_)), str(expand(project.api.stage, vars_))
-        routes = tuple(RouteSpec(f"/{fn}", "GET", fn, _alias(plan, name)) for fn in functions.get(name, [])) or \
+        bypass = set(plan.sandbox.bypass_alias.get(name, []))
+        routes = tuple(RouteSpec(f"/{fn}", "GET", fn, None if fn in bypass else _alias(plan, name))
+                       for fn in functions.get(name, [])) or \
             (RouteSpec("/", "GET", f"{api_name}-handler", "live"),)
         out.append(ApiSpec(api_name, stage, name, routes, _traffic(plan, name)))
     return out
