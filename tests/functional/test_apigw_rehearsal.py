@@ -64,6 +64,7 @@ def test_a_healthy_api_change_is_promoted_and_8_percent_errors_roll_it_back(tmp_
     assert deployments[stage.deployment_id].description == "before the release"
     report = Path(bad.reports["md"]).read_text(encoding="utf-8")
     assert "shop-prod/prod/Canary" in report
+    assert "| shop-prod/prod |" in report  # the rollback's row names the stage it restored
 
 
 def test_golive_rollback_removes_a_stage_canary_nobody_recorded(tmp_path: Path) -> None:

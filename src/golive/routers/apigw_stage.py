@@ -174,7 +174,7 @@ class ApiGatewayStageRouter:
             weight = float(canary.get("percentTraffic") or 0.0)
         else:
             weight = 100.0 if on == variants.canary else 0.0
-        detail: dict[str, Any] = {"deploymentId": on}
+        detail: dict[str, Any] = {"name": variants.target, "deploymentId": on}  # name: how reports list it
         if canary:
             detail["canarySettings"] = {k: canary[k] for k in ("deploymentId", "percentTraffic") if k in canary}
         return Split(target=variants.target, stable=on, canary=str(canary["deploymentId"]) if canary else None,
