@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from golive.analysis.criteria import Criterion, Kind, Unit
 
@@ -110,10 +110,7 @@ APIGATEWAY_METRICS: dict[str, tuple[str, float]] = {
     "duration": ("Latency", 0.001),
 }
 
-NAMESPACE_METRICS: dict[str, dict[str, tuple[str, float]]] = {
-    LAMBDA_NAMESPACE: LAMBDA_METRICS,
-    APIGATEWAY_NAMESPACE: APIGATEWAY_METRICS,
-}
+Service = Literal["lambda", "apigateway"]
 
 _KNOWN = ", ".join(LAMBDA_METRICS)
 _CALL = re.compile(r"(sum|avg|max|p(\d+(?:\.\d+)?))\(\s*([A-Za-z_]+)\s*\)")
@@ -203,29 +200,37 @@ class Scope:
     (``function:alias``); ``FunctionName`` + ``Resource`` + ``ExecutedVersion`` (how a canary
     version is told apart from the stable one behind a weighted alias).
 
-    With ``namespace`` AWS/ApiGateway the scope is a REST API stage: ``function`` is the API's name
-    (``ApiName``), ``alias`` the stage, and ``version`` ``Canary`` for the requests the stage's canary
+    With ``service="apigateway"`` the scope is a REST API stage (``Scope.stage``): ``function`` is the API's
+    name (``ApiName``), ``alias`` the stage, and ``version`` ``Canary`` for the requests the stage's canary
     served (``Stage=prod/Canary``) or None for the stage's own (``Stage=prod``).
     """
 
     function: str
     alias: str | None = None
     version: str | None = None
-    namespace: str = LAMBDA_NAMESPACE
+    service: Service = "lambda"
 
     def __post_init__(self) -> None:
-        if self.namespace not in NAMESPACE_METRICS:
-            raise ValueError(f"unknown metric namespace '{self.namespace}' (known: {', '.join(NAMESPACE_METRICS)})")
-        if self.namespace == APIGATEWAY_NAMESPACE:
+        if self.service == "apigateway":
             if self.alias is None or self.version not in (None, CANARY_STAGE_SUFFIX.strip("/")):
                 raise ValueError("an API Gateway scope is an API's stage, or its canary (version 'Canary')")
-        elif self.version is not None and self.alias is None:
+            return
+        if self.version is not None and self.alias is None:
             raise ValueError("a version scope needs the alias it runs behind (Lambda publishes ExecutedVersion per Resource)")
+
+    @classmethod
+    def stage(cls, api_name: str, stage: str, *, canary: bool) -> Scope:
+        """A REST API stage's own requests, or (``canary``) its canary's."""
+        return cls(api_name, stage, CANARY_STAGE_SUFFIX.strip("/") if canary else None, service="apigateway")
+
+    @property
+    def namespace(self) -> str:
+        return APIGATEWAY_NAMESPACE if self.service == "apigateway" else LAMBDA_NAMESPACE
 
     @property
     def label(self) -> str:
         """``fn``, ``fn:live`` or ``fn:live@7``; an API stage ``api/prod`` or ``api/prod/Canary``."""
-        if self.namespace == APIGATEWAY_NAMESPACE:
+        if self.service == "apigateway":
             return f"{self.function}/{self._stage}"
         text = self.function
         if self.alias is not None:
@@ -239,11 +244,11 @@ class Scope:
         return f"{self.alias}{CANARY_STAGE_SUFFIX if self.version else ''}"
 
     def cloudwatch_name(self, metric: str) -> str:
-        """The CloudWatch name of golive's ``metric`` in this scope's namespace (``errors``: Errors, 5XXError)."""
-        return NAMESPACE_METRICS[self.namespace][metric][0]
+        """The CloudWatch name of golive's ``metric`` for this scope (``errors``: Errors, or 5XXError)."""
+        return (APIGATEWAY_METRICS if self.service == "apigateway" else LAMBDA_METRICS)[metric][0]
 
     def dimensions(self) -> list[dict[str, str]]:
-        if self.namespace == APIGATEWAY_NAMESPACE:
+        if self.service == "apigateway":
             return [{"Name": "ApiName", "Value": self.function}, {"Name": "Stage", "Value": self._stage}]
         dims = [{"Name": "FunctionName", "Value": self.function}]
         if self.alias is not None:
@@ -266,9 +271,11 @@ class SeriesRequest:
     period: int = 60
 
     def __post_init__(self) -> None:
-        known = NAMESPACE_METRICS[self.scope.namespace]
-        if self.metric not in known:
-            raise ValueError(f"unknown {self.scope.namespace} metric '{self.metric}' (known: {', '.join(known)})")
+        if self.scope.service == "apigateway":
+            if self.metric not in APIGATEWAY_METRICS:
+                raise ValueError(f"no API Gateway metric for '{self.metric}' (known: {', '.join(APIGATEWAY_METRICS)})")
+        elif self.metric not in LAMBDA_METRICS:
+            raise ValueError(f"unknown Lambda metric '{self.metric}' (known: {_KNOWN})")
         if self.period < 60 or self.period % 60:
             raise ValueError(f"a period is a positive multiple of 60 seconds, not {self.period}")
 

@@ -37,7 +37,7 @@ from functools import cached_property
 from typing import Any
 
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
-from golive.analysis.metrics import APIGATEWAY_NAMESPACE, CANARY_STAGE_SUFFIX, MetricSource, Scope
+from golive.analysis.metrics import MetricSource, Scope
 from golive.clock import Clock
 from golive.errors import AwsRequestError, ConfigError, GoliveError, UsageError
 from golive.providers.aws import Aws
@@ -253,8 +253,8 @@ class ApiGatewayStageRouter:
 
     def scopes(self, variants: Sequence[Variants]) -> list[tuple[Scope, Scope]]:
         name = self.api.metric_name
-        return [(Scope(name, self.stage, CANARY_STAGE_SUFFIX.strip("/"), APIGATEWAY_NAMESPACE),
-                 Scope(name, self.stage, None, APIGATEWAY_NAMESPACE)) for _ in variants]
+        return [(Scope.stage(name, self.stage, canary=True), Scope.stage(name, self.stage, canary=False))
+                for _ in variants]
 
     def metrics(self, clock: Clock, delay: timedelta) -> MetricSource:
         return CloudWatchLambdaSource(self.aws, clock, delay=delay, region=self.region)
