@@ -109,8 +109,7 @@ def test_golive_plan_shows_the_stage_calls_the_canary_makes() -> None:
 
     steps = {s.key: s for s in build_release(load_plan_text(PLAN), "prod")}
     canary = steps["canary.orders"]
-    assert canary.params["router"] == "apigw_stage"
-    assert (canary.params["rest_api"], canary.params["stage"]) == ("orders-api", "prod")
+    assert canary.params["apigw_stage"] == {"rest_api": "orders-api", "stage": "prod"}
     shown = calls(canary)
     assert shown[0] == "apigateway:UpdateStage orders-api/prod canarySettings/percentTraffic=10 " \
                        "(canarySettings/deploymentId=NEW)"

@@ -2,7 +2,8 @@
 
 The canary (``steps/canary.py``) and ``golive plan`` (its ``describe``) ask this factory for the router of a
 canary step's parameters, so both see the same router. Today every canary is a Lambda alias's unless its
-parameters name another router: ``apigw_stage`` (an API Gateway REST API stage's canary settings).
+parameters name another router: ``apigw_stage`` (an API Gateway REST API stage's canary settings,
+``routers/apigw_stage.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any, Protocol
 
 from golive.clock import Clock
 from golive.providers.aws import Aws
-from golive.routers.apigw_stage import KIND as APIGW_KIND
 from golive.routers.apigw_stage import ApiGatewayStageRouter
 from golive.routers.base import TrafficRouter
 from golive.routers.lambda_alias import LambdaAliasRouter
@@ -35,20 +35,13 @@ class RoutedParams(Protocol):
     def delay(self) -> timedelta: ...
 
     @property
-    def router(self) -> str: ...
-
-    @property
-    def rest_api(self) -> str | None: ...
-
-    @property
-    def stage(self) -> str | None: ...
+    def apigw_stage(self) -> Any: ...  # ``canary_params.ApiStageTarget`` or None
 
 
 def router_for(params: RoutedParams, connect: Callable[[], Aws] | None, clock: Clock | None) -> TrafficRouter:
     """The router of these parameters; ``connect`` gives AWS when a call is made (None: describe only)."""
-    if params.router == APIGW_KIND:
-        if params.rest_api is None or params.stage is None:
-            raise ValueError("an apigw_stage canary names its rest_api and stage")
-        return ApiGatewayStageRouter(connect, params.rest_api, params.stage, region=params.region)
+    stage = params.apigw_stage
+    if stage is not None:
+        return ApiGatewayStageRouter(connect, stage.rest_api, stage.stage, region=params.region)
     return LambdaAliasRouter(connect, params.alias, params.functions, region=params.region, clock=clock,
                              delay=params.delay)

@@ -424,7 +424,8 @@ def describe(p: CanaryParams) -> list[str]:
     for step in p.steps:
         calls += router.describe([step.weight])
         if step.bake_s:
-            by = f"Stage {p.stage} and {p.stage}/Canary" if p.router == "apigw_stage" else "ExecutedVersion"
+            stage = p.apigw_stage.stage if p.apigw_stage is not None else None
+            by = f"Stage {stage} and {stage}/Canary" if stage is not None else "ExecutedVersion"
             calls.append(f"  bake {hours_or_minutes(timedelta(seconds=step.bake_s))}: every {every} "
                          f"GetMetricData by {by}, triggers + canary-vs-stable judge")
     for trigger in p.triggers:

@@ -20,6 +20,13 @@ class CanaryStep(StepParams):
     bake_s: float = 0.0
 
 
+class ApiStageTarget(StepParams):
+    """An API Gateway REST API stage's canary (``routers/apigw_stage.py``): the plan's ``api:``, expanded."""
+
+    rest_api: str  # the API's name or id
+    stage: str
+
+
 class CanaryParams(StepParams):
     project: str
     alias: str
@@ -36,11 +43,7 @@ class CanaryParams(StepParams):
     metrics: dict[str, str] = Field(default_factory=dict)  # the triggers' metrics: name -> the plan's lambda expression
     # ``changed``: the functions the deploy left alone are listed as unchanged; ``all``: each one is a failure
     new_versions: Literal["changed", "all"] = "changed"
-    # Which router splits the traffic (routers/for_params.py): a Lambda alias (alias, functions) or an API
-    # Gateway REST API stage's canary settings (rest_api, stage; alias and functions then empty).
-    router: Literal["lambda_alias", "apigw_stage"] = "lambda_alias"
-    rest_api: str | None = None
-    stage: str | None = None
+    apigw_stage: ApiStageTarget | None = None  # an API's canary: the router is its stage's (alias, functions empty)
 
     def seconds(self, name: str, default: float) -> float:
         """An ``analysis`` duration (``interval``, ``delay``, ``max_extension``, ``history``) in seconds."""

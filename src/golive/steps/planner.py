@@ -26,6 +26,7 @@ from golive.plan.model import CheckEntry, Plan, Project, SoakSpec, Window
 from golive.plan.variables import expand, variables
 from golive.steps import approval, canary, checks, deploy, deployed, prep, soak, tag, uptime, window
 from golive.steps import gate as gate_kind
+from golive.steps.canary_params import ApiStageTarget
 from golive.steps.checking import check_entries, sourced_secrets
 from golive.store.store import StepSpec
 
@@ -135,8 +136,9 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
     if stage_canary is not None and project.api is not None and not suffix:
         out.append(canary.KIND.freeze(
             canary.CanaryParams(
-                project=name, region=region, router="apigw_stage", rest_api=str(expand(project.api.rest_api, vars_)),
-                stage=str(expand(project.api.stage, vars_)), alias="", functions={},
+                project=name, region=region, alias="", functions={},
+                apigw_stage=ApiStageTarget(rest_api=str(expand(project.api.rest_api, vars_)),
+                                           stage=str(expand(project.api.stage, vars_))),
                 steps=[canary.CanaryStep(weight=s.weight, bake_s=s.bake.total_seconds() if s.bake else 0)
                        for s in stage_canary.steps],
                 analysis=stage_canary.analysis.model_dump(mode="json"),
@@ -286,7 +288,7 @@ _SAMPLED = ("project", "functions", "alias", "region", "steps", "triggers", "min
 def canary_sample_entries(plan: Plan, env: str) -> list[dict[str, Any]]:
     """One ``canary_sample`` check per canary of ``env``'s primary region, on the parameters its step will run with."""
     return [{"kind": "canary_sample", "params": {k: s.params[k] for k in _SAMPLED}, "project": s.params["project"]}
-            for s in build_deploy(plan, env) if s.kind == "canary" and s.params.get("router", "lambda_alias") == "lambda_alias"]
+            for s in build_deploy(plan, env) if s.kind == "canary" and not s.params.get("apigw_stage")]
 
 
 def api_alias_entries(plan: Plan, env: str) -> list[dict[str, Any]]:

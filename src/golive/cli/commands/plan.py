@@ -25,7 +25,7 @@ def _sample(w: Workspace, env: str, params: dict[str, Any]) -> dict[str, Any]:
     from golive.errors import GoliveError
 
     try:
-        if params.get("router") == "apigw_stage":
+        if params.get("apigw_stage"):
             samples, error = _stage_sample(w, env, params)
         else:
             samples, error = read_sample(w.aws_for(env, params.get("region")), w.clock, params)
@@ -46,7 +46,8 @@ def _stage_sample(w: Workspace, env: str, params: dict[str, Any]) -> tuple[list[
     from golive.routers.base import Variants
 
     aws = w.aws_for(env, params.get("region"))
-    router = ApiGatewayStageRouter(lambda: aws, str(params["rest_api"]), str(params["stage"]), params.get("region"))
+    target = params["apigw_stage"]
+    router = ApiGatewayStageRouter(lambda: aws, str(target["rest_api"]), str(target["stage"]), params.get("region"))
     stables = [stable for _canary, stable in router.scopes([Variants(router.target, "", "")])]
     delay = timedelta(seconds=shape_of(params).delay_s)
     return sample_from(router.metrics(w.clock, delay), w.clock, params, stables)
