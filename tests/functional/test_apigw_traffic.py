@@ -3,6 +3,7 @@ metrics the router's scopes read back, and a @deploy fault that hurts only the c
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from golive.analysis.metrics import SeriesRequest
 from golive.clock import VirtualClock
 from golive.providers.aws import Aws
-from golive.routers.apigw_stage import ApiGatewayStageRouter
+from golive.routers.apigw_stage import ApiGatewayStageRouter, stage_sample
 from golive.sandbox.accounts import sandbox_aws
 from golive.sandbox.apigw import ensure_api, new_deployment
 from golive.sandbox.apigw_traffic import StageTraffic, moto_stage_reader
@@ -69,3 +70,24 @@ def test_the_stage_splits_by_percent_traffic_and_a_deploy_fault_hurts_only_the_c
     after = _totals(aws, router, T0 + timedelta(minutes=10), T0 + timedelta(minutes=20))
     assert after["shop/prod/Canary"]["invocations"] == 0
     assert after["shop/prod"]["errors"] / after["shop/prod"]["invocations"] < 0.005
+
+
+def test_golive_plan_sizes_a_stage_canary_on_the_stages_own_last_hour(aws: Aws) -> None:
+    account = aws.caller_account()
+    spec = ApiSpec("cart", "prod", "cart_api", (RouteSpec("/", "GET", "cart-handler", "live"),),
+                   TrafficSpec(per_minute=600, error_rate=0.001))
+    ensure_api(aws, spec, account)
+    traffic = StageTraffic([spec], 7, sink=InProcessSink(account, REGION), read_stage=moto_stage_reader(account, REGION))
+    traffic.simulate(T0 - timedelta(hours=1, minutes=5), T0)
+    params = {"project": "cart_api", "apigw_stage": {"rest_api": "cart", "stage": "prod"}, "region": REGION,
+              "steps": [{"weight": 10, "bake_s": 600}, {"weight": 100}], "min_invocations": 300,
+              "triggers": [{"criterion": "error_rate > 5%"}], "analysis": {"judge": False}}
+    samples, error = stage_sample(aws, VirtualClock(T0), params)
+    assert error is None
+    (sample,) = samples
+    assert sample.weight == 10 and sample.decides
+    # The stage's 600 requests a minute, a tenth of them at 10%: 300 calls in some 5 minutes of the 10-minute bake.
+    calls = float(re.search(r"(\d+(?:\.\d+)?) calls per minute \(\S+ on cart\)", sample.line()).group(1))  # type: ignore[union-attr]
+    assert 55 < calls < 65, sample.line()
+    _, error = stage_sample(aws, VirtualClock(T0), {**params, "apigw_stage": {"rest_api": "nosuch", "stage": "prod"}})
+    assert error is not None and "no REST API named or with id 'nosuch'" in error

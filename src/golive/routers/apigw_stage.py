@@ -36,8 +36,10 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+from golive.analysis.canary_sample import sample_from, shape_of
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.metrics import MetricSource, Scope
+from golive.analysis.sample import Sample
 from golive.clock import Clock
 from golive.errors import AwsRequestError, ConfigError, GoliveError, UsageError
 from golive.providers.aws import Aws
@@ -81,6 +83,19 @@ def find_rest_api(aws: Aws, wanted: str, region: str | None = None) -> RestApi:
         ids = ", ".join(sorted(str(i.get("id")) for i in found))
         raise UsageError(f"{len(found)} REST APIs are named '{wanted}' in {where} ({ids}): give the API's id as rest_api")
     return RestApi(str(found[0]["id"]), str(found[0].get("name") or found[0]["id"]))
+
+
+def stage_sample(aws: Aws, clock: Clock, params: Mapping[str, Any]) -> tuple[list[Sample], str | None]:
+    """What an API Gateway stage canary's criteria will get at each step (``golive plan``), from the stage's own
+    requests over the last hour; ``params`` are the canary step's, with ``apigw_stage: {rest_api, stage}``."""
+    target = params["apigw_stage"]
+    router = ApiGatewayStageRouter(lambda: aws, str(target["rest_api"]), str(target["stage"]), params.get("region"))
+    try:
+        stables = [stable for _canary, stable in router.scopes([Variants(router.target, "", "")])]
+    except GoliveError as exc:
+        return [], str(exc)
+    delay = timedelta(seconds=shape_of(params).delay_s)
+    return sample_from(router.metrics(clock, delay), clock, params, stables)
 
 
 def _stamp(value: Any) -> float:

@@ -26,7 +26,9 @@ def _sample(w: Workspace, env: str, params: dict[str, Any]) -> dict[str, Any]:
 
     try:
         if params.get("apigw_stage"):
-            samples, error = _stage_sample(w, env, params)
+            from golive.routers.apigw_stage import stage_sample
+
+            samples, error = stage_sample(w.aws_for(env, params.get("region")), w.clock, params)
         else:
             samples, error = read_sample(w.aws_for(env, params.get("region")), w.clock, params)
     except GoliveError as exc:
@@ -35,22 +37,6 @@ def _sample(w: Workspace, env: str, params: dict[str, Any]) -> dict[str, Any]:
         return {"error": error, "lines": [f"sample: could not look at the stable versions' traffic: {error}"]}
     return {"lines": [f"sample: {s.line()}" for s in samples],
             "cannot_decide": [s.line() for s in samples if not s.decides]}
-
-
-def _stage_sample(w: Workspace, env: str, params: dict[str, Any]) -> tuple[list[Any], str | None]:
-    """An API Gateway stage canary's sample: the stage's own requests over the last hour (its router's scopes)."""
-    from datetime import timedelta
-
-    from golive.analysis.canary_sample import sample_from, shape_of
-    from golive.routers.apigw_stage import ApiGatewayStageRouter
-    from golive.routers.base import Variants
-
-    aws = w.aws_for(env, params.get("region"))
-    target = params["apigw_stage"]
-    router = ApiGatewayStageRouter(lambda: aws, str(target["rest_api"]), str(target["stage"]), params.get("region"))
-    stables = [stable for _canary, stable in router.scopes([Variants(router.target, "", "")])]
-    delay = timedelta(seconds=shape_of(params).delay_s)
-    return sample_from(router.metrics(w.clock, delay), w.clock, params, stables)
 
 
 def plan_cmd(ctx: typer.Context, env: EnvOpt, offline: OfflineOpt = False) -> None:
