@@ -220,7 +220,8 @@ def _compute(spec: CriterionSpec, fetched: Fetch, plan: _Plan, scopes: Sequence[
     periods = tuple((t, v * definition.scale) for t, v in sorted(merged.items()))
     raw = {definition.stat: [[t.isoformat(), v] for t, v in periods][:_MAX_RAW_PERIODS], "invocations": traffic}
     if not periods:
-        return _Value(None, (), raw, f"no {definition.cloudwatch_name} datapoints in the window")
+        name = scopes[0].cloudwatch_name(definition.metric) if scopes else definition.cloudwatch_name
+        return _Value(None, (), raw, f"no {name} datapoints in the window")
     value = max(v for _, v in periods) if len(periods) > 1 or definition.aggregation is Aggregation.MAX else periods[0][1]
     return _Value(value, periods, raw)
 

@@ -27,11 +27,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from golive.analysis.criteria import Criterion, Kind, Unit
 
 LAMBDA_NAMESPACE = "AWS/Lambda"
+APIGATEWAY_NAMESPACE = "AWS/ApiGateway"
+CANARY_STAGE_SUFFIX = "/Canary"  # an API Gateway stage's canary requests: Stage=prod/Canary (routers/apigw_stage)
 
 # golive's name for an AWS/Lambda metric -> (CloudWatch name, factor to base units)
 LAMBDA_METRICS: dict[str, tuple[str, float]] = {
@@ -99,6 +101,16 @@ class MetricDef:
         return {"name": self.name, "text": self.text, "aggregation": self.aggregation.value, "metric": self.metric,
                 "denominator": self.denominator, "percentile": self.percentile, "stat": self.stat}
 
+
+# golive's name -> the AWS/ApiGateway metric a REST API stage reports for it (requests, 5xx, latency in ms),
+# so the triggers and the judge read an API Gateway canary with the Lambda names they know.
+APIGATEWAY_METRICS: dict[str, tuple[str, float]] = {
+    "invocations": ("Count", 1.0),
+    "errors": ("5XXError", 1.0),
+    "duration": ("Latency", 0.001),
+}
+
+Service = Literal["lambda", "apigateway"]
 
 _KNOWN = ", ".join(LAMBDA_METRICS)
 _CALL = re.compile(r"(sum|avg|max|p(\d+(?:\.\d+)?))\(\s*([A-Za-z_]+)\s*\)")
@@ -187,19 +199,39 @@ class Scope:
     These are AWS/Lambda's three dimension sets: ``FunctionName``; ``FunctionName`` + ``Resource``
     (``function:alias``); ``FunctionName`` + ``Resource`` + ``ExecutedVersion`` (how a canary
     version is told apart from the stable one behind a weighted alias).
+
+    With ``service="apigateway"`` the scope is a REST API stage (``Scope.stage``): ``function`` is the API's
+    name (``ApiName``), ``alias`` the stage, and ``version`` ``Canary`` for the requests the stage's canary
+    served (``Stage=prod/Canary``) or None for the stage's own (``Stage=prod``).
     """
 
     function: str
     alias: str | None = None
     version: str | None = None
+    service: Service = "lambda"
 
     def __post_init__(self) -> None:
+        if self.service == "apigateway":
+            if self.alias is None or self.version not in (None, CANARY_STAGE_SUFFIX.strip("/")):
+                raise ValueError("an API Gateway scope is an API's stage, or its canary (version 'Canary')")
+            return
         if self.version is not None and self.alias is None:
             raise ValueError("a version scope needs the alias it runs behind (Lambda publishes ExecutedVersion per Resource)")
 
+    @classmethod
+    def stage(cls, api_name: str, stage: str, *, canary: bool) -> Scope:
+        """A REST API stage's own requests, or (``canary``) its canary's."""
+        return cls(api_name, stage, CANARY_STAGE_SUFFIX.strip("/") if canary else None, service="apigateway")
+
+    @property
+    def namespace(self) -> str:
+        return APIGATEWAY_NAMESPACE if self.service == "apigateway" else LAMBDA_NAMESPACE
+
     @property
     def label(self) -> str:
-        """``fn``, ``fn:live`` or ``fn:live@7``."""
+        """``fn``, ``fn:live`` or ``fn:live@7``; an API stage ``api/prod`` or ``api/prod/Canary``."""
+        if self.service == "apigateway":
+            return f"{self.function}/{self._stage}"
         text = self.function
         if self.alias is not None:
             text += f":{self.alias}"
@@ -207,7 +239,17 @@ class Scope:
             text += f"@{self.version}"
         return text
 
+    @property
+    def _stage(self) -> str:
+        return f"{self.alias}{CANARY_STAGE_SUFFIX if self.version else ''}"
+
+    def cloudwatch_name(self, metric: str) -> str:
+        """The CloudWatch name of golive's ``metric`` for this scope (``errors``: Errors, or 5XXError)."""
+        return (APIGATEWAY_METRICS if self.service == "apigateway" else LAMBDA_METRICS)[metric][0]
+
     def dimensions(self) -> list[dict[str, str]]:
+        if self.service == "apigateway":
+            return [{"Name": "ApiName", "Value": self.function}, {"Name": "Stage", "Value": self._stage}]
         dims = [{"Name": "FunctionName", "Value": self.function}]
         if self.alias is not None:
             dims.append({"Name": "Resource", "Value": f"{self.function}:{self.alias}"})
@@ -229,14 +271,17 @@ class SeriesRequest:
     period: int = 60
 
     def __post_init__(self) -> None:
-        if self.metric not in LAMBDA_METRICS:
+        if self.scope.service == "apigateway":
+            if self.metric not in APIGATEWAY_METRICS:
+                raise ValueError(f"no API Gateway metric for '{self.metric}' (known: {', '.join(APIGATEWAY_METRICS)})")
+        elif self.metric not in LAMBDA_METRICS:
             raise ValueError(f"unknown Lambda metric '{self.metric}' (known: {_KNOWN})")
         if self.period < 60 or self.period % 60:
             raise ValueError(f"a period is a positive multiple of 60 seconds, not {self.period}")
 
     @property
     def cloudwatch_name(self) -> str:
-        return LAMBDA_METRICS[self.metric][0]
+        return self.scope.cloudwatch_name(self.metric)
 
     @property
     def label(self) -> str:

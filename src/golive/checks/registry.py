@@ -16,12 +16,12 @@ from golive.checks.base import CheckParams, CheckType
 _MODULES: tuple[str, ...] = tuple(
     f"golive.checks.{name}"
     for name in ("identity", "network", "iam", "storage", "lambdas", "alarms", "certificates", "http", "command",
-                 "github", "incidents", "canary_sample")
+                 "github", "incidents", "canary_sample", "api_alias")
 )
 
 
 # Modules whose checks read the environment's AWS account: worthless (or worse) with another account's credentials.
-_AWS_MODULES = frozenset({"network", "iam", "storage", "lambdas", "alarms", "certificates"})
+_AWS_MODULES = frozenset({"network", "iam", "storage", "lambdas", "alarms", "certificates", "api_alias"})
 
 # Written without parameters in a plan, these run once per project, with the project's repository and workflow.
 PER_PROJECT = frozenset({"github_workflow", "github_secrets", "github_tag"})

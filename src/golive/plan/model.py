@@ -277,6 +277,11 @@ class LambdaCanary(Model):
     alias: str = "live"
     steps: list[CanaryStep] = Field(min_length=1)
     analysis: Analysis = Field(default_factory=Analysis)
+    new_versions: Literal["changed", "all"] = Field(
+        "changed", description="changed: a selected function the deploy published no new version of is listed as "
+                               "unchanged and left alone, the others are canaried (as Terraform publishes only "
+                               "what changed); all: every selected function must have a new version, an unchanged "
+                               "one fails the canary naming it")
 
     @model_validator(mode="after")
     def _ends_at_100(self) -> LambdaCanary:
@@ -288,8 +293,41 @@ class LambdaCanary(Model):
         return self
 
 
+class ApiGatewayCanary(Model):
+    """A canary of the project's REST API stage (``api:``): its canary settings' weight, step by step."""
+
+    steps: list[CanaryStep] = Field(min_length=1, description="percent of the stage's requests on the new "
+                                                              "deployment; the last, 100, promotes it")
+    analysis: Analysis = Field(default_factory=Analysis)
+
+    @model_validator(mode="after")
+    def _ends_at_100(self) -> ApiGatewayCanary:
+        weights = [s.weight for s in self.steps]
+        if any(b <= a for a, b in itertools.pairwise(weights)):
+            raise ValueError(f"step weights must increase: {weights}")
+        if weights[-1] != 100:
+            raise ValueError("the last step must be weight 100 (the promotion)")
+        return self
+
+
 class Rollout(Model):
     lambda_canary: LambdaCanary | None = None
+    apigw_canary: ApiGatewayCanary | None = Field(
+        None, description="canary the project's API Gateway REST API stage (api:) through its canary settings")
+
+    @model_validator(mode="after")
+    def _one_canary(self) -> Rollout:
+        if self.lambda_canary is not None and self.apigw_canary is not None:
+            raise ValueError("a project has one canary: lambda_canary or apigw_canary (a Lambda canary behind "
+                             "an API is checked against the API's integrations by api_invokes_alias)")
+        return self
+
+
+class ApiRef(Model):
+    """The project's API Gateway REST API and the stage its users call."""
+
+    rest_api: Annotated[str, Field(min_length=1, description="the REST API's name or id")]
+    stage: Annotated[str, Field(min_length=1, description="the stage, e.g. prod or {env}")]
 
 
 class SecretSource(Model):
@@ -319,6 +357,9 @@ class Project(Model):
     role_arn_in_workflow: bool = Field(False, description="the workflow hard-codes the deploy role ARN")
     verify: list[CheckEntry] = Field(default_factory=list, description="checks after the deploy")
     rollout: Rollout | None = None
+    api: ApiRef | None = Field(None, description="the project's REST API and stage: canaried by "
+                                                 "rollout.apigw_canary; with a Lambda canary, its integrations "
+                                                 "must invoke the canaried alias (preflight api_invokes_alias)")
     health: list[str] = Field(default_factory=list, description="URLs that must answer with an http_ok status")
     smoke: list[list[str]] = Field(default_factory=list, description="argv lists run after deploy and during soaks")
 
@@ -514,6 +555,14 @@ class SandboxSection(Model):
     command_publishes: dict[str, list[str]] = Field(
         default_factory=dict, description="project -> the functions its deploy command publishes a new version of "
                                           "in a rehearsal (default: the functions its canary names)")
+    deploy_moves_alias: list[str] = Field(
+        default_factory=list, description="projects whose deploy points their canary's alias at the version it "
+                                          "publishes itself (SAM's AutoPublishAlias, a deploy script's "
+                                          "update-alias), before golive shifts anything")
+    bypass_alias: dict[str, list[str]] = Field(
+        default_factory=dict, description="project -> the functions whose route in the project's REST API (api:) "
+                                          "invokes the bare function ($LATEST) instead of the canary's alias: what "
+                                          "preflight's api_invokes_alias names")
 
 
 NotifyTopic = Literal["gate", "checkpoint_failed", "canary_step", "rollback", "release_done", "release_failed"]
@@ -596,7 +645,8 @@ class Plan(Model):
         """What a failed post-deploy validation does: the plan's choice, else rollback for canary projects."""
         if self.on_validation_failure is not None:
             return self.on_validation_failure
-        canaries = any(p.rollout is not None and p.rollout.lambda_canary is not None for p in self.projects.values())
+        canaries = any(p.rollout is not None and (p.rollout.lambda_canary or p.rollout.apigw_canary) is not None
+                       for p in self.projects.values())
         return "rollback" if canaries else "stop"
 
     def batch_of(self, project: str) -> Batch:

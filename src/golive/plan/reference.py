@@ -28,6 +28,36 @@ an environment's `variables`. See `examples/bbws/golive.yaml` for a whole plan.
 """
 
 
+# More than a table can say, after a section's table (cited sources included).
+NOTES: dict[str, str] = {
+    "ApiGatewayCanary": """\
+The stage's deployment is the stable variant; the canary is the deployment the project's deploy made
+*without moving the stage*: `CreateDeployment` with `canarySettings` on the stage (the stage's
+`canarySettings.deploymentId`), or without `stageName` (the API's newest deployment, newer than the
+stage's). A deploy that moves the stage itself leaves nothing to canary, and the step says so. Each step is
+`UpdateStage` `replace /canarySettings/percentTraffic` (with `/canarySettings/deploymentId` at the first);
+the promotion copies `/canarySettings/deploymentId` to `/deploymentId` and removes `/canarySettings`; a
+rollback removes `/canarySettings`. Every write is read back with `GetStage`
+([canary release](https://docs.aws.amazon.com/apigateway/latest/developerguide/canary-release.html),
+[create](https://docs.aws.amazon.com/apigateway/latest/developerguide/create-canary-deployment.html),
+[promote](https://docs.aws.amazon.com/apigateway/latest/developerguide/promote-canary-deployment.html),
+[turn off](https://docs.aws.amazon.com/apigateway/latest/developerguide/delete-canary-deployment.html)).
+
+Metrics: a REST API stage reports `Count`, `5XXError` and `Latency` (ms) in `AWS/ApiGateway` by `ApiName` and
+`Stage` ([dimensions and metrics](https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html));
+golive reads them as `invocations`, `errors` and `duration`, so the plan's triggers and judge work unchanged
+(a trigger on `throttles` is refused: a stage does not report them). AWS documents that a canary's requests
+get logs and metrics of their own, in a log group named like the stage's with `/Canary` appended
+([canary release](https://docs.aws.amazon.com/apigateway/latest/developerguide/canary-release.html)); golive
+reads the canary's series with `Stage` = `STAGE/Canary` and the stable's with `Stage` = `STAGE`. AWS's pages do
+not spell out the canary's `Stage` value nor whether the stage's own series also counts the canary's requests;
+if it does, the stable series holds a share of the canary's errors, which makes the judge more lenient, never
+stricter; the triggers read the canary's series alone. `ApiName` is the API's name without its non-ASCII
+characters (its id when none are left), as the metrics page says.
+""",
+}
+
+
 def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
@@ -95,6 +125,8 @@ def render() -> str:
             key = field.alias or field_name
             out.append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {field.description or ''} |")
         out.append("")
+        if name in NOTES:
+            out.append(NOTES[name])
     out.append("## Checks\n")
     out.append("A check entry is a name (`- aws_account`) or one name with its parameters (`- vpc: {cidr: ...}`).\n")
     for check_name, check_type in sorted(registry.check_types().items()):

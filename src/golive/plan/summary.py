@@ -51,7 +51,12 @@ def summarize(plan: Plan, folder: Path | None = None) -> dict[str, Any]:
 
 def _canary(plan: Plan, project: str) -> Any:
     rollout = plan.projects[project].rollout
-    return rollout.lambda_canary if rollout else None
+    return (rollout.lambda_canary or rollout.apigw_canary) if rollout else None
+
+
+def _canary_key(plan: Plan, project: str) -> str:
+    rollout = plan.projects[project].rollout
+    return "apigw_canary" if rollout is not None and rollout.apigw_canary is not None else "lambda_canary"
 
 
 def lint(plan: Plan) -> list[str]:
@@ -62,11 +67,11 @@ def lint(plan: Plan) -> list[str]:
         if canary is not None:
             for i, step in enumerate(canary.steps[:-1]):
                 if step.bake is None or step.bake < canary.analysis.interval * 3:
-                    out.append(f"projects.{name}.rollout.lambda_canary.steps[{i}]: a bake shorter than 3 analysis "
+                    out.append(f"projects.{name}.rollout.{_canary_key(plan, name)}.steps[{i}]: a bake shorter than 3 analysis "
                                f"intervals gives the judge too little data")
             out += _short_bakes(plan, name, canary)
             if canary.analysis.delay < timedelta(minutes=1):
-                out.append(f"projects.{name}: analysis.delay under 1m reads metrics Lambda has not delivered yet")
+                out.append(f"projects.{name}: analysis.delay under 1m reads metrics AWS has not delivered yet")
         if project.deploy.github_workflow and not project.secrets and not project.role_arn_in_workflow:
             out.append(f"projects.{name}: no deploy secrets listed and no hard-coded role: how does the workflow "
                        f"assume its AWS role?")
@@ -109,7 +114,7 @@ def _short_bakes(plan: Plan, name: str, canary: Any) -> list[str]:
                 reach = "" if cap >= window + canary.analysis.delay + timedelta(minutes=1) else \
                     (f"; the {format_duration(window)} window needs more than the bake and its cap: a breach that "
                      f"lasts is inconclusive")
-                out.append(f"projects.{name}.rollout.lambda_canary.steps[{i}]: the {format_duration(bake)} bake at "
+                out.append(f"projects.{name}.rollout.{_canary_key(plan, name)}.steps[{i}]: the {format_duration(bake)} bake at "
                            f"{step.weight:g}% is shorter than trigger '{text}''s window: the trigger cannot fire "
                            f"within it; while every minute of the step breaches, the bake grows (up to "
                            f"analysis.max_extension, {format_duration(canary.analysis.max_extension)}){reach}")

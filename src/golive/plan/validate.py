@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from golive.analysis.criteria import parse_criterion
-from golive.analysis.metrics import parse_metric_def
+from golive.analysis.metrics import APIGATEWAY_METRICS, DEFAULT_METRICS, parse_metric_def
 from golive.checks import registry
 from golive.errors import PlanError, PlanErrors, closest
 from golive.plan.loader import Located, PathKey, format_path, load_file, load_text
@@ -249,9 +249,60 @@ def _cross_check(located: Located, plan: Plan) -> None:
     for name in plan.sandbox.missing_secrets:
         if name not in plan.projects:
             _fail(located, ("sandbox", "missing_secrets", name), f"no project '{name}'{did_you_mean(name, plan.projects)}")
+    for name in plan.sandbox.bypass_alias:
+        if name not in plan.projects:
+            _fail(located, ("sandbox", "bypass_alias", name), f"no project '{name}'{did_you_mean(name, plan.projects)}")
     for name in plan.sandbox.command_publishes:
         if name not in plan.projects:
             _fail(located, ("sandbox", "command_publishes", name), f"no project '{name}'{did_you_mean(name, plan.projects)}")
+    for index, name in enumerate(plan.sandbox.deploy_moves_alias):
+        if name not in plan.projects:
+            _fail(located, ("sandbox", "deploy_moves_alias", index), f"no project '{name}'{did_you_mean(name, plan.projects)}")
+
+
+_STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # API Gateway's rule for a stage name
+
+
+def _api_canaries(located: Located, plan: Plan) -> None:
+    """An API Gateway canary names its stage (``api:``), no two projects canary one stage, and the rollback
+    triggers read only what a stage reports (requests, 5xx, latency: no throttles)."""
+    stages: dict[tuple[str, str], str] = {}
+    canaried: list[str] = []
+    for name, project in plan.projects.items():
+        for env in plan.environments if project.api is not None else ():
+            stage = str(expand(project.api.stage, variables(plan, env))) if project.api else ""
+            if not _STAGE_NAME.match(stage):
+                _fail(located, ("projects", name, "api", "stage"), f"'{stage}' ({env}) is not an API Gateway stage "
+                                                                   "name: 1-128 characters of A-Z a-z 0-9 - _")
+        if project.rollout is None or project.rollout.apigw_canary is None:
+            continue
+        where = ("projects", name, "rollout", "apigw_canary")
+        if project.api is None:
+            _fail(located, where, "an API Gateway canary shifts the project's REST API stage: add "
+                                  "api: {rest_api: NAME or ID, stage: prod} to the project")
+            continue
+        key = (project.api.rest_api, project.api.stage)
+        if key in stages:
+            _fail(located, ("projects", name, "api"), f"project '{stages[key]}' already canaries stage "
+                                                      f"{key[1]} of REST API {key[0]}: two canaries would drive one stage")
+        stages[key] = name
+        canaried.append(name)
+    if not canaried:
+        return
+    for i, trigger in enumerate(plan.rollback.triggers):
+        if trigger.criterion is None:
+            continue
+        try:
+            metric = parse_criterion(trigger.criterion).metric
+            spec = plan.metrics.get(metric)
+            definition = parse_metric_def(spec.lambda_, metric) if spec else DEFAULT_METRICS.get(metric)
+        except ValueError:
+            continue  # reported by the cross-check
+        if definition is not None and any(m not in APIGATEWAY_METRICS for m in definition.lambda_metrics):
+            _fail(located, ("rollback", "triggers", i),
+                  f"'{trigger.criterion}': {metric} ({definition.text}) reads what an API Gateway stage does not "
+                  f"report (project {', '.join(canaried)} has an apigw_canary, read from Count, 5XXError and "
+                  f"Latency: {', '.join(APIGATEWAY_METRICS)})")
 
 
 # AWS Lambda's rule for a function name (not an ARN): CreateFunction's FunctionName, at most 64 characters.
@@ -319,6 +370,7 @@ def parse_plan(located: Located) -> Plan:
     with _collecting(located):
         _cross_check(located, plan)
         _function_names(located, plan)
+        _api_canaries(located, plan)
     return plan
 
 

@@ -60,7 +60,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-Service = Literal["sts", "ec2", "iam", "s3", "dynamodb", "lambda", "cloudwatch", "route53", "acm", "cloudfront"]
+Service = Literal["sts", "ec2", "iam", "s3", "dynamodb", "lambda", "cloudwatch", "route53", "acm", "cloudfront",
+                  "apigateway"]
 
 _UNREACHABLE = (
     bx.EndpointConnectionError,
@@ -247,6 +248,8 @@ class Aws:
     def client(self, service: Literal["acm"], region: str | None = None) -> ACMClient: ...
     @overload
     def client(self, service: Literal["cloudfront"], region: str | None = None) -> CloudFrontClient: ...
+    @overload
+    def client(self, service: Literal["apigateway"], region: str | None = None) -> Any: ...  # no stubs installed
     def client(self, service: Service, region: str | None = None) -> Any:
         """A boto3 client for ``service`` in ``region`` (default: the environment's)."""
         where = region or self.region

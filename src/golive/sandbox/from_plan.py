@@ -24,10 +24,12 @@ from golive.plan.variables import expand, variables
 from golive.sandbox.faults import PlanNames, check_faults, parse_faults
 from golive.sandbox.spec import (
     AlarmSpec,
+    ApiSpec,
     BucketSpec,
     CertificateSpec,
     FunctionSpec,
     RoleSpec,
+    RouteSpec,
     SandboxSpec,
     TableSpec,
     TrafficSpec,
@@ -160,8 +162,27 @@ def spec_for(plan: Plan, env: str, *, region: str | None = None, target_env: str
         vpcs=tuple(vpcs), github_oidc_provider=any(r.github_repos for r in roles), roles=tuple(roles),
         buckets=tuple({b.name: b for b in buckets}.values()), tables=tuple({t.name: t for t in tables}.values()),
         functions=tuple(functions), alarms=tuple(alarms), hosted_zones=tuple(str(z) for z in zones if z),
-        certificates=tuple(_certificates(plan, env, where)),
+        certificates=tuple(_certificates(plan, env, where)), apis=tuple(api_specs(plan, env)),
     )
+
+
+def api_specs(plan: Plan, env: str) -> list[ApiSpec]:
+    """Each project's REST API (``api:``) as the world holds it before the release: a route per function of the
+    project's Lambda canary invoking its alias (the bare function for those ``sandbox.bypass_alias`` names; else
+    one route to the API's own handler), on its stage."""
+    vars_ = variables(plan, env)
+    functions = project_functions(plan, env)
+    out = []
+    for name, project in plan.projects.items():
+        if project.api is None:
+            continue
+        api_name, stage = str(expand(project.api.rest_api, vars_)), str(expand(project.api.stage, vars_))
+        bypass = set(plan.sandbox.bypass_alias.get(name, []))
+        routes = tuple(RouteSpec(f"/{fn}", "GET", fn, None if fn in bypass else _alias(plan, name))
+                       for fn in functions.get(name, [])) or \
+            (RouteSpec("/", "GET", f"{api_name}-handler", "live"),)
+        out.append(ApiSpec(api_name, stage, name, routes, _traffic(plan, name)))
+    return out
 
 
 def _alias(plan: Plan, project: str) -> str:

@@ -72,6 +72,10 @@ def provision(aws: Aws, spec: SandboxSpec, *, lambdas: LambdaWriter | None = Non
         _zone(aws, zone)
     for cert in spec.certificates:
         _certificate(aws, cert)
+    for api in spec.apis:
+        from golive.sandbox.apigw import ensure_api
+
+        ensure_api(aws, api, spec.account_id)
 
 
 def _missing(exc: AwsRequestError, *codes: str) -> bool:

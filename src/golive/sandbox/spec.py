@@ -97,6 +97,30 @@ class CertificateSpec:
 
 
 @dataclass(frozen=True)
+class RouteSpec:
+    """One method of a REST API and the Lambda function its AWS_PROXY integration invokes.
+
+    ``qualifier``: the alias (or version) in the integration's URI; None invokes the bare function (``$LATEST``).
+    """
+
+    path: str
+    method: str
+    function: str
+    qualifier: str | None = None
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    """A REST API with one stage on its first deployment, and the traffic its stage serves."""
+
+    name: str
+    stage: str = "prod"
+    project: str | None = None
+    routes: tuple[RouteSpec, ...] = ()
+    traffic: TrafficSpec = field(default_factory=TrafficSpec)
+
+
+@dataclass(frozen=True)
 class SandboxSpec:
     """Everything one environment (one account, one region) holds in the sandbox."""
 
@@ -113,6 +137,7 @@ class SandboxSpec:
     alarms: tuple[AlarmSpec, ...] = ()
     hosted_zones: tuple[str, ...] = ()
     certificates: tuple[CertificateSpec, ...] = ()
+    apis: tuple[ApiSpec, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,6 +146,9 @@ class SandboxSpec:
     def from_dict(cls, data: dict[str, Any]) -> SandboxSpec:
         def pairs(items: Any) -> tuple[tuple[str, str], ...]:
             return tuple((str(k), str(v)) for k, v in items or ())
+
+        def traffic(data: dict[str, Any]) -> TrafficSpec:
+            return TrafficSpec(**{**data, "daily_shape": tuple(data.get("daily_shape", (1.0,) * 24))})
 
         return cls(
             environment=data["environment"],
@@ -140,8 +168,7 @@ class SandboxSpec:
                 FunctionSpec(
                     name=f["name"], versions=int(f.get("versions", 1)), alias=f.get("alias", "live"),
                     runtime=f.get("runtime", "python3.12"), project=f.get("project"), tags=pairs(f.get("tags")),
-                    traffic=TrafficSpec(**{**f.get("traffic", {}),
-                                           "daily_shape": tuple(f.get("traffic", {}).get("daily_shape", (1.0,) * 24))}),
+                    traffic=traffic(f.get("traffic", {})),
                 )
                 for f in data.get("functions", ())
             ),
@@ -155,5 +182,10 @@ class SandboxSpec:
                 CertificateSpec(c["domain"], c.get("region", "us-east-1"), tuple(c.get("alternative_names", ())),
                                 bool(c.get("issued", True)))
                 for c in data.get("certificates", ())
+            ),
+            apis=tuple(
+                ApiSpec(a["name"], a.get("stage", "prod"), a.get("project"),
+                        tuple(RouteSpec(**r) for r in a.get("routes", ())), traffic(a.get("traffic", {})))
+                for a in data.get("apis", ())
             ),
         )

@@ -30,6 +30,7 @@ from golive.plan.model import Plan
 from golive.providers.aws import Aws
 from golive.providers.github import GitHub
 from golive.sandbox.accounts import sandbox_aws
+from golive.sandbox.apigw_traffic import StageTraffic, moto_stage_reader
 from golive.sandbox.faults import Fault, ResolvedFault, aws_down_at, github_faults_at, parse_faults
 from golive.sandbox.from_plan import project_functions, specs_from_plan
 from golive.sandbox.github_seed import DeployEffects, seed
@@ -62,6 +63,7 @@ class SandboxWorld(WorldControls):
         self.world_server = WorldServer(self, token=self.moto.token)
         self.github_server: GitHubServer | None = None
         self.simulators: list[TrafficSimulator] = []
+        self.stages: list[tuple[SandboxSpec, StageTraffic]] = []  # each environment's REST APIs' traffic
         self.effects: DeployEffects | None = None
         self.specs: list[SandboxSpec] = []
         self.plan = plan
@@ -113,6 +115,9 @@ class SandboxWorld(WorldControls):
                                          read_alias=moto_alias_reader(spec.account_id, spec.region), deferred=True)
             self.simulators.append(simulator)
             readers.setdefault((spec.account_id, spec.region), []).append(simulator)
+        self.stages = [(spec, StageTraffic(spec.apis, self.seed, sink=InProcessSink(spec.account_id, spec.region),
+                                           read_stage=moto_stage_reader(spec.account_id, spec.region)))
+                       for spec in self.specs if spec.apis]
         for (account_id, region), simulators in readers.items():
             self._unhook.append(on_read(account_id, region, _flusher(simulators)))
         self._place_faults()
@@ -177,6 +182,9 @@ class SandboxWorld(WorldControls):
             for spec, simulator in zip(self.specs, self.simulators, strict=True):
                 if not self.follow_release or (spec.environment, spec.region) in self.active:
                     simulator.simulate(old, new)
+            for spec, stages in self.stages:
+                if not self.follow_release or (spec.environment, spec.region) in self.active:
+                    stages.simulate(old, new)
             resolved = self._resolved()
             self.moto.set_down(aws_down_at(resolved, new))
 
@@ -203,6 +211,8 @@ class SandboxWorld(WorldControls):
         resolved = self._resolved()
         for simulator in self.simulators:
             simulator.set_faults(resolved)
+        for _, stages in self.stages:
+            stages.set_faults(resolved)
 
     def resolved_faults(self) -> list[ResolvedFault]:
         return self._resolved()
@@ -242,6 +252,9 @@ class SandboxWorld(WorldControls):
         for spec, simulator in zip(self.specs, self.simulators, strict=True):
             if (spec.environment, spec.region) == key:
                 simulator.skip_until(at)
+        for spec, stages in self.stages:
+            if (spec.environment, spec.region) == key:
+                stages.skip_until(at)
 
     def api_down(self, env: str, api: str) -> bool:
         now = self.clock.now()

@@ -26,6 +26,7 @@ from golive.plan.model import CheckEntry, Plan, Project, SoakSpec, Window
 from golive.plan.variables import expand, variables
 from golive.steps import approval, canary, checks, deploy, deployed, prep, soak, tag, uptime, window
 from golive.steps import gate as gate_kind
+from golive.steps.canary_params import ApiStageTarget
 from golive.steps.checking import check_entries, sourced_secrets
 from golive.store.store import StepSpec
 
@@ -120,7 +121,7 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
         out.append(canary.KIND.freeze(
             canary.CanaryParams(
                 project=name, region=region, functions=expand(spec.functions.model_dump(exclude_none=True), vars_),
-                alias=spec.alias,
+                alias=spec.alias, new_versions=spec.new_versions,
                 steps=[canary.CanaryStep(weight=s.weight, bake_s=s.bake.total_seconds() if s.bake else 0)
                        for s in spec.steps],
                 analysis=spec.analysis.model_dump(mode="json"),
@@ -131,6 +132,23 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
                 metrics=_criteria_metrics(plan, [t.criterion for t in plan.rollback.triggers])),
             key=f"canary.{name}{suffix}", phase=phase, group=group, lane=lane,
             title=f"canary {name}{' in ' + region if suffix else ''}: " + " → ".join(f"{s.weight:g}%" for s in spec.steps)))
+    stage_canary = project.rollout.apigw_canary if project.rollout else None
+    if stage_canary is not None and project.api is not None and not suffix:
+        out.append(canary.KIND.freeze(
+            canary.CanaryParams(
+                project=name, region=region, alias="", functions={},
+                apigw_stage=ApiStageTarget(rest_api=str(expand(project.api.rest_api, vars_)),
+                                           stage=str(expand(project.api.stage, vars_))),
+                steps=[canary.CanaryStep(weight=s.weight, bake_s=s.bake.total_seconds() if s.bake else 0)
+                       for s in stage_canary.steps],
+                analysis=stage_canary.analysis.model_dump(mode="json"),
+                triggers=[t.model_dump(exclude_none=True) for t in plan.rollback.triggers],
+                min_invocations=plan.rollback.min_invocations, health=expand(project.health, vars_),
+                http_ok=plan.http_ok, rollback_shifted=plan.batch_of(name).rollback_shifted, primary=True,
+                metrics=_criteria_metrics(plan, [t.criterion for t in plan.rollback.triggers])),
+            key=f"canary.{name}", phase=phase, group=group, lane=lane,
+            title=f"canary {name} (API Gateway stage {project.api.stage}): "
+                  + " → ".join(f"{s.weight:g}%" for s in stage_canary.steps)))
     return out
 
 
@@ -139,9 +157,10 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
     vars_ = variables(plan, env)
     e = plan.environments[env]
     steps: list[StepSpec] = []
-    if plan.preflight:
+    prerequisites = _check_entries(plan, plan.preflight, vars_) + api_alias_entries(plan, env)
+    if prerequisites:
         steps.append(_checks_step("prerequisites", "prerequisites", f"prerequisites in {env} (report only)",
-                                  _check_entries(plan, plan.preflight, vars_), group="prerequisites",
+                                  prerequisites, group="prerequisites",
                                   mode="report", sourced=sourced_secrets(plan)))
     if include_soaks:
         for pre in plan.preprod_envs(env):
@@ -269,12 +288,27 @@ _SAMPLED = ("project", "functions", "alias", "region", "steps", "triggers", "min
 def canary_sample_entries(plan: Plan, env: str) -> list[dict[str, Any]]:
     """One ``canary_sample`` check per canary of ``env``'s primary region, on the parameters its step will run with."""
     return [{"kind": "canary_sample", "params": {k: s.params[k] for k in _SAMPLED}, "project": s.params["project"]}
-            for s in build_deploy(plan, env) if s.kind == "canary"]
+            for s in build_deploy(plan, env) if s.kind == "canary" and not s.params.get("apigw_stage")]
+
+
+def api_alias_entries(plan: Plan, env: str) -> list[dict[str, Any]]:
+    """One ``api_invokes_alias`` check per project with a Lambda canary and an ``api:`` (checks/api_alias.py)."""
+    vars_ = variables(plan, env)
+    out: list[dict[str, Any]] = []
+    for name, project in plan.projects.items():
+        canary = project.rollout.lambda_canary if project.rollout else None
+        if canary is None or project.api is None:
+            continue
+        params = {"project": name, "rest_api": project.api.rest_api, "stage": project.api.stage,
+                  "alias": canary.alias, "functions": canary.functions.model_dump(exclude_none=True)}
+        out.append({"kind": "api_invokes_alias", "params": expand(params, vars_), "project": name})
+    return out
 
 
 def build_preflight(plan: Plan, env: str) -> list[StepSpec]:
     vars_ = variables(plan, env)
-    entries = _check_entries(plan, plan.preflight, vars_) + canary_sample_entries(plan, env)
+    entries = _check_entries(plan, plan.preflight, vars_) + api_alias_entries(plan, env) \
+        + canary_sample_entries(plan, env)
     return [_checks_step("preflight", "prerequisites", f"preflight in {env}", entries, group="preflight",
                          mode="report", sourced=sourced_secrets(plan))]
 

@@ -17,6 +17,7 @@ projects): previous versions restored, measured, recorded.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,17 @@ from golive.engine.outcome import Fail
 from golive.errors import GoliveError, ReleaseStopped, UnknownNameError, UsageError
 from golive.evidence.canary import OperatorCommand
 from golive.evidence.rollback import FullRollbackRan, RollbackFailed, RolledBack
+from golive.plan.model import ApiRef
 from golive.plan.variables import expand, variables
 from golive.providers import shell
+from golive.providers.aws import Aws
 from golive.providers.lambdas import LambdaClient
+from golive.routers.apigw_stage import ApiGatewayStageRouter
+from golive.routers.base import Variants
+from golive.routers.for_params import router_for
+from golive.routers.lambda_alias import variants_of
 from golive.steps.canary import KIND as CANARY
-from golive.steps.restore import Ask, LambdaAliases, Waiting, restore
+from golive.steps.restore import Ask, Routed, Waiting, lambda_aliases, restore
 
 
 def _project(services: Services, project: str) -> Any:
@@ -37,6 +44,10 @@ def _project(services: Services, project: str) -> Any:
     if project not in plan.projects:
         raise UnknownNameError("project", project, list(plan.projects))
     return plan.projects[project]
+
+
+def _given(aws: Aws) -> Callable[[], Aws]:
+    return lambda: aws
 
 
 def after_failed_validation(ctx: StepContext, reason: str, result: dict[str, Any]) -> Fail:
@@ -57,7 +68,8 @@ def after_failed_validation(ctx: StepContext, reason: str, result: dict[str, Any
             continue
         params = CANARY.parse(step.params)
         why = f"validation failed after promotion: {reason}"
-        router = LambdaAliases(ctx.services.aws(ctx.run.env, params.region), params.alias, step.state["versions"])
+        aws = ctx.services.aws(ctx.run.env, params.region)
+        router = Routed(router_for(params, _given(aws), ctx.services.clock), variants_of(step.state["versions"]))
         record = restore(router, Ask(project=params.project, reason=why, asked_by="validation", region=params.region,
                                      from_weight=100.0), waiting=None)
         ctx.record(record)
@@ -116,13 +128,16 @@ def rollback(services: Services, env: str, project: str, *, full: bool = False, 
         # A canary still running must not shift the traffic forward again on its next pass: it reads this.
         services.store.append_record(OperatorCommand(subject=project, outcome="abort", by=None, why=why),
                                      release=release, env=env, at=now())
-        record = restore(LambdaAliases(aws, canary.alias, versions),
+        record = restore(lambda_aliases(aws, canary.alias, versions),
                          Ask(project=project, reason=why, asked_by="operator", region=region, from_weight=from_weight),
                          waiting=Waiting.of(services, env))
         services.store.append_record(record, release=release, env=env, at=now())
         if isinstance(record, RollbackFailed):
             raise ReleaseStopped(f"{project} could not be rolled back: {record.error}")
         result.update(functions=list(record.functions), alias_seconds=record.seconds)
+    stage_canary = spec.rollout.apigw_canary if spec.rollout else None
+    if stage_canary is not None and spec.api is not None:
+        result.update(_stage_rollback(services, env, project, spec.api, region, why))
     if full:
         rb = services.plan.rollback.full
         if rb is None:
@@ -144,10 +159,38 @@ def rollback(services: Services, env: str, project: str, *, full: bool = False, 
     return result
 
 
+def _stage_rollback(services: Services, env: str, project: str, api: ApiRef, region: str,
+                    why: str) -> dict[str, Any]:
+    """``golive rollback`` of an API Gateway stage canary: the stage's canary settings removed (and the stage back
+    on the deployment it served before, if the canary was promoted), from the recorded canary or the stage now."""
+    release, now = services.plan.release, services.clock.now
+    aws = services.aws(env, region)
+    vars_ = variables(services.plan, env)
+    router = ApiGatewayStageRouter(_given(aws), str(expand(api.rest_api, vars_)), str(expand(api.stage, vars_)),
+                                   region=region)
+    versions, from_weight = recorded_versions(services, env, project, region)
+    if not versions:
+        split = router.split([Variants(router.target, "", "")])[0]
+        if split.canary is None or split.canary == split.stable:
+            raise UsageError(f"{project}: no recorded canary and no canary settings on {router.target}: "
+                             f"nothing to roll back to")
+        versions = {router.target: {"stable": split.stable, "canary": split.canary}}
+        from_weight = float(split.detail.get("canarySettings", {}).get("percentTraffic", 0.0))
+    services.store.append_record(OperatorCommand(subject=project, outcome="abort", by=None, why=why),
+                                 release=release, env=env, at=now())
+    record = restore(Routed(router, variants_of(versions)),
+                     Ask(project=project, reason=why, asked_by="operator", region=region, from_weight=from_weight),
+                     waiting=Waiting.of(services, env))
+    services.store.append_record(record, release=release, env=env, at=now())
+    if isinstance(record, RollbackFailed):
+        raise ReleaseStopped(f"{project} could not be rolled back: {record.error}")
+    return {"functions": list(record.functions), "alias_seconds": record.seconds}
+
+
 def operator(services: Services, env: str, project: str, action: str, by: str | None, why: str | None, *,
              run_id: int | None = None) -> int:
     spec = _project(services, project)
-    if not (spec.rollout and spec.rollout.lambda_canary):
+    if not (spec.rollout and (spec.rollout.lambda_canary or spec.rollout.apigw_canary)):
         raise UsageError(f"{project} has no canary to {action}")
     if action == "promote" and not why:
         raise UsageError("promote needs --why \"...\" (it is recorded)")

@@ -25,7 +25,12 @@ def _sample(w: Workspace, env: str, params: dict[str, Any]) -> dict[str, Any]:
     from golive.errors import GoliveError
 
     try:
-        samples, error = read_sample(w.aws_for(env, params.get("region")), w.clock, params)
+        if params.get("apigw_stage"):
+            from golive.routers.apigw_stage import stage_sample
+
+            samples, error = stage_sample(w.aws_for(env, params.get("region")), w.clock, params)
+        else:
+            samples, error = read_sample(w.aws_for(env, params.get("region")), w.clock, params)
     except GoliveError as exc:
         samples, error = [], str(exc)
     if error:
