@@ -321,6 +321,9 @@ class Project(Model):
     rollout: Rollout | None = None
     health: list[str] = Field(default_factory=list, description="URLs that must answer with an http_ok status")
     smoke: list[list[str]] = Field(default_factory=list, description="argv lists run after deploy and during soaks")
+    depends_on: list[str] = Field(default_factory=list, description="projects this one calls or needs: a failure of "
+                                                                     "one of them holds this one (and, with "
+                                                                     "rollback.rollback_dependents, undoes it first)")
 
     @field_validator("smoke", mode="before")
     @classmethod
@@ -453,6 +456,8 @@ class RollbackSpec(Model):
                                                         "project's calls (below: Inconclusive, the window grows "
                                                         "back within the step, up to analysis.max_extension)")
     full: FullRollback | None = None
+    rollback_dependents: bool = Field(False, description="a failed canary undoes the projects that depend on it "
+                                                         "first (reverse dependency order), then its own")
 
 
 class FreezeWindow(Model):

@@ -152,6 +152,9 @@ def _rollback(ctx: StepContext, p: CanaryParams, reason: str) -> Outcome:
     if ctx.state.get("phase") != "rolling_back":
         ctx.state.update(phase="rolling_back", rollback_reason=reason, rollback_asked_at=ctx.now.isoformat())
         ctx.save()
+    if p.undo_after_dependents:  # rollback_dependents: the engine undoes the projects that depend on this one first
+        return Fail(f"{p.project} failed: {reason}", {"rollback": "after the projects that depend on it"},
+                    undo_self=True)
     record = _restore(ctx, p, reason, "canary", waiting=None)
     # The record, the state and the failure are written together by the engine as this returns.
     ctx.record(record)
@@ -572,14 +575,16 @@ def run(ctx: StepContext, p: CanaryParams) -> Outcome:
 
 
 def compensate(ctx: StepContext, p: CanaryParams, reason: str) -> None:
-    """The batch stopped: put this project's shifted traffic back (the plan's rollback_shifted).
+    """Put this project's shifted traffic back: its batch stopped (the plan's rollback_shifted), a project it
+    depends on failed (rollback_dependents), or it failed itself and waited for its dependents' undos.
 
     Idempotent: the engine calls it again after a crash until it returns. The record and the state that says
     it is done are written in one transaction (``ctx.save``), so a second call finds it done and records
     nothing twice; before that, a second call restores again (an alias already on stable reads back so).
     """
-    if not p.rollback_shifted or ctx.state.get("phase") in ("rolled_back", "rollback_failed") \
-            or "versions" not in ctx.state:
+    if not p.rollback_shifted and ctx.owed_for == "batch":
+        return
+    if ctx.state.get("phase") in ("rolled_back", "rollback_failed") or "versions" not in ctx.state:
         return
     if not _shifted(ctx.state) and ctx.state.get("phase") != "rolling_back":
         return
@@ -587,7 +592,8 @@ def compensate(ctx: StepContext, p: CanaryParams, reason: str) -> None:
     if ctx.state.get("phase") != "rolling_back":
         ctx.state.update(phase="rolling_back", rollback_reason=reason, rollback_asked_at=ctx.now.isoformat())
         ctx.save()
-    record = _restore(ctx, p, reason, "compensation", waiting=restore.Waiting.of(ctx.services, ctx.run.env))
+    asked_by = {"dependency": "dependency", "self": "canary"}.get(ctx.owed_for, "compensation")
+    record = _restore(ctx, p, reason, asked_by, waiting=restore.Waiting.of(ctx.services, ctx.run.env))
     if isinstance(record, RolledBack):
         ctx.state.update(phase="rolled_back", weight=0.0)
     else:
@@ -615,6 +621,7 @@ class CanaryParams(StepParams):
     rollback_shifted: bool = True  # a failure elsewhere in the batch puts this canary's traffic back
     primary: bool = True  # in the environment's primary region (False: its DR region)
     metrics: dict[str, str] = Field(default_factory=dict)  # the triggers' metrics: name -> the plan's lambda expression
+    undo_after_dependents: bool = False  # rollback_dependents and projects depend on this one: they are undone first
 
 
 def describe(p: CanaryParams) -> list[str]:
