@@ -202,10 +202,12 @@ def _dependents_first(world: World, store: Store, run_id: int) -> None:
     assert "canary.api" in world.undone
     assert world.undone.index("canary.site") < world.undone.index("canary.api")
     held = [e.data for e in store.events(run_id=run_id, kind="dependents") if e.outcome == "held"]
-    assert [(h["held"], h["undo"]) for h in held] == [(["site", "late"], ["canary.site", "canary.a", "canary.api"])]
+    assert [(h["held"], h["undo"]) for h in held] == [(["site", "late"], ["canary.site", "canary.api", "canary.a"])]
     undone = [(e.data["step"], e.data["position"], e.data["owed_for"])
               for e in store.events(run_id=run_id, kind="dependents") if e.outcome == "undone"]
-    assert undone == [("canary.site", 1, "dependency"), ("canary.a", 2, "batch"), ("canary.api", 3, "self")]
+    assert undone == [("canary.site", 1, "dependency"), ("canary.api", 2, "self"), ("canary.a", 3, "batch")]
+    site = next(s for s in store.steps(run_id) if s.key == "canary.site")
+    assert (site.status, site.wait_reason) == (StepStatus.CANCELLED, "held: depends on api, which failed")
     late = next(s for s in store.steps(run_id) if s.key == "canary.late")
     assert (late.status, late.wait_reason) == (StepStatus.CANCELLED, "held: depends on api, which failed")
 

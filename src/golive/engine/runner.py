@@ -475,7 +475,8 @@ class Engine:
             undo = [{"key": step.key, "for": owed_for} for step, owed_for in order]
             meta = {**self.store.get_run(run.id).meta, "failure": {"step": failed.key, "reason": why,
                                                                    "ends_as": ends_as.value, "undo": undo,
-                                                                   "noted": noted}}
+                                                                   "noted": noted, "project": failed_project,
+                                                                   "held": held}}
             self._pending_run = (run.id, run_values(now, status=RunStatus.FAILING, reason=reason, meta=meta))
             self._flush()
             self.forget(run.id)
@@ -511,7 +512,7 @@ class Engine:
             ctx = replace(self._context(run, step), owed_for=owed_for)
             began = time.perf_counter()
             if handler is not None and handler.compensate is not None:
-                handler.compensate(ctx, why)
+                handler.compensate(ctx, f"depends on {failure.get('project')}: {why}" if owed_for == "dependency" else why)
             seconds = round(time.perf_counter() - began, 3)
             now = self.clock.now()
             if owed_for == "self":
@@ -521,8 +522,10 @@ class Engine:
                 self._replace_cached(replace(step, state=ctx.state, result=result))
             else:
                 # Its undo is in its evidence (a rollback record); as a step it was cancelled by the failure.
+                dependent = project_of_lane(step.lane) in (failure.get("held") or [])
                 self._hold(step, status=StepStatus.CANCELLED, state=ctx.state, ended_at=now,
-                           wait_reason=f"cancelled: {failure.get('step') or 'a step'} failed")
+                           wait_reason=f"held: depends on {failure.get('project')}, which failed" if dependent
+                           else f"cancelled: {failure.get('step') or 'a step'} failed")
                 self._replace_cached(replace(step, status=StepStatus.CANCELLED, state=ctx.state))
             if failure.get("noted"):
                 record = UndoDone(subject=project_of_lane(step.lane), step=step.key, project=project_of_lane(step.lane),
@@ -611,13 +614,15 @@ def _project(step: Step, graph: Graph) -> str | None:
 
 
 def _undo_order(owed: list[tuple[int, Step, str]], graph: Graph) -> list[tuple[Step, str]]:
-    """Owed undos in the order they run: each project's before those of the projects it depends on, then the run's
-    order (without dependencies: the run's order alone)."""
+    """Owed undos in the order they run: the failed project's dependents and then its own (its bad version off
+    soonest), then its batch's other undos; within each, a project before those it depends on, then the run's
+    order (without dependencies: the run's order alone). No batch sibling comes after a project it depends on:
+    one that depends on the failed project is its dependent."""
     rank = graph.undo_rank()
 
-    def key(item: tuple[int, Step, str]) -> tuple[int, int]:
-        index, step, _ = item
-        return rank.get(_project(step, graph) or "", len(rank)), index
+    def key(item: tuple[int, Step, str]) -> tuple[int, int, int]:
+        index, step, owed_for = item
+        return int(owed_for == "batch"), rank.get(_project(step, graph) or "", len(rank)), index
 
     return [(step, owed_for) for _, step, owed_for in sorted(owed, key=key)]
 
