@@ -22,7 +22,10 @@ A failure and its consequences are one write: the failed step, every other
 started step of its group that owes an undo (``compensating``: a shifted
 canary's rollback), the cancellation of every step that has not run, and the
 run's new status (``failing`` while undos are owed, else its end: ``no_go``
-when the outcome says so, ``failed``). The owed undos then run, each ended
+when the outcome says so, ``failed``). The projects that depend on the failed
+one (the run's ``depends_on`` graph) are held with it, and with
+``rollback_dependents`` owe their undos first; the order the undos run in is
+part of that write. The owed undos then run, each ended
 with its evidence in one write, and the run ends. A process killed anywhere
 in that resumes into the same handling (a ``failing`` run settles what it
 still owes; a failed step in an active run, as a store written before this
@@ -171,7 +174,8 @@ class Engine:
             # Failed, but its failure was never handled (a store written before failures were one write).
             failed = open_steps[0]
             reason = str((failed.result or {}).get("reason") or "failed")
-            return self._fail_group(run, failed, failed.group, Fail(reason, ends_as=_ends_as(failed)))
+            return self._fail_group(run, failed, failed.group, Fail(
+                reason, ends_as=_ends_as(failed), undo_self=bool((failed.result or {}).get("undo_self"))))
         now = self.clock.now()
         if not open_steps:
             self._end(run, RunStatus.SUCCEEDED, run.reason, note="every step done")
@@ -407,6 +411,8 @@ class Engine:
             event = {**base, "kind": "step", "subject": step.title, "outcome": "fail", "data": data}
             # The row keeps what the run ends as, so a resume that finds the failure unhandled ends it the same.
             result = {**data, "ends_as": outcome.ends_as.value} if outcome.ends_as != RunStatus.FAILED else data
+            if outcome.undo_self:
+                result = {**result, "undo_self": True}
             new = replace(step, status=StepStatus.FAILED, ended_at=now, due_at=None, wait_reason=None, result=result)
         # The whole row: the engine is its only writer, and one shape puts every lane in one executemany.
         self._hold(step, **_row(new))
