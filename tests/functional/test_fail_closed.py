@@ -236,3 +236,20 @@ def test_a_failed_step_left_unhandled_in_an_active_run_is_failed_again_not_passe
     assert [s.status for s in store.steps(run_id)] == ["done", "failed", "cancelled", "cancelled"]
     assert store.get_run(run_id).reason == "gate: NO-GO: an open P1"
     store.close()
+
+
+def test_a_failure_found_unhandled_still_undoes_its_dependents_then_itself(tmp_path: Path) -> None:
+    """The failed canary's row says it left its undo to the engine: a resume that handles it owes that undo."""
+    url = f"sqlite:///{tmp_path / 'unhandled.db'}"
+    store = Store.open(url)
+    run_id = store.create_run("r", "prod", "release", "0" * 64, _specs(DEPENDENTS), T0, meta={"plan": GRAPH}).id
+    steps = {s.key: s for s in store.steps(run_id)}
+    store.update_step(steps["soak"].id, status=StepStatus.DONE)
+    store.update_step(steps["canary.site"].id, status=StepStatus.DONE, state={"shifted": 100})
+    store.update_step(steps["canary.api"].id, status=StepStatus.FAILED, state={"shifted": 10},
+                      result={"reason": "error_rate 9% > 5%", "undo_self": True})
+    store.set_run(run_id, T0, status=RunStatus.RUNNING)
+    store.close()
+    world = World()
+    assert _drive(url, world, run_id, VirtualClock(T0), None) == RunStatus.ROLLED_BACK
+    assert world.calls == [] and world.undone == ["canary.site", "canary.api"]
