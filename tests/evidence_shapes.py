@@ -101,4 +101,8 @@ STORED: list[tuple[str, str | None, str, dict[str, Any]]] = [
     ("incident", "resolved", "checkout down", {"id": 4, "severity": "P0"}),
     ("alarms_at_start", "recorded", "release", {"alarms": {"prod": ["orders-5xx"]}}),
     ("web_action", "done", "approve", {"gate": "go_no_go", "by": "ana", "from": "127.0.0.1"}),
+    ("dependents", "held", "api", {"failed": "api", "step": "canary.api", "held": ["site"],
+                                   "undo": ["canary.site", "canary.api"], "rollback_dependents": True}),
+    ("dependents", "undone", "site", {"step": "canary.site", "project": "site", "position": 1, "of": 2,
+                                      "owed_for": "dependency", "seconds": 0.4}),
 ]

@@ -70,6 +70,14 @@ class World:
         self.undone.append(ctx.step.key)
 
 
+def _failing_api(ctx: StepContext, n: int) -> Outcome:
+    """Shifts, then fails leaving its own undo to the engine, after its dependents' (rollback_dependents)."""
+    if ctx.state.get("shifted") is None:
+        ctx.state["shifted"] = 10
+        ctx.save()
+    return Wait(ctx.now + timedelta(minutes=1), "baking") if n < 2 else Fail("error_rate 9% > 5%", undo_self=True)
+
+
 def _bake(ctx: StepContext, n: int) -> Outcome:
     if ctx.state.get("shifted") is None:
         ctx.state["shifted"] = 10
@@ -86,8 +94,16 @@ SCRIPTS: dict[str, Callable[[StepContext, int], Outcome]] = {
     "canary.b": lambda ctx, n: Wait(ctx.now + timedelta(minutes=1), "baking") if n < 2 else Fail("error_rate 9% > 5%"),
     "canary.c": _bake,
     "validation": lambda ctx, n: Done("valid"),
+    "canary.site": _bake,
+    "canary.api": lambda ctx, n: _failing_api(ctx, n),
+    "canary.late": _bake,
 }
 
+# The site (promoted in an earlier batch) and "late" (a later batch) depend on the API whose canary fails.
+DEPENDENTS = [("soak", "soak"), ("canary.site", "batch.web"), ("canary.a", "batch.apis"),
+              ("canary.api", "batch.apis"), ("canary.late", "batch.later"), ("validation", "validation")]
+GRAPH = {"dependencies": {"projects": ["site", "a", "api", "late"], "depends_on": {"site": ["api"], "late": ["api"]},
+                          "rollback_dependents": True}}
 NO_GO = [("soak", "soak"), ("gate", "gate"), ("tag", "prep"), ("deploy", "batch.one")]
 CANARIES = [("soak", "soak"), ("canary.a", "batch.apis"), ("canary.b", "batch.apis"), ("canary.c", "batch.apis"),
             ("validation", "validation")]
@@ -129,9 +145,11 @@ def _drive(url: str, world: World, run_id: int, clock: VirtualClock, die_at: int
 WRITES: list[int] = []
 
 
-def _scenario(url: str, steps: list[tuple[str, str]], die_at: int | None) -> tuple[RunStatus, World, Store, int]:
+def _scenario(url: str, steps: list[tuple[str, str]], die_at: int | None,
+              plan: dict[str, Any] | None = None) -> tuple[RunStatus, World, Store, int]:
     store = Store.open(url)
-    run_id = store.create_run(f"r{die_at}", "prod", "release", "0" * 64, _specs(steps), T0).id
+    run_id = store.create_run(f"r{die_at}", "prod", "release", "0" * 64, _specs(steps), T0,
+                              meta={"plan": plan} if plan else None).id
     store.close()
     world, clock = World(), VirtualClock(T0)
     status = _drive(url, world, run_id, clock, die_at)
@@ -141,15 +159,16 @@ def _scenario(url: str, steps: list[tuple[str, str]], die_at: int | None) -> tup
     return status, world, Store.open(url), run_id
 
 
-def _check(steps: list[tuple[str, str]], url: str, expected: RunStatus, after_failure_never: set[str]) -> int:
+def _check(steps: list[tuple[str, str]], url: str, expected: RunStatus, after_failure_never: set[str],
+           plan: dict[str, Any] | None = None, also: Callable[[World, Store, int], None] | None = None) -> int:
     WRITES.clear()
-    status, world, store, _ = _scenario(url, steps, None)
+    status, world, store, _ = _scenario(url, steps, None, plan)
     store.close()
     assert status == expected
     total = WRITES[0]
     assert total >= 3
     for n in range(1, total + 1):
-        status, world, store, run_id = _scenario(url, steps, n)
+        status, world, store, run_id = _scenario(url, steps, n, plan)
         assert status == expected, f"died before commit {n}: ended {status}, not {expected}"
         assert world.failed_at is not None
         ran_after = set(world.calls[world.failed_at:]) & after_failure_never
@@ -162,6 +181,8 @@ def _check(steps: list[tuple[str, str]], url: str, expected: RunStatus, after_fa
         run = store.get_run(run_id)
         assert run.status == expected and run.ended_at is not None
         assert [e.outcome for e in store.events(run_id=run_id, kind="run")] == [expected.value]
+        if also is not None:
+            also(world, store, run_id)
         store.close()
     return total
 
@@ -174,6 +195,27 @@ def test_a_no_go_is_final_at_every_crash_point(store_url: str) -> None:
 def test_a_failed_canary_rolls_its_batch_back_at_every_crash_point(store_url: str) -> None:
     points = _check(CANARIES, store_url, RunStatus.ROLLED_BACK, {"validation", "canary.a", "canary.c"})
     print(f"a canary failing in a batch of three: {points} crash points, 0 invariant violations")
+
+
+def _dependents_first(world: World, store: Store, run_id: int) -> None:
+    """The site (a dependent) is undone before the API's own undo; each undo recorded once, in its place."""
+    assert "canary.api" in world.undone
+    assert world.undone.index("canary.site") < world.undone.index("canary.api")
+    held = [e.data for e in store.events(run_id=run_id, kind="dependents") if e.outcome == "held"]
+    assert [(h["held"], h["undo"]) for h in held] == [(["site", "late"], ["canary.site", "canary.api", "canary.a"])]
+    undone = [(e.data["step"], e.data["position"], e.data["owed_for"])
+              for e in store.events(run_id=run_id, kind="dependents") if e.outcome == "undone"]
+    assert undone == [("canary.site", 1, "dependency"), ("canary.api", 2, "self"), ("canary.a", 3, "batch")]
+    site = next(s for s in store.steps(run_id) if s.key == "canary.site")
+    assert (site.status, site.wait_reason) == (StepStatus.CANCELLED, "held: depends on api, which failed")
+    late = next(s for s in store.steps(run_id) if s.key == "canary.late")
+    assert (late.status, late.wait_reason) == (StepStatus.CANCELLED, "held: depends on api, which failed")
+
+
+def test_a_failed_canary_undoes_its_dependents_first_at_every_crash_point(store_url: str) -> None:
+    points = _check(DEPENDENTS, store_url, RunStatus.ROLLED_BACK, {"validation", "canary.late", "canary.a"},
+                    plan=GRAPH, also=_dependents_first)
+    print(f"a canary failing with dependents: {points} crash points, 0 invariant violations")
 
 
 def test_a_failed_step_left_unhandled_in_an_active_run_is_failed_again_not_passed(tmp_path: Path) -> None:
@@ -194,3 +236,20 @@ def test_a_failed_step_left_unhandled_in_an_active_run_is_failed_again_not_passe
     assert [s.status for s in store.steps(run_id)] == ["done", "failed", "cancelled", "cancelled"]
     assert store.get_run(run_id).reason == "gate: NO-GO: an open P1"
     store.close()
+
+
+def test_a_failure_found_unhandled_still_undoes_its_dependents_then_itself(tmp_path: Path) -> None:
+    """The failed canary's row says it left its undo to the engine: a resume that handles it owes that undo."""
+    url = f"sqlite:///{tmp_path / 'unhandled.db'}"
+    store = Store.open(url)
+    run_id = store.create_run("r", "prod", "release", "0" * 64, _specs(DEPENDENTS), T0, meta={"plan": GRAPH}).id
+    steps = {s.key: s for s in store.steps(run_id)}
+    store.update_step(steps["soak"].id, status=StepStatus.DONE)
+    store.update_step(steps["canary.site"].id, status=StepStatus.DONE, state={"shifted": 100})
+    store.update_step(steps["canary.api"].id, status=StepStatus.FAILED, state={"shifted": 10},
+                      result={"reason": "error_rate 9% > 5%", "undo_self": True})
+    store.set_run(run_id, T0, status=RunStatus.RUNNING)
+    store.close()
+    world = World()
+    assert _drive(url, world, run_id, VirtualClock(T0), None) == RunStatus.ROLLED_BACK
+    assert world.calls == [] and world.undone == ["canary.site", "canary.api"]

@@ -55,6 +55,8 @@ def normalized(text: str, plan_dir: Path) -> Any:
     report = json.loads(text)
     if report.get("plan_changes") == []:
         del report["plan_changes"]  # a section added after the fixtures were written (issue 23): none was accepted
+    if report.get("holds") == []:
+        del report["holds"]  # a section added after the fixtures were written (issue 26): no project depends on another
     for rollback in report.get("rollbacks", []):
         rollback["seconds"] = None  # how long the rollback took in wall time
     for check in report.get("checks", []):

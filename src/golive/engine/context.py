@@ -68,6 +68,9 @@ class StepContext:
     services: Services
     _save: Callable[[dict[str, Any]], None]
     _event: Callable[..., None]
+    # In a compensation: why the engine owes this undo ("batch": its batch failed; "dependency": a project it
+    # depends on failed and the plan says rollback_dependents; "self": the failed step's own, after its dependents').
+    owed_for: str = "batch"
 
     @property
     def now(self) -> datetime:

@@ -43,12 +43,15 @@ class Wait:
 class Fail:
     """The step failed. ``rolled_back``: the handler already undid what it changed (its canary is back on the
     stable version). ``ends_as``: the run's final status when nothing had to be rolled back (a gate says
-    ``RunStatus.NO_GO``); by default ``failed``. The engine knows no step kind: the outcome says it."""
+    ``RunStatus.NO_GO``); by default ``failed``. ``undo_self``: the handler saved its intent to undo and left
+    the undo to the engine, which runs the step's compensation after the undos of the projects that depend on
+    it (``rollback_dependents``). The engine knows no step kind: the outcome says it."""
 
     reason: str
     result: dict[str, Any] = field(default_factory=dict)
     rolled_back: bool = False
     ends_as: RunStatus = RunStatus.FAILED
+    undo_self: bool = False
 
 
 Outcome = Done | Wait | Fail

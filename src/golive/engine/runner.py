@@ -22,7 +22,10 @@ A failure and its consequences are one write: the failed step, every other
 started step of its group that owes an undo (``compensating``: a shifted
 canary's rollback), the cancellation of every step that has not run, and the
 run's new status (``failing`` while undos are owed, else its end: ``no_go``
-when the outcome says so, ``failed``). The owed undos then run, each ended
+when the outcome says so, ``failed``). The projects that depend on the failed
+one (the run's ``depends_on`` graph) are held with it, and with
+``rollback_dependents`` owe their undos first; the order the undos run in is
+part of that write. The owed undos then run, each ended
 with its evidence in one write, and the run ends. A process killed anywhere
 in that resumes into the same handling (a ``failing`` run settles what it
 still owes; a failed step in an active run, as a store written before this
@@ -42,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -54,7 +58,9 @@ from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
 from golive.engine.retry import Budget, Unanswered, unanswered
 from golive.errors import GoliveError, LeaseHeld, StoreError
 from golive.errors import unanswered as unanswered_error
+from golive.evidence.dependencies import DependentsHeld, UndoDone
 from golive.evidence.runs import RunNote
+from golive.plan.dependencies import Graph, project_of_lane
 from golive.store.statuses import RUN_FINISHED, RunStatus, StepStatus
 from golive.store.store import Run, Step, run_values
 
@@ -168,7 +174,8 @@ class Engine:
             # Failed, but its failure was never handled (a store written before failures were one write).
             failed = open_steps[0]
             reason = str((failed.result or {}).get("reason") or "failed")
-            return self._fail_group(run, failed, failed.group, Fail(reason, ends_as=_ends_as(failed)))
+            return self._fail_group(run, failed, failed.group, Fail(
+                reason, ends_as=_ends_as(failed), undo_self=bool((failed.result or {}).get("undo_self"))))
         now = self.clock.now()
         if not open_steps:
             self._end(run, RunStatus.SUCCEEDED, run.reason, note="every step done")
@@ -404,6 +411,8 @@ class Engine:
             event = {**base, "kind": "step", "subject": step.title, "outcome": "fail", "data": data}
             # The row keeps what the run ends as, so a resume that finds the failure unhandled ends it the same.
             result = {**data, "ends_as": outcome.ends_as.value} if outcome.ends_as != RunStatus.FAILED else data
+            if outcome.undo_self:
+                result = {**result, "undo_self": True}
             new = replace(step, status=StepStatus.FAILED, ended_at=now, due_at=None, wait_reason=None, result=result)
         # The whole row: the engine is its only writer, and one shape puts every lane in one executemany.
         self._hold(step, **_row(new))
@@ -421,29 +430,59 @@ class Engine:
 
         With the failed step (held by ``_finish``, or already stored): each started step of its group that has
         a compensation becomes ``compensating``, every other unfinished step ``cancelled``, and the run
-        ``failing`` (undos owed) or ended.
+        ``failing`` (undos owed) or ended. The projects that depend on the failed one (the run's
+        ``depends_on`` graph) are held: their unstarted steps are cancelled naming it, and with
+        ``rollback_dependents`` their started steps owe an undo too, in any batch. The owed undos are kept in
+        the run's meta in the order they run: dependents before what they depend on, the failed step's own
+        (``Fail.undo_self``) after its dependents'.
         """
         now = self.clock.now()
         why = f"{failed.key} failed: {outcome.reason}"
-        owed = False
-        for step in self._steps(run.id):
-            if step.id == failed.id:
-                continue
+        graph, undo_dependents = _dependencies(run)
+        failed_project = _project(failed, graph)
+        held = graph.dependents(failed_project) if failed_project is not None else []
+        owed: list[tuple[int, Step, str]] = []  # (place in the run, step, why it owes an undo)
+        for index, step in enumerate(self._steps(run.id)):
             handler = self.handlers.get(step.kind)
+            undoable = handler is not None and handler.compensate is not None
+            if step.id == failed.id:
+                if outcome.undo_self and undoable:
+                    owed.append((index, step, "self"))
+                continue
             started = step.status in (StepStatus.RUNNING, StepStatus.WAITING, StepStatus.DONE)
-            if step.group == group and started and handler is not None and handler.compensate is not None:
-                self._hold(step, status=StepStatus.COMPENSATING, due_at=None, wait_reason=f"rolling back: {why}")
-                self._replace_cached(replace(step, status=StepStatus.COMPENSATING))
-                owed = True
+            dependent = _project(step, graph) in held
+            if started and undoable and dependent and undo_dependents:
+                owed.append((index, step, "dependency"))
+            elif step.group == group and started and undoable:
+                owed.append((index, step, "batch"))
             elif StepStatus(step.status).open:
-                self._hold(step, status=StepStatus.CANCELLED, ended_at=now, due_at=None,
-                           wait_reason=f"cancelled: {failed.key} failed" if step.group == group else "not started")
+                reason = f"held: depends on {failed_project}, which failed" if dependent else \
+                    f"cancelled: {failed.key} failed" if step.group == group else "not started"
+                self._hold(step, status=StepStatus.CANCELLED, ended_at=now, due_at=None, wait_reason=reason)
                 self._replace_cached(replace(step, status=StepStatus.CANCELLED))
-        ends_as = RunStatus.ROLLED_BACK if outcome.rolled_back or owed else outcome.ends_as
+        order = _undo_order(owed, graph)
+        for step, owed_for in order:
+            if owed_for == "self":
+                continue  # it stays failed; its undo is done in its turn
+            first = f"rolling back before {failed_project}: it depends on it" if owed_for == "dependency" else ""
+            self._hold(step, status=StepStatus.COMPENSATING, due_at=None, wait_reason=first or f"rolling back: {why}")
+            self._replace_cached(replace(step, status=StepStatus.COMPENSATING))
+        noted = failed_project is not None and bool(held)
+        if noted:
+            assert failed_project is not None
+            record = DependentsHeld(subject=failed_project, failed=failed_project, step=failed.key, held=tuple(held),
+                                    undo=tuple(step.key for step, _ in order), rollback_dependents=undo_dependents)
+            self._pending_events.append(self.store.event_row(
+                release=run.release, env=run.env, run_id=run.id, step_key=failed.key, at=now, kind=record.stored_kind,
+                subject=record.subject, outcome=record.outcome, data=record.to_data()))
+        ends_as = RunStatus.ROLLED_BACK if outcome.rolled_back or order else outcome.ends_as
         reason = f"{failed.title}: {outcome.reason}"
-        if owed:
+        if order:
+            undo = [{"key": step.key, "for": owed_for} for step, owed_for in order]
             meta = {**self.store.get_run(run.id).meta, "failure": {"step": failed.key, "reason": why,
-                                                                   "ends_as": ends_as.value}}
+                                                                   "ends_as": ends_as.value, "undo": undo,
+                                                                   "noted": noted, "project": failed_project,
+                                                                   "held": held}}
             self._pending_run = (run.id, run_values(now, status=RunStatus.FAILING, reason=reason, meta=meta))
             self._flush()
             self.forget(run.id)
@@ -453,23 +492,53 @@ class Engine:
         return AdvanceResult(progressed=True, finished=True, status=ends_as)
 
     def _settle(self, run: Run) -> AdvanceResult:
-        """Run the undos a failing run still owes, each ended with its evidence in one write, then end the run.
+        """Run the undos a failing run still owes, in their order, each ended with its evidence in one write; then
+        end the run.
 
-        A compensation may be called again after a crash in it: compensations are idempotent.
+        A compensation may be called again after a crash in it: compensations are idempotent. A run failed
+        before the order was kept in its meta owes the undos of its ``compensating`` steps, in step order.
         """
         failure = dict(run.meta.get("failure") or {})
         why = str(failure.get("reason") or run.reason or "a step failed")
-        for step in self._steps(run.id):
-            if step.status != StepStatus.COMPENSATING:
+        steps = self._steps(run.id)
+        stored = failure.get("undo")
+        if isinstance(stored, list):
+            by_key = {step.key: step for step in steps}
+            order = [(by_key[str(e["key"])], str(e.get("for") or "batch")) for e in stored if str(e["key"]) in by_key]
+        else:
+            order = [(step, "batch") for step in steps if step.status == StepStatus.COMPENSATING]
+        for position, (listed, owed_for) in enumerate(order, 1):
+            step = self._steps(run.id)[self._index[run.id][listed.id]]
+            if owed_for == "self":
+                if step.status != StepStatus.FAILED or (step.result or {}).get("undone_at"):
+                    continue
+            elif step.status != StepStatus.COMPENSATING:
                 continue
             handler = self.handlers.get(step.kind)
-            ctx = self._context(run, step)
+            ctx = replace(self._context(run, step), owed_for=owed_for)
+            began = time.perf_counter()
             if handler is not None and handler.compensate is not None:
-                handler.compensate(ctx, why)
-            # Its undo is in its evidence (a rollback record); as a step it was cancelled by the failure.
-            self._hold(step, status=StepStatus.CANCELLED, state=ctx.state, ended_at=self.clock.now(),
-                       wait_reason=f"cancelled: {failure.get('step') or 'a step'} failed")
-            self._replace_cached(replace(step, status=StepStatus.CANCELLED, state=ctx.state))
+                handler.compensate(ctx, f"depends on {failure.get('project')}: {why}" if owed_for == "dependency" else why)
+            seconds = round(time.perf_counter() - began, 3)
+            now = self.clock.now()
+            if owed_for == "self":
+                # Still the failed step; its row says its own undo is done, so a resumed run does not repeat it.
+                result = {**(step.result or {}), "undone_at": now.isoformat()}
+                self._hold(step, state=ctx.state, result=result)
+                self._replace_cached(replace(step, state=ctx.state, result=result))
+            else:
+                # Its undo is in its evidence (a rollback record); as a step it was cancelled by the failure.
+                dependent = project_of_lane(step.lane) in (failure.get("held") or [])
+                self._hold(step, status=StepStatus.CANCELLED, state=ctx.state, ended_at=now,
+                           wait_reason=f"held: depends on {failure.get('project')}, which failed" if dependent
+                           else f"cancelled: {failure.get('step') or 'a step'} failed")
+                self._replace_cached(replace(step, status=StepStatus.CANCELLED, state=ctx.state))
+            if failure.get("noted"):
+                record = UndoDone(subject=project_of_lane(step.lane), step=step.key, project=project_of_lane(step.lane),
+                                  position=position, of=len(order), owed_for=owed_for, seconds=seconds)
+                self._pending_events.append(self.store.event_row(
+                    release=run.release, env=run.env, run_id=run.id, step_key=step.key, at=now,
+                    kind=record.stored_kind, subject=record.subject, outcome=record.outcome, data=record.to_data()))
             self._flush()
         ends_as = RunStatus(str(failure.get("ends_as") or RunStatus.ROLLED_BACK))
         self._end(run, ends_as, run.reason or why)
@@ -534,6 +603,34 @@ class Engine:
             self._held.discard(run_id)
             with contextlib.suppress(StoreError):
                 self.store.release_lease(name, self.holder)
+
+
+def _dependencies(run: Run) -> tuple[Graph, bool]:
+    """The projects' ``depends_on`` graph the run started with (its meta), and whether dependents are undone."""
+    facts = (run.meta.get("plan") or {}).get("dependencies") or {}
+    return Graph.from_data(facts), bool(facts.get("rollback_dependents")) if isinstance(facts, dict) else False
+
+
+def _project(step: Step, graph: Graph) -> str | None:
+    """The project a batch step (or its DR region's) belongs to, when the graph knows it."""
+    if not step.group.startswith(("batch.", "dr.")):
+        return None
+    project = project_of_lane(step.lane)
+    return project if project in graph.needs else None
+
+
+def _undo_order(owed: list[tuple[int, Step, str]], graph: Graph) -> list[tuple[Step, str]]:
+    """Owed undos in the order they run: the failed project's dependents and then its own (its bad version off
+    soonest), then its batch's other undos; within each, a project before those it depends on, then the run's
+    order (without dependencies: the run's order alone). No batch sibling comes after a project it depends on:
+    one that depends on the failed project is its dependent."""
+    rank = graph.undo_rank()
+
+    def key(item: tuple[int, Step, str]) -> tuple[int, int, int]:
+        index, step, owed_for = item
+        return int(owed_for == "batch"), rank.get(_project(step, graph) or "", len(rank)), index
+
+    return [(step, owed_for) for _, step, owed_for in sorted(owed, key=key)]
 
 
 def _ends_as(step: Step) -> RunStatus:

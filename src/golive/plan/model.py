@@ -362,6 +362,10 @@ class Project(Model):
                                                  "must invoke the canaried alias (preflight api_invokes_alias)")
     health: list[str] = Field(default_factory=list, description="URLs that must answer with an http_ok status")
     smoke: list[list[str]] = Field(default_factory=list, description="argv lists run after deploy and during soaks")
+    depends_on: list[str] = Field(default_factory=list, description=(
+        "projects this one calls or needs (a cycle is a plan error; `golive plan` prints the graph): a failed canary "
+        "of one of them holds this one (no further shift, its steps cancelled naming it) and, with "
+        "rollback.rollback_dependents, undoes this one first"))
 
     @field_validator("smoke", mode="before")
     @classmethod
@@ -494,6 +498,10 @@ class RollbackSpec(Model):
                                                         "project's calls (below: Inconclusive, the window grows "
                                                         "back within the step, up to analysis.max_extension)")
     full: FullRollback | None = None
+    rollback_dependents: bool = Field(False, description=(
+        "a failed canary first undoes the projects that depend on it, in any batch (their canaries put back, "
+        "each before what it depends on), then its own, then its batch's other shifted canaries; off: a dependent "
+        "stays where it is, unless its batch's rollback_shifted puts it back"))
 
 
 class FreezeWindow(Model):

@@ -25,6 +25,7 @@ from golive.analysis.criteria import parse_criterion
 from golive.analysis.metrics import APIGATEWAY_METRICS, DEFAULT_METRICS, parse_metric_def
 from golive.checks import registry
 from golive.errors import PlanError, PlanErrors, closest
+from golive.plan.dependencies import of_plan
 from golive.plan.loader import Located, PathKey, format_path, load_file, load_text
 from golive.plan.model import CheckEntry, Plan, plan_json_schema
 from golive.plan.variables import expand, variables
@@ -243,6 +244,7 @@ def _cross_check(located: Located, plan: Plan) -> None:
     _check_entries(located, plan, plan.validation, ("validation",))
     for project_name, project in plan.projects.items():
         _check_entries(located, plan, project.verify, ("projects", project_name, "verify"))
+    _dependencies(located, plan)
     for name in plan.sandbox.function_traffic:
         if name not in plan.projects:
             _fail(located, ("sandbox", "function_traffic", name), f"no project '{name}'{did_you_mean(name, plan.projects)}")
@@ -303,6 +305,21 @@ def _api_canaries(located: Located, plan: Plan) -> None:
                   f"'{trigger.criterion}': {metric} ({definition.text}) reads what an API Gateway stage does not "
                   f"report (project {', '.join(canaried)} has an apigw_canary, read from Count, 5XXError and "
                   f"Latency: {', '.join(APIGATEWAY_METRICS)})")
+
+
+def _dependencies(located: Located, plan: Plan) -> None:
+    """Every ``depends_on`` names another project, and no chain of them comes back to where it started."""
+    for name, project in plan.projects.items():
+        for i, needed in enumerate(project.depends_on):
+            where = ("projects", name, "depends_on", i)
+            if needed == name:
+                _fail(located, where, f"depends_on cycle: {name} -> {name}")
+            elif needed not in plan.projects:
+                _fail(located, where, f"no project '{needed}'"
+                      + (did_you_mean(needed, plan.projects) or f" (known: {', '.join(sorted(plan.projects))})"))
+    for cycle in of_plan(plan).cycles():
+        if len(cycle) > 2:  # a project naming itself is reported above, at its entry
+            _fail(located, ("projects", cycle[0], "depends_on"), f"depends_on cycle: {' -> '.join(cycle)}")
 
 
 # AWS Lambda's rule for a function name (not an ARN): CreateFunction's FunctionName, at most 64 characters.

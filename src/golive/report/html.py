@@ -18,7 +18,17 @@ from dataclasses import dataclass
 from golive.analysis.criteria import format_value
 from golive.report import formatting as f
 from golive.report.canary_view import render_canaries
-from golive.report.model import ERROR, FAILED, INCONCLUSIVE, SUCCESSFUL, Cell, CriterionInfo, Report, Soak
+from golive.report.model import (
+    ERROR,
+    FAILED,
+    INCONCLUSIVE,
+    OWED,
+    SUCCESSFUL,
+    Cell,
+    CriterionInfo,
+    Report,
+    Soak,
+)
 from golive.store.statuses import RunStatus, StepStatus
 from golive.textout import html_text
 
@@ -305,6 +315,16 @@ def render_html(report: Report) -> str:
     body.append(_table(["at", "project", "reason", "took", "functions"], [
         [_e(f.when(r.at)), _e(r.project), _e(r.reason), _e(f.duration(r.seconds)), _e(", ".join(r.functions))]
         for r in report.rollbacks]) if report.rollbacks else '<p class="muted">None.</p>')
+
+    for hold in report.holds:
+        body.append("<h2>Dependencies held</h2>")
+        undo = "undone first" if hold.rollback_dependents else "held, not undone"
+        body.append(f"<p>{_e(hold.failed)} failed ({_e(hold.step)}) at {_e(f.when(hold.at))}: its dependents "
+                    f"{_e(', '.join(hold.held))} are {undo}. Undo order: {_e(' → '.join(hold.order) or 'nothing')}.</p>")
+        if hold.undone:
+            body.append(_table(["#", "project", "step", "owed because", "done at", "took"], [
+                [_e(u.position), _e(u.project), _e(u.step), _e(OWED.get(u.owed_for, u.owed_for)), _e(f.when(u.at)),
+                 _e(f.duration(u.seconds))] for u in hold.undone]))
 
     if report.plan_changes:
         body.append("<h2>Plan changes accepted</h2>")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from golive.report import formatting as f
-from golive.report.model import Canary, Report, Soak
+from golive.report.model import OWED, Canary, Report, Soak
 from golive.textout import markdown, markdown_item
 
 
@@ -142,6 +142,16 @@ def render_markdown(report: Report) -> str:
     out += _table(["at", "project", "reason", "took", "functions"],
                   [[f.when(r.at), r.project, r.reason, f.duration(r.seconds), ", ".join(r.functions)]
                    for r in report.rollbacks]) if report.rollbacks else ["None.", ""]
+
+    for hold in report.holds:
+        out += ["## Dependencies held", ""]
+        undo = "undone first" if hold.rollback_dependents else "held, not undone"
+        out += [f"{_esc(hold.failed)} failed ({_esc(hold.step)}) at {f.when(hold.at)}: its dependents "
+                f"{_esc(', '.join(hold.held))} are {undo}. Undo order: {_esc(' → '.join(hold.order) or 'nothing')}.", ""]
+        if hold.undone:
+            out += _table(["#", "project", "step", "owed because", "done at", "took"],
+                          [[u.position, u.project, u.step, OWED.get(u.owed_for, u.owed_for), f.when(u.at), f.duration(u.seconds)]
+                           for u in hold.undone])
 
     if report.plan_changes:
         out += ["## Plan changes accepted", ""]

@@ -41,6 +41,7 @@ from golive.evidence.canary import (
     OperatorCommand,
 )
 from golive.evidence.checks import CheckRecord, check_record
+from golive.evidence.dependencies import DependentsHeld, UndoDone
 from golive.evidence.gates import GateDecisionRecord, GateItem, Override
 from golive.evidence.plan_change import PlanChangeAccepted
 from golive.evidence.rollback import RollbackFailed, RollbackRecord, RolledBack
@@ -233,6 +234,52 @@ class RollbackRow:
     functions: tuple[str, ...]
 
 
+# Why an undo was owed, in words (evidence/dependencies.UNDO_FOR).
+OWED = {"dependency": "depends on the failed project", "batch": "its batch failed",
+        "self": "the failed project, after its dependents"}
+
+
+@dataclass(frozen=True)
+class UndoRow:
+    """One owed undo, done: its place in the order, why it was owed, when it ended and how long it took."""
+
+    position: int
+    project: str
+    step: str
+    owed_for: str  # "dependency", "batch" or "self" (evidence/dependencies.UNDO_FOR)
+    at: datetime
+    seconds: float | None
+
+
+@dataclass(frozen=True)
+class HoldRow:
+    """A failed project's dependents held, and the undos its failure owed in the order they ran."""
+
+    at: datetime
+    failed: str
+    step: str
+    held: tuple[str, ...]
+    order: tuple[str, ...]  # the owed undos' steps, in the order decided at the failure
+    rollback_dependents: bool
+    undone: tuple[UndoRow, ...]
+
+
+def _holds(events: list[Evidence[Record]]) -> list[HoldRow]:
+    """Each ``DependentsHeld`` with the ``UndoDone`` records written after it, in their order."""
+    rows: list[HoldRow] = []
+    for event in events:
+        record = event.record
+        if isinstance(record, DependentsHeld):
+            rows.append(HoldRow(event.at, record.failed, record.step, record.held, record.undo,
+                                record.rollback_dependents, ()))
+        elif isinstance(record, UndoDone) and rows:
+            row = UndoRow(record.position, record.project, record.step, record.owed_for, event.at, record.seconds)
+            last = rows[-1]
+            rows[-1] = HoldRow(last.at, last.failed, last.step, last.held, last.order, last.rollback_dependents,
+                               tuple(sorted((*last.undone, row), key=lambda u: u.position)))
+    return rows
+
+
 @dataclass(frozen=True)
 class PlanChangeRow:
     """A plan edited under the run and accepted: why, the steps that took the new parameters, those that kept theirs."""
@@ -289,6 +336,7 @@ class Report:
     plan_changes: tuple[PlanChangeRow, ...] = ()
     overrides: tuple[OverrideRow, ...] = ()
     rehearsal: bool = False  # times are the virtual clock's only in a rehearsal
+    holds: tuple[HoldRow, ...] = ()  # dependents a failure held, and its undos in order (depends_on)
 
     @property
     def duration_s(self) -> float | None:
@@ -702,6 +750,7 @@ def build(store: Store, run_id: int | None, release: str) -> Report:
                                                                            for e in loose(k) if e.run_id is None],
                                             key=lambda e: (e.at, e.id)))),
         rehearsal=bool(run.meta.get("rehearsal")) or any(a.rehearsal for a in approvals),
+        holds=tuple(_holds([e for e in select(own_typed, Record) if isinstance(e.record, DependentsHeld | UndoDone)])),
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from golive.clock import Clock
 from golive.errors import RunInProgress
 from golive.evidence.runs import RunNote
+from golive.plan.dependencies import of_plan
 from golive.plan.model import Plan
 from golive.runs import plan_change
 from golive.store.store import Run, StepSpec, Store, digest
@@ -28,10 +29,13 @@ def plan_digest(plan: Plan) -> str:
 
 def plan_facts(plan: Plan) -> dict[str, Any]:
     """What a reader without the plan file needs of it (``golive serve`` run without ``-f``): the team's zone and
-    the batches with their windows. Kept in the run's meta under ``plan``; the steps hold the rest."""
+    the batches with their windows, the projects' dependencies. Kept in the run's meta under ``plan``; the steps
+    hold the rest."""
     return {"timezone": plan.timezone, "version": plan.version,
             "batches": [{"name": b.name, "projects": list(b.projects),
-                         "window": b.window.model_dump(exclude_none=True) if b.window else None} for b in plan.batches]}
+                         "window": b.window.model_dump(exclude_none=True) if b.window else None} for b in plan.batches],
+            # What a failure holds and the order undos run in (the engine reads it: engine/runner._fail_group).
+            "dependencies": {**of_plan(plan).to_data(), "rollback_dependents": plan.rollback.rollback_dependents}}
 
 
 def start_or_resume(store: Store, plan: Plan, env: str, kind: str, build: Callable[[], list[StepSpec]],

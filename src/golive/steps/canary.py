@@ -170,6 +170,9 @@ class Canary:
         rollback and fails instead of baking on; AWS not answering is the engine's to retry, never forward."""
         p = self.p
         self.ask_rollback(reason)
+        if p.undo_after_dependents:  # rollback_dependents: the engine undoes the projects that depend on this one first
+            return Fail(f"{p.project} failed: {reason}", {"rollback": "after the projects that depend on it"},
+                        undo_self=True)
         record = self.restore(reason, "canary", waiting=None)
         # The record, the state and the failure are written together by the engine as this returns.
         self.ctx.record(record)
@@ -372,13 +375,16 @@ class Canary:
 
     def compensate(self, reason: str) -> None:
         s = self.s
-        if not self.p.rollback_shifted or s.phase in (Phase.ROLLED_BACK, Phase.ROLLBACK_FAILED) or not s.started:
+        if not self.p.rollback_shifted and self.ctx.owed_for == "batch":
+            return
+        if s.phase in (Phase.ROLLED_BACK, Phase.ROLLBACK_FAILED) or not s.started:
             return
         if not s.may_have_moved and s.phase is not Phase.ROLLING_BACK:
             return
         reason = s.rollback_reason or reason
         self.ask_rollback(reason)
-        record = self.restore(reason, "compensation", waiting=restore.Waiting.of(self.ctx.services, self.ctx.run.env))
+        asked_by = {"dependency": "dependency", "self": "canary"}.get(self.ctx.owed_for, "compensation")
+        record = self.restore(reason, asked_by, waiting=restore.Waiting.of(self.ctx.services, self.ctx.run.env))
         if isinstance(record, RolledBack):
             s.phase, s.weight = Phase.ROLLED_BACK, 0.0
         else:
@@ -404,7 +410,8 @@ def run(ctx: StepContext, p: CanaryParams, router: TrafficRouter | None = None) 
 
 
 def compensate(ctx: StepContext, p: CanaryParams, reason: str, router: TrafficRouter | None = None) -> None:
-    """The batch stopped: put this project's shifted traffic back (the plan's rollback_shifted).
+    """Put this project's shifted traffic back: its batch stopped (the plan's rollback_shifted), a project it
+    depends on failed (rollback_dependents), or it failed itself and waited for its dependents' undos.
 
     Idempotent: the engine calls it again after a crash until it returns. The record and the state that says
     it is done are written in one transaction (``ctx.save``), so a second call finds it done and records

@@ -41,6 +41,7 @@ class CanaryParams(StepParams):
     rollback_shifted: bool = True  # a failure elsewhere in the batch puts this canary's traffic back
     primary: bool = True  # in the environment's primary region (False: its DR region)
     metrics: dict[str, str] = Field(default_factory=dict)  # the triggers' metrics: name -> the plan's lambda expression
+    undo_after_dependents: bool = False  # rollback_dependents and projects depend on this one: they are undone first
     # ``changed``: the functions the deploy left alone are listed as unchanged; ``all``: each one is a failure
     new_versions: Literal["changed", "all"] = "changed"
     apigw_stage: ApiStageTarget | None = None  # an API's canary: the router is its stage's (alias, functions empty)

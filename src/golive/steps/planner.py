@@ -22,6 +22,7 @@ from golive.analysis.criteria import parse_criterion
 from golive.analysis.units import counted
 from golive.analysis.units import hours_or_minutes as _hours
 from golive.errors import UnknownNameError
+from golive.plan.dependencies import of_plan
 from golive.plan.model import CheckEntry, Plan, Project, SoakSpec, Window
 from golive.plan.variables import expand, variables
 from golive.steps import approval, canary, checks, deploy, deployed, prep, soak, tag, uptime, window
@@ -129,7 +130,8 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
                 min_invocations=plan.rollback.min_invocations, health=expand(project.health, vars_),
                 http_ok=plan.http_ok, rollback_shifted=plan.batch_of(name).rollback_shifted,
                 primary=region == plan.environments[env].region,
-                metrics=_criteria_metrics(plan, [t.criterion for t in plan.rollback.triggers])),
+                metrics=_criteria_metrics(plan, [t.criterion for t in plan.rollback.triggers]),
+                undo_after_dependents=plan.rollback.rollback_dependents and bool(of_plan(plan).dependents(name))),
             key=f"canary.{name}{suffix}", phase=phase, group=group, lane=lane,
             title=f"canary {name}{' in ' + region if suffix else ''}: " + " → ".join(f"{s.weight:g}%" for s in spec.steps)))
     stage_canary = project.rollout.apigw_canary if project.rollout else None

@@ -26,6 +26,7 @@ from golive.engine.outcome import Fail
 from golive.errors import GoliveError, ReleaseStopped, UnknownNameError, UsageError
 from golive.evidence.canary import OperatorCommand
 from golive.evidence.rollback import FullRollbackRan, RollbackFailed, RolledBack
+from golive.plan.dependencies import Graph, project_of_lane
 from golive.plan.model import ApiRef
 from golive.plan.variables import expand, variables
 from golive.providers import shell
@@ -51,7 +52,8 @@ def _given(aws: Aws) -> Callable[[], Aws]:
 
 
 def after_failed_validation(ctx: StepContext, reason: str, result: dict[str, Any]) -> Fail:
-    """The validation failed: put every canary this run promoted back on its previous versions, each measured.
+    """The validation failed: put every canary this run promoted back on its previous versions, each measured,
+    each project before the projects it depends on.
 
     The intent (reason and checks) is saved first and each restored canary is recorded in the same
     transaction as the step's note that it is done, so a validation resumed after a crash finishes these
@@ -62,7 +64,10 @@ def after_failed_validation(ctx: StepContext, reason: str, result: dict[str, Any
         ctx.save()
     saved = dict(ctx.state["rollback"])
     reason, result = saved["reason"], dict(saved["result"])
-    for step in ctx.store.steps(ctx.run.id):
+    # Each project before those it depends on (the run's depends_on graph); without one, in the run's order.
+    rank = Graph.from_data((ctx.run.meta.get("plan") or {}).get("dependencies")).undo_rank()
+    steps = sorted(ctx.store.steps(ctx.run.id), key=lambda s: rank.get(project_of_lane(s.lane), len(rank)))
+    for step in steps:
         if step.kind != "canary" or step.key in saved["done"] or step.state.get("phase") != "promoted" \
                 or not step.state.get("versions"):
             continue

@@ -41,18 +41,27 @@ def _sample(w: Workspace, env: str, params: dict[str, Any]) -> dict[str, Any]:
 
 def plan_cmd(ctx: typer.Context, env: EnvOpt, offline: OfflineOpt = False) -> None:
     """Dry run: every step in order, the call it will make, and each canary's expected sample. Changes nothing."""
+    from golive.plan.dependencies import of_plan
     from golive.steps.planner import build_release
     from golive.steps.registry import calls
 
     w, o = ws(ctx), out(ctx)
     steps = build_release(w.plan, w.env(env))
     samples = {s.key: _sample(w, env, s.params) for s in steps if s.kind == "canary" and not offline}
+    graph = of_plan(w.plan)
     if o.json_mode:
-        o.json({"env": env, "steps": [{"key": s.key, "phase": s.phase, "kind": s.kind, "title": s.title,
+        o.json({"env": env, "dependencies": {**graph.to_data(), "undo_order": graph.undo_order(graph.projects),
+                                             "rollback_dependents": w.plan.rollback.rollback_dependents},
+                "steps": [{"key": s.key, "phase": s.phase, "kind": s.kind, "title": s.title,
                                         "group": s.group, "lane": s.lane, "calls": calls(s),
                                         **({"sample": samples[s.key]} if s.key in samples else {})}
                                        for s in steps]})
         return
+    if not graph.empty:
+        undo = "undone first" if w.plan.rollback.rollback_dependents else "held, not undone"
+        o.print(f"[bold]dependencies[/bold] (a failed canary's dependents are {undo})")
+        for line in graph.lines():
+            o.print(f"  {esc(line)}")
     phase = group = None
     for n, step in enumerate(steps, 1):
         if step.phase != phase:
