@@ -1,0 +1,163 @@
+"""Issue 26: every project has an undo, and no undo loses data by accident.
+
+In a detached sandbox (real ``golive`` processes, the local GitHub), the site is released and then rolled back:
+its workflow is dispatched once more, at the previous release tag, and its own ``verify:`` passes; asked again,
+golive says it already did and dispatches nothing. ``golive plan`` lists every project's undo, and ``golive
+check`` refuses the example's old ``terraform destroy`` rollback and a placeholder nothing fills.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_user import GOLIVE, OWNER, UserSandbox, copy_example, running_sandbox, user_env
+
+from golive.evidence.canary import OperatorCommand
+from golive.evidence.rollback import Undone
+from golive.store.store import Store
+
+pytestmark = pytest.mark.xdist_group("undo")
+
+SITE = f"{OWNER}/2_1_bbws_web_public"
+WORKFLOW = "deploy-application.yml"
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UserSandbox]:
+    yield from running_sandbox(tmp_path_factory.mktemp("user"), "--github-run-seconds", "1")
+
+
+@pytest.fixture(scope="module")
+def released(sandbox: UserSandbox) -> UserSandbox:
+    """v1.0.0-prod tagged and the site deployed at it (past the gate, with a reason)."""
+    for ran in (sandbox.golive("tag", "--yes", "--env", "prod"),
+                sandbox.golive("deploy", "--yes", "--env", "prod", "--project", "web_public",
+                               "--skip-gate", "--why", "the site alone tonight")):
+        assert ran.code == 0, ran.explain()
+    return sandbox
+
+
+def _site_runs(sandbox: UserSandbox) -> list[dict[str, object]]:
+    answer = sandbox.github_get(f"/repos/{SITE}/actions/workflows/{WORKFLOW}/runs")
+    assert answer.status_code == 200, answer.text
+    runs: list[dict[str, object]] = answer.json()["workflow_runs"]
+    return runs
+
+
+def test_rollback_redeploys_the_site_at_the_previous_tag_once_and_verifies_it(released: UserSandbox) -> None:
+    sandbox = released
+    before = sandbox.counts()["dispatches"][SITE]
+    assert [r["head_branch"] for r in _site_runs(sandbox)] == ["v1.0.0-prod"]
+
+    ran = sandbox.golive("rollback", "web_public", "--env", "prod", "--yes", "--by", "tebogo",
+                         "--why", "the new site breaks checkout")
+    assert ran.code == 0, ran.explain()
+    assert sandbox.counts()["dispatches"][SITE] == before + 1
+    newest = _site_runs(sandbox)[0]
+    assert newest["head_branch"] == "v0.9.0-prod" and newest["conclusion"] == "success", newest
+    assert "undo.web_public run" in ran.out and "succeeded" in ran.out, ran.out
+
+    store = Store.open(sandbox.store_url)
+    undone = store.records(Undone, release="bbws", env="prod")
+    assert [(u.record.outcome, u.record.tag, u.record.run_id) for u in undone] == \
+        [("undone", "v0.9.0-prod", newest["id"])]
+    run = store.get_run(undone[0].run_id or 0)
+    assert run.kind == "undo.web_public" and run.status == "succeeded"
+    steps = {s.key: s.status for s in store.steps(run.id)}
+    assert steps == {"undo.web_public": "done", "verify.web_public": "done"}  # the site's own verify passed
+    asked = [e.record for e in store.records(OperatorCommand, run_id=run.id)]
+    assert [(a.outcome, a.by, a.why) for a in asked] == [("rollback", "tebogo", "the new site breaks checkout")]
+
+    again = sandbox.golive("rollback", "web_public", "--env", "prod", "--yes")
+    assert again.code == 0, again.explain()
+    assert "already undone" in again.out and f"undo run {run.id}" in again.out, again.out
+    assert sandbox.counts()["dispatches"][SITE] == before + 1
+
+
+def test_without_a_terminal_and_without_yes_rollback_refuses_in_one_line(sandbox: UserSandbox) -> None:
+    before = sandbox.counts()["dispatches"][SITE]
+    done = subprocess.run([str(GOLIVE), "rollback", "web_public", "--env", "prod", "-f", str(sandbox.plan)],
+                          capture_output=True, text=True, env=sandbox.env, cwd=sandbox.plan.parent,
+                          stdin=subprocess.DEVNULL, timeout=120, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "--yes" in done.stderr
+    assert sandbox.counts()["dispatches"][SITE] == before
+
+
+def test_plan_lists_every_projects_undo_and_whether_it_is_reversible(sandbox: UserSandbox) -> None:
+    ran = sandbox.golive("plan", "--env", "prod", "--offline")
+    assert ran.code == 0, ran.explain()
+    lines = [line.strip() for line in ran.out.splitlines() if "↶ undo" in line]
+    assert len(lines) == 6, ran.out
+    assert any("re-dispatch deploy-application.yml" in line and "previous release tag" in line for line in lines)
+    assert sum("alias live of 2-1-bbws-tf-" in line for line in lines) == 3
+
+    data = json.loads(sandbox.golive("plan", "--env", "prod", "--offline", "--json").out)
+    undo = data["undo"]
+    assert set(undo) == {"dynamodb_schemas", "s3_schemas", "web_public", "product_lambda", "order_lambda",
+                         "campaigns_lambda"}
+    assert {name: (u["method"], u["reversible"]) for name, u in undo.items()} == {
+        "dynamodb_schemas": ("redeploy", True), "s3_schemas": ("redeploy", True), "web_public": ("redeploy", True),
+        "product_lambda": ("router", True), "order_lambda": ("router", True), "campaigns_lambda": ("router", True)}
+
+
+# -- golive check: no data loss by accident, no placeholder left unfilled (no sandbox needed) ------------------
+
+
+def _check(plan: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(GOLIVE), "check", "-f", str(plan)], capture_output=True, text=True,
+                          env=user_env(), cwd=plan.parent, timeout=120, check=False)
+
+
+def _line_of(plan: Path, text: str) -> int:
+    return next(i for i, line in enumerate(plan.read_text().splitlines(), 1) if text in line)
+
+
+def test_check_refuses_the_old_terraform_destroy_rollback_with_its_line(tmp_path: Path) -> None:
+    plan = copy_example(tmp_path)
+    plan.write_text(plan.read_text().replace(
+        "    - incident P0\n",
+        "    - incident P0\n  full:\n    command: [terraform, destroy, \"-target=aws_dynamodb_table.tenants\"]\n"
+        "    cwd: terraform\n"))
+    done = _check(plan)
+    assert done.returncode == 2, done.stdout + done.stderr
+    line = _line_of(plan, "command: [terraform, destroy")
+    assert f"golive.yaml:{line} rollback.full.command" in done.stderr, done.stderr
+    assert "terraform destroy -target=aws_dynamodb_table.tenants" in done.stderr
+    assert "allow_data_loss" in done.stderr and "Traceback" not in done.stderr
+
+    allowed = plan.read_text().replace("    cwd: terraform\n", "    cwd: terraform\n"
+                                       "    allow_data_loss: {why: \"the tables are rebuilt from the nightly export\"}\n")
+    plan.write_text(allowed)
+    assert _check(plan).returncode == 0
+
+
+def test_check_refuses_an_undo_command_that_destroys_inside_a_shell_string(tmp_path: Path) -> None:
+    plan = copy_example(tmp_path)
+    plan.write_text(plan.read_text().replace(
+        "    deploy: {github_workflow: deploy-prod.yml}\n    secrets:\n      AWS_ROLE_PROD: {value: \"arn:aws:iam::"
+        "093646564004:role/2-1-bbws-tf-github-actions-prod\"}\n    verify:\n      - dynamodb_tables",
+        "    deploy: {github_workflow: deploy-prod.yml}\n    undo: {command: [bash, -c, \"cd tf && terraform apply "
+        "-destroy -auto-approve\"]}\n    secrets:\n      AWS_ROLE_PROD: {value: \"arn:aws:iam::"
+        "093646564004:role/2-1-bbws-tf-github-actions-prod\"}\n    verify:\n      - dynamodb_tables", 1))
+    done = _check(plan)
+    assert done.returncode == 2, done.stdout + done.stderr
+    line = _line_of(plan, "undo: {command: [bash")
+    assert f"golive.yaml:{line} projects.dynamodb_schemas.undo.command" in done.stderr, done.stderr
+    assert "apply -destroy" in done.stderr
+
+
+def test_check_names_an_unknown_placeholder_and_the_variables_that_exist(tmp_path: Path) -> None:
+    plan = copy_example(tmp_path)
+    text = plan.read_text().replace('smoke: [["./scripts/smoke_test_orders.sh", "{env}", "{api_base}"]]',
+                                    'smoke: [["./scripts/smoke_test_orders.sh", "{env}", "{resource}"]]')
+    plan.write_text(text)
+    done = _check(plan)
+    assert done.returncode == 2, done.stdout + done.stderr
+    line = _line_of(plan, "{resource}")
+    assert f"golive.yaml:{line} projects.order_lambda.smoke[0][2]: unknown placeholder {{resource}}" in done.stderr
+    assert "account, api_base, env, region, release, site_url, version, vpc_cidr" in done.stderr, done.stderr
