@@ -161,3 +161,68 @@ def test_check_names_an_unknown_placeholder_and_the_variables_that_exist(tmp_pat
     line = _line_of(plan, "{resource}")
     assert f"golive.yaml:{line} projects.order_lambda.smoke[0][2]: unknown placeholder {{resource}}" in done.stderr
     assert "account, api_base, env, region, release, site_url, version, vpc_cidr" in done.stderr, done.stderr
+
+
+COMMAND_PLAN = """\
+release: jobs
+version: v2.0.0
+environments:
+  prod: {account: "123456789012", region: eu-west-1}
+projects:
+  job:
+    repo: o/job
+    deploy: {command: [sh, -c, "echo v2 > version.txt"]}
+    undo: {command: [sh, -c, "echo v1 > version.txt; echo undone $0 >> undo.log", "{env}"]}
+    verify:
+      - command: [grep, -qx, v1, version.txt]
+  cron:
+    repo: o/cron
+    deploy: {command: [sh, -c, "true"]}
+batches:
+  - {name: one, projects: [job, cron]}
+"""
+
+
+def test_a_command_project_runs_its_undo_once_then_its_verify(tmp_path: Path) -> None:
+    (tmp_path / "golive.yaml").write_text(COMMAND_PLAN)
+
+    def golive(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(GOLIVE), *args], capture_output=True, text=True, env=user_env(), cwd=tmp_path,
+                              timeout=120, check=False)
+
+    first = golive("rollback", "job", "--env", "prod", "--yes", "--by", "ana")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert (tmp_path / "version.txt").read_text() == "v1\n"
+    assert (tmp_path / "undo.log").read_text() == "undone prod\n"
+    again = golive("rollback", "job", "--env", "prod", "--yes")
+    assert again.returncode == 0 and "already undone" in again.stdout, again.stdout + again.stderr
+    assert (tmp_path / "undo.log").read_text() == "undone prod\n"
+    forced = golive("rollback", "job", "--env", "prod", "--yes", "--again", "--why", "the cache came back")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert (tmp_path / "undo.log").read_text() == "undone prod\nundone prod\n"
+
+    store = Store.open(f"sqlite:///{tmp_path / '.golive' / 'state.db'}")
+    assert [u.record.argv for u in store.records(Undone, release="jobs")] == [("sh", "-c", "echo v1 > version.txt; "
+                                                                            "echo undone $0 >> undo.log", "prod")] * 2
+    none = golive("rollback", "cron", "--env", "prod", "--yes")
+    assert none.returncode == 2 and "cron has no undo" in none.stderr, none.stderr
+
+
+def test_every_tag_is_read_past_the_first_page(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from golive.clock import VirtualClock
+    from golive.plan.undo import previous_tag
+    from golive.providers.github import GitHub
+    from golive.sandbox.github_server import GitHubServer
+
+    clock = VirtualClock(datetime(2026, 1, 8, tzinfo=UTC))
+    with GitHubServer(clock, token="t") as server:
+        server.add_repo("o/site", {"README.md": "x"})
+        for minor in range(250):
+            server.add_tag("o/site", f"v0.{minor}.0-prod")
+        client = GitHub(server.url, "t", clock=clock)
+        names = [name for name, _ in client.list_tags("o/site")]
+        client.close()
+    assert len(names) == 250
+    assert previous_tag("v1.0.0-prod", names) == "v0.249.0-prod"

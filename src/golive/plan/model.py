@@ -474,6 +474,8 @@ class Trigger(Model):
 
 
 class FullRollback(Model):
+    """``golive rollback --full``: a command run after a project's undo (``{project}`` is the project's name)."""
+
     command: list[str] = Field(min_length=1)
     cwd: str | None = None
     timeout: Duration = timedelta(minutes=15)
