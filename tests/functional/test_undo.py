@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_user import GOLIVE, OWNER, UserSandbox, copy_example, running_sandbox, user_env
+from cli_user import GOLIVE, OWNER, UserSandbox, copy_example, running_sandbox, user_env, wait_for
 
 from golive.evidence.canary import OperatorCommand
 from golive.evidence.rollback import Undone
@@ -28,7 +28,8 @@ WORKFLOW = "deploy-application.yml"
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UserSandbox]:
-    yield from running_sandbox(tmp_path_factory.mktemp("user"), "--github-run-seconds", "1")
+    # Runs long enough (queued and running 6 s each) that a rollback can be killed while it watches its run.
+    yield from running_sandbox(tmp_path_factory.mktemp("user"), "--github-run-seconds", "6")
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +77,25 @@ def test_rollback_redeploys_the_site_at_the_previous_tag_once_and_verifies_it(re
     assert again.code == 0, again.explain()
     assert "already undone" in again.out and f"undo run {run.id}" in again.out, again.out
     assert sandbox.counts()["dispatches"][SITE] == before + 1
+
+
+def test_a_rollback_killed_while_it_watches_resumes_the_same_run(sandbox: UserSandbox, tmp_path: Path) -> None:
+    schemas = f"{OWNER}/2_1_bbws_dynamodb_schemas"
+    before = sandbox.counts()["dispatches"][schemas]
+    killed = sandbox.start("rollback", "dynamodb_schemas", "--env", "prod", "--yes", log=tmp_path / "killed.log")
+    try:
+        wait_for(lambda: sandbox.counts()["dispatches"][schemas] == before + 1, "the undo's dispatch", timeout=120)
+    finally:
+        killed.kill()
+        killed.wait(timeout=30)
+    resumed = sandbox.golive("rollback", "dynamodb_schemas", "--env", "prod", "--yes")
+    assert resumed.code == 0, resumed.explain()
+    assert "undo.dynamodb_schemas run" in resumed.out and "(resumed): succeeded" in resumed.out, resumed.out
+    assert sandbox.counts()["dispatches"][schemas] == before + 1
+    store = Store.open(sandbox.store_url)
+    undone = [u.record for u in store.records(Undone, release="bbws", env="prod") if u.record.project ==
+              "dynamodb_schemas"]
+    assert [(u.outcome, u.tag) for u in undone] == [("undone", "v0.9.0-prod")]
 
 
 def test_without_a_terminal_and_without_yes_rollback_refuses_in_one_line(sandbox: UserSandbox) -> None:
