@@ -73,6 +73,13 @@ def test_rollback_redeploys_the_site_at_the_previous_tag_once_and_verifies_it(re
     asked = [e.record for e in store.records(OperatorCommand, run_id=run.id)]
     assert [(a.outcome, a.by, a.why) for a in asked] == [("rollback", "tebogo", "the new site breaks checkout")]
 
+    report = sandbox.golive("report", "--run", str(run.id))
+    assert report.code == 0, report.explain()
+    rollbacks = report.out.split("## Rollbacks", 1)[1].split("##", 1)[0]
+    assert f"undo: redeploy v0.9.0-prod, run {newest['id']}" in rollbacks, rollbacks
+    overrides = report.out.split("## Overrides", 1)[1].split("##", 1)[0]
+    assert "rollback" in overrides and "tebogo" in overrides and "the new site breaks checkout" in overrides
+
     again = sandbox.golive("rollback", "web_public", "--env", "prod", "--yes")
     assert again.code == 0, again.explain()
     assert "already undone" in again.out and f"undo run {run.id}" in again.out, again.out
