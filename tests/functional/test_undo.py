@@ -253,3 +253,38 @@ def test_every_tag_is_read_past_the_first_page(tmp_path: Path) -> None:
         client.close()
     assert len(names) == 250
     assert previous_tag("v1.0.0-prod", names) == "v0.249.0-prod"
+
+
+def test_an_undo_dispatch_in_doubt_is_settled_like_a_deploys(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from golive.clock import VirtualClock
+    from golive.plan.undo import RedeployUndo, undo_of
+    from golive.plan.validate import load_plan_text
+    from golive.providers.github import GitHub
+    from golive.runs.release import start_or_resume
+    from golive.sandbox.github_server import GitHubServer
+    from golive.steps import planner
+    from golive.steps.dispatch_doubt import settle_dispatch
+
+    plan = load_plan_text(COMMAND_PLAN.replace("deploy: {command: [sh, -c, \"true\"]}",
+                                               "deploy: {github_workflow: deploy.yml}"))
+    how = undo_of(plan, "prod", "cron")
+    assert isinstance(how, RedeployUndo)
+    clock = VirtualClock(datetime(2026, 1, 8, tzinfo=UTC))
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    run, _ = start_or_resume(store, plan, "prod", "undo.cron",
+                             lambda: planner.build_undo(plan, "prod", "cron", how, "v1.9.0"), clock)
+    step = next(s for s in store.steps(run.id) if s.key == "undo.cron")
+    store.update_step(step.id, state={"repo": "o/cron", "workflow": "deploy.yml", "ref": "v1.9.0",
+                                      "correlation_id": "golive-x", "intent_at": clock.now().isoformat()})
+    workflow = "on:\n  workflow_dispatch:\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - run: true\n"
+    with GitHubServer(clock, token="t") as server:
+        server.add_repo("o/cron", {".github/workflows/deploy.yml": workflow})
+        server.add_tag("o/cron", "v1.9.0")
+        client = GitHub(server.url, "t", clock=clock)
+        theirs = client.dispatch_workflow("o/cron", "deploy.yml", "v1.9.0", correlation="golive-x")
+        settled = settle_dispatch(store, client, "jobs", "prod", "cron", clock.now(), confirm_run=theirs.run_id, by="ana")
+        client.close()
+    assert settled["run_id"] == theirs.run_id
+    assert store.steps(run.id)[0].state["run_id"] == theirs.run_id

@@ -26,12 +26,9 @@ from golive.plan.undo import CommandUndo, NoUndo, ProjectUndo, RedeployUndo, Rou
 from golive.runs.audit import record_overrides
 from golive.runs.session import Driven, drive
 from golive.steps import planner
+from golive.steps.undo import run_kind
 from golive.store.statuses import RunStatus
 from golive.store.store import Run, Store
-
-
-def run_kind(project: str) -> str:
-    return f"undo.{project}"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,11 @@ from golive.steps.workflow import dispatch_once, poll
 POLL_EVERY = timedelta(seconds=10)
 
 
+def run_kind(project: str) -> str:
+    """The kind of the run that undoes ``project`` (one active at a time per release and environment)."""
+    return f"undo.{project}"
+
+
 class UndoParams(StepParams):
     project: str
     method: Literal["redeploy", "command"]

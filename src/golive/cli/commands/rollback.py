@@ -24,6 +24,10 @@ def rollback(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
              by: Annotated[str | None, typer.Option("--by", help="who asks (recorded)", callback=title_text)] = None,
              again: Annotated[bool, typer.Option("--again", help="undo anew a project already undone or whose "
                                                                   "undo failed (needs --why)")] = False,
+             confirm_run: Annotated[int | None, typer.Option(
+                 "--confirm-run", help="the run of the undo's doubtful dispatch (golive named the candidates)")] = None,
+             redispatch: Annotated[bool, typer.Option(
+                 "--redispatch", help="dispatch the undo's workflow anew after a doubtful dispatch (needs --why)")] = False,
              why: Annotated[str | None, typer.Option("--why", help="the reason, recorded",
                                                      callback=note_text)] = None) -> None:
     """Undo a project: alias back to its stable version, or its workflow re-dispatched at the previous tag."""
@@ -34,13 +38,18 @@ def rollback(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
 
     w, o = ws(ctx), out(ctx)
     known_names(w, project=project)
-    if again and not why:
-        raise UsageError("--again needs --why \"...\" (it is recorded)")
+    if (again or redispatch) and not why:
+        raise UsageError("--again and --redispatch need --why \"...\" (it is recorded)")
     reason = why or "golive rollback"
     target = where(w.plan, w.env(env), region)
     able_to_ask(w.yes, "rollback", target)
     services = w.services()
     who = acting(services, w.env(env), by, required=False)
+    if confirm_run is not None or redispatch:
+        from golive.steps.dispatch_doubt import settle_dispatch
+
+        settle_dispatch(w.store, services.require_github(), w.plan.release, w.env(env), project, w.clock.now(),
+                        confirm_run=confirm_run, redispatch_why=why if redispatch else None, by=who)
     asked = ask(services, w.env(env), project, again=again)
     if asked.already is not None:
         run = asked.already
