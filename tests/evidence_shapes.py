@@ -63,6 +63,12 @@ STORED: list[tuple[str, str | None, str, dict[str, Any]]] = [
                                             "refrozen": ["canary.orders"], "kept": ["gate.go_no_go"]}),
     ("rollback_command", None, "orders", {"project": "orders", "argv": ["./rollback.sh", "orders"], "exit_code": 0,
                                           "output": "done", "seconds": 2.5}),
+    # Undo of a project without a canary (issue 26): a redeploy at the previous tag, or the plan's undo command.
+    ("undo", "undone", "site", {"project": "site", "method": "redeploy", "reason": "redeploy v0.9.0-prod",
+                                "tag": "v0.9.0-prod", "workflow": "deploy.yml", "run_id": 7000000001,
+                                "url": "https://github.com/o/site/actions/runs/7000000001", "seconds": 70.0}),
+    ("undo", "undo_failed", "db", {"project": "db", "method": "command", "reason": "golive rollback",
+                                   "argv": ["./undo.sh", "prod"], "exit_code": 1, "output": "no", "seconds": 1.5}),
     ("check", "fail", "github_secrets org/orders", {**CHECK, "project": "orders"}),
     ("check", "pass", "http https://x/health", {"check": "http", "target": "https://x/health", "status": "pass",
                                                 "summary": "200", "evidence": []}),

@@ -55,6 +55,8 @@ def canary_plan(*, traffic: dict[str, Any] | None = None,
     data["batches"] = [{"name": "apis", "projects": list(APIS), "rollback_shifted": True},
                        {"name": "site", "projects": ["web_public"]}]
     data["sandbox"]["missing_secrets"] = {}
+    data["sandbox"]["release_tags"] = {k: v for k, v in data["sandbox"].get("release_tags", {}).items()
+                                       if k in data["projects"]}
     if traffic:
         data["sandbox"]["traffic"].update(traffic)
     if function_traffic:

@@ -38,7 +38,7 @@ batches:
   - {name: one, projects: [a]}
 preflight:
   - command: [echo, "{{literal}}", "{env}", "{braced}"]
-  - command: [echo, "{json}", "{unknown}", "{0}", "{fmt}"]
+  - command: [echo, "{json}", "{not a name}", "{0}", "{fmt}"]
   - command: [echo, "{nested}", "{{env}}", "}{env}{"]
 """
 
@@ -62,7 +62,7 @@ def test_the_argv_that_runs_is_the_argv_golive_plan_printed(tmp_path: Path) -> N
     assert len(printed) == 3
     # The planner's one expansion: known names filled, everything else as written.
     assert printed[0] == ["echo", "{{literal}}", "prod", "{env}-x"]
-    assert printed[1] == ["echo", '{"a": 1}', "{unknown}", "{0}", "{0} {}"]
+    assert printed[1] == ["echo", '{"a": 1}', "{not a name}", "{0}", "{0} {}"]
     assert printed[2] == ["echo", "{braced}", "{prod}", "}prod{"]
 
     ran = golive(tmp_path, "preflight", "--env", "prod")

@@ -189,4 +189,6 @@ def test_every_answer_of_a_session_is_documented(github: GitHub, server: GitHubS
     github.list_run_jobs("acme/app", d.run_id)
     github.list_workflow_runs("acme/app", "deploy-prod.yml")
     github.cancel_run("acme/app", d.run_id)
-    assert transport.checked >= 15
+    server.add_tag("acme/app", "v0.9")
+    assert sorted(github.list_tags("acme/app")) == [("v0.9", sha), ("v1", sha)]
+    assert transport.checked >= 16

@@ -58,3 +58,26 @@ class FullRollbackRan(Record):
     exit_code: int | None = None
     output: str = ""
     seconds: float | None = field(default=None, metadata=OMIT)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class Undone(Record):
+    """``golive rollback`` of a project without a canary: its workflow re-dispatched at an earlier tag, or its undo
+    command run (subject: the project). Outcome ``undone`` or ``undo_failed``. Who asked is the run's
+    ``OperatorCommand`` (outcome ``rollback``)."""
+
+    kind = "undo"
+    outcomes = ("undone", "undo_failed")
+    outcome: str | None = "undone"
+    project: str = ""
+    method: str = ""  # "redeploy" or "command"
+    reason: str = ""
+    tag: str | None = field(default=None, metadata=OMIT)  # redeploy: the tag dispatched
+    workflow: str | None = field(default=None, metadata=OMIT)
+    run_id: int | None = field(default=None, metadata=OMIT)
+    url: str | None = field(default=None, metadata=OMIT)
+    argv: tuple[str, ...] | None = field(default=None, metadata=OMIT)  # command
+    exit_code: int | None = field(default=None, metadata=OMIT)
+    output: str | None = field(default=None, metadata=OMIT)
+    seconds: float | None = field(default=None, metadata=OMIT)  # from the dispatch (or start) to its end

@@ -345,6 +345,37 @@ class SecretSource(Model):
         return self
 
 
+class DataLossAllowed(Model):
+    """A rollback or undo command that deletes data, said out loud: ``allow_data_loss: {why: "..."}``."""
+
+    why: str = Field(min_length=1, description="why losing the data is acceptable (shown by golive check and plan)")
+
+
+class Undo(Model):
+    """How ``golive rollback PROJECT`` undoes a project that has no canary: a tag to redeploy, or a command.
+
+    Without it, a project deployed by a workflow is redeployed at the previous release tag (the newest tag older
+    than the release's in its repository); a project deployed by a command has no undo.
+    """
+
+    tag: str | None = Field(None, min_length=1, description="redeploy the workflow at this tag (e.g. v0.9.0) instead "
+                                                           "of the previous release tag golive looks up")
+    command: list[str] | None = Field(None, min_length=1, description="argv list that undoes the deploy")
+    cwd: str | None = None
+    timeout: Duration = timedelta(minutes=30)
+    allow_data_loss: DataLossAllowed | None = Field(
+        None, description="the command destroys resources (terraform destroy, apply -destroy, -target, -replace): "
+                          "golive check refuses it without this")
+
+    @model_validator(mode="after")
+    def _one(self) -> Undo:
+        if (self.tag is None) == (self.command is None):
+            raise ValueError("give exactly one of tag or command")
+        if self.command is None and (self.cwd is not None or self.allow_data_loss is not None):
+            raise ValueError("cwd and allow_data_loss apply to an undo command")
+        return self
+
+
 class Project(Model):
     repo: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name on GitHub")]
     kind: Literal["schema", "site", "api", "other"] = "other"
@@ -366,6 +397,8 @@ class Project(Model):
         "projects this one calls or needs (a cycle is a plan error; `golive plan` prints the graph): a failed canary "
         "of one of them holds this one (no further shift, its steps cancelled naming it) and, with "
         "rollback.rollback_dependents, undoes this one first"))
+    undo: Undo | None = Field(None, description="how golive rollback undoes it (default: a workflow project is "
+                                                "redeployed at the previous release tag; a canary restores its alias)")
 
     @field_validator("smoke", mode="before")
     @classmethod
@@ -486,9 +519,14 @@ class Trigger(Model):
 
 
 class FullRollback(Model):
+    """``golive rollback --full``: a command run after a project's undo (``{project}`` is the project's name)."""
+
     command: list[str] = Field(min_length=1)
     cwd: str | None = None
     timeout: Duration = timedelta(minutes=15)
+    allow_data_loss: DataLossAllowed | None = Field(
+        None, description="the command destroys resources (terraform destroy, apply -destroy, -target, -replace): "
+                          "golive check refuses it without this")
 
 
 class RollbackSpec(Model):
@@ -560,6 +598,9 @@ class SandboxSection(Model):
     alarms: list[SandboxAlarm] = Field(default_factory=list)
     missing_secrets: dict[str, list[str]] = Field(default_factory=dict, description="project -> secrets absent at start")
     templates: int = Field(12, ge=0, description="templates the s3 schema deploy uploads")
+    release_tags: dict[str, list[str]] = Field(
+        default_factory=dict, description="project -> tags of earlier releases its repository has at start (what "
+                                          "golive rollback redeploys, e.g. [v0.9.0-prod])")
     command_publishes: dict[str, list[str]] = Field(
         default_factory=dict, description="project -> the functions its deploy command publishes a new version of "
                                           "in a rehearsal (default: the functions its canary names)")

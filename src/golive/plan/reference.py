@@ -25,6 +25,16 @@ Generated from golive's plan model by `python -m golive.plan.reference`; a test 
 Unknown keys are errors. Durations are written `30s`, `10m`, `48h`, `1h30m`, `500ms`; percentages `0.1%`.
 Strings may use `{env}`, `{release}`, `{version}`, `{account}`, `{region}`, `{api_base}`, `{site_url}` and
 an environment's `variables`. See `examples/bbws/golive.yaml` for a whole plan.
+
+Every `{name}` in a command (a deploy or undo `command`, `smoke`, `rollback.full`, a `command` check) must be a
+variable of each environment it runs in (`{project}` too in `rollback.full`), or the plan is refused naming it and
+the variables that exist; `${NAME}` and `{{name}}` are left as written for the shell or template that reads them.
+A rollback or undo command that deletes resources (`terraform destroy`, `terraform apply -destroy`, a `-target`
+deletion, `-replace`; also inside `bash -c "..."`, and with `tofu` or `terragrunt`) is refused unless its entry
+says `allow_data_loss: {why: "..."}`. Each project's undo (`golive rollback PROJECT`, shown by `golive plan`): a
+canary restores its alias's stable version; a workflow project re-dispatches its workflow at the previous release
+tag (the newest tag older than `version` with the same prefix and suffix, versions compared as numbers) or at
+`undo.tag`, once, then runs its `verify`; a command project runs `undo.command`, and without one has no undo.
 """
 
 

@@ -25,6 +25,7 @@ from golive.analysis.criteria import parse_criterion
 from golive.analysis.metrics import APIGATEWAY_METRICS, DEFAULT_METRICS, parse_metric_def
 from golive.checks import registry
 from golive.errors import PlanError, PlanErrors, closest
+from golive.plan import commands
 from golive.plan.dependencies import of_plan
 from golive.plan.loader import Located, PathKey, format_path, load_file, load_text
 from golive.plan.model import CheckEntry, Plan, plan_json_schema
@@ -260,6 +261,12 @@ def _cross_check(located: Located, plan: Plan) -> None:
     for index, name in enumerate(plan.sandbox.deploy_moves_alias):
         if name not in plan.projects:
             _fail(located, ("sandbox", "deploy_moves_alias", index), f"no project '{name}'{did_you_mean(name, plan.projects)}")
+    for name in plan.sandbox.release_tags:
+        if name not in plan.projects:
+            _fail(located, ("sandbox", "release_tags", name), f"no project '{name}'{did_you_mean(name, plan.projects)}")
+    _undo(located, plan)
+    for path, reason in commands.problems(plan):
+        _fail(located, path, reason)
 
 
 _STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # API Gateway's rule for a stage name
@@ -320,6 +327,19 @@ def _dependencies(located: Located, plan: Plan) -> None:
     for cycle in of_plan(plan).cycles():
         if len(cycle) > 2:  # a project naming itself is reported above, at its entry
             _fail(located, ("projects", cycle[0], "depends_on"), f"depends_on cycle: {' -> '.join(cycle)}")
+
+
+def _undo(located: Located, plan: Plan) -> None:
+    """An undo fits its project: a canary is undone by its alias, a tag is a workflow's."""
+    for name, project in plan.projects.items():
+        if project.undo is None:
+            continue
+        if project.rollout is not None and project.rollout.lambda_canary is not None:
+            _fail(located, ("projects", name, "undo"), "a project with a canary is undone by putting its alias back on "
+                                                       "the stable version: remove undo")
+        elif project.undo.tag is not None and project.deploy.github_workflow is None:
+            _fail(located, ("projects", name, "undo", "tag"), "undo.tag redeploys a workflow, and this project is "
+                                                              "deployed by a command: give undo.command")
 
 
 # AWS Lambda's rule for a function name (not an ARN): CreateFunction's FunctionName, at most 64 characters.

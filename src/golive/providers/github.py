@@ -438,6 +438,19 @@ class GitHub:
         d = self._get(f"{_repo_path(repo)}/git/tags/{sha}")
         return Tag(tag, str(d["object"]["sha"]), sha, d.get("message"))
 
+    def list_tags(self, repo: str, *, max_pages: int = 50) -> list[tuple[str, str]]:
+        """Every tag of ``repo`` as ``(name, commit sha)`` (``GET /repos/{owner}/{repo}/tags``, all pages: GitHub
+        documents no order, so the caller orders them)."""
+        out: list[tuple[str, str]] = []
+        for page in range(1, max_pages + 1):
+            response = self._request("GET", f"{_repo_path(repo)}/tags", params={"per_page": 100, "page": page})
+            batch = response.json()
+            out += [(str(t["name"]), str(t["commit"]["sha"])) for t in batch]
+            if len(batch) < 100 or 'rel="next"' not in response.headers.get("link", ""):
+                return out
+        raise GitHubRequestError("GET", f"{_repo_path(repo)}/tags", 422,
+                                 f"more than {max_pages * 100} tags: name the undo's tag in the plan (undo: {{tag: ...}})")
+
     def resolve_commit(self, repo: str, ref: str) -> str:
         """The commit sha a branch, tag or sha names."""
         d = self._get(f"{_repo_path(repo)}/commits/{quote(ref, safe='')}")

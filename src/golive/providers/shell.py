@@ -1,4 +1,4 @@
-"""Running a command the plan names (smoke tests, ``terraform destroy``) as data, never through a shell.
+"""Running a command the plan names (smoke tests, a deploy or undo command) as data, never through a shell.
 
 Commands are argv lists, so a plan value can never be interpreted by a
 shell. A command that runs and fails is an answer (its exit code and

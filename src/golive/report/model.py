@@ -44,7 +44,7 @@ from golive.evidence.checks import CheckRecord, check_record
 from golive.evidence.dependencies import DependentsHeld, UndoDone
 from golive.evidence.gates import GateDecisionRecord, GateItem, Override
 from golive.evidence.plan_change import PlanChangeAccepted
-from golive.evidence.rollback import RollbackFailed, RollbackRecord, RolledBack
+from golive.evidence.rollback import RollbackFailed, RollbackRecord, RolledBack, Undone
 from golive.evidence.runs import Availability, IncidentNote, RunNote, SoakVerdict, StepNote
 from golive.evidence.runs import Checkpoint as CheckpointRecord
 from golive.store.store import Event, Run, Step, Store
@@ -741,7 +741,11 @@ def build(store: Store, run_id: int | None, release: str) -> Report:
                                     seconds=e.record.seconds if isinstance(e.record, RolledBack) else None,
                                     functions=_function_names(e.record.functions)
                                     if isinstance(e.record, RolledBack) else ())
-                        for e in select(own_typed, RollbackRecord)),
+                        for e in select(own_typed, RollbackRecord))
+        + tuple(RollbackRow(at=e.at, project=e.record.project or e.record.subject, seconds=e.record.seconds,
+                            reason=f"undo: {e.record.reason}" + (f", run {e.record.run_id}" if e.record.run_id else "")
+                            + ("" if e.record.outcome == "undone" else f" ({e.record.outcome})"), functions=())
+                for e in select(own_typed, Undone)),
         availability=tuple(_availability(read(loose("availability"), Availability))),
         checks=tuple(checks),
         plan_changes=tuple(PlanChangeRow(at=e.at, why=e.record.why, refrozen=e.record.refrozen, kept=e.record.kept)

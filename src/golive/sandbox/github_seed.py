@@ -87,6 +87,8 @@ def seed(server: GitHubServer, plan: Plan, env: str) -> None:
         missing = set(plan.sandbox.missing_secrets.get(name, []))
         secrets = {s for s in project.secrets if s not in missing}
         server.add_repo(project.repo, files, secrets)
+        for tag in plan.sandbox.release_tags.get(name, []):
+            server.add_tag(project.repo, tag)
 
 
 class DeployEffects:

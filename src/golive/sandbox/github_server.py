@@ -201,6 +201,7 @@ class GitHubServer:
             Rule("/repos/<owner>/<name>/environments/<env>/secrets", endpoint="secrets", methods=["GET"]),
             Rule("/repos/<owner>/<name>/environments/<env>/secrets/public-key", endpoint="public_key", methods=["GET"]),
             Rule("/repos/<owner>/<name>/environments/<env>/secrets/<secret>", endpoint="put_secret", methods=["PUT"]),
+            Rule("/repos/<owner>/<name>/tags", endpoint="list_tags", methods=["GET"]),
             Rule("/repos/<owner>/<name>/git/ref/<path:ref>", endpoint="get_ref", methods=["GET"]),
             Rule("/repos/<owner>/<name>/git/tags/<sha>", endpoint="get_tag", methods=["GET"]),
             Rule("/repos/<owner>/<name>/git/tags", endpoint="create_tag", methods=["POST"]),
@@ -273,6 +274,16 @@ class GitHubServer:
             sha = _sha(full_name, str(next(self._ids)), json.dumps(tree, sort_keys=True))
             repo.commits[sha] = tree
             repo.branches[branch] = sha
+            return sha
+
+    def add_tag(self, full_name: str, tag: str, ref: str | None = None) -> str:
+        """A lightweight tag on ``ref`` (default: the default branch's head), as an earlier release left it."""
+        with self._lock:
+            repo = self._repo_or_404(full_name)
+            sha = self._resolve(repo, ref or repo.default_branch)
+            if sha is None:
+                raise KeyError(ref)
+            repo.tag_refs[tag] = ("commit", sha)
             return sha
 
     def add_environment(self, full_name: str, environment: str) -> None:
@@ -625,6 +636,26 @@ class GitHubServer:
         return {"ref": f"refs/tags/{name}", "node_id": f"REF_{sha[:12]}", "url": f"{self._base(repo)}/git/refs/tags/{name}",
                 "object": {"type": kind, "sha": sha,
                            "url": f"{self._base(repo)}/git/{'tags' if kind == 'tag' else 'commits'}/{sha}"}}
+
+    def _ep_list_tags(self, request: Request, repo: _Repo, body: Any) -> Response:
+        """``GET /repos/{owner}/{repo}/tags``: every tag with its commit, a page at a time (GitHub documents no
+        order; this one answers names in reverse order, as github.com usually does)."""
+        per_page = min(max(int(request.args.get("per_page", 30)), 1), 100)
+        page = max(int(request.args.get("page", 1)), 1)
+        names = sorted(repo.tag_refs, reverse=True)
+        chunk = names[(page - 1) * per_page: page * per_page]
+        tags = []
+        for name in chunk:
+            sha = self._resolve(repo, f"refs/tags/{name}") or ""
+            tags.append({"name": name, "commit": {"sha": sha, "url": f"{self._base(repo)}/commits/{sha}"},
+                         "zipball_url": f"{self._base(repo)}/zipball/refs/tags/{name}",
+                         "tarball_url": f"{self._base(repo)}/tarball/refs/tags/{name}",
+                         "node_id": f"REF_{_sha(repo.full_name, name)[:12]}"})
+        response = self._json(tags)
+        if page * per_page < len(names):
+            url = f"{self._base(repo)}/tags?per_page={per_page}&page={page + 1}"
+            response.headers["link"] = f'<{url}>; rel="next"'
+        return response
 
     def _ep_get_ref(self, request: Request, repo: _Repo, body: Any, ref: str) -> Response:
         if ref.startswith("tags/") and ref.removeprefix("tags/") in repo.tag_refs:

@@ -1,8 +1,8 @@
 """The operator's answer to a dispatch golive could not confirm: ``--confirm-run ID`` or ``--redispatch --why``.
 
 When runs appeared after a doubtful dispatch and none can be told to be
-golive's (``DispatchUnconfirmed``), the deploy step never posts again by
-itself. A person looks at the candidates and either names the run that is
+golive's (``DispatchUnconfirmed``), the deploy step (or an undo's redeploy,
+``golive rollback``) never posts again by itself. A person looks at the candidates and either names the run that is
 golive's (checked with GitHub: same workflow dispatch, on the release ref)
 or asks for a new dispatch with a reason. Either answer is written into
 the waiting step's state, where ``dispatch_once`` reads it, and recorded as
@@ -17,16 +17,19 @@ from typing import Any
 from golive.errors import UsageError
 from golive.evidence.gates import Override
 from golive.providers.github import GitHub
+from golive.steps.undo import run_kind
 from golive.store.store import Step, Store
 
 
 def _doubtful_step(store: Store, release: str, env: str, project: str) -> tuple[int, Step]:
-    for kind in ("deploy", "release"):
+    # A deploy (of a release or deploy run), or an undo's redeploy (golive rollback).
+    for kind, key in (("deploy", f"deploy.{project}"), ("release", f"deploy.{project}"),
+                      (run_kind(project), f"undo.{project}")):
         run = store.active_run(release, env, kind)
         if run is None:
             continue
         for step in store.steps(run.id):
-            if step.key == f"deploy.{project}" and step.state.get("correlation_id") and step.state.get("run_id") is None:
+            if step.key == key and step.state.get("correlation_id") and step.state.get("run_id") is None:
                 return run.id, step
     raise UsageError(f"no deploy of {project} in {env} is waiting on a dispatch golive could not confirm")
 

@@ -24,8 +24,9 @@ from golive.analysis.units import hours_or_minutes as _hours
 from golive.errors import UnknownNameError
 from golive.plan.dependencies import of_plan
 from golive.plan.model import CheckEntry, Plan, Project, SoakSpec, Window
+from golive.plan.undo import CommandUndo, RedeployUndo
 from golive.plan.variables import expand, variables
-from golive.steps import approval, canary, checks, deploy, deployed, prep, soak, tag, uptime, window
+from golive.steps import approval, canary, checks, deploy, deployed, prep, soak, tag, undo, uptime, window
 from golive.steps import gate as gate_kind
 from golive.steps.canary_params import ApiStageTarget
 from golive.steps.checking import check_entries, sourced_secrets
@@ -265,6 +266,27 @@ def build_verify(plan: Plan, env: str, deployed_projects: set[str]) -> list[Step
                                 not_deployed=[n for n in names if n not in deployed_projects]),
         key="verify.deployed", phase="validation", title="every project deployed", group="verify.deployed",
         lane="verify.deployed"))
+    return steps
+
+
+def build_undo(plan: Plan, env: str, project: str, how: RedeployUndo | CommandUndo, tag: str | None) -> list[StepSpec]:
+    """``golive rollback PROJECT`` of a project without a canary: its undo (``plan/undo.py``; a redeploy at ``tag``,
+    looked up by the caller), then the project's own ``verify:``."""
+    if isinstance(how, RedeployUndo):
+        params = undo.UndoParams(project=project, method="redeploy", timeout_s=how.timeout.total_seconds(),
+                                 repo=how.repo, workflow=how.workflow, tag=tag, release_tag=how.release_tag,
+                                 inputs=how.inputs)
+        title = f"undo {project}: {how.workflow} at {tag}"
+    else:
+        params = undo.UndoParams(project=project, method="command", timeout_s=how.timeout.total_seconds(),
+                                 argv=list(how.argv), cwd=how.cwd, data_loss_why=how.data_loss_why)
+        title = f"undo {project}: {' '.join(how.argv)}"
+    group = f"undo.{project}"
+    steps = [undo.KIND.freeze(params, key=f"undo.{project}", phase="undo", title=title, group=group, lane=group)]
+    spec = plan.projects[project]
+    if spec.verify:
+        steps.append(_checks_step(f"verify.{project}", "undo", f"verify {project}",
+                                  _check_entries(plan, spec.verify, variables(plan, env)), group=f"verify.{project}"))
     return steps
 
 

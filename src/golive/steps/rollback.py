@@ -109,7 +109,7 @@ def recorded_versions(services: Services, env: str, project: str,
 
 
 def rollback(services: Services, env: str, project: str, *, full: bool = False, region: str | None = None,
-             why: str = "golive rollback") -> dict[str, Any]:
+             why: str = "golive rollback", by: str | None = None) -> dict[str, Any]:
     """``golive rollback``: the project's aliases back on their stable versions (the one restore), recorded."""
     spec = _project(services, project)
     canary = spec.rollout.lambda_canary if spec.rollout else None
@@ -131,7 +131,7 @@ def rollback(services: Services, env: str, project: str, *, full: bool = False, 
         if not versions:
             raise UsageError(f"{project}: no recorded canary and no alias carrying weights: nothing to roll back to")
         # A canary still running must not shift the traffic forward again on its next pass: it reads this.
-        services.store.append_record(OperatorCommand(subject=project, outcome="abort", by=None, why=why),
+        services.store.append_record(OperatorCommand(subject=project, outcome="abort", by=by, why=why),
                                      release=release, env=env, at=now())
         record = restore(lambda_aliases(aws, canary.alias, versions),
                          Ask(project=project, reason=why, asked_by="operator", region=region, from_weight=from_weight),

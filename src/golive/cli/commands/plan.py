@@ -39,9 +39,13 @@ def _sample(w: Workspace, env: str, params: dict[str, Any]) -> dict[str, Any]:
             "cannot_decide": [s.line() for s in samples if not s.decides]}
 
 
+_METHODS = {"RouterUndo": "router", "RedeployUndo": "redeploy", "CommandUndo": "command", "NoUndo": "none"}
+
+
 def plan_cmd(ctx: typer.Context, env: EnvOpt, offline: OfflineOpt = False) -> None:
     """Dry run: every step in order, the call it will make, and each canary's expected sample. Changes nothing."""
     from golive.plan.dependencies import of_plan
+    from golive.plan.undo import undo_of
     from golive.steps.planner import build_release
     from golive.steps.registry import calls
 
@@ -49,13 +53,16 @@ def plan_cmd(ctx: typer.Context, env: EnvOpt, offline: OfflineOpt = False) -> No
     steps = build_release(w.plan, w.env(env))
     samples = {s.key: _sample(w, env, s.params) for s in steps if s.kind == "canary" and not offline}
     graph = of_plan(w.plan)
+    undos = {name: undo_of(w.plan, w.env(env), name) for name in w.plan.projects}
     if o.json_mode:
         o.json({"env": env, "dependencies": {**graph.to_data(), "undo_order": graph.undo_order(graph.projects),
                                              "rollback_dependents": w.plan.rollback.rollback_dependents},
                 "steps": [{"key": s.key, "phase": s.phase, "kind": s.kind, "title": s.title,
                                         "group": s.group, "lane": s.lane, "calls": calls(s),
                                         **({"sample": samples[s.key]} if s.key in samples else {})}
-                                       for s in steps]})
+                                       for s in steps],
+                "undo": {name: {"method": _METHODS[type(u).__name__], "reversible": u.reversible, "undo": u.line()}
+                         for name, u in undos.items()}})
         return
     if not graph.empty:
         undo = "undone first" if w.plan.rollback.rollback_dependents else "held, not undone"
@@ -77,6 +84,10 @@ def plan_cmd(ctx: typer.Context, env: EnvOpt, offline: OfflineOpt = False) -> No
             o.print(f"        [dim]→ {esc(call)}[/dim]")
         for line in samples.get(step.key, {}).get("lines", []):
             o.print(f"        {esc(line)}")
+        if step.kind == "deploy" and step.params.get("project") in undos:
+            u = undos[step.params["project"]]
+            mark = "[green]reversible[/green]" if u.reversible else "[yellow]not reversible[/yellow]"
+            o.print(f"        ↶ undo ({mark}): {esc(u.line())}")
 
 
 def register(app: typer.Typer) -> None:
