@@ -101,4 +101,14 @@ STORED: list[tuple[str, str | None, str, dict[str, Any]]] = [
     ("incident", "resolved", "checkout down", {"id": 4, "severity": "P0"}),
     ("alarms_at_start", "recorded", "release", {"alarms": {"prod": ["orders-5xx"]}}),
     ("web_action", "done", "approve", {"gate": "go_no_go", "by": "ana", "from": "127.0.0.1"}),
+    ("terraform_plan", "data_changes", "schemas", {
+        "project": "schemas", "sha256": "ab" * 32, "tag": "v1.0.0", "source": "plan-prod.yml run 7",
+        "format_version": "1.2", "terraform_version": "1.9.8", "creates": 1, "updates": 0, "deletes": 0,
+        "replaces": 1, "data_changes": [{"address": "aws_dynamodb_table.tenants", "type": "aws_dynamodb_table",
+                                         "action": "replace"}], "approver": "data_owner"}),
+    ("terraform_plan", "no_data_changes", "schemas", {
+        "project": "schemas", "sha256": "cd" * 32, "source": "terraform show -json", "format_version": "1.0",
+        "creates": 3, "updates": 0, "deletes": 0, "replaces": 0, "data_changes": [], "approver": "data_owner"}),
+    ("plan_approval", "approved", "schemas", {"sha256": "ab" * 32, "role": "data_owner", "by": "dana",
+                                              "gate": "go_no_go", "note": "tenants is empty in prod"}),
 ]

@@ -18,6 +18,7 @@ from pydantic.fields import FieldInfo
 
 from golive.checks import registry
 from golive.plan.model import Plan
+from golive.tfplan import DATA_TYPES
 
 HEADER = """# Plan file reference (`golive.yaml`)
 
@@ -25,6 +26,21 @@ Generated from golive's plan model by `python -m golive.plan.reference`; a test 
 Unknown keys are errors. Durations are written `30s`, `10m`, `48h`, `1h30m`, `500ms`; percentages `0.1%`.
 Strings may use `{env}`, `{release}`, `{version}`, `{account}`, `{region}`, `{api_base}`, `{site_url}` and
 an environment's `variables`. See `examples/bbws/golive.yaml` for a whole plan.
+"""
+
+
+TERRAFORM = f"""## Terraform plans before GO
+
+A project's `terraform:` makes its plan before the gates, at the release tag: `plan_workflow` is dispatched
+once and its `artifact` (a zip holding `terraform show -json` output) is downloaded through GitHub's REST
+artifacts API, or `plan_command` prints that JSON. golive records the plan's summary (creates, updates,
+deletes, replaces; Terraform's `resource_changes[].change.actions`, where `["delete", "create"]` and
+`["create", "delete"]` are replacements) and its SHA-256. Every delete or replacement of a resource type that
+holds data is named: {", ".join(f"`{t}`" for t in DATA_TYPES)}, and the project's `data_types`.
+A gate with `requires: [terraform]` is NO-GO on such a change unless the project's `approver` role approved
+that plan's hash (`golive approve GATE --env E --role data_owner --plan-sha SHA`); a plan with another hash
+needs a new approval. A workflow deploy receives the hash as the input `sha_input` (default
+`tfplan_sha256`); docs/github-actions.md shows the lines an apply job needs to refuse any other plan.
 """
 
 
@@ -95,6 +111,7 @@ def render() -> str:
             key = field.alias or field_name
             out.append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {field.description or ''} |")
         out.append("")
+    out.append(TERRAFORM)
     out.append("## Checks\n")
     out.append("A check entry is a name (`- aws_account`) or one name with its parameters (`- vpc: {cidr: ...}`).\n")
     for check_name, check_type in sorted(registry.check_types().items()):

@@ -42,6 +42,7 @@ from golive.errors import GoliveError
 from golive.evidence.runs import DeployDispatched
 from golive.providers import shell
 from golive.steps.kind import StepKind, StepParams
+from golive.steps.terraform_gate import latest_summary
 from golive.steps.workflow import dispatch_once, poll
 
 POLL_EVERY = timedelta(seconds=10)
@@ -56,7 +57,18 @@ def _workflow(ctx: StepContext, p: DeployParams) -> Outcome:
         ctx.state.update(state)
         ctx.save()
 
-    run_id = dispatch_once(github, ctx.state, p.repo, p.workflow, p.ref, p.inputs, record,
+    inputs = dict(p.inputs)
+    if p.plan_sha_input is not None:
+        if "plan_sha256" not in ctx.state:
+            # The plan the gate weighed (and its approver approved, if it changes data): the apply job refuses any other.
+            summary = latest_summary(ctx.store, ctx.run.release, ctx.run.env, p.project)
+            if summary is None:
+                return Fail(f"no Terraform plan of {p.project} is recorded for {ctx.run.env}: its deploy sends the "
+                            f"plan's SHA-256 as input {p.plan_sha_input} (a release run plans before the gate)")
+            ctx.state["plan_sha256"] = summary.sha256
+            ctx.save()
+        inputs[p.plan_sha_input] = str(ctx.state["plan_sha256"])
+    run_id = dispatch_once(github, ctx.state, p.repo, p.workflow, p.ref, inputs, record,
                            timeout=timedelta(seconds=p.timeout_s))
     if run_id is None:
         return Wait(ctx.now + POLL_EVERY, "dispatched; waiting for GitHub to show the run")
@@ -194,6 +206,7 @@ class DeployParams(StepParams):
     workflow: str | None = None
     ref: str | None = None
     inputs: dict[str, Any] = Field(default_factory=dict)
+    plan_sha_input: str | None = None  # the input that receives the SHA-256 of the Terraform plan the gate weighed
     # command
     argv: list[str] | None = None
     cwd: str | None = None
@@ -202,7 +215,9 @@ class DeployParams(StepParams):
 
 def describe(params: DeployParams) -> list[str]:
     if params.method == "github_workflow":
-        return [f"POST /repos/{params.repo}/actions/workflows/{params.workflow}/dispatches ref={params.ref}",
+        sha = [f"input {params.plan_sha_input}: the SHA-256 of the Terraform plan the gate weighed"] \
+            if params.plan_sha_input else []
+        return [f"POST /repos/{params.repo}/actions/workflows/{params.workflow}/dispatches ref={params.ref}", *sha,
                 f"GET /repos/{params.repo}/actions/runs/{{run_id}} every 5-10 s until completed"]
     return [" ".join(params.argv or [])]
 

@@ -24,10 +24,11 @@ from golive.analysis.units import hours_or_minutes as _hours
 from golive.errors import UnknownNameError
 from golive.plan.model import CheckEntry, Plan, Project, SoakSpec, Window
 from golive.plan.variables import expand, variables
-from golive.steps import approval, canary, checks, deploy, deployed, prep, soak, tag, uptime, window
+from golive.steps import approval, canary, checks, deploy, deployed, prep, soak, tag, terraform_plan, uptime, window
 from golive.steps import gate as gate_kind
 from golive.steps.checking import check_entries, sourced_secrets
 from golive.store.store import StepSpec
+from golive.tfplan import DATA_TYPES
 
 PHASES = (
     "prerequisites", "soak", "gate", "prep", "checklist", "deploy", "dr", "validation", "prod_soak", "signoff",
@@ -105,7 +106,8 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
             params = deploy.DeployParams(
                 project=name, method="github_workflow", repo=project.repo, workflow=how.github_workflow,
                 ref=how.ref or plan.version, inputs=expand(how.inputs, vars_),
-                timeout_s=(how.timeout or timedelta(minutes=45)).total_seconds(), timeout_planned=how.timeout is not None)
+                timeout_s=(how.timeout or timedelta(minutes=45)).total_seconds(), timeout_planned=how.timeout is not None,
+                plan_sha_input=project.terraform.sha_input if project.terraform is not None else None)
         else:
             params = deploy.DeployParams(project=name, method="command", argv=expand(how.command, vars_), cwd=how.cwd,
                                          timeout_s=(how.timeout or timedelta(minutes=30)).total_seconds(),
@@ -146,6 +148,7 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
     if include_soaks:
         for pre in plan.preprod_envs(env):
             steps += _soak_steps(plan, pre, plan.soak[pre], "soak")
+    steps += terraform_steps(plan, env)
     for gate_name, spec in plan.gates.items():
         if spec.env not in (None, env):
             continue
@@ -216,6 +219,31 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
                                           key="signoff", phase="signoff", title="final sign-off", group="signoff",
                                           lane="signoff"))
     return steps
+
+
+def terraform_steps(plan: Plan, env: str) -> list[StepSpec]:
+    """Each project's Terraform plan, made at the release tag before the gate weighs it (its own group)."""
+    vars_ = variables(plan, env)
+    out: list[StepSpec] = []
+    for name, project in plan.projects.items():
+        tf = project.terraform
+        if tf is None:
+            continue
+        common: dict[str, Any] = {"project": name, "tag": plan.version, "approver": tf.approver,
+                                  "data_types": list(dict.fromkeys([*DATA_TYPES, *tf.data_types])),
+                                  "timeout_s": tf.timeout.total_seconds()}
+        if tf.plan_workflow is not None:
+            params = terraform_plan.TerraformPlanParams(
+                **common, method="workflow", repo=project.repo, ref=project.ref,
+                tag_message=f"{plan.release} {plan.version}", workflow=tf.plan_workflow, artifact=tf.artifact,
+                file=tf.file, inputs=expand(tf.inputs, vars_))
+        else:
+            params = terraform_plan.TerraformPlanParams(**common, method="command",
+                                                        argv=expand(tf.plan_command, vars_), cwd=tf.cwd)
+        out.append(terraform_plan.KIND.freeze(params, key=f"terraform.{name}", phase="gate",
+                                              title=f"Terraform plan of {name} at {plan.version}",
+                                              group="terraform", lane=f"terraform.{name}"))
+    return out
 
 
 def validation_step(plan: Plan, env: str) -> StepSpec:
