@@ -152,6 +152,7 @@ def summarize(store: Store, run_id: int, started: datetime, ended: datetime, wal
         "rollbacks": [{"project": e.subject, "reason": e.data.get("reason"), "seconds": e.data.get("seconds")}
                       for e in events if e.kind == "rollback" and e.outcome == "rolled_back"],
         "canaries": [f"{e.subject}: {e.outcome}" for e in events if e.kind == "canary" and e.outcome == "promoted"],
+        "terraform_plans": [f"{e.subject}: {e.data.get('summary', '')}" for e in events if e.kind == "terraform_plan"],
         "availability": [{"url": e.subject, **e.data} for e in events if e.kind == "availability"],
         "virtual": {"start": started.isoformat(), "end": ended.isoformat(),
                     "hours": round((ended - started).total_seconds() / 3600, 2)},

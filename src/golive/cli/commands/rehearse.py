@@ -82,6 +82,8 @@ def _summary(o: Output, s: dict[str, Any], reports: dict[str, str]) -> None:
     o.print(f"checkpoints: {cp['passed']}/{cp['evaluated']} passed")
     for failed in cp["failed"]:
         o.print(f"  [red]✗ {esc(failed)}[/red]")
+    for plan in s.get("terraform_plans", []):
+        o.print(f"terraform plan: {esc(plan)}")
     for decision in s["decisions"]:
         o.print(f"decision: {esc(decision)}")
     for canary in s["canaries"]:
