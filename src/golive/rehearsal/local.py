@@ -205,6 +205,8 @@ def _rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str], se
         counts = world.counts()
         summary["dispatches"] = {"workflows": len(counts["dispatches"]), "runs": counts["runs"],
                                  "per_repo": counts["dispatches"]}
+        if counts["plan_dispatches"]:
+            summary["dispatches"]["plans_per_repo"] = counts["plan_dispatches"]
         reports = _write_reports(store, run.id, plan.release, out_dir, redact)
         return Rehearsal(run.id, status, run.reason, summary, reports)
     finally:

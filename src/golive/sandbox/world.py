@@ -281,7 +281,11 @@ class SandboxWorld(WorldControls):
                    for r in self.github_server.runs(p.repo)
                    if r["path"] == f".github/workflows/{p.deploy.github_workflow}") \
             if self.github_server is not None else 0
-        return {"dispatches": dispatches, "runs": runs, "deploys_applied": applied, "now": self.clock.now().isoformat()}
+        plans = {p.repo: self.github_server.dispatch_count(p.repo, p.terraform.plan_workflow)
+                 for p in self.plan.projects.values() if p.terraform is not None and p.terraform.plan_workflow} \
+            if self.github_server is not None else {}
+        return {"dispatches": dispatches, "runs": runs, "deploys_applied": applied, "now": self.clock.now().isoformat(),
+                "plan_dispatches": plans}
 
 
 def _flusher(simulators: list[TrafficSimulator]) -> Callable[[frozenset[str] | None], None]:
