@@ -44,7 +44,8 @@ def _terraform_plan(folder: Path) -> Path:
     data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["projects"]["dynamodb_schemas"]["terraform"] = {"plan_workflow": "plan-prod.yml", "artifact": "tfplan-json",
                                                          "approver": "data_owner"}
-    data["gates"]["go_no_go"]["requires"].append("terraform")
+    if "terraform" not in data["gates"]["go_no_go"]["requires"]:
+        data["gates"]["go_no_go"]["requires"].append("terraform")
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
 
@@ -56,7 +57,7 @@ def _rehearse(plan_path: Path, out: Path, fault: str) -> Rehearsal:
 def _plan_sha(out: Path) -> str:
     store = Store.open(f"sqlite:///{out / 'rehearsal.db'}")
     try:
-        (plan,) = [e.record for e in store.records(TerraformPlanSummary)]
+        (plan,) = [e.record for e in store.records(TerraformPlanSummary) if e.record.project == "dynamodb_schemas"]
     finally:
         store.close()
     return plan.sha256
@@ -78,7 +79,7 @@ def test_a_plan_replacing_a_table_is_no_go_until_data_owner_approves_that_plan(t
     (decision,) = first.summary["decisions"]
     assert decision.startswith("go_no_go: NO-GO (terraform dynamodb_schemas: plan ")
     assert "replace aws_dynamodb_table.tenants" in decision and f"--plan-sha {sha}" in decision
-    assert first.summary["dispatches"]["plans_per_repo"] == {"BigBeardWebSolutions/2_1_bbws_dynamodb_schemas": 1}
+    assert first.summary["dispatches"]["plans_per_repo"]["BigBeardWebSolutions/2_1_bbws_dynamodb_schemas"] == 1
     assert first.summary["phases"]["prep"] == "cancelled"  # nothing deployed
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "## Terraform plans" in report and sha in report and "nobody (data_owner needed)" in report

@@ -69,8 +69,8 @@ def plan_names(plan: Plan) -> PlanNames:
 
 def terraform_resources(project: Project, env_vars: dict[str, str]) -> list[tuple[str, str]]:
     """(type, name) of every resource a project's Terraform manages in the sandbox: its deploy's tables and buckets."""
-    tables, buckets = deployed_by_workflow(project, env_vars)
-    return [("aws_dynamodb_table", t) for t, _ in tables] + [("aws_s3_bucket", b) for b, _ in buckets]
+    tables, buckets = deployed_by_workflow(project, env_vars)  # a bucket is named by each check of it: once here
+    return list(dict.fromkeys([("aws_dynamodb_table", t) for t, _ in tables] + [("aws_s3_bucket", b) for b, _ in buckets]))
 
 
 def terraform_resource_names(plan: Plan) -> dict[str, frozenset[str]]:
