@@ -5,6 +5,8 @@ command whose output is not a Terraform plan fails the step with one line, befor
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -22,6 +24,7 @@ from golive.steps.registry import all_handlers
 from golive.steps.terraform_gate import record_plan_approval
 from golive.store.store import Store
 
+GOLIVE = Path(sys.executable).with_name("golive")
 T0 = datetime(2026, 1, 10, 8, 5, tzinfo=UTC)
 PLAN = """\
 release: r
@@ -59,10 +62,11 @@ def store(folder: Path) -> Iterator[Store]:
     s.close()
 
 
-def _release(folder: Path, store: Store, changes: list[tuple[str, list[str]]]) -> tuple[str, str | None]:
+def _release(folder: Path, store: Store, changes: list[tuple[str, list[str]]],
+             version: str = "v1") -> tuple[str, str | None]:
     """The plan step and the gate of a release run, driven by the engine: (run status, reason)."""
     (folder / "changes.json").write_text(json.dumps(changes), encoding="utf-8")
-    plan = load_plan_text(PLAN.replace("PYTHON", sys.executable))
+    plan = load_plan_text(PLAN.replace("PYTHON", sys.executable).replace("version: v1", f"version: {version}"))
     steps = [s for s in planner.build_release(plan, "prod") if s.kind in ("terraform_plan", "gate")]
     clock = VirtualClock(T0)
     services = Services(plan=plan, store=store, clock=clock, extras={"workdir": str(folder)})
@@ -82,10 +86,12 @@ def test_a_plan_command_replacing_a_table_is_no_go_until_its_hash_is_approved(fo
     assert (summary.creates, summary.replaces, summary.source) == (1, 1, f"{sys.executable} print_plan.py")
 
     record_plan_approval(store, plan, "go", "prod", "ana", "dba", summary.sha256, "recreated on purpose", T0)
-    assert _release(folder, store, replaces)[0] == "succeeded"
-
     search = [("aws_opensearch_domain.search", ["delete"])]  # a type the plan adds to golive's list
-    status, reason = _release(folder, store, search)
+    # The next run weighs the plan made at v1 (once per tag), even though the command would print another now.
+    assert _release(folder, store, search)[0] == "succeeded"
+    assert {e.record.sha256 for e in store.records(TerraformPlanSummary)} == {summary.sha256}
+
+    status, reason = _release(folder, store, search, version="v2")  # a new tag: planned anew, another hash
     assert status == "no_go" and reason is not None and "delete aws_opensearch_domain.search" in reason
 
 
@@ -95,3 +101,25 @@ def test_output_that_is_not_a_terraform_plan_fails_the_step_before_the_gate(fold
     assert status == "failed"
     assert reason is not None and "the Terraform plan of infra" in reason and "is not JSON" in reason
     assert store.records(TerraformPlanSummary) == []
+
+
+def test_golive_gate_by_hand_makes_the_plan_once_per_tag_and_weighs_its_approval(folder: Path) -> None:
+    plan_path = folder / "golive.yaml"
+    plan_path.write_text(PLAN.replace("PYTHON", sys.executable), encoding="utf-8")
+    (folder / "changes.json").write_text(json.dumps([("aws_dynamodb_table.tenants", ["delete"])]), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GOLIVE_", "AWS_"))}
+
+    def golive(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(GOLIVE), "-f", str(plan_path), "--db", f"sqlite:///{folder / 'state.db'}", *args],
+                              capture_output=True, text=True, env=env, cwd=folder, timeout=120, check=False)
+
+    first = golive("gate", "go", "--env", "prod")
+    assert first.returncode == 1, first.stderr
+    line = next(x for x in first.stdout.splitlines() if "terraform infra" in x)
+    assert "✗" in line and "delete aws_dynamodb_table.tenants" in line
+    sha = line.split("--plan-sha ")[1].split()[0]
+    assert golive("approve", "go", "--env", "prod", "--role", "dba", "--plan-sha", sha, "--by", "ana").returncode == 0
+    (folder / "changes.json").write_text(json.dumps([]), encoding="utf-8")  # the command would print another plan now
+    second = golive("gate", "go", "--env", "prod")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "approved by ana (dba)" in second.stdout and sha[:12] in second.stdout  # the tag's plan, weighed again

@@ -44,7 +44,8 @@ def test_terraform_projects_are_planned_before_the_gate_which_weighs_them() -> N
     assert "aws_opensearch_domain" in schemas.data_types and "aws_dynamodb_table" in schemas.data_types
     assert (infra.method, infra.argv, infra.approver) == ("command", ["sh", "-c", "terraform show -json tfplan"], "dba")
     (gate,) = [GATE.parse(s.params) for s in steps if s.kind == "gate"]
-    assert [(t.project, t.approver) for t in gate.terraform] == [("schemas", "data_owner"), ("infra", "dba")]
+    assert [(t.project, t.approver, t.tag) for t in gate.terraform] == [("schemas", "data_owner", "v1"),
+                                                                         ("infra", "dba", "v1")]
     deploy = next(s for s in steps if s.key == "deploy.schemas")
     assert deploy.params["plan_sha_input"] == "tfplan_sha256"
     lines = registry.calls(next(s for s in steps if s.key == "terraform.schemas"))

@@ -29,16 +29,18 @@ class TerraformGate(StepParams):
 
     project: str
     approver: str
+    tag: str | None = None  # the release tag whose plan is weighed (None: the latest plan, whatever its tag)
 
 
 def terraform_gates(plan: Plan) -> list[TerraformGate]:
-    return [TerraformGate(project=name, approver=p.terraform.approver)
+    return [TerraformGate(project=name, approver=p.terraform.approver, tag=plan.version)
             for name, p in plan.projects.items() if p.terraform is not None]
 
 
-def latest_summary(store: Store, release: str, env: str, project: str) -> TerraformPlanSummary | None:
+def latest_summary(store: Store, release: str, env: str, project: str,
+                   tag: str | None = None) -> TerraformPlanSummary | None:
     found = [e.record for e in store.records(TerraformPlanSummary, release=release, env=env)
-             if e.record.project == project]
+             if e.record.project == project and (tag is None or e.record.tag == tag)]
     return found[-1] if found else None
 
 
@@ -48,10 +50,11 @@ def plan_approvals(store: Store, release: str, sha256: str) -> list[PlanApproval
 
 def terraform_item(store: Store, release: str, env: str, gate: str, spec: TerraformGate) -> GateItem:
     name = f"terraform {spec.project}"
-    summary = latest_summary(store, release, env, spec.project)
+    summary = latest_summary(store, release, env, spec.project, spec.tag)
     if summary is None:
-        return GateItem(name, False, f"no Terraform plan of {spec.project} is recorded for {env} (its terraform_plan "
-                                     "step makes it before the gate)")
+        at = f" at {spec.tag}" if spec.tag else ""
+        return GateItem(name, False, f"no Terraform plan of {spec.project}{at} is recorded for {env} (a release run "
+                                     "or golive gate makes it before the gate weighs it)")
     counts = f"{summary.creates} to create, {summary.updates} to update, {summary.deletes} to delete, " \
              f"{summary.replaces} to replace"
     head = f"plan {summary.sha256[:SHA_SHOWN]} ({counts})"

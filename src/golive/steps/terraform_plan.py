@@ -15,8 +15,10 @@ Two ways, as the project's ``terraform:`` says:
 - ``plan_command``: a local argv that prints ``terraform show -json`` output (read-only, so a resumed step
   runs it again).
 
-A plan that cannot be made or read fails the step, and so the run, before GO: the gate never weighs a
-missing plan as a harmless one.
+The plan of a tag is made once: a later run (after a NO-GO and an approval, or ``golive gate`` by hand)
+finds it recorded and weighs the same plan again, so its approval holds (Terraform's own JSON carries the
+time it was made: planning again would always give another hash). A new tag plans anew. A plan that cannot
+be made or read fails the step, and so the run, before GO; it is made again next time.
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def _json_from_zip(archive: bytes, file: str | None, artifact: str) -> bytes:
 def _record(p: TerraformPlanParams, summary: PlanSummary, source: str) -> Done:
     record = TerraformPlanSummary(
         subject=p.project, outcome="data_changes" if summary.data_changes else "no_data_changes", project=p.project,
-        sha256=summary.sha256, tag=p.tag if p.method == "workflow" else None, source=source,
+        sha256=summary.sha256, tag=p.tag, source=source,
         format_version=summary.format_version, terraform_version=summary.terraform_version,
         creates=summary.creates, updates=summary.updates, deletes=summary.deletes, replaces=summary.replaces,
         data_changes=tuple({"address": c.address, "type": c.type, "action": c.action} for c in summary.data_changes),
@@ -179,7 +181,22 @@ def _command(ctx: StepContext, p: TerraformPlanParams) -> Outcome:
     return _record(p, summary, shown)
 
 
+def _made_before(ctx: StepContext, p: TerraformPlanParams) -> TerraformPlanSummary | None:
+    """The plan of this project already made at this release tag (by an earlier run or ``golive gate``), if any."""
+    found = [e.record for e in ctx.store.records(TerraformPlanSummary, release=ctx.run.release, env=ctx.run.env)
+             if e.record.project == p.project and e.record.tag == p.tag]
+    return found[-1] if found else None
+
+
 def run(ctx: StepContext, params: TerraformPlanParams) -> Outcome:
+    if ctx.state.get("correlation_id") is None:
+        before = _made_before(ctx, params)
+        if before is not None:
+            # Once per tag: a plan made again has another hash (Terraform's JSON carries its time), so an approval
+            # could never carry over; the plan of a tag stands until a new tag. Drift since is Terraform's to refuse
+            # ("Saved plan is stale") when the apply job applies that saved plan.
+            line = f"plan {before.sha256[:12]} made at {params.tag} before ({before.source}): reused"
+            return Done(line, before.to_data(), outcome=str(before.outcome), kind=before.kind, subject=params.project)
     return _workflow(ctx, params) if params.method == "workflow" else _command(ctx, params)
 
 
