@@ -123,3 +123,29 @@ def test_golive_gate_by_hand_makes_the_plan_once_per_tag_and_weighs_its_approval
     second = golive("gate", "go", "--env", "prod")
     assert second.returncode == 0, second.stdout + second.stderr
     assert "approved by ana (dba)" in second.stdout and sha[:12] in second.stdout  # the tag's plan, weighed again
+
+
+def test_a_deploy_plans_if_needed_and_refuses_a_data_losing_plan_without_its_approval(folder: Path,
+                                                                                    store: Store) -> None:
+    (folder / "changes.json").write_text(json.dumps([("aws_dynamodb_table.tenants", ["delete", "create"])]),
+                                         encoding="utf-8")
+    plan = load_plan_text(PLAN.replace("PYTHON", sys.executable))
+    steps = planner.build_deploy(plan, "prod", project="infra")  # golive deploy --project infra (a gate skipped)
+    assert [s.kind for s in steps] == ["terraform_plan", "deploy"]
+
+    def deploy() -> tuple[str, str | None]:
+        clock = VirtualClock(T0)
+        services = Services(plan=plan, store=store, clock=clock, extras={"workdir": str(folder)})
+        run = store.create_run("r", "prod", "deploy", "0" * 64, steps, clock.now())
+        Engine(services, all_handlers(), holder="test").drive(run.id)
+        done = store.get_run(run.id)
+        return done.status, done.reason
+
+    status, reason = deploy()
+    assert status == "failed" and reason is not None
+    assert "replace aws_dynamodb_table.tenants: not deployed without an approval by dba" in reason
+    (summary,) = [e.record for e in store.records(TerraformPlanSummary)]
+    record_plan_approval(store, plan, "go", "prod", "ana", "dba", summary.sha256, None, T0)
+    assert deploy()[0] == "succeeded"
+    assert len(store.records(TerraformPlanSummary)) == 2  # the tag's plan, made once and weighed again
+    assert {e.record.sha256 for e in store.records(TerraformPlanSummary)} == {summary.sha256}

@@ -107,11 +107,13 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
                 project=name, method="github_workflow", repo=project.repo, workflow=how.github_workflow,
                 ref=how.ref or plan.version, inputs=expand(how.inputs, vars_),
                 timeout_s=(how.timeout or timedelta(minutes=45)).total_seconds(), timeout_planned=how.timeout is not None,
-                plan_sha_input=project.terraform.sha_input if project.terraform is not None else None)
+                plan_sha_input=project.terraform.sha_input if project.terraform is not None else None,
+                terraform=project.terraform is not None)
         else:
             params = deploy.DeployParams(project=name, method="command", argv=expand(how.command, vars_), cwd=how.cwd,
                                          timeout_s=(how.timeout or timedelta(minutes=30)).total_seconds(),
-                                         timeout_planned=how.timeout is not None, idempotent=how.idempotent)
+                                         timeout_planned=how.timeout is not None, idempotent=how.idempotent,
+                                         terraform=project.terraform is not None)
         out.append(deploy.KIND.freeze(params, key=f"deploy.{name}", phase=phase, title=f"deploy {name}",
                                       group=group, lane=lane))
         if project.verify:
@@ -221,13 +223,14 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
     return steps
 
 
-def terraform_steps(plan: Plan, env: str) -> list[StepSpec]:
-    """Each project's Terraform plan, made at the release tag before the gate weighs it (its own group)."""
+def terraform_steps(plan: Plan, env: str, *, phase: str = "gate", projects: set[str] | None = None) -> list[StepSpec]:
+    """Each project's Terraform plan, made at the release tag before the gate weighs it (its own group): before
+    the gate in a release, before the deploys in ``golive deploy`` (a plan already made at the tag is reused)."""
     vars_ = variables(plan, env)
     out: list[StepSpec] = []
     for name, project in plan.projects.items():
         tf = project.terraform
-        if tf is None:
+        if tf is None or (projects is not None and name not in projects):
             continue
         common: dict[str, Any] = {"project": name, "tag": plan.version, "approver": tf.approver,
                                   "data_types": list(dict.fromkeys([*DATA_TYPES, *tf.data_types])),
@@ -240,7 +243,7 @@ def terraform_steps(plan: Plan, env: str) -> list[StepSpec]:
         else:
             params = terraform_plan.TerraformPlanParams(**common, method="command",
                                                         argv=expand(tf.plan_command, vars_), cwd=tf.cwd)
-        out.append(terraform_plan.KIND.freeze(params, key=f"terraform.{name}", phase="gate",
+        out.append(terraform_plan.KIND.freeze(params, key=f"terraform.{name}", phase=phase,
                                               title=f"Terraform plan of {name} at {plan.version}",
                                               group="terraform", lane=f"terraform.{name}"))
     return out
@@ -322,4 +325,6 @@ def build_deploy(plan: Plan, env: str, batch: str | None = None, project: str | 
             if project is not None and name != project:
                 continue
             steps += _project_steps(plan, env, name, plan.projects[name], f"batch.{b.name}", e.region, "deploy")
-    return steps
+    # A deploy sends the hash of its project's plan: made here when no gate made it at this tag before.
+    deployed = {str(s.params["project"]) for s in steps if s.kind == "deploy"}
+    return terraform_steps(plan, env, phase="deploy", projects=deployed) + steps
