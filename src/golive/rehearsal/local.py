@@ -31,7 +31,7 @@ from golive.clock import Clock, Listener, VirtualClock
 from golive.engine.approver import AutoApprover
 from golive.engine.context import Services
 from golive.errors import GoliveError
-from golive.evidence.terraform import PlanApproval
+from golive.evidence.terraform import PlanApproval, TerraformPlanSummary
 from golive.plan.model import Plan
 from golive.redact import Redactor
 from golive.runs import session
@@ -153,6 +153,7 @@ def summarize(store: Store, run_id: int, started: datetime, ended: datetime, wal
                       for e in events if e.kind == "rollback" and e.outcome == "rolled_back"],
         "canaries": [f"{e.subject}: {e.outcome}" for e in events if e.kind == "canary" and e.outcome == "promoted"],
         "terraform_plans": [f"{e.subject}: {e.data.get('summary', '')}" for e in events if e.kind == "terraform_plan"],
+        "terraform_unapproved": _unapproved(store, run.release),
         "availability": [{"url": e.subject, **e.data} for e in events if e.kind == "availability"],
         "virtual": {"start": started.isoformat(), "end": ended.isoformat(),
                     "hours": round((ended - started).total_seconds() / 3600, 2)},
@@ -212,6 +213,18 @@ def _rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str], se
     finally:
         store.close()
         world.stop()
+
+
+def _unapproved(store: Store, release: str) -> list[dict[str, str]]:
+    """The recorded plans that lose data and whose approver has not approved their hash: what a NO-GO waits for."""
+    approved = {(e.record.sha256, e.record.role) for e in store.records(PlanApproval, release=release)}
+    out: dict[str, dict[str, str]] = {}
+    for e in store.records(TerraformPlanSummary, release=release):
+        plan = e.record
+        if plan.changes_data and (plan.sha256, plan.approver) not in approved:
+            out[plan.sha256] = {"project": plan.project, "sha256": plan.sha256, "approver": plan.approver,
+                                "env": e.env}
+    return list(out.values())
 
 
 def _plan_approvals(db: Path, release: str) -> list[tuple[PlanApproval, str, datetime]]:
