@@ -81,6 +81,8 @@ def test_a_plan_replacing_a_table_is_no_go_until_data_owner_approves_that_plan(t
     assert "replace aws_dynamodb_table.tenants" in decision and f"--plan-sha {sha}" in decision
     assert first.summary["dispatches"]["plans_per_repo"]["BigBeardWebSolutions/2_1_bbws_dynamodb_schemas"] == 1
     assert first.summary["phases"]["prep"] == "cancelled"  # nothing deployed
+    assert first.summary["terraform_unapproved"] == [{"project": "dynamodb_schemas", "sha256": sha,
+                                                       "approver": "data_owner", "env": "prod"}]
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "## Terraform plans" in report and sha in report and "nobody (data_owner needed)" in report
 
@@ -97,6 +99,7 @@ def test_a_plan_replacing_a_table_is_no_go_until_data_owner_approves_that_plan(t
     assert again.summary["decisions"] == ["go_no_go: GO"], again.reason
     assert again.status == "stopped"  # --until gate: GO, and stopped before prep
     assert _plan_sha(out) == sha  # the same plan made again: the same hash, so the approval holds
+    assert again.summary["terraform_unapproved"] == []
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "<h2>Terraform plans</h2>" in html and "dana (data_owner)" in html
 
