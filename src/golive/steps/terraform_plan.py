@@ -39,7 +39,7 @@ from golive.providers import shell
 from golive.providers.github import GitHub
 from golive.steps.kind import StepKind, StepParams
 from golive.steps.workflow import dispatch_once, poll
-from golive.tfplan import DATA_TYPES, PlanJsonError, PlanSummary, summarize
+from golive.tfplan import DATA_TYPES, PLAN_MAX_BYTES, PlanJsonError, PlanSummary, summarize
 
 POLL_EVERY = timedelta(seconds=10)
 
@@ -95,7 +95,7 @@ def _json_from_zip(archive: bytes, file: str | None, artifact: str) -> bytes:
                                         "name the plan's with terraform.file")
                 chosen = found[0]
             info = opened.getinfo(chosen)
-            if info.file_size > 50_000_000:
+            if info.file_size > PLAN_MAX_BYTES:
                 raise PlanJsonError(f"{chosen} in artifact {artifact} is {info.file_size} bytes, more than golive reads")
             return opened.read(chosen)
     except zipfile.BadZipFile as exc:
