@@ -113,14 +113,16 @@ def test_golive_gate_by_hand_makes_the_plan_once_per_tag_and_weighs_its_approval
         return subprocess.run([str(GOLIVE), "-f", str(plan_path), "--db", f"sqlite:///{folder / 'state.db'}", *args],
                               capture_output=True, text=True, env=env, cwd=folder, timeout=120, check=False)
 
-    first = golive("gate", "go", "--env", "prod")
+    reader = golive("gate", "go", "--env", "prod")  # by default the gate only reads the store: no plan yet
+    assert reader.returncode == 1 and "golive gate go --env prod --plan-terraform" in reader.stdout, reader.stdout
+    first = golive("gate", "go", "--env", "prod", "--plan-terraform")
     assert first.returncode == 1, first.stderr
     line = next(x for x in first.stdout.splitlines() if "terraform infra" in x)
     assert "✗" in line and "delete aws_dynamodb_table.tenants" in line
     sha = line.split("--plan-sha ")[1].split()[0]
     assert golive("approve", "go", "--env", "prod", "--role", "dba", "--plan-sha", sha, "--by", "ana").returncode == 0
     (folder / "changes.json").write_text(json.dumps([]), encoding="utf-8")  # the command would print another plan now
-    second = golive("gate", "go", "--env", "prod")
+    second = golive("gate", "go", "--env", "prod", "--plan-terraform")
     assert second.returncode == 0, second.stdout + second.stderr
     assert "approved by ana (dba)" in second.stdout and sha[:12] in second.stdout  # the tag's plan, weighed again
 

@@ -11,14 +11,18 @@ from pathlib import Path
 
 import pytest
 
+from golive.checks.base import CheckContext, Status
+from golive.checks.github import GithubWorkflowParams, run_workflow
 from golive.clock import VirtualClock
 from golive.engine.context import Services
 from golive.engine.runner import Engine
 from golive.evidence.terraform import TerraformPlanSummary
+from golive.plan.model import CheckEntry
 from golive.plan.validate import load_plan_text
 from golive.providers.github import GitHub
 from golive.sandbox.github_server import GitHubServer
 from golive.steps import planner
+from golive.steps.checking import check_entries
 from golive.steps.registry import all_handlers
 from golive.store.store import Store
 
@@ -130,3 +134,24 @@ def test_a_failed_plan_run_names_its_job_and_step(tmp_path: Path, server: GitHub
     store.close()
     assert status == "failed" and reason is not None
     assert "the Terraform plan of schemas did not succeed" in reason and "step 'Terraform plan'" in reason
+
+
+def test_preflight_fails_a_deploy_workflow_that_does_not_declare_the_plan_hash_input(server: GitHubServer,
+                                                                                     clock: VirtualClock) -> None:
+    plan = load_plan_text(PLAN)
+    (entry,) = check_entries(plan, [CheckEntry.model_validate("github_workflow")], {})
+    assert entry["params"]["inputs"] == ["tfplan_sha256"]
+    deploy = WORKFLOW.replace("name: Terraform Plan", "name: Deploy")
+    server.commit(REPO, {".github/workflows/deploy.yml": deploy})
+    github = GitHub(server.url, TOKEN, clock=clock)
+    try:
+        params = GithubWorkflowParams.model_validate(entry["params"])
+        result = run_workflow(CheckContext(env="prod", github=github), params)
+        assert result.status == Status.FAIL
+        assert result.summary == "deploy.yml does not declare the input golive sends: tfplan_sha256 " \
+                                 "(add under on.workflow_dispatch.inputs)"
+        server.commit(REPO, {".github/workflows/deploy.yml": deploy.replace(
+            "      golive_id: {required: false}", "      golive_id: {required: false}\n      tfplan_sha256: {required: true}")})
+        assert run_workflow(CheckContext(env="prod", github=github), params).status == Status.PASS
+    finally:
+        github.close()

@@ -33,8 +33,8 @@ TERRAFORM = f"""## Terraform plans before GO
 
 A project's `terraform:` makes its plan before the gates, once per release tag: `plan_workflow` is dispatched
 at the tag and its `artifact` (a zip holding `terraform show -json` output) is downloaded through GitHub's
-REST artifacts API, or `plan_command` prints that JSON; a later run (or `golive gate`) weighs the plan made at
-that tag again. golive records the plan's summary (creates, updates,
+REST artifacts API, or `plan_command` prints that JSON; a later run (or `golive gate --plan-terraform`) weighs
+the plan made at that tag again. golive records the plan's summary (creates, updates,
 deletes, replaces; Terraform's `resource_changes[].change.actions`, where `["delete", "create"]` and
 `["create", "delete"]` are replacements) and its SHA-256. Every delete or replacement of a resource type that
 holds data is named: {", ".join(f"`{t}`" for t in DATA_TYPES)}, and the project's `data_types`.

@@ -54,7 +54,8 @@ def terraform_item(store: Store, release: str, env: str, gate: str, spec: Terraf
     if summary is None:
         at = f" at {spec.tag}" if spec.tag else ""
         return GateItem(name, False, f"no Terraform plan of {spec.project}{at} is recorded for {env} (a release run "
-                                     "or golive gate makes it before the gate weighs it)")
+                                     f"makes it before its gate; by hand: golive gate {gate} --env {env} "
+                                     "--plan-terraform)")
     counts = f"{summary.creates} to create, {summary.updates} to update, {summary.deletes} to delete, " \
              f"{summary.replaces} to replace"
     head = f"plan {summary.sha256[:SHA_SHOWN]} ({counts})"

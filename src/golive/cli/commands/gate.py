@@ -14,18 +14,21 @@ from golive.textout import markdown
 from golive.textout import rich as esc
 
 
-def gate(ctx: typer.Context, name: Annotated[str, typer.Argument(help="gate name")], env: EnvOpt) -> None:
+def gate(ctx: typer.Context, name: Annotated[str, typer.Argument(help="gate name")], env: EnvOpt,
+         plan_terraform: Annotated[bool, typer.Option(
+             "--plan-terraform", help="first make each Terraform project's plan at the release tag (once per tag; "
+                                      "waits for the plan workflows) for the terraform requirement")] = False) -> None:
     """GO / NO-GO with evidence; the decision is stored. Exit 0 for GO, 1 for NO-GO.
 
-    A gate that requires terraform first has each Terraform project's plan made at the release tag (once per tag:
-    a plan already made is weighed again), waiting for the plan workflows."""
+    It reads the store; with --plan-terraform a gate that requires terraform first has each Terraform project's plan
+    made at the release tag (a plan already made there is weighed again, never made again)."""
     from golive.evidence.gates import GateItem
     from golive.runs import session
     from golive.steps.gate import by_hand, evaluate_gate, record_decision
 
     w, o = ws(ctx), out(ctx)
     live: list[GateItem] = []
-    if name in w.plan.gates and "terraform" in w.plan.gates[name].requires:
+    if plan_terraform and name in w.plan.gates and "terraform" in w.plan.gates[name].requires:
         services = w.services()
         services.notify = progress(o, w.clock)
         planned = session.terraform_plans(services, w.env(env))
