@@ -111,4 +111,14 @@ STORED: list[tuple[str, str | None, str, dict[str, Any]]] = [
                                    "undo": ["canary.site", "canary.api"], "rollback_dependents": True}),
     ("dependents", "undone", "site", {"step": "canary.site", "project": "site", "position": 1, "of": 2,
                                       "owed_for": "dependency", "seconds": 0.4}),
+    ("terraform_plan", "data_changes", "schemas", {
+        "project": "schemas", "sha256": "ab" * 32, "tag": "v1.0.0", "source": "plan-prod.yml run 7",
+        "format_version": "1.2", "terraform_version": "1.9.8", "creates": 1, "updates": 0, "deletes": 0,
+        "replaces": 1, "data_changes": [{"address": "aws_dynamodb_table.tenants", "type": "aws_dynamodb_table",
+                                         "action": "replace"}], "approver": "data_owner"}),
+    ("terraform_plan", "no_data_changes", "schemas", {
+        "project": "schemas", "sha256": "cd" * 32, "source": "terraform show -json", "format_version": "1.0",
+        "creates": 3, "updates": 0, "deletes": 0, "replaces": 0, "data_changes": [], "approver": "data_owner"}),
+    ("plan_approval", "approved", "schemas", {"sha256": "ab" * 32, "role": "data_owner", "by": "dana",
+                                              "gate": "go_no_go", "note": "tenants is empty in prod"}),
 ]

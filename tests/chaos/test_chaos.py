@@ -153,6 +153,10 @@ def assert_nothing_twice(world: World, plan_path: Path) -> None:
     plan = load_plan(plan_path)
     assert set(counts["dispatches"]) == {p.repo for p in plan.projects.values()}
     assert all(n == 1 for n in counts["dispatches"].values()), counts["dispatches"]
+    # The schema projects' Terraform plans: dispatched once per tag too, through the same intent-first dispatch.
+    plans = counts.get("plan_dispatches", {})
+    assert set(plans) == {p.repo for p in plan.projects.values() if p.terraform is not None}
+    assert all(n == 1 for n in plans.values()), plans
     prod = plan.environments["prod"]
     assert prod.dr_region is not None
     for region in (prod.region, prod.dr_region):

@@ -66,6 +66,8 @@ EDITS: dict[str, tuple[Edit, str]] = {
     "uptime_start": (lambda d: d.update(http_ok=[200, 401]), "uptime.start"),
     "uptime_end": (_health, "uptime.end"),
     "approval": (lambda d: d.update(signoff=["devops"]), "signoff"),
+    "terraform_plan": (lambda d: d["projects"]["dynamodb_schemas"]["terraform"].update(artifact="plan-json"),
+                       "terraform.dynamodb_schemas"),
 }
 
 

@@ -30,6 +30,11 @@ def prepared(url: str) -> None:
                        data={"env": "sit", "checkpoints": 8})
     store.append_event(release="bbws", env="prod", kind="preflight", subject="preflight prod", outcome="pass", at=now,
                        data={"blocking": [], "fixable": []})
+    for project in ("dynamodb_schemas", "s3_schemas"):  # the schema plans the gate weighs: no data lost
+        store.append_event(release="bbws", env="prod", kind="terraform_plan", subject=project,
+                           outcome="no_data_changes", at=now,
+                           data={"project": project, "sha256": "ab" * 32, "tag": "v1.0.0-prod", "creates": 3,
+                                 "approver": "data_owner"})
     store.close()
 
 

@@ -49,6 +49,7 @@ from golive.clock import parse_instant
 from golive.engine.runner import Engine, lease_name
 from golive.errors import UsageError
 from golive.evidence.gates import GateItem
+from golive.evidence.terraform import TerraformPlanSummary
 from golive.plan.model import Plan
 from golive.report import render
 from golive.runs import session
@@ -78,7 +79,21 @@ def _approve(store: Store, soaked: Soaked, roles: tuple[str, ...] = ("devops", "
         record_approval(store, soaked.plan, "go_no_go", "prod", f"{role}-person", role, None, soaked.now)
 
 
+def _planned(store: Store, soaked: Soaked) -> None:
+    """The schema projects' Terraform plans as a release run records them before the gate: nothing that holds data
+    is deleted or replaced (the gate's terraform requirement; its own tests are test_terraform_gate.py)."""
+    if store.records(TerraformPlanSummary, release=RELEASE, env="prod"):
+        return
+    for project in ("dynamodb_schemas", "s3_schemas"):
+        store.append_record(TerraformPlanSummary(subject=project, outcome="no_data_changes", project=project,
+                                                 sha256=project[:2] * 32, tag=soaked.plan.version,
+                                                 format_version="1.2", creates=3,
+                                                 approver="data_owner"),
+                            release=RELEASE, env="prod", at=soaked.now)
+
+
 def _gate(store: Store, soaked: Soaked, plan: Plan | None = None) -> Decision:
+    _planned(store, soaked)
     return evaluate_gate(store, plan or soaked.plan, "go_no_go", "prod", soaked.now)
 
 

@@ -7,7 +7,9 @@ CloudFront secret). These checks derive the same facts from GitHub itself:
 
 - ``github_workflow``: the plan's workflow file is a workflow GitHub knows
   (its file is on the default branch), it is active, and it has a
-  ``workflow_dispatch`` trigger, so golive can start it. It warns when the
+  ``workflow_dispatch`` trigger, so golive can start it, declaring every input
+  golive sends (``inputs``: the deploy's, and a Terraform project's plan hash
+  ``tfplan_sha256``), which GitHub would refuse otherwise. It warns when the
   file's ``run-name`` does not show golive's correlation input
   (``golive_id``), and prints the one line to add: without it, a lost
   dispatch answer can only be matched to its run by elimination, and golive
@@ -53,6 +55,8 @@ WORKFLOWS_DIR = ".github/workflows/"
 class GithubWorkflowParams(CheckParams):
     repo: str = Field(description="owner/name, or a project name the plan maps to its repository")
     workflow: str = Field(description="the workflow file name, e.g. deploy-prod.yml")
+    inputs: tuple[str, ...] = Field(default=(), description="inputs golive sends that the workflow must declare "
+                                                            "(the deploy's inputs, the Terraform plan's sha_input)")
 
 
 class GithubSecretsParams(CheckParams):
@@ -132,6 +136,12 @@ def run_workflow(ctx: CheckContext, p: GithubWorkflowParams) -> CheckResult:
         on = ", ".join(sorted(parsed.triggers)) or "nothing"
         return CheckResult("github_workflow", target, Status.FAIL,
                            f"{p.workflow} has no workflow_dispatch trigger (on: {on})", tuple(evidence))
+    undeclared = [name for name in p.inputs if name not in parsed.dispatch_inputs]
+    if undeclared:
+        # GitHub refuses a dispatch with an input the workflow does not declare ("Unexpected inputs provided").
+        return CheckResult("github_workflow", target, Status.FAIL,
+                           f"{p.workflow} does not declare the input{'s' if len(undeclared) > 1 else ''} golive sends: "
+                           f"{', '.join(undeclared)} (add under on.workflow_dispatch.inputs)", tuple(evidence))
     shows = CORRELATION_INPUT in parsed.dispatch_inputs and run_name_shows(parsed.run_name, CORRELATION_INPUT)
     evidence.append(Evidence(f"{wf.path}@{info.default_branch} run-name",
                              {"run_name": parsed.run_name, "shows_correlation_id": shows}))
@@ -150,7 +160,7 @@ def run_workflow(ctx: CheckContext, p: GithubWorkflowParams) -> CheckResult:
 
 def describe_workflow(p: GithubWorkflowParams) -> str:
     return (f"GET /repos/{p.repo}/actions/workflows/{p.workflow}: on the default branch, active, "
-            "with a workflow_dispatch trigger")
+            "with a workflow_dispatch trigger" + (f" declaring the inputs {', '.join(p.inputs)}" if p.inputs else ""))
 
 
 # -- github_secrets -----------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from pydantic_core import core_schema
 
 from golive import schedule
 from golive.analysis.units import format_duration, parse_duration
+from golive.tfplan import DATA_TYPES
 
 
 def _duration(value: Any) -> timedelta:
@@ -373,6 +374,41 @@ class Undo(Model):
             raise ValueError("give exactly one of tag or command")
         if self.command is None and (self.cwd is not None or self.allow_data_loss is not None):
             raise ValueError("cwd and allow_data_loss apply to an undo command")
+
+
+class TerraformSpec(Model):
+    """How a project's Terraform plan is made before GO: a workflow that uploads ``terraform show -json`` as an
+    artifact (``plan_workflow``, ``artifact``), or a local command that prints it (``plan_command``)."""
+
+    plan_workflow: str | None = Field(None, description="workflow file that runs terraform plan -out and uploads "
+                                                        "terraform show -json as an artifact (run at the release tag)")
+    artifact: str | None = Field(None, description="with plan_workflow: the artifact's name")
+    file: str | None = Field(None, description="the JSON file inside the artifact (default: its only .json file)")
+    plan_command: list[str] | None = Field(None, description="argv that prints terraform show -json output")
+    cwd: str | None = Field(None, description="with plan_command: where it runs (relative to the plan)")
+    inputs: dict[str, str] = Field(default_factory=dict, description="with plan_workflow: its inputs")
+    timeout: Duration = Field(timedelta(minutes=20), description="how long the plan may take")
+    approver: str = Field("data_owner", pattern=NAME, description="the role whose approval of the plan's SHA-256 "
+                                                                  "lets a data-losing change through the gate")
+    data_types: list[str] = Field(default_factory=list, description="more resource types that hold data, beside "
+                                                                    f"golive's: {', '.join(DATA_TYPES)}")
+    sha_input: str | None = Field("tfplan_sha256", description="the deploy workflow's input that receives the "
+                                                               "approved plan's SHA-256 (null: not sent)")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> TerraformSpec:
+        if (self.plan_workflow is None) == (self.plan_command is None):
+            raise ValueError("give exactly one of plan_workflow (with artifact) or plan_command")
+        if self.plan_workflow is not None:
+            WorkflowDeploy(github_workflow=self.plan_workflow)
+            if not self.artifact:
+                raise ValueError("plan_workflow needs artifact: the name of the artifact holding the plan's JSON")
+        elif self.artifact or self.file or self.inputs:
+            raise ValueError("artifact, file and inputs go with plan_workflow, not plan_command")
+        elif not self.plan_command:
+            raise ValueError("plan_command must be a non-empty argv list")
+        if self.cwd is not None and self.plan_command is None:
+            raise ValueError("cwd goes with plan_command")
         return self
 
 
@@ -399,6 +435,8 @@ class Project(Model):
         "rollback.rollback_dependents, undoes this one first"))
     undo: Undo | None = Field(None, description="how golive rollback undoes it (default: a workflow project is "
                                                 "redeployed at the previous release tag; a canary restores its alias)")
+    terraform: TerraformSpec | None = Field(None, description="the project's Terraform plan, made and weighed "
+                                                              "before GO (gate requirement terraform)")
 
     @field_validator("smoke", mode="before")
     @classmethod
@@ -475,7 +513,7 @@ class SoakSpec(Model):
 
 class GateSpec(Model):
     env: str | None = Field(None, description="the environment the gate opens (default: any)")
-    requires: list[str] = Field(default_factory=list, description="soak.ENV, preflight")
+    requires: list[str] = Field(default_factory=list, description="soak.ENV, preflight, terraform")
     approvals: list[str] = Field(default_factory=list, description="roles that must approve")
     freshness: Duration = Field(timedelta(hours=24), description="how old a passed preflight or soak may be")
     checklist: list[str] = Field(default_factory=list, description="items confirmed by the approvers")

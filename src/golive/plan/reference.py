@@ -18,6 +18,7 @@ from pydantic.fields import FieldInfo
 
 from golive.checks import registry
 from golive.plan.model import Plan
+from golive.tfplan import DATA_TYPES
 
 HEADER = """# Plan file reference (`golive.yaml`)
 
@@ -66,6 +67,22 @@ stricter; the triggers read the canary's series alone. `ApiName` is the API's na
 characters (its id when none are left), as the metrics page says.
 """,
 }
+
+
+TERRAFORM = f"""## Terraform plans before GO
+
+A project's `terraform:` makes its plan before the gates, once per release tag: `plan_workflow` is dispatched
+at the tag and its `artifact` (a zip holding `terraform show -json` output) is downloaded through GitHub's
+REST artifacts API, or `plan_command` prints that JSON; a later run (or `golive gate --plan-terraform`) weighs
+the plan made at that tag again. golive records the plan's summary (creates, updates,
+deletes, replaces; Terraform's `resource_changes[].change.actions`, where `["delete", "create"]` and
+`["create", "delete"]` are replacements) and its SHA-256. Every delete or replacement of a resource type that
+holds data is named: {", ".join(f"`{t}`" for t in DATA_TYPES)}, and the project's `data_types`.
+A gate with `requires: [terraform]` is NO-GO on such a change unless the project's `approver` role approved
+that plan's hash (`golive approve GATE --env E --role data_owner --plan-sha SHA`); a plan with another hash
+needs a new approval. A workflow deploy receives the hash as the input `sha_input` (default
+`tfplan_sha256`); docs/github-actions.md shows the lines an apply job needs to refuse any other plan.
+"""
 
 
 def _type_name(annotation: Any) -> str:
@@ -137,6 +154,7 @@ def render() -> str:
         out.append("")
         if name in NOTES:
             out.append(NOTES[name])
+    out.append(TERRAFORM)
     out.append("## Checks\n")
     out.append("A check entry is a name (`- aws_account`) or one name with its parameters (`- vpc: {cidr: ...}`).\n")
     for check_name, check_type in sorted(registry.check_types().items()):

@@ -236,8 +236,14 @@ def _cross_check(located: Located, plan: Plan) -> None:
             kind, _, target = req.partition(".")
             if req == "preflight" or (kind == "soak" and target in plan.soak):
                 continue
+            if req == "terraform":
+                if not any(p.terraform is not None for p in plan.projects.values()):
+                    _fail(located, ("gates", gate_name, "requires", i),
+                          "'terraform' needs a project with terraform: {plan_workflow: ..., artifact: ...} "
+                          "or {plan_command: [...]}")
+                continue
             _fail(located, ("gates", gate_name, "requires", i),
-                  f"'{req}' is not a requirement (use preflight or soak.ENV with a soak defined for ENV)")
+                  f"'{req}' is not a requirement (use preflight, terraform or soak.ENV with a soak defined for ENV)")
     for i, trigger in enumerate(plan.rollback.triggers):
         if trigger.criterion is not None:
             criterion(trigger.criterion, ("rollback", "triggers", i))

@@ -1,8 +1,8 @@
 """The only door to GitHub: a small REST client over httpx.
 
-golive needs about fifteen GitHub endpoints (repository, workflow, file
+golive needs about twenty GitHub endpoints (repository, workflow, file
 contents, secrets and their public key, refs and tags, workflow dispatch,
-runs, jobs, cancel). This module calls them and owns the parts that are
+runs, jobs, cancel, a run's artifacts and their zip archives). This module calls them and owns the parts that are
 easy to get wrong:
 
 - **Rate limits.** ``retry-after`` is obeyed; ``x-ratelimit-remaining: 0``
@@ -57,6 +57,7 @@ API_VERSION = "2026-03-10"
 SECONDARY_LIMIT_WAIT = 60.0
 CLOCK_SKEW = timedelta(minutes=2)  # how far GitHub's clock may be behind ours when listing runs "created since"
 _AMBIGUOUS_STATUS = frozenset({502, 504})
+ARTIFACT_MAX_BYTES = 100_000_000  # an artifact archive larger than this is not downloaded
 _RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 
 
@@ -165,6 +166,22 @@ class Job:
             Step(int(s["number"]), str(s["name"]), str(s["status"]), s.get("conclusion")) for s in d.get("steps") or []
         )
         return Job(int(d["id"]), str(d["name"]), str(d["status"]), d.get("conclusion"), d.get("html_url"), steps)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A workflow run's artifact as ``GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts`` lists it."""
+
+    id: int
+    name: str
+    size_in_bytes: int
+    expired: bool
+    archive_download_url: str
+
+    @staticmethod
+    def from_api(d: Mapping[str, Any]) -> Artifact:
+        return Artifact(int(d["id"]), str(d["name"]), int(d.get("size_in_bytes") or 0), bool(d.get("expired")),
+                        str(d.get("archive_download_url") or ""))
 
 
 class DispatchInDoubt(GitHubUnreachable):
@@ -340,6 +357,32 @@ class GitHub:
         log.info("GitHub rate limit on %s %s: waiting %.0f s", method, path, seconds)
         self._sleep(seconds)
         self._blocked_until = None
+
+    def _download(self, url: str, what: str) -> bytes:
+        """The bytes at a short-lived download URL the API redirected to: never sent the token (the URL is its own
+        authorization, and may be another host), network failures retried, at most ``ARTIFACT_MAX_BYTES``."""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                with httpx.Client(timeout=self._http.timeout, follow_redirects=True) as plain, \
+                        plain.stream("GET", url) as response:
+                    if response.status_code >= 500 and attempt < self.max_attempts:
+                        self._sleep(min(2.0 ** attempt, 30.0))
+                        continue
+                    if response.status_code != 200:
+                        raise GitHubRequestError("GET", what, response.status_code,
+                                                 f"the download answered {response.status_code}")
+                    body = bytearray()
+                    for chunk in response.iter_bytes():
+                        body += chunk
+                        if len(body) > ARTIFACT_MAX_BYTES:
+                            raise GitHubRequestError("GET", what, 413, f"the archive is larger than "
+                                                                       f"{ARTIFACT_MAX_BYTES} bytes")
+                    return bytes(body)
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                if attempt >= self.max_attempts:
+                    raise GitHubUnreachable("GET", what, self.redact(f"{type(exc).__name__}: {exc}")) from None
+                self._sleep(min(2.0 ** attempt, 30.0))
+        raise GitHubUnreachable("GET", what, "no answer")
 
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self._request("GET", path, params=params).json()
@@ -564,6 +607,24 @@ class GitHub:
     def list_run_jobs(self, repo: str, run_id: int) -> list[Job]:
         d = self._get(f"{_repo_path(repo)}/actions/runs/{int(run_id)}/jobs", {"per_page": 100})
         return [Job.from_api(j) for j in d.get("jobs", [])]
+
+    def list_run_artifacts(self, repo: str, run_id: int, name: str | None = None) -> list[Artifact]:
+        """A run's artifacts (``GET .../actions/runs/{run_id}/artifacts``), only those called ``name`` if given."""
+        params: dict[str, Any] = {"per_page": 100}
+        if name is not None:
+            params["name"] = name
+        d = self._get(f"{_repo_path(repo)}/actions/runs/{int(run_id)}/artifacts", params)
+        return [Artifact.from_api(a) for a in d.get("artifacts", [])]
+
+    def download_artifact(self, repo: str, artifact_id: int) -> bytes:
+        """An artifact's zip archive: ``GET .../actions/artifacts/{artifact_id}/zip`` answers 302 with a short-lived
+        ``Location``, which is fetched without the token (410: the artifact expired)."""
+        path = f"{_repo_path(repo)}/actions/artifacts/{int(artifact_id)}/zip"
+        response = self._request("GET", path, ok=(302,))
+        location = response.headers.get("location")
+        if not location:
+            raise GitHubRequestError("GET", path, 302, "the redirect named no Location")
+        return self._download(str(httpx.URL(self.base_url).join(location)), path)
 
     def cancel_run(self, repo: str, run_id: int) -> bool:
         """Ask GitHub to cancel a run; False when it had already completed (409)."""

@@ -6,7 +6,10 @@ firing, traffic), then drives the very same ``golive run`` engine against
 it, as fast as the work allows (or at ``--speed`` virtual seconds per wall
 second). Approvals are granted by the rehearsal and recorded as such.
 Faults (``--inject``) land at their anchors: the run start (``@30h``), a
-phase (``@deploy``), a batch (``@apis``). At the end the report is written
+phase (``@deploy``), a batch (``@apis``). Each rehearsal starts from a fresh
+store in its folder, keeping only the Terraform plan approvals of the one
+before (``golive --db sqlite:///FOLDER/rehearsal.db approve GATE --plan-sha
+SHA``): they name a plan's hash, so the same plan made again is approved. At the end the report is written
 (HTML and Markdown) and a summary says what happened and how long it took,
 in virtual and in wall time. The exit code is the one a real run would end
 with.
@@ -27,6 +30,8 @@ from golive import schedule
 from golive.clock import Clock, Listener, VirtualClock
 from golive.engine.approver import AutoApprover
 from golive.engine.context import Services
+from golive.errors import GoliveError
+from golive.evidence.terraform import PlanApproval, TerraformPlanSummary
 from golive.plan.model import Plan
 from golive.redact import Redactor
 from golive.runs import session
@@ -147,6 +152,8 @@ def summarize(store: Store, run_id: int, started: datetime, ended: datetime, wal
         "rollbacks": [{"project": e.subject, "reason": e.data.get("reason"), "seconds": e.data.get("seconds")}
                       for e in events if e.kind == "rollback" and e.outcome == "rolled_back"],
         "canaries": [f"{e.subject}: {e.outcome}" for e in events if e.kind == "canary" and e.outcome == "promoted"],
+        "terraform_plans": [f"{e.subject}: {e.data.get('summary', '')}" for e in events if e.kind == "terraform_plan"],
+        "terraform_unapproved": _unapproved(store, run.release),
         "availability": [{"url": e.subject, **e.data} for e in events if e.kind == "availability"],
         "virtual": {"start": started.isoformat(), "end": ended.isoformat(),
                     "hours": round((ended - started).total_seconds() / 3600, 2)},
@@ -169,6 +176,7 @@ def _rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str], se
     world = SandboxWorld(plan, env, seed_value=seed, faults=faults, follow_release=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     db = out_dir / "rehearsal.db"
+    kept = _plan_approvals(db, plan.release)
     for leftover in (db, db.with_suffix(".db-wal"), db.with_suffix(".db-shm")):
         leftover.unlink(missing_ok=True)
     # moto's backends belong to the process: without this, a second rehearsal in one process would read the
@@ -177,6 +185,8 @@ def _rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str], se
     world.start()
     store = Store.open(f"sqlite:///{db}")
     try:
+        for approval, approval_env, at in kept:
+            store.append_record(approval, release=plan.release, env=approval_env, at=at)
         started = world.clock.now()
         clock = world.clock if speed is None else PacedClock(world.clock, speed)
         redact = Redactor()
@@ -196,11 +206,40 @@ def _rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str], se
         counts = world.counts()
         summary["dispatches"] = {"workflows": len(counts["dispatches"]), "runs": counts["runs"],
                                  "per_repo": counts["dispatches"]}
+        if counts["plan_dispatches"]:
+            summary["dispatches"]["plans_per_repo"] = counts["plan_dispatches"]
         reports = _write_reports(store, run.id, plan.release, out_dir, redact)
         return Rehearsal(run.id, status, run.reason, summary, reports)
     finally:
         store.close()
         world.stop()
+
+
+def _unapproved(store: Store, release: str) -> list[dict[str, str]]:
+    """The recorded plans that lose data and whose approver has not approved their hash: what a NO-GO waits for."""
+    approved = {(e.record.sha256, e.record.role) for e in store.records(PlanApproval, release=release)}
+    out: dict[str, dict[str, str]] = {}
+    for e in store.records(TerraformPlanSummary, release=release):
+        plan = e.record
+        if plan.changes_data and (plan.sha256, plan.approver) not in approved:
+            out[plan.sha256] = {"project": plan.project, "sha256": plan.sha256, "approver": plan.approver,
+                                "env": e.env}
+    return list(out.values())
+
+
+def _plan_approvals(db: Path, release: str) -> list[tuple[PlanApproval, str, datetime]]:
+    """The Terraform plan approvals a previous rehearsal's store in this folder holds: a rehearsal starts from a
+    fresh store, but an approval names a plan's hash, not a run, so it holds for the same plan made again."""
+    if not db.exists():
+        return []
+    try:
+        old = Store.open(f"sqlite:///{db}")
+    except GoliveError:
+        return []  # not a store golive can read: nothing to keep
+    try:
+        return [(e.record, e.env, e.at) for e in old.records(PlanApproval, release=release)]
+    finally:
+        old.close()
 
 
 def _write_reports(store: Store, run_id: int, release: str, out_dir: Path, redact: Redactor) -> dict[str, str]:

@@ -291,6 +291,17 @@ def render_html(report: Report) -> str:
     if not report.gates:
         body.append('<p class="muted">No gate decision recorded.</p>')
 
+    if report.terraform_plans:
+        body.append("<h2>Terraform plans</h2>")
+        body.append(_table(["project", "plan sha256", "create", "update", "delete", "replace", "data-holding changes",
+                            "approved by", "from"], [
+            [_e(t.project), f"<code>{_e(t.sha256)}</code>", _e(t.creates), _e(t.updates), _e(t.deletes),
+             _e(t.replaces), f'<td class="{"warn" if t.data_changes else "pass"}">'
+                             f'{_e("; ".join(t.data_changes) or "none")}</td>',
+             _e(f"{t.approved_by} ({t.approver})" if t.approved_by else
+                f"nobody ({t.approver} needed)" if t.data_changes else "not needed"), _e(t.source)]
+            for t in report.terraform_plans]))
+
     body.append("<h2>Overrides</h2>")
     body.append(_table(["at", "guard or action", "by", "why", "project", "run"], [
         [_e(f.when(o.at)), _e(o.guard), _e(o.by or "unknown"), _e(o.why or ""), _e(o.project or ""),

@@ -115,6 +115,16 @@ def render_markdown(report: Report) -> str:
         if gate.reasons:
             out += ["Reasons:", "", *(f"- {markdown_item(r)}" for r in gate.reasons), ""]
 
+    if report.terraform_plans:
+        out += ["## Terraform plans", ""]
+        out += _table(["project", "plan sha256", "create", "update", "delete", "replace", "data-holding changes",
+                       "approved by", "from"],
+                      [[t.project, t.sha256, t.creates, t.updates, t.deletes, t.replaces,
+                        "; ".join(t.data_changes) or "none",
+                        (f"{t.approved_by} ({t.approver})" if t.approved_by else
+                         f"nobody ({t.approver} needed)" if t.data_changes else "not needed"), t.source]
+                       for t in report.terraform_plans])
+
     out += ["## Overrides", ""]
     out += _table(["at", "guard or action", "by", "why", "project", "run"],
                   [[f.when(o.at), o.guard, o.by or "unknown", o.why or "", o.project or "", o.run_id or ""]

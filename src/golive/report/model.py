@@ -47,6 +47,7 @@ from golive.evidence.plan_change import PlanChangeAccepted
 from golive.evidence.rollback import RollbackFailed, RollbackRecord, RolledBack, Undone
 from golive.evidence.runs import Availability, IncidentNote, RunNote, SoakVerdict, StepNote
 from golive.evidence.runs import Checkpoint as CheckpointRecord
+from golive.evidence.terraform import PlanApproval, TerraformPlanSummary
 from golive.store.store import Event, Run, Step, Store
 
 FAILED = "Failed"
@@ -291,6 +292,24 @@ class PlanChangeRow:
 
 
 @dataclass(frozen=True)
+class TerraformPlanRow:
+    """A project's Terraform plan as the gate weighed it: counts, data-holding deletes and replacements, its hash,
+    and who approved that hash (None: nobody, or no approval was needed)."""
+
+    at: datetime
+    project: str
+    sha256: str
+    source: str
+    creates: int
+    updates: int
+    deletes: int
+    replaces: int
+    data_changes: tuple[str, ...]  # "replace aws_dynamodb_table.tenants"
+    approver: str
+    approved_by: str | None
+
+
+@dataclass(frozen=True)
 class AvailabilityRow:
     url: str
     probes: int
@@ -337,6 +356,7 @@ class Report:
     overrides: tuple[OverrideRow, ...] = ()
     rehearsal: bool = False  # times are the virtual clock's only in a rehearsal
     holds: tuple[HoldRow, ...] = ()  # dependents a failure held, and its undos in order (depends_on)
+    terraform_plans: tuple[TerraformPlanRow, ...] = ()
 
     @property
     def duration_s(self) -> float | None:
@@ -351,6 +371,8 @@ class Report:
         data = _jsonable(self)
         assert isinstance(data, dict)
         data["duration_s"] = self.duration_s
+        if not self.terraform_plans:
+            del data["terraform_plans"]  # a release without Terraform reports as it did before the section existed
         return data
 
 
@@ -755,7 +777,22 @@ def build(store: Store, run_id: int | None, release: str) -> Report:
                                             key=lambda e: (e.at, e.id)))),
         rehearsal=bool(run.meta.get("rehearsal")) or any(a.rehearsal for a in approvals),
         holds=tuple(_holds([e for e in select(own_typed, Record) if isinstance(e.record, DependentsHeld | UndoDone)])),
+        terraform_plans=tuple(_terraform_plans(store, run.release, select(own_typed, TerraformPlanSummary))),
     )
+
+
+def _terraform_plans(store: Store, release: str, plans: list[Evidence[TerraformPlanSummary]]) -> list[TerraformPlanRow]:
+    approvals = [e.record for e in store.records(PlanApproval, release=release)]
+    rows = []
+    for e in plans:
+        plan = e.record
+        by = [a.by for a in approvals if a.sha256 == plan.sha256 and a.role == plan.approver]
+        rows.append(TerraformPlanRow(at=e.at, project=plan.project or plan.subject, sha256=plan.sha256,
+                                     source=plan.source, creates=plan.creates, updates=plan.updates,
+                                     deletes=plan.deletes, replaces=plan.replaces,
+                                     data_changes=tuple(plan.change_lines()), approver=plan.approver,
+                                     approved_by=by[-1] if by else None))
+    return rows
 
 
 def overrides_of(events: Iterable[Evidence[Record]]) -> list[OverrideRow]:

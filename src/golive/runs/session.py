@@ -148,6 +148,14 @@ def verify(services: Services, env: str) -> Driven:
     return drive(services, env, "verify", lambda: planner.build_verify(services.plan, env, found), restart=True)
 
 
+def terraform_plans(services: Services, env: str) -> Driven | None:
+    """The Terraform plans a gate weighs (``golive gate`` by hand): made once per release tag, waited for; None when
+    no project has ``terraform:``. A plan already made at the tag is weighed again, not made again."""
+    if not planner.terraform_steps(services.plan, env):
+        return None
+    return drive(services, env, "terraform", lambda: planner.terraform_steps(services.plan, env), wait_external=True)
+
+
 def tag(services: Services, env: str) -> Driven:
     """``golive tag``: the annotated release tag in every project's repository."""
     return drive(services, env, "tag", lambda: [planner.tag_step(services.plan)], restart=True)

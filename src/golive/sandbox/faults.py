@@ -6,6 +6,8 @@ Grammar (one ``--inject`` value each)::
     TARGET:throttles=5 (per minute)
     aws_down                    api_down    incident=P0@apis   (severity P0..P3)
     github:dispatch=lost|502    github:any=503|429|timeout    github:run=failure   (the local GitHub)
+    PROJECT:terraform=replace|delete|update:RESOURCE   the project's Terraform plan does that to the resource
+                                (a table or bucket name, or its address aws_dynamodb_table.tenants); no window
     any of the above + @WINDOW  (incident's @ names the affected group, which is also its anchor:
                                  incident=P0@apis+2m opens 2 minutes after the apis batch starts)
     TARGET:KIND=VALUE,version=canary|stable|all[@WINDOW]   which versions a targeted fault hurts
@@ -46,13 +48,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, cast
 
 from golive.errors import UsageError
 
-FaultKind = Literal["error_rate", "latency", "throttles", "aws_down", "api_down", "incident", "github"]
+FaultKind = Literal["error_rate", "latency", "throttles", "aws_down", "api_down", "incident", "github", "terraform"]
 TARGETED: tuple[FaultKind, ...] = ("error_rate", "latency", "throttles")
 VersionScope = Literal["canary", "stable", "all"]
 VERSION_SCOPES: tuple[VersionScope, ...] = ("canary", "stable", "all")
@@ -60,6 +62,8 @@ SEVERITIES = ("P0", "P1", "P2", "P3")
 # What the local GitHub can do wrong, by what it hits (see golive.sandbox.github_server).
 GITHUB_MODES: dict[str, tuple[str, ...]] = {"dispatch": ("lost", "502"), "any": ("503", "429", "timeout"),
                                             "run": ("failure",)}
+# What a project's Terraform plan in the sandbox may do to one of its resources (see sandbox/terraform_plans.py).
+TERRAFORM_ACTIONS = ("replace", "delete", "update")
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -133,6 +137,7 @@ class Fault:
     window: Window | None = None
     version: VersionScope | None = None
     scale: float | None = None
+    resource: str | None = None  # a terraform fault's resource (its ``mode`` is the action)
 
     @property
     def versions(self) -> VersionScope:
@@ -230,6 +235,8 @@ def parse_fault(text: str) -> Fault:
         raise _bad(text, body, "expected TARGET:KIND=VALUE, aws_down, api_down or incident=P0@GROUP")
     if not _NAME.match(target):
         raise _bad(text, target, "expected a function or project name")
+    if effect.startswith("terraform="):
+        return _terraform(text, target, effect.removeprefix("terraform="), at)
     effect, _, options = effect.partition(",")
     kind, eq, raw = effect.partition("=")
     if kind not in TARGETED:
@@ -247,6 +254,20 @@ def parse_fault(text: str) -> Fault:
                      version=_version(text, options) if options else None)
     return Fault(kind, text, target=target, value=_value(text, kind, raw), window=window,
                  version=_version(text, options) if options else None)
+
+
+def _terraform(text: str, project: str, raw: str, windowed: str) -> Fault:
+    """``PROJECT:terraform=ACTION:RESOURCE``: the project's next Terraform plan does ACTION to RESOURCE."""
+    if windowed:
+        raise _bad(text, "@", "a terraform fault has no window: it changes every plan the project makes")
+    action, colon, resource = raw.partition(":")
+    if action not in TERRAFORM_ACTIONS:
+        raise _bad(text, action or raw, f"expected terraform=ACTION:RESOURCE with ACTION one of "
+                                        f"{', '.join(TERRAFORM_ACTIONS)} (e.g. terraform=replace:tenants)")
+    if not colon or not resource or not _NAME.match(resource):
+        raise _bad(text, raw, "expected terraform=ACTION:RESOURCE, RESOURCE a table or bucket name or a resource "
+                              "address (e.g. terraform=replace:tenants)")
+    return Fault("terraform", text, target=project, mode=action, resource=resource)
 
 
 def _version(text: str, options: str) -> VersionScope:
@@ -267,6 +288,8 @@ class PlanNames:
     projects: frozenset[str]
     functions: frozenset[str]
     anchors: frozenset[str]  # phases and batches (an incident's group too); ``run`` is always known
+    # project -> the resources its sandbox Terraform plan has (names and addresses), for projects with terraform:
+    terraform: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 def check_faults(faults: Sequence[Fault], names: PlanNames) -> None:
@@ -276,6 +299,17 @@ def check_faults(faults: Sequence[Fault], names: PlanNames) -> None:
     """
     for fault in faults:
         if fault.text.strip().startswith("github:"):
+            continue
+        if fault.kind == "terraform":
+            resources = names.terraform.get(fault.target or "")
+            if resources is None:
+                with_tf = ", ".join(sorted(names.terraform)) or "none"
+                raise UsageError(f"bad fault '{fault.text}': project '{fault.target}' has no terraform: plan "
+                                 f"(projects with one: {with_tf})")
+            if fault.resource not in resources:
+                shown = ", ".join(sorted(r for r in resources if "." not in r)) or "none"
+                raise UsageError(f"bad fault '{fault.text}': {fault.target}'s plan has no resource "
+                                 f"'{fault.resource}' (resources: {shown})")
             continue
         if fault.kind == "incident" and fault.target != "run" and fault.target not in names.anchors:
             raise UsageError(f"bad fault '{fault.text}': unknown group '{fault.target}' "

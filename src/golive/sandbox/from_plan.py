@@ -61,10 +61,29 @@ def project_functions(plan: Plan, env: str) -> dict[str, list[str]]:
 
 
 def plan_names(plan: Plan) -> PlanNames:
-    """The projects, functions (in every environment), phases and batches a fault may name."""
+    """The projects, functions (in every environment), phases and batches, and Terraform resources a fault may
+    name."""
     functions = {fn for env in plan.environments for names in project_functions(plan, env).values() for fn in names}
     return PlanNames(projects=frozenset(plan.projects), functions=frozenset(functions),
-                     anchors=frozenset({*PHASES, *(b.name for b in plan.batches)}))
+                     anchors=frozenset({*PHASES, *(b.name for b in plan.batches)}),
+                     terraform=terraform_resource_names(plan))
+
+
+def terraform_resources(project: Project, env_vars: dict[str, str]) -> list[tuple[str, str]]:
+    """(type, name) of every resource a project's Terraform manages in the sandbox: its deploy's tables and buckets."""
+    tables, buckets = deployed_by_workflow(project, env_vars)  # a bucket is named by each check of it: once here
+    return list(dict.fromkeys([("aws_dynamodb_table", t) for t, _ in tables] + [("aws_s3_bucket", b) for b, _ in buckets]))
+
+
+def terraform_resource_names(plan: Plan) -> dict[str, frozenset[str]]:
+    """Per project with ``terraform:``, the names and addresses its sandbox plan has (in any environment)."""
+    out: dict[str, frozenset[str]] = {}
+    for name, project in plan.projects.items():
+        if project.terraform is None:
+            continue
+        found = {r for env in plan.environments for r in terraform_resources(project, variables(plan, env))}
+        out[name] = frozenset({n for _, n in found} | {f"{t}.{n}" for t, n in found})
+    return out
 
 
 def check_plan_faults(plan: Plan, faults: Sequence[str]) -> None:

@@ -55,10 +55,15 @@ def workflow_text(plan: Plan, env: str, project: Project) -> str:
     if file not in WITHOUT_CORRELATION:
         lines += ["    inputs:", "      golive_id:", "        description: correlation id sent by golive",
                   "        required: false"]
+    sha_input = project.terraform.sha_input if project.terraform is not None else None
+    if sha_input and file not in WITHOUT_CORRELATION:
+        lines += [f"      {sha_input}:", "        description: SHA-256 of the approved Terraform plan's JSON",
+                  "        required: true"]
     lines += [
         "permissions:",
         "  id-token: write",
         "  contents: read",
+        "  actions: read",
         "jobs:",
         "  deploy:",
         "    runs-on: ubuntu-latest",
@@ -69,13 +74,66 @@ def workflow_text(plan: Plan, env: str, project: Project) -> str:
         "        with:",
         f"          role-to-assume: {role}",
         f"          aws-region: {e.region}",
-        "      - name: Deploy",
-        "        run: terraform init && terraform apply -auto-approve",
     ]
+    if sha_input and project.terraform is not None and project.terraform.plan_workflow:
+        lines += apply_approved_lines(project.terraform.plan_workflow, project.terraform.artifact or "tfplan-json",
+                                      sha_input, indent="      ")
+    else:
+        lines += ["      - name: Deploy", "        run: terraform init && terraform apply -auto-approve"]
     for secret in other_secrets:
         lines += [f"      - name: Use {secret}", "        env:", f"          VALUE: ${{{{ secrets.{secret} }}}}",
                   "        run: echo configured"]
     return "\n".join(lines) + "\n"
+
+
+def apply_approved_lines(plan_workflow: str, artifact: str, sha_input: str, *, indent: str) -> list[str]:
+    """The steps of an apply job that applies the approved plan and refuses any other (docs/github-actions.md)."""
+    steps = [
+        "- name: Download the plan golive weighed",
+        "  env:",
+        "    GH_TOKEN: ${{ github.token }}",
+        "  run: |",
+        f"    run_id=$(gh run list --workflow {plan_workflow} --branch \"$GITHUB_REF_NAME\" --status success "
+        "--limit 1 --json databaseId --jq '.[0].databaseId')",
+        f"    gh run download \"$run_id\" --name {artifact} --dir plan",
+        "- name: Refuse any plan but the approved one",
+        "  env:",
+        f"    APPROVED: ${{{{ inputs.{sha_input} }}}}",
+        "  run: |",
+        "    actual=$(sha256sum plan/tfplan.json | cut -d' ' -f1)",
+        "    if [ \"$actual\" != \"$APPROVED\" ]; then",
+        "      echo \"::error::plan $actual is not the approved plan $APPROVED\"; exit 1",
+        "    fi",
+        "- name: Apply the approved plan",
+        "  run: terraform init && terraform apply plan/tfplan",
+    ]
+    return [indent + line for line in steps]
+
+
+def plan_workflow_text(plan: Plan, env: str, project: Project) -> str:
+    """The workflow that plans and uploads the plan with its JSON (what ``terraform.plan_workflow`` names)."""
+    e = plan.environments[env]
+    tf = project.terraform
+    assert tf is not None and tf.plan_workflow is not None
+    role_secrets = [s for s in project.secrets if "ROLE" in s]
+    role = "${{ secrets." + role_secrets[0] + " }}" if role_secrets and not project.role_arn_in_workflow else \
+        f"arn:aws:iam::{e.account}:role/2-1-bbws-tf-github-actions-{env}"
+    return "\n".join([
+        f"name: Terraform Plan - {env.upper()}",
+        "run-name: \"plan ${{ inputs.golive_id || github.ref_name }}\"",
+        "on:", "  workflow_dispatch:", "    inputs:", "      golive_id:",
+        "        description: correlation id sent by golive", "        required: false",
+        "permissions:", "  id-token: write", "  contents: read",
+        "jobs:", "  plan:", "    runs-on: ubuntu-latest", "    steps:",
+        "      - uses: actions/checkout@v4",
+        "      - name: Configure AWS credentials", "        uses: aws-actions/configure-aws-credentials@v4",
+        "        with:", f"          role-to-assume: {role}", f"          aws-region: {e.region}",
+        "      - name: Terraform plan", "        run: terraform init && terraform plan -out=tfplan",
+        "      - name: Plan as JSON", f"        run: terraform show -json tfplan > {tf.file or 'tfplan.json'}",
+        "      - name: Upload the plan", "        uses: actions/upload-artifact@v4", "        with:",
+        f"          name: {tf.artifact}", "          path: |", "            tfplan",
+        f"            {tf.file or 'tfplan.json'}",
+    ]) + "\n"
 
 
 def seed(server: GitHubServer, plan: Plan, env: str) -> None:
@@ -84,6 +142,8 @@ def seed(server: GitHubServer, plan: Plan, env: str) -> None:
         files = {"README.md": f"# {name}\n"}
         if project.deploy.github_workflow:
             files[f".github/workflows/{project.deploy.github_workflow}"] = workflow_text(plan, env, project)
+        if project.terraform is not None and project.terraform.plan_workflow:
+            files[f".github/workflows/{project.terraform.plan_workflow}"] = plan_workflow_text(plan, env, project)
         missing = set(plan.sandbox.missing_secrets.get(name, []))
         secrets = {s for s in project.secrets if s not in missing}
         server.add_repo(project.repo, files, secrets)
@@ -106,8 +166,9 @@ class DeployEffects:
 
     def __call__(self, repo: str, workflow: str, ref: str, inputs: dict[str, str], conclusion: str) -> None:
         project_name = self.by_repo.get(repo.lower())
-        if project_name is None or conclusion != "success":
-            return
+        if project_name is None or conclusion != "success" or \
+                workflow != self.plan.projects[project_name].deploy.github_workflow:
+            return  # not a deploy (a Terraform plan changes nothing)
         self.apply(project_name)
 
     def apply(self, project_name: str) -> None:

@@ -13,6 +13,11 @@ workflow file, and a scripted failure names the job and step that fail.
 When a run completes, ``on_completed`` is called so the sandbox can apply
 the deploy's effect to its AWS.
 
+A workflow given an artifact maker (``set_artifacts``: the sandbox's Terraform plan workflows) uploads
+what it makes when a run succeeds; the run's artifacts are listed and downloaded as GitHub's API serves
+them: the ``/zip`` endpoint answers 302 with a URL valid for a minute, which serves the zip archive without
+the token (as storage would).
+
 Test knobs are methods, not HTTP: answer dispatches with 204 (older API),
 reject ``return_run_details`` (GitHub Enterprise Server), rate-limit the
 next N requests, lose the answer to the next dispatch or tag ref after
@@ -34,11 +39,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import io
 import itertools
 import json
 import socket
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -55,6 +62,10 @@ from golive.providers.github_yaml import JobSpec, WorkflowFile, WorkflowFileErro
 from golive.sandbox.expressions import ExpressionError, render
 
 CompletedHook = Callable[[str, str, str, dict[str, str], str], None]
+# What a successful run of a workflow uploads: (repo, ref, inputs) -> {artifact name: {file name: bytes}}.
+ArtifactMaker = Callable[[str, str, dict[str, str]], dict[str, dict[str, bytes]]]
+BLOBS = "/_blobs/"  # where an artifact's zip is fetched from (GitHub redirects to storage; a URL valid a minute)
+BLOB_TTL = timedelta(minutes=1)
 DispatchMode = Literal["details", "no_content", "reject_details"]
 WORKFLOWS_DIR = ".github/workflows/"
 DOCS = "https://docs.github.com/rest"
@@ -144,6 +155,15 @@ class _Run:
     failure: tuple[str, str] | None
     cancelled_at: datetime | None = None
     hook_fired: bool = False
+    artifacts: list[_Artifact] = field(default_factory=list)
+
+
+@dataclass
+class _Artifact:
+    id: int
+    name: str
+    archive: bytes
+    created_at: datetime
 
 
 @dataclass
@@ -175,6 +195,9 @@ class GitHubServer:
         self._durations: dict[tuple[str, str], float] = {}
         self._failures: dict[tuple[str, str], _Failure] = {}
         self._dispatches: dict[tuple[str, str], int] = {}
+        self._artifact_makers: dict[tuple[str, str], ArtifactMaker] = {}
+        self._artifact_ids = itertools.count(3_000_000_001)
+        self._blobs: dict[str, tuple[int, datetime]] = {}  # token -> (artifact id, expires at)
         self._rate_limits: list[tuple[int, str, int]] = []
         self._lose: dict[str, tuple[float | None, int]] = {}
         self.requests: list[tuple[str, str, int]] = []
@@ -195,6 +218,9 @@ class GitHubServer:
             Rule("/repos/<owner>/<name>/actions/runs/<int:run_id>", endpoint="run", methods=["GET"]),
             Rule("/repos/<owner>/<name>/actions/runs/<int:run_id>/jobs", endpoint="jobs", methods=["GET"]),
             Rule("/repos/<owner>/<name>/actions/runs/<int:run_id>/cancel", endpoint="cancel", methods=["POST"]),
+            Rule("/repos/<owner>/<name>/actions/runs/<int:run_id>/artifacts", endpoint="artifacts", methods=["GET"]),
+            Rule("/repos/<owner>/<name>/actions/artifacts/<int:artifact_id>/<archive_format>", endpoint="download",
+                 methods=["GET"]),
             Rule("/repos/<owner>/<name>/actions/secrets", endpoint="secrets", methods=["GET"]),
             Rule("/repos/<owner>/<name>/actions/secrets/public-key", endpoint="public_key", methods=["GET"]),
             Rule("/repos/<owner>/<name>/actions/secrets/<secret>", endpoint="put_secret", methods=["PUT"]),
@@ -300,6 +326,10 @@ class GitHubServer:
         """Runs of this workflow dispatched from now on fail in ``job`` (default: the first) at ``step``."""
         self._failures[(full_name.lower(), workflow)] = _Failure(job, step)
 
+    def set_artifacts(self, full_name: str, workflow: str, maker: ArtifactMaker) -> None:
+        """Successful runs of this workflow upload what ``maker`` returns when they complete (zip archives)."""
+        self._artifact_makers[(full_name.lower(), workflow)] = maker
+
     def clear_failure(self, full_name: str, workflow: str) -> None:
         self._failures.pop((full_name.lower(), workflow), None)
 
@@ -358,6 +388,13 @@ class GitHubServer:
                         if status == "completed":
                             run.hook_fired = True
                             due.append((run, conclusion or "success"))
+            for run, conclusion in due:
+                maker = self._artifact_makers.get((run.repo, run.workflow_path.removeprefix(WORKFLOWS_DIR)))
+                if maker is not None and conclusion == "success":
+                    made = maker(run.repo, run.ref, dict(run.inputs))
+                    with self._lock:
+                        run.artifacts = [_Artifact(next(self._artifact_ids), name, _zip(files), self.clock.now())
+                                         for name, files in made.items()]
             if self.on_completed is not None:
                 for run, conclusion in due:
                     self.on_completed(run.repo, run.workflow_path.removeprefix(WORKFLOWS_DIR), run.ref,
@@ -380,6 +417,8 @@ class GitHubServer:
 
     def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
+        if request.path.startswith(BLOBS):  # storage, not the API: the URL is its own authorization
+            return self._blob(request.path.removeprefix(BLOBS))(environ, start_response)
         active = self._active()
         dispatching = request.method == "POST" and request.path.endswith("/dispatches")
         if ("any", "timeout") in active and not dispatching:
@@ -922,3 +961,58 @@ class GitHubServer:
                 "run_attempt": 1, "workflow_name": run.workflow_name, "head_branch": run.ref,
             })
         return self._json({"total_count": len(jobs), "jobs": jobs})
+
+    # -- endpoints: artifacts -----------------------------------------------------------------------------------
+
+    def _artifact_json(self, repo: _Repo, run: _Run, artifact: _Artifact) -> dict[str, Any]:
+        base = self._base(repo)
+        return {
+            "id": artifact.id, "node_id": f"MDg6QXJ0aWZhY3Q{artifact.id}", "name": artifact.name,
+            "size_in_bytes": len(artifact.archive), "url": f"{base}/actions/artifacts/{artifact.id}",
+            "archive_download_url": f"{base}/actions/artifacts/{artifact.id}/zip", "expired": False,
+            "created_at": _iso(artifact.created_at), "expires_at": _iso(artifact.created_at + timedelta(days=90)),
+            "updated_at": _iso(artifact.created_at),
+            "digest": "sha256:" + hashlib.sha256(artifact.archive).hexdigest(),
+            "workflow_run": {"id": run.id, "repository_id": repo.id, "head_repository_id": repo.id,
+                             "head_branch": run.ref, "head_sha": run.head_sha},
+        }
+
+    def _ep_artifacts(self, request: Request, repo: _Repo, body: Any, run_id: int) -> Response:
+        run = self._get_run(repo, run_id)
+        name = request.args.get("name")
+        found = [a for a in run.artifacts if name is None or a.name == name]
+        per_page = min(int(request.args.get("per_page", 30)), 100)
+        return self._json({"total_count": len(found),
+                           "artifacts": [self._artifact_json(repo, run, a) for a in found[:per_page]]})
+
+    def _ep_download(self, request: Request, repo: _Repo, body: Any, artifact_id: int,
+                     archive_format: str) -> Response:
+        if archive_format != "zip":
+            raise _ApiError(422, "Invalid archive_format: the archive format must be zip")
+        if not any(a.id == artifact_id for r in self._runs.values() if r.repo == repo.full_name.lower()
+                   for a in r.artifacts):
+            raise _ApiError(404, "Not Found")
+        token = _sha(repo.full_name, str(artifact_id), str(next(self._ids)))
+        self._blobs[token] = (artifact_id, self.clock.now() + BLOB_TTL)
+        response = Response(status=302, headers={"Location": f"{self.url}{BLOBS}{token}"})
+        self._rate_headers(response, remaining=4999)
+        return response
+
+    def _blob(self, token: str) -> Response:
+        with self._lock:
+            found = self._blobs.get(token)
+            if found is None or found[1] < self.clock.now():
+                return Response("AuthenticationFailed: the download URL expired or never existed", status=403,
+                                content_type="text/plain")
+            archive = next(a.archive for r in self._runs.values() for a in r.artifacts if a.id == found[0])
+        self.requests.append(("GET", BLOBS + "...", 200))
+        return Response(archive, status=200, content_type="application/zip")
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    """A zip archive of ``files`` as upload-artifact makes one; fixed dates, so the same files give the same bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in sorted(files.items()):
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), content)
+    return out.getvalue()

@@ -40,6 +40,7 @@ from golive.sandbox.moto_server import TOKEN_HEADER, SandboxServer
 from golive.sandbox.percentiles import on_read
 from golive.sandbox.provision import provision
 from golive.sandbox.spec import SandboxSpec
+from golive.sandbox.terraform_plans import TerraformPlans
 from golive.sandbox.traffic import InProcessSink, TrafficSimulator, moto_alias_reader
 from golive.sandbox.world_server import WorldControls, WorldServer
 
@@ -105,6 +106,10 @@ class SandboxWorld(WorldControls):
                                           queued_s=self.github_queued_s, running_s=self.github_running_s,
                                           faults=lambda at: github_faults_at(self._resolved(), at))
         seed(self.github_server, self.plan, self.target_env)
+        plans = TerraformPlans(self.plan, self.target_env, self.aws, self.faults)
+        for project in self.plan.projects.values():
+            if project.terraform is not None and project.terraform.plan_workflow:
+                self.github_server.set_artifacts(project.repo, project.terraform.plan_workflow, plans.artifacts)
         self.github_server.start()
         readers: dict[tuple[str, str], list[TrafficSimulator]] = {}
         for spec in self.specs:
@@ -285,9 +290,15 @@ class SandboxWorld(WorldControls):
                 if workflow:
                     dispatches[project.repo] = self.github_server.dispatch_count(project.repo, workflow)
         applied = list(self.effects.applied) if self.effects else []
-        runs = sum(len(self.github_server.runs(p.repo)) for p in self.plan.projects.values()
-                   if p.deploy.github_workflow) if self.github_server is not None else 0
-        return {"dispatches": dispatches, "runs": runs, "deploys_applied": applied, "now": self.clock.now().isoformat()}
+        runs = sum(1 for p in self.plan.projects.values() if p.deploy.github_workflow
+                   for r in self.github_server.runs(p.repo)
+                   if r["path"] == f".github/workflows/{p.deploy.github_workflow}") \
+            if self.github_server is not None else 0
+        plans = {p.repo: self.github_server.dispatch_count(p.repo, p.terraform.plan_workflow)
+                 for p in self.plan.projects.values() if p.terraform is not None and p.terraform.plan_workflow} \
+            if self.github_server is not None else {}
+        return {"dispatches": dispatches, "runs": runs, "deploys_applied": applied, "now": self.clock.now().isoformat(),
+                "plan_dispatches": plans}
 
 
 def _flusher(simulators: list[TrafficSimulator]) -> Callable[[frozenset[str] | None], None]:

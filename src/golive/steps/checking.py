@@ -109,6 +109,10 @@ def check_entries(plan: Plan, entries: list[CheckEntry], vars_: dict[str, str], 
                 if project.deploy.github_workflow is None:
                     continue
                 params: dict[str, Any] = {"repo": project.repo, "workflow": project.deploy.github_workflow}
+                sent = sorted({*project.deploy.inputs, *([project.terraform.sha_input] if project.terraform is not None
+                                                         and project.terraform.sha_input else [])})
+                if entry.kind == "github_workflow" and sent:
+                    params["inputs"] = sent
                 if entry.kind == "github_secrets":
                     if at_release_ref:
                         params["ref"] = project.deploy.ref or plan.version

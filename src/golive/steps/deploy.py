@@ -42,6 +42,7 @@ from golive.errors import GoliveError
 from golive.evidence.runs import DeployDispatched
 from golive.providers import shell
 from golive.steps.kind import StepKind, StepParams
+from golive.steps.terraform_gate import latest_summary, plan_approvals
 from golive.steps.workflow import dispatch_once, poll
 
 POLL_EVERY = timedelta(seconds=10)
@@ -56,7 +57,10 @@ def _workflow(ctx: StepContext, p: DeployParams) -> Outcome:
         ctx.state.update(state)
         ctx.save()
 
-    run_id = dispatch_once(github, ctx.state, p.repo, p.workflow, p.ref, p.inputs, record,
+    inputs = dict(p.inputs)
+    if p.plan_sha_input is not None:
+        inputs[p.plan_sha_input] = str(ctx.state["plan_sha256"])
+    run_id = dispatch_once(github, ctx.state, p.repo, p.workflow, p.ref, inputs, record,
                            timeout=timedelta(seconds=p.timeout_s))
     if run_id is None:
         return Wait(ctx.now + POLL_EVERY, "dispatched; waiting for GitHub to show the run")
@@ -194,6 +198,8 @@ class DeployParams(StepParams):
     workflow: str | None = None
     ref: str | None = None
     inputs: dict[str, Any] = Field(default_factory=dict)
+    plan_sha_input: str | None = None  # the input that receives the SHA-256 of the Terraform plan the gate weighed
+    terraform: bool = False  # the project has a Terraform plan: a data-losing one is not deployed unapproved
     # command
     argv: list[str] | None = None
     cwd: str | None = None
@@ -201,13 +207,42 @@ class DeployParams(StepParams):
 
 
 def describe(params: DeployParams) -> list[str]:
+    weighed = ["not before its Terraform plan is recorded, nor while the plan deletes or replaces data without its "
+               "approver's approval of that plan's SHA-256"] if params.terraform or params.plan_sha_input else []
     if params.method == "github_workflow":
-        return [f"POST /repos/{params.repo}/actions/workflows/{params.workflow}/dispatches ref={params.ref}",
+        sha = [f"input {params.plan_sha_input}: the SHA-256 of the Terraform plan the gate weighed"] \
+            if params.plan_sha_input else []
+        return [*weighed,
+                f"POST /repos/{params.repo}/actions/workflows/{params.workflow}/dispatches ref={params.ref}", *sha,
                 f"GET /repos/{params.repo}/actions/runs/{{run_id}} every 5-10 s until completed"]
-    return [" ".join(params.argv or [])]
+    return [*weighed, " ".join(params.argv or [])]
+
+
+def _weighed_plan(ctx: StepContext, p: DeployParams) -> Fail | None:
+    """The project's Terraform plan, chosen once (its hash kept in the step's state): the one the gate weighed. A
+    plan that deletes or replaces data is refused without its approval, whatever let this deploy start (a skipped
+    gate included); the workflow receives its hash, and the apply job refuses any other plan."""
+    if "plan_sha256" in ctx.state:
+        return None
+    summary = latest_summary(ctx.store, ctx.run.release, ctx.run.env, p.project)
+    if summary is None:
+        return Fail(f"no Terraform plan of {p.project} is recorded for {ctx.run.env} (its plan step makes it before "
+                    "the gate, or before the deploy)")
+    approved = any(a.role == summary.approver for a in plan_approvals(ctx.store, ctx.run.release, summary.sha256))
+    if summary.changes_data and not approved:
+        return Fail(f"the Terraform plan of {p.project} ({summary.sha256[:12]}) would "
+                    f"{'; '.join(summary.change_lines())}: not deployed without an approval by {summary.approver} "
+                    f"of plan sha256 {summary.sha256}")
+    ctx.state["plan_sha256"] = summary.sha256
+    ctx.save()
+    return None
 
 
 def run(ctx: StepContext, params: DeployParams) -> Outcome:
+    if params.terraform or params.plan_sha_input is not None:
+        refused = _weighed_plan(ctx, params)
+        if refused is not None:
+            return refused
     return _workflow(ctx, params) if params.method == "github_workflow" else _command(ctx, params)
 
 

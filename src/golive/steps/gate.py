@@ -2,8 +2,10 @@
 
 A gate is GO when every requirement holds: the required soaks passed, a
 preflight ran within the freshness limit with nothing left that prep cannot
-fix, no P0/P1 incident is open, no freeze window is in force, each required
-role approved (which confirms the checklist). Every item is kept with its
+fix, each Terraform plan deletes or replaces no data-holding resource unless
+its approver approved that plan's hash (``terraform_gate.py``), no P0/P1
+incident is open, no freeze window is in force, each required role approved
+(which confirms the checklist). Every item is kept with its
 evidence, so a NO-GO lists each reason, and the decision is stored.
 
 An approval is only accepted for a gate the plan has (or ``signoff``) and,
@@ -31,6 +33,7 @@ from golive.evidence.runs import Checkpoint, SecretSet, SoakVerdict
 from golive.plan.model import FreezeWindow, Plan
 from golive.steps.checking import check_context, preflight_checks, preflight_summary, sourced_secrets
 from golive.steps.kind import StepKind, StepParams
+from golive.steps.terraform_gate import TerraformGate, terraform_gates, terraform_item
 from golive.store.statuses import RunStatus
 from golive.store.store import Event, Store
 
@@ -223,7 +226,8 @@ def gate_params(plan: Plan, gate: str, env: str) -> GateParams:
                       freeze=freeze_spans(plan),
                       preflight=preflight_checks(plan, env)
                       if "preflight" in spec.requires and env in plan.environments else [],
-                      sourced_secrets=sourced_secrets(plan))
+                      sourced_secrets=sourced_secrets(plan),
+                      terraform=terraform_gates(plan) if "terraform" in spec.requires else [])
 
 
 def evaluate_gate(store: Store, plan: Plan, gate: str, env: str, now: datetime,
@@ -243,6 +247,8 @@ def decide(store: Store, release: str, params: GateParams, now: datetime, live_i
             items.append(_preflight_item(store, release, env, freshness, now))
         elif req.startswith("soak."):
             items.append(_soak_item(store, release, req.split(".", 1)[1]))
+        elif req == "terraform":
+            items += [terraform_item(store, release, env, gate, spec) for spec in params.terraform]
     items.append(_incident_item(store, release))
     items.append(_freeze_item(params.freeze, now))
     items += live_items or []
@@ -306,11 +312,14 @@ class GateParams(StepParams):
     freeze: list[FreezeSpan] = Field(default_factory=list)  # the plan's freeze windows
     preflight: list[dict[str, Any]] = Field(default_factory=list)  # what a stale preflight is run again with
     sourced_secrets: dict[str, list[str]] = Field(default_factory=dict)  # per project: secrets prep can set
+    terraform: list[TerraformGate] = Field(default_factory=list)  # projects whose Terraform plan is weighed
 
 
 def describe(params: GateParams) -> list[str]:
     fresh = human_duration(timedelta(seconds=params.freshness_s))
     return [*(f"requires {r}" + (f" (at most {fresh} old)" if r == "preflight" else "") for r in params.requires),
+            *(f"terraform {t.project}: its plan deletes or replaces no data-holding resource, or {t.approver} "
+              "approved that plan's SHA-256" for t in params.terraform),
             *(f"approval by role {r} (within {fresh})" for r in params.approvals),
             *(f"checklist: {c}" for c in params.checklist),
             *(f"freeze {w.start:%b %d %H:%M}–{w.end:%b %d %H:%M}: {w.reason}" for w in params.freeze)]

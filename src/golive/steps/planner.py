@@ -26,11 +26,12 @@ from golive.plan.dependencies import of_plan
 from golive.plan.model import CheckEntry, Plan, Project, SoakSpec, Window
 from golive.plan.undo import CommandUndo, RedeployUndo
 from golive.plan.variables import expand, variables
-from golive.steps import approval, canary, checks, deploy, deployed, prep, soak, tag, undo, uptime, window
+from golive.steps import approval, canary, checks, deploy, deployed, prep, soak, tag, terraform_plan, undo, uptime, window
 from golive.steps import gate as gate_kind
 from golive.steps.canary_params import ApiStageTarget
 from golive.steps.checking import check_entries, sourced_secrets
 from golive.store.store import StepSpec
+from golive.tfplan import DATA_TYPES
 
 PHASES = (
     "prerequisites", "soak", "gate", "prep", "checklist", "deploy", "dr", "validation", "prod_soak", "signoff",
@@ -108,11 +109,14 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
             params = deploy.DeployParams(
                 project=name, method="github_workflow", repo=project.repo, workflow=how.github_workflow,
                 ref=how.ref or plan.version, inputs=expand(how.inputs, vars_),
-                timeout_s=(how.timeout or timedelta(minutes=45)).total_seconds(), timeout_planned=how.timeout is not None)
+                timeout_s=(how.timeout or timedelta(minutes=45)).total_seconds(), timeout_planned=how.timeout is not None,
+                plan_sha_input=project.terraform.sha_input if project.terraform is not None else None,
+                terraform=project.terraform is not None)
         else:
             params = deploy.DeployParams(project=name, method="command", argv=expand(how.command, vars_), cwd=how.cwd,
                                          timeout_s=(how.timeout or timedelta(minutes=30)).total_seconds(),
-                                         timeout_planned=how.timeout is not None, idempotent=how.idempotent)
+                                         timeout_planned=how.timeout is not None, idempotent=how.idempotent,
+                                         terraform=project.terraform is not None)
         out.append(deploy.KIND.freeze(params, key=f"deploy.{name}", phase=phase, title=f"deploy {name}",
                                       group=group, lane=lane))
         if project.verify:
@@ -168,6 +172,7 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
     if include_soaks:
         for pre in plan.preprod_envs(env):
             steps += _soak_steps(plan, pre, plan.soak[pre], "soak")
+    steps += terraform_steps(plan, env)
     for gate_name, spec in plan.gates.items():
         if spec.env not in (None, env):
             continue
@@ -238,6 +243,32 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
                                           key="signoff", phase="signoff", title="final sign-off", group="signoff",
                                           lane="signoff"))
     return steps
+
+
+def terraform_steps(plan: Plan, env: str, *, phase: str = "gate", projects: set[str] | None = None) -> list[StepSpec]:
+    """Each project's Terraform plan, made at the release tag before the gate weighs it (its own group): before
+    the gate in a release, before the deploys in ``golive deploy`` (a plan already made at the tag is reused)."""
+    vars_ = variables(plan, env)
+    out: list[StepSpec] = []
+    for name, project in plan.projects.items():
+        tf = project.terraform
+        if tf is None or (projects is not None and name not in projects):
+            continue
+        common: dict[str, Any] = {"project": name, "tag": plan.version, "approver": tf.approver,
+                                  "data_types": list(dict.fromkeys([*DATA_TYPES, *tf.data_types])),
+                                  "timeout_s": tf.timeout.total_seconds()}
+        if tf.plan_workflow is not None:
+            params = terraform_plan.TerraformPlanParams(
+                **common, method="workflow", repo=project.repo, ref=project.ref,
+                tag_message=f"{plan.release} {plan.version}", workflow=tf.plan_workflow, artifact=tf.artifact,
+                file=tf.file, inputs=expand(tf.inputs, vars_))
+        else:
+            params = terraform_plan.TerraformPlanParams(**common, method="command",
+                                                        argv=expand(tf.plan_command, vars_), cwd=tf.cwd)
+        out.append(terraform_plan.KIND.freeze(params, key=f"terraform.{name}", phase=phase,
+                                              title=f"Terraform plan of {name} at {plan.version}",
+                                              group="terraform", lane=f"terraform.{name}"))
+    return out
 
 
 def validation_step(plan: Plan, env: str) -> StepSpec:
@@ -352,4 +383,6 @@ def build_deploy(plan: Plan, env: str, batch: str | None = None, project: str | 
             if project is not None and name != project:
                 continue
             steps += _project_steps(plan, env, name, plan.projects[name], f"batch.{b.name}", e.region, "deploy")
-    return steps
+    # A deploy sends the hash of its project's plan: made here when no gate made it at this tag before.
+    deployed = {str(s.params["project"]) for s in steps if s.kind == "deploy"}
+    return terraform_steps(plan, env, phase="deploy", projects=deployed) + steps

@@ -10,13 +10,28 @@ from typing import Any
 
 from golive.engine.outcome import Handler
 from golive.errors import UsageError
-from golive.steps import approval, canary, checks, deploy, deployed, gate, noop, prep, soak, tag, undo, uptime, window
+from golive.steps import (
+    approval,
+    canary,
+    checks,
+    deploy,
+    deployed,
+    gate,
+    noop,
+    prep,
+    soak,
+    tag,
+    terraform_plan,
+    undo,
+    uptime,
+    window,
+)
 from golive.steps.kind import StepKind
 from golive.store.store import StepSpec
 
 _ALL: list[StepKind[Any]] = [
     checks.KIND, approval.KIND, noop.KIND, soak.START, soak.CHECKPOINT, soak.END, gate.KIND, prep.KIND, tag.KIND,
-    deploy.KIND, canary.KIND, uptime.START, uptime.END, window.KIND, deployed.KIND,
+    deploy.KIND, canary.KIND, uptime.START, uptime.END, window.KIND, deployed.KIND, terraform_plan.KIND,
     undo.KIND,
 ]
 KINDS: dict[str, StepKind[Any]] = {k.name: k for k in _ALL}

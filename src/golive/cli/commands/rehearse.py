@@ -57,7 +57,20 @@ def rehearse(
         o.json({**result.summary, "reports": result.reports})
     else:
         _summary(o, result.summary, result.reports)
+        if result.status == "no_go":
+            _approval_hints(o, plan_path.absolute(), folder.absolute(), result.summary.get("terraform_unapproved", []),
+                            [g for g, spec in plan.gates.items() if "terraform" in spec.requires])
     raise typer.Exit(result.exit_code)
+
+
+def _approval_hints(o: Output, plan_path: Path, folder: Path, unapproved: list[dict[str, str]],
+                    gates: list[str]) -> None:
+    """How to approve each data-losing plan for the next rehearsal (it keeps this folder's plan approvals)."""
+    for plan in unapproved:
+        for gate in gates:
+            o.print(f"approve {esc(plan['project'])}'s plan for the next rehearsal: golive -f {esc(plan_path)} --db "
+                    f"sqlite:///{esc(folder / 'rehearsal.db')} approve {esc(gate)} --env {esc(plan['env'])} --role "
+                    f"{esc(plan['approver'])} --plan-sha {esc(plan['sha256'])} --by NAME")
 
 
 def _rehearse_attached(o: Output, plan_path: Path, env: str, sandbox: Path, inject: list[str],
@@ -82,6 +95,8 @@ def _summary(o: Output, s: dict[str, Any], reports: dict[str, str]) -> None:
     o.print(f"checkpoints: {cp['passed']}/{cp['evaluated']} passed")
     for failed in cp["failed"]:
         o.print(f"  [red]✗ {esc(failed)}[/red]")
+    for plan in s.get("terraform_plans", []):
+        o.print(f"terraform plan: {esc(plan)}")
     for decision in s["decisions"]:
         o.print(f"decision: {esc(decision)}")
     for canary in s["canaries"]:
