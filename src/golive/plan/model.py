@@ -374,6 +374,7 @@ class Undo(Model):
             raise ValueError("give exactly one of tag or command")
         if self.command is None and (self.cwd is not None or self.allow_data_loss is not None):
             raise ValueError("cwd and allow_data_loss apply to an undo command")
+        return self
 
 
 class TerraformSpec(Model):
