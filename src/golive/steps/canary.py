@@ -125,7 +125,8 @@ def _operator_command(ctx: StepContext, p: CanaryParams) -> tuple[str, dict[str,
     consumed = set(ctx.state.get("consumed", []))
     since = parse_instant(ctx.state["started_at"])
     for event in ctx.store.events(release=ctx.run.release, env=ctx.run.env, kind="operator", since=since):
-        if event.subject == p.project and event.id not in consumed and event.outcome in ("abort", "promote"):
+        if (event.subject == p.project and event.id not in consumed and event.outcome in ("abort", "promote")
+                and event.data.get("step") in (None, ctx.step.key)):
             ctx.state["consumed"] = [*consumed, event.id]
             ctx.save()
             return event.outcome or "", event.data
