@@ -59,9 +59,10 @@ from golive.analysis.judge import (
     config_from_analysis,
     judge,
 )
+from golive.analysis.look_fetch import LookSource, look_requests
 from golive.analysis.look_line import line as look_line
 from golive.analysis.measurement import MeasurementOutcome
-from golive.analysis.metrics import Fetch, Scope, SeriesRequest, floor_minute, parse_metric_def
+from golive.analysis.metrics import Fetch, MetricSource, Scope, SeriesRequest, floor_minute, parse_metric_def
 from golive.analysis.tails import fetch_tails
 from golive.analysis.trigger_look import look as look_triggers
 from golive.analysis.units import hours_or_minutes
@@ -331,7 +332,7 @@ def _judge_config(ctx: StepContext, p: CanaryParams) -> JudgeConfig | None:
     return config_from_analysis(p.analysis, sum(1 for step in p.steps if step.weight < 100))
 
 
-def _judge(ctx: StepContext, p: CanaryParams, source: CloudWatchLambdaSource, config: JudgeConfig, start: datetime, end: datetime,
+def _judge(ctx: StepContext, p: CanaryParams, source: MetricSource, config: JudgeConfig, start: datetime, end: datetime,
            final: bool) -> tuple[Judgement | None, str | None]:
     """Canary against stable over [start, end); only the metrics the judge uses are queried.
 
@@ -400,7 +401,7 @@ def _judge(ctx: StepContext, p: CanaryParams, source: CloudWatchLambdaSource, co
     return judge(canaries, stables, config, final=final), None
 
 
-def _history(ctx: StepContext, p: CanaryParams, source: CloudWatchLambdaSource) -> dict[str, dict[str, float]]:
+def _history(ctx: StepContext, p: CanaryParams, source: MetricSource) -> dict[str, dict[str, float]]:
     """The stable versions' calls and errors over ``analysis.history`` before the first shift, read once."""
     if "history" not in ctx.state:
         seconds = _seconds(p.analysis.get("history", 3600))
@@ -426,10 +427,14 @@ def _analyse(ctx: StepContext, p: CanaryParams, aws: Aws) -> tuple[str, str, dic
         or _health_trigger(ctx, p)
     if why:
         return "fail", f"trigger: {why}", evidence
-    source = CloudWatchLambdaSource(aws, ctx.services.clock, delay=delay, region=p.region)
     specs = _trigger_specs(ctx, p)
     versions = _versions(ctx)
     scopes = [Scope(fn, p.alias, v["canary"]) for fn, v in versions.items()]
+    config = _judge_config(ctx, p)
+    # One GetMetricData for the look's triggers, judge counts and first tail round (analysis/look_fetch.py).
+    source = LookSource(CloudWatchLambdaSource(aws, ctx.services.clock, delay=delay, region=p.region), bake_start, end)
+    source.prefetch(look_requests(specs, [(Scope(fn, p.alias, v["canary"]), Scope(fn, p.alias, v["stable"]))
+                                          for fn, v in versions.items()], config, first, bake_start, end))
     waiting: list[str] = []
     measured: list[dict[str, Any]] = []
     for trigger in look_triggers(specs, source, scopes, first, end):
@@ -450,7 +455,6 @@ def _analyse(ctx: StepContext, p: CanaryParams, aws: Aws) -> tuple[str, str, dic
             waiting.append(f"{trigger.name}: {result.overall.message}")
     if specs:
         evidence["triggers"] = measured
-    config = _judge_config(ctx, p)
     if config is None or not config.metrics:
         if waiting:
             return "inconclusive", "; ".join(waiting), evidence
