@@ -56,8 +56,8 @@ def rehearse(
         o.info(f"rehearsing {esc(plan.release)} {esc(plan.version)} → {esc(env)} from {esc(plan_path)} (seed {seed})")
     if sandbox is not None:
         if pause_speed is not None:
-            raise UsageError("--pause-speed slows a rehearsal in this process; with --sandbox the world's clock is the "
-                             "sandbox's (answer its pauses with golive --db on its rehearsal.db as it runs)")
+            raise UsageError("--pause-speed slows a rehearsal run in this process; it does not apply with --sandbox "
+                             "(the sandbox's world keeps its own clock)")
         _rehearse_attached(o, plan_path, env, sandbox, inject or [], until, accept)
     if pause_speed is not None and not o.json_mode:
         o.info(f"a paused canary waits for an answer: golive --db sqlite:///{esc(folder.absolute() / 'rehearsal.db')} "
