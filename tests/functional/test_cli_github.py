@@ -76,7 +76,7 @@ def test_prep_sets_the_missing_secrets_and_preflight_then_passes(sandbox: UserSa
     assert len(github) == 12 and {r["status"] for r in github if r["target"] != campaigns} == {"pass"}
     assert {row["status"] for row in data["secrets"]} == {"configured", "hard-coded"}
     # The seeded promote-prod.yml neither takes nor shows golive's correlation id: a warning, and the line to add.
-    # (A fresh sandbox has no hour of stable traffic yet: each canary's sample check warns that it cannot tell.)
+    # (The canaries' sample checks pass or warn by the sandbox's traffic; they are not this test's subject.)
     warned = {r["target"]: r["summary"] for r in results if r["status"] == "warn" and r["check"] != "canary_sample"}
     assert set(warned) == {"certificate kimmyai.io", campaigns}
     assert "run-name: ${{ inputs.golive_id || github.ref_name }}" in warned[campaigns]

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cli_user import (
+    GOLIVE,
     OWNER,
     PROD_ACCOUNT,
     PROD_PROFILE,
     UserSandbox,
+    copy_example,
     process_running,
     processes_mentioning,
     running_sandbox,
@@ -80,6 +84,54 @@ def test_preflight_passes_every_aws_check_and_shows_the_runbooks_secret_status(s
     assert failing == {("github_secrets", repo) for repo in (
         "2_1_bbws_dynamodb_schemas", "2_1_bbws_s3_schemas", "2_bbws_campaigns_lambda", "2_1_bbws_web_public")}
     assert data["passed"] is False and data["unreachable"] == []
+
+
+def test_plan_prints_each_canarys_expected_calls_and_detectable_effect_per_step(sandbox: UserSandbox) -> None:
+    """Issue 24: the sandbox has served an hour of stable traffic (CloudWatch by ExecutedVersion) when it is up, so
+    ``golive plan`` says what each criterion will get at each step and what the judge can catch."""
+    ran = sandbox.golive("plan", "--env", "prod", "--json")
+    assert ran.code == 0, ran.explain()
+    canaries = {s["key"]: s["sample"] for s in json.loads(ran.out)["steps"] if s["kind"] == "canary"}
+    assert set(canaries) >= {"canary.product_lambda", "canary.order_lambda", "canary.campaigns_lambda"}
+    for key, sample in canaries.items():
+        assert "error" not in sample, (key, sample)
+        lines = sample["lines"]
+        assert {line.split(": ", 2)[1].split(" at ")[1] for line in lines} == {"10%", "50%"}, lines
+        # Every trigger with a window and each judge metric, at each step: the calls expected and what decides.
+        for weight in ("10%", "50%"):
+            at = [line for line in lines if f" at {weight}: " in line]
+            assert len(at) == 4, at
+            assert any("trigger error_rate > 5% immediately: decides after" in line for line in at), at
+            assert any("trigger p95_duration > 5s for 15m: decides in its 15m window" in line for line in at), at
+            assert any("judge errors: decides" in line and "it catches errors x" in line for line in at), at
+            assert any("judge p95_duration: decides" in line and "of canary calls above stable p95 x1.1" in line
+                       for line in at), at
+        assert sample["cannot_decide"] == []
+    product = [line for line in canaries["canary.product_lambda"]["lines"] if " at 10%: trigger error_rate" in line]
+    found = re.search(r"([0-9.]+) calls per minute", product[0])
+    assert found is not None, product
+    calls = float(found.group(1))
+    assert 50 <= calls <= 70, product  # about 10% of the 600 calls a minute the plan's sandbox gives each function
+
+    text = sandbox.golive("plan", "--env", "prod")  # the same lines, under each canary step, for a person
+    assert text.code == 0, text.explain()
+    assert "could not look" not in text.out and "no traffic" not in text.out
+    assert "sample: product_lambda at 10%: trigger error_rate > 5% immediately: decides after" in text.out
+
+
+def test_preflight_flags_a_criterion_that_cannot_decide_naming_step_calls_and_window(sandbox: UserSandbox) -> None:
+    thin = copy_example(sandbox.plan.parent.parent / "thin")
+    thin.write_text(thin.read_text().replace("- error_rate > 5% immediately",
+                                             "- error_rate > 5% immediately min 20000 calls"))
+    done = subprocess.run([str(GOLIVE), "preflight", "--env", "prod", "--json", "-f", str(thin)], capture_output=True,
+                          text=True, env=sandbox.env, cwd=thin.parent, timeout=180, check=False)
+    assert done.returncode == 1, done.stderr
+    flagged = {r["target"]: r for r in json.loads(done.stdout)["results"] if r["check"] == "canary_sample"}
+    product = flagged["canary product_lambda"]
+    assert product["status"] == "warn", product
+    summary = product["summary"]
+    assert "product_lambda at 10%: trigger error_rate > 5% immediately min 20000 calls: cannot decide:" in summary
+    assert "needs 20000" in summary and "window would suffice" in summary, summary
 
 
 def test_deleting_the_lock_table_makes_preflight_fail_naming_it(sandbox: UserSandbox) -> None:

@@ -4,9 +4,11 @@ The fixtures were first written by the code as it was before issue 14's speed wo
 routing in process, kept connections, ...), and re-recorded (``GOLIVE_RECORD_EQUIVALENCE=1``) only where a
 rehearsal was meant to decide differently: last for issues 23, 24 and 27 (a failure's one write, triggers
 judged over each step's own minutes with the sample recorded at each shift, times with their zone, the
-prober's evidence kept, overrides and plan changes in the report). The cases: the bbws plan as shipped
-(healthy) and the short plan with the order canary failing (a rollback). Everything is compared except what the wall
-clock decides: the loopback ports the sandbox picked, the milliseconds an
+prober's evidence kept, overrides and plan changes in the report), then for issue 24's close (the sample's
+rate over the minutes that had traffic, no longer "cannot decide" on a PROD world 10 minutes old; the judge
+recording the stable's counts and the error test's tolerance; verdicts and p-values unchanged). The cases: the
+bbws plan as shipped (healthy) and the short plan with the order canary failing (a rollback). Everything is
+compared except what the wall clock decides: the loopback ports the sandbox picked, the milliseconds an
 HTTP probe took, and the folder the plan lives in. Floats are equal to a
 billionth (the last bit is the numerical library's, not the rehearsal's).
 """

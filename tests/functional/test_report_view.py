@@ -111,10 +111,24 @@ def test_the_faulty_canary_crosses_the_trigger_and_the_stable_version_does_not(r
     assert failed and "errors on" in failed[-1] and re.search(r"p=[0-9.e+-]+ &lt; [0-9.e+-]+", failed[-1])
 
 
-def test_healthy_canaries_show_the_p95_ratio_against_its_tolerance(rehearsed: Rehearsed) -> None:
-    p95 = _svgs(_sections(rehearsed.html)[("product_lambda", "af-south-1")])[2]
-    assert "tolerance" in "".join(t.findtext("title") or "" for t in p95.iter("line"))
-    assert len(list(p95.iter("circle"))) >= 3
+def test_healthy_canaries_show_the_tail_count_against_what_the_test_allows(rehearsed: Rehearsed) -> None:
+    body = _sections(rehearsed.html)[("product_lambda", "af-south-1")]
+    tail = _svgs(body)[2]
+    assert "canary calls above stable p95 ×1.1" in (tail.findtext("title") or "")
+
+    def points(name: str) -> dict[str, float]:
+        found = {}
+        for circle in tail.iter("circle"):
+            text = "".join(circle.itertext())
+            if text.startswith(f"{name} at "):
+                at, value = text.removeprefix(f"{name} at ").split(": ")
+                found[at] = float(value.replace(",", ""))
+        return found
+
+    above, allowed = points("canary calls above"), points("allowed")
+    assert len(above) >= 3 and set(above) == set(allowed)
+    assert all(above[at] <= allowed[at] for at in above), (above, allowed)  # promoted: never more than allowed
+    assert "more than allowed rolls back" in body and "tolerance ×" not in body
 
 
 def test_the_markdown_has_the_compact_rows_and_no_chart(rehearsed: Rehearsed) -> None:

@@ -99,11 +99,24 @@ class _Source:
 def test_reading_traffic_asks_once_for_the_stable_hour_and_reports_a_failure() -> None:
     end = datetime(2026, 1, 10, 12, tzinfo=UTC)
     scope = Scope("cart-0", "live", "3")
-    calls = SeriesRequest(scope, "invocations", "Sum", 3600)
-    source = _Source(Fetch(series={calls: Series(calls, ((end - timedelta(hours=1), 36000.0),))}))
+    calls = SeriesRequest(scope, "invocations", "Sum", 60)
+    hour = tuple((end - timedelta(minutes=m), 600.0) for m in range(60, 0, -1))
+    source = _Source(Fetch(series={calls: Series(calls, hour)}))
     found, error = read_traffic(source, [scope], end)
     assert error is None and found is not None
-    assert found.per_minute == {"cart-0": 600.0}
+    assert found.per_minute == {"cart-0": 600.0} and found.minutes == 60
     assert len(source.asked) == 4  # calls, errors, p50, p95 of one function, in one fetch
     failed, why = read_traffic(_Source(Fetch(error="cloudwatch:GetMetricData did not answer")), [scope], end)
     assert failed is None and why == "cloudwatch:GetMetricData did not answer"
+
+
+def test_a_world_younger_than_the_hour_is_read_over_the_minutes_it_has() -> None:
+    end = datetime(2026, 1, 10, 12, tzinfo=UTC)
+    busy, quiet = Scope("cart-0", "live", "3"), Scope("cart-1", "live", "3")
+    ten = tuple((end - timedelta(minutes=m), 600.0) for m in range(10, 0, -1))
+    late = ((end - timedelta(minutes=2), 6.0),)  # a quiet function's first call came late: the span is the world's
+    series = {SeriesRequest(busy, "invocations", "Sum", 60): ten, SeriesRequest(quiet, "invocations", "Sum", 60): late}
+    found, error = read_traffic(_Source(Fetch(series={r: Series(r, p) for r, p in series.items()})), [busy, quiet], end)
+    assert error is None and found is not None
+    assert found.minutes == 10
+    assert found.per_minute == {"cart-0": 600.0, "cart-1": 0.6}

@@ -261,6 +261,7 @@ class MetricResult:
     tolerance: float | None = None  # the relative change allowed (0.10: +10%)
     ratio: float | None = None  # tail: canary pNN / stable pNN over the window, for a person (not tested)
     quantile: float | None = None  # tail: the percentile whose tail was counted
+    stable_events: float | None = None  # count: the stable's events (history joined); tail: its calls above pNN
 
     def to_dict(self) -> dict[str, Any]:
         def clean(x: float | None) -> float | None:
@@ -272,7 +273,7 @@ class MetricResult:
                 "high": clean(self.high), "n_canary": self.n_canary, "n_stable": self.n_stable, "critical": self.critical,
                 "threshold": self.threshold, "expected": self.expected, "look": self.look,
                 "tolerance": self.tolerance, "ratio": clean(self.ratio), "quantile": self.quantile,
-                "history": self.history}
+                "history": self.history, "stable_events": self.stable_events}
 
 
 @dataclass(frozen=True)
@@ -336,7 +337,8 @@ def _count_result(policy: MetricPolicy, scope: str, strata: list[Stratum], alpha
                f"(allowed {t.ratio_bound:.2f}); p={t.p_value:.2g} {'<' if failed else '>='} {alpha:g}")
     return MetricResult(policy.name, scope, Outcome.FAILED if failed else Outcome.SUCCESSFUL, test_name, message,
                         p_value=t.p_value, alpha=alpha, statistic=float(t.canary_events), effect=t.ratio,
-                        n_canary=ce, n_stable=se, critical=policy.critical)
+                        n_canary=ce, n_stable=se, critical=policy.critical, tolerance=policy.tolerance,
+                        stable_events=sum(s.stable_events for s in strata))
 
 
 def _continuous_result(policy: MetricPolicy, canary: VersionSeries, stable: VersionSeries, config: JudgeConfig,
@@ -418,7 +420,8 @@ def _tail_result(policy: MetricPolicy, scope: str, quantile: float, tails: Seque
                         p_value=p_value, alpha=alpha, statistic=float(k), effect=share / expected,
                         low=low / expected, high=high / expected, n_canary=n, critical=policy.critical,
                         threshold=threshold, expected=expected, tolerance=policy.tolerance, quantile=quantile,
-                        ratio=_ratio(tails))
+                        ratio=_ratio(tails), n_stable=sum(t.stable_samples for t in usable),
+                        stable_events=sum(t.stable_above for t in usable))
 
 
 def _ratio(tails: Sequence[TailCount]) -> float | None:

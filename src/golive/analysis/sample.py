@@ -266,33 +266,39 @@ def _tail_share(calls: float, alpha: float) -> float | None:
 
 
 def traffic_requests(scopes: Sequence[Scope], minutes: int) -> list[SeriesRequest]:
-    """The series ``read_traffic`` asks for: per stable scope, calls, errors, p50 and p95 over one period."""
-    period = minutes * 60
+    """The series ``read_traffic`` asks for: per stable scope, calls and errors a minute, p50 and p95 over the span."""
+    span = minutes * 60
     return [SeriesRequest(scope, metric, stat, period) for scope in scopes
-            for metric, stat in (("invocations", "Sum"), ("errors", "Sum"), ("duration", "p50"), ("duration", "p95"))]
+            for metric, stat, period in (("invocations", "Sum", 60), ("errors", "Sum", 60),
+                                         ("duration", "p50", span), ("duration", "p95", span))]
 
 
 def read_traffic(source: MetricSource, scopes: Sequence[Scope], end: datetime,
                  minutes: int = 60) -> tuple[Traffic | None, str | None]:
-    """The stable scopes' traffic over the ``minutes`` before ``end`` (one fetch), or why it could not be read."""
+    """The stable scopes' traffic over the ``minutes`` before ``end`` (one fetch), or why it could not be read.
+
+    Calls are counted a minute, so a rate is over the minutes there was traffic to count: from the first minute
+    any of the scopes was called (a function or a world younger than the hour) to ``end``.
+    """
     start = end - timedelta(minutes=minutes)
     fetched = source.fetch(traffic_requests(scopes, minutes), start, end)
     if fetched.error:
         return None, fetched.error
 
-    def total(scope: Scope, metric: str, stat: str) -> float | None:
-        values = list(fetched.get(SeriesRequest(scope, metric, stat, minutes * 60)).values().values())
-        return sum(values) if stat == "Sum" else (values[-1] if values else None)
+    def series(scope: Scope, metric: str, stat: str, period: int) -> dict[datetime, float]:
+        return fetched.get(SeriesRequest(scope, metric, stat, period)).values()
 
+    firsts = [min(points) for scope in scopes if (points := series(scope, "invocations", "Sum", 60))]
+    observed = max(1, min(minutes, round((end - min(firsts)).total_seconds() / 60))) if firsts else minutes
     per_minute: dict[str, float] = {}
     errors: dict[str, float] = {}
     p50: dict[str, float] = {}
     p95: dict[str, float] = {}
     for scope in scopes:
-        per_minute[scope.function] = (total(scope, "invocations", "Sum") or 0.0) / minutes
-        errors[scope.function] = total(scope, "errors", "Sum") or 0.0
+        per_minute[scope.function] = sum(series(scope, "invocations", "Sum", 60).values()) / observed
+        errors[scope.function] = sum(series(scope, "errors", "Sum", 60).values())
         for into, stat in ((p50, "p50"), (p95, "p95")):
-            value = total(scope, "duration", stat)
-            if value is not None:
-                into[scope.function] = value / 1000.0
-    return Traffic(per_minute, float(minutes), errors, p50, p95), None
+            values = list(series(scope, "duration", stat, minutes * 60).values())
+            if values:
+                into[scope.function] = values[-1] / 1000.0
+    return Traffic(per_minute, float(observed), errors, p50, p95), None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from golive.runs.status import run_status
 from golive.sandbox.faults import ResolvedFault
 from golive.sandbox.from_plan import check_plan_faults
 from golive.sandbox.world import SandboxWorld
+from golive.steps.canary_inconclusive import PAUSED
 from golive.store.statuses import RunStatus, exit_code_of
 from golive.store.store import Store
 
@@ -62,6 +63,39 @@ class PacedClock:
         if delta > 0:
             time.sleep(delta / self.speed)
         self.clock.sleep_until(when)
+
+
+class PausingClock:
+    """A rehearsal's clock that slows to ``speed`` virtual seconds per wall second while a canary is paused.
+
+    A paused canary waits for a person (``golive promote --why`` or ``golive abort``, from another terminal, on
+    the rehearsal's store); a virtual clock would pass its ``pause_timeout`` before anyone could type. Outside
+    pauses the clock runs as ``clock`` does (as fast as the work allows, or paced).
+    """
+
+    CHUNK_S = 0.5  # wall seconds between looks at whether the pause is still on
+
+    def __init__(self, clock: Clock, speed: float, paused: Callable[[], bool]) -> None:
+        self.clock = clock
+        self.speed = speed
+        self.paused = paused
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def sleep_until(self, when: datetime) -> None:
+        while self.clock.now() < when and self.paused():
+            step = min(when, self.clock.now() + timedelta(seconds=self.CHUNK_S * self.speed))
+            time.sleep(self.CHUNK_S)
+            self.clock.sleep_until(step)
+        self.clock.sleep_until(when)
+
+
+def canary_paused(store: Store, release: str, env: str) -> bool:
+    """A canary of the release's active run is paused, waiting for an operator."""
+    run = store.active_run(release, env, "release")
+    return run is not None and any(s.kind == "canary" and s.state.get("phase") == PAUSED and s.ended_at is None
+                                   for s in store.steps(run.id))
 
 
 @dataclass
@@ -162,15 +196,17 @@ def summarize(store: Store, run_id: int, started: datetime, ended: datetime, wal
 
 
 def rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str] = (), seed: int = 7,
-             until: str | None = None, speed: float | None = None, out_dir: Path,
+             until: str | None = None, speed: float | None = None, pause_speed: float | None = None, out_dir: Path,
              notify: Notify | None = None) -> Rehearsal:
+    """The release rehearsed in this process. ``pause_speed``: while a canary is paused, virtual time runs at that
+    many virtual seconds per wall second, so an operator can answer it (``golive --db STORE promote``)."""
     with schedule.shown_in(plan.tz):
-        return _rehearse(plan, plan_dir, env, faults=faults, seed=seed, until=until, speed=speed, out_dir=out_dir,
-                         notify=notify)
+        return _rehearse(plan, plan_dir, env, faults=faults, seed=seed, until=until, speed=speed,
+                         pause_speed=pause_speed, out_dir=out_dir, notify=notify)
 
 
 def _rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str], seed: int, until: str | None,
-              speed: float | None, out_dir: Path, notify: Notify | None) -> Rehearsal:
+              speed: float | None, pause_speed: float | None, out_dir: Path, notify: Notify | None) -> Rehearsal:
     wall = time.perf_counter()
     check_plan_faults(plan, faults)
     world = SandboxWorld(plan, env, seed_value=seed, faults=faults, follow_release=True)
@@ -188,7 +224,9 @@ def _rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str], se
         for approval, approval_env, at in kept:
             store.append_record(approval, release=plan.release, env=approval_env, at=at)
         started = world.clock.now()
-        clock = world.clock if speed is None else PacedClock(world.clock, speed)
+        clock: Clock = world.clock if speed is None else PacedClock(world.clock, speed)
+        if pause_speed is not None:
+            clock = PausingClock(clock, pause_speed, lambda: canary_paused(store, plan.release, env))
         redact = Redactor()
         services = Services(plan=world.plan, store=store, clock=clock, aws_for=world.aws, github=world.github(),
                             http=httpx.Client(timeout=5.0), redact=redact, rehearsal=True, approver=AutoApprover(),

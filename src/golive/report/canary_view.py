@@ -1,57 +1,40 @@
 """The HTML report's canary section: a view a person reads in a minute, with the full numbers folded away.
 
-Per canary (a project in one region; a DR canary is its own section): the
-weight over time, the canary's error rate against the stable version's, and
-the canary's p95 against the stable's, each with its threshold drawn and the
-rollback marked; then one row per analysis (verdict, the metric and
-function that decided it, its p-value against the boundary); then, inside
-``<details>``, every result of every look and the canary's event timeline.
+Per canary (a project in one region; a DR canary is its own section): the weight over time, and for each of
+the judge's tests the quantity it decides on, with the value at which it rolls back and a short legend of the
+test (``report.decision_bounds`` recomputes that value from the look's recorded counts with the judge's own
+statistics): the error rate over the bake so far (canary, stable, and the rate the error test rejects at, with
+the fixed error_rate trigger drawn), and the canary calls above the stable's p95 × (1 + tolerance) against the
+most the tail test allows; each with the rollback marked. Then one row per analysis (verdict, the metric and
+function that decided it, its p-value against the boundary); then, inside ``<details>``, every result of every
+look and the canary's event timeline.
 
-What the evidence holds, and so what is drawn: each analysis records the
-judge's results over the bake so far (cumulative counts), not per-minute
-series. The error-rate lines are the differences between consecutive looks
-of a bake (the calls and errors of the minutes a look added), pooled over
-the project's functions; the stable version's errors come from the result's
-``stable_events`` where recorded, else from its message. Per-minute p95
-values of either version are not recorded at all: the p95 chart shows
-canary p95 ÷ stable p95 over the bake so far at each look (recorded with
-the latency tail test; a rank test's Hodges-Lehmann shift in older
-stores), for the function that slowed most, against the tolerance.
+Each analysis records the judge's results over the bake so far (cumulative counts), so each point is what that
+look decided on; the stable's errors come from the result's ``stable_events`` where recorded, else from its
+message. Results recorded before the judge kept the stable's counts draw no bound.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from golive.report import formatting as f
 from golive.report.charts import Chart, Marker, Series, Threshold, svg
+from golive.report.decision_bounds import error_bound, tail_allowed
 from golive.report.model import FAILED, Canary, CanaryStep
 from golive.textout import html_text
 
 CANARY = "#c2571a"
 STABLE = "#3b6fd8"
+BOUND = "#c62828"
 _STABLE_COUNTS = re.compile(r"vs stable (\d+(?:\.\d+)?) in (\d+(?:\.\d+)?)")
-_TOLERANCE = re.compile(r"tolerance \+(\d+(?:\.\d+)?)%")
 _RATE_THRESHOLD = re.compile(r"error_rate\s*(?:>|>=)\s*(\d+(?:\.\d+)?)%")
 
 
 def _e(text: object) -> str:
     return html_text(text)
-
-
-@dataclass(frozen=True)
-class Look:
-    """The pooled error counts of one analysis, cumulative over its bake."""
-
-    minute: float
-    bake: int
-    canary_events: float
-    canary_calls: float
-    stable_events: float | None
-    stable_calls: float
 
 
 def _stable_events(result: dict[str, Any]) -> float | None:
@@ -62,83 +45,72 @@ def _stable_events(result: dict[str, Any]) -> float | None:
     return float(found.group(1)) if found else None
 
 
-def _error_look(step: CanaryStep, minute: float, bake: int) -> Look | None:
-    """The pooled errors of a look: the judge's pooled result, else the sum of its per-function results."""
-    errors = [r for r in f.results_of(step) if r.get("metric") == "errors"]
-    pooled = [r for r in errors if str(r.get("scope", "")).startswith("pooled")]
-    chosen = pooled[:1] or errors
-    if not chosen:
-        return None
-    canary_events = [f.number(r.get("canary_events", r.get("statistic"))) for r in chosen]
-    if any(v is None for v in canary_events):
-        return None  # too little data: the judge recorded no count (a later look of the bake covers these minutes)
-    stable = [_stable_events(r) for r in chosen]
-    return Look(minute=minute, bake=bake, canary_events=sum(v or 0.0 for v in canary_events),
-                canary_calls=sum(f.number(r.get("n_canary")) or 0.0 for r in chosen),
-                stable_events=None if any(v is None for v in stable) else sum(v or 0.0 for v in stable),
-                stable_calls=sum(f.number(r.get("n_stable")) or 0.0 for r in chosen))
+def _decided(results: Sequence[dict[str, Any]], metric: str,
+             quantile: float | None = None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The result a look decided ``metric`` on (the project's pooled test, else its one function's, else the function
+    nearest rejection) and the look's per-function results of the metric (the strata of a pooled test)."""
+    found = [r for r in results if r.get("metric") == metric and r.get("statistic") is not None
+             and (quantile is None or f.number(r.get("quantile")) == quantile)]
+    pooled = [r for r in found if str(r.get("scope", "")).startswith("pooled")]
+    functions = [r for r in found if r not in pooled]
+    if pooled:
+        return pooled[0], functions
+    if not functions:
+        return None, []
+    return min(functions, key=lambda r: f.number(r.get("p_value")) or 1.0), []
 
 
-def error_rates(canary: Canary) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    """(canary, stable) error rate per look: the calls and errors each look added to its bake's cumulative counts."""
+def error_rates(canary: Canary) -> tuple[list[tuple[float, float]], list[tuple[float, float]], list[tuple[float, float]]]:
+    """Per look: the canary error rate over the bake so far, the stable's, and the canary rate the test rejects at."""
     start = f.canary_start(canary)
-    if start is None:
-        return [], []
-    looks: list[Look] = []
-    bake = 0
-    for step in canary.steps:
-        if step.outcome == "shifted":
-            bake += 1
-        elif step.outcome == "analysis":
-            look = _error_look(step, f.minutes_since(start, step.at), bake)
-            if look is not None:
-                looks.append(look)
     ours: list[tuple[float, float]] = []
     theirs: list[tuple[float, float]] = []
-    previous: Look | None = None
-    for look in looks:
-        same = previous is not None and previous.bake == look.bake and look.canary_calls >= previous.canary_calls
-        base = previous if same and previous is not None else None
-        calls = look.canary_calls - (base.canary_calls if base else 0.0)
-        if calls > 0:
-            ours.append((look.minute, (look.canary_events - (base.canary_events if base else 0.0)) / calls))
-        stable_calls = look.stable_calls - (base.stable_calls if base else 0.0)
-        if look.stable_events is not None and stable_calls > 0 and (base is None or base.stable_events is not None):
-            events = look.stable_events - (base.stable_events or 0.0 if base else 0.0)
-            theirs.append((look.minute, events / stable_calls))
-        previous = look
-    return ours, theirs
+    bound: list[tuple[float, float]] = []
+    if start is None:
+        return ours, theirs, bound
+    for step in canary.steps:
+        if step.outcome != "analysis":
+            continue
+        chosen, functions = _decided(f.results_of(step), "errors")
+        calls = f.number(chosen.get("n_canary")) if chosen else None
+        if chosen is None or not calls:
+            continue
+        minute = f.minutes_since(start, step.at)
+        ours.append((minute, (f.number(chosen.get("statistic")) or 0.0) / calls))
+        stable_events, stable_calls = _stable_events(chosen), f.number(chosen.get("n_stable"))
+        if stable_events is not None and stable_calls:
+            theirs.append((minute, stable_events / stable_calls))
+        rejects_at = error_bound(chosen, functions)
+        if rejects_at is not None:
+            bound.append((minute, rejects_at))
+    return ours, theirs, bound
 
 
-def p95_ratios(canary: Canary) -> tuple[list[tuple[float, float]], float | None]:
-    """Canary p95 ÷ stable p95 per look (the function that shifted most), and the tolerance as a ratio."""
+def tail_counts(canary: Canary, quantile: float = 0.95) -> tuple[list[tuple[float, float]], list[tuple[float, float]],
+                                                                   float | None]:
+    """Per look: the canary calls above the stable's pNN x (1 + tolerance) over the bake so far, the most the tail
+    test allows, and the tolerance."""
     start = f.canary_start(canary)
-    points: list[tuple[float, float]] = []
+    above: list[tuple[float, float]] = []
+    allowed: list[tuple[float, float]] = []
     tolerance: float | None = None
     if start is None:
-        return points, tolerance
+        return above, allowed, tolerance
     for step in canary.steps:
-        shifts = [(r, _p95_ratio(r)) for r in f.results_of(step) if r.get("metric") == "p95_duration"]
-        shifts = [(r, ratio) for r, ratio in shifts if ratio is not None]
-        if not shifts:
+        if step.outcome != "analysis":
             continue
-        worst, ratio = max(shifts, key=lambda found: found[1] or 0.0)
-        points.append((f.minutes_since(start, step.at), ratio or 1.0))
-        recorded = f.number(worst.get("tolerance"))  # a relative tolerance; "threshold" may be an absolute x
-        found = _TOLERANCE.search(str(worst.get("message") or ""))
-        if recorded is not None:
-            tolerance = 1.0 + recorded
-        elif found:
-            tolerance = 1.0 + float(found.group(1)) / 100
-    return points, tolerance
-
-
-def _p95_ratio(result: dict[str, Any]) -> float | None:
-    """Canary p95 ÷ stable p95 of one result: a tail test's recorded ratio (p95 only), a rank test's 1 + shift."""
-    if result.get("quantile") is not None:
-        return f.number(result.get("ratio")) if f.number(result.get("quantile")) == 0.95 else None
-    effect = f.number(result.get("effect"))
-    return None if effect is None else 1.0 + effect
+        metric = next((str(r.get("metric")) for r in f.results_of(step)
+                       if f.number(r.get("quantile")) == quantile), None)
+        chosen, functions = _decided(f.results_of(step), metric or "", quantile) if metric else (None, [])
+        if chosen is None:
+            continue
+        minute = f.minutes_since(start, step.at)
+        above.append((minute, f.number(chosen.get("statistic")) or 0.0))
+        most = tail_allowed(chosen, functions)
+        if most is not None:
+            allowed.append((minute, most))
+        tolerance = f.number(chosen.get("tolerance"))
+    return above, allowed, tolerance
 
 
 def weights(canary: Canary) -> list[tuple[float, float]]:
@@ -185,34 +157,42 @@ def _percent(value: float) -> str:
     return f"{value * 100:.3g}%"
 
 
+ERRORS_LEGEND = ("Canary errors ÷ canary calls over the bake so far (the project's functions pooled), the stable's "
+                 "rate (its history joined), and the canary rate at which the judge's test of two Poisson rates "
+                 "(canary ≤ stable × (1 + tolerance)) rolls back at that look's α; the red line is the error_rate "
+                 "trigger, judged on each minute window.")
+TAIL_LEGEND = ("Canary calls slower than the stable's p95 × (1 + tolerance) over the bake so far, against the most the "
+               "judge's count test allows at that look's α (a canary no worse than stable has 5% of its calls above "
+               "the stable's p95); more than allowed rolls back.")
+
+
 def charts(canary: Canary) -> list[Chart]:
-    """The three charts of a canary: weight, error rate, p95 ratio, each with the rollback marked."""
+    """The three charts of a canary: weight, the error test's rate and bound, the tail test's count and allowance."""
     rollback = rollback_minute(canary)
     markers = [Marker(f"rollback at +{rollback:g} min", rollback, kind="rollback")] if rollback is not None else []
     weight = weights(canary)
-    ours, theirs = error_rates(canary)
-    ratios, tolerance = p95_ratios(canary)
-    xs = [x for x, _ in [*weight, *ours, *theirs, *ratios]] + [m.x for m in markers]
+    ours, theirs, bound = error_rates(canary)
+    above, allowed, tolerance = tail_counts(canary)
+    xs = [x for x, _ in [*weight, *ours, *theirs, *bound, *above, *allowed]] + [m.x for m in markers]
     span = (0.0, max([*xs, 1.0]) + 0.5)
     rate = _rate_threshold(canary)
-
-    def ratio_text(v: float) -> str:
-        return f"×{v:.2f}"
+    over = f"stable p95 ×{1 + tolerance:g}" if tolerance is not None else "stable p95 × (1 + tolerance)"
 
     name = canary.title
     return [
         Chart(f"{name}: canary weight", [Series("weight", weight, CANARY, steps=True)], heading="weight",
               y_format=lambda v: f"{v:g}%", markers=markers, x_range=span, y_max=100.0,
               css_class="canary-chart weight"),
-        Chart(f"{name}: error rate, canary vs stable",
-              [Series("canary", ours, CANARY), Series("stable", theirs, STABLE, dashed=True)],
-              heading="error rate per look", y_format=_percent,
+        Chart(f"{name}: error rate over the bake so far, canary vs stable and the judge's bound",
+              [Series("canary", ours, CANARY), Series("stable", theirs, STABLE, dashed=True),
+               Series("rolls back above", bound, BOUND, dashed=True)],
+              heading="error rate, bake so far", y_format=_percent,
               thresholds=[Threshold("trigger", rate)] if rate is not None else [], markers=markers, x_range=span,
-              css_class="canary-chart errors", note="no error counts recorded"),
-        Chart(f"{name}: p95, canary ÷ stable", [Series("canary ÷ stable (worst function)", ratios, CANARY)],
-              heading="p95, canary ÷ stable", y_format=ratio_text,
-              thresholds=[Threshold("tolerance", tolerance)] if tolerance is not None else [],
-              markers=markers, x_range=span, css_class="canary-chart p95", note="no p95 comparison recorded"),
+              css_class="canary-chart errors", note="no error counts recorded", legend=ERRORS_LEGEND),
+        Chart(f"{name}: canary calls above {over}, and the most the judge allows",
+              [Series("canary calls above", above, CANARY), Series("allowed", allowed, BOUND, dashed=True)],
+              heading=f"calls above {over}", y_format=lambda v: f"{v:,.0f}", markers=markers, x_range=span,
+              css_class="canary-chart p95", note="no latency tail count recorded", legend=TAIL_LEGEND),
     ]
 
 
@@ -311,15 +291,16 @@ def section(canary: Canary) -> str:
     return (f'<section class="canary" data-project="{_e(canary.project)}"{region}>'
             f"<h3>{_e(canary.title)} {_badge(canary.outcome, _GOOD, _BAD)} "
             f'<span class="muted">{_e(summary)}</span></h3>'
-            '<div class="charts">' + "".join(f'<div class="chart">{svg(c)}</div>' for c in charts(canary)) + "</div>"
+            '<div class="charts">' + "".join(f'<div class="chart">{svg(c)}'
+                                             + (f'<p class="legend">{_e(c.legend)}</p>' if c.legend else "") + "</div>"
+                                             for c in charts(canary)) + "</div>"
             + _analyses(canary) + _details(canary, minute) + "</section>")
 
 
 def render_canaries(canaries: Sequence[Canary]) -> str:
     if not canaries:
         return '<p class="muted">No canary recorded.</p>'
-    note = ('<p class="muted">Error rates are per look (the calls a look added to its bake), pooled over the '
-            "project's functions; p95 is the judge's canary ÷ stable estimate for the function that shifted most "
-            "(per-minute p95 values are not recorded).</p>")
+    note = ('<p class="muted">Each chart draws what a test of the judge decides on, over the bake so far, with '
+            "the value at which it rolls back at that look.</p>")
     return note + "".join(section(c) for c in canaries)
 

@@ -68,6 +68,7 @@ class Chart:
     note: str = ""
     heading: str = ""  # the visible title, where the page around it already names the subject; else the title
     extra: Sequence[str] = field(default_factory=tuple)
+    legend: str = ""  # what the chart's test decides on and where it rolls back, for the text under the chart
 
 
 def nice_step(span: float, ticks: int = 4) -> float:

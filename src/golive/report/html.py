@@ -46,6 +46,7 @@ td.warn{background:#fff6e0}td.inconclusive{color:#6b7280;background:#f6f7f9}
 .badge.late{background:#fff1cc;color:#8a5a00}.badge.neutral{background:#eceff4;color:#3b4252}
 .muted{color:#6b7280}.charts{display:flex;flex-wrap:wrap;gap:14px}
 .chart{border:1px solid #d6dae3;border-radius:4px;padding:6px;background:#fff}
+.chart .legend{max-width:360px;margin:4px 0 0;font-size:11px;color:#4b5563}
 .bar{background:#e6e9ef;width:120px;height:10px;display:inline-block;vertical-align:middle;margin-right:6px}
 .bar span{display:block;height:10px;background:#3b6fd8}
 ul.reasons{margin:4px 0 12px;padding-left:20px}ul.reasons li{color:#a31515}

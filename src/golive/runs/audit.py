@@ -46,10 +46,19 @@ def hand_on_canary(services: Services, env: str, project: str, action: str, by: 
     """
     by = acting(services, env, by, required=False)
     run_id = action_run(services.store, services.plan.release, env)
-    event = rollback.operator(services, env, project, action, by, why, run_id=run_id)
+    event = rollback.operator(services, env, project, action, by, why, run_id=run_id,
+                              step=_running_canary(services.store, run_id, project))
     if action == "abort" and run_id is not None and _shifted(services.store, run_id, project):
         rollback.rollback(services, env, project, why=f"aborted by {by or 'an operator'}: {why or 'golive abort'}")
     return event
+
+
+def _running_canary(store: Store, run_id: int | None, project: str) -> str | None:
+    """The key of the project's canary step running now (a DR canary later in the run is not the one answered)."""
+    if run_id is None:
+        return None
+    return next((s.key for s in store.steps(run_id) if s.kind == "canary" and s.params.get("project") == project
+                 and s.started_at is not None and StepStatus(s.status).open), None)
 
 
 def _shifted(store: Store, run_id: int, project: str) -> bool:

@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -57,6 +57,7 @@ CONFIG_FILE = "aws-config"
 CREDENTIALS_FILE = "aws-credentials"
 LOG_FILE = "daemon.log"
 _BOOTSTRAP_KEY = "golive-sandbox-bootstrap"
+REALTIME_HISTORY = timedelta(hours=1)
 
 
 class ExtraService(Protocol):
@@ -356,8 +357,13 @@ def serve_world(state_dir: Path, plan_path: Path, env: str, *, seed: int, faults
     signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
     signal.signal(signal.SIGINT, lambda *_: stop_event.set())
     running_s = 240.0 if github_run_seconds is None else github_run_seconds
+    # A world that follows the wall clock is one golive's commands reach by hand, on the system clock: its time is
+    # now (not the plan's ``sandbox.start``, where a rehearsal begins), and it has served an hour already, so the
+    # CloudWatch a canary's sample reads holds the stable versions' last hour as production's would.
     world = SandboxWorld(load_plan(plan_path), env, seed_value=seed, faults=faults, github_running_s=running_s,
-                         github_queued_s=min(10.0, running_s), follow_release=follow_release).start()
+                         github_queued_s=min(10.0, running_s), follow_release=follow_release,
+                         start=datetime.now(UTC) if realtime else None,
+                         history=REALTIME_HISTORY if realtime else timedelta(0)).start()
     try:
         endpoint = world.moto.endpoint
         primary = [s for s in world.specs if s.region == world.plan.environments[s.environment].region]

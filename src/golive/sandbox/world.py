@@ -51,7 +51,7 @@ SANDBOX_TOKEN = "ghs_sandboxtoken000000000000000000000000"  # noqa: S105 - the l
 class SandboxWorld(WorldControls):
     def __init__(self, plan: Plan, target_env: str, *, start: datetime | None = None, seed_value: int = 7,
                  faults: Sequence[str] = (), github_running_s: float = 240.0, github_queued_s: float = 10.0,
-                 follow_release: bool = False) -> None:
+                 follow_release: bool = False, history: timedelta = timedelta(0)) -> None:
         self.source_plan = plan
         self.target_env = target_env
         self.clock = VirtualClock(start or plan.sandbox.start or DEFAULT_START)
@@ -77,6 +77,9 @@ class SandboxWorld(WorldControls):
         self.active: set[tuple[str, str]] = set()
         self._project_functions: tuple[Plan, dict[str, list[str]]] | None = None
         self._unhook: list[Callable[[], None]] = []
+        # Traffic already served before the world's first instant (the stable versions' last hour that
+        # ``golive plan`` and the canary's sample read): an environment in production has a past.
+        self.history = history
 
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> SandboxWorld:
@@ -126,6 +129,11 @@ class SandboxWorld(WorldControls):
         for (account_id, region), simulators in readers.items():
             self._unhook.append(on_read(account_id, region, _flusher(simulators)))
         self._place_faults()
+        if self.history > timedelta(0):
+            now = self.clock.now()
+            for spec, simulator in zip(self.specs, self.simulators, strict=True):
+                if not self.follow_release or (spec.environment, spec.region) in self.active:
+                    simulator.simulate(now - self.history, now)
         self.clock.on_advance(self._on_advance)
         return self
 

@@ -146,7 +146,8 @@ class Canary:
         ctx, p, s = self.ctx, self.p, self.s
         consumed = set(s.consumed)
         for event in ctx.store.events(release=ctx.run.release, env=ctx.run.env, kind="operator", since=s.started_at):
-            if event.subject == p.project and event.id not in consumed and event.outcome in ("abort", "promote"):
+            if (event.subject == p.project and event.id not in consumed and event.outcome in ("abort", "promote")
+                    and event.data.get("step") in (None, ctx.step.key)):
                 s.consumed = [*s.consumed, event.id]
                 self.save()
                 return event.outcome or "", event.data

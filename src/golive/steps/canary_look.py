@@ -18,6 +18,7 @@ from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec
 from golive.analysis.history import fetch_history
 from golive.analysis.judge import JudgeConfig, Judgement, MetricKind, TailCount, VersionSeries, config_from_analysis, judge
+from golive.analysis.look_fetch import LookSource, look_requests
 from golive.analysis.measurement import MeasurementOutcome
 from golive.analysis.metrics import Fetch, MetricSource, Scope, SeriesRequest, floor_minute, parse_metric_def
 from golive.analysis.tails import fetch_tails
@@ -153,9 +154,13 @@ def analyse(ctx: StepContext, p: CanaryParams, s: CanaryState, router: TrafficRo
     why = incident_trigger(ctx, p) or alarm_trigger(aws, p.triggers, s.alarms_at_start) or health_trigger(p, s)
     if why:
         return "fail", f"trigger: {why}", evidence
-    source = router.metrics(ctx.services.clock, delay)
     specs = trigger_specs(p)
-    scopes = [canary for canary, _stable in router.scopes(s.variants)]
+    pairs = router.scopes(s.variants)
+    scopes = [canary for canary, _stable in pairs]
+    config = None if s.moved else judge_config(p)  # at 100% there is no stable traffic to compare with
+    # One GetMetricData for the look's triggers, judge counts and first tail round (analysis/look_fetch.py).
+    source = LookSource(router.metrics(ctx.services.clock, delay), bake_start, end)
+    source.prefetch(look_requests(specs, pairs, config, first, bake_start, end))
     waiting: list[str] = []
     measured: list[dict[str, Any]] = []
     for trigger in look_triggers(specs, source, scopes, first, end):
@@ -176,7 +181,6 @@ def analyse(ctx: StepContext, p: CanaryParams, s: CanaryState, router: TrafficRo
             waiting.append(f"{trigger.name}: {result.overall.message}")
     if specs:
         evidence["triggers"] = measured
-    config = None if s.moved else judge_config(p)  # at 100% there is no stable traffic to compare with
     if config is None or not config.metrics:
         if waiting:
             return "inconclusive", "; ".join(waiting), evidence

@@ -193,12 +193,12 @@ def _stage_rollback(services: Services, env: str, project: str, api: ApiRef, reg
 
 
 def operator(services: Services, env: str, project: str, action: str, by: str | None, why: str | None, *,
-             run_id: int | None = None) -> int:
+             run_id: int | None = None, step: str | None = None) -> int:
     spec = _project(services, project)
     if not (spec.rollout and (spec.rollout.lambda_canary or spec.rollout.apigw_canary)):
         raise UsageError(f"{project} has no canary to {action}")
     if action == "promote" and not why:
         raise UsageError("promote needs --why \"...\" (it is recorded)")
-    return services.store.append_record(OperatorCommand(subject=project, outcome=action, by=by, why=why),
+    return services.store.append_record(OperatorCommand(subject=project, outcome=action, by=by, why=why, step=step),
                                         release=services.plan.release, env=env, at=services.clock.now(),
                                         run_id=run_id)

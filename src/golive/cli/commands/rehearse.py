@@ -14,6 +14,7 @@ import typer
 from golive.analysis.units import counted
 from golive.cli.common import AcceptPlanChangeOpt, accepted_change, note_text, out, require_sandbox, ws
 from golive.cli.output import Output, progress, styled
+from golive.errors import UsageError
 from golive.store.statuses import exit_code_of
 from golive.textout import rich as esc
 
@@ -26,6 +27,10 @@ def rehearse(
     until: Annotated[str | None, typer.Option("--until", help="stop after this phase (e.g. gate)")] = None,
     seed: Annotated[int, typer.Option("--seed", help="the traffic simulator's seed (same seed, same rehearsal)")] = 7,
     speed: Annotated[float | None, typer.Option("--speed", help="virtual seconds per wall second (to watch)")] = None,
+    pause_speed: Annotated[float | None, typer.Option(
+        "--pause-speed", min=0.001,
+        help="while a canary is paused, virtual seconds per wall second (1: as in production), so golive --db STORE "
+             "promote --why (or abort) from another terminal can answer it; without it a pause passes unanswered")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="where the report goes")] = None,
     sandbox: Annotated[Path | None, typer.Option(
         "--sandbox", help="drive a running sandbox daemon of this folder instead (resumable: run again to continue)")] = None,
@@ -50,9 +55,16 @@ def rehearse(
     if not o.json_mode:
         o.info(f"rehearsing {esc(plan.release)} {esc(plan.version)} → {esc(env)} from {esc(plan_path)} (seed {seed})")
     if sandbox is not None:
+        if pause_speed is not None:
+            raise UsageError("--pause-speed slows a rehearsal run in this process; it does not apply with --sandbox "
+                             "(the sandbox's world keeps its own clock)")
         _rehearse_attached(o, plan_path, env, sandbox, inject or [], until, accept)
+    if pause_speed is not None and not o.json_mode:
+        o.info(f"a paused canary waits for an answer: golive --db sqlite:///{esc(folder.absolute() / 'rehearsal.db')} "
+               f"promote PROJECT --why \"...\" (or abort)")
     result = run_rehearsal(plan, plan_path.absolute().parent, env, faults=inject or [], seed=seed, until=until,
-                           speed=speed, out_dir=folder, notify=None if o.json_mode else progress(o))
+                           speed=speed, pause_speed=pause_speed, out_dir=folder,
+                           notify=None if o.json_mode else progress(o))
     if o.json_mode:
         o.json({**result.summary, "reports": result.reports})
     else:

@@ -1,0 +1,84 @@
+"""A look's series asked for at once: the triggers, the judge's counts and the tail's first round in one fetch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from golive.analysis.criteria import parse_criterion
+from golive.analysis.evaluate import CriterionSpec
+from golive.analysis.judge import JudgeConfig
+from golive.analysis.look_fetch import LookSource, look_requests
+from golive.analysis.metrics import Fetch, Scope, Series, SeriesRequest, parse_metric_def
+
+START = datetime(2026, 1, 8, 7, 0, tzinfo=UTC)
+END = START + timedelta(minutes=5)
+PAIRS = [(Scope(f"fn-{i}", "live", "2"), Scope(f"fn-{i}", "live", "1")) for i in range(3)]
+
+
+class _Counting:
+    """A source that answers every request with one point a period and counts the fetches."""
+
+    def __init__(self, error: str | None = None) -> None:
+        self.fetches: list[tuple[list[SeriesRequest], datetime, datetime]] = []
+        self.error = error
+
+    def fetch(self, requests: Sequence[SeriesRequest], start: datetime, end: datetime) -> Fetch:
+        self.fetches.append((list(requests), start, end))
+        if self.error:
+            return Fetch(error=self.error)
+        series = {}
+        for r in requests:
+            stamps = []
+            at = start
+            while at + timedelta(seconds=r.period) <= end:
+                stamps.append((at, float(len(stamps) + 1)))
+                at += timedelta(seconds=r.period)
+            series[r] = Series(r, tuple(stamps))
+        return Fetch(series=series)
+
+    def window(self, length: timedelta) -> tuple[datetime, datetime]:
+        return END - length, END
+
+
+def _specs() -> list[CriterionSpec]:
+    return [CriterionSpec(parse_criterion(text), parse_metric_def(metric, name), trigger=True, min_calls=300)
+            for text, metric, name in (("error_rate > 5% immediately", "errors / invocations", "error_rate"),
+                                       ("p95_duration > 5s for 2m", "p95(duration)", "p95_duration"))]
+
+
+def test_a_look_asks_once_for_triggers_judge_counts_and_the_tails_first_round() -> None:
+    first = START + timedelta(minutes=1)
+    wanted = look_requests(_specs(), PAIRS, JudgeConfig(), first, START, END)
+    assert len(wanted) == len(set(wanted))
+    for canary, stable in PAIRS:
+        for scope in (canary, stable):
+            assert SeriesRequest(scope, "invocations", "Sum") in wanted
+            assert SeriesRequest(scope, "errors", "Sum") in wanted
+            assert SeriesRequest(scope, "duration", "SampleCount", 300) in wanted
+            assert SeriesRequest(scope, "duration", "p95", 300) in wanted
+        assert SeriesRequest(canary, "duration", "p95") in wanted  # the sustained latency trigger's minutes
+    source = _Counting()
+    look = LookSource(source, START, END)
+    look.prefetch(wanted)
+    assert len(source.fetches) == 1
+
+    trigger = look.fetch([SeriesRequest(PAIRS[0][0], "errors", "Sum")], first, END)
+    assert [t for t, _ in trigger.get(SeriesRequest(PAIRS[0][0], "errors", "Sum")).points] == \
+        [first + timedelta(minutes=m) for m in range(4)]  # the step's minutes, sliced from the bake's
+    tail = SeriesRequest(PAIRS[1][1], "duration", "p95", 300)
+    assert look.fetch([tail], START, END).get(tail).points == ((START, 1.0),)
+    assert len(source.fetches) == 1  # both served from the one fetch
+
+    other = SeriesRequest(PAIRS[0][0], "duration", "p95", 240)  # a whole window that is not the bake's
+    look.fetch([other], first, END)
+    ranks = [SeriesRequest(PAIRS[0][0], "duration", "PR(495:)", 300)]
+    look.fetch(ranks, START, END)
+    assert [f[0] for f in source.fetches[1:]] == [[other], ranks]
+
+
+def test_a_failed_look_fetch_is_every_readers_failure() -> None:
+    look = LookSource(_Counting(error="cloudwatch:GetMetricData did not answer"), START, END)
+    look.prefetch(look_requests(_specs(), PAIRS, JudgeConfig(), START, START, END))
+    fetched = look.fetch([SeriesRequest(PAIRS[0][1], "invocations", "Sum")], START, END)
+    assert fetched.error == "cloudwatch:GetMetricData did not answer"
