@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from golive.analysis.metrics import LAMBDA_NAMESPACE, Fetch, Series, SeriesRequest, floor_minute
+from golive.analysis.metrics import Fetch, Series, SeriesRequest, floor_minute
 from golive.clock import Clock
 from golive.errors import AwsError, AwsRequestError
 from golive.providers.aws import Aws
@@ -92,7 +92,7 @@ class CloudWatchLambdaSource:
 
 def _query(query_id: str, request: SeriesRequest) -> MetricDataQueryTypeDef:
     stat: MetricStatTypeDef = {
-        "Metric": {"Namespace": LAMBDA_NAMESPACE, "MetricName": request.cloudwatch_name,
+        "Metric": {"Namespace": request.scope.namespace, "MetricName": request.cloudwatch_name,
                    "Dimensions": [{"Name": d["Name"], "Value": d["Value"]} for d in request.scope.dimensions()]},
         "Period": request.period,
         "Stat": request.stat,

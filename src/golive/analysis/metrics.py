@@ -27,11 +27,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from golive.analysis.criteria import Criterion, Kind, Unit
 
 LAMBDA_NAMESPACE = "AWS/Lambda"
+CLOUDFRONT_NAMESPACE = "AWS/CloudFront"
 
 # golive's name for an AWS/Lambda metric -> (CloudWatch name, factor to base units)
 LAMBDA_METRICS: dict[str, tuple[str, float]] = {
@@ -41,6 +42,17 @@ LAMBDA_METRICS: dict[str, tuple[str, float]] = {
     "duration": ("Duration", 0.001),
     "concurrent_executions": ("ConcurrentExecutions", 1.0),
 }
+
+
+# The same golive names for a CloudFront distribution's viewer requests (``golive.analysis.cloudfront_metrics``):
+# CloudFront reports error *rates* in percent, so a source turns them into counts (requests x rate / 100).
+CLOUDFRONT_METRICS: dict[str, tuple[str, float]] = {
+    "invocations": ("Requests", 1.0),
+    "errors": ("5xxErrorRate", 1.0),
+    "client_errors": ("4xxErrorRate", 1.0),
+}
+
+Service = Literal["lambda", "cloudfront"]
 
 
 class Aggregation(StrEnum):
@@ -187,19 +199,40 @@ class Scope:
     These are AWS/Lambda's three dimension sets: ``FunctionName``; ``FunctionName`` + ``Resource``
     (``function:alias``); ``FunctionName`` + ``Resource`` + ``ExecutedVersion`` (how a canary
     version is told apart from the stable one behind a weighted alias).
+
+    With ``service="cloudfront"`` the scope is a CloudFront distribution (``function`` holds its id, ``role``
+    says ``staging`` or ``primary``): AWS/CloudFront's one dimension set, ``Region=Global`` +
+    ``DistributionId``.
     """
 
     function: str
     alias: str | None = None
     version: str | None = None
+    service: Service = "lambda"
+    role: str | None = None
 
     def __post_init__(self) -> None:
+        if self.service == "cloudfront":
+            if self.alias is not None or self.version is not None:
+                raise ValueError("a CloudFront scope is a distribution: no alias, no version")
+            return
         if self.version is not None and self.alias is None:
             raise ValueError("a version scope needs the alias it runs behind (Lambda publishes ExecutedVersion per Resource)")
 
+    @classmethod
+    def distribution(cls, distribution_id: str, role: str | None = None) -> Scope:
+        """A CloudFront distribution's scope (``role``: ``staging`` or ``primary``, shown in its label)."""
+        return cls(distribution_id, service="cloudfront", role=role)
+
+    @property
+    def namespace(self) -> str:
+        return CLOUDFRONT_NAMESPACE if self.service == "cloudfront" else LAMBDA_NAMESPACE
+
     @property
     def label(self) -> str:
-        """``fn``, ``fn:live`` or ``fn:live@7``."""
+        """``fn``, ``fn:live`` or ``fn:live@7``; ``staging distribution E2AB`` for CloudFront."""
+        if self.service == "cloudfront":
+            return f"{self.role} distribution {self.function}" if self.role else f"distribution {self.function}"
         text = self.function
         if self.alias is not None:
             text += f":{self.alias}"
@@ -208,6 +241,8 @@ class Scope:
         return text
 
     def dimensions(self) -> list[dict[str, str]]:
+        if self.service == "cloudfront":
+            return [{"Name": "Region", "Value": "Global"}, {"Name": "DistributionId", "Value": self.function}]
         dims = [{"Name": "FunctionName", "Value": self.function}]
         if self.alias is not None:
             dims.append({"Name": "Resource", "Value": f"{self.function}:{self.alias}"})
@@ -229,14 +264,18 @@ class SeriesRequest:
     period: int = 60
 
     def __post_init__(self) -> None:
-        if self.metric not in LAMBDA_METRICS:
+        if self.scope.service == "cloudfront":
+            if self.metric not in CLOUDFRONT_METRICS:
+                raise ValueError(f"no CloudFront metric for '{self.metric}' (known: {', '.join(CLOUDFRONT_METRICS)})")
+        elif self.metric not in LAMBDA_METRICS:
             raise ValueError(f"unknown Lambda metric '{self.metric}' (known: {_KNOWN})")
         if self.period < 60 or self.period % 60:
             raise ValueError(f"a period is a positive multiple of 60 seconds, not {self.period}")
 
     @property
     def cloudwatch_name(self) -> str:
-        return LAMBDA_METRICS[self.metric][0]
+        table = CLOUDFRONT_METRICS if self.scope.service == "cloudfront" else LAMBDA_METRICS
+        return table[self.metric][0]
 
     @property
     def label(self) -> str:

@@ -23,11 +23,15 @@ from golive.steps.kind import StepKind, StepParams
 
 
 def cloudfront_id(aws: Aws, comment: str) -> str | None:
-    """The id of the CloudFront distribution whose comment is ``comment`` (the runbook's --query)."""
+    """The id of the CloudFront distribution whose comment is ``comment`` (the runbook's --query).
+
+    A staging distribution (a continuous deployment's copy, ``Staging: true``) carries its primary's comment;
+    the id the site's deploy needs is the primary's.
+    """
     client = aws.client("cloudfront", region="us-east-1")
     answer = aws.call("cloudfront:ListDistributions", lambda: client.list_distributions())
     for item in answer.get("DistributionList", {}).get("Items", []) or []:
-        if item.get("Comment") == comment:
+        if item.get("Comment") == comment and not item.get("Staging"):
             return str(item["Id"])
     return None
 
