@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +16,9 @@ from golive.providers.aws import Aws
 from golive.routers.base import NothingNew, Variants
 from golive.routers.cloudfront import CloudFrontRouter, resolve_distribution
 from golive.sandbox.accounts import sandbox_aws
+from golive.sandbox.faults import parse_fault
 from golive.sandbox.moto_server import SandboxServer
+from golive.sandbox.site_traffic import SiteTrafficSimulator, site_projects
 
 _accounts = itertools.count(230000000001)
 
@@ -154,3 +156,51 @@ def test_metrics_are_the_two_distributions_requests_and_errors_from_their_rates(
     assert fetched.get(wanted[3]).total == pytest.approx(5.7)  # 950 x 0.2% x 3
     assert {q["namespace"] for q in fetched.queries} == {"AWS/CloudFront"}
     assert {q["dimensions"]["Region"] for q in fetched.queries} == {"Global"}
+
+
+def _site(account: str) -> SiteTrafficSimulator:
+    return SiteTrafficSimulator(account, rpm=600, error_rate=0.0002, seed=7,
+                                projects=site_projects({"PROD Frontend": ["web_public"]}))
+
+
+def _figures(router: CloudFrontRouter, variants: Sequence[Variants], start: datetime,
+             end: datetime) -> dict[str, tuple[float, float]]:
+    ((canary, stable),) = router.scopes(variants)
+    source = router.metrics(VirtualClock(end + timedelta(minutes=5)), timedelta(minutes=1))
+    wanted = {s.role or "": (SeriesRequest(s, "invocations", "Sum"), SeriesRequest(s, "errors", "Sum"))
+              for s in (canary, stable)}
+    fetched = source.fetch([r for pair in wanted.values() for r in pair], start, end)
+    assert fetched.error is None
+    return {role: (fetched.get(calls).total, fetched.get(errors).total) for role, (calls, errors) in wanted.items()}
+
+
+def test_the_sites_viewers_follow_the_policy_and_a_deploy_fault_hurts_staging_only(aws: Aws) -> None:
+    account = aws.target.account or ""
+    primary = _primary(aws)
+    router = _router(aws, primary)
+    variants = router.discover().changed
+    site = _site(account)
+    t0 = datetime(2026, 1, 10, 10, 0, tzinfo=UTC)
+    site.set_faults([parse_fault("web_public:error_rate=5%@deploy").resolve({"deploy": t0}) or _never()])
+    router.route_header(variants)
+    site.simulate(t0, t0 + timedelta(minutes=10))
+    header = _figures(router, variants, t0, t0 + timedelta(minutes=10))
+    assert 10 <= header["staging"][0] <= 80  # the smoke tests and probes only: a few requests a minute
+    assert 5000 <= header["primary"][0] <= 7000  # every viewer
+    router.set_weight(variants, 15.0)
+    t1 = t0 + timedelta(minutes=10)
+    site.simulate(t1, t1 + timedelta(minutes=20))
+    weighted = _figures(router, variants, t1, t1 + timedelta(minutes=20))
+    (staging_calls, staging_errors), (primary_calls, primary_errors) = weighted["staging"], weighted["primary"]
+    assert staging_calls / (staging_calls + primary_calls) == pytest.approx(0.15, abs=0.01)
+    assert staging_errors / staging_calls == pytest.approx(0.05, abs=0.01)
+    assert primary_errors / primary_calls < 0.002
+    router.restore(variants)
+    t2 = t1 + timedelta(minutes=20)
+    site.simulate(t2, t2 + timedelta(minutes=5))
+    after = _figures(router, variants, t2, t2 + timedelta(minutes=5))
+    assert after["staging"] == (0.0, 0.0) and after["primary"][0] > 2500
+
+
+def _never() -> Any:
+    raise AssertionError("the fault's anchor is known")

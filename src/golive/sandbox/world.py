@@ -38,6 +38,7 @@ from golive.sandbox.moto_lambda import LambdaWriter
 from golive.sandbox.moto_server import TOKEN_HEADER, SandboxServer
 from golive.sandbox.percentiles import on_read
 from golive.sandbox.provision import provision
+from golive.sandbox.site_traffic import SiteTrafficSimulator, site_projects
 from golive.sandbox.spec import SandboxSpec
 from golive.sandbox.traffic import InProcessSink, TrafficSimulator, moto_alias_reader
 from golive.sandbox.world_server import WorldControls, WorldServer
@@ -62,6 +63,7 @@ class SandboxWorld(WorldControls):
         self.world_server = WorldServer(self, token=self.moto.token)
         self.github_server: GitHubServer | None = None
         self.simulators: list[TrafficSimulator] = []
+        self.site: SiteTrafficSimulator | None = None  # the target environment's CloudFront viewers
         self.effects: DeployEffects | None = None
         self.specs: list[SandboxSpec] = []
         self.plan = plan
@@ -115,6 +117,7 @@ class SandboxWorld(WorldControls):
             readers.setdefault((spec.account_id, spec.region), []).append(simulator)
         for (account_id, region), simulators in readers.items():
             self._unhook.append(on_read(account_id, region, _flusher(simulators)))
+        self.site = self._site_traffic()
         self._place_faults()
         self.clock.on_advance(self._on_advance)
         return self
@@ -158,6 +161,22 @@ class SandboxWorld(WorldControls):
             }
             aws.call("cloudfront:CreateDistribution", lambda c=config: client.create_distribution(DistributionConfig=c))  # type: ignore[misc]
 
+    def _site_traffic(self) -> SiteTrafficSimulator | None:
+        """Viewers of the target environment's distributions, found by the comments the plan's secrets name."""
+        comments: dict[str, list[str]] = {}
+        for name, project in self.plan.projects.items():
+            for source in project.secrets.values():
+                if source is not None and source.cloudfront_comment:
+                    comments.setdefault(source.cloudfront_comment, []).append(name)
+        if not comments:
+            return None
+        from golive.analysis.units import parse_percent
+
+        traffic = self.plan.sandbox.traffic
+        return SiteTrafficSimulator(self.plan.environments[self.target_env].account, rpm=traffic.rpm,
+                                    error_rate=parse_percent(traffic.error_rate), seed=self.seed,
+                                    projects=site_projects(comments))
+
     # -- access ---------------------------------------------------------------
     def aws(self, env: str, region: str | None = None) -> Aws:
         e = self.plan.environments[env]
@@ -177,6 +196,9 @@ class SandboxWorld(WorldControls):
             for spec, simulator in zip(self.specs, self.simulators, strict=True):
                 if not self.follow_release or (spec.environment, spec.region) in self.active:
                     simulator.simulate(old, new)
+            target = (self.target_env, self.plan.environments[self.target_env].region)
+            if self.site is not None and (not self.follow_release or target in self.active):
+                self.site.simulate(old, new)
             resolved = self._resolved()
             self.moto.set_down(aws_down_at(resolved, new))
 
@@ -203,6 +225,8 @@ class SandboxWorld(WorldControls):
         resolved = self._resolved()
         for simulator in self.simulators:
             simulator.set_faults(resolved)
+        if self.site is not None:
+            self.site.set_faults(resolved)
 
     def resolved_faults(self) -> list[ResolvedFault]:
         return self._resolved()
@@ -242,6 +266,8 @@ class SandboxWorld(WorldControls):
         for spec, simulator in zip(self.specs, self.simulators, strict=True):
             if (spec.environment, spec.region) == key:
                 simulator.skip_until(at)
+        if self.site is not None and key == (self.target_env, self.plan.environments[self.target_env].region):
+            self.site.skip_until(at)
 
     def api_down(self, env: str, api: str) -> bool:
         now = self.clock.now()
