@@ -312,7 +312,8 @@ def _overlap(a: dict[str, Any], b: dict[str, Any]) -> str | None:
 
 def _cloudfront_canaries(located: Located, plan: Plan) -> None:
     """CloudFront's own limits on a site's canary: 15% at most before promotion, a distribution golive can find."""
-    from golive.routers.cloudfront import DISTRIBUTION_ID, MAX_WEIGHT
+    from golive.providers.cloudfront import DISTRIBUTION_ID
+    from golive.providers.cloudfront import MAX_STAGING_WEIGHT as MAX_WEIGHT
 
     for name, project in plan.projects.items():
         canary = project.rollout.cloudfront_canary if project.rollout else None

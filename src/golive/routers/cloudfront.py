@@ -34,14 +34,14 @@ from golive.analysis.metrics import MetricSource, Scope
 from golive.clock import Clock
 from golive.errors import GoliveError, UsageError
 from golive.providers.aws import Aws
+from golive.providers.cloudfront import DISTRIBUTION_ID, MAX_STAGING_WEIGHT, REGION, distribution_by_comment
 from golive.routers.base import Discovery, NothingNew, Split, Variants
 
 KIND = "cloudfront"
-MAX_WEIGHT = 15.0  # "Maximum percentage of traffic you can send to a staging distribution ...: 15%"
+MAX_WEIGHT = MAX_STAGING_WEIGHT
 HEADER_PREFIX = "aws-cf-cd-"
 DEFAULT_HEADER = "aws-cf-cd-golive"
-CLOUDFRONT_REGION = "us-east-1"
-DISTRIBUTION_ID = re.compile(r"^E[A-Z0-9]{5,}$")
+CLOUDFRONT_REGION = REGION
 
 
 class ReadBackMismatch(GoliveError):
@@ -300,9 +300,7 @@ def resolve_distribution(aws: Aws, name: str, source: Mapping[str, Any] | None) 
     if source.get("value"):
         return str(source["value"])
     if source.get("cloudfront_comment"):
-        from golive.steps.prep import cloudfront_id
-
-        found = cloudfront_id(aws, str(source["cloudfront_comment"]))
+        found = distribution_by_comment(aws, str(source["cloudfront_comment"]))
         if found is None:
             raise UsageError(f"no CloudFront distribution has the comment '{source['cloudfront_comment']}' ({name})")
         return found
