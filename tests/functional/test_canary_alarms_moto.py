@@ -4,11 +4,8 @@ not implemented there.)"""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any
-
 from golive.providers.aws import Aws, AwsTarget
-from golive.steps.canary import _alarm_trigger
+from golive.steps.canary_signals import alarm_trigger
 
 REGION = "eu-west-1"
 
@@ -25,12 +22,11 @@ def test_named_and_new_alarm_triggers_from_one_read(moto_reset: str) -> None:
     def state(name: str, value: str) -> None:
         cw.set_alarm_state(AlarmName=name, StateValue=value, StateReason="test")
 
-    p = SimpleNamespace(triggers=[{"alarm": "bbws-data-corruption"}, {"alarms": "new", "allow": ["bbws-order-*"]}])
-    ctx: Any = SimpleNamespace(state={"alarms_at_start": ["bbws-legacy-queue"]})
+    triggers: list[dict[str, object]] = [{"alarm": "bbws-data-corruption"}, {"alarms": "new", "allow": ["bbws-order-*"]}]
 
     def trigger() -> str | None:
         calls.clear()
-        why = _alarm_trigger(ctx, p, aws)  # type: ignore[arg-type]
+        why = alarm_trigger(lambda: aws, triggers, ["bbws-legacy-queue"])
         assert calls == ["DescribeAlarms"], calls
         return why
 
@@ -42,6 +38,6 @@ def test_named_and_new_alarm_triggers_from_one_read(moto_reset: str) -> None:
     assert trigger() == "new alarm in ALARM since the start: bbws-checkout"
     state("bbws-data-corruption", "ALARM")
     assert trigger() == "alarm bbws-data-corruption in ALARM"
-    p.triggers = [{"alarm": "bbws-data-corruption"}]
+    triggers[:] = [{"alarm": "bbws-data-corruption"}]
     state("bbws-data-corruption", "OK")
     assert trigger() is None  # without `alarms: new`, the new alarm is nobody's trigger

@@ -17,7 +17,7 @@ from typing import Any
 from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.judge import config_from_analysis
-from golive.analysis.metrics import Scope, floor_minute
+from golive.analysis.metrics import MetricSource, Scope, floor_minute
 from golive.analysis.sample import Sample, Shape, Step, TriggerNeed, plan_samples, read_traffic
 from golive.analysis.units import parse_duration
 from golive.clock import Clock
@@ -72,13 +72,22 @@ def read_sample(aws: Aws, clock: Clock, params: Mapping[str, Any],
 
     ``stable`` is the versions a started canary recorded; without it the aliases are read.
     """
-    shape = shape_of(params)
     try:
         versions = dict(stable) if stable is not None else stable_versions(aws, params)
-        delay = timedelta(seconds=shape.delay_s)
-        source = CloudWatchLambdaSource(aws, clock, delay=delay, region=params.get("region"))
-        scopes = [Scope(fn, str(params["alias"]), version) for fn, version in versions.items()]
-        traffic, error = read_traffic(source, scopes, floor_minute(clock.now() - delay))
+    except GoliveError as exc:
+        return [], str(exc)
+    delay = timedelta(seconds=shape_of(params).delay_s)
+    source = CloudWatchLambdaSource(aws, clock, delay=delay, region=params.get("region"))
+    scopes = [Scope(fn, str(params["alias"]), version) for fn, version in versions.items()]
+    return sample_from(source, clock, params, scopes)
+
+
+def sample_from(source: MetricSource, clock: Clock, params: Mapping[str, Any],
+                scopes: Sequence[Scope]) -> tuple[list[Sample], str | None]:
+    """``read_sample`` over a metric source and the stable variants' scopes (a canary's router gives both)."""
+    shape = shape_of(params)
+    try:
+        traffic, error = read_traffic(source, scopes, floor_minute(clock.now() - timedelta(seconds=shape.delay_s)))
     except GoliveError as exc:
         return [], str(exc)
     if traffic is None:

@@ -33,6 +33,8 @@ class CanaryVersions(CanaryRecord):
     outcome: str | None = "versions"
     versions: Versions = field(default_factory=dict)
     region: str | None = None
+    unchanged: Mapping[str, str] | None = field(default=None, metadata=OMIT)  # target -> the version left alone
+    moved: str | None = field(default=None, metadata=OMIT)  # the deploy moved the traffic itself, in one line
 
 
 @register

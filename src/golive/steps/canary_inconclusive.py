@@ -22,12 +22,12 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from golive.analysis.units import format_duration, parse_duration
-from golive.clock import parse_instant
 from golive.engine.context import StepContext
 from golive.evidence.canary import CanaryInconclusive
+from golive.steps.canary_state import CanaryState, Phase
 
 Choice = Literal["pause", "rollback", "promote"]
-PAUSED = "paused"
+PAUSED = Phase.PAUSED
 
 
 @dataclass(frozen=True)
@@ -50,16 +50,22 @@ def choice(analysis: dict[str, Any]) -> Choice:
     return found if found in ("pause", "rollback", "promote") else "pause"  # type: ignore[return-value]
 
 
-def apply(ctx: StepContext, project: str, analysis: dict[str, Any], why: str, *, outage: bool = False) -> Action:
+def _save(ctx: StepContext, state: CanaryState) -> None:
+    state.store(ctx.state)
+    ctx.save()
+
+
+def apply(ctx: StepContext, state: CanaryState, project: str, analysis: dict[str, Any], why: str, *,
+          outage: bool = False) -> Action:
     """Apply the plan's ``on_inconclusive`` to a canary that could not decide (``why``), and record it.
 
     ``outage``: the metrics did not answer; a ``promote`` then waits until they answer again.
     """
     chosen = choice(analysis)
-    weight = float(ctx.state.get("weight", 0.0))
+    weight = state.weight
     if outage and chosen == "promote":
-        ctx.state["outage"] = why
-        ctx.save()
+        state.outage = why
+        _save(ctx, state)
         return Action("wait", f"{why}; on_inconclusive: promote goes on only once AWS answers again")
     reason = f"{why}; the plan says on_inconclusive: {chosen}"
     until = None
@@ -67,21 +73,24 @@ def apply(ctx: StepContext, project: str, analysis: dict[str, Any], why: str, *,
         until = ctx.now + timedelta(seconds=_seconds(analysis.get("pause_timeout"), 1800.0))
         reason = (f"{why}; paused at {weight:g}% (on_inconclusive: pause): waiting for golive promote --why or "
                   f"golive abort until {until:%H:%M %Z}, then rolling back")
-        ctx.state.update(phase=PAUSED, paused_at=ctx.now.isoformat(), pause_until=until.isoformat(), pause_reason=why)
-    ctx.state.pop("outage", None)
-    ctx.save()
+        state.phase, state.paused_at, state.pause_until, state.pause_reason = Phase.PAUSED, ctx.now, until, why
+    if state.outage is not None:
+        state.outage = None
+        state.model_fields_set.discard("outage")
+    _save(ctx, state)
     ctx.record(CanaryInconclusive(subject=project, project=project, weight=weight, choice=chosen, reason=reason,
                                   until=until.isoformat() if until else None))
     return Action(chosen, reason, until)
 
 
-def paused(ctx: StepContext, analysis: dict[str, Any]) -> Action:
+def paused(ctx: StepContext, state: CanaryState, analysis: dict[str, Any]) -> Action:
     """A paused canary at this wake: still waiting for an operator, or rolling back after ``pause_timeout``."""
-    until = parse_instant(ctx.state["pause_until"])
-    weight = float(ctx.state.get("weight", 0.0))
+    assert state.pause_until is not None
+    until = state.pause_until
+    weight = state.weight
     if ctx.now >= until:
         waited = format_duration(timedelta(seconds=_seconds(analysis.get("pause_timeout"), 1800.0)))
         return Action("rollback", f"paused at {weight:g}% for {waited} and nobody answered (golive promote --why or "
-                                  f"golive abort): {ctx.state.get('pause_reason')}")
+                                  f"golive abort): {state.pause_reason}")
     return Action("pause", f"paused at {weight:g}%: waiting for golive promote --why or golive abort until "
-                           f"{until:%H:%M %Z} ({ctx.state.get('pause_reason')})", until)
+                           f"{until:%H:%M %Z} ({state.pause_reason})", until)

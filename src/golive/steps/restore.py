@@ -3,8 +3,9 @@
 Whoever asks (a canary's own failure, a batch's compensation, a failed validation, ``golive rollback``)
 restores through ``restore``; nothing else in golive points an alias back. What restores is a ``Router``:
 something that splits traffic between stable and new versions and can put all of it back on stable,
-confirmed by reading it back (``LambdaAliases`` first; an API Gateway stage or a CloudFront distribution
-would be another). The policy is one: when AWS does not answer, wait the environment's ``retry.every`` and
+confirmed by reading it back: a ``TrafficRouter`` (``routers/``: a Lambda alias, an API Gateway stage, a
+CloudFront distribution) with the variants it routes (``Routed``; ``lambda_aliases`` builds one for a Lambda
+alias). The policy is one: when AWS does not answer, wait the environment's ``retry.every`` and
 try again, at most ``retry.attempts`` times (``engine/retry.py``'s budget, each try announced as a
 ``retry``), then ``RetriesExhausted`` (exit 3; whoever asked has saved its intent, so running the same
 command again restores again); never forward. Outside a step (``golive rollback``, a compensation) this
@@ -28,7 +29,8 @@ from golive.errors import GoliveError
 from golive.errors import unanswered as no_answer
 from golive.evidence.rollback import RollbackFailed, RolledBack
 from golive.providers.aws import Aws
-from golive.providers.lambdas import LambdaClient
+from golive.routers.base import TrafficRouter, Variants
+from golive.routers.lambda_alias import LambdaAliasRouter, variants_of
 
 Notify = Callable[[str, dict[str, Any]], None]
 
@@ -45,16 +47,28 @@ class Router(Protocol):
 
 
 @dataclass(frozen=True)
-class LambdaAliases:
-    """A project's Lambda functions' alias: ``UpdateAlias`` to the stable version with the routing cleared."""
+class Routed:
+    """A ``TrafficRouter`` with the variants it routes: what ``restore`` puts back on stable.
 
-    aws: Aws
-    alias: str
-    versions: Mapping[str, Mapping[str, str]]
+    Each target's confirmed state is kept as the router read it back (``Split.detail``: for a Lambda alias
+    ``{function, alias, version, weights}``, as every ``RolledBack`` recorded it), else the split itself.
+    """
+
+    router: TrafficRouter
+    variants: tuple[Variants, ...]
+
+    @property
+    def versions(self) -> Mapping[str, Mapping[str, str]]:
+        return {v.target: {"stable": v.stable, "canary": v.canary} for v in self.variants}
 
     def restore(self) -> tuple[float, list[dict[str, Any]]]:
-        seconds, confirmed = LambdaClient(self.aws).restore(self.versions, self.alias)
-        return seconds, [state.to_dict() for state in confirmed]
+        seconds, confirmed = self.router.restore(self.variants)
+        return seconds, [dict(split.detail) or split.to_dict() for split in confirmed]
+
+
+def lambda_aliases(aws: Aws, alias: str, versions: Mapping[str, Mapping[str, str]]) -> Routed:
+    """A project's Lambda functions' alias, to put on each function's stable version with the routing cleared."""
+    return Routed(LambdaAliasRouter(lambda: aws, alias, {"names": sorted(versions)}), variants_of(versions))
 
 
 @dataclass(frozen=True)

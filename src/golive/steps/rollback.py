@@ -29,7 +29,7 @@ from golive.plan.variables import expand, variables
 from golive.providers import shell
 from golive.providers.lambdas import LambdaClient
 from golive.steps.canary import KIND as CANARY
-from golive.steps.restore import Ask, LambdaAliases, Waiting, restore
+from golive.steps.restore import Ask, Waiting, lambda_aliases, restore
 
 
 def _project(services: Services, project: str) -> Any:
@@ -57,7 +57,7 @@ def after_failed_validation(ctx: StepContext, reason: str, result: dict[str, Any
             continue
         params = CANARY.parse(step.params)
         why = f"validation failed after promotion: {reason}"
-        router = LambdaAliases(ctx.services.aws(ctx.run.env, params.region), params.alias, step.state["versions"])
+        router = lambda_aliases(ctx.services.aws(ctx.run.env, params.region), params.alias, step.state["versions"])
         record = restore(router, Ask(project=params.project, reason=why, asked_by="validation", region=params.region,
                                      from_weight=100.0), waiting=None)
         ctx.record(record)
@@ -116,7 +116,7 @@ def rollback(services: Services, env: str, project: str, *, full: bool = False, 
         # A canary still running must not shift the traffic forward again on its next pass: it reads this.
         services.store.append_record(OperatorCommand(subject=project, outcome="abort", by=None, why=why),
                                      release=release, env=env, at=now())
-        record = restore(LambdaAliases(aws, canary.alias, versions),
+        record = restore(lambda_aliases(aws, canary.alias, versions),
                          Ask(project=project, reason=why, asked_by="operator", region=region, from_weight=from_weight),
                          waiting=Waiting.of(services, env))
         services.store.append_record(record, release=release, env=env, at=now())
