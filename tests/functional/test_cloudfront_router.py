@@ -58,7 +58,7 @@ def _config(aws: Aws, distribution: str) -> tuple[dict[str, Any], str]:
 
 
 def _router(aws: Aws, primary: str) -> CloudFrontRouter:
-    return CloudFrontRouter(aws, primary, "/releases/v1.0.0")
+    return CloudFrontRouter(lambda: aws, primary, "/releases/v1.0.0")
 
 
 def test_discover_copies_a_staging_distribution_with_the_new_build_and_leaves_the_primary_alone(aws: Aws) -> None:
@@ -129,8 +129,8 @@ def test_the_primary_is_found_by_its_comment_not_its_staging_copy(aws: Aws) -> N
     primary = _primary(aws, comment="PROD Frontend")
     _router(aws, primary).discover()
     assert resolve_distribution(aws, "CLOUDFRONT_DISTRIBUTION_ID_PROD", {"cloudfront_comment": "PROD Frontend"}) == primary
-    with pytest.raises(UsageError, match="neither a CloudFront distribution id"):
-        resolve_distribution(aws, "WHATEVER", None)
+    with pytest.raises(UsageError, match="no CloudFront distribution has the comment 'Staging Frontend'"):
+        resolve_distribution(aws, "CLOUDFRONT_DISTRIBUTION_ID_PROD", {"cloudfront_comment": "Staging Frontend"})
 
 
 def test_metrics_are_the_two_distributions_requests_and_errors_from_their_rates(aws: Aws) -> None:

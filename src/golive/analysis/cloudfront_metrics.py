@@ -7,7 +7,8 @@ in us-east-1 only, under ``AWS/CloudFront`` with the dimensions ``Region=Global`
 ``invocations`` / ``errors`` / ``client_errors`` Sum requests on a distribution's scope by reading those series
 through CloudWatch (``CloudWatchLambdaSource``'s batching, in us-east-1) and turning each minute's rate into a
 count: errors = requests x rate / 100. A rate without a request count in the same minute counts nothing.
-An ``Average`` request on an error metric is passed through as the rate itself.
+Any other request (``Requests``, a rate as an ``Average``, ``OriginLatency`` percentiles, an additional
+metric) is passed through as CloudWatch answers it.
 """
 
 from __future__ import annotations
@@ -41,21 +42,26 @@ class CloudFrontSource:
         for request in requests:
             if request.scope.service != "cloudfront":
                 return Fetch(error=f"{request.label}: not a CloudFront distribution's metric")
-            raw.append(SeriesRequest(request.scope, "invocations", "Sum", request.period))
-            if request.metric != "invocations":
-                raw.append(SeriesRequest(request.scope, request.metric, "Average", request.period))
+            if _derived(request):
+                raw += [SeriesRequest(request.scope, "invocations", "Sum", request.period),
+                        SeriesRequest(request.scope, request.metric, "Average", request.period)]
+            else:
+                raw.append(request)
         fetched = self.raw.fetch(raw, start, end)
         if fetched.error:
             return fetched
         series: dict[SeriesRequest, Series] = {}
         for request in dict.fromkeys(requests):
-            if request.metric == "invocations" or request.stat == "Average":
-                series[request] = Series(request, fetched.get(request if request.metric == "invocations" else
-                                                              SeriesRequest(request.scope, request.metric, "Average",
-                                                                            request.period)).points)
+            if not _derived(request):
+                series[request] = Series(request, fetched.get(request).points)
                 continue
             counts = fetched.get(SeriesRequest(request.scope, "invocations", "Sum", request.period)).values()
             rates = fetched.get(SeriesRequest(request.scope, request.metric, "Average", request.period)).points
             series[request] = Series(request, tuple((minute, counts[minute] * rate / 100.0)
                                                     for minute, rate in rates if minute in counts))
         return Fetch(series=series, queries=fetched.queries, calls=fetched.calls)
+
+
+def _derived(request: SeriesRequest) -> bool:
+    """A count CloudFront reports as a rate: errors (5xx) or client errors (4xx), asked as a Sum."""
+    return request.metric in ("errors", "client_errors") and request.stat == "Sum"

@@ -50,6 +50,9 @@ CLOUDFRONT_METRICS: dict[str, tuple[str, float]] = {
     "invocations": ("Requests", 1.0),
     "errors": ("5xxErrorRate", 1.0),
     "client_errors": ("4xxErrorRate", 1.0),
+    # An additional metric (reported only once the distribution's additional metrics are turned on, at a cost):
+    # the origin's latency in milliseconds; a source that finds none says there is no datapoint.
+    "duration": ("OriginLatency", 0.001),
 }
 
 Service = Literal["lambda", "cloudfront"]

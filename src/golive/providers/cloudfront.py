@@ -14,7 +14,7 @@ from golive.providers.aws import Aws
 
 REGION = "us-east-1"  # CloudFront's API and its CloudWatch metrics answer in us-east-1
 MAX_STAGING_WEIGHT = 15.0  # "Maximum percentage of traffic you can send to a staging distribution ...: 15%"
-DISTRIBUTION_ID = re.compile(r"^E[A-Z0-9]{5,}$")
+DISTRIBUTION_ID = re.compile(r"^[A-Z0-9]{6,}$")  # AWS's start with E; a variable's name has an underscore
 
 
 def distribution_by_comment(aws: Aws, comment: str) -> str | None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -32,9 +32,9 @@ from typing import Any
 from golive.analysis.cloudfront_metrics import CloudFrontSource
 from golive.analysis.metrics import MetricSource, Scope
 from golive.clock import Clock
-from golive.errors import GoliveError, UsageError
+from golive.errors import ConfigError, GoliveError, UsageError
 from golive.providers.aws import Aws
-from golive.providers.cloudfront import DISTRIBUTION_ID, MAX_STAGING_WEIGHT, REGION, distribution_by_comment
+from golive.providers.cloudfront import MAX_STAGING_WEIGHT, REGION, distribution_by_comment
 from golive.routers.base import Discovery, NothingNew, Split, Variants
 
 KIND = "cloudfront"
@@ -55,14 +55,20 @@ def staging_reference(primary: str) -> str:
 
 @dataclass(frozen=True)
 class CloudFrontRouter:
-    """One site's primary distribution and the staging copy golive canaries its new build on."""
+    """One site's primary distribution and the staging copy golive canaries its new build on.
 
-    aws: Aws
-    distribution: str  # the primary's id (the plan's variable, resolved)
+    ``connect`` gives the environment's ``Aws`` when a call is made (``golive plan`` describes without any);
+    ``distribution`` is the primary's id, or the name of the project's variable whose ``source`` finds it (the
+    plan's ``CLOUDFRONT_DISTRIBUTION_ID_PROD: {cloudfront_comment: PROD Frontend}``), resolved by ``discover``.
+    """
+
+    connect: Callable[[], Aws] | None
+    distribution: str
     origin_path: str  # the new build's path on the origin, e.g. /releases/v1.0.0
     origin: str | None = None  # the origin's Id; default the default cache behaviour's target
     header: str = DEFAULT_HEADER
     header_value: str = "smoke"
+    source: Mapping[str, Any] | None = None  # where the variable's value comes from (None: ``distribution`` is an id)
 
     def __post_init__(self) -> None:
         if not self.header.lower().startswith(HEADER_PREFIX):
@@ -75,6 +81,12 @@ class CloudFrontRouter:
     @property
     def max_weight(self) -> float | None:
         return MAX_WEIGHT
+
+    @property
+    def aws(self) -> Aws:
+        if self.connect is None:
+            raise ConfigError("this command has no AWS access configured")
+        return self.connect()
 
     @property
     def _client(self) -> Any:
@@ -109,7 +121,7 @@ class CloudFrontRouter:
         raise UsageError(f"distribution has no origin '{wanted}' (origins: "
                          f"{', '.join(o['Id'] for o in config['Origins'].get('Items') or [])})")
 
-    def _find_staging(self, primary: Mapping[str, Any]) -> str | None:
+    def _find_staging(self, first: str, primary: Mapping[str, Any]) -> str | None:
         """The staging copy: the one the primary's policy names, else the one golive copied earlier."""
         policy_id = primary["DistributionConfig"].get("ContinuousDeploymentPolicyId")
         items = self._call("ListDistributions").get("DistributionList", {}).get("Items") or []
@@ -122,30 +134,35 @@ class CloudFrontRouter:
         for item in items:
             if item.get("Staging") and item["Id"] != primary["Id"]:
                 config, _ = self._config(item["Id"])
-                if config.get("CallerReference") == staging_reference(self.distribution):
+                if config.get("CallerReference") == staging_reference(first):
                     return str(item["Id"])
         return None
 
     # -- the protocol -----------------------------------------------------------
+    def primary_id(self) -> str:
+        """The primary distribution's id: the plan's literal id, or its variable's value found now."""
+        return resolve_distribution(self.aws, self.distribution, self.source)
+
     def discover(self) -> Discovery:
-        primary, etag = self._distribution(self.distribution)
+        first = self.primary_id()
+        primary, etag = self._distribution(first)
         if primary["DistributionConfig"].get("Staging"):
-            raise UsageError(f"{self.distribution} is a staging distribution; name the primary (the site's own)")
+            raise UsageError(f"{first} is a staging distribution; name the primary (the site's own)")
         serving = self._origin_path(primary["DistributionConfig"])
         if serving == self.origin_path:
-            raise NothingNew(f"distribution {self.distribution} already serves {self.origin_path or '/'} from origin "
+            raise NothingNew(f"distribution {first} already serves {self.origin_path or '/'} from origin "
                              f"'{self._origin_id(primary['DistributionConfig'])}'; did the deploy upload the new build?")
-        staging = self._find_staging(primary)
+        staging = self._find_staging(first, primary)
         if staging is None:
-            copied = self._call("CopyDistribution", PrimaryDistributionId=self.distribution, Staging=True,
-                                IfMatch=etag, CallerReference=staging_reference(self.distribution), Enabled=True)
+            copied = self._call("CopyDistribution", PrimaryDistributionId=first, Staging=True,
+                                IfMatch=etag, CallerReference=staging_reference(first), Enabled=True)
             staging = str(copied["Distribution"]["Id"])
-        self._stage_build(staging)
-        return Discovery(changed=(Variants(self.distribution, self.distribution, staging),))
+        self._stage_build(first, staging)
+        return Discovery(changed=(Variants(first, first, staging),))
 
-    def _stage_build(self, staging: str) -> None:
+    def _stage_build(self, first: str, staging: str) -> None:
         """The staging copy made the primary's configuration again, with the new build's origin path."""
-        primary, _ = self._config(self.distribution)
+        primary, _ = self._config(first)
         current, etag = self._config(staging)
         config = {**primary, "CallerReference": current["CallerReference"], "Staging": True,
                   "Aliases": current.get("Aliases") or {"Quantity": 0}, "ContinuousDeploymentPolicyId": ""}
@@ -292,11 +309,10 @@ class CloudFrontRouter:
 
 
 def resolve_distribution(aws: Aws, name: str, source: Mapping[str, Any] | None) -> str:
-    """The primary's id from the plan: a literal id, or the project's variable (``value`` or ``cloudfront_comment``)."""
+    """The primary's id from the plan: a literal id (no ``source``), or the project's variable's value (``value``,
+    ``cloudfront_comment``: the distribution with that comment, or ``from_env``)."""
     if source is None:
-        if DISTRIBUTION_ID.match(name):
-            return name
-        raise UsageError(f"'{name}' is neither a CloudFront distribution id nor one of the project's secrets")
+        return name
     if source.get("value"):
         return str(source["value"])
     if source.get("cloudfront_comment"):
