@@ -18,7 +18,7 @@ from golive.routers.cloudfront import CloudFrontRouter, resolve_distribution
 from golive.sandbox.accounts import sandbox_aws
 from golive.sandbox.faults import parse_fault
 from golive.sandbox.moto_server import SandboxServer
-from golive.sandbox.site_traffic import SiteTrafficSimulator, site_projects
+from golive.sandbox.site_traffic import Site, SiteTrafficSimulator, sites_by_comment
 
 _accounts = itertools.count(230000000001)
 
@@ -159,8 +159,8 @@ def test_metrics_are_the_two_distributions_requests_and_errors_from_their_rates(
 
 
 def _site(account: str) -> SiteTrafficSimulator:
-    return SiteTrafficSimulator(account, rpm=600, error_rate=0.0002, seed=7,
-                                projects=site_projects({"PROD Frontend": ["web_public"]}))
+    return SiteTrafficSimulator(account, seed=7, sites=sites_by_comment(
+        {"PROD Frontend": Site(frozenset({"web_public"}), rpm=600, error_rate=0.0002)}))
 
 
 def _figures(router: CloudFrontRouter, variants: Sequence[Variants], start: datetime,

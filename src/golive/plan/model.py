@@ -552,7 +552,7 @@ class Risk(Model):
 
 
 class SandboxTraffic(Model):
-    rpm: float = Field(600, ge=0, description="invocations per minute per function")
+    rpm: float = Field(600, ge=0, description="invocations per minute per function (a site: viewer requests a minute)")
     error_rate: str = Field("0.02%", description="baseline errors, as a percentage")
     p50: Duration = timedelta(milliseconds=120)
     p95: Duration = timedelta(milliseconds=450)

@@ -184,7 +184,8 @@ class CloudFrontRouter:
         primary_path = self._origin_path(primary["DistributionConfig"])
         staging_path = self._origin_path(staging["DistributionConfig"])
         policy_id = primary["DistributionConfig"].get("ContinuousDeploymentPolicyId") or None
-        detail: dict[str, Any] = {"distribution": v.stable, "staging_distribution": v.canary, "policy": policy_id,
+        detail: dict[str, Any] = {"name": v.stable, "distribution": v.stable, "staging_distribution": v.canary,
+                                  "policy": policy_id,
                                   "primary_origin_path": primary_path, "staging_origin_path": staging_path}
         weight = 0.0
         if policy_id:

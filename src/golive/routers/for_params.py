@@ -1,8 +1,9 @@
 """Which router a canary drives, from its frozen parameters: the one place a new router kind is added.
 
 The canary (``steps/canary.py``) and ``golive plan`` (its ``describe``) ask this factory for the router of a
-canary step's parameters, so both see the same router. Today every canary is a Lambda alias's; an API Gateway
-stage's or a CloudFront distribution's canary is chosen here by the parameters that name it.
+canary step's parameters, so both see the same router. A canary is a Lambda alias's unless its parameters name
+another router: ``cloudfront`` (a site's distribution, ``routers/cloudfront.py``); an API Gateway stage's is
+chosen here the same way.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 from golive.clock import Clock
 from golive.providers.aws import Aws
 from golive.routers.base import TrafficRouter
+from golive.routers.cloudfront import CloudFrontRouter
 from golive.routers.lambda_alias import LambdaAliasRouter
 
 
@@ -32,8 +34,15 @@ class RoutedParams(Protocol):
     @property
     def delay(self) -> timedelta: ...
 
+    @property
+    def cloudfront(self) -> Any: ...  # ``canary_params.CloudFrontTarget`` or None
+
 
 def router_for(params: RoutedParams, connect: Callable[[], Aws] | None, clock: Clock | None) -> TrafficRouter:
     """The router of these parameters; ``connect`` gives AWS when a call is made (None: describe only)."""
+    site = params.cloudfront
+    if site is not None:
+        return CloudFrontRouter(connect, site.distribution, site.origin_path, origin=site.origin, header=site.header,
+                                header_value=site.header_value, source=site.source)
     return LambdaAliasRouter(connect, params.alias, params.functions, region=params.region, clock=clock,
                              delay=params.delay)

@@ -24,6 +24,7 @@ import math
 import threading
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,17 +45,23 @@ def _dims(distribution: str) -> Dims:
     return (("Region", "Global"), ("DistributionId", distribution))
 
 
+@dataclass(frozen=True)
+class Site:
+    """Who a distribution serves (the plan's projects whose secret finds it by its comment) and its viewers."""
+
+    projects: frozenset[str] = frozenset()
+    rpm: float = 600.0  # viewer requests a minute
+    error_rate: float = 0.0002  # baseline 5xx share
+
+
 class SiteTrafficSimulator:
     """Viewer requests to one account's primary distributions, split by their continuous deployment policies."""
 
-    def __init__(self, account_id: str, *, rpm: float, error_rate: float, seed: int,
-                 projects: Callable[[str], frozenset[str]], sink: MetricSink | None = None,
+    def __init__(self, account_id: str, *, sites: Callable[[str], Site], seed: int, sink: MetricSink | None = None,
                  routes: Callable[[str], Routing] | None = None) -> None:
         self.account_id = account_id
-        self.rpm = rpm
-        self.error_rate = error_rate
         self.seed = seed
-        self.projects = projects  # a distribution's comment -> the plan's projects it serves
+        self.sites = sites  # a distribution's comment -> the site it is
         self.sink = sink or InProcessSink(account_id, METRICS_REGION)
         self.routes = routes or (lambda primary: routing(account_id, primary))
         self._faults: list[ResolvedFault] = []
@@ -92,16 +99,15 @@ class SiteTrafficSimulator:
             minutes = first.timestamp() + 60.0 * np.arange(count)
             blocks: list[Block] = []
             for primary, comment in self._primaries():
-                blocks += self._draw(primary, self.projects(comment), self.routes(primary), minutes)
+                blocks += self._draw(primary, self.sites(comment), self.routes(primary), minutes)
             if blocks:
                 self.sink.write(CLOUDFRONT_NAMESPACE, blocks)
             return sum(len(b) for b in blocks)
 
-    def _rates(self, projects: frozenset[str], minutes: np.ndarray[Any, Any], staging: bool,
-               promoted: bool) -> np.ndarray[Any, Any]:
-        rate = np.full(len(minutes), self.error_rate)
+    def _rates(self, site: Site, minutes: np.ndarray[Any, Any], staging: bool, promoted: bool) -> np.ndarray[Any, Any]:
+        rate = np.full(len(minutes), site.error_rate)
         for fault in self._faults:
-            if fault.fault.target not in projects:
+            if fault.fault.target not in site.projects:
                 continue
             hurts = {"canary": staging or promoted, "stable": not staging, "all": True}[fault.fault.versions]
             if not hurts:
@@ -112,10 +118,9 @@ class SiteTrafficSimulator:
             rate[active] = np.maximum(rate[active], fault.value)
         return rate
 
-    def _draw(self, primary: str, projects: frozenset[str], route: Routing,
-              minutes: np.ndarray[Any, Any]) -> list[Block]:
+    def _draw(self, primary: str, site: Site, route: Routing, minutes: np.ndarray[Any, Any]) -> list[Block]:
         rng = np.random.default_rng([self.seed, zlib.crc32(primary.encode()), int(minutes[0] // 60)])
-        viewers = rng.poisson(self.rpm, len(minutes)).astype(float)
+        viewers = rng.poisson(site.rpm, len(minutes)).astype(float)
         to_staging = np.zeros(len(minutes))
         if route.staging_id is not None and route.header is not None:
             to_staging = rng.poisson(HEADER_RPM, len(minutes)).astype(float)
@@ -128,7 +133,7 @@ class SiteTrafficSimulator:
         promoted = self._promoted(primary)
         blocks: list[Block] = []
         for distribution, requests, staging in served:
-            rate = self._rates(projects, minutes, staging, promoted and not staging)
+            rate = self._rates(site, minutes, staging, promoted and not staging)
             n = requests.astype(np.int64)
             server = rng.binomial(n, rate).astype(float)
             client = rng.binomial(n, CLIENT_ERROR_RATE).astype(float)
@@ -165,7 +170,7 @@ def _stat(name: str, distribution: str, unit: str | None, ts: np.ndarray[Any, An
     return Block.statistic_sets(name, _dims(distribution), unit, ts, ones, values, values, values)
 
 
-def site_projects(comments: Mapping[str, Sequence[str]]) -> Callable[[str], frozenset[str]]:
-    """A distribution's comment -> the projects whose secret finds it by that comment."""
-    table = {comment: frozenset(projects) for comment, projects in comments.items()}
-    return lambda comment: table.get(comment, frozenset())
+def sites_by_comment(sites: Mapping[str, Site]) -> Callable[[str], Site]:
+    """A distribution's comment -> its site (one serving no project of the plan: the default viewers, no fault)."""
+    table = dict(sites)
+    return lambda comment: table.get(comment, Site())

@@ -38,7 +38,7 @@ from golive.sandbox.moto_lambda import LambdaWriter
 from golive.sandbox.moto_server import TOKEN_HEADER, SandboxServer
 from golive.sandbox.percentiles import on_read
 from golive.sandbox.provision import provision
-from golive.sandbox.site_traffic import SiteTrafficSimulator, site_projects
+from golive.sandbox.site_traffic import Site, SiteTrafficSimulator, sites_by_comment
 from golive.sandbox.spec import SandboxSpec
 from golive.sandbox.traffic import InProcessSink, TrafficSimulator, moto_alias_reader
 from golive.sandbox.world_server import WorldControls, WorldServer
@@ -162,20 +162,25 @@ class SandboxWorld(WorldControls):
             aws.call("cloudfront:CreateDistribution", lambda c=config: client.create_distribution(DistributionConfig=c))  # type: ignore[misc]
 
     def _site_traffic(self) -> SiteTrafficSimulator | None:
-        """Viewers of the target environment's distributions, found by the comments the plan's secrets name."""
-        comments: dict[str, list[str]] = {}
+        """Viewers of the target environment's distributions, found by the comments the plan's secrets name.
+
+        A site's viewers are its project's ``sandbox.function_traffic`` (requests a minute), else the plan's traffic.
+        """
+        from golive.analysis.units import parse_percent
+
+        projects: dict[str, list[str]] = {}
         for name, project in self.plan.projects.items():
             for source in project.secrets.values():
                 if source is not None and source.cloudfront_comment:
-                    comments.setdefault(source.cloudfront_comment, []).append(name)
-        if not comments:
+                    projects.setdefault(source.cloudfront_comment, []).append(name)
+        if not projects:
             return None
-        from golive.analysis.units import parse_percent
-
-        traffic = self.plan.sandbox.traffic
-        return SiteTrafficSimulator(self.plan.environments[self.target_env].account, rpm=traffic.rpm,
-                                    error_rate=parse_percent(traffic.error_rate), seed=self.seed,
-                                    projects=site_projects(comments))
+        sites = {}
+        for comment, names in projects.items():
+            traffic = self.plan.sandbox.function_traffic.get(names[0], self.plan.sandbox.traffic)
+            sites[comment] = Site(frozenset(names), traffic.rpm, parse_percent(traffic.error_rate))
+        return SiteTrafficSimulator(self.plan.environments[self.target_env].account, sites=sites_by_comment(sites),
+                                    seed=self.seed)
 
     # -- access ---------------------------------------------------------------
     def aws(self, env: str, region: str | None = None) -> Aws:

@@ -51,7 +51,7 @@ from golive.evidence.canary import (
 )
 from golive.evidence.rollback import RollbackFailed, RolledBack
 from golive.providers.aws import Aws
-from golive.routers.base import TrafficRouter
+from golive.routers.base import RoutesHeader, TrafficRouter
 from golive.routers.for_params import router_for
 from golive.steps import canary_inconclusive, restore
 from golive.steps.canary_look import analyse
@@ -180,7 +180,8 @@ class Canary:
         ctx, p, s = self.ctx, self.p, self.s
         if s.moved:
             return self.watch()
-        weight = p.steps[s.index].weight
+        step = p.steps[s.index]
+        weight = 0.0 if step.header else step.weight
         blocked = self.gate()
         if blocked:
             ctx.record(CanaryGateBlocked(subject=p.project, project=p.project, weight=s.weight, next_weight=weight,
@@ -188,7 +189,11 @@ class Canary:
             return self.rollback(f"not shifted to {weight:g}%: {blocked}")
         s.shift_intent = weight
         self.save()
-        if weight >= 100:
+        if step.header:
+            if not isinstance(self.router, RoutesHeader):
+                return Fail(f"{p.project}: a {self.router.kind} canary has no header step")
+            self.router.route_header(s.variants)
+        elif weight >= 100:
             self.router.promote(s.variants)
         else:
             self.router.set_weight(s.variants, weight)
@@ -202,7 +207,8 @@ class Canary:
         ctx.record(CanaryShifted(subject=p.project, project=p.project, weight=weight, bake_s=bake.total_seconds(),
                                  versions=self.versions))
         self.record_sample(weight)
-        return Wait(min(first, ctx.now + interval), f"{p.project} at {weight:g}%, baking until {ctx.now + bake:%H:%M}")
+        at = "on the staging header only" if step.header else f"at {weight:g}%"
+        return Wait(min(first, ctx.now + interval), f"{p.project} {at}, baking until {ctx.now + bake:%H:%M}")
 
     def begin_bake(self, bake: timedelta, first: datetime) -> None:
         s, now = self.s, self.ctx.now

@@ -29,6 +29,7 @@ from golive.steps.canary_signals import Connect, alarm_trigger, health_trigger, 
 from golive.steps.canary_state import CanaryState
 
 Verdict = Literal["ok", "fail", "inconclusive", "error"]
+SITE_METRICS = {"invocations", "errors"}  # what a CloudFront canary's triggers may read (requests, 5xx)
 
 
 def trigger_specs(p: CanaryParams) -> list[CriterionSpec]:
@@ -38,6 +39,8 @@ def trigger_specs(p: CanaryParams) -> list[CriterionSpec]:
     for t in p.triggers:
         if t.get("criterion"):
             c = parse_criterion(t["criterion"])
+            if p.cloudfront is not None and not set(metrics[c.metric].lambda_metrics) <= SITE_METRICS:
+                continue  # a site has requests and errors; its distributions report no Lambda duration or throttle
             minimum = c.min_calls or t.get("min_invocations") or default
             specs.append(CriterionSpec(criterion=c, metric=metrics[c.metric], trigger=True, min_calls=int(minimum)))
     return specs
@@ -54,8 +57,14 @@ def _series(fetched: Fetch, request: SeriesRequest, minutes: list[datetime], fac
 
 
 def judge_config(p: CanaryParams) -> JudgeConfig | None:
-    """The plan's judge (``analysis.judge``: true, false, or its metrics and minimum minutes); None when off."""
-    return config_from_analysis(p.analysis, sum(1 for step in p.steps if step.weight < 100))
+    """The plan's judge (``analysis.judge``: true, false, or its metrics and minimum minutes); None when off.
+
+    A site's canary is judged on its errors only: CloudFront reports no per-request duration by default.
+    """
+    config = config_from_analysis(p.analysis, sum(1 for step in p.steps if step.weight < 100 and not step.header))
+    if config is not None and p.cloudfront is not None:
+        config = replace(config, metrics=tuple(m for m in config.metrics if m.name == "errors"))
+    return config
 
 
 def _judge(p: CanaryParams, s: CanaryState, router: TrafficRouter, source: MetricSource, config: JudgeConfig,
@@ -176,9 +185,11 @@ def analyse(ctx: StepContext, p: CanaryParams, s: CanaryState, router: TrafficRo
             waiting.append(f"{trigger.name}: {result.overall.message}")
     if specs:
         evidence["triggers"] = measured
-    config = None if s.moved else judge_config(p)  # at 100% there is no stable traffic to compare with
+    header = p.steps[s.index].header if s.index < len(p.steps) else False
+    # At 100% there is no stable traffic to compare with; on the staging header only the probes reach the canary.
+    config = None if s.moved or header else judge_config(p)
     if config is None or not config.metrics:
-        if waiting:
+        if waiting and not header:
             return "inconclusive", "; ".join(waiting), evidence
         return "ok", "triggers quiet (judge off)", evidence
     final = ctx.now >= s.bake_until
