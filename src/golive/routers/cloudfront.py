@@ -295,17 +295,23 @@ class CloudFrontRouter:
         return CloudFrontSource(self.aws, clock, delay=delay)
 
     def describe(self, weights: Sequence[float]) -> list[str]:
-        out = [f"cloudfront:CopyDistribution {self.distribution} Staging=true (if no staging copy yet); "
-               f"cloudfront:UpdateDistribution STAGING OriginPath={self.origin_path}"]
+        """No weights: what ``discover`` does; 0: the header smoke; below 100: a weight; 100: the promotion."""
+        if not weights:
+            return [f"cloudfront:GetDistribution {self.distribution}; cloudfront:CopyDistribution Staging=true "
+                    f"CallerReference=golive-staging-PRIMARY (unless golive's staging copy exists); "
+                    f"cloudfront:UpdateDistribution STAGING (the primary's configuration, "
+                    f"OriginPath={self.origin_path or '/'})"]
+        out = []
         for weight in weights:
             if weight == 0:
-                out.append(f"cloudfront:CreateContinuousDeploymentPolicy SingleHeader {self.header}: "
-                           f"{self.header_value} (attached with UpdateDistribution {self.distribution})")
+                out.append(f"cloudfront:Create/UpdateContinuousDeploymentPolicy SingleHeader {self.header}: "
+                           f"{self.header_value} (attached to {self.distribution} with UpdateDistribution)")
             elif weight < 100:
-                out.append(f"cloudfront:UpdateContinuousDeploymentPolicy SingleWeight Weight={weight / 100:.2f}")
+                out.append(f"cloudfront:Create/UpdateContinuousDeploymentPolicy SingleWeight "
+                           f"Weight={weight / 100:.2f}")
             else:
                 out.append(f"cloudfront:UpdateDistributionWithStagingConfig {self.distribution} "
-                           f"StagingDistributionId=STAGING")
+                           f"StagingDistributionId=STAGING (the policy is disabled as it promotes)")
         return out
 
 

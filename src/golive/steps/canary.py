@@ -54,7 +54,7 @@ from golive.providers.aws import Aws
 from golive.routers.base import RoutesHeader, TrafficRouter
 from golive.routers.for_params import router_for
 from golive.steps import canary_inconclusive, restore
-from golive.steps.canary_look import analyse
+from golive.steps.canary_look import analyse, site_reads
 from golive.steps.canary_params import CanaryParams, CanaryStep
 from golive.steps.canary_signals import alarm_trigger, alarms_at_start, incident_trigger, probe_health
 from golive.steps.canary_state import CanaryState, Phase
@@ -402,13 +402,18 @@ def compensate(ctx: StepContext, p: CanaryParams, reason: str, router: TrafficRo
 def describe(p: CanaryParams) -> list[str]:
     router = router_for(p, None, None)
     every = hours_or_minutes(p.interval)
-    calls = []
+    calls = router.describe([])  # what discover does, for a router that does more than read (CloudFront)
+    by = "AWS/CloudFront by DistributionId (us-east-1)" if p.cloudfront is not None else "by ExecutedVersion"
     for step in p.steps:
-        calls += router.describe([step.weight])
+        calls += router.describe([0.0] if step.header else [step.weight])
         if step.bake_s:
+            watched = "health + triggers (only the probes reach staging: no judge)" if step.header else \
+                "triggers + canary-vs-stable judge"
             calls.append(f"  bake {hours_or_minutes(timedelta(seconds=step.bake_s))}: every {every} "
-                         f"GetMetricData by ExecutedVersion, triggers + canary-vs-stable judge")
+                         f"GetMetricData {by}, {watched}")
     for trigger in p.triggers:
+        if p.cloudfront is not None and trigger.get("criterion") and not site_reads(p, trigger["criterion"]):
+            continue
         shown = ", ".join(f"{k}={v}" for k, v in trigger.items() if v not in (None, [], {}))
         name = parse_criterion(trigger["criterion"]).metric if trigger.get("criterion") else None
         calls.append(f"  roll back on {shown}" + (f" ({name} = {p.metrics[name]})" if name in p.metrics else ""))

@@ -39,11 +39,18 @@ def trigger_specs(p: CanaryParams) -> list[CriterionSpec]:
     for t in p.triggers:
         if t.get("criterion"):
             c = parse_criterion(t["criterion"])
-            if p.cloudfront is not None and not set(metrics[c.metric].lambda_metrics) <= SITE_METRICS:
-                continue  # a site has requests and errors; its distributions report no Lambda duration or throttle
+            if p.cloudfront is not None and not site_reads(p, t["criterion"]):
+                continue
             minimum = c.min_calls or t.get("min_invocations") or default
             specs.append(CriterionSpec(criterion=c, metric=metrics[c.metric], trigger=True, min_calls=int(minimum)))
     return specs
+
+
+def site_reads(p: CanaryParams, criterion: str) -> bool:
+    """Whether a site's canary can judge this trigger: a site has requests and errors (CloudFront reports no
+    Lambda duration or throttle)."""
+    metric = parse_metric_def(p.metrics[parse_criterion(criterion).metric])
+    return set(metric.lambda_metrics) <= SITE_METRICS
 
 
 def ceil_minute(when: datetime) -> datetime:

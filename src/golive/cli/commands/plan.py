@@ -41,7 +41,9 @@ def plan_cmd(ctx: typer.Context, env: EnvOpt, offline: OfflineOpt = False) -> No
 
     w, o = ws(ctx), out(ctx)
     steps = build_release(w.plan, w.env(env))
-    samples = {s.key: _sample(w, env, s.params) for s in steps if s.kind == "canary" and not offline}
+    # A site's canary has no stable version to read before its staging copy exists (discover makes it): no sample.
+    samples = {s.key: _sample(w, env, s.params) for s in steps
+               if s.kind == "canary" and not offline and not s.params.get("cloudfront")}
     if o.json_mode:
         o.json({"env": env, "steps": [{"key": s.key, "phase": s.phase, "kind": s.kind, "title": s.title,
                                         "group": s.group, "lane": s.lane, "calls": calls(s),
