@@ -54,7 +54,7 @@ from golive.providers.aws import Aws
 from golive.routers.base import RoutesHeader, TrafficRouter
 from golive.routers.for_params import router_for
 from golive.steps import canary_inconclusive, restore
-from golive.steps.canary_look import analyse, site_reads
+from golive.steps.canary_look import analyse, sampled_params, site_reads
 from golive.steps.canary_params import CanaryParams, CanaryStep
 from golive.steps.canary_signals import alarm_trigger, alarms_at_start, incident_trigger, probe_health
 from golive.steps.canary_state import CanaryState, Phase
@@ -206,7 +206,8 @@ class Canary:
         self.begin_bake(bake, first)
         ctx.record(CanaryShifted(subject=p.project, project=p.project, weight=weight, bake_s=bake.total_seconds(),
                                  versions=self.versions))
-        self.record_sample(weight)
+        if not step.header:  # only the probes reach staging: no criterion is sampled at the header step
+            self.record_sample(weight)
         at = "on the staging header only" if step.header else f"at {weight:g}%"
         return Wait(min(first, ctx.now + interval), f"{p.project} {at}, baking until {ctx.now + bake:%H:%M}")
 
@@ -234,7 +235,7 @@ class Canary:
         p = self.p
         source = self.router.metrics(self.ctx.services.clock, p.delay)
         stables = [stable for _canary, stable in self.router.scopes(self.s.variants)]
-        samples, error = sample_from(source, self.ctx.services.clock, p.model_dump(mode="json"), stables)
+        samples, error = sample_from(source, self.ctx.services.clock, sampled_params(p), stables)
         here = [sample for sample in samples if sample.weight == weight]
         self.ctx.record(CanarySample(subject=p.project, project=p.project, weight=weight,
                                      lines=tuple(sample.line() for sample in here),

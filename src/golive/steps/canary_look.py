@@ -53,6 +53,21 @@ def site_reads(p: CanaryParams, criterion: str) -> bool:
     return set(metric.lambda_metrics) <= SITE_METRICS
 
 
+def sampled_params(p: CanaryParams) -> dict[str, Any]:
+    """The parameters the sample at a shift reads (``analysis.canary_sample``): a site's without the header step,
+    the triggers it cannot judge, or a judge of durations."""
+    params = p.model_dump(mode="json")
+    if p.cloudfront is None:
+        return params
+    params["steps"] = [step for step in params["steps"] if not step.get("header")]
+    params["triggers"] = [t for t in params["triggers"] if not t.get("criterion") or site_reads(p, t["criterion"])]
+    judge = params["analysis"].get("judge", True)
+    if judge is not False:
+        params["analysis"] = {**params["analysis"], "judge": {**(judge if isinstance(judge, dict) else {}),
+                                                              "metrics": ["errors"]}}
+    return params
+
+
 def ceil_minute(when: datetime) -> datetime:
     floor = floor_minute(when)
     return floor if floor == when else floor + timedelta(minutes=1)
