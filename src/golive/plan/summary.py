@@ -30,7 +30,9 @@ def summarize(plan: Plan, folder: Path | None = None) -> dict[str, Any]:
         "batches": [
             {"name": b.name, "projects": [
                 {"name": p, "deploy": plan.projects[p].deploy.github_workflow or " ".join(plan.projects[p].deploy.command or []),
-                 "canary": [s.weight for s in c.steps] if (c := _canary(plan, p)) else None}
+                 "canary": [s.weight for s in c.steps] if (c := _canary(plan, p)) else None,
+                 "cloudfront_canary": ["header" if s.header else s.weight for s in site.steps]
+                 if (site := _site_canary(plan, p)) else None}
                 for p in b.projects
             ]}
             for b in plan.batches
@@ -52,6 +54,11 @@ def summarize(plan: Plan, folder: Path | None = None) -> dict[str, Any]:
 def _canary(plan: Plan, project: str) -> Any:
     rollout = plan.projects[project].rollout
     return rollout.lambda_canary if rollout else None
+
+
+def _site_canary(plan: Plan, project: str) -> Any:
+    rollout = plan.projects[project].rollout
+    return rollout.cloudfront_canary if rollout else None
 
 
 def lint(plan: Plan) -> list[str]:
