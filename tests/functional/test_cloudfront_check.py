@@ -7,17 +7,29 @@ import subprocess
 import sys
 from pathlib import Path
 
-from golive.examples import example_plan
-
 GOLIVE = str(Path(sys.executable).with_name("golive"))
-WEB_HEALTH = '    health: ["{site_url}"]\n'
+SITE = """\
+release: r
+version: v1
+environments:
+  prod: {account: "123456789012", region: eu-west-1}
+projects:
+  web_public:
+    repo: owner/site
+    kind: site
+    deploy: {github_workflow: deploy.yml}
+    secrets:
+      CLOUDFRONT_DISTRIBUTION_ID_PROD: {cloudfront_comment: PROD Frontend}
+batches:
+  - {name: one, projects: [web_public]}
+"""
 
 
 def test_check_refuses_a_20_percent_step_for_a_cloudfront_canary(tmp_path: Path) -> None:
     canary = ("    rollout:\n      cloudfront_canary:\n        distribution: CLOUDFRONT_DISTRIBUTION_ID_PROD\n"
               "        origin_path: /releases/{version}\n        steps:\n          - {header: true, bake: 5m}\n"
               "          - {weight: 5, bake: 10m}\n          - {weight: 20, bake: 10m}\n          - {weight: 100}\n")
-    text = example_plan("bbws").replace(WEB_HEALTH, WEB_HEALTH + canary, 1)
+    text = SITE.replace("batches:\n", canary + "batches:\n", 1)
     plan = tmp_path / "golive.yaml"
     plan.write_text(text)
     line = next(i for i, row in enumerate(text.splitlines(), 1) if "{weight: 20" in row)

@@ -7,18 +7,31 @@ import re
 import pytest
 
 from golive.errors import PlanError
-from golive.examples import example_plan
 from golive.plan.validate import load_plan_text
 
-EXAMPLE = example_plan("bbws")
-WEB_HEALTH = '    health: ["{site_url}"]\n'
+SITE = """\
+release: r
+version: v1
+environments:
+  prod: {account: "123456789012", region: eu-west-1}
+projects:
+  web_public:
+    repo: owner/site
+    kind: site
+    deploy: {github_workflow: deploy.yml}
+    secrets:
+      CLOUDFRONT_DISTRIBUTION_ID_PROD: {cloudfront_comment: PROD Frontend}
+    health: ["https://example.com"]
+batches:
+  - {name: one, projects: [web_public]}
+"""
+WEB_HEALTH = '    health: ["https://example.com"]\n'
 
 
 def with_canary(steps: str, extra: str = "") -> str:
     canary = ("    rollout:\n      cloudfront_canary:\n        distribution: CLOUDFRONT_DISTRIBUTION_ID_PROD\n"
               "        origin_path: /releases/{version}\n" + extra + f"        steps: {steps}\n")
-    assert WEB_HEALTH in EXAMPLE
-    return EXAMPLE.replace(WEB_HEALTH, WEB_HEALTH + canary, 1)
+    return SITE.replace(WEB_HEALTH, WEB_HEALTH + canary, 1)
 
 
 def _line_of(text: str, needle: str) -> int:
