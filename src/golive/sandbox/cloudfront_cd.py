@@ -25,6 +25,7 @@ Where traffic goes is then read by the world's traffic simulator (``routing``), 
 from __future__ import annotations
 
 import copy
+import hashlib
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,9 +60,18 @@ def _precondition() -> _Error:
                                         "evaluated to false.")
 
 
+def stable_id(*parts: str) -> str:
+    """An id in CloudFront's shape (E + 13 of 0-9A-F) from what names the resource: the same world, the same ids.
+
+    moto draws ids at random; a rehearsal's evidence names its distributions and policy, and its traffic is
+    drawn per distribution, so the sandbox names them from their account and caller reference instead.
+    """
+    return "E" + hashlib.sha256("/".join(parts).encode()).hexdigest().upper()[:13]
+
+
 class ContinuousDeploymentPolicy(BaseModel):
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.id = cf_models.random_id()
+    def __init__(self, config: dict[str, Any], policy_id: str) -> None:
+        self.id = policy_id
         self.etag = cf_models.random_id()
         self.config = config
         self.last_modified_time = datetime.now(UTC)
@@ -121,6 +131,22 @@ class StagingCloudFrontBackend(cf_models.CloudFrontBackend):
 
         return SimpleNamespace(url_bases=urls.url_bases, url_paths={"{0}/.*$": StagingCloudFrontResponse.dispatch})
 
+    def create_distribution_with_tags(self, distribution_config: dict[str, Any],
+                                      tags: list[dict[str, str]]) -> tuple[cf_models.Distribution, str, str]:
+        dist, _, etag = super().create_distribution_with_tags(distribution_config, tags)
+        return self._rename(dist), self._rename(dist).location, etag
+
+    def _rename(self, dist: cf_models.Distribution) -> cf_models.Distribution:
+        """The distribution under its stable id (from the account and its caller reference) and domain name."""
+        wanted = stable_id(self.account_id, dist.distribution_config.caller_reference)
+        if dist.distribution_id != wanted:
+            self.distributions.pop(dist.distribution_id, None)
+            dist.distribution_id = dist.id = wanted
+            dist.arn = dist.arn.rsplit("/", 1)[0] + "/" + wanted
+            dist.domain_name = f"d{wanted[1:].lower()}.cloudfront.net"
+            self.distributions[wanted] = dist
+        return dist
+
     def _distribution(self, distribution_id: str) -> cf_models.Distribution:
         if distribution_id not in self.distributions:
             raise cf_errors.NoSuchDistribution
@@ -153,7 +179,7 @@ class StagingCloudFrontBackend(cf_models.CloudFrontBackend):
         copy_ = cf_models.Distribution(self.account_id, self.region_name, minimal)
         copy_.distribution_config = config
         self.distributions[copy_.distribution_id] = copy_
-        return copy_
+        return self._rename(copy_)
 
     def update_distribution(self, dist_config: dict[str, Any], _id: str, if_match: Any) -> tuple[Any, str, str]:
         """moto's update, with what AWS checks for continuous deployment: the ETag, a policy that exists, and
@@ -198,7 +224,7 @@ class StagingCloudFrontBackend(cf_models.CloudFrontBackend):
 
     def create_policy(self, config: dict[str, Any]) -> ContinuousDeploymentPolicy:
         _check_policy(config)
-        policy = ContinuousDeploymentPolicy(config)
+        policy = ContinuousDeploymentPolicy(config, stable_id(self.account_id, "policy", str(len(self.policies))))
         self.policies[policy.id] = policy
         return policy
 
