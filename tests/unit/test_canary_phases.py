@@ -178,6 +178,11 @@ class Harness:
         spec = canary.KIND.freeze(self.p, key="canary.a", phase="batches", title="canary a", group="batch.one", lane="a")
         self.run = self.store.create_run("r", "prod", "run", "digest", [spec], self.clock.now())
 
+    def another_run(self, kind: str) -> None:
+        """A later run of the same release and environment (the earlier one's steps and state kept)."""
+        spec = canary.KIND.freeze(self.p, key="canary.a", phase="batches", title="canary a", group="batch.one", lane="a")
+        self.run = self.store.create_run("r", "prod", kind, "digest", [spec], self.clock.now())
+
     def context(self) -> StepContext:
         step = self.store.steps(self.run.id)[0]
 
@@ -439,3 +444,17 @@ def test_an_alias_the_deploy_moved_is_restored_on_a_failure(make: Any) -> None:
     assert router.calls == [("restore", 0.0)]
     (record,) = h.records("rolled_back")
     assert record["versions"] == {"fn": {"stable": "7", "canary": "8"}} and record["from_weight"] == 100.0
+
+
+def test_traffic_golive_itself_promoted_in_an_earlier_run_is_not_taken_for_a_moved_alias(make: Any) -> None:
+    """A release run again within the hour: the alias is on the version golive promoted, the previous one served
+    it lately; that is nothing new, not a deploy that moved the alias."""
+    h = make()
+    assert isinstance(h.drive(FakeRouter(ONE)), Done)
+    first = h.run.id
+    h.another_run("deploy")
+    router = FakeRouter(MOVED, weight=100.0)
+    outcome = h.once(router)
+    assert isinstance(outcome, Fail) and not outcome.rolled_back and router.calls == []
+    assert outcome.reason == (f"fn: no version newer than 8 (the one its traffic is on, which golive promoted in "
+                              f"run #{first}) was published; did the deploy run?")

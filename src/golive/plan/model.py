@@ -277,6 +277,11 @@ class LambdaCanary(Model):
     alias: str = "live"
     steps: list[CanaryStep] = Field(min_length=1)
     analysis: Analysis = Field(default_factory=Analysis)
+    new_versions: Literal["changed", "all"] = Field(
+        "changed", description="changed: a selected function the deploy published no new version of is listed as "
+                               "unchanged and left alone, the others are canaried (as Terraform publishes only "
+                               "what changed); all: every selected function must have a new version, an unchanged "
+                               "one fails the canary naming it")
 
     @model_validator(mode="after")
     def _ends_at_100(self) -> LambdaCanary:
@@ -576,6 +581,10 @@ class SandboxSection(Model):
     command_publishes: dict[str, list[str]] = Field(
         default_factory=dict, description="project -> the functions its deploy command publishes a new version of "
                                           "in a rehearsal (default: the functions its canary names)")
+    deploy_moves_alias: list[str] = Field(
+        default_factory=list, description="projects whose deploy points their canary's alias at the version it "
+                                          "publishes itself (SAM's AutoPublishAlias, a deploy script's "
+                                          "update-alias), before golive shifts anything")
 
 
 NotifyTopic = Literal["gate", "checkpoint_failed", "canary_step", "rollback", "release_done", "release_failed"]

@@ -252,6 +252,9 @@ def _cross_check(located: Located, plan: Plan) -> None:
     for name in plan.sandbox.command_publishes:
         if name not in plan.projects:
             _fail(located, ("sandbox", "command_publishes", name), f"no project '{name}'{did_you_mean(name, plan.projects)}")
+    for index, name in enumerate(plan.sandbox.deploy_moves_alias):
+        if name not in plan.projects:
+            _fail(located, ("sandbox", "deploy_moves_alias", index), f"no project '{name}'{did_you_mean(name, plan.projects)}")
 
 
 # AWS Lambda's rule for a function name (not an ARN): CreateFunction's FunctionName, at most 64 characters.

@@ -499,7 +499,11 @@ def _timeline(record: CanaryRecord | RollbackRecord) -> tuple[float | None, str,
                                                               tuple[Mapping[str, Any], ...]]:
     """What a canary's timeline shows of a record: weight, reason, versions, functions, judgement, measurements."""
     match record:
-        case CanaryVersions() | CanaryNote():
+        case CanaryVersions():
+            left = ", ".join(f"{fn} unchanged (v{version})" for fn, version in (record.unchanged or {}).items())
+            told = "; ".join(text for text in (record.moved, left) if text)
+            return None, told, record.versions, _function_names(record.versions), None, ()
+        case CanaryNote():
             return None, "", record.versions, _function_names(record.versions), None, ()
         case CanaryShifted() | CanaryPromoted():
             return record.weight, "", record.versions, _function_names(record.versions), None, ()

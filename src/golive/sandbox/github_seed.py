@@ -111,20 +111,27 @@ class DeployEffects:
     def apply(self, project_name: str) -> None:
         """What deploying ``project_name`` leaves behind (a workflow run's, or a deploy command's in a rehearsal).
 
-        The functions published are the plan's ``sandbox.command_publishes`` for the project, else its canary's.
+        The functions published are the plan's ``sandbox.command_publishes`` for the project, else its canary's;
+        a project in ``sandbox.deploy_moves_alias`` also points its canary's alias at each new version.
         """
         project = self.plan.projects[project_name]
         e = self.plan.environments[self.env]
         functions = self.plan.sandbox.command_publishes.get(project_name) or \
             project_functions(self.plan, self.env).get(project_name, [])
+        canary = project.rollout.lambda_canary if project.rollout else None
+        moves = canary.alias if canary is not None and project_name in self.plan.sandbox.deploy_moves_alias else None
         for region in [e.region, *([e.dr_region] if e.dr_region else [])]:
             aws = self.aws_for(self.env, region)
             writer = self.lambdas(self.env, region) if self.lambdas is not None else None
             for fn in functions:
                 if writer is not None:
                     writer.publish_next(fn)
+                    if moves:
+                        writer.point_alias_at_newest(fn, moves)
                 else:
-                    self._publish(aws, fn)
+                    version = self._publish(aws, fn)
+                    if moves:
+                        self._move_alias(aws, fn, moves, version)
         aws = self.aws_for(self.env, None)
         tables, buckets = deployed_by_workflow(project, variables(self.plan, self.env))
         for table, hash_key in tables:
@@ -134,15 +141,22 @@ class DeployEffects:
         self.applied.append(project_name)
 
     @staticmethod
-    def _publish(aws: Aws, function: str) -> None:
+    def _publish(aws: Aws, function: str) -> str:
         client = aws.client("lambda")
         versions = aws.call("lambda:ListVersionsByFunction", lambda: client.list_versions_by_function(FunctionName=function))
         next_version = 1 + max((int(v["Version"]) for v in versions.get("Versions", []) if v["Version"] != "$LATEST"),
                                default=0)
         aws.call("lambda:UpdateFunctionCode", lambda: client.update_function_code(
             FunctionName=function, ZipFile=function_zip(function, next_version)))
-        aws.call("lambda:PublishVersion", lambda: client.publish_version(FunctionName=function,
-                                                                          Description=f"release v{next_version}"))
+        answer = aws.call("lambda:PublishVersion", lambda: client.publish_version(
+            FunctionName=function, Description=f"release v{next_version}"))
+        return str(answer["Version"])
+
+    @staticmethod
+    def _move_alias(aws: Aws, function: str, alias: str, version: str) -> None:
+        client = aws.client("lambda")
+        aws.call("lambda:UpdateAlias", lambda: client.update_alias(
+            FunctionName=function, Name=alias, FunctionVersion=version, RoutingConfig={"AdditionalVersionWeights": {}}))
 
     @staticmethod
     def _table(aws: Aws, name: str, hash_key: str = "id") -> None:

@@ -63,6 +63,10 @@ class LambdaWriter:
         self._new_code(name, number)
         self._backend().publish_version(name, f"release v{number}")
 
+    def point_alias_at_newest(self, name: str, alias: str) -> None:
+        """What SAM's ``AutoPublishAlias`` does after a publish: the alias on the newest version, routing cleared."""
+        self._backend().update_alias(alias, name, str(max(self._published(name))), "", None)
+
     def _published(self, name: str) -> list[int]:
         return sorted(int(v.version) for v in self._backend().list_versions_by_function(name) if v.version != "$LATEST")
 

@@ -28,6 +28,7 @@ which value, which threshold, which window.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,7 +52,7 @@ from golive.evidence.canary import (
 )
 from golive.evidence.rollback import RollbackFailed, RolledBack
 from golive.providers.aws import Aws
-from golive.routers.base import RoutesHeader, TrafficRouter
+from golive.routers.base import RoutesHeader, TrafficRouter, Variants
 from golive.routers.for_params import router_for
 from golive.steps import canary_inconclusive, restore
 from golive.steps.canary_look import analyse, sampled_params, site_reads
@@ -99,6 +100,12 @@ class Canary:
             if isinstance(exc, ExternalError):
                 raise
             return Fail(str(exc))
+        if found.moved:
+            earlier = self.promoted_before(found.changed)
+            if earlier is not None:
+                first = found.changed[0]
+                return Fail(f"{first.target}: no version newer than {first.canary} (the one its traffic is on, "
+                            f"which golive promoted in run #{earlier}) was published; did the deploy run?")
         if p.new_versions == "all" and found.unchanged:
             left = ", ".join(f"{u.target} (v{u.version})" for u in found.unchanged)
             return Fail(f"{p.project}: no new version of {left}; the plan says new_versions: all")
@@ -112,6 +119,23 @@ class Canary:
         self.save()
         ctx.record(CanaryVersions(subject=p.project, project=p.project, versions=self.versions, region=p.region,
                                   unchanged=dict(s.unchanged) or None, moved=s.moved))
+        return None
+
+    def promoted_before(self, variants: Sequence[Variants]) -> int | None:
+        """The earlier run of this release whose canary of this project promoted every one of ``variants``: then
+        the traffic was moved by golive, not by the deploy (a release run again within the hour)."""
+        ctx = self.ctx
+        wanted = {(v.target, v.canary) for v in variants}
+        for earlier in reversed(ctx.store.runs(ctx.run.release, ctx.run.env)):
+            if earlier.id == ctx.run.id:
+                continue
+            for step in ctx.store.steps(earlier.id):
+                if step.kind != "canary" or step.params.get("project") != self.p.project \
+                        or step.state.get("phase") != Phase.PROMOTED:
+                    continue
+                promoted = {(t, str(v.get("canary"))) for t, v in dict(step.state.get("versions") or {}).items()}
+                if wanted <= promoted:
+                    return earlier.id
         return None
 
     def unchanged_text(self) -> str:

@@ -121,7 +121,7 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
         out.append(canary.KIND.freeze(
             canary.CanaryParams(
                 project=name, region=region, functions=expand(spec.functions.model_dump(exclude_none=True), vars_),
-                alias=spec.alias,
+                alias=spec.alias, new_versions=spec.new_versions,
                 steps=[canary.CanaryStep(weight=s.weight, bake_s=s.bake.total_seconds() if s.bake else 0)
                        for s in spec.steps],
                 analysis=spec.analysis.model_dump(mode="json"),
