@@ -14,7 +14,7 @@ from golive.clock import VirtualClock
 from golive.errors import UsageError
 from golive.providers.aws import Aws
 from golive.routers.base import NothingNew, Variants
-from golive.routers.cloudfront import CloudFrontRouter, resolve_distribution
+from golive.routers.cloudfront import CloudFrontRouter, Promoted, resolve_distribution
 from golive.sandbox.accounts import sandbox_aws
 from golive.sandbox.faults import parse_fault
 from golive.sandbox.moto_server import SandboxServer
@@ -117,6 +117,16 @@ def test_restore_disables_the_policy_and_leaves_the_primary_untouched(aws: Aws) 
     assert _config(aws, primary) == before  # same configuration, same ETag: only the policy changed
     assert split.detail["primary_origin_path"] == "/releases/v0.9.0"
     assert router.restore(variants)[1][0].weight == 0.0  # idempotent
+
+
+def test_a_promoted_site_is_not_said_restored(aws: Aws) -> None:
+    primary = _primary(aws)
+    router = _router(aws, primary)
+    variants = router.discover().changed
+    router.set_weight(variants, 5.0)
+    router.promote(variants)
+    with pytest.raises(Promoted, match=r"was promoted: it serves /releases/v1\.0\.0 itself"):
+        router.restore(variants)
 
 
 def test_nothing_new_when_the_primary_already_serves_the_build(aws: Aws) -> None:

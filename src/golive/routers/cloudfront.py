@@ -48,6 +48,10 @@ class ReadBackMismatch(GoliveError):
     """CloudFront accepted a write but reads back something else: never counted as done."""
 
 
+class Promoted(GoliveError):
+    """A promoted site cannot be restored by its policy: the primary itself serves the new build."""
+
+
 def staging_reference(primary: str) -> str:
     """The ``CallerReference`` golive copies a primary with, so a later run finds the same staging copy."""
     return f"golive-staging-{primary}"
@@ -285,6 +289,9 @@ class CloudFrontRouter:
             if split.detail.get("enabled"):
                 raise ReadBackMismatch(f"distribution {v.stable}'s policy {split.detail.get('policy')} still reads "
                                        f"back enabled")
+            if split.weight == 100.0:
+                raise Promoted(f"distribution {v.stable} was promoted: it serves {split.detail['primary_origin_path']} "
+                               f"itself, so disabling the policy puts nothing back; deploy the previous build again")
             out.append(split)
         return time.monotonic() - started, out
 
