@@ -211,7 +211,10 @@ def analyse(ctx: StepContext, p: CanaryParams, s: CanaryState, router: TrafficRo
     # At 100% there is no stable traffic to compare with; on the staging header only the probes reach the canary.
     config = None if s.moved or header else judge_config(p)
     if config is None or not config.metrics:
-        if waiting and not header:
+        if header:
+            return "ok", "staging header only (the probes reach the new build, no viewer): health and triggers quiet", \
+                evidence
+        if waiting:
             return "inconclusive", "; ".join(waiting), evidence
         return "ok", "triggers quiet (judge off)", evidence
     final = ctx.now >= s.bake_until
