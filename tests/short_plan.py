@@ -25,6 +25,9 @@ def write_short_plan(folder: Path) -> Path:
         canary = (project.get("rollout") or {}).get("lambda_canary")
         if canary:
             canary["steps"] = [{"weight": 10, "bake": "3m"}, {"weight": 50, "bake": "3m"}, {"weight": 100}]
+        site = (project.get("rollout") or {}).get("cloudfront_canary")
+        if site:
+            site["steps"] = [{**step, "bake": "3m"} if "bake" in step else step for step in site["steps"]]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "golive.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

@@ -69,7 +69,8 @@ def _step_of(project: str, region: str) -> str:
 def test_one_chart_set_per_canary_and_region_with_the_rollback_where_the_store_has_it(rehearsed: Rehearsed) -> None:
     sections = _sections(rehearsed.html)
     steps = sorted({e.step_key for e in rehearsed.events if e.step_key and e.step_key.startswith("canary.")})
-    assert len(steps) == 6 and len(sections) == 6  # three projects, each in af-south-1 and in its DR region
+    # three APIs, each in af-south-1 and in its DR region, and the site's CloudFront canary (global: one)
+    assert len(steps) == 7 and len(sections) == 7
     assert {_step_of(p, r) for p, r in sections} == set(steps)
     rolled_back = []
     looks = 0

@@ -34,6 +34,7 @@ from golive.analysis.criteria import Criterion, Kind, Unit
 LAMBDA_NAMESPACE = "AWS/Lambda"
 APIGATEWAY_NAMESPACE = "AWS/ApiGateway"
 CANARY_STAGE_SUFFIX = "/Canary"  # an API Gateway stage's canary requests: Stage=prod/Canary (routers/apigw_stage)
+CLOUDFRONT_NAMESPACE = "AWS/CloudFront"
 
 # golive's name for an AWS/Lambda metric -> (CloudWatch name, factor to base units)
 LAMBDA_METRICS: dict[str, tuple[str, float]] = {
@@ -42,6 +43,18 @@ LAMBDA_METRICS: dict[str, tuple[str, float]] = {
     "throttles": ("Throttles", 1.0),
     "duration": ("Duration", 0.001),
     "concurrent_executions": ("ConcurrentExecutions", 1.0),
+}
+
+
+# The same golive names for a CloudFront distribution's viewer requests (``golive.analysis.cloudfront_metrics``):
+# CloudFront reports error *rates* in percent, so a source turns them into counts (requests x rate / 100).
+CLOUDFRONT_METRICS: dict[str, tuple[str, float]] = {
+    "invocations": ("Requests", 1.0),
+    "errors": ("5xxErrorRate", 1.0),
+    "client_errors": ("4xxErrorRate", 1.0),
+    # An additional metric (reported only once the distribution's additional metrics are turned on, at a cost):
+    # the origin's latency in milliseconds; a source that finds none says there is no datapoint.
+    "duration": ("OriginLatency", 0.001),
 }
 
 
@@ -110,7 +123,7 @@ APIGATEWAY_METRICS: dict[str, tuple[str, float]] = {
     "duration": ("Latency", 0.001),
 }
 
-Service = Literal["lambda", "apigateway"]
+Service = Literal["lambda", "apigateway", "cloudfront"]
 
 _KNOWN = ", ".join(LAMBDA_METRICS)
 _CALL = re.compile(r"(sum|avg|max|p(\d+(?:\.\d+)?))\(\s*([A-Za-z_]+)\s*\)")
@@ -203,17 +216,26 @@ class Scope:
     With ``service="apigateway"`` the scope is a REST API stage (``Scope.stage``): ``function`` is the API's
     name (``ApiName``), ``alias`` the stage, and ``version`` ``Canary`` for the requests the stage's canary
     served (``Stage=prod/Canary``) or None for the stage's own (``Stage=prod``).
+
+    With ``service="cloudfront"`` the scope is a CloudFront distribution (``function`` holds its id, ``role``
+    says ``staging`` or ``primary``): AWS/CloudFront's one dimension set, ``Region=Global`` +
+    ``DistributionId``.
     """
 
     function: str
     alias: str | None = None
     version: str | None = None
     service: Service = "lambda"
+    role: str | None = None
 
     def __post_init__(self) -> None:
         if self.service == "apigateway":
             if self.alias is None or self.version not in (None, CANARY_STAGE_SUFFIX.strip("/")):
                 raise ValueError("an API Gateway scope is an API's stage, or its canary (version 'Canary')")
+            return
+        if self.service == "cloudfront":
+            if self.alias is not None or self.version is not None:
+                raise ValueError("a CloudFront scope is a distribution: no alias, no version")
             return
         if self.version is not None and self.alias is None:
             raise ValueError("a version scope needs the alias it runs behind (Lambda publishes ExecutedVersion per Resource)")
@@ -223,15 +245,23 @@ class Scope:
         """A REST API stage's own requests, or (``canary``) its canary's."""
         return cls(api_name, stage, CANARY_STAGE_SUFFIX.strip("/") if canary else None, service="apigateway")
 
+    @classmethod
+    def distribution(cls, distribution_id: str, role: str | None = None) -> Scope:
+        """A CloudFront distribution's scope (``role``: ``staging`` or ``primary``, shown in its label)."""
+        return cls(distribution_id, service="cloudfront", role=role)
+
     @property
     def namespace(self) -> str:
-        return APIGATEWAY_NAMESPACE if self.service == "apigateway" else LAMBDA_NAMESPACE
+        return {"apigateway": APIGATEWAY_NAMESPACE, "cloudfront": CLOUDFRONT_NAMESPACE}.get(self.service, LAMBDA_NAMESPACE)
 
     @property
     def label(self) -> str:
-        """``fn``, ``fn:live`` or ``fn:live@7``; an API stage ``api/prod`` or ``api/prod/Canary``."""
+        """``fn``, ``fn:live`` or ``fn:live@7``; an API stage ``api/prod`` or ``api/prod/Canary``; ``staging
+        distribution E2AB`` for CloudFront."""
         if self.service == "apigateway":
             return f"{self.function}/{self._stage}"
+        if self.service == "cloudfront":
+            return f"{self.role} distribution {self.function}" if self.role else f"distribution {self.function}"
         text = self.function
         if self.alias is not None:
             text += f":{self.alias}"
@@ -245,11 +275,14 @@ class Scope:
 
     def cloudwatch_name(self, metric: str) -> str:
         """The CloudWatch name of golive's ``metric`` for this scope (``errors``: Errors, or 5XXError)."""
-        return (APIGATEWAY_METRICS if self.service == "apigateway" else LAMBDA_METRICS)[metric][0]
+        table = {"apigateway": APIGATEWAY_METRICS, "cloudfront": CLOUDFRONT_METRICS}.get(self.service, LAMBDA_METRICS)
+        return table[metric][0]
 
     def dimensions(self) -> list[dict[str, str]]:
         if self.service == "apigateway":
             return [{"Name": "ApiName", "Value": self.function}, {"Name": "Stage", "Value": self._stage}]
+        if self.service == "cloudfront":
+            return [{"Name": "Region", "Value": "Global"}, {"Name": "DistributionId", "Value": self.function}]
         dims = [{"Name": "FunctionName", "Value": self.function}]
         if self.alias is not None:
             dims.append({"Name": "Resource", "Value": f"{self.function}:{self.alias}"})
@@ -274,6 +307,9 @@ class SeriesRequest:
         if self.scope.service == "apigateway":
             if self.metric not in APIGATEWAY_METRICS:
                 raise ValueError(f"no API Gateway metric for '{self.metric}' (known: {', '.join(APIGATEWAY_METRICS)})")
+        elif self.scope.service == "cloudfront":
+            if self.metric not in CLOUDFRONT_METRICS:
+                raise ValueError(f"no CloudFront metric for '{self.metric}' (known: {', '.join(CLOUDFRONT_METRICS)})")
         elif self.metric not in LAMBDA_METRICS:
             raise ValueError(f"unknown Lambda metric '{self.metric}' (known: {_KNOWN})")
         if self.period < 60 or self.period % 60:

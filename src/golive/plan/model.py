@@ -311,16 +311,74 @@ class ApiGatewayCanary(Model):
         return self
 
 
+class CloudFrontStep(Model):
+    """One step of a CloudFront canary: the header smoke (no viewer reaches staging), a weight, or 100 (promote)."""
+
+    header: bool = Field(False, description="only requests with the staging header reach the new build: the "
+                                            "smoke tests and health probes, before any viewer")
+    weight: float | None = Field(None, gt=0, le=100, description="percent of viewers on the staging distribution "
+                                                                  "(CloudFront allows at most 15); 100 promotes")
+    bake: Duration | None = Field(None, description="how long to watch before the next step")
+
+    @model_validator(mode="after")
+    def _one(self) -> CloudFrontStep:
+        if self.header == (self.weight is not None):
+            raise ValueError("a step is either {header: true} or {weight: N}")
+        return self
+
+
+class StagingHeader(Model):
+    """The header a ``SingleHeader`` continuous deployment policy routes to the staging distribution."""
+
+    name: str = Field("aws-cf-cd-golive", pattern=r"^aws-cf-cd-[A-Za-z0-9-]+$",
+                      description="CloudFront requires the prefix aws-cf-cd-")
+    value: str = Field("smoke", min_length=1, max_length=1783)
+
+
+class CloudFrontCanary(Model):
+    """A site behind CloudFront canaried with continuous deployment: a staging copy serves the new build.
+    ``{header: true}`` first lets only the smoke tests and health probes reach it (a SingleHeader policy), then
+    weights up to CloudFront's 15% (``golive check`` refuses more), then ``{weight: 100}`` promotes it
+    (UpdateDistributionWithStagingConfig); a rollback disables the policy and leaves the primary as it was.
+
+    e.g. ``cloudfront_canary: {distribution: CLOUDFRONT_DISTRIBUTION_ID_PROD, origin_path: /releases/{version},
+    steps: [{header: true, bake: 5m}, {weight: 5, bake: 10m}, {weight: 15, bake: 10m}, {weight: 100}]}``.
+    """
+
+    distribution: str = Field(description="the primary distribution: one of the project's secrets (its source "
+                                          "finds the id, e.g. CLOUDFRONT_DISTRIBUTION_ID_PROD) or an id E...")
+    origin_path: str = Field(pattern=r"^(/.*)?$", description="the new build's path on the origin, e.g. "
+                                                              "/releases/{version}; the staging copy serves it")
+    origin: str | None = Field(None, description="the origin's Id (default: the default cache behaviour's target)")
+    header: StagingHeader = Field(default_factory=StagingHeader)
+    steps: list[CloudFrontStep] = Field(min_length=1)
+    analysis: Analysis = Field(default_factory=Analysis)
+
+    @model_validator(mode="after")
+    def _order(self) -> CloudFrontCanary:
+        if any(s.header for s in self.steps[1:]):
+            raise ValueError("the header step comes first (before any viewer reaches the staging distribution)")
+        weights = [s.weight for s in self.steps if s.weight is not None]
+        if any(b <= a for a, b in itertools.pairwise(weights)):
+            raise ValueError(f"step weights must increase: {weights}")
+        if not weights or weights[-1] != 100:
+            raise ValueError("the last step must be weight 100 (the promotion)")
+        return self
+
+
 class Rollout(Model):
     lambda_canary: LambdaCanary | None = None
     apigw_canary: ApiGatewayCanary | None = Field(
         None, description="canary the project's API Gateway REST API stage (api:) through its canary settings")
+    cloudfront_canary: CloudFrontCanary | None = None
 
     @model_validator(mode="after")
     def _one_canary(self) -> Rollout:
-        if self.lambda_canary is not None and self.apigw_canary is not None:
-            raise ValueError("a project has one canary: lambda_canary or apigw_canary (a Lambda canary behind "
-                             "an API is checked against the API's integrations by api_invokes_alias)")
+        given = [n for n, c in (("lambda_canary", self.lambda_canary), ("apigw_canary", self.apigw_canary),
+                                ("cloudfront_canary", self.cloudfront_canary)) if c is not None]
+        if len(given) > 1:
+            raise ValueError(f"a project has one canary, not {' and '.join(given)} (a Lambda canary behind an API is "
+                             "checked against the API's integrations by api_invokes_alias)")
         return self
 
 
@@ -616,7 +674,7 @@ class Risk(Model):
 
 
 class SandboxTraffic(Model):
-    rpm: float = Field(600, ge=0, description="invocations per minute per function")
+    rpm: float = Field(600, ge=0, description="invocations per minute per function (a site: viewer requests a minute)")
     error_rate: str = Field("0.02%", description="baseline errors, as a percentage")
     p50: Duration = timedelta(milliseconds=120)
     p95: Duration = timedelta(milliseconds=450)

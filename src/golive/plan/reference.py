@@ -8,6 +8,7 @@ listed from the check registry the same way.
 
 from __future__ import annotations
 
+import itertools
 import types
 import typing
 from datetime import timedelta
@@ -145,7 +146,8 @@ def render() -> str:
         out.append(f"## {name}\n")
         lines = (model.__doc__ or "").strip().splitlines()
         if lines and not lines[0].startswith("Usage docs"):
-            out.append(lines[0] + "\n")
+            paragraph = " ".join(line.strip() for line in itertools.takewhile(str.strip, lines))
+            out.append(paragraph + "\n")
         out.append("| key | type | default | meaning |")
         out.append("|---|---|---|---|")
         for field_name, field in model.model_fields.items():

@@ -30,7 +30,9 @@ def summarize(plan: Plan, folder: Path | None = None) -> dict[str, Any]:
         "batches": [
             {"name": b.name, "projects": [
                 {"name": p, "deploy": plan.projects[p].deploy.github_workflow or " ".join(plan.projects[p].deploy.command or []),
-                 "canary": [s.weight for s in c.steps] if (c := _canary(plan, p)) else None}
+                 "canary": [s.weight for s in c.steps] if (c := _canary(plan, p)) else None,
+                 "cloudfront_canary": ["header" if s.header else s.weight for s in site.steps]
+                 if (site := _site_canary(plan, p)) else None}
                 for p in b.projects
             ]}
             for b in plan.batches
@@ -57,6 +59,11 @@ def _canary(plan: Plan, project: str) -> Any:
 def _canary_key(plan: Plan, project: str) -> str:
     rollout = plan.projects[project].rollout
     return "apigw_canary" if rollout is not None and rollout.apigw_canary is not None else "lambda_canary"
+
+
+def _site_canary(plan: Plan, project: str) -> Any:
+    rollout = plan.projects[project].rollout
+    return rollout.cloudfront_canary if rollout else None
 
 
 def lint(plan: Plan) -> list[str]:

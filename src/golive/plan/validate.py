@@ -404,6 +404,32 @@ def _overlap(a: dict[str, Any], b: dict[str, Any]) -> str | None:
     return None
 
 
+def _cloudfront_canaries(located: Located, plan: Plan) -> None:
+    """CloudFront's own limits on a site's canary: 15% at most before promotion, a distribution golive can find."""
+    from golive.providers.cloudfront import DISTRIBUTION_ID
+    from golive.providers.cloudfront import MAX_STAGING_WEIGHT as MAX_WEIGHT
+
+    for name, project in plan.projects.items():
+        canary = project.rollout.cloudfront_canary if project.rollout else None
+        if canary is None:
+            continue
+        where = ("projects", name, "rollout", "cloudfront_canary")
+        for i, step in enumerate(canary.steps):
+            if step.weight is not None and MAX_WEIGHT < step.weight < 100:
+                _fail(located, (*where, "steps", i, "weight"),
+                      f"{step.weight:g}% is above CloudFront's {MAX_WEIGHT:g}%: a continuous deployment policy sends "
+                      f"at most {MAX_WEIGHT:g}% of requests to the staging distribution (SingleWeight 0..0.15); "
+                      f"the step after {MAX_WEIGHT:g} is weight 100 (the promotion)")
+        if canary.distribution not in project.secrets and not DISTRIBUTION_ID.match(canary.distribution):
+            known = ", ".join(sorted(project.secrets)) or "none"
+            _fail(located, (*where, "distribution"), f"'{canary.distribution}' is neither a distribution id (E...) "
+                                                     f"nor one of the project's secrets (known: {known})")
+        judge = canary.analysis.judge
+        if not isinstance(judge, bool) and "p95_duration" in judge.metrics:
+            _fail(located, (*where, "analysis", "judge", "metrics"),
+                  "CloudFront reports no per-request duration: judge a site's canary on errors only")
+
+
 def parse_plan(located: Located) -> Plan:
     with _collecting(located):
         try:
@@ -414,6 +440,7 @@ def parse_plan(located: Located) -> Plan:
         _cross_check(located, plan)
         _function_names(located, plan)
         _api_canaries(located, plan)
+        _cloudfront_canaries(located, plan)
     return plan
 
 

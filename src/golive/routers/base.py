@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from golive.analysis.metrics import MetricSource, Scope
 from golive.clock import Clock
@@ -107,3 +107,12 @@ class TrafficRouter(Protocol):
 
     def describe(self, weights: Sequence[float]) -> list[str]:
         """The AWS calls each step makes, in words, for ``golive plan`` (the same parameters ``run`` uses)."""
+
+
+@runtime_checkable
+class RoutesHeader(Protocol):
+    """A router that can first send only requests carrying a header to the new variant (CloudFront's
+    ``SingleHeader`` policy): the smoke tests and health probes reach it before any user does (weight 0)."""
+
+    def route_header(self, variants: Sequence[Variants]) -> list[Split]:
+        """Only requests with the router's header reach the canary variants, confirmed by reading back."""

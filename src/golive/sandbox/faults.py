@@ -37,7 +37,9 @@ build, so ``canary``; the run anchor (``@30h..31h``) or no window means the
 function as it runs, so ``all``. So ``product_lambda:error_rate=8%@deploy``
 hits only the canary, and ``product_lambda:latency=6s@30h..31h`` during a
 soak hits the whole function. A function without an alias has one version:
-every fault hurts it.
+every fault hurts it. A site's project (its secret finds a CloudFront distribution by comment) takes an
+``error_rate`` fault on its distributions' 5xx the same way (``golive.sandbox.site_traffic``): ``canary`` is
+its staging distribution, ``stable`` the primary.
 
 ``check_faults`` holds faults against what a plan names (targets, anchors,
 incident groups), so a typo is a usage error before the sandbox starts

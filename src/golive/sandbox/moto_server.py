@@ -4,8 +4,8 @@ golive must run its real boto3 code path against the sandbox, so moto is
 reached only over HTTP. The server runs in the current process (a thread per
 connection, kept alive across requests: HTTP/1.1 with ``Content-Length``),
 with the percentile-capable CloudWatch backend installed first
-(``golive.sandbox.percentiles``) and API Gateway's canary settings
-(``golive.sandbox.moto_apigw``).
+(``golive.sandbox.percentiles``), API Gateway's canary settings (``golive.sandbox.moto_apigw``) and
+CloudFront's continuous deployment (``golive.sandbox.cloudfront_cd``).
 
 The ``aws_down`` fault needs AWS to *stop answering*, not to answer 5xx: while
 the switch is on, every request's connection is reset before a byte of
@@ -46,7 +46,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from golive.sandbox import moto_apigw, percentiles
+from golive.sandbox import cloudfront_cd, moto_apigw, percentiles
 from golive.sandbox.blocks import decode
 
 CONTROL_PREFIX = "/_golive/"
@@ -262,6 +262,7 @@ class SandboxServer:
         os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         percentiles.install()
         moto_apigw.install()
+        cloudfront_cd.install()
         app = _control_app(_dispatcher(create_backend_app), self.switch, self.token)
         server = make_server(self._host, self._port, app, threaded=True, request_handler=_handler_class(self.switch))
         self._server = server

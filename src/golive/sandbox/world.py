@@ -39,6 +39,7 @@ from golive.sandbox.moto_lambda import LambdaWriter
 from golive.sandbox.moto_server import TOKEN_HEADER, SandboxServer
 from golive.sandbox.percentiles import on_read
 from golive.sandbox.provision import provision
+from golive.sandbox.site_traffic import Site, SiteTrafficSimulator, sites_by_comment
 from golive.sandbox.spec import SandboxSpec
 from golive.sandbox.terraform_plans import TerraformPlans
 from golive.sandbox.traffic import InProcessSink, TrafficSimulator, moto_alias_reader
@@ -65,6 +66,7 @@ class SandboxWorld(WorldControls):
         self.github_server: GitHubServer | None = None
         self.simulators: list[TrafficSimulator] = []
         self.stages: list[tuple[SandboxSpec, StageTraffic]] = []  # each environment's REST APIs' traffic
+        self.site: SiteTrafficSimulator | None = None  # the target environment's CloudFront viewers
         self.effects: DeployEffects | None = None
         self.specs: list[SandboxSpec] = []
         self.plan = plan
@@ -128,6 +130,7 @@ class SandboxWorld(WorldControls):
                        for spec in self.specs if spec.apis]
         for (account_id, region), simulators in readers.items():
             self._unhook.append(on_read(account_id, region, _flusher(simulators)))
+        self.site = self._site_traffic()
         self._place_faults()
         if self.history > timedelta(0):
             now = self.clock.now()
@@ -176,6 +179,27 @@ class SandboxWorld(WorldControls):
             }
             aws.call("cloudfront:CreateDistribution", lambda c=config: client.create_distribution(DistributionConfig=c))  # type: ignore[misc]
 
+    def _site_traffic(self) -> SiteTrafficSimulator | None:
+        """Viewers of the target environment's distributions, found by the comments the plan's secrets name.
+
+        A site's viewers are its project's ``sandbox.function_traffic`` (requests a minute), else the plan's traffic.
+        """
+        from golive.analysis.units import parse_percent
+
+        projects: dict[str, list[str]] = {}
+        for name, project in self.plan.projects.items():
+            for source in project.secrets.values():
+                if source is not None and source.cloudfront_comment:
+                    projects.setdefault(source.cloudfront_comment, []).append(name)
+        if not projects:
+            return None
+        sites = {}
+        for comment, names in projects.items():
+            traffic = self.plan.sandbox.function_traffic.get(names[0], self.plan.sandbox.traffic)
+            sites[comment] = Site(frozenset(names), traffic.rpm, parse_percent(traffic.error_rate))
+        return SiteTrafficSimulator(self.plan.environments[self.target_env].account, sites=sites_by_comment(sites),
+                                    seed=self.seed)
+
     # -- access ---------------------------------------------------------------
     def aws(self, env: str, region: str | None = None) -> Aws:
         e = self.plan.environments[env]
@@ -198,6 +222,9 @@ class SandboxWorld(WorldControls):
             for spec, stages in self.stages:
                 if not self.follow_release or (spec.environment, spec.region) in self.active:
                     stages.simulate(old, new)
+            target = (self.target_env, self.plan.environments[self.target_env].region)
+            if self.site is not None and (not self.follow_release or target in self.active):
+                self.site.simulate(old, new)
             resolved = self._resolved()
             self.moto.set_down(aws_down_at(resolved, new))
 
@@ -226,6 +253,8 @@ class SandboxWorld(WorldControls):
             simulator.set_faults(resolved)
         for _, stages in self.stages:
             stages.set_faults(resolved)
+        if self.site is not None:
+            self.site.set_faults(resolved)
 
     def resolved_faults(self) -> list[ResolvedFault]:
         return self._resolved()
@@ -268,6 +297,8 @@ class SandboxWorld(WorldControls):
         for spec, stages in self.stages:
             if (spec.environment, spec.region) == key:
                 stages.skip_until(at)
+        if self.site is not None and key == (self.target_env, self.plan.environments[self.target_env].region):
+            self.site.skip_until(at)
 
     def api_down(self, env: str, api: str) -> bool:
         now = self.clock.now()

@@ -52,10 +52,10 @@ from golive.evidence.canary import (
 )
 from golive.evidence.rollback import RollbackFailed, RolledBack
 from golive.providers.aws import Aws
-from golive.routers.base import TrafficRouter, Variants
+from golive.routers.base import RoutesHeader, TrafficRouter, Variants
 from golive.routers.for_params import router_for
 from golive.steps import canary_inconclusive, restore
-from golive.steps.canary_look import analyse
+from golive.steps.canary_look import analyse, sampled_params, site_reads
 from golive.steps.canary_params import CanaryParams, CanaryStep
 from golive.steps.canary_signals import alarm_trigger, alarms_at_start, incident_trigger, probe_health
 from golive.steps.canary_state import CanaryState, Phase
@@ -208,7 +208,8 @@ class Canary:
         ctx, p, s = self.ctx, self.p, self.s
         if s.moved:
             return self.watch()
-        weight = p.steps[s.index].weight
+        step = p.steps[s.index]
+        weight = 0.0 if step.header else step.weight
         blocked = self.gate()
         if blocked:
             ctx.record(CanaryGateBlocked(subject=p.project, project=p.project, weight=s.weight, next_weight=weight,
@@ -216,7 +217,11 @@ class Canary:
             return self.rollback(f"not shifted to {weight:g}%: {blocked}")
         s.shift_intent = weight
         self.save()
-        if weight >= 100:
+        if step.header:
+            if not isinstance(self.router, RoutesHeader):
+                return Fail(f"{p.project}: a {self.router.kind} canary has no header step")
+            self.router.route_header(s.variants)
+        elif weight >= 100:
             self.router.promote(s.variants)
         else:
             self.router.set_weight(s.variants, weight)
@@ -229,8 +234,10 @@ class Canary:
         self.begin_bake(bake, first)
         ctx.record(CanaryShifted(subject=p.project, project=p.project, weight=weight, bake_s=bake.total_seconds(),
                                  versions=self.versions))
-        self.record_sample(weight)
-        return Wait(min(first, ctx.now + interval), f"{p.project} at {weight:g}%, baking until {ctx.now + bake:%H:%M}")
+        if not step.header:  # only the probes reach staging: no criterion is sampled at the header step
+            self.record_sample(weight)
+        at = "on the staging header only" if step.header else f"at {weight:g}%"
+        return Wait(min(first, ctx.now + interval), f"{p.project} {at}, baking until {ctx.now + bake:%H:%M}")
 
     def begin_bake(self, bake: timedelta, first: datetime) -> None:
         s, now = self.s, self.ctx.now
@@ -256,7 +263,7 @@ class Canary:
         p = self.p
         source = self.router.metrics(self.ctx.services.clock, p.delay)
         stables = [stable for _canary, stable in self.router.scopes(self.s.variants)]
-        samples, error = sample_from(source, self.ctx.services.clock, p.model_dump(mode="json"), stables)
+        samples, error = sample_from(source, self.ctx.services.clock, sampled_params(p), stables)
         here = [sample for sample in samples if sample.weight == weight]
         self.ctx.record(CanarySample(subject=p.project, project=p.project, weight=weight,
                                      lines=tuple(sample.line() for sample in here),
@@ -428,15 +435,20 @@ def compensate(ctx: StepContext, p: CanaryParams, reason: str, router: TrafficRo
 def describe(p: CanaryParams) -> list[str]:
     router = router_for(p, None, None)
     every = hours_or_minutes(p.interval)
-    calls = []
+    calls = router.describe([])  # what discover does, for a router that does more than read (CloudFront)
+    stage = p.apigw_stage.stage if p.apigw_stage is not None else None
+    by = "AWS/CloudFront by DistributionId (us-east-1)" if p.cloudfront is not None else \
+        f"by Stage {stage} and {stage}/Canary" if stage is not None else "by ExecutedVersion"
     for step in p.steps:
-        calls += router.describe([step.weight])
+        calls += router.describe([0.0] if step.header else [step.weight])
         if step.bake_s:
-            stage = p.apigw_stage.stage if p.apigw_stage is not None else None
-            by = f"Stage {stage} and {stage}/Canary" if stage is not None else "ExecutedVersion"
+            watched = "health + triggers (only the probes reach staging: no judge)" if step.header else \
+                "triggers + canary-vs-stable judge"
             calls.append(f"  bake {hours_or_minutes(timedelta(seconds=step.bake_s))}: every {every} "
-                         f"GetMetricData by {by}, triggers + canary-vs-stable judge")
+                         f"GetMetricData {by}, {watched}")
     for trigger in p.triggers:
+        if p.cloudfront is not None and trigger.get("criterion") and not site_reads(p, trigger["criterion"]):
+            continue
         shown = ", ".join(f"{k}={v}" for k, v in trigger.items() if v not in (None, [], {}))
         name = parse_criterion(trigger["criterion"]).metric if trigger.get("criterion") else None
         calls.append(f"  roll back on {shown}" + (f" ({name} = {p.metrics[name]})" if name in p.metrics else ""))

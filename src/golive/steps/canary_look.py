@@ -30,6 +30,7 @@ from golive.steps.canary_signals import Connect, alarm_trigger, health_trigger, 
 from golive.steps.canary_state import CanaryState
 
 Verdict = Literal["ok", "fail", "inconclusive", "error"]
+SITE_METRICS = {"invocations", "errors"}  # what a CloudFront canary's triggers may read (requests, 5xx)
 
 
 def trigger_specs(p: CanaryParams) -> list[CriterionSpec]:
@@ -39,9 +40,33 @@ def trigger_specs(p: CanaryParams) -> list[CriterionSpec]:
     for t in p.triggers:
         if t.get("criterion"):
             c = parse_criterion(t["criterion"])
+            if p.cloudfront is not None and not site_reads(p, t["criterion"]):
+                continue
             minimum = c.min_calls or t.get("min_invocations") or default
             specs.append(CriterionSpec(criterion=c, metric=metrics[c.metric], trigger=True, min_calls=int(minimum)))
     return specs
+
+
+def site_reads(p: CanaryParams, criterion: str) -> bool:
+    """Whether a site's canary can judge this trigger: a site has requests and errors (CloudFront reports no
+    Lambda duration or throttle)."""
+    metric = parse_metric_def(p.metrics[parse_criterion(criterion).metric])
+    return set(metric.lambda_metrics) <= SITE_METRICS
+
+
+def sampled_params(p: CanaryParams) -> dict[str, Any]:
+    """The parameters the sample at a shift reads (``analysis.canary_sample``): a site's without the header step,
+    the triggers it cannot judge, or a judge of durations."""
+    params = p.model_dump(mode="json")
+    if p.cloudfront is None:
+        return params
+    params["steps"] = [step for step in params["steps"] if not step.get("header")]
+    params["triggers"] = [t for t in params["triggers"] if not t.get("criterion") or site_reads(p, t["criterion"])]
+    judge = params["analysis"].get("judge", True)
+    if judge is not False:
+        params["analysis"] = {**params["analysis"], "judge": {**(judge if isinstance(judge, dict) else {}),
+                                                              "metrics": ["errors"]}}
+    return params
 
 
 def ceil_minute(when: datetime) -> datetime:
@@ -55,8 +80,14 @@ def _series(fetched: Fetch, request: SeriesRequest, minutes: list[datetime], fac
 
 
 def judge_config(p: CanaryParams) -> JudgeConfig | None:
-    """The plan's judge (``analysis.judge``: true, false, or its metrics and minimum minutes); None when off."""
-    return config_from_analysis(p.analysis, sum(1 for step in p.steps if step.weight < 100))
+    """The plan's judge (``analysis.judge``: true, false, or its metrics and minimum minutes); None when off.
+
+    A site's canary is judged on its errors only: CloudFront reports no per-request duration by default.
+    """
+    config = config_from_analysis(p.analysis, sum(1 for step in p.steps if step.weight < 100 and not step.header))
+    if config is not None and p.cloudfront is not None:
+        config = replace(config, metrics=tuple(m for m in config.metrics if m.name == "errors"))
+    return config
 
 
 def _judge(p: CanaryParams, s: CanaryState, router: TrafficRouter, source: MetricSource, config: JudgeConfig,
@@ -157,7 +188,9 @@ def analyse(ctx: StepContext, p: CanaryParams, s: CanaryState, router: TrafficRo
     specs = trigger_specs(p)
     pairs = router.scopes(s.variants)
     scopes = [canary for canary, _stable in pairs]
-    config = None if s.moved else judge_config(p)  # at 100% there is no stable traffic to compare with
+    header = p.steps[s.index].header if s.index < len(p.steps) else False
+    # At 100% there is no stable traffic to compare with; on the staging header only the probes reach the canary.
+    config = None if s.moved or header else judge_config(p)
     # One GetMetricData for the look's triggers, judge counts and first tail round (analysis/look_fetch.py).
     source = LookSource(router.metrics(ctx.services.clock, delay), bake_start, end)
     source.prefetch(look_requests(specs, pairs, config, first, bake_start, end))
@@ -182,6 +215,9 @@ def analyse(ctx: StepContext, p: CanaryParams, s: CanaryState, router: TrafficRo
     if specs:
         evidence["triggers"] = measured
     if config is None or not config.metrics:
+        if header:
+            return "ok", "staging header only (the probes reach the new build, no viewer): health and triggers quiet", \
+                evidence
         if waiting:
             return "inconclusive", "; ".join(waiting), evidence
         return "ok", "triggers quiet (judge off)", evidence

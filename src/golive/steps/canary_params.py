@@ -18,6 +18,18 @@ from golive.steps.kind import StepParams
 class CanaryStep(StepParams):
     weight: float  # percent of the alias's traffic on the new version; 100 promotes
     bake_s: float = 0.0
+    header: bool = False  # a CloudFront canary's header smoke: only requests with the staging header (weight 0)
+
+
+class CloudFrontTarget(StepParams):
+    """A site's CloudFront canary (``routers/cloudfront.py``): its primary distribution and the new build's path."""
+
+    distribution: str  # an id, or the project's variable whose source finds it
+    source: dict[str, Any] | None = None  # the variable's SecretSource, as the plan gives it
+    origin_path: str
+    origin: str | None = None
+    header: str = "aws-cf-cd-golive"
+    header_value: str = "smoke"
 
 
 class ApiStageTarget(StepParams):
@@ -45,6 +57,7 @@ class CanaryParams(StepParams):
     # ``changed``: the functions the deploy left alone are listed as unchanged; ``all``: each one is a failure
     new_versions: Literal["changed", "all"] = "changed"
     apigw_stage: ApiStageTarget | None = None  # an API's canary: the router is its stage's (alias, functions empty)
+    cloudfront: CloudFrontTarget | None = None  # a site's canary: the router is CloudFront's, not a Lambda alias
 
     def seconds(self, name: str, default: float) -> float:
         """An ``analysis`` duration (``interval``, ``delay``, ``max_extension``, ``history``) in seconds."""

@@ -23,12 +23,12 @@ from golive.analysis.units import counted
 from golive.analysis.units import hours_or_minutes as _hours
 from golive.errors import UnknownNameError
 from golive.plan.dependencies import of_plan
-from golive.plan.model import CheckEntry, Plan, Project, SoakSpec, Window
+from golive.plan.model import CheckEntry, CloudFrontCanary, Plan, Project, SoakSpec, Window
 from golive.plan.undo import CommandUndo, RedeployUndo
 from golive.plan.variables import expand, variables
 from golive.steps import approval, canary, checks, deploy, deployed, prep, soak, tag, terraform_plan, undo, uptime, window
 from golive.steps import gate as gate_kind
-from golive.steps.canary_params import ApiStageTarget
+from golive.steps.canary_params import ApiStageTarget, CloudFrontTarget
 from golive.steps.checking import check_entries, sourced_secrets
 from golive.store.store import StepSpec
 from golive.tfplan import DATA_TYPES
@@ -156,7 +156,34 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
             key=f"canary.{name}", phase=phase, group=group, lane=lane,
             title=f"canary {name} (API Gateway stage {project.api.stage}): "
                   + " → ".join(f"{s.weight:g}%" for s in stage_canary.steps)))
+    site = project.rollout.cloudfront_canary if project.rollout and not suffix else None
+    if site is not None:
+        out.append(_site_canary(plan, env, name, project, site, group, region, phase))
     return out
+
+
+def _site_canary(plan: Plan, env: str, name: str, project: Project, site: CloudFrontCanary, group: str, region: str,
+                 phase: str) -> StepSpec:
+    """A site's CloudFront canary: the same canary step, its router CloudFront's (``routers/cloudfront.py``)."""
+    vars_ = variables(plan, env)
+    source = project.secrets.get(site.distribution)
+    target = CloudFrontTarget(distribution=site.distribution,
+                              source=source.model_dump(exclude_none=True) if source is not None else None,
+                              origin_path=expand(site.origin_path, vars_), origin=site.origin,
+                              header=site.header.name, header_value=expand(site.header.value, vars_))
+    steps = [canary.CanaryStep(weight=0.0 if s.header else float(s.weight or 0.0), header=s.header,
+                               bake_s=s.bake.total_seconds() if s.bake else 0) for s in site.steps]
+    return canary.KIND.freeze(
+        canary.CanaryParams(
+            project=name, region=region, functions={}, alias="", steps=steps,
+            analysis=site.analysis.model_dump(mode="json"),
+            triggers=[t.model_dump(exclude_none=True) for t in plan.rollback.triggers],
+            min_invocations=plan.rollback.min_invocations, health=expand(project.health, vars_),
+            http_ok=plan.http_ok, rollback_shifted=plan.batch_of(name).rollback_shifted, primary=True,
+            metrics=_criteria_metrics(plan, [t.criterion for t in plan.rollback.triggers]), cloudfront=target),
+        key=f"canary.{name}", phase=phase, group=group, lane=name,
+        title=f"canary {name} (CloudFront): " + " → ".join("header" if s.header else f"{s.weight:g}%"
+                                                          for s in site.steps))
 
 
 def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[StepSpec]:
@@ -343,7 +370,8 @@ _SAMPLED = ("project", "functions", "alias", "region", "steps", "triggers", "min
 def canary_sample_entries(plan: Plan, env: str) -> list[dict[str, Any]]:
     """One ``canary_sample`` check per canary of ``env``'s primary region, on the parameters its step will run with."""
     return [{"kind": "canary_sample", "params": {k: s.params[k] for k in _SAMPLED}, "project": s.params["project"]}
-            for s in build_deploy(plan, env) if s.kind == "canary" and not s.params.get("apigw_stage")]
+            for s in build_deploy(plan, env) if s.kind == "canary" and not s.params.get("apigw_stage")
+            and not s.params.get("cloudfront")]
 
 
 def api_alias_entries(plan: Plan, env: str) -> list[dict[str, Any]]:

@@ -19,17 +19,13 @@ from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Outcome
 from golive.evidence.runs import SecretSet
 from golive.providers.aws import Aws
+from golive.providers.cloudfront import distribution_by_comment
 from golive.steps.kind import StepKind, StepParams
 
 
 def cloudfront_id(aws: Aws, comment: str) -> str | None:
     """The id of the CloudFront distribution whose comment is ``comment`` (the runbook's --query)."""
-    client = aws.client("cloudfront", region="us-east-1")
-    answer = aws.call("cloudfront:ListDistributions", lambda: client.list_distributions())
-    for item in answer.get("DistributionList", {}).get("Items", []) or []:
-        if item.get("Comment") == comment:
-            return str(item["Id"])
-    return None
+    return distribution_by_comment(aws, comment)
 
 
 def secret_value(ctx: StepContext, source: dict[str, Any]) -> tuple[str | None, str]:

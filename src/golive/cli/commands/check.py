@@ -26,6 +26,9 @@ def check(ctx: typer.Context) -> None:
         o.print(esc(f"  env {name}: account {e['account']}, {e['region']}{dr}, profile {e['profile'] or '-'}"))
     for i, batch in enumerate(summary["batches"], 1):
         parts = [p["name"] + (" (canary " + "→".join(f"{w:g}%" for w in p["canary"]) + ")" if p["canary"] else "")
+                 + (" (CloudFront canary " + "→".join(w if isinstance(w, str) else f"{w:g}%"
+                                                      for w in p["cloudfront_canary"]) + ")"
+                    if p.get("cloudfront_canary") else "")
                  for p in batch["projects"]]
         o.print(esc(f"  batch {i} {batch['name']}: {', '.join(parts)}"))
     for env, soak in summary["soaks"].items():

@@ -51,7 +51,9 @@ def plan_cmd(ctx: typer.Context, env: EnvOpt, offline: OfflineOpt = False) -> No
 
     w, o = ws(ctx), out(ctx)
     steps = build_release(w.plan, w.env(env))
-    samples = {s.key: _sample(w, env, s.params) for s in steps if s.kind == "canary" and not offline}
+    # A site's canary has no stable version to read before its staging copy exists (discover makes it): no sample.
+    samples = {s.key: _sample(w, env, s.params) for s in steps
+               if s.kind == "canary" and not offline and not s.params.get("cloudfront")}
     graph = of_plan(w.plan)
     undos = {name: undo_of(w.plan, w.env(env), name) for name in w.plan.projects}
     if o.json_mode:
