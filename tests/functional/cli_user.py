@@ -17,13 +17,14 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from golive.providers.aws import Aws, AwsTarget
 
@@ -150,9 +151,14 @@ class UserSandbox:
             yield Aws(AwsTarget(region=region, profile=PROD_PROFILE))
 
 
-def sandbox_up(folder: Path, *extra: str) -> UserSandbox:
-    """``golive sandbox up --detach`` from a fresh copy of the example; the printed exports kept."""
+def sandbox_up(folder: Path, *extra: str, edit: Callable[[dict[str, Any]], None] | None = None) -> UserSandbox:
+    """``golive sandbox up --detach`` from a fresh copy of the example (``edit`` changes its plan first); the
+    printed exports kept."""
     box = UserSandbox(copy_example(folder))
+    if edit is not None:
+        plan = yaml.safe_load(box.plan.read_text(encoding="utf-8"))
+        edit(plan)
+        box.plan.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
     up = subprocess.run([str(GOLIVE), "sandbox", "up", "-f", str(box.plan), "--env", "prod", "--detach", *extra],
                         capture_output=True, text=True, env=user_env(), cwd=folder, timeout=180, check=False)
     box.ran.append(Ran(("sandbox", "up", *extra), up.returncode, up.stdout, up.stderr))
@@ -165,12 +171,13 @@ def sandbox_down(box: UserSandbox) -> Ran:
     return box.golive("sandbox", "down")
 
 
-def running_sandbox(folder: Path, *extra: str) -> Iterator[UserSandbox]:
+def running_sandbox(folder: Path, *extra: str,
+                    edit: Callable[[dict[str, Any]], None] | None = None) -> Iterator[UserSandbox]:
     """A module's sandbox (``yield from`` it in a fixture): up in ``folder``, down afterwards even if up failed
     half-way (whatever it left is stopped by the plan's state folder)."""
     box: UserSandbox | None = None
     try:
-        box = sandbox_up(folder, *extra)
+        box = sandbox_up(folder, *extra, edit=edit)
         yield box
     finally:
         if box is not None:

@@ -76,7 +76,7 @@ def test_a_lambda_canary_behind_an_api_gets_the_preflight_alias_check() -> None:
     ("        steps: [{weight: 10, bake: 10m}, {weight: 100}]\n  billing:",
      "        steps: [{weight: 10, bake: 10m}, {weight: 100}]\n      lambda_canary:\n"
      "        functions: {prefix: orders-}\n        steps: [{weight: 100}]\n  billing:", "    rollout:",
-     "projects.orders.rollout: a project has one canary: lambda_canary or apigw_canary"),
+     "projects.orders.rollout: a project has one canary, not lambda_canary and apigw_canary"),
 ])
 def test_mistakes_are_one_line_each(old: str, new: str, marker: str, expected: str) -> None:
     assert old in PLAN
