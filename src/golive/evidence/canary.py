@@ -141,4 +141,5 @@ class OperatorCommand(Record):
     kind = "operator"
     by: str | None = None
     why: str | None = None
-    step: str | None = field(default=None, metadata=OMIT)  # the canary step running when it was given (None: whichever canary of the project runs)
+    # The canary step running when it was given (None: whichever canary of the project runs).
+    step: str | None = field(default=None, metadata=OMIT)
