@@ -41,9 +41,9 @@ from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.metrics import MetricSource, Scope
 from golive.analysis.sample import Sample
 from golive.clock import Clock
-from golive.errors import AwsRequestError, ConfigError, GoliveError, UsageError
+from golive.errors import AwsRequestError, GoliveError, UsageError
 from golive.providers.aws import Aws
-from golive.routers.base import Discovery, NothingNew, Split, Variants
+from golive.routers.base import Discovery, NothingNew, Split, Variants, connected
 
 KIND = "apigw_stage"
 CANARY = "/canarySettings"
@@ -116,9 +116,7 @@ class ApiGatewayStageRouter:
 
     @property
     def aws(self) -> Aws:
-        if self.connect is None:
-            raise ConfigError("this command has no AWS access configured")
-        return self.connect()
+        return connected(self.connect)
 
     @property
     def kind(self) -> str:

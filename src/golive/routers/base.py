@@ -14,14 +14,22 @@ guesses: ``discover`` finding nothing new is a ``NothingNew``, with the reason i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from golive.analysis.metrics import MetricSource, Scope
 from golive.clock import Clock
-from golive.errors import GoliveError
+from golive.errors import ConfigError, GoliveError
+from golive.providers.aws import Aws
+
+
+def connected(connect: Callable[[], Aws] | None) -> Aws:
+    """AWS for a router's call; a router built only to describe its calls (``golive plan``) has none."""
+    if connect is None:
+        raise ConfigError("this command has no AWS access configured")
+    return connect()
 
 
 class NothingNew(GoliveError):

@@ -32,10 +32,10 @@ from typing import Any
 from golive.analysis.cloudfront_metrics import CloudFrontSource
 from golive.analysis.metrics import MetricSource, Scope
 from golive.clock import Clock
-from golive.errors import ConfigError, GoliveError, UsageError
+from golive.errors import GoliveError, UsageError
 from golive.providers.aws import Aws
 from golive.providers.cloudfront import MAX_STAGING_WEIGHT, REGION, distribution_by_comment
-from golive.routers.base import Discovery, NothingNew, Split, Variants
+from golive.routers.base import Discovery, NothingNew, Split, Variants, connected
 
 KIND = "cloudfront"
 MAX_WEIGHT = MAX_STAGING_WEIGHT
@@ -88,9 +88,7 @@ class CloudFrontRouter:
 
     @property
     def aws(self) -> Aws:
-        if self.connect is None:
-            raise ConfigError("this command has no AWS access configured")
-        return self.connect()
+        return connected(self.connect)
 
     @property
     def _client(self) -> Any:

@@ -28,10 +28,10 @@ from golive.analysis.cloudwatch import CloudWatchLambdaSource
 from golive.analysis.metrics import MetricSource, Scope, SeriesRequest, floor_minute
 from golive.analysis.units import hours_or_minutes
 from golive.clock import Clock
-from golive.errors import ConfigError, UsageError
+from golive.errors import UsageError
 from golive.providers.aws import Aws
 from golive.providers.lambdas import AliasState, LambdaClient
-from golive.routers.base import Discovery, NothingNew, Split, Unchanged, Variants
+from golive.routers.base import Discovery, NothingNew, Split, Unchanged, Variants, connected
 
 KIND = "lambda_alias"
 MOVED_LOOKBACK = timedelta(hours=1)  # how far back the previous version's calls through the alias show a move
@@ -84,9 +84,7 @@ class LambdaAliasRouter:
 
     @property
     def aws(self) -> Aws:
-        if self.connect is None:
-            raise ConfigError("this command has no AWS access configured")
-        return self.connect()
+        return connected(self.connect)
 
     @property
     def client(self) -> LambdaClient:
