@@ -273,6 +273,14 @@ class Analysis(Model):
                                "(more power on a one-function regression; see bench/judge.py)")
 
 
+def _increasing_to_100(weights: list[float]) -> None:
+    """A canary's weights: each step more than the last, and the last 100 (the promotion)."""
+    if any(b <= a for a, b in itertools.pairwise(weights)):
+        raise ValueError(f"step weights must increase: {weights}")
+    if not weights or weights[-1] != 100:
+        raise ValueError("the last step must be weight 100 (the promotion)")
+
+
 class LambdaCanary(Model):
     functions: FunctionSelector
     alias: str = "live"
@@ -286,11 +294,7 @@ class LambdaCanary(Model):
 
     @model_validator(mode="after")
     def _ends_at_100(self) -> LambdaCanary:
-        weights = [s.weight for s in self.steps]
-        if any(b <= a for a, b in itertools.pairwise(weights)):
-            raise ValueError(f"step weights must increase: {weights}")
-        if weights[-1] != 100:
-            raise ValueError("the last step must be weight 100 (the promotion)")
+        _increasing_to_100([s.weight for s in self.steps])
         return self
 
 
@@ -303,11 +307,7 @@ class ApiGatewayCanary(Model):
 
     @model_validator(mode="after")
     def _ends_at_100(self) -> ApiGatewayCanary:
-        weights = [s.weight for s in self.steps]
-        if any(b <= a for a, b in itertools.pairwise(weights)):
-            raise ValueError(f"step weights must increase: {weights}")
-        if weights[-1] != 100:
-            raise ValueError("the last step must be weight 100 (the promotion)")
+        _increasing_to_100([s.weight for s in self.steps])
         return self
 
 
@@ -358,11 +358,7 @@ class CloudFrontCanary(Model):
     def _order(self) -> CloudFrontCanary:
         if any(s.header for s in self.steps[1:]):
             raise ValueError("the header step comes first (before any viewer reaches the staging distribution)")
-        weights = [s.weight for s in self.steps if s.weight is not None]
-        if any(b <= a for a, b in itertools.pairwise(weights)):
-            raise ValueError(f"step weights must increase: {weights}")
-        if not weights or weights[-1] != 100:
-            raise ValueError("the last step must be weight 100 (the promotion)")
+        _increasing_to_100([s.weight for s in self.steps if s.weight is not None])
         return self
 
 
