@@ -37,7 +37,16 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from golive.analysis.judge import DEFAULT_POLICIES, JudgeConfig, TailCount, VersionSeries, config_for, judge
+from golive.analysis.judge import (
+    DEFAULT_POLICIES,
+    POOLED,
+    JudgeConfig,
+    MetricResult,
+    TailCount,
+    VersionSeries,
+    config_for,
+    judge,
+)
 from golive.analysis.measurement import MeasurementOutcome as Outcome
 from golive.analysis.stats import Stratum, binomial_sf, rate_test
 
@@ -72,6 +81,7 @@ class Run:
     trigger: int | None
     known: int | None
     single: bool  # the stable-only single final look of the first bake failed
+    causes: tuple[str, ...] = ()  # the judge's failed tests at its failing look ("errors pooled", "p95 tail fn")
 
 
 def _config() -> JudgeConfig:
@@ -97,6 +107,7 @@ def simulate(case: Case, seed: int) -> Run:
         {"invocations": float(h * case.rate), "errors": float(e), "minutes": float(h)}
         for e in rng.binomial(h * case.rate, BASE_ERROR, size=f)] if h else [None] * f
     single = False
+    causes: tuple[str, ...] = ()
     offset = 0
     for share, minutes in STEPS:
         n_c = round(case.rate * share)
@@ -126,8 +137,10 @@ def simulate(case: Case, seed: int) -> Run:
                                                   {"p95_duration": tails}))
                     stables.append(VersionSeries(f"fn-{j}", [float(n_s)] * m, {"errors": e_s[:m, j].tolist()},
                                                  history=history[j]))
-                if judge(canaries, stables, config, final=final).outcome is Outcome.FAILED:
+                verdict = judge(canaries, stables, config, final=final)
+                if verdict.outcome is Outcome.FAILED:
                     found["judge"] = look
+                    causes = tuple(sorted({_cause(r) for r in verdict.results if r.outcome is Outcome.FAILED}))
             limits = not case.healthy or case.functions == 5 or case.rate != 600  # the limits of big healthy projects: skipped
             if limits and found["known"] is None and _known(case, config, e_c[:m], z_c[:m], n_c, true_x, final):
                 found["known"] = look
@@ -139,7 +152,13 @@ def simulate(case: Case, seed: int) -> Run:
                 single = any(rate_test([s]).p_value < per_fn for s in strata) or (
                     f > 1 and rate_test(strata).p_value < level / 2)
         offset += minutes
-    return Run(found["judge"], found["trigger"], found["known"], single)
+    return Run(found["judge"], found["trigger"], found["known"], single, causes)
+
+
+def _cause(r: MetricResult) -> str:
+    """A failed test by metric, percentile and scope: ``errors pooled``, ``p95 tail fn``."""
+    name = r.metric if r.quantile is None else f"p{r.quantile * 100:g} tail"
+    return f"{name} {'pooled' if r.scope.startswith(POOLED) else 'fn'}"
 
 
 def _z(q: float) -> float:
@@ -209,10 +228,36 @@ def report(results: list[tuple[Case, list[Run]]], runs: int, history: int) -> No
             print(f"{case.name if number == 0 else '':<34} {label:<26} {_share(xs, within):>7.2%} "
                   f"{early} {_median(xs, within, after):>7}")
         single = sum(r.single for r in rs) / len(rs)
+        if case.healthy:
+            _breakdown(rs)
         print(f"{'':<34} {'limit: stable only, 1 look':<26} {single:>7.2%} {'':>26} {'10':>7}")
     print("caught: healthy, false rollbacks over the whole canary (budget 0.9% per project); otherwise, share rolled"
           " back within the first bake's 10 minutes. <=k min and median: minutes of data at the failing"
           " look (latency cases: minutes after the first complete minute, so a look on the first minute is 0)")
+
+
+def _breakdown(rs: list[Run]) -> None:
+    """What decided each false rollback: the trigger, or the judge's failed tests; and at which look."""
+    whole = sum(m for _, m in STEPS)
+    by_cause: dict[str, int] = {}
+    by_look: dict[str, int] = {}
+    for r in rs:
+        first = _first(r.judge, r.trigger)
+        if first is None or first > whole:
+            continue
+        if r.trigger == first:
+            by_cause["trigger error_rate > 5%"] = by_cause.get("trigger error_rate > 5%", 0) + 1
+        if r.judge == first:
+            for c in r.causes:
+                by_cause[f"judge {c}"] = by_cause.get(f"judge {c}", 0) + 1
+        bake, minute = (1, first) if first <= STEPS[0][1] else (2, first - STEPS[0][1])
+        final = minute == STEPS[bake - 1][1]
+        key = f"bake {bake} {'final' if final else 'interim'}"
+        by_look[key] = by_look.get(key, 0) + 1
+    causes = ", ".join(f"{k} {v / len(rs):.2%}" for k, v in sorted(by_cause.items(), key=lambda kv: -kv[1]))
+    looks = ", ".join(f"{k} {v / len(rs):.2%}" for k, v in sorted(by_look.items()))
+    print(f"{'':<34} by test: {causes or '-'}")
+    print(f"{'':<34} by look: {looks or '-'}")
 
 
 def _first(*xs: int | None) -> int | None:
