@@ -22,7 +22,15 @@ first 10 minutes, median minutes); latency x3 and +30% on the canary only (share
 minutes, within 5, median minutes after the first complete minute: a look at minute m reads m complete
 minutes, so m - 1 minutes after the first). ``--sizes`` adds healthy projects of other sizes.
 
+Healthy false rollbacks are broken down by what decided them: the fixed trigger, or the judge's failed tests
+(metric or percentile, per function or pooled), and by look (a bake's interim looks, its end, or the looks
+past it). ``--held N``: a trigger still waiting holds each bake N minutes past its end while the judge looks
+on each minute (a thin window, a short bake); golive judges those looks at the interim level and only the
+one that ends the step at the final level; ``--every-final`` judges them all at the final level, as golive
+did before (an extension spent the final boundary again at every look).
+
     python bench/judge.py [--runs 5000] [--seed 7] [--workers 2] [--sizes 5,10,20] [--only-healthy]
+                          [--held 5] [--every-final]
 """
 
 from __future__ import annotations
@@ -37,7 +45,16 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from golive.analysis.judge import DEFAULT_POLICIES, JudgeConfig, TailCount, VersionSeries, config_for, judge
+from golive.analysis.judge import (
+    DEFAULT_POLICIES,
+    POOLED,
+    JudgeConfig,
+    MetricResult,
+    TailCount,
+    VersionSeries,
+    config_for,
+    judge,
+)
 from golive.analysis.measurement import MeasurementOutcome as Outcome
 from golive.analysis.stats import Stratum, binomial_sf, rate_test
 
@@ -60,6 +77,8 @@ class Case:
     bad: int = 0  # functions whose canary errs at BAD_ERROR
     latency: float = 1.0  # the canary's durations times this, in every function
     history: int = HISTORY
+    held: int = 0  # minutes a trigger still waiting holds each bake past its end (--held)
+    every_final: bool = False  # every look past the bake at the final level, as before the fix (--every-final)
 
     @property
     def healthy(self) -> bool:
@@ -72,6 +91,7 @@ class Run:
     trigger: int | None
     known: int | None
     single: bool  # the stable-only single final look of the first bake failed
+    causes: tuple[str, ...] = ()  # the judge's failed tests at its failing look ("errors pooled", "p95 tail fn")
 
 
 def _config() -> JudgeConfig:
@@ -97,8 +117,10 @@ def simulate(case: Case, seed: int) -> Run:
         {"invocations": float(h * case.rate), "errors": float(e), "minutes": float(h)}
         for e in rng.binomial(h * case.rate, BASE_ERROR, size=f)] if h else [None] * f
     single = False
+    causes: tuple[str, ...] = ()
     offset = 0
-    for share, minutes in STEPS:
+    for share, bake in STEPS:
+        minutes = bake + case.held
         n_c = round(case.rate * share)
         n_s = case.rate - n_c
         e_c = rng.binomial(n_c, error_rate, size=(minutes, f))
@@ -106,7 +128,7 @@ def simulate(case: Case, seed: int) -> Run:
         z_c = rng.standard_normal((minutes, f, n_c)) + shift
         z_s = rng.standard_normal((minutes, f, n_s))
         for m in range(1, minutes + 1):
-            final = m == minutes
+            final = m >= bake if case.every_final else m == minutes
             look = offset + m
             if found["trigger"] is None and _trigger(e_c[:m], n_c):
                 found["trigger"] = look
@@ -126,8 +148,10 @@ def simulate(case: Case, seed: int) -> Run:
                                                   {"p95_duration": tails}))
                     stables.append(VersionSeries(f"fn-{j}", [float(n_s)] * m, {"errors": e_s[:m, j].tolist()},
                                                  history=history[j]))
-                if judge(canaries, stables, config, final=final).outcome is Outcome.FAILED:
+                verdict = judge(canaries, stables, config, final=final)
+                if verdict.outcome is Outcome.FAILED:
                     found["judge"] = look
+                    causes = tuple(sorted({_cause(r) for r in verdict.results if r.outcome is Outcome.FAILED}))
             limits = not case.healthy or case.functions == 5 or case.rate != 600  # the limits of big healthy projects: skipped
             if limits and found["known"] is None and _known(case, config, e_c[:m], z_c[:m], n_c, true_x, final):
                 found["known"] = look
@@ -139,7 +163,13 @@ def simulate(case: Case, seed: int) -> Run:
                 single = any(rate_test([s]).p_value < per_fn for s in strata) or (
                     f > 1 and rate_test(strata).p_value < level / 2)
         offset += minutes
-    return Run(found["judge"], found["trigger"], found["known"], single)
+    return Run(found["judge"], found["trigger"], found["known"], single, causes)
+
+
+def _cause(r: MetricResult) -> str:
+    """A failed test by metric, percentile and scope: ``errors pooled``, ``p95 tail fn``."""
+    name = r.metric if r.quantile is None else f"p{r.quantile * 100:g} tail"
+    return f"{name} {'pooled' if r.scope.startswith(POOLED) else 'fn'}"
 
 
 def _z(q: float) -> float:
@@ -195,10 +225,14 @@ def report(results: list[tuple[Case, list[Run]]], runs: int, history: int) -> No
     print(f"\nthe runbook's canary (10% for 10 min, then 50% for 5), judge: project budget {_config().alpha_final * 2:g}"
           f" final / {_config().alpha_interim * 2:g} interim per metric over both bakes, latency tolerance "
           f"+{TOLERANCE:.0%}, {history} min of stable history; {runs} runs a case")
+    held = results[0][0] if results else None
+    if held is not None and held.held:
+        print(f"each bake held {held.held} min past its end by a waiting trigger; the judge's looks there at the "
+              f"{'final level (before the fix)' if held.every_final else 'interim level, the last one final'}")
     print(f"{'case':<34} {'method':<26} {'caught':>7} {'<=2 min':>8} {'<=3 min':>8} {'<=5 min':>8} {'median':>7}")
     print("-" * 104)
     for case, rs in results:
-        whole = sum(m for _, m in STEPS)
+        whole = sum(m + case.held for _, m in STEPS)
         within = whole if case.healthy else STEPS[0][1]
         after = 1 if case.latency != 1.0 else 0
         rows = [("golive judge + triggers", [_first(r.judge, r.trigger) for r in rs]),
@@ -209,10 +243,37 @@ def report(results: list[tuple[Case, list[Run]]], runs: int, history: int) -> No
             print(f"{case.name if number == 0 else '':<34} {label:<26} {_share(xs, within):>7.2%} "
                   f"{early} {_median(xs, within, after):>7}")
         single = sum(r.single for r in rs) / len(rs)
+        if case.healthy:
+            _breakdown(case, rs)
         print(f"{'':<34} {'limit: stable only, 1 look':<26} {single:>7.2%} {'':>26} {'10':>7}")
     print("caught: healthy, false rollbacks over the whole canary (budget 0.9% per project); otherwise, share rolled"
           " back within the first bake's 10 minutes. <=k min and median: minutes of data at the failing"
           " look (latency cases: minutes after the first complete minute, so a look on the first minute is 0)")
+
+
+def _breakdown(case: Case, rs: list[Run]) -> None:
+    """What decided each false rollback: the trigger, or the judge's failed tests; and at which look."""
+    whole = sum(m + case.held for _, m in STEPS)
+    by_cause: dict[str, int] = {}
+    by_look: dict[str, int] = {}
+    for r in rs:
+        first = _first(r.judge, r.trigger)
+        if first is None or first > whole:
+            continue
+        if r.trigger == first:
+            by_cause["trigger error_rate > 5%"] = by_cause.get("trigger error_rate > 5%", 0) + 1
+        if r.judge == first:
+            for c in r.causes:
+                by_cause[f"judge {c}"] = by_cause.get(f"judge {c}", 0) + 1
+        one = STEPS[0][1] + case.held
+        bake, minute = (1, first) if first <= one else (2, first - one)
+        end = STEPS[bake - 1][1]
+        key = f"bake {bake} {'interim' if minute < end else 'end' if minute == end else 'held'}"
+        by_look[key] = by_look.get(key, 0) + 1
+    causes = ", ".join(f"{k} {v / len(rs):.2%}" for k, v in sorted(by_cause.items(), key=lambda kv: -kv[1]))
+    looks = ", ".join(f"{k} {v / len(rs):.2%}" for k, v in sorted(by_look.items()))
+    print(f"{'':<34} by test: {causes or '-'}")
+    print(f"{'':<34} by look: {looks or '-'}")
 
 
 def _first(*xs: int | None) -> int | None:
@@ -240,9 +301,15 @@ def main() -> int:
     parser.add_argument("--only-power", action="store_true", help="only the regression cases and 60 calls a minute")
     parser.add_argument("--power-runs", type=int, default=None, help="runs for the regression cases (default --runs)")
     parser.add_argument("--history", type=int, default=HISTORY, help="minutes of stable history (0: none)")
+    parser.add_argument("--held", type=int, default=0,
+                        help="minutes a waiting trigger holds each bake past its end (the judge looks on)")
+    parser.add_argument("--every-final", action="store_true",
+                        help="judge every look past a bake's end at the final level (golive before issue 24's fix)")
     args = parser.parse_args()
     started = time.perf_counter()
-    chosen = [replace(c, history=args.history) for c in cases([int(n) for n in args.sizes.split(",")], args.only_healthy)
+    sizes = [int(n) for n in args.sizes.split(",")]
+    chosen = [replace(c, history=args.history, held=args.held, every_final=args.every_final)
+              for c in cases(sizes, args.only_healthy)
               if not args.only_power or not c.healthy or c.rate != 600]
     chunks = max(1, args.workers * 2)
     jobs = []

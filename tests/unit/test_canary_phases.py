@@ -458,3 +458,18 @@ def test_traffic_golive_itself_promoted_in_an_earlier_run_is_not_taken_for_a_mov
     assert isinstance(outcome, Fail) and not outcome.rolled_back and router.calls == []
     assert outcome.reason == (f"fn: no version newer than 8 (the one its traffic is on, which golive promoted in "
                               f"run #{first}) was published; did the deploy run?")
+
+
+def test_the_judge_spends_its_final_boundary_once_at_the_look_that_ends_the_step(make: Any) -> None:
+    # 100 canary calls a minute at 10%: the trigger's 350 calls take 4 complete minutes, past the 2-minute bake.
+    h = make(params(analysis={"judge": {"metrics": ["errors"]}, "interval": 60, "delay": 60, "max_extension": 600},
+                    triggers=[{"criterion": "error_rate > 1%", "min_invocations": 350}]))
+    outcome = h.drive(FakeRouter(ONE))
+    assert isinstance(outcome, Done), outcome
+    looks = [(a["weight"], a["verdict"], a["judgement"]["final"]) for a in h.records("analysis") if "judgement" in a]
+    at_10 = [look for look in looks if look[0] == 10.0]
+    assert any(verdict == "inconclusive" for _, verdict, _ in at_10)  # the bake was extended for the trigger
+    # The extension's looks, which could not end the step, judged at the interim level; only the last, final.
+    assert [final for _, _, final in at_10] == [False] * (len(at_10) - 1) + [True]
+    assert [final for weight, _, final in looks if weight == 50.0][-1] is True
+    assert sum(final for weight, _, final in looks if weight == 50.0) == 1

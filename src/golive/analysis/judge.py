@@ -21,8 +21,9 @@ approach), per function, and for the project's functions together:
   A rank test on per-minute p95 values (``CONTINUOUS``) is still available.
 
 **Levels.** The judge looks every minute of a bake on cumulative data
-(Haybittle-Peto: ``alpha_interim`` at interim looks, ``alpha_final`` at the
-bake's last). Each is one metric's level for the whole project: half is
+(Haybittle-Peto: ``alpha_interim`` at interim looks, ``alpha_final`` once, at
+the look that ends the bake: a look of an extended bake, or one a trigger or
+the judge's own data holds back, is interim; ``steps/canary_look.py``). Each is one metric's level for the whole project: half is
 spent on the pooled test, the rest split evenly over the functions
 (Bonferroni), and a tail metric splits its share over its percentiles; the
 canary splits them over its bakes (``split``). So a project of 20 functions

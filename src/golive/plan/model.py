@@ -257,7 +257,9 @@ class Analysis(Model):
                                                                      "share of the bake's probes")
     health_min_probes: int = Field(3, ge=1, description="probes of a bake before its availability can fail it")
     min_invocations: int = Field(50, ge=1, description="fewer canary invocations than this is inconclusive")
-    max_extension: Duration = Field(timedelta(minutes=10), description="inconclusive bakes extend this much at most")
+    max_extension: Duration = Field(timedelta(minutes=10), description=(
+        "inconclusive bakes extend this much at most (the judge's looks there are interim looks: only the look "
+        "that can end the step uses its final boundary)"))
     on_inconclusive: Literal["pause", "rollback", "promote"] = Field(
         "pause", description="still inconclusive after max_extension, or AWS not answering mid-bake: pause at the "
                              "current weight, notify and wait for golive promote --why / abort (rollback after "

@@ -4,8 +4,11 @@ Every analysis interval the canary (``steps/canary.py``) asks for one look over 
 ``delay`` ago (metrics arrive late): the gate's signals (``steps/canary_signals.py``), the plan's rollback
 triggers on the canary variants' own metrics over the step's own minutes (``analysis.trigger_look``: a window
 short of its calls grows back; a trigger that has not judged is waiting, never quiet), then the judge comparing
-canary with stable over the same minutes. The series come only from the router: its ``metrics`` source and
-its ``scopes`` (which canary and stable scope each target has), so the look is the same for every router.
+canary with stable over the same minutes (at the final Haybittle-Peto boundary only at the look that can end
+the step: past the bake, no trigger waiting, the judge with data for every test; the looks of an extended bake
+are interim looks, so an extension never spends the final boundary again). The series come only from the
+router: its ``metrics`` source and its ``scopes`` (which canary and stable scope each target has), so the look
+is the same for every router.
 """
 
 from __future__ import annotations
@@ -153,7 +156,12 @@ def _judge(p: CanaryParams, s: CanaryState, router: TrafficRouter, source: Metri
             into.append(VersionSeries(scope.label, inv, counts, values,
                                       {"p95_duration": tails[scope]} if scope in tails else {},
                                       history.get(scope.label) if scope is stable else None))
-    return judge(canaries, stables, config, final=final), None
+    # Haybittle-Peto spends the final boundary once, at the look that ends the step: a look that cannot end
+    # it (the judge short of data) is an interim look, and so are the extension's looks until one can.
+    interim = judge(canaries, stables, config, final=False)
+    if not final or interim.outcome is not MeasurementOutcome.SUCCESSFUL:
+        return interim, None
+    return judge(canaries, stables, config, final=True), None
 
 
 def _history(p: CanaryParams, s: CanaryState, router: TrafficRouter,
@@ -221,7 +229,8 @@ def analyse(ctx: StepContext, p: CanaryParams, s: CanaryState, router: TrafficRo
         if waiting:
             return "inconclusive", "; ".join(waiting), evidence
         return "ok", "triggers quiet (judge off)", evidence
-    final = ctx.now >= s.bake_until
+    # The bake's final look is the one that can end the step: past the bake, with no trigger still waiting.
+    final = ctx.now >= s.bake_until and not waiting
     judgement, error = _judge(p, s, router, source, config, bake_start, end, final)
     if error:
         return "error", f"metrics unavailable: {error}", evidence
