@@ -243,7 +243,7 @@ def _rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str], se
         summary["status"] = status
         counts = world.counts()
         summary["dispatches"] = {"workflows": len(counts["dispatches"]), "runs": counts["runs"],
-                                 "per_repo": counts["dispatches"]}
+                                 "per_repo": counts["dispatches"], "refs_per_repo": counts["refs"]}
         if counts["plan_dispatches"]:
             summary["dispatches"]["plans_per_repo"] = counts["plan_dispatches"]
         reports = _write_reports(store, run.id, plan.release, out_dir, redact)
