@@ -61,6 +61,23 @@ def _finish(ctx: StepContext, spec: dict[str, Any], held: list[dict[str, Any]]) 
     return got
 
 
+def _forward_ended(ctx: StepContext) -> None:
+    """A deploy whose workflow still ran when the project it depends on failed: its run ends first (watched as
+    the deploy watched it), so the redeploy at the previous tag is not overtaken by it."""
+    from golive.steps.workflow import poll
+
+    if ctx.step.ended_at is not None or ctx.state.get("run_id") is None:
+        return
+    github = ctx.services.require_github()
+
+    def record(state: dict[str, Any]) -> None:
+        ctx.state.update(state)
+        ctx.save()
+
+    while not poll(github, ctx.state, record).done:
+        ctx.services.clock.sleep_until(ctx.now + POLL_EVERY)
+
+
 def undo_dependent(ctx: StepContext, project: str, why: str) -> None:
     """Undo ``project`` (its deploy step's ``ctx``) because a project it depends on failed; idempotent."""
     mine: dict[str, Any] = ctx.state.setdefault(KEY, {})
@@ -72,6 +89,7 @@ def undo_dependent(ctx: StepContext, project: str, why: str) -> None:
         found = _specs(ctx, project)
         if found is None:
             return
+        _forward_ended(ctx)
         mine["steps"] = found
         mine["began"] = ctx.now.isoformat()
         ctx.save()
