@@ -282,7 +282,7 @@ SITE_GRAPH = {"dependencies": {"projects": ["site", "api"], "depends_on": {"site
 
 
 def _site_scenario(url: str, die_at: int | None, *, group: str = "batch.web", running_s: float = 30,
-                   ) -> tuple[RunStatus, World, Store, int, Counter[str]]:
+                   tags: tuple[str, ...] = ("v0.9.0", "v1.0.0")) -> tuple[RunStatus, World, Store, int, Counter[str]]:
     """The site deployed by the real deploy kind against the local GitHub (in ``group``, its workflow running
     ``running_s``); the API's canary fails."""
     clock = VirtualClock(T0)
@@ -296,7 +296,7 @@ def _site_scenario(url: str, die_at: int | None, *, group: str = "batch.web", ru
     world = World()
     with GitHubServer(clock, token="t", queued_s=5, running_s=running_s) as server:
         server.add_repo("owner/site", {".github/workflows/deploy.yml": SITE_WORKFLOW})
-        for tag in ("v0.9.0", "v1.0.0"):
+        for tag in tags:
             server.add_tag("owner/site", tag)
         github = GitHub(server.url, "t", clock=clock)
         try:
@@ -395,5 +395,17 @@ def test_a_dependent_without_an_undo_is_recorded_as_not_undone_in_words(tmp_path
                                                    "undo: {command: [...]}")]
         steps = {s.key: s for s in store.steps(run_id)}
         assert steps["deploy.site"].wait_reason == "held: depends on api, which failed"
+    finally:
+        store.close()
+
+
+def test_a_dependent_with_no_earlier_tag_is_recorded_as_not_undone_and_the_run_ends(tmp_path: Path) -> None:
+    status, _, store, run_id, refs = _site_scenario(f"sqlite:///{tmp_path / 'untagged.db'}", None, tags=("v1.0.0",))
+    try:
+        assert status == RunStatus.ROLLED_BACK
+        assert refs == Counter({"v1.0.0": 1})
+        undone = [(e.outcome, e.data["reason"]) for e in store.events(run_id=run_id, kind="undo")]
+        assert undone == [("undo_failed", "could not be undone: site: owner/site has no release tag older than v1.0.0 "
+                                          "(its tags: v1.0.0); name the one to redeploy in the plan: undo: {tag: ...}")]
     finally:
         store.close()

@@ -22,6 +22,7 @@ from typing import Any
 
 from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Wait
+from golive.errors import UsageError
 from golive.evidence.rollback import Undone
 from golive.plan.undo import NoUndo, RedeployUndo, RouterUndo, undo_of
 
@@ -39,7 +40,10 @@ def _specs(ctx: StepContext, project: str) -> list[dict[str, Any]] | str | None:
         return None
     if isinstance(how, NoUndo):
         return how.why
-    tag = undo.tag_of(ctx.services, how) if isinstance(how, RedeployUndo) else None
+    try:
+        tag = undo.tag_of(ctx.services, how) if isinstance(how, RedeployUndo) else None
+    except UsageError as exc:  # no earlier tag: nothing to go back to, said in words rather than stopping the run
+        return str(exc)
     return [{"key": s.key, "kind": s.kind, "title": s.title, "params": s.params}
             for s in planner.build_undo(ctx.services.plan, ctx.run.env, project, how, tag)]
 
@@ -78,7 +82,7 @@ def _forward_ended(ctx: StepContext) -> None:
         ctx.services.clock.sleep_until(ctx.now + POLL_EVERY)
 
 
-def undo_dependent(ctx: StepContext, project: str, why: str) -> None:
+def undo_dependent(ctx: StepContext, project: str) -> None:
     """Undo ``project`` (its deploy step's ``ctx``) because a project it depends on failed; idempotent."""
     mine: dict[str, Any] = ctx.state.setdefault(KEY, {})
     if mine.get("recorded"):
@@ -99,8 +103,9 @@ def undo_dependent(ctx: StepContext, project: str, why: str) -> None:
                         reason=f"could not be undone: {mine['steps']}", asked_by="dependency")
     else:
         undone = _finish(ctx, mine["steps"][0], held)
-        if not isinstance(undone, tuple):  # it could not start (an undo command that would not run)
-            record = Undone(subject=project, outcome="undo_failed", project=project, method="command",
+        if not isinstance(undone, tuple):  # it could not start, or a killed golive cut it off midway
+            record = Undone(subject=project, outcome="undo_failed", project=project,
+                            method=str(mine["steps"][0]["params"].get("method", "")), asked_by="dependency",
                             reason=undone.reason if isinstance(undone, Fail) else undone.summary)
         else:
             record, line = undone

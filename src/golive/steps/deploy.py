@@ -259,7 +259,7 @@ def compensate(ctx: StepContext, params: DeployParams, reason: str) -> None:
     command, then its verify (``steps/dependent_undo.py``). Idempotent across crashes."""
     if ctx.owed_for != "dependency" or params.canary:
         return
-    undo_dependent(ctx, params.project, reason)
+    undo_dependent(ctx, params.project)
 
 
 KIND = StepKind("deploy", DeployParams, run, describe, compensate, owes)
