@@ -72,6 +72,9 @@ def test_with_rollback_dependents_the_site_is_redeployed_at_its_previous_tag_fir
         # One more dispatch of the site's workflow, at the previous release tag; the release's own once.
         assert _site_refs(result) == {"v1.0.0-prod": 1, "v0.9.0-prod": 1}
         assert result.summary["dispatches"]["per_repo"][SITE_REPO] == 2
+        first, second = result.summary["rollbacks"][:2]
+        assert (first["project"], second["project"]) == ("web_public", "order_lambda")
+        assert first["reason"] == "undo: redeploy v0.9.0-prod; verify: 1 check passed"
         held = [e.data for e in store.events(run_id=result.run_id, kind="dependents") if e.outcome == "held"]
         assert [(h["held"], h["undo"]) for h in held] == [(["web_public"], [
             "deploy.web_public", "canary.order_lambda", "canary.product_lambda", "canary.campaigns_lambda"])]
