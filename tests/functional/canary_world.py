@@ -52,6 +52,8 @@ def canary_plan(*, traffic: dict[str, Any] | None = None,
     data["preflight"] = []
     for project in ("dynamodb_schemas", "s3_schemas"):
         data["projects"].pop(project)
+    for spec in data["projects"].values():  # the APIs' dependency on the tables, gone with them
+        spec["depends_on"] = [d for d in spec.get("depends_on", []) if d in data["projects"]]
     data["batches"] = [{"name": "apis", "projects": list(APIS), "rollback_shifted": True},
                        {"name": "site", "projects": ["web_public"]}]
     data["sandbox"]["missing_secrets"] = {}

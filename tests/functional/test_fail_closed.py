@@ -11,6 +11,7 @@ version of this harness, against the sandbox, is ``tests/crash/``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,9 @@ from golive.engine.context import Services, StepContext
 from golive.engine.outcome import Done, Fail, Handler, Outcome, Wait
 from golive.engine.runner import Engine
 from golive.plan.validate import load_plan_text
+from golive.providers.github import GitHub
+from golive.sandbox.github_server import GitHubServer
+from golive.steps import deploy
 from golive.store.statuses import RunStatus, StepStatus
 from golive.store.store import StepSpec, Store
 
@@ -114,7 +118,8 @@ def _specs(steps: list[tuple[str, str]]) -> list[StepSpec]:
                      lane=key.split(".")[-1], params={}) for key, group in steps]
 
 
-def _drive(url: str, world: World, run_id: int, clock: VirtualClock, die_at: int | None) -> RunStatus | None:
+def _drive(url: str, world: World, run_id: int, clock: VirtualClock, die_at: int | None, *, plan: str = PLAN,
+           github: GitHub | None = None) -> RunStatus | None:
     store = Store.open(url)
     commits = [0]
 
@@ -129,8 +134,9 @@ def _drive(url: str, world: World, run_id: int, clock: VirtualClock, die_at: int
 
     sa.event.listen(sa.engine.Engine, "commit", count)
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", statement)
-    services = Services(plan=load_plan_text(PLAN), store=store, clock=clock)
-    engine = Engine(services, {"w": Handler("w", world.run, world.compensate)}, holder="test")
+    services = Services(plan=load_plan_text(plan), store=store, clock=clock, github=github)
+    engine = Engine(services, {"w": Handler("w", world.run, world.compensate), "deploy": deploy.KIND.handler()},
+                    holder="test")
     try:
         return RunStatus(engine.drive(run_id).status)
     except Died:
@@ -253,3 +259,153 @@ def test_a_failure_found_unhandled_still_undoes_its_dependents_then_itself(tmp_p
     world = World()
     assert _drive(url, world, run_id, VirtualClock(T0), None) == RunStatus.ROLLED_BACK
     assert world.calls == [] and world.undone == ["canary.site", "canary.api"]
+
+
+# The site, deployed by its workflow a batch before the API it depends on, whose canary then fails.
+SITE_PLAN = """\
+release: r
+version: v1.0.0
+environments:
+  prod: {account: "123456789012", region: eu-west-1}
+projects:
+  api: {repo: owner/api, deploy: {command: ["true"]}}
+  site: {repo: owner/site, deploy: {github_workflow: deploy.yml}, depends_on: [api]}
+batches:
+  - {name: web, projects: [site]}
+  - {name: apis, projects: [api]}
+rollback: {rollback_dependents: true}
+"""
+SITE_WORKFLOW = "on:\n  workflow_dispatch:\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - run: true\n"
+RUNS: list[dict[str, Any]] = []  # the site's workflow runs in the last scenario
+SITE_GRAPH = {"dependencies": {"projects": ["site", "api"], "depends_on": {"site": ["api"]},
+                               "rollback_dependents": True}}
+
+
+def _site_scenario(url: str, die_at: int | None, *, group: str = "batch.web", running_s: float = 30,
+                   tags: tuple[str, ...] = ("v0.9.0", "v1.0.0")) -> tuple[RunStatus, World, Store, int, Counter[str]]:
+    """The site deployed by the real deploy kind against the local GitHub (in ``group``, its workflow running
+    ``running_s``); the API's canary fails."""
+    clock = VirtualClock(T0)
+    site = deploy.DeployParams(project="site", method="github_workflow", repo="owner/site", workflow="deploy.yml",
+                               ref="v1.0.0", timeout_s=3600)
+    specs = [deploy.KIND.freeze(site, key="deploy.site", phase="batch", title="deploy site", group=group,
+                                lane="site"), *_specs([("canary.api", "batch.apis")])]
+    store = Store.open(url)
+    run_id = store.create_run(f"s{die_at}", "prod", "release", "0" * 64, specs, T0, meta={"plan": SITE_GRAPH}).id
+    store.close()
+    world = World()
+    with GitHubServer(clock, token="t", queued_s=5, running_s=running_s) as server:
+        server.add_repo("owner/site", {".github/workflows/deploy.yml": SITE_WORKFLOW})
+        for tag in tags:
+            server.add_tag("owner/site", tag)
+        github = GitHub(server.url, "t", clock=clock)
+        try:
+            status = _drive(url, world, run_id, clock, die_at, plan=SITE_PLAN, github=github)
+            if status is None:
+                status = _drive(url, world, run_id, clock, None, plan=SITE_PLAN, github=github)
+        finally:
+            github.close()
+        runs = server.runs("owner/site")
+        refs = Counter(str(r["head_branch"]) for r in runs)
+        RUNS[:] = runs
+    assert status is not None
+    return status, world, Store.open(url), run_id, refs
+
+
+def test_a_workflow_deployed_dependent_is_redeployed_once_at_every_crash_point(store_url: str) -> None:
+    """Died before each commit (the deploy's, the failure's, the redeploy's intent, its run id, its record): the
+    site's workflow is dispatched once at the release tag and once at the previous one, before the API's undo;
+    its undo is recorded once."""
+    WRITES.clear()
+    status, world, store, run_id, refs = _site_scenario(store_url, None)
+    store.close()
+    assert status == RunStatus.ROLLED_BACK
+    assert refs == Counter({"v1.0.0": 1, "v0.9.0": 1})
+    total = WRITES[0]
+    for n in range(1, total + 1):
+        status, world, store, run_id, refs = _site_scenario(store_url, n)
+        try:
+            assert status == RunStatus.ROLLED_BACK, f"died before commit {n}: ended {status}"
+            assert refs == Counter({"v1.0.0": 1, "v0.9.0": 1}), f"died before commit {n}: dispatched {dict(refs)}"
+            undone = [(e.subject, e.outcome, e.data["tag"]) for e in store.events(run_id=run_id, kind="undo")]
+            assert undone == [("site", "undone", "v0.9.0")], f"died before commit {n}: {undone}"
+            order = [(e.data["step"], e.data["owed_for"])
+                     for e in store.events(run_id=run_id, kind="dependents") if e.outcome == "undone"]
+            assert order == [("deploy.site", "dependency"), ("canary.api", "self")], f"died before commit {n}"
+            assert "canary.api" in world.undone
+            steps = {s.key: s for s in store.steps(run_id)}
+            assert (steps["deploy.site"].status, steps["deploy.site"].wait_reason) == (
+                StepStatus.CANCELLED, "held: depends on api, which failed")
+        finally:
+            store.close()
+    print(f"a workflow-deployed dependent redeployed: {total} crash points, one dispatch each time")
+
+
+def test_a_dependent_still_deploying_is_redeployed_only_after_its_run_ends(tmp_path: Path) -> None:
+    """The site deploys beside the API (its workflow runs 10 minutes); the API's canary fails after one: the
+    compensation watches the site's run to its end before dispatching the previous tag, so the old release is
+    the last one applied."""
+    status, _, store, _, refs = _site_scenario(f"sqlite:///{tmp_path / 'beside.db'}", None, group="batch.apis",
+                                                   running_s=600)
+    store.close()
+    assert status == RunStatus.ROLLED_BACK
+    assert refs == Counter({"v1.0.0": 1, "v0.9.0": 1})
+    by_ref = {str(r["head_branch"]): r for r in RUNS}
+    forward, back = by_ref["v1.0.0"], by_ref["v0.9.0"]
+    forward_ended = datetime.fromisoformat(str(forward["created_at"]).replace("Z", "+00:00")) + timedelta(seconds=605)
+    assert datetime.fromisoformat(str(back["created_at"]).replace("Z", "+00:00")) >= forward_ended
+    assert forward["conclusion"] == "success"
+
+
+def _command_site(tmp_path: Path, undo: str) -> tuple[RunStatus, Store, int]:
+    """The site deployed by a command (the real deploy kind) a batch before the API whose canary fails."""
+    plan = SITE_PLAN.replace("deploy: {github_workflow: deploy.yml}", f'deploy: {{command: ["true"]}}{undo}')
+    url = f"sqlite:///{tmp_path / 'command.db'}"
+    site = deploy.DeployParams(project="site", method="command", argv=["true"], timeout_s=60)
+    specs = [deploy.KIND.freeze(site, key="deploy.site", phase="batch", title="deploy site", group="batch.web",
+                                lane="site"), *_specs([("canary.api", "batch.apis")])]
+    store = Store.open(url)
+    run_id = store.create_run("c", "prod", "release", "0" * 64, specs, T0, meta={"plan": SITE_GRAPH}).id
+    store.close()
+    status = _drive(url, World(), run_id, VirtualClock(T0), None, plan=plan)
+    assert status is not None
+    return status, Store.open(url), run_id
+
+
+def test_a_command_deployed_dependent_runs_its_undo_command_first(tmp_path: Path) -> None:
+    marker = tmp_path / "undone"
+    status, store, run_id = _command_site(tmp_path, f', undo: {{command: [sh, -c, "echo v0.9 > {marker}"]}}')
+    try:
+        assert status == RunStatus.ROLLED_BACK
+        assert marker.read_text(encoding="utf-8") == "v0.9\n"
+        undone = [(e.outcome, e.data["method"], e.data["asked_by"]) for e in store.events(run_id=run_id, kind="undo")]
+        assert undone == [("undone", "command", "dependency")]
+        order = [e.data["step"] for e in store.events(run_id=run_id, kind="dependents") if e.outcome == "undone"]
+        assert order == ["deploy.site", "canary.api"]
+    finally:
+        store.close()
+
+
+def test_a_dependent_without_an_undo_is_recorded_as_not_undone_in_words(tmp_path: Path) -> None:
+    status, store, run_id = _command_site(tmp_path, "")
+    try:
+        assert status == RunStatus.ROLLED_BACK
+        undone = [(e.outcome, e.data["method"], e.data["reason"]) for e in store.events(run_id=run_id, kind="undo")]
+        assert undone == [("undo_failed", "none", "could not be undone: deployed by a command and the plan gives no "
+                                                   "undo: {command: [...]}")]
+        steps = {s.key: s for s in store.steps(run_id)}
+        assert steps["deploy.site"].wait_reason == "held: depends on api, which failed"
+    finally:
+        store.close()
+
+
+def test_a_dependent_with_no_earlier_tag_is_recorded_as_not_undone_and_the_run_ends(tmp_path: Path) -> None:
+    status, _, store, run_id, refs = _site_scenario(f"sqlite:///{tmp_path / 'untagged.db'}", None, tags=("v1.0.0",))
+    try:
+        assert status == RunStatus.ROLLED_BACK
+        assert refs == Counter({"v1.0.0": 1})
+        undone = [(e.outcome, e.data["reason"]) for e in store.events(run_id=run_id, kind="undo")]
+        assert undone == [("undo_failed", "could not be undone: site: owner/site has no release tag older than v1.0.0 "
+                                          "(its tags: v1.0.0); name the one to redeploy in the plan: undo: {tag: ...}")]
+    finally:
+        store.close()

@@ -6,10 +6,12 @@ rehearsal was meant to decide differently: last for issues 23, 24 and 27 (a fail
 judged over each step's own minutes with the sample recorded at each shift, times with their zone, the
 prober's evidence kept, overrides and plan changes in the report), then for issue 24's close (the sample's
 rate over the minutes that had traffic, no longer "cannot decide" on a PROD world 10 minutes old; the judge
-recording the stable's counts and the error test's tolerance; verdicts and p-values unchanged). The cases: the
+recording the stable's counts and the error test's tolerance; verdicts and p-values unchanged), then for the
+bbws plan's dependencies (issue 26: the failed order canary holds the site, a "holds" section with its
+siblings' undos; the same rollbacks in the same order). The cases: the
 bbws plan as shipped (healthy) and the short plan with the order canary failing (a rollback). Everything is
 compared except what the wall clock decides: the loopback ports the sandbox picked, the milliseconds an
-HTTP probe took, and the folder the plan lives in. Floats are equal to a
+HTTP probe took (and a rollback or an owed undo), and the folder the plan lives in. Floats are equal to a
 billionth (the last bit is the numerical library's, not the rehearsal's).
 """
 
@@ -61,6 +63,9 @@ def normalized(text: str, plan_dir: Path) -> Any:
         del report["holds"]  # a section added after the fixtures were written (issue 26): no project depends on another
     for rollback in report.get("rollbacks", []):
         rollback["seconds"] = None  # how long the rollback took in wall time
+    for hold in report.get("holds", []):
+        for undo in hold.get("undone", []):
+            undo["seconds"] = None  # how long each owed undo took in wall time
     for check in report.get("checks", []):
         for evidence in check.get("evidence", []):
             answered = evidence.get("answered")

@@ -10,8 +10,8 @@ restart, to look before it acts again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -94,3 +94,20 @@ class StepContext:
         kind, subject, outcome = record.stored_kind, record.subject, record.outcome
         self._event(kind=kind, subject=subject, data=self.services.redact.data(data), outcome=outcome)
         self.services.notify(kind, {"subject": subject, "outcome": outcome, "step": self.step.key, **data})
+
+    def part(self, key: str) -> tuple[StepContext, list[dict[str, Any]]]:
+        """A context for work this step does through another step kind (an undo, then a verify, inside a
+        compensation): its state is ``state[key]``, saved with this step's; its evidence is held in the list
+        returned, for the caller to ``emit`` when it records its own (in the same transaction)."""
+        held: list[dict[str, Any]] = []
+        inner = self.state.setdefault(key, {})
+
+        def event(**kwargs: Any) -> None:
+            held.append(kwargs)
+
+        return replace(self, state=inner, _save=lambda _state: self.save(), _event=event), held
+
+    def emit(self, events: Iterable[dict[str, Any]]) -> None:
+        """Append evidence held by a ``part`` to this step's (written with its next save)."""
+        for event in events:
+            self._event(**event)

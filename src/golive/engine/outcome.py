@@ -10,7 +10,7 @@ is therefore stored state, never a sleep inside a handler.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -64,3 +64,10 @@ class Handler:
     kind: str
     run: Callable[[StepContext], Outcome]
     compensate: Callable[[StepContext, str], None] | None = None
+    # Whether a started step (its stored parameters) owes an undo for this reason ("batch", "dependency",
+    # "self"); None: whenever it has a compensation.
+    owes: Callable[[Mapping[str, Any], str], bool] | None = None
+
+    def owes_undo(self, params: Mapping[str, Any], why: str) -> bool:
+        """A started step of this kind owes an undo when its batch fails (``why``: see ``StepContext.owed_for``)."""
+        return self.compensate is not None and (self.owes is None or self.owes(params, why))

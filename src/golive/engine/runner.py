@@ -444,16 +444,19 @@ class Engine:
         owed: list[tuple[int, Step, str]] = []  # (place in the run, step, why it owes an undo)
         for index, step in enumerate(self._steps(run.id)):
             handler = self.handlers.get(step.kind)
-            undoable = handler is not None and handler.compensate is not None
+
+            def owes(why: str, handler: Handler | None = handler, step: Step = step) -> bool:
+                return handler is not None and handler.owes_undo(step.params, why)
+
             if step.id == failed.id:
-                if outcome.undo_self and undoable:
+                if outcome.undo_self and owes("self"):
                     owed.append((index, step, "self"))
                 continue
             started = step.status in (StepStatus.RUNNING, StepStatus.WAITING, StepStatus.DONE)
             dependent = _project(step, graph) in held
-            if started and undoable and dependent and undo_dependents:
+            if started and dependent and undo_dependents and owes("dependency"):
                 owed.append((index, step, "dependency"))
-            elif step.group == group and started and undoable:
+            elif step.group == group and started and owes("batch"):
                 owed.append((index, step, "batch"))
             elif StepStatus(step.status).open:
                 reason = f"held: depends on {failed_project}, which failed" if dependent else \
@@ -516,11 +519,14 @@ class Engine:
                 continue
             handler = self.handlers.get(step.kind)
             ctx = replace(self._context(run, step), owed_for=owed_for)
-            began = time.perf_counter()
+            began, began_at = time.perf_counter(), self.clock.now()
             if handler is not None and handler.compensate is not None:
                 handler.compensate(ctx, f"depends on {failure.get('project')}: {why}" if owed_for == "dependency" else why)
-            seconds = round(time.perf_counter() - began, 3)
             now = self.clock.now()
+            # The time it took: wall time, except where a virtual clock moved while it waited (a rehearsal's
+            # redeploy takes the minutes its workflow runs in the sandbox; an alias put back takes its wall time).
+            waited = (now - began_at).total_seconds()
+            seconds = round(waited if _is_virtual(self.clock) and waited > 0 else time.perf_counter() - began, 3)
             if owed_for == "self":
                 # Still the failed step; its row says its own undo is done, so a resumed run does not repeat it.
                 result = {**(step.result or {}), "undone_at": now.isoformat()}

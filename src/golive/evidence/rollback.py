@@ -65,7 +65,9 @@ class FullRollbackRan(Record):
 class Undone(Record):
     """``golive rollback`` of a project without a canary: its workflow re-dispatched at an earlier tag, or its undo
     command run (subject: the project). Outcome ``undone`` or ``undo_failed``. Who asked is the run's
-    ``OperatorCommand`` (outcome ``rollback``)."""
+    ``OperatorCommand`` (outcome ``rollback``); inside a failed release run, ``asked_by: dependency`` (a project
+    it depends on failed and the plan says ``rollback_dependents``). ``method: none``: it has no undo (``reason``
+    says why), so it was left as deployed."""
 
     kind = "undo"
     outcomes = ("undone", "undo_failed")
@@ -81,3 +83,6 @@ class Undone(Record):
     exit_code: int | None = field(default=None, metadata=OMIT)
     output: str | None = field(default=None, metadata=OMIT)
     seconds: float | None = field(default=None, metadata=OMIT)  # from the dispatch (or start) to its end
+    # Inside a failed run: "dependency" (a project it depends on failed and the plan says rollback_dependents)
+    asked_by: str | None = field(default=None, metadata=OMIT)
+    verify: str | None = field(default=None, metadata=OMIT)  # its verify's outcome after the undo, in words

@@ -183,8 +183,11 @@ def summarize(store: Store, run_id: int, started: datetime, ended: datetime, wal
         "decisions": [f"{e.subject}: {e.outcome}" + (f" ({'; '.join(e.data.get('reasons', []))})"
                                                     if e.data.get("reasons") else "")
                       for e in events if e.kind == "gate"],
-        "rollbacks": [{"project": e.subject, "reason": e.data.get("reason"), "seconds": e.data.get("seconds")}
-                      for e in events if e.kind == "rollback" and e.outcome == "rolled_back"],
+        # Canaries put back and projects undone (a dependent redeployed at its previous tag), in the order done.
+        "rollbacks": [{"project": e.subject, "seconds": e.data.get("seconds"),
+                       "reason": e.data.get("reason") if e.kind == "rollback" else
+                       f"undo: {e.data.get('reason')}" + (f"; {e.data['verify']}" if e.data.get("verify") else "")}
+                      for e in events if (e.kind, e.outcome) in (("rollback", "rolled_back"), ("undo", "undone"))],
         "canaries": [f"{e.subject}: {e.outcome}" for e in events if e.kind == "canary" and e.outcome == "promoted"],
         "terraform_plans": [f"{e.subject}: {e.data.get('summary', '')}" for e in events if e.kind == "terraform_plan"],
         "terraform_unapproved": _unapproved(store, run.release),
@@ -243,7 +246,7 @@ def _rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str], se
         summary["status"] = status
         counts = world.counts()
         summary["dispatches"] = {"workflows": len(counts["dispatches"]), "runs": counts["runs"],
-                                 "per_repo": counts["dispatches"]}
+                                 "per_repo": counts["dispatches"], "refs_per_repo": counts["refs"]}
         if counts["plan_dispatches"]:
             summary["dispatches"]["plans_per_repo"] = counts["plan_dispatches"]
         reports = _write_reports(store, run.id, plan.release, out_dir, redact)

@@ -759,15 +759,15 @@ def build(store: Store, run_id: int | None, release: str) -> Report:
         steps=tuple(_step_rows(steps, select(own_typed, StepNote))),
         soaks=tuple(soaks), gates=tuple(_gates(read(loose("gate"), GateDecisionRecord))), approvals=tuple(approvals),
         incidents=tuple(incidents), canaries=tuple(_canaries(select(own_typed, Record))),
-        rollbacks=tuple(RollbackRow(at=e.at, project=e.record.project or e.record.subject, reason=e.record.reason,
-                                    seconds=e.record.seconds if isinstance(e.record, RolledBack) else None,
-                                    functions=_function_names(e.record.functions)
-                                    if isinstance(e.record, RolledBack) else ())
-                        for e in select(own_typed, RollbackRecord))
-        + tuple(RollbackRow(at=e.at, project=e.record.project or e.record.subject, seconds=e.record.seconds,
-                            reason=f"undo: {e.record.reason}" + (f", run {e.record.run_id}" if e.record.run_id else "")
-                            + ("" if e.record.outcome == "undone" else f" ({e.record.outcome})"), functions=())
-                for e in select(own_typed, Undone)),
+        rollbacks=tuple(row for _, row in sorted(
+            [((e.at, e.id), RollbackRow(at=e.at, project=e.record.project or e.record.subject, reason=e.record.reason,
+                                        seconds=e.record.seconds if isinstance(e.record, RolledBack) else None,
+                                        functions=_function_names(e.record.functions)
+                                        if isinstance(e.record, RolledBack) else ()))
+             for e in select(own_typed, RollbackRecord)]
+            + [((e.at, e.id), RollbackRow(at=e.at, project=e.record.project or e.record.subject, seconds=e.record.seconds,
+                                          reason=_undone_line(e.record), functions=()))
+               for e in select(own_typed, Undone)], key=lambda pair: pair[0])),
         availability=tuple(_availability(read(loose("availability"), Availability))),
         checks=tuple(checks),
         plan_changes=tuple(PlanChangeRow(at=e.at, why=e.record.why, refrozen=e.record.refrozen, kept=e.record.kept)
@@ -779,6 +779,15 @@ def build(store: Store, run_id: int | None, release: str) -> Report:
         holds=tuple(_holds([e for e in select(own_typed, Record) if isinstance(e.record, DependentsHeld | UndoDone)])),
         terraform_plans=tuple(_terraform_plans(store, run.release, select(own_typed, TerraformPlanSummary))),
     )
+
+
+def _undone_line(record: Undone) -> str:
+    """A project's undo in the rollbacks table: how, which run, who asked inside a failed run, its verify."""
+    run = f", run {record.run_id}" if record.run_id else ""
+    asked = ", as a project it depends on failed" if record.asked_by == "dependency" else ""
+    verify = f"; {record.verify}" if record.verify else ""
+    outcome = "" if record.outcome == "undone" else f" ({record.outcome})"
+    return f"undo: {record.reason}{run}{asked}{verify}{outcome}"
 
 
 def _terraform_plans(store: Store, release: str, plans: list[Evidence[TerraformPlanSummary]]) -> list[TerraformPlanRow]:

@@ -22,11 +22,11 @@ from golive.errors import UsageError
 from golive.evidence.canary import OperatorCommand
 from golive.evidence.gates import Override
 from golive.evidence.runs import DeployFinished
-from golive.plan.undo import CommandUndo, NoUndo, ProjectUndo, RedeployUndo, RouterUndo, previous_tag, undo_of
+from golive.plan.undo import CommandUndo, NoUndo, ProjectUndo, RedeployUndo, RouterUndo, undo_of
 from golive.runs.audit import record_overrides
 from golive.runs.session import Driven, drive
 from golive.steps import planner
-from golive.steps.undo import run_kind
+from golive.steps.undo import run_kind, tag_of
 from golive.store.statuses import RunStatus
 from golive.store.store import Run, Store
 
@@ -51,18 +51,6 @@ class Asked:
             return [f"{self.project}: re-dispatch {self.undo.workflow} in {self.undo.repo} at {self.tag} "
                     f"(the release before {self.undo.release_tag}){then}"]
         return [f"{self.project}: {self.undo.line()}"]
-
-
-def _tag(services: Services, undo: RedeployUndo) -> str:
-    if undo.tag is not None:
-        return undo.tag
-    names = [name for name, _ in services.require_github().list_tags(undo.repo)]
-    found = previous_tag(undo.release_tag, names)
-    if found is None:
-        shown = ", ".join(sorted(names)[-10:]) or "none"
-        raise UsageError(f"{undo.project}: {undo.repo} has no release tag older than {undo.release_tag} (its tags: "
-                         f"{shown}); name the one to redeploy in the plan: undo: {{tag: ...}}")
-    return found
 
 
 def _since_last_deploy(store: Store, release: str, env: str, project: str, run: Run) -> bool:
@@ -92,7 +80,7 @@ def ask(services: Services, env: str, project: str, *, again: bool = False) -> A
                              f"{ended.reason or 'no reason'}); golive rollback {project} --again --why \"...\" "
                              "undoes it anew")
         return Asked(project, undo, already=ended)
-    return Asked(project, undo, tag=_tag(services, undo) if isinstance(undo, RedeployUndo) else None)
+    return Asked(project, undo, tag=tag_of(services, undo) if isinstance(undo, RedeployUndo) else None)
 
 
 def act(services: Services, env: str, asked: Asked, *, by: str | None, why: str, again: bool = False) -> Driven:

@@ -336,8 +336,16 @@ class SandboxWorld(WorldControls):
         plans = {p.repo: self.github_server.dispatch_count(p.repo, p.terraform.plan_workflow)
                  for p in self.plan.projects.values() if p.terraform is not None and p.terraform.plan_workflow} \
             if self.github_server is not None else {}
+        # Each deploy workflow's runs by the ref dispatched: a redeploy at the previous tag shows beside the release's.
+        refs: dict[str, dict[str, int]] = {}
+        if self.github_server is not None:
+            for p in self.plan.projects.values():
+                for r in self.github_server.runs(p.repo) if p.deploy.github_workflow else []:
+                    if r["path"] == f".github/workflows/{p.deploy.github_workflow}":
+                        counted = refs.setdefault(p.repo, {})
+                        counted[r["head_branch"]] = counted.get(r["head_branch"], 0) + 1
         return {"dispatches": dispatches, "runs": runs, "deploys_applied": applied, "now": self.clock.now().isoformat(),
-                "plan_dispatches": plans}
+                "plan_dispatches": plans, "refs": refs}
 
 
 def _flusher(simulators: list[TrafficSimulator]) -> Callable[[frozenset[str] | None], None]:

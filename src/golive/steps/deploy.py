@@ -41,6 +41,7 @@ from golive.engine.outcome import Done, Fail, Outcome, Wait
 from golive.errors import GoliveError
 from golive.evidence.runs import DeployDispatched
 from golive.providers import shell
+from golive.steps.dependent_undo import undo_dependent
 from golive.steps.kind import StepKind, StepParams
 from golive.steps.terraform_gate import latest_summary, plan_approvals
 from golive.steps.workflow import dispatch_once, poll
@@ -204,6 +205,7 @@ class DeployParams(StepParams):
     argv: list[str] | None = None
     cwd: str | None = None
     idempotent: bool = False
+    canary: bool = False  # the project has a canary: that step puts it back, this one owes no undo
 
 
 def describe(params: DeployParams) -> list[str]:
@@ -246,4 +248,18 @@ def run(ctx: StepContext, params: DeployParams) -> Outcome:
     return _workflow(ctx, params) if params.method == "github_workflow" else _command(ctx, params)
 
 
-KIND = StepKind("deploy", DeployParams, run, describe)
+def owes(params: DeployParams, why: str) -> bool:
+    """A deploy owes an undo only when a project it depends on failed (``rollback_dependents``): a batch that
+    fails keeps what it deployed, as it always did, and a canary's project is put back by its canary."""
+    return why == "dependency" and not params.canary
+
+
+def compensate(ctx: StepContext, params: DeployParams, reason: str) -> None:
+    """Undo the project (a project it depends on failed): its workflow at the previous release tag, or its undo
+    command, then its verify (``steps/dependent_undo.py``). Idempotent across crashes."""
+    if ctx.owed_for != "dependency" or params.canary:
+        return
+    undo_dependent(ctx, params.project)
+
+
+KIND = StepKind("deploy", DeployParams, run, describe, compensate, owes)

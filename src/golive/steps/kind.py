@@ -39,6 +39,8 @@ class StepKind(Generic[P]):
     run: Callable[[StepContext, P], Outcome]
     describe: Callable[[P], list[str]]
     compensate: Callable[[StepContext, P, str], None] | None = None
+    # Whether a started step owes its compensation for a reason (``StepContext.owed_for``); None: for every one.
+    owes: Callable[[P, str], bool] | None = None
 
     def parse(self, stored: Mapping[str, Any]) -> P:
         """The typed parameters of a stored step."""
@@ -65,4 +67,10 @@ class StepKind(Generic[P]):
             assert compensate is not None
             compensate(ctx, self.parse(ctx.params), reason)
 
-        return Handler(self.name, run, undo if compensate is not None else None)
+        owes = self.owes
+
+        def owed(stored: Mapping[str, Any], why: str) -> bool:
+            assert owes is not None
+            return owes(self.parse(stored), why)
+
+        return Handler(self.name, run, undo if compensate is not None else None, owed if owes is not None else None)

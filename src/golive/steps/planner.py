@@ -104,6 +104,7 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
     out: list[StepSpec] = []
     lane = name + suffix
     how = project.deploy
+    has_canary = bool(project.rollout and project.rollout.lambda_canary)
     if not suffix:
         if how.github_workflow:
             params = deploy.DeployParams(
@@ -111,12 +112,12 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
                 ref=how.ref or plan.version, inputs=expand(how.inputs, vars_),
                 timeout_s=(how.timeout or timedelta(minutes=45)).total_seconds(), timeout_planned=how.timeout is not None,
                 plan_sha_input=project.terraform.sha_input if project.terraform is not None else None,
-                terraform=project.terraform is not None)
+                terraform=project.terraform is not None, canary=has_canary)
         else:
             params = deploy.DeployParams(project=name, method="command", argv=expand(how.command, vars_), cwd=how.cwd,
                                          timeout_s=(how.timeout or timedelta(minutes=30)).total_seconds(),
                                          timeout_planned=how.timeout is not None, idempotent=how.idempotent,
-                                         terraform=project.terraform is not None)
+                                         terraform=project.terraform is not None, canary=has_canary)
         out.append(deploy.KIND.freeze(params, key=f"deploy.{name}", phase=phase, title=f"deploy {name}",
                                       group=group, lane=lane))
         if project.verify:
@@ -330,15 +331,9 @@ def build_verify(plan: Plan, env: str, deployed_projects: set[str]) -> list[Step
 def build_undo(plan: Plan, env: str, project: str, how: RedeployUndo | CommandUndo, tag: str | None) -> list[StepSpec]:
     """``golive rollback PROJECT`` of a project without a canary: its undo (``plan/undo.py``; a redeploy at ``tag``,
     looked up by the caller), then the project's own ``verify:``."""
-    if isinstance(how, RedeployUndo):
-        params = undo.UndoParams(project=project, method="redeploy", timeout_s=how.timeout.total_seconds(),
-                                 repo=how.repo, workflow=how.workflow, tag=tag, release_tag=how.release_tag,
-                                 inputs=how.inputs)
-        title = f"undo {project}: {how.workflow} at {tag}"
-    else:
-        params = undo.UndoParams(project=project, method="command", timeout_s=how.timeout.total_seconds(),
-                                 argv=list(how.argv), cwd=how.cwd, data_loss_why=how.data_loss_why)
-        title = f"undo {project}: {' '.join(how.argv)}"
+    params = undo.params_for(how, tag)
+    title = f"undo {project}: {how.workflow} at {tag}" if isinstance(how, RedeployUndo) else \
+        f"undo {project}: {' '.join(how.argv)}"
     group = f"undo.{project}"
     steps = [undo.KIND.freeze(params, key=f"undo.{project}", phase="undo", title=title, group=group, lane=group)]
     spec = plan.projects[project]

@@ -20,10 +20,11 @@ from typing import Any, Literal
 from pydantic import Field
 
 from golive.clock import parse_instant
-from golive.engine.context import StepContext
+from golive.engine.context import Services, StepContext
 from golive.engine.outcome import Done, Fail, Outcome, Wait
-from golive.errors import GoliveError
+from golive.errors import GoliveError, UsageError
 from golive.evidence.rollback import Undone
+from golive.plan.undo import CommandUndo, RedeployUndo, previous_tag
 from golive.providers import shell
 from golive.steps.kind import StepKind, StepParams
 from golive.steps.workflow import dispatch_once, poll
@@ -52,13 +53,41 @@ class UndoParams(StepParams):
     data_loss_why: str | None = None
 
 
+# One look at an undo: not over yet, failed before it could act, or over with its record and a line.
+Attempt = Wait | Fail | tuple[Undone, str]
+
+
+def params_for(how: RedeployUndo | CommandUndo, tag: str | None) -> UndoParams:
+    """The undo step's parameters for a project's undo (a redeploy at ``tag``, looked up by the caller)."""
+    if isinstance(how, RedeployUndo):
+        return UndoParams(project=how.project, method="redeploy", timeout_s=how.timeout.total_seconds(),
+                          repo=how.repo, workflow=how.workflow, tag=tag, release_tag=how.release_tag,
+                          inputs=how.inputs)
+    return UndoParams(project=how.project, method="command", timeout_s=how.timeout.total_seconds(),
+                      argv=list(how.argv), cwd=how.cwd, data_loss_why=how.data_loss_why)
+
+
+def tag_of(services: Services, undo: RedeployUndo) -> str:
+    """The tag a redeploy goes back to: the plan's ``undo.tag``, or the newest release tag of the repository
+    older than the release's (``GET /repos/{owner}/{repo}/tags``)."""
+    if undo.tag is not None:
+        return undo.tag
+    names = [name for name, _ in services.require_github().list_tags(undo.repo)]
+    found = previous_tag(undo.release_tag, names)
+    if found is None:
+        shown = ", ".join(sorted(names)[-10:]) or "none"
+        raise UsageError(f"{undo.project}: {undo.repo} has no release tag older than {undo.release_tag} (its tags: "
+                         f"{shown}); name the one to redeploy in the plan: undo: {{tag: ...}}")
+    return found
+
+
 def _done(p: UndoParams, record: Undone, summary: str) -> Outcome:
     if record.outcome == "undone":
         return Done(summary, record.to_data(), outcome="undone", kind=Undone.kind, subject=p.project)
     return Fail(summary, record.to_data())
 
 
-def _redeploy(ctx: StepContext, p: UndoParams) -> Outcome:
+def _redeploy(ctx: StepContext, p: UndoParams) -> Attempt:
     github = ctx.services.require_github()
     assert p.repo is not None and p.workflow is not None and p.tag is not None
 
@@ -77,10 +106,10 @@ def _redeploy(ctx: StepContext, p: UndoParams) -> Outcome:
     undone = Undone(subject=p.project, outcome="undone" if progress.succeeded else "undo_failed", project=p.project,
                     method="redeploy", reason=f"redeploy {p.tag}", tag=p.tag, workflow=p.workflow, run_id=run_id,
                     url=progress.html_url, seconds=round((ctx.now - began).total_seconds(), 3))
-    return _done(p, undone, f"{p.workflow} at {p.tag}: {progress.summary()}")
+    return undone, f"{p.workflow} at {p.tag}: {progress.summary()}"
 
 
-def _command(ctx: StepContext, p: UndoParams) -> Outcome:
+def _command(ctx: StepContext, p: UndoParams) -> Attempt:
     argv = p.argv or []
     saved = ctx.state.get("command")
     if isinstance(saved, dict) and "exit_code" not in saved:
@@ -111,7 +140,7 @@ def _command(ctx: StepContext, p: UndoParams) -> Outcome:
                     reason=" ".join(argv), argv=tuple(argv), exit_code=saved.get("exit_code"),
                     output=str(saved.get("output", "")), seconds=saved.get("seconds"))
     how = "succeeded" if ok else "timed out" if saved.get("timed_out") else f"exited {saved.get('exit_code')}"
-    return _done(p, undone, f"{' '.join(argv)} {how}" + ("" if ok else f": {str(saved.get('output', ''))[-300:]}"))
+    return undone, f"{' '.join(argv)} {how}" + ("" if ok else f": {str(saved.get('output', ''))[-300:]}")
 
 
 def describe(p: UndoParams) -> list[str]:
@@ -123,8 +152,15 @@ def describe(p: UndoParams) -> list[str]:
     return [" ".join(p.argv or []), *loss]
 
 
-def run(ctx: StepContext, params: UndoParams) -> Outcome:
+def attempt(ctx: StepContext, params: UndoParams) -> Attempt:
+    """One look at the undo (the dispatch once, then its run; or the command once): what ``run`` answers, with
+    the ``Undone`` record itself once it is over, for a caller that records it its own way."""
     return _redeploy(ctx, params) if params.method == "redeploy" else _command(ctx, params)
+
+
+def run(ctx: StepContext, params: UndoParams) -> Outcome:
+    got = attempt(ctx, params)
+    return _done(params, *got) if isinstance(got, tuple) else got
 
 
 KIND = StepKind("undo", UndoParams, run, describe)

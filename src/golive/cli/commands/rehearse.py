@@ -119,9 +119,13 @@ def _summary(o: Output, s: dict[str, Any], reports: dict[str, str]) -> None:
         o.print(f"availability {esc(a['url'])}: {a.get('availability', 0):.2%} of {a.get('probes')} probes")
     if "dispatches" in s:
         d = s["dispatches"]
-        twice = [repo for repo, n in d["per_repo"].items() if n > 1]
+        refs: dict[str, dict[str, int]] = d.get("refs_per_repo") or {}
+        # A ref run twice is a double dispatch; a second ref is an undo's redeploy at an earlier tag.
+        twice = [repo for repo, n in d["per_repo"].items() if n > 1 and (repo not in refs or max(refs[repo].values()) > 1)]
+        also = [f"{repo} at {', '.join(sorted(at))}" for repo, at in refs.items() if len(at) > 1]
         o.print(f"dispatches: {counted(d['workflows'], 'workflow')}, {counted(d['runs'], 'run')}"
-                + (f" [red](more than one run: {esc(', '.join(twice))})[/red]" if twice else ""))
+                + (f" [red](more than one run: {esc(', '.join(twice))})[/red]" if twice else "")
+                + (f" (redeployed: {esc('; '.join(also))})" if also else ""))
     v = s["virtual"]
     o.print(f"virtual time: {esc(v['start'])} → {esc(v['end'])} ({v['hours']} h) in {s['wall_seconds']} s of wall time")
     for fmt, path in reports.items():

@@ -1,0 +1,125 @@
+"""A deployed project undone inside the failed run, because a project it depends on failed.
+
+With ``rollback.rollback_dependents`` the engine owes an undo of every started step of a dependent
+(``StepContext.owed_for == "dependency"``). A canary's project is put back by its canary step. A project
+deployed by a workflow or a command is undone here, from its deploy step's compensation, by the very undo
+``golive rollback PROJECT`` runs (``plan/undo.py``, ``steps/undo.py``): the workflow re-dispatched at the
+previous release tag through ``dispatch_once`` (its intent and run id saved in the deploy step's state before
+and after the POST, so a compensation resumed after a crash watches the same run and never dispatches
+twice), or the plan's undo command (its intent saved before it runs); then the project's own ``verify:``.
+A project with no undo is recorded as not undone, with why.
+
+What the undo is (and the tag) is frozen in the step's state before anything is done. The evidence (one
+``Undone``, the verify's checks) is recorded with the state that says it is done, in one transaction, so a
+compensation called again after that records nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from golive.engine.context import StepContext
+from golive.engine.outcome import Done, Fail, Wait
+from golive.errors import UsageError
+from golive.evidence.rollback import Undone
+from golive.plan.undo import NoUndo, RedeployUndo, RouterUndo, undo_of
+
+POLL_EVERY = timedelta(seconds=10)
+KEY = "dependency_undo"  # the deploy step's state for it
+
+
+def _specs(ctx: StepContext, project: str) -> list[dict[str, Any]] | str | None:
+    """The undo's steps (the undo, then the project's verify), frozen; a line when it has no undo; None when its
+    canary undoes it."""
+    from golive.steps import planner, undo  # planner imports the deploy kind, which imports this module
+
+    how = undo_of(ctx.services.plan, ctx.run.env, project)
+    if isinstance(how, RouterUndo):
+        return None
+    if isinstance(how, NoUndo):
+        return how.why
+    try:
+        tag = undo.tag_of(ctx.services, how) if isinstance(how, RedeployUndo) else None
+    except UsageError as exc:  # no earlier tag: nothing to go back to, said in words rather than stopping the run
+        return str(exc)
+    return [{"key": s.key, "kind": s.kind, "title": s.title, "params": s.params}
+            for s in planner.build_undo(ctx.services.plan, ctx.run.env, project, how, tag)]
+
+
+def _finish(ctx: StepContext, spec: dict[str, Any], held: list[dict[str, Any]]) -> Done | Fail | tuple[Undone, str]:
+    """Run one of the undo's steps to its end, on the clock (a compensation does not return until it is done);
+    its evidence is added to ``held``."""
+    from golive.steps import registry, undo
+
+    kind = registry.get(str(spec["kind"]))
+    part, evidence = ctx.part(str(spec["key"]))
+    params = kind.parse(spec["params"])
+    while True:
+        got = undo.attempt(part, params) if kind is undo.KIND else kind.run(part, params)
+        if not isinstance(got, Wait):
+            break
+        ctx.services.clock.sleep_until(max(got.until or ctx.now + POLL_EVERY, ctx.now))
+    held.extend(evidence)
+    return got
+
+
+def _forward_ended(ctx: StepContext) -> None:
+    """A deploy whose workflow still ran when the project it depends on failed: its run ends first (watched as
+    the deploy watched it), so the redeploy at the previous tag is not overtaken by it."""
+    from golive.steps.workflow import poll
+
+    if ctx.step.ended_at is not None or ctx.state.get("run_id") is None:
+        return
+    github = ctx.services.require_github()
+
+    def record(state: dict[str, Any]) -> None:
+        ctx.state.update(state)
+        ctx.save()
+
+    while not poll(github, ctx.state, record).done:
+        ctx.services.clock.sleep_until(ctx.now + POLL_EVERY)
+
+
+def undo_dependent(ctx: StepContext, project: str) -> None:
+    """Undo ``project`` (its deploy step's ``ctx``) because a project it depends on failed; idempotent."""
+    mine: dict[str, Any] = ctx.state.setdefault(KEY, {})
+    if mine.get("recorded"):
+        return
+    if "steps" not in mine:
+        if not any(k in ctx.state for k in ("correlation_id", "command", "started_at")):
+            return  # never dispatched nor started: nothing of it to undo
+        found = _specs(ctx, project)
+        if found is None:
+            return
+        _forward_ended(ctx)
+        mine["steps"] = found
+        mine["began"] = ctx.now.isoformat()
+        ctx.save()
+    held: list[dict[str, Any]] = []  # the evidence of its steps, recorded with its own at the end
+    if isinstance(mine["steps"], str):
+        record = Undone(subject=project, outcome="undo_failed", project=project, method="none",
+                        reason=f"could not be undone: {mine['steps']}", asked_by="dependency")
+    else:
+        undone = _finish(ctx, mine["steps"][0], held)
+        if not isinstance(undone, tuple):  # it could not start, or a killed golive cut it off midway
+            record = Undone(subject=project, outcome="undo_failed", project=project,
+                            method=str(mine["steps"][0]["params"].get("method", "")), asked_by="dependency",
+                            reason=undone.reason if isinstance(undone, Fail) else undone.summary)
+        else:
+            record, line = undone
+            verify = None
+            if record.outcome == "undone" and len(mine["steps"]) > 1:
+                checked = _finish(ctx, mine["steps"][1], held)
+                verify = f"verify failed: {checked.reason}" if isinstance(checked, Fail) else \
+                    f"verify: {checked.summary}" if isinstance(checked, Done) else "verify: not run"
+            elif record.outcome != "undone":
+                verify = f"not verified: {line}"
+            outcome = record.outcome if verify is None or not verify.startswith("verify failed") else "undo_failed"
+            record = replace(record, outcome=outcome, asked_by="dependency", verify=verify)
+    ctx.emit(held)
+    ctx.record(record)
+    mine["recorded"] = True
+    ctx.save()  # the evidence and the state that says it is recorded: one transaction
+
