@@ -76,13 +76,16 @@ def test_with_rollback_dependents_the_site_is_redeployed_at_its_previous_tag_fir
         assert (first["project"], second["project"]) == ("web_public", "order_lambda")
         assert first["reason"] == "undo: redeploy v0.9.0-prod; verify: 1 check passed"
         held = [e.data for e in store.events(run_id=result.run_id, kind="dependents") if e.outcome == "held"]
+        # The site's deploy (its redeploy) and its CloudFront canary (promoted: nothing the router can put back).
         assert [(h["held"], h["undo"]) for h in held] == [(["web_public"], [
-            "deploy.web_public", "canary.order_lambda", "canary.product_lambda", "canary.campaigns_lambda"])]
+            "deploy.web_public", "canary.web_public", "canary.order_lambda", "canary.product_lambda",
+            "canary.campaigns_lambda"])]
         events = [e for e in store.events(run_id=result.run_id) if e.kind in ("undo", "rollback", "dependents")]
         done = [(e.data["position"], e.data["project"], e.data["owed_for"]) for e in events
                 if e.kind == "dependents" and e.outcome == "undone"]
-        assert done == [(1, "web_public", "dependency"), (2, "order_lambda", "self"),
-                        (3, "product_lambda", "batch"), (4, "campaigns_lambda", "batch")]
+        assert done == [(1, "web_public", "dependency"), (2, "web_public", "dependency"), (3, "order_lambda", "self"),
+                        (4, "product_lambda", "batch"), (5, "campaigns_lambda", "batch")]
+        assert not [e for e in events if e.kind == "rollback" and e.subject == "web_public"]  # no failed restore
         # The site's undo is recorded before the order canary's restore, with its tag, run, verify and time.
         acts = [(e.kind, e.subject) for e in events if e.kind in ("undo", "rollback")]
         assert acts[:2] == [("undo", "web_public"), ("rollback", "order_lambda")]
@@ -101,10 +104,11 @@ def test_with_rollback_dependents_the_site_is_redeployed_at_its_previous_tag_fir
         assert steps["deploy.web_public"].state["dependency_undo"]["recorded"] is True
         report = Path(result.reports["md"]).read_text(encoding="utf-8")
         section = report[report.index("## Dependencies held"):]
-        assert "web_public are undone first. Undo order: deploy.web_public → canary.order_lambda" in section
-        rows = [line for line in section.splitlines() if line.startswith(("| 1 ", "| 2 "))]
-        assert "web_public" in rows[0] and "depends on the failed project" in rows[0], rows
-        assert "order_lambda" in rows[1], rows
+        assert "web_public are undone first. Undo order: deploy.web_public → canary.web_public → canary.order_lambda" in section
+        rows = [line for line in section.splitlines() if line.startswith(("| 1 ", "| 2 ", "| 3 "))]
+        assert "deploy.web_public" in rows[0] and "depends on the failed project" in rows[0], rows
+        assert "canary.web_public" in rows[1], rows
+        assert "order_lambda" in rows[2], rows
         assert all(row.rstrip(" |").split("|")[-1].strip().endswith(("s", "min")) for row in rows), rows
         rollbacks = report[report.index("## Rollbacks"):report.index("## Dependencies held")]
         first = next(line for line in rollbacks.splitlines() if line.startswith("| 20"))

@@ -102,6 +102,10 @@ class FakeRouter:
     def max_weight(self) -> float | None:
         return None
 
+    @property
+    def restores_promoted(self) -> bool:
+        return True
+
     def discover(self) -> Discovery:
         if not self.discovery.changed:
             raise NothingNew("fn: no version newer than 7 (the one alias 'live' serves) was published; did the deploy run?")

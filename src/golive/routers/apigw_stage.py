@@ -126,6 +126,10 @@ class ApiGatewayStageRouter:
     def max_weight(self) -> float | None:
         return None
 
+    @property
+    def restores_promoted(self) -> bool:
+        return True
+
     @cached_property
     def api(self) -> RestApi:
         return find_rest_api(self.aws, self.rest_api, self.region)

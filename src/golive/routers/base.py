@@ -92,6 +92,11 @@ class TrafficRouter(Protocol):
     def max_weight(self) -> float | None:
         """The highest weight short of promotion this router can give a canary (CloudFront: 15), or None."""
 
+    @property
+    def restores_promoted(self) -> bool:
+        """Whether ``restore`` puts a promoted canary back (an alias, a stage); False for a CloudFront site, whose
+        primary then serves the new build itself: its previous build comes back by the project's undo."""
+
     def discover(self) -> Discovery:
         """Find each target's stable and new variant, before any traffic moves; ``NothingNew`` if none."""
 

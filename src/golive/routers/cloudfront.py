@@ -87,6 +87,10 @@ class CloudFrontRouter:
         return MAX_WEIGHT
 
     @property
+    def restores_promoted(self) -> bool:
+        return False
+
+    @property
     def aws(self) -> Aws:
         return connected(self.connect)
 

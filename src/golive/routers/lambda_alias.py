@@ -83,6 +83,10 @@ class LambdaAliasRouter:
         return None
 
     @property
+    def restores_promoted(self) -> bool:
+        return True
+
+    @property
     def aws(self) -> Aws:
         return connected(self.connect)
 

@@ -389,6 +389,8 @@ class Canary:
             return
         if not s.may_have_moved and s.phase is not Phase.ROLLING_BACK:
             return
+        if s.phase is Phase.PROMOTED and not self.router.restores_promoted:
+            return  # nothing this router can put back: the project's undo redeploys its previous build
         reason = s.rollback_reason or reason
         self.ask_rollback(reason)
         asked_by = {"dependency": "dependency", "self": "canary"}.get(self.ctx.owed_for, "compensation")
