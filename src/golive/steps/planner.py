@@ -199,7 +199,7 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
     if include_soaks:
         for pre in plan.preprod_envs(env):
             steps += _soak_steps(plan, pre, plan.soak[pre], "soak")
-    steps += terraform_steps(plan, env)
+    steps += terraform_steps(plan, env, create_tag=True)
     for gate_name, spec in plan.gates.items():
         if spec.env not in (None, env):
             continue
@@ -272,9 +272,12 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
     return steps
 
 
-def terraform_steps(plan: Plan, env: str, *, phase: str = "gate", projects: set[str] | None = None) -> list[StepSpec]:
+def terraform_steps(plan: Plan, env: str, *, phase: str = "gate", projects: set[str] | None = None,
+                    create_tag: bool = False) -> list[StepSpec]:
     """Each project's Terraform plan, made at the release tag before the gate weighs it (its own group): before
-    the gate in a release, before the deploys in ``golive deploy`` (a plan already made at the tag is reused)."""
+    the gate in a release, before the deploys in ``golive deploy`` (a plan already made at the tag is reused).
+    Only a release run, whose own tag step comes after its gate, makes a missing tag (``create_tag``); by hand
+    (``golive gate``, ``golive deploy``) the runbook tags first, and a missing tag fails the plan."""
     vars_ = variables(plan, env)
     out: list[StepSpec] = []
     for name, project in plan.projects.items():
@@ -287,7 +290,8 @@ def terraform_steps(plan: Plan, env: str, *, phase: str = "gate", projects: set[
         if tf.plan_workflow is not None:
             params = terraform_plan.TerraformPlanParams(
                 **common, method="workflow", repo=project.repo, ref=project.ref,
-                tag_message=f"{plan.release} {plan.version}", workflow=tf.plan_workflow, artifact=tf.artifact,
+                tag_message=f"{plan.release} {plan.version}", create_tag=create_tag,
+                workflow=tf.plan_workflow, artifact=tf.artifact,
                 file=tf.file, inputs=expand(tf.inputs, vars_))
         else:
             params = terraform_plan.TerraformPlanParams(**common, method="command",
