@@ -74,6 +74,28 @@ def terraform_item(store: Store, release: str, env: str, gate: str, spec: Terraf
                                  f"--plan-sha {summary.sha256} --by NAME)", evidence)
 
 
+def approving_gate(plan: Plan) -> str | None:
+    """The gate whose ``golive approve GATE --plan-sha`` approves a plan: the first that weighs Terraform plans."""
+    return next((g for g, spec in plan.gates.items() if "terraform" in spec.requires), None)
+
+
+def plan_to_apply(store: Store, release: str, env: str, project: str, tag: str | None, *, made_before: str,
+                  refused: str, gate: str | None = None) -> TerraformPlanSummary | str:
+    """The recorded plan of ``project`` at ``tag`` an apply may run with, or why not (one line): none recorded, or
+    it deletes or replaces data without an approval of its hash by its approver (``refused``: "not deployed")."""
+    summary = latest_summary(store, release, env, project, tag)
+    at = f" at {tag}" if tag else ""
+    if summary is None:
+        return f"no Terraform plan of {project}{at} is recorded for {env} (its plan step makes it before {made_before})"
+    approved = any(a.role == summary.approver for a in plan_approvals(store, release, summary.sha256))
+    if summary.changes_data and not approved:
+        return (f"the Terraform plan of {project}{at} ({summary.sha256[:SHA_SHOWN]}) would "
+                f"{'; '.join(summary.change_lines())}: {refused} without an approval by {summary.approver} of plan "
+                f"sha256 {summary.sha256} (golive approve {gate or 'GATE'} --env {env} --role {summary.approver} "
+                f"--plan-sha {summary.sha256} --by NAME)")
+    return summary
+
+
 def record_plan_approval(store: Store, plan: Plan, gate: str, env: str, by: str, role: str | None, sha: str,
                          note: str | None, now: datetime) -> PlanApproval:
     """A person's approval of the recorded Terraform plan whose SHA-256 is ``sha`` (the whole hash)."""
