@@ -171,10 +171,11 @@ function canaryCard(c) {
 
 function gateCard(g) {
   const approve = (i) => g.live && !i.ok && i.name.startsWith('approval ') ? ' <button data-approve="' + esc(g.gate) + '" data-env="' + esc(g.env) + '" data-role="' + esc(i.name.slice(9)) + '">approve as ' + esc(i.name.slice(9)) + '</button>' : '';
-  const state = g.state === 'waiting for approval' ? 'WAITING' : g.state === 'not reached' ? 'NOT REACHED' : g.verdict;
+  const waiting = g.state === 'waiting for approval' || g.state === 'waiting for the Terraform plans';
+  const state = waiting ? 'WAITING' : g.state === 'not reached' ? 'NOT REACHED' : g.verdict;
   return '<div class="gate" data-gate="' + esc(g.gate) + '" data-live="' + g.live + '" data-state="' + esc(g.state) + '"><b>' + esc(g.gate.replace(/_/g, ' ') + ' (' + g.env + ')') + '</b> ' +
     '<span class="verdict ' + esc(state) + '">' + esc(state) + '</span> ' +
-    '<span class="reason">' + esc(g.live ? (g.state === 'waiting for approval' ? 'waiting for approval, as of ' + when(g.at) : 'weighed ' + when(g.at)) : g.at ? 'decided ' + when(g.at) : g.reasons.join('; ')) + '</span>' +
+    '<span class="reason">' + esc(g.live ? (waiting ? g.state + ', as of ' + when(g.at) : 'weighed ' + when(g.at)) : g.at ? 'decided ' + when(g.at) : g.reasons.join('; ')) + '</span>' +
     (g.waiting ? '<div class="reason">' + esc(g.waiting) + '</div>' : '') +
     '<ul>' + g.items.map((i) => '<li class="' + (i.ok ? 'ok' : 'fail') + '">' + (i.ok ? '✓ ' : '✗ ') + esc(i.name) + ': ' + esc(i.detail) + approve(i) + '</li>').join('') + '</ul></div>';
 }
