@@ -228,11 +228,14 @@ def _gates(store: Store, plan: Plan | None, release: str, events: list[Event], r
             if mine and StepStatus(step.status).finished:
                 current.append(mine[-1])
             elif run.active and StepStatus(step.status).open:
-                live = _live(decide(store, release, params, now), now)
+                decision = decide(store, release, params, now)
+                live = _live(decision, now)
                 planning = [str(s.params.get("project")) for s in steps
                             if s.kind == "terraform_plan" and StepStatus(s.status).open]
-                if planning:
-                    # Its run is still making the plans the gate weighs: not a NO-GO for a plan not made yet.
+                unmade = {f"terraform {p}" for p in planning}
+                if planning and all(i.ok or i.approval_only or i.name in unmade for i in decision.items):
+                    # Its run is still making the plans the gate weighs, and nothing else is wrong: not a NO-GO
+                    # for a plan not made yet.
                     live["state"] = PLANNING
                     live["reasons"] = [f"the Terraform plan of {p} is being made" for p in planning]
                 current.append({**live, "waiting": step.wait_reason})

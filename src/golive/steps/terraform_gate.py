@@ -4,7 +4,8 @@ For each project with ``terraform:``, the latest plan summary recorded for the r
 weighed: a plan that deletes or replaces nothing holding data passes; one that does passes only when the
 role the project names (``approver``, say ``data_owner``) approved that plan's hash. The approval names the
 hash, not the run: the same plan made again (same hash) keeps it, any other plan needs a new one. A project
-whose plan was never recorded fails the requirement.
+whose plan was never recorded fails the requirement. A plan waiting for its approver's approval is an approval
+like the others: the gate waits for it (``approval_only``), and the page offers the role.
 
 ``golive approve GATE --role ROLE --plan-sha SHA`` records a ``PlanApproval`` (``record_plan_approval``); it
 is refused for a hash no recorded plan of the release has, or a role that is not that plan's approver.
@@ -69,9 +70,10 @@ def terraform_item(store: Store, release: str, env: str, gate: str, spec: Terraf
         a = approved[-1]
         return GateItem(name, True, f"{head}: {changes}; approved by {a.by} ({a.role}) for this plan"
                         + (f": {a.note}" if a.note else ""), {**evidence, "approved_by": a.by})
+    # An approval like the others: the gate waits for it (people) and the page offers the role.
     return GateItem(name, False, f"{head}: {changes}; needs an approval by {spec.approver} of plan sha256 "
                                  f"{summary.sha256} (golive approve {gate} --env {env} --role {spec.approver} "
-                                 f"--plan-sha {summary.sha256} --by NAME)", evidence)
+                                 f"--plan-sha {summary.sha256} --by NAME)", evidence, approval_only=True)
 
 
 def approving_gate(plan: Plan) -> str | None:
