@@ -26,6 +26,7 @@ from golive.evidence.canary import CanaryAnalysis, CanaryShifted
 from golive.evidence.gates import GateDecisionRecord, Override
 from golive.evidence.rollback import RolledBack
 from golive.evidence.runs import Checkpoint
+from golive.evidence.terraform import TerraformPlanSummary
 from golive.examples import example_path
 from golive.plan.model import Plan
 from golive.plan.validate import load_plan
@@ -107,6 +108,15 @@ def _release(store: Store, base: Plan, name: str) -> Release:
     store.append_event(release=name, env="prod", kind="preflight", subject="preflight prod", outcome="pass",
                        at=SOAK_START + timedelta(hours=48), data={"blocking": [], "fixable": []})
     release.step("prerequisites", StepStatus.DONE, SOAK_START, SOAK_START + timedelta(minutes=1))
+    # A run makes each schema project's Terraform plan before its gate (none deletes or replaces data here).
+    for project, spec in plan.projects.items():
+        if spec.terraform is not None:
+            planned = SOAK_START + timedelta(hours=48)
+            release.record(TerraformPlanSummary(subject=project, outcome="no_data_changes", project=project,
+                                                sha256=f"{len(project):02d}" * 32, tag=plan.version, source="test",
+                                                format_version="1.2", creates=1, approver=spec.terraform.approver),
+                           planned, f"terraform.{project}")
+            release.step(f"terraform.{project}", StepStatus.DONE, planned, planned)
     release.until(StepStatus.DONE, lambda k, s: k.startswith("soak.sit"), SOAK_START, SOAK_START + timedelta(hours=48))
     for i, rate in enumerate(ERROR_RATES, start=1):
         at = SOAK_START + timedelta(hours=6 * i)

@@ -24,7 +24,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from golive.evidence.terraform import TerraformPlanSummary
 from golive.examples import example_path
+from golive.plan.validate import load_plan
 from golive.store.store import Store
 from loopback import free_port
 from serve_helpers import Served, users_file
@@ -124,6 +126,14 @@ def test_approvals_by_role_in_the_browser_and_the_stream_reconnects_after_a_rest
                        data={"env": "sit", "checkpoints": 8})
     store.append_event(release="bbws", env="prod", kind="preflight", subject="preflight prod", outcome="pass", at=now,
                        data={"blocking": [], "fixable": []})
+    # What a run records before its gate: each schema project's Terraform plan at the tag (no data changes here).
+    plan = load_plan(example_path("bbws"))
+    for project, spec in plan.projects.items():
+        if spec.terraform is not None:
+            store.append_record(TerraformPlanSummary(
+                subject=project, outcome="no_data_changes", project=project, sha256=f"{len(project):02d}" * 32,
+                tag=plan.version, source="test", format_version="1.2", creates=1, approver=spec.terraform.approver),
+                release="bbws", env="prod", at=now)
     store.create_run("bbws", "prod", "release", "x", [], now)
     port = free_port()
     users = str(users_file(tmp_path))

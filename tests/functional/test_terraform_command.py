@@ -1,5 +1,5 @@
 """``terraform: {plan_command: [...]}``: a real local command prints the plan's JSON; the engine runs the plan step
-and the gate from the planner's frozen steps. A replaced table is NO-GO until the approver approves that hash; a
+and the gate from the planner's frozen steps. A replaced table waits at the gate until the approver approves that hash; a
 command whose output is not a Terraform plan fails the step with one line, before any gate."""
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from golive.engine.runner import Engine
 from golive.evidence.terraform import TerraformPlanSummary
 from golive.plan.validate import load_plan_text
 from golive.steps import planner
+from golive.steps.gate import evaluate_gate
 from golive.steps.registry import all_handlers
 from golive.steps.terraform_gate import record_plan_approval
+from golive.store.statuses import RunStatus
 from golive.store.store import Store
 
 GOLIVE = Path(sys.executable).with_name("golive")
@@ -64,23 +66,27 @@ def store(folder: Path) -> Iterator[Store]:
 
 def _release(folder: Path, store: Store, changes: list[tuple[str, list[str]]],
              version: str = "v1") -> tuple[str, str | None]:
-    """The plan step and the gate of a release run, driven by the engine: (run status, reason)."""
+    """The plan step and the gate of a release run, driven by the engine: (run status, reason); a run waiting at
+    its gate (for approvals) is resumed, and its reason is then what the gate still lacks."""
     (folder / "changes.json").write_text(json.dumps(changes), encoding="utf-8")
     plan = load_plan_text(PLAN.replace("PYTHON", sys.executable).replace("version: v1", f"version: {version}"))
     steps = [s for s in planner.build_release(plan, "prod") if s.kind in ("terraform_plan", "gate")]
     clock = VirtualClock(T0)
     services = Services(plan=plan, store=store, clock=clock, extras={"workdir": str(folder)})
-    run = store.create_run("r", "prod", "release", "0" * 64, steps, clock.now())
+    run = store.active_run("r", "prod", "release") or store.create_run("r", "prod", "release", "0" * 64, steps,
+                                                                          clock.now())
     Engine(services, all_handlers(), holder="test").drive(run.id)
     done = store.get_run(run.id)
+    if done.status == RunStatus.WAITING:
+        return done.status, "; ".join(evaluate_gate(store, plan, "go", "prod", clock.now()).reasons)
     return done.status, done.reason
 
 
-def test_a_plan_command_replacing_a_table_is_no_go_until_its_hash_is_approved(folder: Path, store: Store) -> None:
+def test_a_plan_command_replacing_a_table_waits_at_the_gate_until_its_hash_is_approved(folder: Path, store: Store) -> None:
     plan = load_plan_text(PLAN.replace("PYTHON", sys.executable))
     replaces = [("aws_dynamodb_table.tenants", ["create", "delete"]), ("aws_sqs_queue.jobs", ["create"])]
     status, reason = _release(folder, store, replaces)
-    assert status == "no_go"
+    assert status == "waiting"  # a plan's missing approval is an approval like the others: the gate waits for it
     assert reason is not None and "replace aws_dynamodb_table.tenants" in reason and "needs an approval by dba" in reason
     (summary,) = [e.record for e in store.records(TerraformPlanSummary)]
     assert (summary.creates, summary.replaces, summary.source) == (1, 1, f"{sys.executable} print_plan.py")
@@ -92,7 +98,7 @@ def test_a_plan_command_replacing_a_table_is_no_go_until_its_hash_is_approved(fo
     assert {e.record.sha256 for e in store.records(TerraformPlanSummary)} == {summary.sha256}
 
     status, reason = _release(folder, store, search, version="v2")  # a new tag: planned anew, another hash
-    assert status == "no_go" and reason is not None and "delete aws_opensearch_domain.search" in reason
+    assert status == "waiting" and reason is not None and "delete aws_opensearch_domain.search" in reason
 
 
 def test_output_that_is_not_a_terraform_plan_fails_the_step_before_the_gate(folder: Path, store: Store) -> None:

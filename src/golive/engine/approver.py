@@ -17,6 +17,10 @@ from golive.store.store import Store
 
 
 class Approver(Protocol):
+    # Whether people answer (a gate waits for them); a rehearsal grants roles but never a data-losing Terraform
+    # plan, so without people such a plan's missing approval ends the gate NO-GO instead of waiting forever.
+    people: bool
+
     def settle(self, store: Store, release: str, env: str, gate: str, missing: Sequence[str],
                now: datetime) -> list[str]:
         """The roles of ``missing`` still without an approval once this approver has had its say."""
@@ -25,6 +29,8 @@ class Approver(Protocol):
 class StoreApprover:
     """Approvals come from people, through the store: nothing is granted here."""
 
+    people = True
+
     def settle(self, store: Store, release: str, env: str, gate: str, missing: Sequence[str],
                now: datetime) -> list[str]:
         return list(missing)
@@ -32,6 +38,8 @@ class StoreApprover:
 
 class AutoApprover:
     """A rehearsal's approvals: each missing role granted at once, recorded as the rehearsal's."""
+
+    people = False
 
     def settle(self, store: Store, release: str, env: str, gate: str, missing: Sequence[str],
                now: datetime) -> list[str]:

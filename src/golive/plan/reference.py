@@ -79,10 +79,11 @@ the plan made at that tag again. golive records the plan's summary (creates, upd
 deletes, replaces; Terraform's `resource_changes[].change.actions`, where `["delete", "create"]` and
 `["create", "delete"]` are replacements) and its SHA-256. Every delete or replacement of a resource type that
 holds data is named: {", ".join(f"`{t}`" for t in DATA_TYPES)}, and the project's `data_types`.
-A gate with `requires: [terraform]` is NO-GO on such a change unless the project's `approver` role approved
-that plan's hash (`golive approve GATE --env E --role data_owner --plan-sha SHA`); a plan with another hash
-needs a new approval. A workflow deploy receives the hash as the input `sha_input` (default
-`tfplan_sha256`); docs/github-actions.md shows the lines an apply job needs to refuse any other plan.
+A gate with `requires: [terraform]` waits on such a change (an approval like the others; a rehearsal ends
+NO-GO, it never grants one) until the project's `approver` role approved that plan's hash (`golive approve
+GATE --env E --role data_owner --plan-sha SHA`); a plan with another hash needs a new approval. A workflow
+deploy receives the hash as the input `sha_input` (default `tfplan_sha256`); docs/github-actions.md shows the
+lines an apply job needs to refuse any other plan.
 """
 
 

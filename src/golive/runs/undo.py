@@ -8,6 +8,9 @@ the step), and it is undone once: asked again after it ended, and with no deploy
 says it already did and does nothing, unless asked ``--again`` with a reason (recorded). Who asked is an
 ``OperatorCommand`` (outcome ``rollback``) in the run it started, so every report shows it.
 
+A project with ``terraform:`` applies a plan when it redeploys: the run makes the plan at that tag first and
+the undo step refuses a data-losing one its approver has not approved (``steps/undo.py``).
+
 The previous release tag is looked up when the rollback is asked (before the question, so the person sees
 which tag), in the repository's tags (``GET /repos/{owner}/{repo}/tags``): the newest older than the
 release's (``plan/undo.previous_tag``), or the plan's ``undo: {tag: ...}``. It is frozen in the run's step.
@@ -40,6 +43,7 @@ class Asked:
     tag: str | None = None  # a redeploy: the tag it dispatches
     resumes: Run | None = None  # the project's unfinished undo run: resumed, with its frozen tag
     already: Run | None = None  # an undo run that ended after the project's last deploy: nothing to do
+    approver: str | None = None  # a project with terraform: who approves a data-losing plan at ``tag``
 
     def changes(self) -> list[str]:
         """The lines the confirmation shows."""
@@ -48,7 +52,9 @@ class Asked:
                     "it already dispatched"]
         if isinstance(self.undo, RedeployUndo):
             then = ", then its verify" if self.undo.verify else ""
-            return [f"{self.project}: re-dispatch {self.undo.workflow} in {self.undo.repo} at {self.tag} "
+            planned = f"its Terraform plan at {self.tag} (not applied if it deletes or replaces data without " \
+                      f"{self.approver}'s approval of its hash), then " if self.approver else ""
+            return [f"{self.project}: {planned}re-dispatch {self.undo.workflow} in {self.undo.repo} at {self.tag} "
                     f"(the release before {self.undo.release_tag}){then}"]
         return [f"{self.project}: {self.undo.line()}"]
 
@@ -80,7 +86,9 @@ def ask(services: Services, env: str, project: str, *, again: bool = False) -> A
                              f"{ended.reason or 'no reason'}); golive rollback {project} --again --why \"...\" "
                              "undoes it anew")
         return Asked(project, undo, already=ended)
-    return Asked(project, undo, tag=tag_of(services, undo) if isinstance(undo, RedeployUndo) else None)
+    tf = plan.projects[project].terraform
+    return Asked(project, undo, tag=tag_of(services, undo) if isinstance(undo, RedeployUndo) else None,
+                 approver=tf.approver if tf is not None and isinstance(undo, RedeployUndo) else None)
 
 
 def act(services: Services, env: str, asked: Asked, *, by: str | None, why: str, again: bool = False) -> Driven:

@@ -29,6 +29,7 @@ from golive.runs.incidents import IncidentInput, open_incident, resolve_incident
 from golive.serve.auth import User
 from golive.steps.gate import record_approval
 from golive.steps.rollback import operator
+from golive.steps.terraform_gate import record_plan_approval
 from golive.store.store import Store
 from golive.textinput import TextRefused, check_note, check_title
 
@@ -104,6 +105,12 @@ def _perform(store: Store, plan: Plan, clock: Clock, actor: Actor, action: str, 
         role = _text(body, "role")
         if role not in user.roles:
             raise Forbidden(f"{user.name} does not hold the role '{role}' (holds: {', '.join(sorted(user.roles)) or 'none'})")
+        sha = _text(body, "plan_sha", required=False) if action == "approve" else None
+        if sha:
+            # A Terraform plan's approval: of its hash, by its approver's role (as golive approve --plan-sha).
+            approved = record_plan_approval(store, plan, gate, env, user.name, role, sha,
+                                            _text(body, "note", required=False), clock.now())
+            return {"gate": gate, "role": role, "plan_sha": approved.sha256, "project": approved.subject}
         approval = record_approval(store, plan, gate, env, user.name, role, _text(body, "note", required=False),
                                    clock.now())
         return {"approval": approval, "gate": gate, "role": role}

@@ -191,6 +191,9 @@ def _checkpoint_series(events: list[Event]) -> dict[str, list[dict[str, Any]]]:
     return series
 
 
+PLANNING = "waiting for the Terraform plans"
+
+
 def _state(decision: Decision) -> str:
     return "waiting for approval" if decision.only_approvals_missing else decision.verdict
 
@@ -206,7 +209,8 @@ def _gates(store: Store, plan: Plan | None, release: str, events: list[Event], r
     """Each gate's state now, from its evidence, and every decision recorded.
 
     A gate step that decided shows its decision; one still open in an active run is weighed now from its frozen
-    parameters (waiting for approval when approvals are all it lacks); one its run never reached says so. Only
+    parameters (waiting for approval when approvals are all it lacks, waiting for the Terraform plans while its
+    run still makes them: an unmade plan is not a NO-GO yet); one its run never reached says so. Only
     a release with no gate step yet is weighed from the loaded plan, so a rolled-back release never shows a
     live GO beside its rollback.
     """
@@ -224,7 +228,17 @@ def _gates(store: Store, plan: Plan | None, release: str, events: list[Event], r
             if mine and StepStatus(step.status).finished:
                 current.append(mine[-1])
             elif run.active and StepStatus(step.status).open:
-                current.append({**_live(decide(store, release, params, now), now), "waiting": step.wait_reason})
+                decision = decide(store, release, params, now)
+                live = _live(decision, now)
+                planning = [str(s.params.get("project")) for s in steps
+                            if s.kind == "terraform_plan" and StepStatus(s.status).open]
+                unmade = {f"terraform {p}" for p in planning}
+                if planning and all(i.ok or i.approval_only or i.name in unmade for i in decision.items):
+                    # Its run is still making the plans the gate weighs, and nothing else is wrong: not a NO-GO
+                    # for a plan not made yet.
+                    live["state"] = PLANNING
+                    live["reasons"] = [f"the Terraform plan of {p} is being made" for p in planning]
+                current.append({**live, "waiting": step.wait_reason})
             else:
                 current.append({"gate": params.gate, "env": params.env, "at": None, "verdict": None, "live": False,
                                 "state": "not reached", "items": [], "reasons": [f"the run {run.status}"]})

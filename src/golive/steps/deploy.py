@@ -43,7 +43,7 @@ from golive.evidence.runs import DeployDispatched
 from golive.providers import shell
 from golive.steps.dependent_undo import undo_dependent
 from golive.steps.kind import StepKind, StepParams
-from golive.steps.terraform_gate import latest_summary, plan_approvals
+from golive.steps.terraform_gate import plan_to_apply
 from golive.steps.workflow import dispatch_once, poll
 
 POLL_EVERY = timedelta(seconds=10)
@@ -201,6 +201,8 @@ class DeployParams(StepParams):
     inputs: dict[str, Any] = Field(default_factory=dict)
     plan_sha_input: str | None = None  # the input that receives the SHA-256 of the Terraform plan the gate weighed
     terraform: bool = False  # the project has a Terraform plan: a data-losing one is not deployed unapproved
+    plan_tag: str | None = None  # the release tag whose plan is applied (None: the latest plan recorded)
+    approve_gate: str | None = None  # the gate a plan's approval names (``golive approve GATE --plan-sha``)
     # command
     argv: list[str] | None = None
     cwd: str | None = None
@@ -226,15 +228,12 @@ def _weighed_plan(ctx: StepContext, p: DeployParams) -> Fail | None:
     gate included); the workflow receives its hash, and the apply job refuses any other plan."""
     if "plan_sha256" in ctx.state:
         return None
-    summary = latest_summary(ctx.store, ctx.run.release, ctx.run.env, p.project)
-    if summary is None:
-        return Fail(f"no Terraform plan of {p.project} is recorded for {ctx.run.env} (its plan step makes it before "
-                    "the gate, or before the deploy)")
-    approved = any(a.role == summary.approver for a in plan_approvals(ctx.store, ctx.run.release, summary.sha256))
-    if summary.changes_data and not approved:
-        return Fail(f"the Terraform plan of {p.project} ({summary.sha256[:12]}) would "
-                    f"{'; '.join(summary.change_lines())}: not deployed without an approval by {summary.approver} "
-                    f"of plan sha256 {summary.sha256}")
+    chosen = plan_to_apply(ctx.store, ctx.run.release, ctx.run.env, p.project, p.plan_tag,
+                           made_before="the gate, or before the deploy", refused="not deployed",
+                           gate=p.approve_gate)
+    if isinstance(chosen, str):
+        return Fail(chosen)
+    summary = chosen
     ctx.state["plan_sha256"] = summary.sha256
     ctx.save()
     return None

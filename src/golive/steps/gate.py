@@ -338,9 +338,13 @@ def run(ctx: StepContext, params: GateParams) -> Outcome:
             decision = decide(store, release, params, ctx.now)
     if decision.go:
         return Done(f"{gate}: GO", decision.to_dict(), outcome="GO", kind="gate", subject=gate)
-    if decision.only_approvals_missing:
+    plans = [i for i in decision.items if i.name.startswith("terraform ") and not i.ok]
+    if decision.only_approvals_missing and (ctx.services.approver.people or not plans):
         waiting = [i.name.removeprefix("approval ") for i in decision.items
                    if i.name.startswith("approval ") and not i.ok]
+        waiting += [f"{(i.evidence or {}).get('approver')} of the Terraform plan of "
+                    f"{(i.evidence or {}).get('project')} (--plan-sha {(i.evidence or {}).get('sha256')})"
+                    for i in plans]
         return Wait(None, f"GO pending approvals by {', '.join(waiting)} "
                           f"(golive approve {gate} --env {env} --role ROLE --by NAME)")
     record_decision(store, release, decision, ctx.now, asked_by="golive run", run_id=ctx.run.id)

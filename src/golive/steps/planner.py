@@ -30,6 +30,7 @@ from golive.steps import approval, canary, checks, deploy, deployed, prep, soak,
 from golive.steps import gate as gate_kind
 from golive.steps.canary_params import ApiStageTarget, CloudFrontTarget
 from golive.steps.checking import check_entries, sourced_secrets
+from golive.steps.terraform_gate import approving_gate
 from golive.store.store import StepSpec
 from golive.tfplan import DATA_TYPES
 
@@ -112,12 +113,16 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
                 ref=how.ref or plan.version, inputs=expand(how.inputs, vars_),
                 timeout_s=(how.timeout or timedelta(minutes=45)).total_seconds(), timeout_planned=how.timeout is not None,
                 plan_sha_input=project.terraform.sha_input if project.terraform is not None else None,
-                terraform=project.terraform is not None, canary=has_canary)
+                terraform=project.terraform is not None,
+                plan_tag=plan.version if project.terraform is not None else None,
+                approve_gate=approving_gate(plan), canary=has_canary)
         else:
             params = deploy.DeployParams(project=name, method="command", argv=expand(how.command, vars_), cwd=how.cwd,
                                          timeout_s=(how.timeout or timedelta(minutes=30)).total_seconds(),
                                          timeout_planned=how.timeout is not None, idempotent=how.idempotent,
-                                         terraform=project.terraform is not None, canary=has_canary)
+                                         terraform=project.terraform is not None,
+                                         plan_tag=plan.version if project.terraform is not None else None,
+                approve_gate=approving_gate(plan), canary=has_canary)
         out.append(deploy.KIND.freeze(params, key=f"deploy.{name}", phase=phase, title=f"deploy {name}",
                                       group=group, lane=lane))
         if project.verify:
@@ -200,7 +205,7 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
     if include_soaks:
         for pre in plan.preprod_envs(env):
             steps += _soak_steps(plan, pre, plan.soak[pre], "soak")
-    steps += terraform_steps(plan, env)
+    steps += terraform_steps(plan, env, create_tag=True)
     for gate_name, spec in plan.gates.items():
         if spec.env not in (None, env):
             continue
@@ -273,28 +278,34 @@ def build_release(plan: Plan, env: str, *, include_soaks: bool = True) -> list[S
     return steps
 
 
-def terraform_steps(plan: Plan, env: str, *, phase: str = "gate", projects: set[str] | None = None) -> list[StepSpec]:
+def terraform_steps(plan: Plan, env: str, *, phase: str = "gate", projects: set[str] | None = None,
+                    create_tag: bool = False, tag: str | None = None) -> list[StepSpec]:
     """Each project's Terraform plan, made at the release tag before the gate weighs it (its own group): before
-    the gate in a release, before the deploys in ``golive deploy`` (a plan already made at the tag is reused)."""
+    the gate in a release, before the deploys in ``golive deploy`` (a plan already made at the tag is reused).
+    Only a release run, whose own tag step comes after its gate, makes a missing tag (``create_tag``); by hand
+    (``golive gate``, ``golive deploy``) the runbook tags first, and a missing tag fails the plan. ``tag``: another
+    tag than the release's (an undo's redeploy of the previous release applies that tag's plan)."""
     vars_ = variables(plan, env)
+    at = tag or plan.version
     out: list[StepSpec] = []
     for name, project in plan.projects.items():
         tf = project.terraform
         if tf is None or (projects is not None and name not in projects):
             continue
-        common: dict[str, Any] = {"project": name, "tag": plan.version, "approver": tf.approver,
+        common: dict[str, Any] = {"project": name, "tag": at, "approver": tf.approver,
                                   "data_types": list(dict.fromkeys([*DATA_TYPES, *tf.data_types])),
                                   "timeout_s": tf.timeout.total_seconds()}
         if tf.plan_workflow is not None:
             params = terraform_plan.TerraformPlanParams(
                 **common, method="workflow", repo=project.repo, ref=project.ref,
-                tag_message=f"{plan.release} {plan.version}", workflow=tf.plan_workflow, artifact=tf.artifact,
+                tag_message=f"{plan.release} {plan.version}", create_tag=create_tag,
+                workflow=tf.plan_workflow, artifact=tf.artifact,
                 file=tf.file, inputs=expand(tf.inputs, vars_))
         else:
             params = terraform_plan.TerraformPlanParams(**common, method="command",
                                                         argv=expand(tf.plan_command, vars_), cwd=tf.cwd)
         out.append(terraform_plan.KIND.freeze(params, key=f"terraform.{name}", phase=phase,
-                                              title=f"Terraform plan of {name} at {plan.version}",
+                                              title=f"Terraform plan of {name} at {at}",
                                               group="terraform", lane=f"terraform.{name}"))
     return out
 
@@ -331,12 +342,20 @@ def build_verify(plan: Plan, env: str, deployed_projects: set[str]) -> list[Step
 def build_undo(plan: Plan, env: str, project: str, how: RedeployUndo | CommandUndo, tag: str | None) -> list[StepSpec]:
     """``golive rollback PROJECT`` of a project without a canary: its undo (``plan/undo.py``; a redeploy at ``tag``,
     looked up by the caller), then the project's own ``verify:``."""
-    params = undo.params_for(how, tag)
-    title = f"undo {project}: {how.workflow} at {tag}" if isinstance(how, RedeployUndo) else \
-        f"undo {project}: {' '.join(how.argv)}"
-    group = f"undo.{project}"
-    steps = [undo.KIND.freeze(params, key=f"undo.{project}", phase="undo", title=title, group=group, lane=group)]
     spec = plan.projects[project]
+    planned: list[StepSpec] = []
+    tf = spec.terraform if isinstance(how, RedeployUndo) else None
+    params = undo.params_for(how, tag, terraform=tf, approve_gate=approving_gate(plan))
+    if isinstance(how, RedeployUndo):
+        title = f"undo {project}: {how.workflow} at {tag}"
+        if tf is not None:
+            # The earlier tag's apply is a reviewed plan too: made at that tag (once), weighed, its hash sent.
+            planned = terraform_steps(plan, env, phase="undo", projects={project}, tag=tag)
+    else:
+        title = f"undo {project}: {' '.join(how.argv)}"
+    group = f"undo.{project}"
+    steps = [*planned,
+             undo.KIND.freeze(params, key=f"undo.{project}", phase="undo", title=title, group=group, lane=group)]
     if spec.verify:
         steps.append(_checks_step(f"verify.{project}", "undo", f"verify {project}",
                                   _check_entries(plan, spec.verify, variables(plan, env)), group=f"verify.{project}"))

@@ -4,7 +4,8 @@ For each project with ``terraform:``, the latest plan summary recorded for the r
 weighed: a plan that deletes or replaces nothing holding data passes; one that does passes only when the
 role the project names (``approver``, say ``data_owner``) approved that plan's hash. The approval names the
 hash, not the run: the same plan made again (same hash) keeps it, any other plan needs a new one. A project
-whose plan was never recorded fails the requirement.
+whose plan was never recorded fails the requirement. A plan waiting for its approver's approval is an approval
+like the others: the gate waits for it (``approval_only``), and the page offers the role.
 
 ``golive approve GATE --role ROLE --plan-sha SHA`` records a ``PlanApproval`` (``record_plan_approval``); it
 is refused for a hash no recorded plan of the release has, or a role that is not that plan's approver.
@@ -69,9 +70,32 @@ def terraform_item(store: Store, release: str, env: str, gate: str, spec: Terraf
         a = approved[-1]
         return GateItem(name, True, f"{head}: {changes}; approved by {a.by} ({a.role}) for this plan"
                         + (f": {a.note}" if a.note else ""), {**evidence, "approved_by": a.by})
+    # An approval like the others: the gate waits for it (people) and the page offers the role.
     return GateItem(name, False, f"{head}: {changes}; needs an approval by {spec.approver} of plan sha256 "
                                  f"{summary.sha256} (golive approve {gate} --env {env} --role {spec.approver} "
-                                 f"--plan-sha {summary.sha256} --by NAME)", evidence)
+                                 f"--plan-sha {summary.sha256} --by NAME)", evidence, approval_only=True)
+
+
+def approving_gate(plan: Plan) -> str | None:
+    """The gate whose ``golive approve GATE --plan-sha`` approves a plan: the first that weighs Terraform plans."""
+    return next((g for g, spec in plan.gates.items() if "terraform" in spec.requires), None)
+
+
+def plan_to_apply(store: Store, release: str, env: str, project: str, tag: str | None, *, made_before: str,
+                  refused: str, gate: str | None = None) -> TerraformPlanSummary | str:
+    """The recorded plan of ``project`` at ``tag`` an apply may run with, or why not (one line): none recorded, or
+    it deletes or replaces data without an approval of its hash by its approver (``refused``: "not deployed")."""
+    summary = latest_summary(store, release, env, project, tag)
+    at = f" at {tag}" if tag else ""
+    if summary is None:
+        return f"no Terraform plan of {project}{at} is recorded for {env} (its plan step makes it before {made_before})"
+    approved = any(a.role == summary.approver for a in plan_approvals(store, release, summary.sha256))
+    if summary.changes_data and not approved:
+        return (f"the Terraform plan of {project}{at} ({summary.sha256[:SHA_SHOWN]}) would "
+                f"{'; '.join(summary.change_lines())}: {refused} without an approval by {summary.approver} of plan "
+                f"sha256 {summary.sha256} (golive approve {gate or 'GATE'} --env {env} --role {summary.approver} "
+                f"--plan-sha {summary.sha256} --by NAME)")
+    return summary
 
 
 def record_plan_approval(store: Store, plan: Plan, gate: str, env: str, by: str, role: str | None, sha: str,

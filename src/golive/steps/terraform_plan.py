@@ -6,8 +6,10 @@ the gate's ``terraform`` requirement weighs and the deploy hands to the apply jo
 
 Two ways, as the project's ``terraform:`` says:
 
-- ``plan_workflow`` + ``artifact``: the release tag is made sure of in the project's repository (the same
-  annotated tag prep makes, idempotent), the workflow is dispatched at it exactly once (the deploy's
+- ``plan_workflow`` + ``artifact``: in a release run the release tag is made sure of in the project's repository
+  (the same annotated tag prep makes, idempotent; the gate comes before prep, and the plan is of the tag); a
+  by-hand ``golive gate`` or ``golive deploy`` never tags (the runbook tags first: GitHub's "No ref found" says to run
+  ``golive tag``). The workflow is dispatched at it exactly once (the deploy's
   ``dispatch_once``: intent before the POST, looked for before ever posting again), watched, and the
   artifact is downloaded through GitHub's REST artifacts API (``GET .../actions/runs/{run_id}/artifacts``,
   then ``GET .../actions/artifacts/{artifact_id}/zip``). The JSON file is the archive's ``file`` (default:
@@ -55,6 +57,9 @@ class TerraformPlanParams(StepParams):
     repo: str | None = None
     ref: str | None = None  # where the release tag goes if it is not there yet (default: the default branch)
     tag_message: str | None = None
+    # Only a release run (``golive run``/``rehearse``), whose plan holds the tag step, makes a missing tag here; a
+    # by-hand ``golive deploy`` plans at the tag ``golive tag`` made (the runbook tags first) or fails on its absence.
+    create_tag: bool = True
     workflow: str | None = None
     artifact: str | None = None
     file: str | None = None
@@ -66,12 +71,14 @@ class TerraformPlanParams(StepParams):
 
 def describe(params: TerraformPlanParams) -> list[str]:
     if params.method == "workflow":
-        lines = [f"POST /repos/{params.repo}/git/tags + /git/refs refs/tags/{params.tag} (if not there yet)",
-                 f"POST /repos/{params.repo}/actions/workflows/{params.workflow}/dispatches ref={params.tag} (once)",
-                 f"GET /repos/{params.repo}/actions/runs/{{run_id}} every 5-10 s until completed",
-                 f"GET /repos/{params.repo}/actions/runs/{{run_id}}/artifacts?name={params.artifact}",
-                 f"GET /repos/{params.repo}/actions/artifacts/{{artifact_id}}/zip"
-                 + (f" → {params.file}" if params.file else " → its .json file")]
+        lines = [f"POST /repos/{params.repo}/git/tags + /git/refs refs/tags/{params.tag} (if not there yet)"]
+        if not params.create_tag:
+            lines = []
+        lines += [f"POST /repos/{params.repo}/actions/workflows/{params.workflow}/dispatches ref={params.tag} (once)",
+                  f"GET /repos/{params.repo}/actions/runs/{{run_id}} every 5-10 s until completed",
+                  f"GET /repos/{params.repo}/actions/runs/{{run_id}}/artifacts?name={params.artifact}",
+                  f"GET /repos/{params.repo}/actions/artifacts/{{artifact_id}}/zip"
+                  + (f" → {params.file}" if params.file else " → its .json file")]
     else:
         lines = [" ".join(params.argv or []) + " (prints terraform show -json)"]
     extra = [t for t in params.data_types if t not in DATA_TYPES]
@@ -131,7 +138,7 @@ def _workflow(ctx: StepContext, p: TerraformPlanParams) -> Outcome:
         ctx.state.update(state)
         ctx.save()
 
-    if ctx.state.get("correlation_id") is None:
+    if ctx.state.get("correlation_id") is None and p.create_tag:
         try:
             _ensure_tag(github, p)
         except GitHubRequestError as exc:

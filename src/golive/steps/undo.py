@@ -7,6 +7,11 @@ golive killed anywhere resumes watching the same run and the workflow is dispatc
 its intent (a token in its environment) before it runs and its exit right after; a golive that finds the
 intent without an exit ends what is left of the command and does not run it again by itself: an undo cut off
 midway may have done part of its work, and a person decides. Either way the result is one ``Undone`` record.
+
+A project with ``terraform:`` applies a plan in its deploy workflow, so its redeploy does too: the undo run
+makes that project's plan at the earlier tag first (the ``terraform_plan`` step, once per tag), and this step
+refuses a plan that deletes or replaces data without its approver's approval of that hash (``golive approve
+GATE --plan-sha``, as for a release), and sends the hash as the workflow's plan input.
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ from golive.engine.context import Services, StepContext
 from golive.engine.outcome import Done, Fail, Outcome, Wait
 from golive.errors import GoliveError, UsageError
 from golive.evidence.rollback import Undone
+from golive.plan.model import TerraformSpec
 from golive.plan.undo import CommandUndo, RedeployUndo, previous_tag
 from golive.providers import shell
 from golive.steps.kind import StepKind, StepParams
+from golive.steps.terraform_gate import plan_to_apply
 from golive.steps.workflow import dispatch_once, poll
 
 POLL_EVERY = timedelta(seconds=10)
@@ -47,6 +54,9 @@ class UndoParams(StepParams):
     tag: str | None = None
     release_tag: str | None = None
     inputs: dict[str, str] = Field(default_factory=dict)
+    terraform: bool = False  # the project applies a Terraform plan: the plan made at ``tag`` before this step
+    plan_sha_input: str | None = None  # the workflow input that receives that plan's SHA-256
+    approve_gate: str | None = None  # the gate a plan's approval names (``golive approve GATE --plan-sha``)
     # command
     argv: list[str] | None = None
     cwd: str | None = None
@@ -57,12 +67,16 @@ class UndoParams(StepParams):
 Attempt = Wait | Fail | tuple[Undone, str]
 
 
-def params_for(how: RedeployUndo | CommandUndo, tag: str | None) -> UndoParams:
-    """The undo step's parameters for a project's undo (a redeploy at ``tag``, looked up by the caller)."""
+def params_for(how: RedeployUndo | CommandUndo, tag: str | None, *, terraform: TerraformSpec | None = None,
+               approve_gate: str | None = None) -> UndoParams:
+    """The undo step's parameters for a project's undo (a redeploy at ``tag``, looked up by the caller; with the
+    project's ``terraform`` the plan made at that tag is weighed and its hash sent)."""
     if isinstance(how, RedeployUndo):
         return UndoParams(project=how.project, method="redeploy", timeout_s=how.timeout.total_seconds(),
                           repo=how.repo, workflow=how.workflow, tag=tag, release_tag=how.release_tag,
-                          inputs=how.inputs)
+                          inputs=how.inputs, terraform=terraform is not None,
+                          plan_sha_input=terraform.sha_input if terraform is not None else None,
+                          approve_gate=approve_gate)
     return UndoParams(project=how.project, method="command", timeout_s=how.timeout.total_seconds(),
                       argv=list(how.argv), cwd=how.cwd, data_loss_why=how.data_loss_why)
 
@@ -95,7 +109,16 @@ def _redeploy(ctx: StepContext, p: UndoParams) -> Attempt:
         ctx.state.update(state)
         ctx.save()
 
-    run_id = dispatch_once(github, ctx.state, p.repo, p.workflow, p.tag, p.inputs, record,
+    inputs = dict(p.inputs)
+    if p.terraform and ctx.state.get("plan_sha256") is None:
+        chosen = plan_to_apply(ctx.store, ctx.run.release, ctx.run.env, p.project, p.tag,
+                               made_before="the redeploy", refused="not redeployed", gate=p.approve_gate)
+        if isinstance(chosen, str):
+            return Fail(f"{chosen}; then golive rollback {p.project} --again --why \"...\"", {"project": p.project})
+        record({"plan_sha256": chosen.sha256})
+    if p.plan_sha_input is not None:
+        inputs[p.plan_sha_input] = str(ctx.state["plan_sha256"])
+    run_id = dispatch_once(github, ctx.state, p.repo, p.workflow, p.tag, inputs, record,
                            timeout=timedelta(seconds=p.timeout_s))
     if run_id is None:
         return Wait(ctx.now + POLL_EVERY, "dispatched; waiting for GitHub to show the run")
@@ -145,8 +168,11 @@ def _command(ctx: StepContext, p: UndoParams) -> Attempt:
 
 def describe(p: UndoParams) -> list[str]:
     if p.method == "redeploy":
-        return [f"POST /repos/{p.repo}/actions/workflows/{p.workflow}/dispatches ref={p.tag} "
-                f"(the release before {p.release_tag}), once",
+        weighed = [f"the Terraform plan made at {p.tag}: not redeployed while it deletes or replaces data without its "
+                   "approver's approval of its SHA-256"] if p.terraform else []
+        sha = [f"input {p.plan_sha_input}: that plan's SHA-256"] if p.plan_sha_input else []
+        return [*weighed, f"POST /repos/{p.repo}/actions/workflows/{p.workflow}/dispatches ref={p.tag} "
+                f"(the release before {p.release_tag}), once", *sha,
                 f"GET /repos/{p.repo}/actions/runs/{{run_id}} every 5-10 s until completed"]
     loss = [f"loses data: {p.data_loss_why}"] if p.data_loss_why else []
     return [" ".join(p.argv or []), *loss]

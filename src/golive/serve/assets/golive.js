@@ -170,11 +170,14 @@ function canaryCard(c) {
 }
 
 function gateCard(g) {
-  const approve = (i) => g.live && !i.ok && i.name.startsWith('approval ') ? ' <button data-approve="' + esc(g.gate) + '" data-env="' + esc(g.env) + '" data-role="' + esc(i.name.slice(9)) + '">approve as ' + esc(i.name.slice(9)) + '</button>' : '';
-  const state = g.state === 'waiting for approval' ? 'WAITING' : g.state === 'not reached' ? 'NOT REACHED' : g.verdict;
+  const planned = (i) => i.name.startsWith('terraform ') && i.evidence && i.evidence.sha256 && i.evidence.approver;
+  const approve = (i) => g.live && !i.ok && i.name.startsWith('approval ') ? ' <button data-approve="' + esc(g.gate) + '" data-env="' + esc(g.env) + '" data-role="' + esc(i.name.slice(9)) + '">approve as ' + esc(i.name.slice(9)) + '</button>' :
+    g.live && !i.ok && planned(i) ? ' <button data-approve="' + esc(g.gate) + '" data-env="' + esc(g.env) + '" data-role="' + esc(i.evidence.approver) + '" data-plan-sha="' + esc(i.evidence.sha256) + '">approve plan ' + esc(i.evidence.sha256.slice(0, 12)) + ' as ' + esc(i.evidence.approver) + '</button>' : '';
+  const waiting = g.state === 'waiting for approval' || g.state === 'waiting for the Terraform plans';
+  const state = waiting ? 'WAITING' : g.state === 'not reached' ? 'NOT REACHED' : g.verdict;
   return '<div class="gate" data-gate="' + esc(g.gate) + '" data-live="' + g.live + '" data-state="' + esc(g.state) + '"><b>' + esc(g.gate.replace(/_/g, ' ') + ' (' + g.env + ')') + '</b> ' +
     '<span class="verdict ' + esc(state) + '">' + esc(state) + '</span> ' +
-    '<span class="reason">' + esc(g.live ? (g.state === 'waiting for approval' ? 'waiting for approval, as of ' + when(g.at) : 'weighed ' + when(g.at)) : g.at ? 'decided ' + when(g.at) : g.reasons.join('; ')) + '</span>' +
+    '<span class="reason">' + esc(g.live ? (waiting ? g.state + ', as of ' + when(g.at) : 'weighed ' + when(g.at)) : g.at ? 'decided ' + when(g.at) : g.reasons.join('; ')) + '</span>' +
     (g.waiting ? '<div class="reason">' + esc(g.waiting) + '</div>' : '') +
     '<ul>' + g.items.map((i) => '<li class="' + (i.ok ? 'ok' : 'fail') + '">' + (i.ok ? '✓ ' : '✗ ') + esc(i.name) + ': ' + esc(i.detail) + approve(i) + '</li>').join('') + '</ul></div>';
 }
@@ -269,7 +272,7 @@ async function act(action, body) {
 
 document.addEventListener('click', async (e) => {
   const approve = e.target.closest('button[data-approve]');
-  if (approve) await act('approve', {gate: approve.dataset.approve, env: approve.dataset.env, role: approve.dataset.role});
+  if (approve) await act('approve', {gate: approve.dataset.approve, env: approve.dataset.env, role: approve.dataset.role, ...(approve.dataset.planSha ? {plan_sha: approve.dataset.planSha} : {})});
   const resolve = e.target.closest('button[data-resolve]');
   if (resolve) await act('incident_resolve', {incident: resolve.dataset.resolve});
 });
