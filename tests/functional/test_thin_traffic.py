@@ -93,7 +93,7 @@ def test_golive_plan_prints_each_canarys_expected_calls_and_detectable_effect_pe
     w.__dict__["plan"] = h.plan  # the loaded plan (a cached property)
     plan_cmd(SimpleNamespace(obj=w), ENV)  # type: ignore[arg-type]
     shown = json.loads(capsys.readouterr().out)
-    samples = {s["key"]: s["sample"] for s in shown["steps"] if s["kind"] == "canary"}
+    samples = {s["key"]: s["sample"] for s in shown["steps"] if s["kind"] == "canary" and "sample" in s}  # not a site
     product = samples["canary.product_lambda"]["lines"]
     assert any(line.startswith("sample: product_lambda at 10%: trigger p95_duration > 5s for 2m: decides, window grows")
                for line in product), product

@@ -90,11 +90,20 @@ def end_group(proc: subprocess.Popen[bytes], grace: float = TERM_GRACE_S) -> str
             time.sleep(_POLL_S)
     except BaseException:
         _kill_group(proc)
+        with contextlib.suppress(BaseException):  # a third stop: the group has its SIGKILL already
+            _until_gone(proc)
         raise
     _kill_group(proc)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=_READ_GRACE_S)
     return f"ended by SIGKILL, {grace:g} s after SIGTERM"
+
+
+def _until_gone(proc: subprocess.Popen[bytes]) -> None:
+    """After SIGKILL, which no process can refuse: wait (bounded) until no member of the group is left."""
+    deadline = time.monotonic() + _READ_GRACE_S
+    while _group_alive(proc) and time.monotonic() < deadline:
+        time.sleep(_POLL_S)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
