@@ -16,8 +16,11 @@ from typing import Any
 import pytest
 import yaml
 
+from golive.clock import SystemClock
+from golive.engine.context import Services
 from golive.plan.validate import load_plan
 from golive.rehearsal.local import Rehearsal, rehearse
+from golive.runs.undo import ask
 from golive.store.store import Store
 from short_plan import write_short_plan
 
@@ -113,5 +116,9 @@ def test_with_rollback_dependents_the_site_is_redeployed_at_its_previous_tag_fir
         rollbacks = report[report.index("## Rollbacks"):report.index("## Dependencies held")]
         first = next(line for line in rollbacks.splitlines() if line.startswith("| 20"))
         assert "web_public" in first and "undo: redeploy v0.9.0-prod" in first, first
+        # A golive rollback of the site now says the release run undid it, and would dispatch nothing again.
+        services = Services(plan=load_plan(tmp_path / "plan" / "golive.yaml"), store=store, clock=SystemClock())
+        asked = ask(services, "prod", "web_public")
+        assert asked.already is not None and asked.already.id == result.run_id
     finally:
         store.close()

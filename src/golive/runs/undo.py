@@ -24,6 +24,7 @@ from golive.engine.context import Services
 from golive.errors import UsageError
 from golive.evidence.canary import OperatorCommand
 from golive.evidence.gates import Override
+from golive.evidence.rollback import Undone
 from golive.evidence.runs import DeployFinished
 from golive.plan.undo import CommandUndo, NoUndo, ProjectUndo, RedeployUndo, RouterUndo, undo_of
 from golive.runs.audit import record_overrides
@@ -66,6 +67,19 @@ def _since_last_deploy(store: Store, release: str, env: str, project: str, run: 
     return run.ended_at is None or not deploys or max(deploys) <= run.ended_at
 
 
+def _undone_by_its_dependency(store: Store, release: str, env: str, project: str) -> Run | None:
+    """The release run that undid ``project`` itself (a project it depends on failed, ``rollback_dependents``)
+    after its latest deploy: a ``golive rollback`` now would redeploy the same earlier tag a second time."""
+    for found in reversed(store.records(Undone, release=release, env=env)):
+        if found.record.project == project and found.record.outcome == "undone" and found.run_id is not None \
+                and found.record.asked_by == "dependency":
+            run = store.get_run(found.run_id)
+            deploys = [e.at for e in store.records(DeployFinished, release=release, env=env)
+                       if e.record.outcome == "pass" and (e.record.project or e.record.subject) == project]
+            return run if not deploys or max(deploys) <= found.at else None
+    return None
+
+
 def ask(services: Services, env: str, project: str, *, again: bool = False) -> Asked:
     """What rolling ``project`` back in ``env`` means now: its undo, the tag, a run to resume or one that already did."""
     plan, store = services.plan, services.store
@@ -86,6 +100,9 @@ def ask(services: Services, env: str, project: str, *, again: bool = False) -> A
                              f"{ended.reason or 'no reason'}); golive rollback {project} --again --why \"...\" "
                              "undoes it anew")
         return Asked(project, undo, already=ended)
+    by_dependency = None if again else _undone_by_its_dependency(store, plan.release, env, project)
+    if by_dependency is not None:
+        return Asked(project, undo, already=by_dependency)
     tf = plan.projects[project].terraform
     return Asked(project, undo, tag=tag_of(services, undo) if isinstance(undo, RedeployUndo) else None,
                  approver=tf.approver if tf is not None and isinstance(undo, RedeployUndo) else None)

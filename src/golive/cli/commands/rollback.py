@@ -53,8 +53,10 @@ def rollback(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
     asked = ask(services, w.env(env), project, again=again)
     if asked.already is not None:
         run = asked.already
-        text = (f"{project} was already undone in {run.env}: undo run {run.id} ended {run.status}"
-                f"{' (' + run.reason + ')' if run.reason else ''}; nothing dispatched again "
+        by = (f"undo run {run.id} ended {run.status}{' (' + run.reason + ')' if run.reason else ''}"
+              if run.kind.startswith("undo.") else
+              f"release run {run.id} undid it when a project it depends on failed (rollback_dependents)")
+        text = (f"{project} was already undone in {run.env}: {by}; nothing dispatched again "
                 f"(golive rollback {project} --again --why \"...\" undoes it anew)")
         if o.json_mode:
             o.json({"project": project, "env": run.env, "already": True, "run": run.id, "status": run.status})
