@@ -33,7 +33,7 @@ from golive.sandbox.blocks import Dims
 from golive.sandbox.faults import ResolvedFault, VersionScope
 from golive.sandbox.minute_batch import MinuteBatch
 from golive.sandbox.spec import ApiSpec
-from golive.sandbox.traffic import MetricSink
+from golive.sandbox.traffic import MetricSink, active_mask
 
 # MinuteBatch writes Lambda's names; API Gateway reports the same aggregates under its own (no throttles).
 _NAMES = {"Invocations": "Count", "Errors": "5XXError", "Duration": "Latency"}
@@ -157,7 +157,7 @@ class StageTraffic:
                 continue
             bound = api.bindings.get(fault)
             if bound is None:
-                if not _active(fault, minutes).any():
+                if not active_mask(fault, minutes).any():
                     continue
                 bound = api.bindings[fault] = _Binding(fault.fault.versions, routing.deployment)
             hits.append((fault, bound))
@@ -180,7 +180,7 @@ class StageTraffic:
             for fault, bound in faults:
                 if not bound.hurts(deployment):
                     continue
-                active = _active(fault, minutes)
+                active = active_mask(fault, minutes)
                 if fault.kind == "error_rate":
                     error_rate[active] = np.maximum(error_rate[active], fault.value)
                 else:
@@ -199,15 +199,6 @@ class StageTraffic:
         batch.add(api_dims, sum(t[0] for t in totals), sum(t[1] for t in totals), np.zeros(n),
                   np.concatenate([t[2] for t in totals]), np.concatenate([t[3] for t in totals]),
                   np.concatenate([t[4] for t in totals]))
-
-
-def _active(fault: ResolvedFault, minutes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    mask = np.ones(len(minutes), dtype=bool)
-    if fault.start is not None:
-        mask &= minutes >= fault.start.timestamp()
-    if fault.end is not None:
-        mask &= minutes < fault.end.timestamp()
-    return mask
 
 
 def _ceil_minute(at: datetime) -> datetime:

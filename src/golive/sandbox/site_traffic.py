@@ -34,7 +34,7 @@ from golive.analysis.metrics import CLOUDFRONT_NAMESPACE
 from golive.sandbox.blocks import Block, Dims
 from golive.sandbox.cloudfront_cd import Routing, routing
 from golive.sandbox.faults import ResolvedFault
-from golive.sandbox.traffic import InProcessSink, MetricSink
+from golive.sandbox.traffic import InProcessSink, MetricSink, active_mask
 
 METRICS_REGION = "us-east-1"
 HEADER_RPM = 4.0  # requests a minute that carry the staging header (the smoke tests and health probes)
@@ -112,9 +112,7 @@ class SiteTrafficSimulator:
             hurts = {"canary": staging or promoted, "stable": not staging, "all": True}[fault.fault.versions]
             if not hurts:
                 continue
-            start = fault.start.timestamp() if fault.start is not None else -math.inf
-            end = fault.end.timestamp() if fault.end is not None else math.inf
-            active = (minutes >= start) & (minutes < end)
+            active = active_mask(fault, minutes)
             rate[active] = np.maximum(rate[active], fault.value)
         return rate
 

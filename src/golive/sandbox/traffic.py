@@ -469,7 +469,7 @@ class TrafficSimulator:
             for fault, bound in faults:
                 if not bound.hurts(version):
                     continue
-                active = _active_mask(fault, minutes)
+                active = active_mask(fault, minutes)
                 if fault.kind == "error_rate":
                     error_rate[active] = np.maximum(error_rate[active], fault.value)
                 elif fault.kind == "latency":
@@ -517,7 +517,8 @@ def _ceil_minute(at: datetime) -> datetime:
     return floor if floor == at else floor + timedelta(minutes=1)
 
 
-def _active_mask(fault: ResolvedFault, minutes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+def active_mask(fault: ResolvedFault, minutes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Which of ``minutes`` (epoch seconds) fall inside the fault's window (every one when it has no window)."""
     mask = np.ones(len(minutes), dtype=bool)
     if fault.start is not None:
         mask &= minutes >= fault.start.timestamp()
@@ -528,5 +529,5 @@ def _active_mask(fault: ResolvedFault, minutes: np.ndarray[Any, Any]) -> np.ndar
 
 def _edges(fault: ResolvedFault, minutes: np.ndarray[Any, Any]) -> list[float]:
     """The first minute at which the fault is active in this span, if any (as a one-element list)."""
-    active = np.flatnonzero(_active_mask(fault, minutes))
+    active = np.flatnonzero(active_mask(fault, minutes))
     return [float(minutes[active[0]])] if len(active) else []
