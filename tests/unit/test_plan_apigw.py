@@ -118,3 +118,12 @@ def test_golive_plan_shows_the_stage_calls_the_canary_makes() -> None:
                        "remove canarySettings"
     # The Lambda canary behind an API is checked against the API's integrations before the release.
     assert [c["kind"] for c in steps["prerequisites"].params["checks"]] == ["api_invokes_alias"]
+
+
+def test_an_api_stage_canary_is_undone_by_its_stage_not_a_redeploy() -> None:
+    from golive.plan.undo import RouterUndo, undo_of
+
+    undo = undo_of(load_plan_text(PLAN), "prod", "orders")
+    assert isinstance(undo, RouterUndo) and undo.stage
+    assert undo.line() == ("stage prod of REST API orders-api: canary settings removed (back on its previous "
+                           "deployment if promoted)")

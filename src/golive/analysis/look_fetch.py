@@ -35,8 +35,9 @@ def look_requests(specs: Sequence[CriterionSpec], pairs: Sequence[tuple[Scope, S
     """Every series a look over the bake [start, end) reads at once: triggers from the step's ``first`` complete
     minute, the judge's counts and the tail test's first round. ``pairs``: (canary, stable) scope per function."""
     canaries = [canary for canary, _ in pairs]
-    wanted = [SeriesRequest(scope, "invocations", "Sum") for scope in canaries]
+    wanted: list[SeriesRequest] = []
     if specs and end > first:
+        wanted += [SeriesRequest(scope, "invocations", "Sum") for scope in canaries]
         wanted += [r for r in requests_for(specs, canaries, first, end) if r.period == MINUTE_S]
     if config is not None and config.metrics:
         names = {policy.name for policy in config.metrics}

@@ -8,7 +8,7 @@ changes only when the role the project names approved that very hash.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,3 +57,8 @@ class PlanApproval(Record):
     by: str = ""
     gate: str = ""
     note: str | None = field(default=None, metadata=OMIT)
+
+
+def approving(summary: TerraformPlanSummary, approvals: Iterable[PlanApproval]) -> list[PlanApproval]:
+    """The approvals that let this plan through: of its SHA-256, by the role its project names."""
+    return [a for a in approvals if a.sha256 == summary.sha256 and a.role == summary.approver]

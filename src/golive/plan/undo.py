@@ -59,8 +59,11 @@ class RouterUndo:
     alias: str
     functions: str  # the selector, as a person reads it
     reversible: bool = True
+    stage: bool = False  # an API Gateway stage canary: ``functions`` names the stage
 
     def line(self) -> str:
+        if self.stage:
+            return f"{self.functions}: canary settings removed (back on its previous deployment if promoted)"
         return f"alias {self.alias} of {self.functions} back on its stable version, routing cleared"
 
 
@@ -129,6 +132,10 @@ def undo_of(plan: Plan, env: str, name: str) -> ProjectUndo:
             f"{selector['prefix']}*{selector.get('suffix', '')}" if selector.get("prefix") is not None else \
             f"the functions tagged {selector.get('tag')}"
         return RouterUndo(name, canary.alias, shown)
+    stage = project.rollout.apigw_canary if project.rollout else None
+    if stage is not None and project.api is not None:
+        rest_api, stage_name = expand(project.api.rest_api, vars_), expand(project.api.stage, vars_)
+        return RouterUndo(name, "", f"stage {stage_name} of REST API {rest_api}", stage=True)
     undo = project.undo
     if undo is not None and undo.command is not None:
         return CommandUndo(name, tuple(expand(undo.command, vars_)), undo.cwd, undo.timeout,

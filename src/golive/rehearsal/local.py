@@ -31,7 +31,7 @@ from golive.clock import Clock, Listener, VirtualClock
 from golive.engine.approver import AutoApprover
 from golive.engine.context import Services
 from golive.errors import GoliveError
-from golive.evidence.terraform import PlanApproval, TerraformPlanSummary
+from golive.evidence.terraform import PlanApproval, TerraformPlanSummary, approving
 from golive.plan.model import Plan
 from golive.redact import Redactor
 from golive.runs import session
@@ -258,11 +258,11 @@ def _rehearse(plan: Plan, plan_dir: Path, env: str, *, faults: Sequence[str], se
 
 def _unapproved(store: Store, release: str) -> list[dict[str, str]]:
     """The recorded plans that lose data and whose approver has not approved their hash: what a NO-GO waits for."""
-    approved = {(e.record.sha256, e.record.role) for e in store.records(PlanApproval, release=release)}
+    approvals = [e.record for e in store.records(PlanApproval, release=release)]
     out: dict[str, dict[str, str]] = {}
     for e in store.records(TerraformPlanSummary, release=release):
         plan = e.record
-        if plan.changes_data and (plan.sha256, plan.approver) not in approved:
+        if plan.changes_data and not approving(plan, approvals):
             out[plan.sha256] = {"project": plan.project, "sha256": plan.sha256, "approver": plan.approver,
                                 "env": e.env}
     return list(out.values())

@@ -47,7 +47,7 @@ from golive.evidence.plan_change import PlanChangeAccepted
 from golive.evidence.rollback import RollbackFailed, RollbackRecord, RolledBack, Undone
 from golive.evidence.runs import Availability, IncidentNote, RunNote, SoakVerdict, StepNote
 from golive.evidence.runs import Checkpoint as CheckpointRecord
-from golive.evidence.terraform import PlanApproval, TerraformPlanSummary
+from golive.evidence.terraform import PlanApproval, TerraformPlanSummary, approving
 from golive.store.store import Event, Run, Step, Store
 
 FAILED = "Failed"
@@ -795,7 +795,7 @@ def _terraform_plans(store: Store, release: str, plans: list[Evidence[TerraformP
     rows = []
     for e in plans:
         plan = e.record
-        by = [a.by for a in approvals if a.sha256 == plan.sha256 and a.role == plan.approver]
+        by = [a.by for a in approving(plan, approvals)]
         rows.append(TerraformPlanRow(at=e.at, project=plan.project or plan.subject, sha256=plan.sha256,
                                      source=plan.source, creates=plan.creates, updates=plan.updates,
                                      deletes=plan.deletes, replaces=plan.replaces,

@@ -19,6 +19,7 @@ release's (``plan/undo.previous_tag``), or the plan's ``undo: {tag: ...}``. It i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from golive.engine.context import Services
 from golive.errors import UsageError
@@ -60,23 +61,21 @@ class Asked:
         return [f"{self.project}: {self.undo.line()}"]
 
 
-def _since_last_deploy(store: Store, release: str, env: str, project: str, run: Run) -> bool:
-    """``run`` ended after the project's latest successful deploy (or none was recorded): it still stands."""
+def _last_deploy_at(store: Store, release: str, env: str, project: str) -> datetime | None:
+    """When the project's latest successful deploy of this release ended, or None if none is recorded."""
     deploys = [e.at for e in store.records(DeployFinished, release=release, env=env)
                if e.record.outcome == "pass" and (e.record.project or e.record.subject) == project]
-    return run.ended_at is None or not deploys or max(deploys) <= run.ended_at
+    return max(deploys, default=None)
 
 
-def _undone_by_its_dependency(store: Store, release: str, env: str, project: str) -> Run | None:
+def _undone_by_its_dependency(store: Store, release: str, env: str, project: str,
+                              deployed: datetime | None) -> Run | None:
     """The release run that undid ``project`` itself (a project it depends on failed, ``rollback_dependents``)
     after its latest deploy: a ``golive rollback`` now would redeploy the same earlier tag a second time."""
     for found in reversed(store.records(Undone, release=release, env=env)):
         if found.record.project == project and found.record.outcome == "undone" and found.run_id is not None \
                 and found.record.asked_by == "dependency":
-            run = store.get_run(found.run_id)
-            deploys = [e.at for e in store.records(DeployFinished, release=release, env=env)
-                       if e.record.outcome == "pass" and (e.record.project or e.record.subject) == project]
-            return run if not deploys or max(deploys) <= found.at else None
+            return store.get_run(found.run_id) if deployed is None or deployed <= found.at else None
     return None
 
 
@@ -94,13 +93,14 @@ def ask(services: Services, env: str, project: str, *, again: bool = False) -> A
         step = next(s for s in store.steps(active.id) if s.kind == "undo")
         return Asked(project, undo, tag=step.params.get("tag"), resumes=active)
     ended = store.latest_run(plan.release, env, kind)
-    if ended is not None and not again and _since_last_deploy(store, plan.release, env, project, ended):
+    deployed = None if again else _last_deploy_at(store, plan.release, env, project)
+    if ended is not None and not again and (ended.ended_at is None or deployed is None or deployed <= ended.ended_at):
         if ended.status != RunStatus.SUCCEEDED:
             raise UsageError(f"the undo of {project} in {env} ended {ended.status} (run {ended.id}: "
                              f"{ended.reason or 'no reason'}); golive rollback {project} --again --why \"...\" "
                              "undoes it anew")
         return Asked(project, undo, already=ended)
-    by_dependency = None if again else _undone_by_its_dependency(store, plan.release, env, project)
+    by_dependency = None if again else _undone_by_its_dependency(store, plan.release, env, project, deployed)
     if by_dependency is not None:
         return Asked(project, undo, already=by_dependency)
     tf = plan.projects[project].terraform

@@ -38,7 +38,9 @@ from moto.cloudfront.responses import CloudFrontResponse
 from moto.core.common_models import BaseModel
 from moto.core.responses import ActionResult
 
-MAX_WEIGHT = 0.15  # "Maximum percentage of traffic you can send to a staging distribution ... 15%"
+from golive.providers.cloudfront import MAX_STAGING_WEIGHT
+
+MAX_WEIGHT = MAX_STAGING_WEIGHT / 100  # CloudFront's quota, as SingleWeight's fraction
 HEADER_PREFIX = "aws-cf-cd-"
 _install_lock = threading.Lock()
 

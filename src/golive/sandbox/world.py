@@ -329,10 +329,6 @@ class SandboxWorld(WorldControls):
                 if workflow:
                     dispatches[project.repo] = self.github_server.dispatch_count(project.repo, workflow)
         applied = list(self.effects.applied) if self.effects else []
-        runs = sum(1 for p in self.plan.projects.values() if p.deploy.github_workflow
-                   for r in self.github_server.runs(p.repo)
-                   if r["path"] == f".github/workflows/{p.deploy.github_workflow}") \
-            if self.github_server is not None else 0
         plans = {p.repo: self.github_server.dispatch_count(p.repo, p.terraform.plan_workflow)
                  for p in self.plan.projects.values() if p.terraform is not None and p.terraform.plan_workflow} \
             if self.github_server is not None else {}
@@ -344,6 +340,7 @@ class SandboxWorld(WorldControls):
                     if r["path"] == f".github/workflows/{p.deploy.github_workflow}":
                         counted = refs.setdefault(p.repo, {})
                         counted[r["head_branch"]] = counted.get(r["head_branch"], 0) + 1
+        runs = sum(n for by_ref in refs.values() for n in by_ref.values())
         return {"dispatches": dispatches, "runs": runs, "deploys_applied": applied, "now": self.clock.now().isoformat(),
                 "plan_dispatches": plans, "refs": refs}
 

@@ -28,7 +28,8 @@ which value, which threshold, which window.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -74,9 +75,7 @@ class Canary:
     p: CanaryParams
     s: CanaryState
     router: TrafficRouter
-
-    def aws(self) -> Aws:
-        return self.ctx.services.aws(self.ctx.run.env, self.p.region)
+    aws: Callable[[], Aws]  # one connection a pass, shared with the router (an assumed role is assumed once)
 
     def save(self) -> None:
         self.s.store(self.ctx.state)
@@ -405,9 +404,10 @@ class Canary:
 
 def _canary(ctx: StepContext, p: CanaryParams, router: TrafficRouter | None) -> Canary:
     s = CanaryState.load(ctx.state)
+    connect = functools.cache(lambda: ctx.services.aws(ctx.run.env, p.region))
     if router is None:
-        router = router_for(p, lambda: ctx.services.aws(ctx.run.env, p.region), ctx.services.clock)
-    return Canary(ctx, p, s, router)
+        router = router_for(p, connect, ctx.services.clock)
+    return Canary(ctx, p, s, router, connect)
 
 
 def run(ctx: StepContext, p: CanaryParams, router: TrafficRouter | None = None) -> Outcome:

@@ -105,7 +105,7 @@ def _project_steps(plan: Plan, env: str, name: str, project: Project, group: str
     out: list[StepSpec] = []
     lane = name + suffix
     how = project.deploy
-    has_canary = bool(project.rollout and project.rollout.lambda_canary)
+    has_canary = bool(project.rollout and (project.rollout.lambda_canary or project.rollout.apigw_canary))
     if not suffix:
         if how.github_workflow:
             params = deploy.DeployParams(

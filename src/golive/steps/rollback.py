@@ -142,7 +142,7 @@ def rollback(services: Services, env: str, project: str, *, full: bool = False, 
         result.update(functions=list(record.functions), alias_seconds=record.seconds)
     stage_canary = spec.rollout.apigw_canary if spec.rollout else None
     if stage_canary is not None and spec.api is not None:
-        result.update(_stage_rollback(services, env, project, spec.api, region, why))
+        result.update(_stage_rollback(services, env, project, spec.api, region, why, by))
     if full:
         rb = services.plan.rollback.full
         if rb is None:
@@ -165,7 +165,7 @@ def rollback(services: Services, env: str, project: str, *, full: bool = False, 
 
 
 def _stage_rollback(services: Services, env: str, project: str, api: ApiRef, region: str,
-                    why: str) -> dict[str, Any]:
+                    why: str, by: str | None) -> dict[str, Any]:
     """``golive rollback`` of an API Gateway stage canary: the stage's canary settings removed (and the stage back
     on the deployment it served before, if the canary was promoted), from the recorded canary or the stage now."""
     release, now = services.plan.release, services.clock.now
@@ -181,7 +181,7 @@ def _stage_rollback(services: Services, env: str, project: str, api: ApiRef, reg
                              f"nothing to roll back to")
         versions = {router.target: {"stable": split.stable, "canary": split.canary}}
         from_weight = float(split.detail.get("canarySettings", {}).get("percentTraffic", 0.0))
-    services.store.append_record(OperatorCommand(subject=project, outcome="abort", by=None, why=why),
+    services.store.append_record(OperatorCommand(subject=project, outcome="abort", by=by, why=why),
                                  release=release, env=env, at=now())
     record = restore(Routed(router, variants_of(versions)),
                      Ask(project=project, reason=why, asked_by="operator", region=region, from_weight=from_weight),

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from golive.errors import UsageError
 from golive.evidence.gates import GateItem
-from golive.evidence.terraform import PlanApproval, TerraformPlanSummary
+from golive.evidence.terraform import PlanApproval, TerraformPlanSummary, approving
 from golive.plan.model import Plan
 from golive.steps.kind import StepParams
 from golive.store.store import Store
@@ -45,8 +45,8 @@ def latest_summary(store: Store, release: str, env: str, project: str,
     return found[-1] if found else None
 
 
-def plan_approvals(store: Store, release: str, sha256: str) -> list[PlanApproval]:
-    return [e.record for e in store.records(PlanApproval, release=release) if e.record.sha256 == sha256]
+def plan_approvals(store: Store, release: str, summary: TerraformPlanSummary) -> list[PlanApproval]:
+    return approving(summary, (e.record for e in store.records(PlanApproval, release=release)))
 
 
 def terraform_item(store: Store, release: str, env: str, gate: str, spec: TerraformGate) -> GateItem:
@@ -65,7 +65,7 @@ def terraform_item(store: Store, release: str, env: str, gate: str, spec: Terraf
     if not summary.changes_data:
         return GateItem(name, True, f"{head}: deletes or replaces nothing that holds data", evidence)
     changes = "; ".join(summary.change_lines())
-    approved = [a for a in plan_approvals(store, release, summary.sha256) if a.role == spec.approver]
+    approved = plan_approvals(store, release, summary)
     if approved:
         a = approved[-1]
         return GateItem(name, True, f"{head}: {changes}; approved by {a.by} ({a.role}) for this plan"
@@ -89,7 +89,7 @@ def plan_to_apply(store: Store, release: str, env: str, project: str, tag: str |
     at = f" at {tag}" if tag else ""
     if summary is None:
         return f"no Terraform plan of {project}{at} is recorded for {env} (its plan step makes it before {made_before})"
-    approved = any(a.role == summary.approver for a in plan_approvals(store, release, summary.sha256))
+    approved = bool(plan_approvals(store, release, summary))
     if summary.changes_data and not approved:
         return (f"the Terraform plan of {project}{at} ({summary.sha256[:SHA_SHOWN]}) would "
                 f"{'; '.join(summary.change_lines())}: {refused} without an approval by {summary.approver} of plan "

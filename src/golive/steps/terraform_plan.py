@@ -40,6 +40,7 @@ from golive.evidence.terraform import TerraformPlanSummary
 from golive.providers import shell
 from golive.providers.github import GitHub
 from golive.steps.kind import StepKind, StepParams
+from golive.steps.terraform_gate import latest_summary
 from golive.steps.workflow import dispatch_once, poll
 from golive.tfplan import DATA_TYPES, PLAN_MAX_BYTES, PlanJsonError, PlanSummary, summarize
 
@@ -188,16 +189,10 @@ def _command(ctx: StepContext, p: TerraformPlanParams) -> Outcome:
     return _record(p, summary, shown)
 
 
-def _made_before(ctx: StepContext, p: TerraformPlanParams) -> TerraformPlanSummary | None:
-    """The plan of this project already made at this release tag (by an earlier run or ``golive gate``), if any."""
-    found = [e.record for e in ctx.store.records(TerraformPlanSummary, release=ctx.run.release, env=ctx.run.env)
-             if e.record.project == p.project and e.record.tag == p.tag]
-    return found[-1] if found else None
-
-
 def run(ctx: StepContext, params: TerraformPlanParams) -> Outcome:
     if ctx.state.get("correlation_id") is None:
-        before = _made_before(ctx, params)
+        # The plan of this project already made at this tag (by an earlier run or ``golive gate``), if any.
+        before = latest_summary(ctx.store, ctx.run.release, ctx.run.env, params.project, params.tag)
         if before is not None:
             # Once per tag: a plan made again has another hash (Terraform's JSON carries its time), so an approval
             # could never carry over; the plan of a tag stands until a new tag. Drift since is Terraform's to refuse
