@@ -37,7 +37,11 @@ def shaped_plan() -> Plan:
     published = PRODUCT[:3]  # create, get, list: Terraform changed these; update and delete are as they were
     sandbox = plan.sandbox.model_copy(update={"command_publishes": {"product_lambda": published},
                                               "deploy_moves_alias": ["campaigns_lambda"]})
-    return plan.model_copy(update={"sandbox": sandbox})
+    # An account of its own: moto's backends are the process's, and another module's world on this xdist worker
+    # may have published versions of the same functions in the example's account (its leftovers are not ours).
+    environments = {name: env.model_copy(update={"account": "222233334444"}) if name == ENV else env
+                    for name, env in plan.environments.items()}
+    return plan.model_copy(update={"sandbox": sandbox, "environments": environments})
 
 
 @pytest.fixture(scope="module")
