@@ -201,9 +201,12 @@ def tolerances(texts: Sequence[str]) -> dict[str, float]:
 class TailCount:
     """The canary's calls above ``threshold`` over the whole window (CloudWatch ``PR(x:)`` times ``SampleCount``).
 
-    ``threshold`` is the stable version's ``quantile`` over the same window (``reference``, seconds) times
-    ``1 + tolerance``; a canary no worse than that has at most ``1 - quantile`` of its calls above it. The
-    stable's own counts make the test exact for the stable's sampling noise (``stats.placement_sf``).
+    ``threshold`` is the stable version's ``quantile`` (``reference``, seconds) times ``1 + tolerance``; a canary
+    no worse than the stable times that has no larger share of its calls above ``threshold`` than the stable has
+    above ``reference``. Where the reference is the stable's percentile over the same window, the stable's
+    counts make the test exact for that percentile's sampling noise (``stats.placement_sf``); where it was read
+    ``before`` the shift (the stable's history: known before the look, so the look asks for its counts at once),
+    it is a fixed line, and the two versions' shares above it are compared as two rates (``stats.rate_test``).
     """
 
     quantile: float
@@ -214,6 +217,7 @@ class TailCount:
     stable_samples: float = 0.0  # the stable version's calls in the window, and how many lie above ``reference``
     stable_above: float = 0.0
     canary_value: float | None = None  # the canary's own percentile over the window (seconds), for the evidence
+    before: bool = False  # ``reference`` is the stable's percentile over its hour before the shift, not this window's
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,7 @@ class MetricResult:
     ratio: float | None = None  # tail: canary pNN / stable pNN over the window, for a person (not tested)
     quantile: float | None = None  # tail: the percentile whose tail was counted
     stable_events: float | None = None  # count: the stable's events (history joined); tail: its calls above pNN
+    before: bool = False  # tail: the stable's percentile was read over its hour before the shift (a fixed line)
 
     def to_dict(self) -> dict[str, Any]:
         def clean(x: float | None) -> float | None:
@@ -274,7 +279,7 @@ class MetricResult:
                 "high": clean(self.high), "n_canary": self.n_canary, "n_stable": self.n_stable, "critical": self.critical,
                 "threshold": self.threshold, "expected": self.expected, "look": self.look,
                 "tolerance": self.tolerance, "ratio": clean(self.ratio), "quantile": self.quantile,
-                "history": self.history, "stable_events": self.stable_events}
+                "history": self.history, "stable_events": self.stable_events, "before": self.before}
 
 
 @dataclass(frozen=True)
@@ -382,11 +387,46 @@ def _with_history(stratum: Stratum, history: Mapping[str, float] | None, metric:
     return joined, f"joined stable history: {span} (drift p={p:.2g} >= {drift_alpha:g})"
 
 
+def _tail_null(t: TailCount) -> tuple[float, float] | None:
+    """The mean and variance of one function's canary count above its threshold when the canary is no worse
+    (given the stable's counts); None when the stable's counts cannot say."""
+    if t.before:  # the stable's share above a fixed line: its posterior from a uniform prior, Beta(a + 1, b + 1)
+        if t.stable_samples <= 0:
+            return None
+        return placement_moments(round(t.samples), round(t.stable_samples) + 1, round(t.stable_above))
+    if t.stable_samples <= t.stable_above:
+        return None
+    return placement_moments(round(t.samples), round(t.stable_samples), round(t.stable_above))
+
+
+def tail_p_value(k: int, tails: Sequence[TailCount]) -> float | None:
+    """P(canary count above the thresholds >= k) when the canary is no worse; None when no stable counts say.
+
+    One function: exact (the placement's beta-binomial for a window's own percentile; for a reference read
+    before the shift, the conditional binomial of two rates given both versions' calls above their lines).
+    Several: the sum of the functions' counts, normal tail with the exact moments given the stable's counts.
+    """
+    usable = [t for t in tails if _tail_null(t) is not None]
+    if not usable:
+        return None
+    calls = round(sum(t.samples for t in tails))
+    if len(usable) == 1:
+        t = usable[0]
+        if t.before:
+            total = k + round(t.stable_above)
+            return binomial_sf(k, total, t.samples / (t.samples + t.stable_samples)) if total else 1.0
+        return placement_sf(k, calls, round(t.stable_samples), round(t.stable_above))
+    moments = [m for m in (_tail_null(t) for t in usable) if m is not None]
+    return normal_sf(k, sum(m for m, _ in moments), sum(v for _, v in moments))
+
+
 def _tail_result(policy: MetricPolicy, scope: str, quantile: float, tails: Sequence[TailCount], alpha: float,
                  exposure_floor: float) -> MetricResult:
-    """The canary's calls above the stable's percentile × (1 + tolerance), against ``1 - quantile`` of them."""
-    expected = 1.0 - quantile
+    """The canary's calls above the stable's percentile × (1 + tolerance), against the stable's share above it."""
     label = f"p{quantile * 100:g}"
+    before = bool(tails) and all(t.before for t in tails)
+    stable_calls = sum(t.stable_samples for t in tails)
+    expected = sum(t.stable_above for t in tails) / stable_calls if before and stable_calls > 0 else 1.0 - quantile
     test_name = f"exact binomial: canary calls above stable {label} x{1 + policy.tolerance:g} vs {expected:.0%}"
     n = sum(t.samples for t in tails)
     k = round(sum(t.above for t in tails))
@@ -397,32 +437,32 @@ def _tail_result(policy: MetricPolicy, scope: str, quantile: float, tails: Seque
                             n_canary=n, critical=policy.critical, alpha=alpha, threshold=threshold, expected=expected,
                             tolerance=policy.tolerance, quantile=quantile)
     calls = round(n)
-    usable = [t for t in tails if t.stable_samples > t.stable_above]
-    if len(usable) == 1:
-        t = usable[0]
-        p_value = placement_sf(k, calls, round(t.stable_samples), round(t.stable_above))
-        test_name = f"exact placement (beta-binomial): canary calls above stable {label} x{1 + policy.tolerance:g}"
-    elif usable:
-        moments = [placement_moments(round(t.samples), round(t.stable_samples), round(t.stable_above)) for t in usable]
-        p_value = normal_sf(k, sum(m for m, _ in moments), sum(v for _, v in moments))
-        test_name = f"sum of exact placements (normal tail): canary calls above stable {label} x{1 + policy.tolerance:g}"
-    else:  # no stable counts: the binomial against the share the percentile leaves above it
-        p_value = binomial_sf(k, calls, expected)
+    usable = [t for t in tails if _tail_null(t) is not None]
+    found = tail_p_value(k, tails)
+    p_value = binomial_sf(k, calls, expected) if found is None else found
+    kind = ("conditional binomial of two rates" if before else "exact placement (beta-binomial)") \
+        if len(usable) == 1 else "sum of the functions' counts (normal tail)" if usable else "exact binomial"
+    test_name = f"{kind}: canary calls above stable {label} x{1 + policy.tolerance:g}" + \
+        (" (stable's before the shift)" if before else "")
     share = k / calls
     low, high = wilson_interval(k, calls, 1 - 2 * alpha)
     failed = p_value < alpha
-    where = (f"above {threshold * 1000:.0f} ms (stable {label} {tails[0].reference * 1000:.0f} ms"
-             f" x{1 + policy.tolerance:g})" if threshold is not None else f"above each function's stable {label}"
+    when = " before the shift" if before else ""
+    where = (f"above {threshold * 1000:.0f} ms (stable {label}{when} {tails[0].reference * 1000:.0f} ms"
+             f" x{1 + policy.tolerance:g})" if threshold is not None else f"above each function's stable {label}{when}"
              f" x{1 + policy.tolerance:g}")
+    allowed = f"stable {expected:.1%} above its line" if before else f"{expected:.0%} allowed"
     message = (f"{label}: canary {k} of {calls} calls {where}: {share:.1%} "
-               f"({confidence(1 - 2 * alpha)} CI {low:.1%}..{high:.1%}) vs {expected:.0%} allowed; "
+               f"({confidence(1 - 2 * alpha)} CI {low:.1%}..{high:.1%}) vs {allowed}; "
                f"p={p_value:.2g} {'<' if failed else '>='} {alpha:.2g}")
     return MetricResult(policy.name, scope, Outcome.FAILED if failed else Outcome.SUCCESSFUL, test_name, message,
-                        p_value=p_value, alpha=alpha, statistic=float(k), effect=share / expected,
-                        low=low / expected, high=high / expected, n_canary=n, critical=policy.critical,
+                        p_value=p_value, alpha=alpha, statistic=float(k),
+                        effect=share / expected if expected > 0 else math.inf,
+                        low=low / expected if expected > 0 else None, high=high / expected if expected > 0 else None,
+                        n_canary=n, critical=policy.critical,
                         threshold=threshold, expected=expected, tolerance=policy.tolerance, quantile=quantile,
                         ratio=_ratio(tails), n_stable=sum(t.stable_samples for t in usable),
-                        stable_events=sum(t.stable_above for t in usable))
+                        stable_events=sum(t.stable_above for t in usable), before=before)
 
 
 def _ratio(tails: Sequence[TailCount]) -> float | None:

@@ -1,14 +1,14 @@
 """One ``GetMetricData`` a look: every series a canary look reads, asked for together, each reader served a slice.
 
 A look reads the triggers' per-minute calls and errors (from the step's first complete minute), the judge's
-per-minute counts of both versions and the tail test's first round (each function's sample counts and stable
-percentiles over the bake so far), all ending at the same minute. Asked for one by one, that was five calls a
-look; asked for together, it is ⌈queries / 500⌉ (``CloudWatchLambdaSource`` packs 500 queries a call). What
-cannot join:
+per-minute counts of both versions and the tail test's counts (each function's sample counts and its calls
+above the stable's lines), all ending at the same minute. Asked for one by one, that was five calls a look;
+asked for together, it is ⌈queries / 500⌉ (``CloudWatchLambdaSource`` packs 500 queries a call). What cannot
+join:
 
-- the tail test's second round, ``PR(x:)`` at thresholds the first round's stable percentiles give (one more
-  call, or more past 500 queries);
-- the stable's history before the first shift (another window; read once a canary);
+- the stable's history before the first shift (another window; read once a canary, with the tail's lines);
+- the tail test's second round where the stable had no line before the shift (no history, or no duration in
+  it): ``PR(x:)`` at thresholds the window's own stable percentiles give (``analysis.tails``);
 - a percentile over a trigger's whole window when it is not the bake's (an ``immediately`` latency trigger
   whose window grew from its own start).
 
@@ -26,14 +26,17 @@ from datetime import datetime, timedelta
 from golive.analysis.evaluate import CriterionSpec, requests_for
 from golive.analysis.judge import JudgeConfig, MetricKind
 from golive.analysis.metrics import Fetch, MetricSource, Scope, Series, SeriesRequest
+from golive.analysis.tails import References, tail_requests
 
 MINUTE_S = 60
 
 
 def look_requests(specs: Sequence[CriterionSpec], pairs: Sequence[tuple[Scope, Scope]], config: JudgeConfig | None,
-                  first: datetime, start: datetime, end: datetime) -> list[SeriesRequest]:
+                  first: datetime, start: datetime, end: datetime,
+                  references: References | None = None) -> list[SeriesRequest]:
     """Every series a look over the bake [start, end) reads at once: triggers from the step's ``first`` complete
-    minute, the judge's counts and the tail test's first round. ``pairs``: (canary, stable) scope per function."""
+    minute, the judge's counts and the tail test's counts (at the stable's lines from before the shift, the
+    ``references``; without them, the first round). ``pairs``: (canary, stable) scope per function."""
     canaries = [canary for canary, _ in pairs]
     wanted: list[SeriesRequest] = []
     if specs and end > first:
@@ -47,13 +50,7 @@ def look_requests(specs: Sequence[CriterionSpec], pairs: Sequence[tuple[Scope, S
         period = int((end - start).total_seconds())
         for policy in config.metrics:
             if policy.kind is MetricKind.TAIL and period >= MINUTE_S and period % MINUTE_S == 0:
-                for canary, stable in pairs:
-                    wanted += [SeriesRequest(canary, "duration", "SampleCount", period),
-                               SeriesRequest(stable, "duration", "SampleCount", period)]
-                    for q in policy.quantiles:
-                        stat = f"p{q * 100:g}"
-                        wanted += [SeriesRequest(stable, "duration", stat, period),
-                                   SeriesRequest(canary, "duration", stat, period)]
+                wanted += tail_requests(pairs, policy.quantiles, policy.tolerance, period, references)
             elif policy.kind is MetricKind.CONTINUOUS and policy.name == "p95_duration":
                 wanted += [SeriesRequest(scope, "duration", "p95") for scope in scopes]
     return list(dict.fromkeys(wanted))

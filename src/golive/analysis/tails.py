@@ -1,80 +1,119 @@
 """The canary's latency tail, read by counts: CloudWatch's percentile rank against the stable version's percentile.
 
 Per-minute p95 values say little about a canary at 60 calls a minute (ten
-minutes are ten numbers). CloudWatch keeps the distribution, though: over
-the compared window, the stable version's ``pNN`` gives a threshold x
-(times the plan's tolerance), and ``PR(x:)`` on the canary version gives
-the share of its calls above x, which with its ``SampleCount`` is a count
-of calls, tested exactly (``judge.MetricKind.TAIL``). Two rounds of
-``GetMetricData``: the stable's percentiles and the canary's counts first,
-then percentile-rank queries per function and percentile (x differs): the
-canary's share above x, and the stable's own share above its percentile
-(which makes the test exact for the percentile's sampling noise).
+minutes are ten numbers). CloudWatch keeps the distribution, though: a
+stable ``pNN`` gives a line r, and ``PR(x:)`` on the canary version at
+x = r × (1 + the plan's tolerance) gives the share of its calls above x,
+which with its ``SampleCount`` is a count of calls, tested exactly
+(``judge.MetricKind.TAIL``) against the stable's own share above r.
+
+Where r comes from decides how many ``GetMetricData`` calls a look costs:
+
+- the stable's pNN over its hour before the first shift (``references``, read
+  once a canary with its history): r is known before the look, so every
+  count is asked in the look's one call;
+- otherwise (no history, or no duration in it), the stable's pNN over the
+  window itself: two rounds, the percentiles first, then the percentile
+  ranks at the lines they give (x differs per function and percentile).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from golive.analysis.judge import TailCount
-from golive.analysis.metrics import MetricSource, Scope, SeriesRequest
+from golive.analysis.metrics import Fetch, MetricSource, Scope, SeriesRequest
+
+# Per stable scope label, its history (``analysis.history``): ``{"p95": ms, "p99": ms, ...}`` among the counts.
+References = Mapping[str, Mapping[str, float]]
 
 
-def _stat(quantile: float) -> str:
+def stat(quantile: float) -> str:
     return f"p{quantile * 100:g}"
+
+
+def _rank(line: float) -> str:
+    return f"PR({line:.6g}:)"
 
 
 def _one(source_values: dict[datetime, float]) -> float | None:
     return next(iter(source_values.values()), None)
 
 
+def _known(stable: Scope, quantiles: Sequence[float], references: References | None) -> dict[float, float] | None:
+    """The stable's line per percentile from before the shift (ms), when it has one for every percentile."""
+    found = (references or {}).get(stable.label) or {}
+    lines = {q: float(found[stat(q)]) for q in quantiles if float(found.get(stat(q)) or 0.0) > 0}
+    return lines if len(lines) == len(quantiles) else None
+
+
+def tail_requests(pairs: Sequence[tuple[Scope, Scope]], quantiles: Sequence[float], tolerance: float, period: int,
+                  references: References | None = None) -> list[SeriesRequest]:
+    """The first (for a pair with lines from before the shift, the only) round of the tail's queries."""
+    out: list[SeriesRequest] = []
+    for canary, stable in pairs:
+        out += [SeriesRequest(canary, "duration", "SampleCount", period),
+                SeriesRequest(stable, "duration", "SampleCount", period)]
+        lines = _known(stable, quantiles, references)
+        for q in quantiles:
+            out.append(SeriesRequest(canary, "duration", stat(q), period))
+            if lines is None:
+                out.append(SeriesRequest(stable, "duration", stat(q), period))
+            else:
+                out += [SeriesRequest(canary, "duration", _rank(lines[q] * (1.0 + tolerance)), period),
+                        SeriesRequest(stable, "duration", _rank(lines[q]), period)]
+    return out
+
+
 def fetch_tails(source: MetricSource, pairs: Sequence[tuple[Scope, Scope]], quantiles: Sequence[float],
-                tolerance: float, start: datetime, end: datetime) -> tuple[dict[Scope, list[TailCount]], str | None]:
+                tolerance: float, start: datetime, end: datetime,
+                references: References | None = None) -> tuple[dict[Scope, list[TailCount]], str | None]:
     """Per canary scope of ``pairs`` (canary, stable): its tail counts over [start, end); or the fetch's error.
 
-    A function whose stable version has no duration datapoint in the window gets no counts (its tail test
-    is Inconclusive); a canary without calls counts 0 of 0.
+    A function whose stable version has no line (no duration before the shift nor in the window) gets no
+    counts (its tail test is Inconclusive); a canary without calls counts 0 of 0.
     """
     period = int((end - start).total_seconds())
-    first: list[SeriesRequest] = []
-    for canary, stable in pairs:
-        first += [SeriesRequest(canary, "duration", "SampleCount", period),
-                  SeriesRequest(stable, "duration", "SampleCount", period)]
-        for q in quantiles:
-            first += [SeriesRequest(stable, "duration", _stat(q), period), SeriesRequest(canary, "duration", _stat(q), period)]
-    fetched = source.fetch(first, start, end)
+    fetched = source.fetch(tail_requests(pairs, quantiles, tolerance, period, references), start, end)
     if fetched.error:
         return {}, fetched.error
-    thresholds: dict[tuple[Scope, float], tuple[float, float]] = {}
+    lines: dict[tuple[Scope, float], tuple[float, float, bool]] = {}
     ranks: list[SeriesRequest] = []
     for canary, stable in pairs:
+        known = _known(stable, quantiles, references)
         for q in quantiles:
-            reference = _one(fetched.get(SeriesRequest(stable, "duration", _stat(q), period)).values())
+            if known is not None:
+                lines[(canary, q)] = (known[q], known[q] * (1.0 + tolerance), True)
+                continue
+            reference = _one(fetched.get(SeriesRequest(stable, "duration", stat(q), period)).values())
             if reference is None or reference <= 0:
                 continue
-            x = reference * (1.0 + tolerance)
-            thresholds[(canary, q)] = (reference, x)
-            ranks.append(SeriesRequest(canary, "duration", f"PR({x:.6g}:)", period))
-            ranks.append(SeriesRequest(stable, "duration", f"PR({reference:.6g}:)", period))
-    counted = source.fetch(ranks, start, end) if ranks else None
-    if counted is not None and counted.error:
+            lines[(canary, q)] = (reference, reference * (1.0 + tolerance), False)
+            ranks += [SeriesRequest(canary, "duration", _rank(reference * (1.0 + tolerance)), period),
+                      SeriesRequest(stable, "duration", _rank(reference), period)]
+    counted = source.fetch(ranks, start, end) if ranks else Fetch()
+    if counted.error:
         return {}, counted.error
+
+    def share(request: SeriesRequest) -> float | None:
+        return _one((counted if request in counted.series else fetched).get(request).values())
+
     out: dict[Scope, list[TailCount]] = {}
     for canary, stable in pairs:
         samples = _one(fetched.get(SeriesRequest(canary, "duration", "SampleCount", period)).values()) or 0.0
         stable_samples = _one(fetched.get(SeriesRequest(stable, "duration", "SampleCount", period)).values()) or 0.0
         found: list[TailCount] = []
         for q in quantiles:
-            if (canary, q) not in thresholds or counted is None:
+            if (canary, q) not in lines:
                 continue
-            reference, x = thresholds[(canary, q)]
-            percent = _one(counted.get(SeriesRequest(canary, "duration", f"PR({x:.6g}:)", period)).values()) or 0.0
-            stable_share = _one(counted.get(SeriesRequest(stable, "duration", f"PR({reference:.6g}:)", period)).values())
-            own = _one(fetched.get(SeriesRequest(canary, "duration", _stat(q), period)).values())
+            reference, x, before = lines[(canary, q)]
+            percent = share(SeriesRequest(canary, "duration", _rank(x), period)) or 0.0
+            stable_share = share(SeriesRequest(stable, "duration", _rank(reference), period))
+            own = _one(fetched.get(SeriesRequest(canary, "duration", stat(q), period)).values())
             found.append(TailCount(quantile=q, reference=reference / 1000.0, threshold=float(f"{x:.6g}") / 1000.0,
                                    samples=samples, above=percent / 100.0 * samples, stable_samples=stable_samples,
                                    stable_above=(stable_share or 0.0) / 100.0 * stable_samples,
-                                   canary_value=own / 1000.0 if own is not None else None))
+                                   canary_value=own / 1000.0 if own is not None else None, before=before))
         out[canary] = found
     return out, None

@@ -9,9 +9,8 @@ tested against the value at which the test rejects at the look's ``alpha``, with
 - errors: the canary error rate over the bake so far, and the rate at which it would have been rolled back
   (the smallest canary error count the test rejects, given the stable's errors and both versions' calls,
   spread over the functions as their canary calls are);
-- tail: the canary calls above the threshold, and the most the test allows (the largest count it does not reject;
-  exact placement for one function, the sum of placements for a project, the binomial where the stable's own
-  counts were not recorded).
+- tail: the canary calls above the threshold, and the most the test allows (the largest count it does not reject,
+  by the judge's own ``tail_p_value``; the binomial where the stable's own counts were not recorded).
 
 Results recorded before the judge kept the stable's counts (``stable_events``) give no bound.
 """
@@ -22,7 +21,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from golive.analysis.stats import Stratum, binomial_sf, normal_sf, placement_moments, placement_sf, rate_test
+from golive.analysis.judge import TailCount, tail_p_value
+from golive.analysis.stats import Stratum, binomial_sf, rate_test
 
 
 def _number(value: Any) -> float | None:
@@ -77,22 +77,13 @@ def tail_allowed(result: Mapping[str, Any], functions: Sequence[Mapping[str, Any
     n = round(_number(result.get("n_canary")) or 0.0)
     if alpha is None or expected is None or n <= 0 or result.get("stable_events") is None:
         return None
-    usable = [(round(_number(r.get("n_canary")) or 0.0), round(_number(r.get("n_stable")) or 0.0),
-               round(_number(r.get("stable_events")) or 0.0)) for r in (functions or [result])]
-    usable = [(c, s, a) for c, s, a in usable if s > a]
-    if len(usable) == 1:
-        _, samples, above = usable[0]
+    tails = [TailCount(quantile=0.0, reference=0.0, threshold=0.0, samples=_number(r.get("n_canary")) or 0.0,
+                       above=0.0, stable_samples=_number(r.get("n_stable")) or 0.0,
+                       stable_above=_number(r.get("stable_events")) or 0.0, before=bool(r.get("before")))
+             for r in (functions or [result])]
 
-        def p_value(k: int) -> float:
-            return placement_sf(k, n, samples, above)
-    elif usable:
-        moments = [placement_moments(c, s, a) for c, s, a in usable]
-        mean, variance = sum(m for m, _ in moments), sum(v for _, v in moments)
-
-        def p_value(k: int) -> float:
-            return normal_sf(k, mean, variance)
-    else:
-        def p_value(k: int) -> float:
-            return binomial_sf(k, n, expected)
+    def p_value(k: int) -> float:
+        found = tail_p_value(k, tails)
+        return binomial_sf(k, n, expected) if found is None else found
     found = _first_rejected(p_value, alpha, 0, n)
     return float(n if found is None else found - 1)

@@ -93,15 +93,15 @@ def judge_config(p: CanaryParams) -> JudgeConfig | None:
     return config
 
 
-def _judge(p: CanaryParams, s: CanaryState, router: TrafficRouter, source: MetricSource, config: JudgeConfig,
-           start: datetime, end: datetime, final: bool) -> tuple[Judgement | None, str | None]:
+def _judge(config: JudgeConfig, p: CanaryParams, s: CanaryState, pairs: list[tuple[Scope, Scope]],
+           source: MetricSource, history: dict[str, dict[str, float]], start: datetime, end: datetime,
+           final: bool) -> tuple[Judgement | None, str | None]:
     """Canary against stable over [start, end); only the metrics the judge uses are queried.
 
-    Each metric is fetched on its own, so one that fails to answer is that metric's Error: a critical one
-    fails safe at once; another is left out of this judgement, and fails safe only after the plan's
-    ``consecutive_error_limit`` analyses in a row.
+    A metric that fails to answer is that metric's Error: a critical one fails safe at once; another is left
+    out of this judgement, and fails safe only after the plan's ``consecutive_error_limit`` analyses in a row.
+    ``history``: the stable versions' hour before the first shift (their error baseline, the tail's lines).
     """
-    pairs = router.scopes(s.variants)
     minutes = []
     at = start
     while at < end:
@@ -123,7 +123,7 @@ def _judge(p: CanaryParams, s: CanaryState, router: TrafficRouter, source: Metri
     if "p95_duration" in names:
         policy = next(m for m in config.metrics if m.name == "p95_duration")
         if policy.kind is MetricKind.TAIL:
-            tails, failure = fetch_tails(source, pairs, policy.quantiles, policy.tolerance, start, end)
+            tails, failure = fetch_tails(source, pairs, policy.quantiles, policy.tolerance, start, end, history)
         else:
             durations = source.fetch([SeriesRequest(scope, "duration", "p95") for scope in scopes], start, end)
             failure = durations.error
@@ -141,7 +141,6 @@ def _judge(p: CanaryParams, s: CanaryState, router: TrafficRouter, source: Metri
     s.metric_errors = errors
     if not config.metrics:
         return None, None
-    history = _history(p, s, router, source) if "errors" in names else {}
     canaries: list[VersionSeries] = []
     stables: list[VersionSeries] = []
     for canary, stable in pairs:
@@ -155,7 +154,7 @@ def _judge(p: CanaryParams, s: CanaryState, router: TrafficRouter, source: Metri
                 values["p95_duration"] = [p95[m] / 1000.0 if m in p95 else float("nan") for m in minutes]
             into.append(VersionSeries(scope.label, inv, counts, values,
                                       {"p95_duration": tails[scope]} if scope in tails else {},
-                                      history.get(scope.label) if scope is stable else None))
+                                      history.get(scope.label) if scope is stable and "errors" in names else None))
     # Haybittle-Peto spends the final boundary once, at the look that ends the step: a look that cannot end
     # it (the judge short of data) is an interim look, and so are the extension's looks until one can.
     interim = judge(canaries, stables, config, final=False)
@@ -164,15 +163,20 @@ def _judge(p: CanaryParams, s: CanaryState, router: TrafficRouter, source: Metri
     return judge(canaries, stables, config, final=True), None
 
 
-def _history(p: CanaryParams, s: CanaryState, router: TrafficRouter,
+def _history(config: JudgeConfig, p: CanaryParams, s: CanaryState, pairs: list[tuple[Scope, Scope]],
              source: MetricSource) -> dict[str, dict[str, float]]:
-    """The stable variants' calls and errors over ``analysis.history`` before the first shift, read once."""
+    """The stable variants' calls, errors and duration percentiles (the tail test's lines) over
+    ``analysis.history`` before the first shift, read once a canary; empty when the judge needs neither."""
+    tail = next((m for m in config.metrics if m.kind is MetricKind.TAIL), None)
+    if not any(m.name == "errors" for m in config.metrics) and tail is None:
+        return {}
     if s.history is None:
         seconds = p.seconds("history", 3600)
         assert s.started_at is not None
         end = floor_minute(s.started_at)
-        scopes = [stable for _canary, stable in router.scopes(s.variants)]
-        found, error = fetch_history(source, scopes, end - timedelta(seconds=seconds), end) if seconds else ({}, None)
+        scopes = [stable for _canary, stable in pairs]
+        found, error = fetch_history(source, scopes, end - timedelta(seconds=seconds), end,
+                                     tail.quantiles if tail is not None else ()) if seconds else ({}, None)
         if error:
             return {}  # asked again at the next look
         s.history = found
@@ -199,9 +203,12 @@ def analyse(ctx: StepContext, p: CanaryParams, s: CanaryState, router: TrafficRo
     header = p.steps[s.index].header if s.index < len(p.steps) else False
     # At 100% there is no stable traffic to compare with; on the staging header only the probes reach the canary.
     config = None if s.moved or header else judge_config(p)
-    # One GetMetricData for the look's triggers, judge counts and first tail round (analysis/look_fetch.py).
-    source = LookSource(router.metrics(ctx.services.clock, delay), bake_start, end)
-    source.prefetch(look_requests(specs, pairs, config, first, bake_start, end))
+    # One GetMetricData for the look's triggers, judge counts and tail counts (analysis/look_fetch.py), at the
+    # lines the stable's history gives (read once a canary, before its first look's call).
+    metrics = router.metrics(ctx.services.clock, delay)
+    history = _history(config, p, s, pairs, metrics) if config is not None and end > bake_start else {}
+    source = LookSource(metrics, bake_start, end)
+    source.prefetch(look_requests(specs, pairs, config, first, bake_start, end, history))
     waiting: list[str] = []
     measured: list[dict[str, Any]] = []
     for trigger in look_triggers(specs, source, scopes, first, end):
@@ -231,7 +238,7 @@ def analyse(ctx: StepContext, p: CanaryParams, s: CanaryState, router: TrafficRo
         return "ok", "triggers quiet (judge off)", evidence
     # The bake's final look is the one that can end the step: past the bake, with no trigger still waiting.
     final = ctx.now >= s.bake_until and not waiting
-    judgement, error = _judge(p, s, router, source, config, bake_start, end, final)
+    judgement, error = _judge(config, p, s, pairs, source, history, bake_start, end, final)
     if error:
         return "error", f"metrics unavailable: {error}", evidence
     if judgement is None:
