@@ -13,6 +13,7 @@ from golive.analysis.metrics import Scope, SeriesRequest
 from golive.clock import VirtualClock
 from golive.errors import UsageError
 from golive.providers.aws import Aws
+from golive.providers.cloudfront import distribution_by_comment, distributions
 from golive.routers.base import NothingNew, Variants
 from golive.routers.cloudfront import CloudFrontRouter, Promoted, resolve_distribution
 from golive.sandbox.accounts import sandbox_aws
@@ -38,10 +39,10 @@ def aws(endpoint: str) -> Aws:
     return sandbox_aws(endpoint, str(next(_accounts)), "af-south-1")  # a fresh account: its own distributions
 
 
-def _primary(aws: Aws, path: str = "/releases/v0.9.0", comment: str = "PROD Frontend") -> str:
+def _primary(aws: Aws, path: str = "/releases/v0.9.0", comment: str = "PROD Frontend", reference: str = "site") -> str:
     client = aws.client("cloudfront", region="us-east-1")
     config: Any = {
-        "CallerReference": "site", "Comment": comment, "Enabled": True,
+        "CallerReference": reference, "Comment": comment, "Enabled": True,
         "Aliases": {"Quantity": 1, "Items": ["kimmyai.io"]},
         "Origins": {"Quantity": 1, "Items": [{"Id": "s3", "DomainName": "site.s3.amazonaws.com", "OriginPath": path,
                                               "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
@@ -214,3 +215,34 @@ def test_the_sites_viewers_follow_the_policy_and_a_deploy_fault_hurts_staging_on
 
 def _never() -> Any:
     raise AssertionError("the fault's anchor is known")
+
+
+def _fillers(aws: Aws, count: int) -> list[str]:
+    """``count`` other distributions of the account: a full first page of ``ListDistributions`` (100)."""
+    return [_primary(aws, comment=f"other site {n}", reference=f"other-{n}") for n in range(count)]
+
+
+def test_every_page_of_distributions_is_listed_and_the_site_is_found_on_the_second(aws: Aws) -> None:
+    others = _fillers(aws, 100)
+    site = _primary(aws, comment="PROD Frontend")  # the 101st: past CloudFront's first page
+    first = aws.client("cloudfront", region="us-east-1").list_distributions()["DistributionList"]
+    assert first["IsTruncated"] and site not in {i["Id"] for i in first.get("Items", [])}  # the premise
+    assert [i["Id"] for i in distributions(aws)] == [*others, site]
+    assert [i["Id"] for i in distributions(aws, page_size=7)] == [*others, site]  # 15 pages, same order
+    assert distribution_by_comment(aws, "PROD Frontend") == site
+    assert resolve_distribution(aws, "CLOUDFRONT_DISTRIBUTION_ID_PROD", {"cloudfront_comment": "PROD Frontend"}) == site
+    assert distribution_by_comment(aws, "Staging Frontend") is None  # every page read, none has it
+
+
+def test_a_staging_copy_past_the_first_page_is_found_again_not_copied_twice(aws: Aws) -> None:
+    primary = _primary(aws)
+    _fillers(aws, 100)
+    router = _router(aws, primary)
+    found = router.discover()  # the copy is the 102nd distribution
+    (v,) = found.changed
+    again = _router(aws, primary).discover()
+    assert again.changed == found.changed
+    router.route_header(found.changed)  # now found by the policy's staging DNS name, on the second page
+    assert _router(aws, primary).discover().changed == found.changed
+    assert sum(1 for i in distributions(aws) if i.get("Staging")) == 1
+    assert sum(1 for _ in distributions(aws)) == 102 and v.canary != primary

@@ -34,7 +34,7 @@ from golive.analysis.metrics import MetricSource, Scope
 from golive.clock import Clock
 from golive.errors import GoliveError, UsageError
 from golive.providers.aws import Aws
-from golive.providers.cloudfront import MAX_STAGING_WEIGHT, REGION, distribution_by_comment
+from golive.providers.cloudfront import MAX_STAGING_WEIGHT, REGION, distribution_by_comment, distributions
 from golive.routers.base import Discovery, NothingNew, Split, Variants, connected
 
 KIND = "cloudfront"
@@ -130,7 +130,7 @@ class CloudFrontRouter:
     def _find_staging(self, first: str, primary: Mapping[str, Any]) -> str | None:
         """The staging copy: the one the primary's policy names, else the one golive copied earlier."""
         policy_id = primary["DistributionConfig"].get("ContinuousDeploymentPolicyId")
-        items = self._call("ListDistributions").get("DistributionList", {}).get("Items") or []
+        items = list(distributions(self.aws))  # every page: the copy may be past the first hundred
         if policy_id:
             policy, _ = self._policy(policy_id)
             names = set(policy.get("StagingDistributionDnsNames", {}).get("Items") or [])

@@ -28,6 +28,7 @@ import httpx
 from golive.clock import VirtualClock, parse_instant
 from golive.plan.model import Plan
 from golive.providers.aws import Aws
+from golive.providers.cloudfront import distributions
 from golive.providers.github import GitHub
 from golive.sandbox.accounts import sandbox_aws
 from golive.sandbox.apigw_traffic import StageTraffic, moto_stage_reader
@@ -166,8 +167,7 @@ class SandboxWorld(WorldControls):
             return
         aws = self.aws(self.target_env)
         client = aws.client("cloudfront", region="us-east-1")
-        existing = aws.call("cloudfront:ListDistributions", client.list_distributions)
-        have = {i.get("Comment") for i in existing.get("DistributionList", {}).get("Items", []) or []}
+        have = {i.get("Comment") for i in distributions(aws)}
         for comment in sorted(comments - have):
             config: Any = {
                 "CallerReference": f"golive-sandbox-{comment}", "Comment": comment, "Enabled": True,
