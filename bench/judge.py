@@ -2,12 +2,13 @@
 
 Issue 16's table. A project of Lambda functions runs the runbook's canary (10% of its traffic for a
 10-minute bake, then 50% for 5); the judge (``golive.analysis.judge``, the plan's defaults: the
-"project" budget shared by the two bakes, errors and the latency tail at p95 and p99 with a +10%
-tolerance) looks every minute at the bake so far, as ``lambda_canary`` does. Each function takes
+"project" budget shared by the two bakes, errors with a +10% tolerance and the latency tail at p95 and
+p99 with a +10% tolerance) looks every minute at the bake so far, as ``lambda_canary`` does. Each function takes
 ``rate`` calls a minute, split exactly by the weight; errors are Binomial, durations log-normal (median
 120 ms, sigma 0.6), the canary's multiplied by the case's factor. The latency tail is read as the
-sandbox's CloudWatch answers it: the stable version's p95 (p99) over the bake, times the tolerance, and
-the canary's calls above it. Alongside golive, on the same data:
+sandbox's CloudWatch answers it: the stable version's p95 (p99) over its hour before the first shift (its
+history; over the bake itself with ``--history 0``, as golive does without one), times the tolerance, and the
+canary's calls above it, against the stable's calls above the line. Alongside golive, on the same data:
 
 - the runbook's fixed triggers (``error_rate > 5%`` over complete minutes grown back to 300 calls);
 - limit "known baseline": the exact one-sided test that knows the true error rate (or the true
@@ -17,7 +18,7 @@ the canary's calls above it. Alongside golive, on the same data:
   at the bake's end at the whole per-project level split over functions: what the looks cost.
 
 Cases: healthy (600 and 60 calls a minute; the false rollbacks per project over the whole canary, the
-budget being 0.9%); errors 1% -> 3% in all five functions and in one of five (share caught within the
+issue 24's targets 0.26% / 0.54% / 0.50% for 5 / 10 / 20 functions); errors 1% -> 3% in all five functions and in one of five (share caught within the
 first 10 minutes, median minutes); latency x3 and +30% on the canary only (share caught within 10
 minutes, within 5, median minutes after the first complete minute: a look at minute m reads m complete
 minutes, so m - 1 minutes after the first). ``--sizes`` adds healthy projects of other sizes.
@@ -65,6 +66,7 @@ SIGMA = 0.6
 FIXED_ERROR = 0.05
 MIN_CALLS = 300
 TOLERANCE = next(p.tolerance for p in DEFAULT_POLICIES if p.name == "p95_duration")
+ERROR_TOLERANCE = next(p.tolerance for p in DEFAULT_POLICIES if p.name == "errors")
 QUANTILES = (0.95, 0.99)
 HISTORY = 60  # minutes of the stable version before the first shift (--history)
 
@@ -116,6 +118,13 @@ def simulate(case: Case, seed: int) -> Run:
     history: list[dict[str, float] | None] = [
         {"invocations": float(h * case.rate), "errors": float(e), "minutes": float(h)}
         for e in rng.binomial(h * case.rate, BASE_ERROR, size=f)] if h else [None] * f
+    # The stable's pNN over that hour: the tail test's line (golive's look asks the counts at it at once); the
+    # order statistic of the hour's h * rate calls drawn directly (the k-th of N uniforms is Beta(k, N - k + 1)).
+    lines: dict[float, list[float]] | None = None
+    if h:
+        calls = h * case.rate
+        lines = {q: [_z(float(u)) for u in rng.beta(math.ceil(q * calls), calls - math.ceil(q * calls) + 1, size=f)]
+                 for q in QUANTILES}
     single = False
     causes: tuple[str, ...] = ()
     offset = 0
@@ -139,11 +148,15 @@ def simulate(case: Case, seed: int) -> Run:
                     canary_z = z_c[:m, j].ravel()
                     tails = []
                     for q in QUANTILES:
-                        kth = math.ceil(q * stable_z.size) - 1  # the inverted-CDF quantile, as CloudWatch's pNN
-                        ref = float(np.partition(stable_z, kth)[kth])
+                        if lines is not None:
+                            ref = lines[q][j]
+                        else:
+                            kth = math.ceil(q * stable_z.size) - 1  # the inverted-CDF quantile, as CloudWatch's pNN
+                            ref = float(np.partition(stable_z, kth)[kth])
                         x = ref + lift
                         tails.append(TailCount(q, ref, x, float(canary_z.size), float(np.count_nonzero(canary_z > x)),
-                                               float(stable_z.size), float(np.count_nonzero(stable_z > ref))))
+                                               float(stable_z.size), float(np.count_nonzero(stable_z > ref)),
+                                               before=lines is not None))
                     canaries.append(VersionSeries(f"fn-{j}", [float(n_c)] * m, {"errors": e_c[:m, j].tolist()}, {},
                                                   {"p95_duration": tails}))
                     stables.append(VersionSeries(f"fn-{j}", [float(n_s)] * m, {"errors": e_s[:m, j].tolist()},
@@ -223,8 +236,9 @@ def _median(xs: list[int | None], within: int, after: int = 0) -> str:
 
 def report(results: list[tuple[Case, list[Run]]], runs: int, history: int) -> None:
     print(f"\nthe runbook's canary (10% for 10 min, then 50% for 5), judge: project budget {_config().alpha_final * 2:g}"
-          f" final / {_config().alpha_interim * 2:g} interim per metric over both bakes, latency tolerance "
-          f"+{TOLERANCE:.0%}, {history} min of stable history; {runs} runs a case")
+          f" final / {_config().alpha_interim * 2:g} interim per metric over both bakes, error tolerance "
+          f"+{ERROR_TOLERANCE:.0%}, latency tolerance +{TOLERANCE:.0%}, {history} min of stable history; {runs} runs"
+          f" a case")
     held = results[0][0] if results else None
     if held is not None and held.held:
         print(f"each bake held {held.held} min past its end by a waiting trigger; the judge's looks there at the "
@@ -246,7 +260,7 @@ def report(results: list[tuple[Case, list[Run]]], runs: int, history: int) -> No
         if case.healthy:
             _breakdown(case, rs)
         print(f"{'':<34} {'limit: stable only, 1 look':<26} {single:>7.2%} {'':>26} {'10':>7}")
-    print("caught: healthy, false rollbacks over the whole canary (budget 0.9% per project); otherwise, share rolled"
+    print("caught: healthy, false rollbacks over the whole canary (issue 24: at most 0.26% / 0.54% / 0.50% for 5 / 10 / 20 functions); otherwise, share rolled"
           " back within the first bake's 10 minutes. <=k min and median: minutes of data at the failing"
           " look (latency cases: minutes after the first complete minute, so a look on the first minute is 0)")
 

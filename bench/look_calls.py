@@ -1,7 +1,8 @@
 """Benchmark: GetMetricData calls per canary look, for 5, 20 and 100 functions.
 
-Issue 24's "one GetMetricData a look". The canary step's own look (``steps.canary._analyse``: the triggers, the
-judge's counts, the latency tail's two rounds, the stable's history on the first look) runs against a CloudWatch
+Issue 24's "one GetMetricData a look". The canary step's own look (``steps.canary_look.analyse`` through the
+Lambda alias router: the triggers, the judge's counts, the latency tail's counts at the lines the stable's history
+gives, the history itself on the first look) runs against a CloudWatch
 that answers every query with plausible numbers (calls, errors, sample counts, percentiles, ``PR(x:)`` shares)
 and counts the ``GetMetricData`` calls and the queries in each. The plan is the bbws example's canary with the
 issue's triggers (``error_rate > 5% immediately``, ``p95_duration > 5s for 2m``) and the judge's defaults
@@ -10,7 +11,8 @@ issue's triggers (``error_rate > 5% immediately``, ``p95_duration > 5s for 2m``)
     python bench/look_calls.py [--sizes 5,20,100] [--looks 3]
 
 Before issue 24's batching a look made 2 calls for the triggers and 3 for the judge (counts, then the tail's two
-rounds), plus the history's on the first look, each at least one call whatever the size.
+rounds), plus the history's on the first look, each at least one call whatever the size; with the batching and the
+tail's lines still read from the window itself, 2 (the tail's second round asked after the first).
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ from typing import Any
 
 from golive.clock import VirtualClock
 from golive.plan.validate import load_plan
+from golive.routers.for_params import router_for
 from golive.steps import canary, planner
+from golive.steps.canary_look import analyse
+from golive.steps.canary_state import CanaryState
 
 PLAN = Path(__file__).resolve().parents[1] / "examples" / "bbws" / "golive.yaml"
 T0 = datetime(2026, 1, 8, 7, 0, tzinfo=UTC)
@@ -101,17 +106,20 @@ def looks(functions: int, count: int) -> list[list[int]]:
     p = _params(functions)
     clock = VirtualClock(T0)
     shifted = T0 + timedelta(seconds=20)
-    state: dict[str, Any] = {
+    state = CanaryState.load({
         "versions": {f"fn-{i:03d}": {"canary": "2", "stable": "1"} for i in range(functions)},
         "started_at": T0.isoformat(), "bake_started": shifted.isoformat(),
         "bake_until": (shifted + timedelta(minutes=10)).isoformat(), "weight": 10.0,
-    }
+    })
+    cloudwatch = CountingCloudWatch()
+    aws = FakeAws(cloudwatch)
+    router = router_for(p, lambda: aws, clock)  # type: ignore[arg-type,return-value]
     out = []
     for look in range(count):
         clock.sleep_until(shifted + timedelta(minutes=3 + look))
-        cloudwatch = CountingCloudWatch()
-        ctx = SimpleNamespace(state=state, now=clock.now(), services=SimpleNamespace(clock=clock))
-        verdict, why, _ = canary._analyse(ctx, p, FakeAws(cloudwatch))  # type: ignore[arg-type]
+        cloudwatch.calls = []
+        ctx = SimpleNamespace(state={}, now=clock.now(), services=SimpleNamespace(clock=clock))
+        verdict, why, _ = analyse(ctx, p, state, router, lambda: aws)  # type: ignore[arg-type,return-value]
         assert verdict in ("ok", "inconclusive"), (verdict, why)
         out.append(cloudwatch.calls)
     return out
@@ -129,8 +137,8 @@ def main() -> None:
             note = " (reads the history)" if i == 1 else ""
             print(f"{n:>9}  {i:>4}  {len(calls):>19}  {calls}{note}")
         queries = sum(found[-1])
-        print(f"{'':>9}  a later look: {queries} queries; {math.ceil(queries / 500)} calls at 500 queries a call would "
-              f"hold them all, were the tail's second round (PR at thresholds from the first) not asked after it")
+        print(f"{'':>9}  a later look: {queries} queries in {len(found[-1])} calls; "
+              f"the fewest 500 queries a call allow: {math.ceil(queries / 500)}")
 
 
 if __name__ == "__main__":

@@ -104,6 +104,48 @@ def test_the_stable_percentiles_own_noise_is_in_the_tail_test() -> None:
     assert scipy_stats.binom.sf(5, 30, 0.05) < 0.01 < tail.p_value
 
 
+def test_a_line_from_before_the_shift_compares_both_versions_shares_above_it() -> None:
+    # The stable's p95 over its hour before the shift (300 ms) is a fixed line: the stable's calls above it in the
+    # window (270 of 5,400, 5%) against the canary's above 330 ms, given both counts (a conditional binomial).
+    stable = series("fn-a", 540, [0] * 10, STABLE_P95)
+
+    def tail(above: float, stable_above: float) -> TailCount:
+        return TailCount(0.95, 0.30, 0.33, 600, above, 5400, stable_above, 0.31, before=True)
+
+    def judged(above: float, stable_above: float) -> tuple[Outcome, float | None, str]:
+        canary = VersionSeries("fn-a", [60] * 10, {"errors": [0] * 10}, {},
+                               {"p95_duration": [tail(above, stable_above), replace(tail(6, 54), quantile=0.99)]})
+        found = judge(canary, stable, final=True)
+        r = next(r for r in found.results if r.metric == "p95_duration" and r.quantile == 0.95)
+        return r.outcome, r.p_value, r.message
+
+    outcome, p, message = judged(60, 270)
+    assert outcome is Outcome.FAILED and "(stable p95 before the shift 300 ms x1.1)" in message
+    scipy_stats = pytest.importorskip("scipy.stats")
+    assert p == pytest.approx(float(scipy_stats.binom.sf(59, 330, 600 / 6000)), rel=1e-6)
+    # the same canary count where the stable itself now has 12% of its calls above the line: no worse than stable
+    outcome, p, _ = judged(60, 650)
+    assert outcome is Outcome.SUCCESSFUL and p is not None and p > 0.5
+
+
+def test_a_projects_tail_from_lines_before_the_shift_sums_the_functions_counts() -> None:
+    stable = [series(f"fn-{i}", 540, [0] * 10, STABLE_P95) for i in range(4)]
+
+    def canary(i: int, above: float) -> VersionSeries:
+        tails = [TailCount(q, 0.3, 0.33, 600, above * (1 - q) / 0.05, 5400, 5400 * (1 - q), 0.3, before=True)
+                 for q in (0.95, 0.99)]
+        return VersionSeries(f"fn-{i}", [60] * 10, {"errors": [0] * 10}, {}, {"p95_duration": tails})
+
+    # each function a little above the stable's 5% (40 of 600 = 6.7%): no function alone, the project together
+    verdict = judge([canary(i, 40) for i in range(4)], stable, final=True)
+    results = [r for r in verdict.results if r.metric == "p95_duration" and r.quantile == 0.95]
+    pooled = next(r for r in results if r.scope.startswith("pooled"))
+    assert all(r.outcome is Outcome.SUCCESSFUL for r in results if r is not pooled)
+    assert pooled.outcome is Outcome.FAILED and pooled.before and pooled.statistic == 160
+    healthy = judge([canary(i, 30) for i in range(4)], stable, final=True)
+    assert healthy.outcome is Outcome.SUCCESSFUL
+
+
 def test_too_little_data_is_inconclusive() -> None:
     canary = series("fn-a", 6, [0, 0], [0.3, 0.3], above=(1, 0))
     stable = series("fn-a", 54, [1, 0], [0.3, 0.3])

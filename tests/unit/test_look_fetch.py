@@ -1,15 +1,18 @@
-"""A look's series asked for at once: the triggers, the judge's counts and the tail's first round in one fetch."""
+"""A look's series asked for at once: the triggers, the judge's counts and the tail's counts in one fetch."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from golive.analysis.criteria import parse_criterion
 from golive.analysis.evaluate import CriterionSpec
 from golive.analysis.judge import JudgeConfig
 from golive.analysis.look_fetch import LookSource, look_requests
 from golive.analysis.metrics import Fetch, Scope, Series, SeriesRequest, parse_metric_def
+from golive.analysis.tails import fetch_tails
 
 START = datetime(2026, 1, 8, 7, 0, tzinfo=UTC)
 END = START + timedelta(minutes=5)
@@ -82,3 +85,24 @@ def test_a_failed_look_fetch_is_every_readers_failure() -> None:
     look.prefetch(look_requests(_specs(), PAIRS, JudgeConfig(), START, START, END))
     fetched = look.fetch([SeriesRequest(PAIRS[0][1], "invocations", "Sum")], START, END)
     assert fetched.error == "cloudwatch:GetMetricData did not answer"
+
+
+def test_with_the_stables_lines_from_before_the_shift_the_tails_counts_are_in_the_looks_one_fetch() -> None:
+    history = {stable.label: {"invocations": 36000.0, "errors": 360.0, "minutes": 60.0, "p95": 450.0, "p99": 600.0}
+               for _, stable in PAIRS[:2]}  # the third function had no duration before the shift
+    wanted = look_requests(_specs(), PAIRS, JudgeConfig(), START, START, END, history)
+    canary, stable = PAIRS[0]
+    assert SeriesRequest(canary, "duration", "PR(495:)", 300) in wanted  # 450 ms x1.1
+    assert SeriesRequest(stable, "duration", "PR(450:)", 300) in wanted
+    assert SeriesRequest(stable, "duration", "p95", 300) not in wanted  # no line to read from the window
+    source = _Counting()
+    look = LookSource(source, START, END)
+    look.prefetch(wanted)
+    tails, error = fetch_tails(look, PAIRS[:2], (0.95, 0.99), 0.10, START, END, history)
+    assert error is None and len(source.fetches) == 1  # the tails of both functions came with the look
+    p95 = tails[canary][0]
+    assert p95.before and p95.reference == 0.45 and p95.threshold == pytest.approx(0.495)
+    # the third function reads its line from the window: the percentile, then the ranks (a second call)
+    tails, error = fetch_tails(look, PAIRS, (0.95, 0.99), 0.10, START, END, history)
+    assert error is None and len(source.fetches) == 2 and not tails[PAIRS[2][0]][0].before
+    assert all(r.stat.startswith("PR(") and r.scope.function == "fn-2" for r in source.fetches[1][0])

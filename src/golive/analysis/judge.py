@@ -8,6 +8,12 @@ approach), per function, and for the project's functions together:
 - error counts with the exact conditional test of two Poisson rates
   (``stats.rate_test``), one-sided, the stable version supplying the
   baseline, per function and pooled over the functions (stratified, exact).
+  The test is of a canary rate above the stable's times 1.1 (the default
+  tolerance ``errors <= +10%``): a canary within a tenth of the stable's
+  rate is not worse, and a healthy canary, exactly as good, is rolled back
+  far less often than the level (at 7,500 canary calls its expected errors
+  sit 0.9 standard deviations below the test's null), while a regression
+  that matters (x3) is caught as before;
   The stable version's own history before the first shift (``history``)
   joins its baseline unless a two-sided drift test says its rate differs
   from the bake's stable rate; the result says which;
@@ -28,8 +34,12 @@ spent on the pooled test, the rest split evenly over the functions
 (Bonferroni), and a tail metric splits its share over its percentiles; the
 canary splits them over its bakes (``split``). So a project of 20 functions
 has the budget of one of 5. The levels are calibrated, with the fixed
-triggers on, by ``bench/judge.py`` (healthy false rollbacks at most 0.9% per
-project over the runbook's canary, 5,000 seeded runs per project size).
+triggers on, by ``bench/judge.py`` (healthy false rollbacks over the
+runbook's canary at most 0.26% / 0.54% / 0.50% for 5 / 10 / 20 functions,
+issue 24's targets, 5,000 seeded runs per project size; the final level
+0.01 with the +10% error tolerance keeps the power to catch one bad function
+of five that the level 0.006 with no tolerance had, at a third of its false
+rollbacks).
 
 "Too little data" is Inconclusive, never Successful: fewer canary
 invocations than ``min_invocations``, or fewer minutes than ``min_minutes``
@@ -95,7 +105,7 @@ class MetricPolicy:
 
 
 DEFAULT_POLICIES = (
-    MetricPolicy("errors", MetricKind.COUNT, critical=True, tolerance=0.0),
+    MetricPolicy("errors", MetricKind.COUNT, critical=True, tolerance=0.10),
     MetricPolicy("p95_duration", MetricKind.TAIL, tolerance=0.10),
 )
 
@@ -112,7 +122,7 @@ class JudgeConfig:
 
     metrics: tuple[MetricPolicy, ...] = DEFAULT_POLICIES
     alpha_interim: float = 0.0002
-    alpha_final: float = 0.006
+    alpha_final: float = 0.01
     min_invocations: int = 50
     min_minutes: int = 3
     pool: bool = True
@@ -139,7 +149,7 @@ class JudgeConfig:
 
 # Haybittle-Peto levels for the two false-rollback budgets (bench/judge.py measures both): "project" spends
 # its level over the project's functions, "function" gives every function's tests the whole level.
-BUDGETS = {"project": (0.0002, 0.006), "function": (0.0005, 0.008)}
+BUDGETS = {"project": (0.0002, 0.01), "function": (0.0005, 0.008)}
 
 
 def confidence(level: float) -> str:

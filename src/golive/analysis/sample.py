@@ -209,9 +209,10 @@ def _detects(metric: str, kind: MetricKind, shape: Shape, step: Step, traffic: T
             return f"{metric}: no stable errors in the last hour to compare with"
         history = shape.history_s / 60
         stable = [r * (1 - share) * minutes + r * history for r in rates]
-        every = _error_ratio(canary, stable, base, config.alpha(True, n, pooled=n > 1))
+        bound = 1 + next(p.tolerance for p in config.metrics if p.name == metric)
+        every = _error_ratio(canary, stable, base, config.alpha(True, n, pooled=n > 1), bound)
         quiet = min(range(n), key=lambda i: canary[i])
-        one = _error_ratio([canary[quiet]], [stable[quiet]], base, config.alpha(True, n))
+        one = _error_ratio([canary[quiet]], [stable[quiet]], base, config.alpha(True, n), bound)
         scope = "in every function" if n > 1 else "in its function"
         return (f"in the bake's {minutes} complete minutes it catches {metric} x{_ratio(every)} {scope}"
                 + (f", x{_ratio(one)} in one" if n > 1 else "") + f" (stable {base:.2%})")
@@ -239,11 +240,13 @@ def _ratio(value: float | None) -> str:
     return "n/a (too few calls)" if value is None else f"{value:.2g}"
 
 
-def _error_ratio(canary: Sequence[float], stable: Sequence[float], base: float, alpha: float) -> float | None:
-    """The smallest canary/stable error-rate ratio (to 2%) whose expected counts the judge's rate test rejects."""
+def _error_ratio(canary: Sequence[float], stable: Sequence[float], base: float, alpha: float,
+                 bound: float = 1.0) -> float | None:
+    """The smallest canary/stable error-rate ratio (to 2%) whose expected counts the judge's rate test rejects
+    (the test of a ratio above ``bound``: 1 + the metric's tolerance)."""
     def rejects(ratio: float) -> bool:
         strata = [Stratum(c * base * ratio, c, s * base, s) for c, s in zip(canary, stable, strict=True)]
-        return rate_test(strata).p_value < alpha
+        return rate_test(strata, bound).p_value < alpha
 
     low, high = 1.0, 1000.0
     if not rejects(high):

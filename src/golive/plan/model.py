@@ -234,8 +234,10 @@ class JudgeSpec(Model):
     consecutive_error_limit: int = Field(4, ge=0, description="analyses in a row a non-critical metric may fail "
                                                               "to answer before the canary fails safe")
     tolerances: list[str] = Field(default_factory=list, description="the increase over stable the judge allows "
-                                                                    "a metric, e.g. 'p95_duration <= +10%' (the "
-                                                                    "default); it sets the latency tail's threshold")
+                                                                    "a metric: 'errors <= +10%' and 'p95_duration "
+                                                                    "<= +10%' are the defaults; the latency's sets "
+                                                                    "the tail's threshold, the errors' the rate "
+                                                                    "ratio the test is of")
 
     @field_validator("tolerances")
     @classmethod

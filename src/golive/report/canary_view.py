@@ -162,8 +162,9 @@ ERRORS_LEGEND = ("Canary errors ÷ canary calls over the bake so far (the projec
                  "(canary ≤ stable × (1 + tolerance)) rolls back at that look's α; the red line is the error_rate "
                  "trigger, judged on each minute window.")
 TAIL_LEGEND = ("Canary calls slower than the stable's p95 × (1 + tolerance) over the bake so far, against the most the "
-               "judge's count test allows at that look's α (a canary no worse than stable has 5% of its calls above "
-               "the stable's p95); more than allowed rolls back.")
+               "judge's count test allows at that look's α (a canary no worse than stable has no more of its calls "
+               "above that line than the stable has above its p95, about 5%; the p95 is the stable's over its hour "
+               "before the shift where it had one); more than allowed rolls back.")
 
 
 def charts(canary: Canary) -> list[Chart]:
