@@ -17,11 +17,11 @@ canary's calls above it, against the stable's calls above the line. Alongside go
 - limit "stable only, one look": the conditional test against the concurrent stable version, one look
   at the bake's end at the whole per-project level split over functions: what the looks cost.
 
-Cases: healthy (600 and 60 calls a minute; the false rollbacks per project over the whole canary, the
-issue 24's targets 0.26% / 0.54% / 0.50% for 5 / 10 / 20 functions); errors 1% -> 3% in all five functions and in one of five (share caught within the
-first 10 minutes, median minutes); latency x3 and +30% on the canary only (share caught within 10
-minutes, within 5, median minutes after the first complete minute: a look at minute m reads m complete
-minutes, so m - 1 minutes after the first). ``--sizes`` adds healthy projects of other sizes.
+Cases: healthy (600 and 60 calls a minute; the false rollbacks per project over the whole canary, issue
+24's targets 0.26% / 0.54% / 0.50% for 5 / 10 / 20 functions); errors 1% -> 3% in all five functions and
+in one of five (share caught within the first 10 minutes, median minutes); latency x3 and +30% on the
+canary only (share caught within 10 minutes, within 5, median minutes after the first complete minute: a
+look at minute m reads m complete minutes, so m - 1 minutes after the first). ``--sizes`` adds healthy projects of other sizes.
 
 Healthy false rollbacks are broken down by what decided them: the fixed trigger, or the judge's failed tests
 (metric or percentile, per function or pooled), and by look (a bake's interim looks, its end, or the looks
@@ -260,9 +260,10 @@ def report(results: list[tuple[Case, list[Run]]], runs: int, history: int) -> No
         if case.healthy:
             _breakdown(case, rs)
         print(f"{'':<34} {'limit: stable only, 1 look':<26} {single:>7.2%} {'':>26} {'10':>7}")
-    print("caught: healthy, false rollbacks over the whole canary (issue 24: at most 0.26% / 0.54% / 0.50% for 5 / 10 / 20 functions); otherwise, share rolled"
-          " back within the first bake's 10 minutes. <=k min and median: minutes of data at the failing"
-          " look (latency cases: minutes after the first complete minute, so a look on the first minute is 0)")
+    print("caught: healthy, false rollbacks over the whole canary (issue 24: at most 0.26% / 0.54% / 0.50% for 5 / 10 /"
+          " 20 functions); otherwise, share rolled back within the first bake's 10 minutes. <=k min and median:"
+          " minutes of data at the failing look (latency cases: minutes after the first complete minute, so a"
+          " look on the first minute is 0)")
 
 
 def _breakdown(case: Case, rs: list[Run]) -> None:
