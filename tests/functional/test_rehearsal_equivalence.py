@@ -8,7 +8,9 @@ prober's evidence kept, overrides and plan changes in the report), then for issu
 rate over the minutes that had traffic, no longer "cannot decide" on a PROD world 10 minutes old; the judge
 recording the stable's counts and the error test's tolerance; verdicts and p-values unchanged), then for the
 bbws plan's dependencies (issue 26: the failed order canary holds the site, a "holds" section with its
-siblings' undos; the same rollbacks in the same order). The cases: the
+siblings' undos; the same rollbacks in the same order), then for issue 24's one call a look (the latency tail's
+lines from the stable's hour before the shift, errors judged with a +10% tolerance at the final level 0.01: the
+same verdict at every look, p-values and messages changed). The cases: the
 bbws plan as shipped (healthy) and the short plan with the order canary failing (a rollback). Everything is
 compared except what the wall clock decides: the loopback ports the sandbox picked, the milliseconds an
 HTTP probe took (and a rollback or an owed undo), and the folder the plan lives in. Floats are equal to a
