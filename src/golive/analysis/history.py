@@ -13,6 +13,7 @@ tail test's lines, known before a look, so a look asks its counts at once
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -40,6 +41,6 @@ def fetch_history(source: MetricSource, scopes: Sequence[Scope], start: datetime
                             "minutes": period / 60}
         for line in lines:
             value = next(iter(fetched.get(line).values().values()), None)
-            if value is not None and value > 0:
+            if value is not None and math.isfinite(value) and value > 0:
                 out[scope.label][line.stat] = value
     return out, None
