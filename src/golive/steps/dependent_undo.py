@@ -24,7 +24,8 @@ from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Wait
 from golive.errors import UsageError
 from golive.evidence.rollback import Undone
-from golive.plan.undo import NoUndo, RedeployUndo, RouterUndo, undo_of
+from golive.plan.model import Plan
+from golive.plan.undo import CommandUndo, NoUndo, RedeployUndo, RouterUndo, undo_of
 
 POLL_EVERY = timedelta(seconds=10)
 KEY = "dependency_undo"  # the deploy step's state for it
@@ -33,7 +34,7 @@ KEY = "dependency_undo"  # the deploy step's state for it
 def _specs(ctx: StepContext, project: str) -> list[dict[str, Any]] | str | None:
     """The undo's steps (the undo, then the project's verify), frozen; a line when it has no undo; None when its
     canary undoes it."""
-    from golive.steps import planner, undo  # planner imports the deploy kind, which imports this module
+    from golive.steps import undo  # it imports the planner, which imports the deploy kind, which imports this module
 
     how = undo_of(ctx.services.plan, ctx.run.env, project)
     if isinstance(how, RouterUndo):
@@ -44,8 +45,23 @@ def _specs(ctx: StepContext, project: str) -> list[dict[str, Any]] | str | None:
         tag = undo.tag_of(ctx.services, how) if isinstance(how, RedeployUndo) else None
     except UsageError as exc:  # no earlier tag: nothing to go back to, said in words rather than stopping the run
         return str(exc)
-    return [{"key": s.key, "kind": s.kind, "title": s.title, "params": s.params}
-            for s in planner.build_undo(ctx.services.plan, ctx.run.env, project, how, tag)]
+    return undo_steps(ctx.services.plan, ctx.run.env, project, how, tag)
+
+
+def undo_steps(plan: Plan, env: str, project: str, how: RedeployUndo | CommandUndo,
+               tag: str | None) -> list[dict[str, Any]] | str:
+    """The undo's steps inside a failing run: the undo, then the project's verify, frozen; or why there are none.
+
+    A Terraform project's undo is a plan made at the earlier tag and approved by a person before it applies:
+    not something to wait for inside a failing run, so it is left to ``golive rollback`` with a line saying so.
+    """
+    from golive.steps import checks, planner, undo
+
+    steps = planner.build_undo(plan, env, project, how, tag)
+    if any(s.kind not in (undo.KIND.name, checks.KIND.name) for s in steps):
+        return (f"its undo is a reviewed Terraform plan at {tag}: run golive rollback {project} "
+                f"(it makes the plan, waits for its approval, then applies)")
+    return [{"key": s.key, "kind": s.kind, "title": s.title, "params": s.params} for s in steps]
 
 
 def _finish(ctx: StepContext, spec: dict[str, Any], held: list[dict[str, Any]]) -> Done | Fail | tuple[Undone, str]:
