@@ -290,3 +290,23 @@ def test_an_undo_dispatch_in_doubt_is_settled_like_a_deploys(tmp_path: Path) -> 
         client.close()
     assert settled["run_id"] == theirs.run_id
     assert store.steps(run.id)[0].state["run_id"] == theirs.run_id
+
+
+def test_a_command_projects_full_rollback_is_run_said_and_its_failure_is_the_exit_code(tmp_path: Path) -> None:
+    full = 'rollback:\n  full: {command: [sh, -c, "echo full $0 >> full.log; exit $1", "{project}", "%s"]}\n'
+    plan = tmp_path / "golive.yaml"
+
+    def golive(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(GOLIVE), *args], capture_output=True, text=True, env=user_env(), cwd=tmp_path,
+                              timeout=120, check=False)
+
+    plan.write_text(COMMAND_PLAN + full % "0")
+    ok = golive("rollback", "job", "--env", "prod", "--yes", "--full")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "full rollback sh -c" in ok.stdout and ": exit 0" in ok.stdout, ok.stdout
+    plan.write_text(COMMAND_PLAN + full % "3")
+    failed = golive("rollback", "job", "--env", "prod", "--yes", "--full", "--again", "--why", "the cache again")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert ": exit 3" in failed.stdout, failed.stdout
+    assert (tmp_path / "full.log").read_text() == "full job\nfull job\n"
+    assert (tmp_path / "undo.log").read_text() == "undone prod\nundone prod\n"

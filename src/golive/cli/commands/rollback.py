@@ -7,11 +7,12 @@ command (``runs/undo.py``).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from golive.cli.common import EnvOpt, ProjectArg, exit_for, known_names, note_text, out, render_driven, title_text, ws
+from golive.cli.output import Output
 from golive.cli.prompt import able_to_ask, confirm, where
 from golive.errors import UsageError
 from golive.store.statuses import RunStatus
@@ -72,17 +73,31 @@ def rollback(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
             return
         for f in result.get("functions", []):
             o.print(esc(f"  {f['function']}:{f['alias']} → version {f['version']} (no routing)"))
-        if "full" in result:
-            o.print(esc(f"  full rollback {' '.join(result['full']['argv'])}: exit {result['full']['exit_code']}"))
+        _full_line(o, result)
         o.print(esc(f"{project} rolled back in {result['seconds']:.2f} s "
                     f"(alias confirmed in {result.get('alias_seconds', 0):.2f} s)"))
+        _full_exit(result)
         return
     confirm(w.yes, "rollback", target, asked.changes() + (["then run the plan's full-rollback command"] if full else []))
     driven = act(services, w.env(env), asked, by=who, why=reason, again=again)
-    if full and not RunStatus(driven.run.status).failed:
-        do_rollback(services, w.env(env), project, full=True, region=region, why=reason, by=who)
+    result = do_rollback(services, w.env(env), project, full=True, region=region, why=reason, by=who) \
+        if full and not RunStatus(driven.run.status).failed else {}
     render_driven(o, driven, w)
+    if not o.json_mode:
+        _full_line(o, result)
     exit_for(driven)
+    _full_exit(result)
+
+
+def _full_line(o: Output, result: dict[str, Any]) -> None:
+    if "full" in result:
+        o.print(esc(f"  full rollback {' '.join(result['full']['argv'])}: exit {result['full']['exit_code']}"))
+
+
+def _full_exit(result: dict[str, Any]) -> None:
+    """Exit 1 when the plan's full-rollback command ran and failed (its exit code and output are recorded)."""
+    if result.get("full", {}).get("exit_code", 0) != 0:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
