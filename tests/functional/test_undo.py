@@ -124,6 +124,8 @@ def test_plan_lists_every_projects_undo_and_whether_it_is_reversible(sandbox: Us
     assert len(lines) == 6, ran.out
     assert any("re-dispatch deploy-application.yml" in line and "previous release tag" in line for line in lines)
     assert sum("alias live of 2-1-bbws-tf-" in line for line in lines) == 3
+    schemas = [line for line in lines if "2_1_bbws_dynamodb_schemas" in line]  # its earlier tag's plan, approved first
+    assert len(schemas) == 1 and "after its Terraform plan at that tag (plan-prod.yml) is approved" in schemas[0]
 
     data = json.loads(sandbox.golive("plan", "--env", "prod", "--offline", "--json").out)
     undo = data["undo"]

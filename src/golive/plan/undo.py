@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from golive.analysis.units import counted
-from golive.plan.model import Plan
+from golive.plan.model import Plan, Project
 from golive.plan.variables import expand, variables
 
 # A release tag: v1.2.3, 1.2, v1.0.0-prod; versions compare as numbers, among tags of the same suffix.
@@ -80,11 +80,14 @@ class RedeployUndo:
     timeout: timedelta
     verify: int  # how many checks the project's verify has
     reversible: bool = True
+    terraform_plan: str | None = None  # a Terraform project: how its plan at the earlier tag is made, approved first
 
     def line(self) -> str:
         at = self.tag if self.tag is not None else f"the previous release tag (the newest before {self.release_tag})"
         then = f", then its verify ({counted(self.verify, 'check')})" if self.verify else ", unverified (no verify:)"
-        return f"re-dispatch {self.workflow} in {self.repo} at {at}, once{then}"
+        after = (f", after its Terraform plan at that tag ({self.terraform_plan}) is approved"
+                 if self.terraform_plan else "")
+        return f"re-dispatch {self.workflow} in {self.repo} at {at}, once{after}{then}"
 
 
 @dataclass(frozen=True)
@@ -144,5 +147,14 @@ def undo_of(plan: Plan, env: str, name: str) -> ProjectUndo:
     if deploy.github_workflow is not None:
         return RedeployUndo(name, project.repo, deploy.github_workflow, plan.version,
                             undo.tag if undo is not None else None, expand(deploy.inputs, vars_),
-                            deploy.timeout or timedelta(minutes=45), len(project.verify))
+                            deploy.timeout or timedelta(minutes=45), len(project.verify),
+                            terraform_plan=_plan_maker(project))
     return NoUndo(name, "deployed by a command and the plan gives no undo: {command: [...]}")
+
+
+def _plan_maker(project: Project) -> str | None:
+    """How a Terraform project's plan is made (its plan workflow or command), None for another project."""
+    tf = project.terraform
+    if tf is None:
+        return None
+    return tf.plan_workflow or " ".join(tf.plan_command or ()) or "its plan"
