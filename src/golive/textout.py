@@ -14,8 +14,10 @@ import re
 
 # C0 controls but tab and newline, and DEL: shown as their Unicode control pictures (U+2400..U+2421).
 _C0 = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-# C1 controls, lone surrogates, and the two non-characters XML forbids: no picture exists, so U+FFFD.
-_UNSHOWABLE = re.compile("[\x80-\x9f\ud800-\udfff\ufffe\uffff]")
+# C1 controls, lone surrogates, the two non-characters XML forbids, and the bidirectional controls (embeddings,
+# overrides, isolates, marks: an RLO in a run's title would print the rest of the line reversed, "Trojan Source"):
+# no picture exists, so U+FFFD.
+_UNSHOWABLE = re.compile("[\x80-\x9f\ud800-\udfff\ufffe\uffff\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 REPLACEMENT = "\ufffd"
 
 

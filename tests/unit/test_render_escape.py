@@ -31,13 +31,13 @@ from golive.report.html import render_html
 from golive.report.junit import render_junit
 from golive.report.markdown import render_markdown
 from golive.report.model import ApprovalRow, CheckRow, GateDecision, IncidentRow, Report, RollbackRow, StepRow
-from golive.textout import rich, visible
+from golive.textout import html_text, markdown, rich, visible, xml_text
 
 PIECES = ["[/x]", "[bold]", "[/bold]", "[/]", "[link=https://evil.example]", "[@click=quit]", "[#ff0000]", "\\",
           "\\[b]", ":warning:", "\x1b[31m", "\x1b]52;c;ZXZpbA==\x07", "\x1b[2J", "\r", "\x00", "\x08", "\x7f", "\x9b",
           "\ufffe", "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<!--", "&amp;", "&#35;", "&lt;",
           "|", "||", "\n", "\t", "*", "**", "_", "`", "~~", "#", "- ", "> ", "[x](http://e)", "![i](x)",
-          "<http://e>", "&", "<", ">", '"', "'", "%", "%0A", ":", ",", "::error::", " "]
+          "<http://e>", "&", "<", ">", '"', "'", "%", "%0A", ":", ",", "::error::", " ", "\u202e", "\u2067", "\u200f"]
 TEXT = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=4)), max_size=8).map("".join)
 # Rich expands a tab to spaces (a terminal shows no tab either), and ``Output`` masks what looks like a credential
 # (a URL's user info): neither is a markup question.
@@ -220,3 +220,17 @@ def _runner_reads(value: str, *, prop: bool = False) -> str:
     for code, char in codes:
         value = value.replace(code, char)
     return value
+
+
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_no_bidirectional_control_reaches_a_reader() -> None:
+    # "order_lambda \u202edeliart\u202c" would print as "order_lambda tailed" reversed: a run's title or a commit
+    # message could make a line read other than it is (Trojan Source). Every renderer shows a stand-in instead.
+    text = "order_lambda \u202edellor kcab\u202c ok " + BIDI
+    for render in (visible, rich, html_text, markdown, xml_text):
+        shown = render(text)
+        assert not set(shown) & set(BIDI), (render.__name__, shown)
+        assert "dellor kcab" in shown
+    assert not set(_printed([rich(text)])) & set(BIDI)
