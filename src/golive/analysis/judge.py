@@ -12,7 +12,7 @@ approach), per function, and for the project's functions together:
   tolerance ``errors <= +10%``): a canary within a tenth of the stable's
   rate is not worse, and a healthy canary, exactly as good, is rolled back
   far less often than the level (at 7,500 canary calls its expected errors
-  sit 0.9 standard deviations below the test's null), while a regression
+  sit 0.8 standard deviations below the test's null), while a regression
   that matters is still caught in its bake (x3 in every function: 100%
   within 10 minutes, median 3);
   The stable version's own history before the first shift (``history``)
