@@ -166,8 +166,8 @@ def calls_per_look(sizes: Sequence[int]) -> None:
         source = SimSource(calls, np.zeros_like(calls), np.full_like(calls, 320.0), scopes, first)
         look(specs, source, scopes, first, first + timedelta(minutes=6))
         print(f"  {n:>3} functions: {source.api_calls} calls (every per-minute series of the triggers in one fetch)")
-    print("  the judge adds its own per look: calls and errors (1), the latency tail's percentiles and counts (2),"
-          " and the stable's history once per canary; not yet one call per look")
+    print("  a whole look (these, the judge's counts and the latency tail's, asked together) is one call at 5 and 20"
+          " functions, three at 100, plus the stable's history once a canary: bench/look_calls.py")
 
 
 def main() -> int:
