@@ -75,6 +75,7 @@ class FakeSource:
                 points.append((at, per_minute * factor))
                 at += timedelta(seconds=request.period)
             series[request] = Series(request, tuple(points))
+        self.router.fetches.append(len(requests))
         return Fetch(series=series, calls=1)
 
     def window(self, length: timedelta) -> tuple[datetime, datetime]:
@@ -93,6 +94,7 @@ class FakeRouter:
     crash_on_weight: float | None = None
     weight: float = 0.0
     calls: list[tuple[str, float]] = field(default_factory=list)
+    fetches: list[int] = field(default_factory=list)  # each GetMetricData-like fetch: its query count
 
     @property
     def kind(self) -> str:
@@ -153,7 +155,9 @@ class FakeRouter:
         if metric == "errors":
             return calls * (self.canary_error_rate if scope.version in canaries else 0.0)
         if metric == "duration":
-            return 120.0
+            if stat == "SampleCount":
+                return calls
+            return 5.0 if stat.startswith("PR(") else 120.0  # 5% of the calls above a line; every percentile 120 ms
         return 0.0
 
 
@@ -477,3 +481,25 @@ def test_the_judge_spends_its_final_boundary_once_at_the_look_that_ends_the_step
     assert [final for _, _, final in at_10] == [False] * (len(at_10) - 1) + [True]
     assert [final for weight, _, final in looks if weight == 50.0][-1] is True
     assert sum(final for weight, _, final in looks if weight == 50.0) == 1
+
+
+def test_every_look_of_a_judged_canary_is_one_fetch_the_history_read_with_the_first_shifts_sample(make: Any) -> None:
+    h = make(params(analysis={"judge": True, "interval": 60, "delay": 60, "max_extension": 120},
+                    triggers=[{"criterion": "error_rate > 5% immediately", "min_invocations": 50}]))
+    router = FakeRouter(ONE)
+    per_pass: list[tuple[str, list[int]]] = []
+    for _ in range(40):
+        before = len(router.fetches)
+        outcome = h.once(router)
+        per_pass.append((h.state.get("phase", ""), router.fetches[before:]))
+        if not isinstance(outcome, Wait):
+            break
+        h.clock.sleep_until(max(outcome.until or h.clock.now(), h.clock.now()))
+    assert isinstance(outcome, Done), outcome
+    looks = h.records("analysis")
+    assert looks and all(a["verdict"] == "ok" for a in looks) and "judgement" in looks[0]
+    # the first shift: one fetch for the sample and the judge's history (its errors and the tail's lines)
+    assert h.state["history"]["fn:live@7"]["p95"] == 120.0 and h.state["history"]["fn:live@7"]["p99"] == 120.0
+    fetched = [f for _, f in per_pass if f]
+    assert fetched[0] == [fetched[0][0]] and len(fetched) >= len(looks) + 1
+    assert all(len(f) == 1 for f in fetched), per_pass  # every pass that read CloudWatch read it once

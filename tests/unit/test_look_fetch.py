@@ -106,3 +106,31 @@ def test_with_the_stables_lines_from_before_the_shift_the_tails_counts_are_in_th
     tails, error = fetch_tails(look, PAIRS, (0.95, 0.99), 0.10, START, END, history)
     assert error is None and len(source.fetches) == 2 and not tails[PAIRS[2][0]][0].before
     assert all(r.stat.startswith("PR(") and r.scope.function == "fn-2" for r in source.fetches[1][0])
+
+
+class _Odd(_Counting):
+    """A CloudWatch whose percentile ranks say 150% and whose sample counts are NaN for the stable."""
+
+    def fetch(self, requests: Sequence[SeriesRequest], start: datetime, end: datetime) -> Fetch:
+        fetched = super().fetch(requests, start, end)
+        odd = {}
+        for r, s in fetched.series.items():
+            value = 150.0 if r.stat.startswith("PR(") else float("nan") if r.stat == "SampleCount" and \
+                r.scope.version == "1" else 600.0 if r.stat == "SampleCount" else None
+            odd[r] = s if value is None else Series(r, tuple((t, value) for t, _ in s.points))
+        return Fetch(series=odd)
+
+
+def test_an_impossible_percentile_rank_or_sample_count_is_no_answer_not_a_crash() -> None:
+    from golive.analysis.judge import VersionSeries, judge
+
+    history = {stable.label: {"p95": 450.0, "p99": 600.0} for _, stable in PAIRS}
+    tails, error = fetch_tails(_Odd(), PAIRS, (0.95, 0.99), 0.10, START, END, history)
+    assert error is None
+    for canary, _ in PAIRS:
+        for t in tails[canary]:
+            assert (t.samples, t.above, t.stable_samples, t.stable_above) == (600.0, 0.0, 0.0, 0.0)
+    canaries = [VersionSeries(c.label, [120.0] * 5, {}, {}, {"p95_duration": tails[c]}) for c, _ in PAIRS]
+    stables = [VersionSeries(s.label, [480.0] * 5) for _, s in PAIRS]
+    verdict = judge(canaries, stables, JudgeConfig(metrics=JudgeConfig().metrics[1:]), final=True)
+    assert verdict.outcome.value == "Successful", verdict.reason

@@ -20,6 +20,13 @@ from datetime import datetime
 from golive.analysis.metrics import MetricSource, Scope, SeriesRequest
 
 
+def history_requests(scopes: Sequence[Scope], period: int, quantiles: Sequence[float] = ()) -> list[SeriesRequest]:
+    """Per scope: its calls and errors over the window (one period), then its duration's ``pNN`` for ``quantiles``."""
+    return [request for scope in scopes for request in (
+        SeriesRequest(scope, "invocations", "Sum", period), SeriesRequest(scope, "errors", "Sum", period),
+        *(SeriesRequest(scope, "duration", f"p{q * 100:g}", period) for q in quantiles))]
+
+
 def fetch_history(source: MetricSource, scopes: Sequence[Scope], start: datetime, end: datetime,
                   quantiles: Sequence[float] = ()) -> tuple[dict[str, dict[str, float]], str | None]:
     """Per scope label: ``{"invocations", "errors", "minutes"}`` summed over [start, end), and its duration's
@@ -27,10 +34,7 @@ def fetch_history(source: MetricSource, scopes: Sequence[Scope], start: datetime
     if end <= start:
         return {}, None
     period = int((end - start).total_seconds())
-    stats = {q: f"p{q * 100:g}" for q in quantiles}
-    requests = {scope: [SeriesRequest(scope, "invocations", "Sum", period), SeriesRequest(scope, "errors", "Sum", period),
-                        *(SeriesRequest(scope, "duration", stat, period) for stat in stats.values())]
-                for scope in scopes}
+    requests = {scope: history_requests([scope], period, quantiles) for scope in scopes}
     fetched = source.fetch([r for wanted in requests.values() for r in wanted], start, end)
     if fetched.error:
         return {}, fetched.error

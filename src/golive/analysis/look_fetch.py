@@ -6,7 +6,8 @@ above the stable's lines), all ending at the same minute. Asked for one by one, 
 asked for together, it is ⌈queries / 500⌉ (``CloudWatchLambdaSource`` packs 500 queries a call). What cannot
 join:
 
-- the stable's history before the first shift (another window; read once a canary, with the tail's lines);
+- the stable's history before the first shift (another window; read once a canary, with the tail's lines, in
+  the first shift's sample call when the plan's ``history`` is its hour, else at the first look);
 - the tail test's second round where the stable had no line before the shift (no history, or no duration in
   it): ``PR(x:)`` at thresholds the window's own stable percentiles give (``analysis.tails``);
 - a percentile over a trigger's whole window when it is not the bake's (an ``immediately`` latency trigger

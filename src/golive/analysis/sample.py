@@ -268,6 +268,9 @@ def _tail_share(calls: float, alpha: float) -> float | None:
     return k / n if k <= n else None
 
 
+SAMPLE_MINUTES = 60  # the stable's recent traffic a sample is read from: the last hour
+
+
 def traffic_requests(scopes: Sequence[Scope], minutes: int) -> list[SeriesRequest]:
     """The series ``read_traffic`` asks for: per stable scope, calls and errors a minute, p50 and p95 over the span."""
     span = minutes * 60
@@ -277,7 +280,7 @@ def traffic_requests(scopes: Sequence[Scope], minutes: int) -> list[SeriesReques
 
 
 def read_traffic(source: MetricSource, scopes: Sequence[Scope], end: datetime,
-                 minutes: int = 60) -> tuple[Traffic | None, str | None]:
+                 minutes: int = SAMPLE_MINUTES) -> tuple[Traffic | None, str | None]:
     """The stable scopes' traffic over the ``minutes`` before ``end`` (one fetch), or why it could not be read.
 
     Calls are counted a minute, so a rate is over the minutes there was traffic to count: from the first minute

@@ -19,6 +19,7 @@ Where r comes from decides how many ``GetMetricData`` calls a look costs:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -39,6 +40,11 @@ def _rank(line: float) -> str:
 
 def _one(source_values: dict[datetime, float]) -> float | None:
     return next(iter(source_values.values()), None)
+
+
+def _calls(value: float | None) -> float:
+    """A sample count as a count of calls: one that is not a finite number of calls (NaN, negative) is none."""
+    return value if value is not None and math.isfinite(value) and value > 0 else 0.0
 
 
 def _known(stable: Scope, quantiles: Sequence[float], references: References | None) -> dict[float, float] | None:
@@ -97,12 +103,14 @@ def fetch_tails(source: MetricSource, pairs: Sequence[tuple[Scope, Scope]], quan
         return {}, counted.error
 
     def share(request: SeriesRequest) -> float | None:
-        return _one((counted if request in counted.series else fetched).get(request).values())
+        """A percentile rank's answer as a percentage; one out of [0, 100] (or NaN) is no answer."""
+        value = _one((counted if request in counted.series else fetched).get(request).values())
+        return value if value is not None and 0.0 <= value <= 100.0 else None
 
     out: dict[Scope, list[TailCount]] = {}
     for canary, stable in pairs:
-        samples = _one(fetched.get(SeriesRequest(canary, "duration", "SampleCount", period)).values()) or 0.0
-        stable_samples = _one(fetched.get(SeriesRequest(stable, "duration", "SampleCount", period)).values()) or 0.0
+        samples = _calls(_one(fetched.get(SeriesRequest(canary, "duration", "SampleCount", period)).values()))
+        stable_samples = _calls(_one(fetched.get(SeriesRequest(stable, "duration", "SampleCount", period)).values()))
         found: list[TailCount] = []
         for q in quantiles:
             if (canary, q) not in lines:

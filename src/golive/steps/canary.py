@@ -36,8 +36,11 @@ from typing import Any
 
 from golive.analysis.canary_sample import sample_from
 from golive.analysis.criteria import parse_criterion
+from golive.analysis.history import history_requests
+from golive.analysis.look_fetch import LookSource
 from golive.analysis.look_line import line as look_line
-from golive.analysis.metrics import floor_minute
+from golive.analysis.metrics import MetricSource, floor_minute
+from golive.analysis.sample import SAMPLE_MINUTES, traffic_requests
 from golive.analysis.units import hours_or_minutes
 from golive.engine.context import StepContext
 from golive.engine.outcome import Done, Fail, Outcome, Wait
@@ -56,7 +59,7 @@ from golive.providers.aws import Aws
 from golive.routers.base import RoutesHeader, TrafficRouter, Variants
 from golive.routers.for_params import router_for
 from golive.steps import canary_inconclusive, restore
-from golive.steps.canary_look import analyse, sampled_params, site_reads
+from golive.steps.canary_look import analyse, history_quantiles, judge_config, read_history, sampled_params, site_reads
 from golive.steps.canary_params import CanaryParams, CanaryStep
 from golive.steps.canary_signals import alarm_trigger, alarms_at_start, incident_trigger, probe_health
 from golive.steps.canary_state import CanaryState, Phase
@@ -258,11 +261,27 @@ class Canary:
         return Wait(min(first, ctx.now + interval), f"{p.project}: {s.moved}; watching until {ctx.now + bake:%H:%M}")
 
     def record_sample(self, weight: float) -> None:
-        """The calls each criterion will get at this weight, from the stable variants' last hour (``analysis.sample``)."""
-        p = self.p
-        source = self.router.metrics(self.ctx.services.clock, p.delay)
-        stables = [stable for _canary, stable in self.router.scopes(self.s.variants)]
-        samples, error = sample_from(source, self.ctx.services.clock, sampled_params(p), stables)
+        """The calls each criterion will get at this weight, from the stable variants' last hour (``analysis.sample``).
+
+        At the first shift that hour is the judge's history too (when the plan's ``history`` is the hour): asked in
+        the sample's one call, so the canary's first look asks only for its own window.
+        """
+        p, s, clock = self.p, self.s, self.ctx.services.clock
+        source: MetricSource = self.router.metrics(clock, p.delay)
+        pairs = self.router.scopes(s.variants)
+        stables = [stable for _canary, stable in pairs]
+        config = judge_config(p)
+        quantiles = history_quantiles(config) if config is not None else None
+        if s.history is None and config is not None and quantiles is not None and \
+                p.seconds("history", 3600) == SAMPLE_MINUTES * 60:
+            end = floor_minute(clock.now() - p.delay)
+            look = LookSource(source, end - timedelta(minutes=SAMPLE_MINUTES), end)
+            look.prefetch([*traffic_requests(stables, SAMPLE_MINUTES),
+                           *history_requests(stables, SAMPLE_MINUTES * 60, quantiles)])
+            read_history(config, p, s, pairs, look, end)
+            self.save()
+            source = look
+        samples, error = sample_from(source, clock, sampled_params(p), stables)
         here = [sample for sample in samples if sample.weight == weight]
         self.ctx.record(CanarySample(subject=p.project, project=p.project, weight=weight,
                                      lines=tuple(sample.line() for sample in here),

@@ -163,20 +163,29 @@ def _judge(config: JudgeConfig, p: CanaryParams, s: CanaryState, pairs: list[tup
     return judge(canaries, stables, config, final=True), None
 
 
-def _history(config: JudgeConfig, p: CanaryParams, s: CanaryState, pairs: list[tuple[Scope, Scope]],
-             source: MetricSource) -> dict[str, dict[str, float]]:
-    """The stable variants' calls, errors and duration percentiles (the tail test's lines) over
-    ``analysis.history`` before the first shift, read once a canary; empty when the judge needs neither."""
+def history_quantiles(config: JudgeConfig) -> tuple[float, ...] | None:
+    """The duration percentiles the judge's history holds (its tail test's lines); None when it needs no history."""
     tail = next((m for m in config.metrics if m.kind is MetricKind.TAIL), None)
     if not any(m.name == "errors" for m in config.metrics) and tail is None:
+        return None
+    return tail.quantiles if tail is not None else ()
+
+
+def read_history(config: JudgeConfig, p: CanaryParams, s: CanaryState, pairs: list[tuple[Scope, Scope]],
+                 source: MetricSource, end: datetime | None = None) -> dict[str, dict[str, float]]:
+    """The stable variants' calls, errors and duration percentiles (the tail test's lines) over
+    ``analysis.history`` before the first shift (ending ``end``, the first shift's minute by default), read once a
+    canary; empty when the judge needs neither."""
+    quantiles = history_quantiles(config)
+    if quantiles is None:
         return {}
     if s.history is None:
         seconds = p.seconds("history", 3600)
         assert s.started_at is not None
-        end = floor_minute(s.started_at)
+        end = end or floor_minute(s.started_at)
         scopes = [stable for _canary, stable in pairs]
-        found, error = fetch_history(source, scopes, end - timedelta(seconds=seconds), end,
-                                     tail.quantiles if tail is not None else ()) if seconds else ({}, None)
+        found, error = fetch_history(source, scopes, end - timedelta(seconds=seconds), end, quantiles) \
+            if seconds else ({}, None)
         if error:
             return {}  # asked again at the next look
         s.history = found
@@ -206,7 +215,7 @@ def analyse(ctx: StepContext, p: CanaryParams, s: CanaryState, router: TrafficRo
     # One GetMetricData for the look's triggers, judge counts and tail counts (analysis/look_fetch.py), at the
     # lines the stable's history gives (read once a canary, before its first look's call).
     metrics = router.metrics(ctx.services.clock, delay)
-    history = _history(config, p, s, pairs, metrics) if config is not None and end > bake_start else {}
+    history = read_history(config, p, s, pairs, metrics) if config is not None and end > bake_start else {}
     source = LookSource(metrics, bake_start, end)
     source.prefetch(look_requests(specs, pairs, config, first, bake_start, end, history))
     waiting: list[str] = []
