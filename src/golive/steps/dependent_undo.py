@@ -7,7 +7,8 @@ deployed by a workflow or a command is undone here, from its deploy step's compe
 previous release tag through ``dispatch_once`` (its intent and run id saved in the deploy step's state before
 and after the POST, so a compensation resumed after a crash watches the same run and never dispatches
 twice), or the plan's undo command (its intent saved before it runs); then the project's own ``verify:``.
-A project with no undo is recorded as not undone, with why.
+A project with no undo is recorded as not undone, with why; so is one whose own forward dispatch is in doubt
+(runs that cannot be told to be golive's), as a redeploy could be overtaken by the forward run (``_forward_ended``).
 
 What the undo is (and the tag) is frozen in the step's state before anything is done. The evidence (one
 ``Undone``, the verify's checks) is recorded with the state that says it is done, in one transaction, so a
@@ -81,14 +82,39 @@ def _finish(ctx: StepContext, spec: dict[str, Any], held: list[dict[str, Any]]) 
     return got
 
 
-def _forward_ended(ctx: StepContext) -> None:
+def _forward_ended(ctx: StepContext, project: str) -> str | None:
     """A deploy whose workflow still ran when the project it depends on failed: its run ends first (watched as
-    the deploy watched it), so the redeploy at the previous tag is not overtaken by it."""
-    from golive.steps.workflow import poll
+    the deploy watched it), so the redeploy at the previous tag is not overtaken by it. None when it has ended
+    or there is none; a line saying why it is not undone when its forward dispatch is in doubt.
 
-    if ctx.step.ended_at is not None or ctx.state.get("run_id") is None:
-        return
+    A dispatch POSTed whose run id is not saved (GitHub did not show the run yet, or golive died between the
+    POST and saving it) is looked for as ``dispatch_once`` looks after a restart: found, its id is saved and
+    its run watched to its end; not shown yet, looked for again until the intent's grace ends; no run at all on
+    the ref long after the intent, the POST never landed and there is nothing to wait for. Runs that cannot be
+    told to be golive's are a doubt: redeploying then could be overtaken by the forward run, so it is left to a
+    person who looked at them.
+    """
+    from golive.steps.workflow import DispatchUnconfirmed, find_dispatched, poll
+
+    posted = bool(ctx.state.get("correlation_id") and ctx.state.get("intent_at"))
+    if ctx.step.ended_at is not None or (ctx.state.get("run_id") is None and not posted):
+        return None  # ended, or no workflow dispatched (a command's deploy, or nothing POSTed yet)
     github = ctx.services.require_github()
+    if ctx.state.get("run_id") is None:
+        while True:
+            try:
+                sought = find_dispatched(github, ctx.state)
+            except DispatchUnconfirmed as doubt:
+                return (f"its forward deploy's dispatch is in doubt: {doubt.doubt}; it was not redeployed, lest "
+                        f"golive's forward run end after the redeploy and leave the new version deployed; once the "
+                        f"candidate runs have ended, golive rollback {project} redeploys its previous release tag")
+            if sought.run is not None:
+                ctx.state.update(run_id=sought.run.id, html_url=sought.run.html_url, found="after-restart")
+                ctx.save()  # before anything else is done: a resumed compensation watches the same run
+                break
+            if sought.look_until is None:
+                return None  # long after the intent no run at all on the ref: the POST never landed
+            ctx.services.clock.sleep_until(min(ctx.now + POLL_EVERY, sought.look_until))
 
     def record(state: dict[str, Any]) -> None:
         ctx.state.update(state)
@@ -96,6 +122,7 @@ def _forward_ended(ctx: StepContext) -> None:
 
     while not poll(github, ctx.state, record).done:
         ctx.services.clock.sleep_until(ctx.now + POLL_EVERY)
+    return None
 
 
 def undo_dependent(ctx: StepContext, project: str) -> None:
@@ -109,8 +136,8 @@ def undo_dependent(ctx: StepContext, project: str) -> None:
         found = _specs(ctx, project)
         if found is None:
             return
-        _forward_ended(ctx)
-        mine["steps"] = found
+        in_doubt = _forward_ended(ctx, project)
+        mine["steps"] = in_doubt if in_doubt is not None and not isinstance(found, str) else found
         mine["began"] = ctx.now.isoformat()
         ctx.save()
     held: list[dict[str, Any]] = []  # the evidence of its steps, recorded with its own at the end

@@ -16,7 +16,9 @@ step and calls two functions:
   and the candidates, and the operator answers with ``--confirm-run ID``
   or ``--redispatch --why``. Only when GitHub shows no run at all on the
   ref since the intent, long after it, did the POST never land, and the
-  same intent is posted once more.
+  same intent is posted once more. ``find_dispatched`` is that look, for
+  whoever else must know the run of an intent (a dependent's undo waits
+  for its forward run to end, ``steps/dependent_undo.py``).
 - ``poll`` reads the run and its jobs once (the engine decides when to
   poll again, every 5–10 s), cancels the run when its time budget is
   spent, and reports progress; a failure names the failed job and step.
@@ -95,11 +97,14 @@ class DispatchUnconfirmed(GitHubError):
         since = parse_instant(state["intent_at"]) - CLOCK_SKEW
         runs = ", ".join(f"{r.id} ({r.display_title or r.name}, {r.created_at:%H:%M:%S}Z, {r.html_url})"
                          for r in candidates)
+        # What is in doubt, without what to do about it (that depends on who meets it: a deploy, an undo).
+        self.doubt = (f"cannot tell which run of {state['workflow']} on {state['ref']} created "
+                      f"{since:%Y-%m-%d %H:%M:%S}Z..{until:%H:%M:%S}Z is golive's dispatch {state['correlation_id']} "
+                      f"(candidates: {runs})")
         super().__init__(
             "POST", f"/repos/{state['repo']}/actions/workflows/{state['workflow']}/dispatches",
-            f"cannot tell which run of {state['workflow']} on {state['ref']} created {since:%Y-%m-%d %H:%M:%S}Z.."
-            f"{until:%H:%M:%S}Z is golive's dispatch {state['correlation_id']} (candidates: {runs}); golive will "
-            "not dispatch again: confirm one with --confirm-run ID, or dispatch anew with --redispatch --why \"...\"")
+            f"{self.doubt}; golive will not dispatch again: confirm one with --confirm-run ID, or dispatch anew "
+            "with --redispatch --why \"...\"")
 
 
 def _correlation(github: GitHub, repo: str, workflow: str, ref: str) -> tuple[bool, bool]:
@@ -122,6 +127,32 @@ def _look(github: GitHub, state: Mapping[str, Any]) -> tuple[Run | None, list[Ru
         mine = [r for r in runs if state["correlation_id"] in r.display_title or state["correlation_id"] in (r.name or "")]
         return (min(mine, key=lambda r: r.id) if mine else None), runs
     return (runs[0] if len(runs) == 1 else None), runs
+
+
+@dataclass(frozen=True)
+class Sought:
+    """One look for the run of an intent whose run id is not saved: the run; or none yet, while GitHub may still
+    show it (``look_until``: the intent's ``FIND_GRACE`` ends); or neither, long after the intent, with no run at
+    all on the ref since (the POST never landed)."""
+
+    run: Run | None = None
+    look_until: datetime | None = None
+
+
+def find_dispatched(github: GitHub, state: Mapping[str, Any]) -> Sought:
+    """The run of the intent recorded in ``state`` (its correlation id, ``intent_at``), looked for as after a
+    restart; raises ``DispatchUnconfirmed`` when runs are there past ``FIND_GRACE`` and none can be told to be
+    golive's."""
+    now = github.clock.now()
+    found, candidates = _look(github, state)
+    if found is not None:
+        return Sought(run=found)
+    grace_ends = parse_instant(state["intent_at"]) + FIND_GRACE
+    if now < grace_ends:
+        return Sought(look_until=grace_ends)
+    if candidates:
+        raise DispatchUnconfirmed(state, candidates, now)
+    return Sought()
 
 
 def _new_intent(github: GitHub, state: dict[str, Any], repo: str, workflow: str, ref: str,
@@ -149,15 +180,13 @@ def dispatch_once(
         state.setdefault("redispatched", []).append({**state.pop("redispatch"), "previous": state["correlation_id"]})
         _new_intent(github, state, repo, workflow, ref, timeout, new_id)
     elif state.get("correlation_id"):
-        found, candidates = _look(github, state)
-        if found is not None:
-            state.update(run_id=found.id, html_url=found.html_url, found="after-restart")
+        sought = find_dispatched(github, state)
+        if sought.run is not None:
+            state.update(run_id=sought.run.id, html_url=sought.run.html_url, found="after-restart")
             record(state)
-            return found.id
-        if now - parse_instant(state["intent_at"]) < FIND_GRACE:
+            return sought.run.id
+        if sought.look_until is not None:
             return None
-        if candidates:
-            raise DispatchUnconfirmed(state, candidates, now)
         # Long after the intent GitHub shows no run at all on the ref: the POST never landed. Same intent again.
         state["reposts"] = int(state.get("reposts", 0)) + 1
     else:
