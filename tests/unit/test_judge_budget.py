@@ -13,14 +13,14 @@ def _series(scope: str, invocations: int, errors: int) -> VersionSeries:
 
 
 def test_function_budget_rolls_back_a_borderline_canary_the_project_budget_keeps() -> None:
-    stable_n, canary_n, stable_errors = 5400, 600, 54  # 1% on stable
-    borderline = None
-    for canary_errors in range(6, 40):
-        p = rate_test([Stratum(canary_errors, canary_n, stable_errors, stable_n)], 1.0).p_value
-        if 0.003 < p < 0.008:
-            borderline = canary_errors
-            break
-    assert borderline is not None, "no count lands between the two final-look levels"
+    stable_n, canary_n = 5400, 600
+    lenient_level, strict_level = config_for("project").alpha(True), config_for("function").alpha(True)
+    tolerance = next(p.tolerance for p in config_for("project").metrics if p.name == "errors")
+    found = [(stable_errors, canary_errors) for stable_errors in range(40, 70) for canary_errors in range(6, 40)
+             if lenient_level < rate_test([Stratum(canary_errors, canary_n, stable_errors, stable_n)],
+                                          1.0 + tolerance).p_value < strict_level]
+    assert found, "no count lands between the two final-look levels"
+    stable_errors, borderline = found[0]
     canary, stable = _series("fn@2", canary_n, borderline), _series("fn@1", stable_n, stable_errors)
     lenient = judge(canary, stable, config_for("project"), final=True)
     strict = judge(canary, stable, config_for("function"), final=True)

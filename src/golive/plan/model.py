@@ -273,8 +273,9 @@ class Analysis(Model):
                                                                  "baseline, unless they drifted (0s: off)")
     confidence: float = Field(0.98, gt=0.5, lt=1)
     false_rollbacks: Literal["project", "function"] = Field(
-        "project", description="keep false rollbacks near 1% per project (default) or per function canary "
-                               "(more power on a one-function regression; see bench/judge.py)")
+        "project", description="spend the judge's false-rollback budget over the project's functions (default: "
+                               "about 0.25% of healthy canaries rolled back, bench/judge.py) or give every "
+                               "function's tests the whole level (more power on a one-function regression)")
 
 
 def _increasing_to_100(weights: list[float]) -> None:
