@@ -121,6 +121,9 @@ _SHAPES = [
     _Shape(re.compile(r"(?i)(hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s'\"<>?#]+"), ("hooks.slack.com",)),
     _Shape(re.compile(r"(?i)(discord(?:app)?\.com/api/webhooks/\d+/)[^\s'\"<>?#/]+"), ("discord",)),
 ]
+# Every shape's needles in one search: a text (most are short: a report's cells, a state's values) holding none
+# of them is one no shape would touch.
+_ANY_NEEDLE = re.compile("|".join(re.escape(needle) for shape in _SHAPES for needle in shape.needles))
 MAX_REASON = 200
 _TITLE = re.compile(r"(?is)<title[^>]*>(.*?)</title>")
 _DROPPED = re.compile(r"(?is)<(script|style|head)\b.*?</\1\s*>|<!--.*?-->")
@@ -132,6 +135,9 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._values: set[str] = set()
+        # The values longest first, sorted once per set of values (it only grows: a list as long as the set is
+        # of the same values, even while another thread adds one).
+        self._longest_first: list[str] = []
         for value in secrets:
             self.add(value)
 
@@ -141,9 +147,14 @@ class Redactor:
             self._values.add(value)
 
     def __call__(self, text: str) -> str:
-        for value in sorted(self._values, key=len, reverse=True):
+        ordered = self._longest_first
+        if len(ordered) != len(self._values):
+            ordered = self._longest_first = sorted(self._values, key=len, reverse=True)
+        for value in ordered:
             text = text.replace(value, MASK)
         folded = text.casefold()
+        if _ANY_NEEDLE.search(folded) is None:
+            return text
         for shape in _SHAPES:
             masked = shape.sub(text, folded)
             if masked is not text:

@@ -51,3 +51,12 @@ def test_credentials_far_into_a_long_text_are_found() -> None:
     assert "hunter2pass" not in masked and "abc123" not in masked and "x" * 40 not in masked
     assert masked.count(MASK) == 3
     assert masked.count("live@2") == text.count("live@2")
+
+
+def test_a_value_added_after_the_redactor_was_used_is_masked_longest_first() -> None:
+    redact = Redactor(["abcd"])
+    assert redact("x abcdefgh y") == f"x {MASK}efgh y"
+    redact.add("abcdefgh")  # the values are sorted once per set of values: a new one sorts them again
+    assert redact("x abcdefgh y") == f"x {MASK} y"
+    redact.add("zzzz")
+    assert redact("zzzz abcd") == f"{MASK} {MASK}"

@@ -399,9 +399,10 @@ class Engine:
         event: dict[str, Any] | None
         base = {"release": run.release, "env": run.env, "run_id": run.id, "step_key": step.key, "at": now}
         if isinstance(outcome, Done):
+            # One redaction for the row and the event: the same data, and neither is changed once written.
             result = redact.data({"summary": outcome.summary, **outcome.result})
             event = {**base, "kind": outcome.kind, "subject": outcome.subject or step.title, "outcome": outcome.outcome,
-                     "data": redact.data({"summary": outcome.summary, **outcome.result})}
+                     "data": result}
             new = replace(step, status=StepStatus.DONE, ended_at=now, due_at=None, wait_reason=None, result=result)
         elif isinstance(outcome, Wait):
             event = None

@@ -39,6 +39,23 @@ def compress(values: Array, counts: Array) -> tuple[Array, Array]:
     return np.bincount(ids, weights=values * counts) / merged_counts, merged_counts
 
 
+def _order(ids: Array, minutes: Array, buckets: Array) -> Array:
+    """``np.lexsort((buckets, minutes, ids))``: the samples by series, minute and bucket, ties in drawing order.
+
+    A stable sort of one integer key made of the three (series, then minute, then bucket: the same order) is
+    the same permutation at a fifth of the cost; lexsort sorts three times. Where the key could overflow, lexsort.
+    """
+    if not len(ids):
+        return np.zeros(0, dtype=np.int64)
+    low = int(buckets.min())
+    spread = int(buckets.max()) - low + 1
+    span = int(minutes.max()) + 1
+    if int(minutes.min()) < 0 or int(ids.min()) < 0 or (int(ids.max()) + 1) * span * spread >= 2**62:
+        return np.lexsort((buckets, minutes, ids))
+    key = (ids.astype(np.int64) * span + minutes) * spread + (buckets - low)
+    return np.argsort(key, kind="stable")
+
+
 class MinuteBatch:
     """The draws of one span (``minutes``: epoch seconds of its whole minutes), series by series."""
 
@@ -109,7 +126,7 @@ class MinuteBatch:
         values = np.concatenate(self._sample_values)
         weights = np.concatenate(self._sample_weights)
         buckets = np.floor(np.log(np.maximum(values, 1e-3)) / GRID).astype(np.int64)
-        order = np.lexsort((buckets, sm, ids))  # stable: a bucket's samples keep their order of drawing
+        order = _order(ids, sm, buckets)  # stable: a bucket's samples keep their order of drawing
         ids, sm, sv, sb, sw = ids[order], sm[order], values[order], buckets[order], weights[order]
         new_minute = np.r_[True, (ids[1:] != ids[:-1]) | (sm[1:] != sm[:-1])]
         starts = np.flatnonzero(new_minute | np.r_[True, sb[1:] != sb[:-1]])
