@@ -10,6 +10,7 @@ the release on. Nobody answering, the canary rolls back after ``pause_timeout``.
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -82,6 +83,9 @@ def test_a_paused_rehearsal_notifies_and_goes_on_when_golive_promote_answers(tmp
     out = tmp_path / "out"
     db = out / "rehearsal.db"
     rehearsal = _start(plan, out, "10")
+    assert rehearsal.stdout is not None
+    lines = rehearsal.stdout
+    (tmp_path / "plan" / "elsewhere").mkdir()
     try:
         paused = _wait_for_pause(rehearsal, db)
         assert paused.data["choice"] == "pause" and paused.data["weight"] == 10.0, paused.data
@@ -92,8 +96,12 @@ def test_a_paused_rehearsal_notifies_and_goes_on_when_golive_promote_answers(tmp
         assert delivered.returncode == 0, delivered.stderr
         told = [r["body"] for r in receiver.at("/ops") if r["body"].get("outcome") == "inconclusive"]
         assert told and told[0]["subject"] == PROJECT and "paused at 10%" in told[0]["reason"], receiver.received
-        promoted = _golive("-f", str(plan), "--db", f"sqlite:///{db}", "--yes", "promote", PROJECT, "--env", "prod",
-                           "--why", WHY, "--by", "ana", cwd=tmp_path)
+        # The command the rehearsal printed for it, pasted (the project and the reason filled in).
+        hint = next(line for line in iter(lines.readline, "") if "a paused canary waits for an answer" in line)
+        argv = shlex.split(hint.split(": ", 1)[1].removesuffix("(or abort)\n"))
+        assert argv[0] == "golive" and argv[argv.index("--env") + 1] == "prod", argv
+        answer = ["--yes", *[PROJECT if a == "PROJECT" else WHY if a == "..." else a for a in argv[1:]], "--by", "ana"]
+        promoted = _golive(*answer, cwd=tmp_path / "plan" / "elsewhere")
         assert promoted.returncode == 0, promoted.stderr
         assert rehearsal.wait(timeout=400) == 0, rehearsal.communicate()[0][-3000:]
     finally:

@@ -6,6 +6,7 @@ It parses, calls ``golive.rehearsal`` (``local.rehearse`` in this process, ``rem
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -60,8 +61,10 @@ def rehearse(
                              "(the sandbox's world keeps its own clock)")
         _rehearse_attached(o, plan_path, env, sandbox, inject or [], until, accept)
     if pause_speed is not None and not o.json_mode:
-        o.info(f"a paused canary waits for an answer: golive --db sqlite:///{esc(folder.absolute() / 'rehearsal.db')} "
-               f"promote PROJECT --why \"...\" (or abort)")
+        # The whole command, paths quoted: a second terminal anywhere can paste it.
+        store = shlex.quote(f"sqlite:///{folder.absolute() / 'rehearsal.db'}")
+        o.info(esc(f"a paused canary waits for an answer: golive -f {shlex.quote(str(plan_path.absolute()))} --db "
+                   f"{store} promote PROJECT --env {shlex.quote(env)} --why \"...\" (or abort)"))
     result = run_rehearsal(plan, plan_path.absolute().parent, env, faults=inject or [], seed=seed, until=until,
                            speed=speed, pause_speed=pause_speed, out_dir=folder,
                            notify=None if o.json_mode else progress(o))
