@@ -38,3 +38,10 @@ def test_a_line_never_says_two_verdicts(verdict: str, outcome: str) -> None:
 def test_a_look_the_judge_decided_reads_its_words_once() -> None:
     said = line("cart", 10.0, "ok", "judge: canary no worse than stable on 2 metrics", judgement("Successful"))
     assert said.startswith("cart at 10%: healthy so far — judge: no worse than stable (errors 2 of 370")
+
+
+def test_a_tail_line_read_before_the_shift_says_the_stables_own_share_is_what_is_allowed() -> None:
+    found = judgement("Successful")
+    found["results"][1].update(before=True, expected=0.047)
+    said = line("cart", 10.0, "ok", "judge: canary no worse than stable on 2 metrics", found)
+    assert said.endswith("15 of 370 calls above stable p95 x1.1 (the stable 4.7% above its p95))"), said

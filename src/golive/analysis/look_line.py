@@ -37,8 +37,12 @@ def judge_words(judgement: Mapping[str, Any] | None) -> str:
         parts.append(f"errors {errors['statistic']:.0f} of {errors.get('n_canary', 0):.0f}{ratio}")
     tail = _pooled_first([r for r in results if r.get("quantile") == 0.95], "p95_duration")
     if tail is not None and tail.get("statistic") is not None:
+        expected = tail.get("expected")
+        # A line read before the shift: what is allowed is the stable's own share above it in the same minutes.
+        allowed = f"the stable {expected:.1%} above its p95" if tail.get("before") and \
+            isinstance(expected, int | float) else "5% allowed"
         parts.append(f"{tail['statistic']:.0f} of {tail.get('n_canary', 0):.0f} calls above stable p95 "
-                     f"x{1 + float(tail.get('tolerance') or 0):g} (5% allowed)")
+                     f"x{1 + float(tail.get('tolerance') or 0):g} ({allowed})")
     words = {"Successful": "no worse than stable", "Failed": "worse than stable",
              "Inconclusive": "too little data yet", "Error": "could not read its metrics"}.get(outcome, outcome)
     return f"judge: {words}" + (f" ({'; '.join(parts)})" if parts else "")
