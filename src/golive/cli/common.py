@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -100,11 +100,12 @@ def require_sandbox(command: str) -> None:
     require_extra(command, "sandbox", SANDBOX_MODULES)
 
 
-def render_driven(o: Output, driven: Driven, w: Workspace) -> None:
-    """A release or deploy run as it stands: its phases and what is due (the CI summary too, in GitHub Actions)."""
+def render_driven(o: Output, driven: Driven, w: Workspace, extra: dict[str, Any] | None = None) -> None:
+    """A release or deploy run as it stands: its phases and what is due (the CI summary too, in GitHub Actions);
+    ``extra`` joins the JSON (what the command did besides the run)."""
     from golive.runs.status import run_status
 
-    data = run_status(w.store, driven.run, w.clock.now())
+    data = {**run_status(w.store, driven.run, w.clock.now()), **(extra or {})}
     if o.ci is not None:
         from golive.report import render
 

@@ -82,7 +82,7 @@ def rollback(ctx: typer.Context, project: ProjectArg, env: EnvOpt,
     driven = act(services, w.env(env), asked, by=who, why=reason, again=again)
     result = do_rollback(services, w.env(env), project, full=True, region=region, why=reason, by=who) \
         if full and not RunStatus(driven.run.status).failed else {}
-    render_driven(o, driven, w)
+    render_driven(o, driven, w, {"full": result["full"]} if "full" in result else None)
     if not o.json_mode:
         _full_line(o, result)
     exit_for(driven)
