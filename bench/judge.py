@@ -7,8 +7,9 @@ p99 with a +10% tolerance) looks every minute at the bake so far, as ``lambda_ca
 ``rate`` calls a minute, split exactly by the weight; errors are Binomial, durations log-normal (median
 120 ms, sigma 0.6), the canary's multiplied by the case's factor. The latency tail is read as the
 sandbox's CloudWatch answers it: the stable version's p95 (p99) over its hour before the first shift (its
-history; over the bake itself with ``--history 0``, as golive does without one), times the tolerance, and the
-canary's calls above it, against the stable's calls above the line. Alongside golive, on the same data:
+history; over the bake itself with ``--history 0``, as golive does without one, or when the stable's share above
+that line in the bake says it drifted), times the tolerance, and the canary's calls above it, against the
+stable's calls above the line. Alongside golive, on the same data:
 
 - the runbook's fixed triggers (``error_rate > 5%`` over complete minutes grown back to 300 calls);
 - limit "known baseline": the exact one-sided test that knows the true error rate (or the true
@@ -58,6 +59,7 @@ from golive.analysis.judge import (
 )
 from golive.analysis.measurement import MeasurementOutcome as Outcome
 from golive.analysis.stats import Stratum, binomial_sf, rate_test
+from golive.analysis.tails import line_drift
 
 STEPS = ((0.10, 10), (0.50, 5))  # the runbook's canary
 BASE_ERROR = 0.01
@@ -148,7 +150,10 @@ def simulate(case: Case, seed: int) -> Run:
                     canary_z = z_c[:m, j].ravel()
                     tails = []
                     for q in QUANTILES:
-                        if lines is not None:
+                        # golive's line: the hour before the shift's, unless the window's stable says it drifted
+                        before = lines is not None and line_drift(
+                            stable_z.size, np.count_nonzero(stable_z > lines[q][j]), q) >= config.drift_alpha
+                        if lines is not None and before:
                             ref = lines[q][j]
                         else:
                             kth = math.ceil(q * stable_z.size) - 1  # the inverted-CDF quantile, as CloudWatch's pNN
@@ -156,7 +161,7 @@ def simulate(case: Case, seed: int) -> Run:
                         x = ref + lift
                         tails.append(TailCount(q, ref, x, float(canary_z.size), float(np.count_nonzero(canary_z > x)),
                                                float(stable_z.size), float(np.count_nonzero(stable_z > ref)),
-                                               before=lines is not None))
+                                               before=before))
                     canaries.append(VersionSeries(f"fn-{j}", [float(n_c)] * m, {"errors": e_c[:m, j].tolist()}, {},
                                                   {"p95_duration": tails}))
                     stables.append(VersionSeries(f"fn-{j}", [float(n_s)] * m, {"errors": e_s[:m, j].tolist()},

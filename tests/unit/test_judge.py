@@ -273,3 +273,44 @@ def test_a_confidence_level_is_shown_with_the_digits_that_tell_it_from_100_perce
     assert confidence(0.95) == "95.00%"
     assert confidence(1 - 2 * 2.5e-6) == "99.9995%"
     assert confidence(0.9996) == "99.96%"
+
+
+def test_a_function_whose_stable_had_no_calls_adds_nothing_to_the_pooled_tail_count() -> None:
+    # fn-b's stable served nothing in the window: its canary calls above the line have no baseline to meet.
+    stable = [series("fn-a", 540, [0] * 10, STABLE_P95), series("fn-b", 540, [0] * 10, STABLE_P95)]
+
+    def pooled_p(b_above: float) -> float | None:
+        a = [TailCount(q, 0.3, 0.33, 600, 600 * (1 - q), 5400, 5400 * (1 - q), 0.3, before=True) for q in (0.95, 0.99)]
+        b = [TailCount(q, 0.3, 0.33, 40, b_above, 0, 0, 0.3, before=True) for q in (0.95, 0.99)]
+        canaries = [VersionSeries(f"fn-{x}", [6.0] * 10, {"errors": [0] * 10}, {}, {"p95_duration": tails})
+                    for x, tails in (("a", a), ("b", b))]
+        found = judge(canaries, stable, JudgeConfig(min_invocations=10), final=True)
+        pooled = next(r for r in found.results if r.metric == "p95_duration" and r.quantile == 0.95
+                      and r.scope.startswith("pooled"))
+        assert pooled.n_canary == 600 and pooled.statistic == 30
+        return pooled.p_value
+
+    assert pooled_p(0) == pooled_p(8) == pooled_p(40)
+
+
+def test_the_charts_tail_bound_counts_a_function_with_too_little_data_as_the_pooled_test_does() -> None:
+    from golive.report.canary_view import _decided
+    from golive.report.decision_bounds import tail_allowed
+
+    sizes = [600, 600, 30]  # the third function's canary has too little data for a test of its own
+    stable = [series(f"fn-{i}", 540, [0] * 10, STABLE_P95) for i in range(3)]
+
+    def judged(total: int) -> tuple[Outcome, float | None]:
+        aboves = [total - 20 - (total - 20) // 2, (total - 20) // 2, 20]
+        canaries = [VersionSeries(f"fn-{i}", [n / 10] * 10, {"errors": [0] * 10}, {}, {"p95_duration": [
+            TailCount(q, 0.3, 0.33, n, a if q == 0.95 else 0, 5400, 5400 * (1 - q), 0.3, before=True)
+            for q in (0.95, 0.99)]}) for i, (a, n) in enumerate(zip(aboves, sizes, strict=True))]
+        found = judge(canaries, stable, final=True)
+        chosen, functions = _decided([r.to_dict() for r in found.results], "p95_duration", 0.95)
+        assert chosen is not None and len(functions) == 3
+        pooled = next(r for r in found.results if r.quantile == 0.95 and r.scope.startswith("pooled"))
+        return pooled.outcome, tail_allowed(chosen, functions)
+
+    _, allowed = judged(60)
+    assert allowed is not None
+    assert judged(round(allowed))[0] is Outcome.SUCCESSFUL and judged(round(allowed) + 1)[0] is Outcome.FAILED

@@ -94,7 +94,7 @@ def test_with_the_stables_lines_from_before_the_shift_the_tails_counts_are_in_th
     canary, stable = PAIRS[0]
     assert SeriesRequest(canary, "duration", "PR(495:)", 300) in wanted  # 450 ms x1.1
     assert SeriesRequest(stable, "duration", "PR(450:)", 300) in wanted
-    assert SeriesRequest(stable, "duration", "p95", 300) not in wanted  # no line to read from the window
+    assert SeriesRequest(stable, "duration", "p95", 300) in wanted  # the window's own, should the line have drifted
     source = _Counting()
     look = LookSource(source, START, END)
     look.prefetch(wanted)
@@ -134,3 +134,40 @@ def test_an_impossible_percentile_rank_or_sample_count_is_no_answer_not_a_crash(
     stables = [VersionSeries(s.label, [480.0] * 5) for _, s in PAIRS]
     verdict = judge(canaries, stables, JudgeConfig(metrics=JudgeConfig().metrics[1:]), final=True)
     assert verdict.outcome.value == "Successful", verdict.reason
+
+
+class _SlowHour(_Counting):
+    """The stable was slower in its hour before the shift: 0.8% of its calls in the window lie above that hour's
+    p95, its own p95 over the window is 150 ms, and the canary (x3) has 90% of its calls above either line."""
+
+    def fetch(self, requests: Sequence[SeriesRequest], start: datetime, end: datetime) -> Fetch:
+        fetched = super().fetch(requests, start, end)
+
+        def value(r: SeriesRequest) -> float | None:
+            canary = r.scope.version == "2"
+            if r.stat == "SampleCount":
+                return 120.0 if canary else 1080.0
+            if r.stat.startswith("PR("):
+                return 90.0 if canary else 0.8 if r.stat == "PR(866:)" else 5.0
+            if r.stat == "p95":
+                return 450.0 if canary else 150.0
+            return None
+
+        return Fetch(series={r: s if value(r) is None else Series(r, tuple((t, value(r) or 0.0) for t, _ in s.points))
+                             for r, s in fetched.series.items()})
+
+
+def test_a_line_from_a_slower_hour_before_the_shift_is_left_out_for_the_windows_own() -> None:
+    from golive.analysis.judge import VersionSeries, judge
+
+    history = {stable.label: {"p95": 866.0} for _, stable in PAIRS[:1]}
+    source = _SlowHour()
+    tails, error = fetch_tails(source, PAIRS[:1], (0.95,), 0.10, START, END, history)
+    assert error is None and len(source.fetches) == 2  # the window's own line, then its ranks
+    (t,) = tails[PAIRS[0][0]]
+    assert not t.before and t.reference == 0.15 and "p95 before the shift (866 ms) left out: 0.8%" in t.note
+    assert (t.above, t.stable_above) == (108.0, 54.0)
+    canary = VersionSeries(PAIRS[0][0].label, [24.0] * 5, {}, {}, {"p95_duration": tails[PAIRS[0][0]]})
+    verdict = judge(canary, VersionSeries(PAIRS[0][1].label, [216.0] * 5),
+                    JudgeConfig(metrics=JudgeConfig().metrics[1:], min_invocations=10), final=False)
+    assert verdict.outcome.value == "Failed" and "left out" in verdict.results[0].history

@@ -231,6 +231,7 @@ class TailCount:
     stable_above: float = 0.0
     canary_value: float | None = None  # the canary's own percentile over the window (seconds), for the evidence
     before: bool = False  # ``reference`` is the stable's percentile over its hour before the shift, not this window's
+    note: str = ""  # why a line from before the shift was left out for the window's own (it drifted)
 
 
 @dataclass(frozen=True)
@@ -275,7 +276,7 @@ class MetricResult:
     threshold: float | None = None  # tail: the x the canary's share above was counted at (seconds)
     expected: float | None = None  # tail: the share allowed above x (0.05 for p95)
     look: str = ""  # "interim" or "final": the Haybittle-Peto boundary ``alpha`` belongs to
-    history: str = ""  # count tests: whether the stable's history joined the comparison, and why not
+    history: str = ""  # count tests: whether the stable's history joined; tail tests: a line before the shift left out
     tolerance: float | None = None  # the relative change allowed (0.10: +10%)
     ratio: float | None = None  # tail: canary pNN / stable pNN over the window, for a person (not tested)
     quantile: float | None = None  # tail: the percentile whose tail was counted
@@ -346,7 +347,8 @@ def _count_result(policy: MetricPolicy, scope: str, strata: list[Stratum], alpha
     if ce < exposure_floor or se <= 0:
         return MetricResult(policy.name, scope, Outcome.INCONCLUSIVE, test_name,
                             f"too little data: {ce:.0f} canary invocations (need {exposure_floor:.0f})",
-                            n_canary=ce, n_stable=se, critical=policy.critical, alpha=alpha)
+                            n_canary=ce, n_stable=se, critical=policy.critical, alpha=alpha,
+                            tolerance=policy.tolerance, stable_events=sum(s.stable_events for s in strata))
     t: RateTest = rate_test(strata, 1.0 + policy.tolerance)
     canary_rate = sum(s.canary_events for s in strata) / ce
     stable_rate = sum(s.stable_events for s in strata) / se
@@ -418,17 +420,17 @@ def tail_p_value(k: int, tails: Sequence[TailCount]) -> float | None:
     One function: exact (the placement's beta-binomial for a window's own percentile; for a reference read
     before the shift, the conditional binomial of two rates given both versions' calls above their lines).
     Several: the sum of the functions' counts, normal tail with the exact moments given the stable's counts.
+    Only functions whose stable counts say something are in it: ``k`` is their canary calls above their lines.
     """
     usable = [t for t in tails if _tail_null(t) is not None]
     if not usable:
         return None
-    calls = round(sum(t.samples for t in tails))
     if len(usable) == 1:
         t = usable[0]
         if t.before:
             total = k + round(t.stable_above)
             return binomial_sf(k, total, t.samples / (t.samples + t.stable_samples)) if total else 1.0
-        return placement_sf(k, calls, round(t.stable_samples), round(t.stable_above))
+        return placement_sf(k, round(t.samples), round(t.stable_samples), round(t.stable_above))
     moments = [m for m in (_tail_null(t) for t in usable) if m is not None]
     return normal_sf(k, sum(m for m, _ in moments), sum(v for _, v in moments))
 
@@ -437,27 +439,31 @@ def _tail_result(policy: MetricPolicy, scope: str, quantile: float, tails: Seque
                  exposure_floor: float) -> MetricResult:
     """The canary's calls above the stable's percentile × (1 + tolerance), against the stable's share above it."""
     label = f"p{quantile * 100:g}"
-    before = bool(tails) and all(t.before for t in tails)
-    stable_calls = sum(t.stable_samples for t in tails)
-    expected = sum(t.stable_above for t in tails) / stable_calls if before and stable_calls > 0 else 1.0 - quantile
+    usable = [t for t in tails if _tail_null(t) is not None]
+    before = bool(usable) and all(t.before for t in usable)
+    stable_calls = sum(t.stable_samples for t in usable)
+    expected = sum(t.stable_above for t in usable) / stable_calls if before and stable_calls > 0 else 1.0 - quantile
     test_name = f"exact binomial: canary calls above stable {label} x{1 + policy.tolerance:g} vs {expected:.0%}"
     n = sum(t.samples for t in tails)
-    k = round(sum(t.above for t in tails))
     threshold = tails[0].threshold if len(tails) == 1 else None
+    notes = "; ".join(dict.fromkeys(t.note for t in tails if t.note))
     if n < exposure_floor or not tails:
         return MetricResult(policy.name, scope, Outcome.INCONCLUSIVE, test_name,
                             f"{label}: too little data: {n:.0f} canary calls (need {exposure_floor:.0f})",
                             n_canary=n, critical=policy.critical, alpha=alpha, threshold=threshold, expected=expected,
-                            tolerance=policy.tolerance, quantile=quantile)
-    calls = round(n)
-    usable = [t for t in tails if _tail_null(t) is not None]
+                            tolerance=policy.tolerance, quantile=quantile, history=notes,
+                            n_stable=stable_calls, stable_events=sum(t.stable_above for t in usable), before=before)
+    # The canary calls of functions whose stable says nothing (no calls in the window) have no baseline to meet.
+    counted = usable or list(tails)
+    k = round(sum(t.above for t in counted))
+    calls = round(sum(t.samples for t in counted))
     found = tail_p_value(k, tails)
     p_value = binomial_sf(k, calls, expected) if found is None else found
     kind = ("conditional binomial of two rates" if before else "exact placement (beta-binomial)") \
         if len(usable) == 1 else "sum of the functions' counts (normal tail)" if usable else "exact binomial"
     test_name = f"{kind}: canary calls above stable {label} x{1 + policy.tolerance:g}" + \
         (" (stable's before the shift)" if before else "")
-    share = k / calls
+    share = k / calls if calls > 0 else 0.0
     low, high = wilson_interval(k, calls, 1 - 2 * alpha)
     failed = p_value < alpha
     when = " before the shift" if before else ""
@@ -472,10 +478,10 @@ def _tail_result(policy: MetricPolicy, scope: str, quantile: float, tails: Seque
                         p_value=p_value, alpha=alpha, statistic=float(k),
                         effect=share / expected if expected > 0 else math.inf,
                         low=low / expected if expected > 0 else None, high=high / expected if expected > 0 else None,
-                        n_canary=n, critical=policy.critical,
+                        n_canary=float(calls), critical=policy.critical,
                         threshold=threshold, expected=expected, tolerance=policy.tolerance, quantile=quantile,
-                        ratio=_ratio(tails), n_stable=sum(t.stable_samples for t in usable),
-                        stable_events=sum(t.stable_above for t in usable), before=before)
+                        ratio=_ratio(tails), n_stable=stable_calls,
+                        stable_events=sum(t.stable_above for t in usable), before=before, history=notes)
 
 
 def _ratio(tails: Sequence[TailCount]) -> float | None:

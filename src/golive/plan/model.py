@@ -237,7 +237,10 @@ class JudgeSpec(Model):
                                                                     "a metric: 'errors <= +10%' and 'p95_duration "
                                                                     "<= +10%' are the defaults; the latency's sets "
                                                                     "the tail's threshold, the errors' the rate "
-                                                                    "ratio the test is of")
+                                                                    "ratio the test is of (the final level is "
+                                                                    "calibrated with +10%: 'errors <= +0%' would "
+                                                                    "roll back about 1% of healthy 5-function "
+                                                                    "canaries, not 0.23%; bench/judge.py)")
 
     @field_validator("tolerances")
     @classmethod

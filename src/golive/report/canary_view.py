@@ -48,13 +48,16 @@ def _stable_events(result: dict[str, Any]) -> float | None:
 def _decided(results: Sequence[dict[str, Any]], metric: str,
              quantile: float | None = None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The result a look decided ``metric`` on (the project's pooled test, else its one function's, else the function
-    nearest rejection) and the look's per-function results of the metric (the strata of a pooled test)."""
-    found = [r for r in results if r.get("metric") == metric and r.get("statistic") is not None
-             and (quantile is None or f.number(r.get("quantile")) == quantile)]
+    nearest rejection) and the look's per-function results of the metric (the strata of a pooled test: every
+    function's, a function with too little data of its own too, as the pooled test counts it)."""
+    of_metric = [r for r in results if r.get("metric") == metric
+                 and (quantile is None or f.number(r.get("quantile")) == quantile)]
+    strata = [r for r in of_metric if not str(r.get("scope", "")).startswith("pooled")]
+    found = [r for r in of_metric if r.get("statistic") is not None]
     pooled = [r for r in found if str(r.get("scope", "")).startswith("pooled")]
     functions = [r for r in found if r not in pooled]
     if pooled:
-        return pooled[0], functions
+        return pooled[0], strata
     if not functions:
         return None, []
     return min(functions, key=lambda r: f.number(r.get("p_value")) or 1.0), []

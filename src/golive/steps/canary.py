@@ -276,11 +276,15 @@ class Canary:
                 p.seconds("history", 3600) == SAMPLE_MINUTES * 60:
             end = floor_minute(clock.now() - p.delay)
             look = LookSource(source, end - timedelta(minutes=SAMPLE_MINUTES), end)
-            look.prefetch([*traffic_requests(stables, SAMPLE_MINUTES),
-                           *history_requests(stables, SAMPLE_MINUTES * 60, quantiles)])
-            read_history(config, p, s, pairs, look, end)
-            self.save()
-            source = look
+            try:
+                look.prefetch([*traffic_requests(stables, SAMPLE_MINUTES),
+                               *history_requests(stables, SAMPLE_MINUTES * 60, quantiles)])
+                read_history(config, p, s, pairs, look, end)
+            except GoliveError:
+                pass  # the sample below says why it could not look; the first look reads the history again
+            else:
+                self.save()
+                source = look
         samples, error = sample_from(source, clock, sampled_params(p), stables)
         here = [sample for sample in samples if sample.weight == weight]
         self.ctx.record(CanarySample(subject=p.project, project=p.project, weight=weight,

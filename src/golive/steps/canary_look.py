@@ -123,7 +123,8 @@ def _judge(config: JudgeConfig, p: CanaryParams, s: CanaryState, pairs: list[tup
     if "p95_duration" in names:
         policy = next(m for m in config.metrics if m.name == "p95_duration")
         if policy.kind is MetricKind.TAIL:
-            tails, failure = fetch_tails(source, pairs, policy.quantiles, policy.tolerance, start, end, history)
+            tails, failure = fetch_tails(source, pairs, policy.quantiles, policy.tolerance, start, end, history,
+                                         config.drift_alpha)
         else:
             durations = source.fetch([SeriesRequest(scope, "duration", "p95") for scope in scopes], start, end)
             failure = durations.error
