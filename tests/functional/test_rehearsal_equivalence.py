@@ -11,7 +11,9 @@ bbws plan's dependencies (issue 26: the failed order canary holds the site, a "h
 siblings' undos; the same rollbacks in the same order), then for issue 24's one call a look (the latency tail's
 lines from the stable's hour before the shift, errors judged with a +10% tolerance at the final level 0.01: the
 same verdict at every look, p-values and messages changed; then the history read with the first shift's
-sample, its hour ending a minute earlier: the same verdicts again). The cases: the
+sample, its hour ending a minute earlier: the same verdicts again; then a line from before the shift checked
+against the window's stable and a count test with too little data keeping the stable's counts: the same verdicts).
+The cases: the
 bbws plan as shipped (healthy) and the short plan with the order canary failing (a rollback). Everything is
 compared except what the wall clock decides: the loopback ports the sandbox picked, the milliseconds an
 HTTP probe took (and a rollback or an owed undo), and the folder the plan lives in. Floats are equal to a

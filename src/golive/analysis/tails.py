@@ -76,15 +76,26 @@ def tail_requests(pairs: Sequence[tuple[Scope, Scope]], quantiles: Sequence[floa
     return out
 
 
+DRIFT_FACTOR = 2.0  # a line still cuts the stable where it was drawn if its share above is within half to double
+
+
+def drift_band(quantile: float) -> tuple[float, float]:
+    """The stable's shares above a line from before the shift that still make it that percentile's line."""
+    return (1.0 - quantile) / DRIFT_FACTOR, min(1.0, (1.0 - quantile) * DRIFT_FACTOR)
+
+
 def line_drift(stable_samples: float, stable_above: float, quantile: float) -> float:
-    """Two-sided p-value that the stable's share of calls above a line read before the shift is still the
-    ``1 - quantile`` it was drawn at (a line from a slower or faster hour says little about this one)."""
+    """Two-sided p-value that the stable's share of calls above a line read before the shift is still within
+    ``drift_band`` of the ``1 - quantile`` it was drawn at. A line from a slower hour (the stable's share above it
+    far below) would let a slow canary pass under it; CloudWatch's percentiles are bucketed, so a share a little
+    off (3.9% for a p95) is the same line, not a drift."""
     n, a = round(stable_samples), round(stable_above)
     if n <= 0:
         return 1.0
-    upper = binomial_sf(a, n, 1.0 - quantile)
-    lower = 1.0 - binomial_sf(a + 1, n, 1.0 - quantile)
-    return min(1.0, 2.0 * min(upper, lower))
+    low, high = drift_band(quantile)
+    below = 1.0 - binomial_sf(a + 1, n, low)  # P(X <= a) were the share at the band's bottom
+    above = binomial_sf(a, n, high)  # P(X >= a) were it at the band's top
+    return min(1.0, 2.0 * min(below, above))
 
 
 def fetch_tails(source: MetricSource, pairs: Sequence[tuple[Scope, Scope]], quantiles: Sequence[float],
@@ -121,9 +132,10 @@ def fetch_tails(source: MetricSource, pairs: Sequence[tuple[Scope, Scope]], quan
                 if p >= drift_alpha:
                     lines[(canary, q)] = (known[q], known[q] * (1.0 + tolerance), True)
                     continue
+                low, high = drift_band(q)
                 notes[(canary, q)] = (f"the stable's {stat(q)} before the shift ({known[q]:.0f} ms) left out: "
-                                      f"{above:.1%} of its calls in the window above it, not {1 - q:.0%} "
-                                      f"(p={p:.2g} < {drift_alpha:g}); the window's own {stat(q)} instead")
+                                      f"{above:.1%} of its calls in the window above it, outside {low:.1%}.."
+                                      f"{high:.0%} (p={p:.2g} < {drift_alpha:g}); the window's own {stat(q)} instead")
             reference = _one(fetched.get(SeriesRequest(stable, "duration", stat(q), period)).values())
             if reference is None or not math.isfinite(reference) or reference <= 0:
                 continue
