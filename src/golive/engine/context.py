@@ -88,6 +88,11 @@ class StepContext:
         """Persist ``state`` now (an intent, a recorded id) before doing the next thing."""
         self._save(self.state)
 
+    def save_state(self, state: dict[str, Any]) -> None:
+        """``state`` merged into the step's and persisted: the callback ``dispatch_once`` and ``poll`` record with."""
+        self.state.update(state)
+        self.save()
+
     def record(self, record: Record) -> None:
         """Append a piece of evidence to the run (its stored shape, secrets redacted), and say so."""
         data = record.to_data()

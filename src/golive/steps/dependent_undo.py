@@ -116,11 +116,7 @@ def _forward_ended(ctx: StepContext, project: str) -> str | None:
                 return None  # long after the intent no run at all on the ref: the POST never landed
             ctx.services.clock.sleep_until(min(ctx.now + POLL_EVERY, sought.look_until))
 
-    def record(state: dict[str, Any]) -> None:
-        ctx.state.update(state)
-        ctx.save()
-
-    while not poll(github, ctx.state, record).done:
+    while not poll(github, ctx.state, ctx.save_state).done:
         ctx.services.clock.sleep_until(ctx.now + POLL_EVERY)
     return None
 

@@ -54,14 +54,10 @@ def _workflow(ctx: StepContext, p: DeployParams) -> Outcome:
     github = ctx.services.require_github()
     assert p.repo is not None and p.workflow is not None and p.ref is not None
 
-    def record(state: dict[str, object]) -> None:
-        ctx.state.update(state)
-        ctx.save()
-
     inputs = dict(p.inputs)
     if p.plan_sha_input is not None:
         inputs[p.plan_sha_input] = str(ctx.state["plan_sha256"])
-    run_id = dispatch_once(github, ctx.state, p.repo, p.workflow, p.ref, inputs, record,
+    run_id = dispatch_once(github, ctx.state, p.repo, p.workflow, p.ref, inputs, ctx.save_state,
                            timeout=timedelta(seconds=p.timeout_s))
     if run_id is None:
         return Wait(ctx.now + POLL_EVERY, "dispatched; waiting for GitHub to show the run")
@@ -70,7 +66,7 @@ def _workflow(ctx: StepContext, p: DeployParams) -> Outcome:
         ctx.save()
         ctx.record(DeployDispatched(subject=p.project, project=p.project, repo=p.repo, workflow=p.workflow,
                                     ref=p.ref, run_id=run_id, url=ctx.state.get("html_url")))
-    progress = poll(github, ctx.state, record)
+    progress = poll(github, ctx.state, ctx.save_state)
     if not progress.done:
         running = [j.name for j in progress.jobs if j.status == "in_progress"]
         return Wait(ctx.now + POLL_EVERY, f"workflow run {run_id} {progress.status}"

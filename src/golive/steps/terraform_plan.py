@@ -29,7 +29,7 @@ import io
 import zipfile
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -135,20 +135,16 @@ def _workflow(ctx: StepContext, p: TerraformPlanParams) -> Outcome:
     github = ctx.services.require_github()
     assert p.repo is not None and p.workflow is not None and p.artifact is not None
 
-    def record(state: dict[str, Any]) -> None:
-        ctx.state.update(state)
-        ctx.save()
-
     if ctx.state.get("correlation_id") is None and p.create_tag:
         try:
             _ensure_tag(github, p)
         except GitHubRequestError as exc:
             return Fail(f"the plan of {p.project} needs the release tag {p.tag} in {p.repo}: {exc}")
-    run_id = dispatch_once(github, ctx.state, p.repo, p.workflow, p.tag, p.inputs, record,
+    run_id = dispatch_once(github, ctx.state, p.repo, p.workflow, p.tag, p.inputs, ctx.save_state,
                            timeout=timedelta(seconds=p.timeout_s))
     if run_id is None:
         return Wait(ctx.now + POLL_EVERY, "plan dispatched; waiting for GitHub to show the run")
-    progress = poll(github, ctx.state, record)
+    progress = poll(github, ctx.state, ctx.save_state)
     if not progress.done:
         return Wait(ctx.now + POLL_EVERY, f"terraform plan run {run_id} {progress.status}")
     if not progress.succeeded:

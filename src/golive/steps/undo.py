@@ -20,7 +20,7 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -105,24 +105,20 @@ def _redeploy(ctx: StepContext, p: UndoParams) -> Attempt:
     github = ctx.services.require_github()
     assert p.repo is not None and p.workflow is not None and p.tag is not None
 
-    def record(state: dict[str, Any]) -> None:
-        ctx.state.update(state)
-        ctx.save()
-
     inputs = dict(p.inputs)
     if p.terraform and ctx.state.get("plan_sha256") is None:
         chosen = plan_to_apply(ctx.store, ctx.run.release, ctx.run.env, p.project, p.tag,
                                made_before="the redeploy", refused="not redeployed", gate=p.approve_gate)
         if isinstance(chosen, str):
             return Fail(f"{chosen}; then golive rollback {p.project} --again --why \"...\"", {"project": p.project})
-        record({"plan_sha256": chosen.sha256})
+        ctx.save_state({"plan_sha256": chosen.sha256})
     if p.plan_sha_input is not None:
         inputs[p.plan_sha_input] = str(ctx.state["plan_sha256"])
-    run_id = dispatch_once(github, ctx.state, p.repo, p.workflow, p.tag, inputs, record,
+    run_id = dispatch_once(github, ctx.state, p.repo, p.workflow, p.tag, inputs, ctx.save_state,
                            timeout=timedelta(seconds=p.timeout_s))
     if run_id is None:
         return Wait(ctx.now + POLL_EVERY, "dispatched; waiting for GitHub to show the run")
-    progress = poll(github, ctx.state, record)
+    progress = poll(github, ctx.state, ctx.save_state)
     if not progress.done:
         return Wait(ctx.now + POLL_EVERY, f"undo: workflow run {run_id} at {p.tag} {progress.status}")
     began = parse_instant(str(ctx.state.get("dispatched_at") or ctx.state["intent_at"]))
