@@ -33,7 +33,7 @@ from golive.sandbox.blocks import Dims
 from golive.sandbox.faults import ResolvedFault, VersionScope
 from golive.sandbox.minute_batch import MinuteBatch
 from golive.sandbox.spec import ApiSpec
-from golive.sandbox.traffic import MetricSink, active_mask
+from golive.sandbox.traffic import MetricSink, active_mask, faulted
 
 # MinuteBatch writes Lambda's names; API Gateway reports the same aggregates under its own (no throttles).
 _NAMES = {"Invocations": "Count", "Errors": "5XXError", "Duration": "Latency"}
@@ -175,17 +175,7 @@ class StageTraffic:
         cap = SPLIT_SAMPLES_PER_MINUTE if len(weights) > 1 else SAMPLES_PER_MINUTE
         totals: list[tuple[np.ndarray[Any, Any], ...]] = []
         for deployment, share, canary in weights:
-            error_rate = np.full(n, model.error_rate)
-            median = np.full(n, model.duration_p50_ms)
-            for fault, bound in faults:
-                if not bound.hurts(deployment):
-                    continue
-                active = active_mask(fault, minutes)
-                if fault.kind == "error_rate":
-                    error_rate[active] = np.maximum(error_rate[active], fault.value)
-                else:
-                    scale = fault.fault.scale
-                    median[active] = model.duration_p50_ms * scale if scale is not None else fault.value * 1000.0
+            error_rate, median, _ = faulted(faults, deployment, minutes, model.error_rate, model.duration_p50_ms)
             requests = rng.poisson(rate * share)
             errors = rng.binomial(requests, np.clip(error_rate, 0.0, 1.0))
             drawn = np.minimum(requests, cap)

@@ -463,20 +463,8 @@ class TrafficSimulator:
         sample_versions: list[np.ndarray[Any, Any]] = []
         sample_weights: list[np.ndarray[Any, Any]] = []
         for index, (version, weight) in enumerate(routing.weights):
-            error_rate = np.full(n, model.error_rate)
-            median = np.full(n, model.duration_p50_ms)
-            throttle_rate = np.full(n, model.throttles_per_minute * weight)
-            for fault, bound in faults:
-                if not bound.hurts(version):
-                    continue
-                active = active_mask(fault, minutes)
-                if fault.kind == "error_rate":
-                    error_rate[active] = np.maximum(error_rate[active], fault.value)
-                elif fault.kind == "latency":
-                    scale = fault.fault.scale
-                    median[active] = model.duration_p50_ms * scale if scale is not None else fault.value * 1000.0
-                elif fault.kind == "throttles":
-                    throttle_rate[active] = fault.value
+            error_rate, median, throttle_rate = faulted(faults, version, minutes, model.error_rate,
+                                                        model.duration_p50_ms, model.throttles_per_minute * weight)
             invocations = rng.poisson(rate * weight)
             errors = rng.binomial(invocations, np.clip(error_rate, 0.0, 1.0))
             throttles = rng.poisson(throttle_rate)
@@ -515,6 +503,31 @@ def _ceil_minute(at: datetime) -> datetime:
     at = at.astimezone(UTC)
     floor = at.replace(second=0, microsecond=0)
     return floor if floor == at else floor + timedelta(minutes=1)
+
+
+class Hurts(Protocol):
+    def hurts(self, variant: str) -> bool: ...
+
+
+def faulted(faults: Sequence[tuple[ResolvedFault, Hurts]], variant: str, minutes: np.ndarray[Any, Any],
+            error_rate: float, median_ms: float, throttles: float = 0.0,
+            ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Per minute, the error rate, median duration (ms) and throttles a minute ``variant`` serves, its healthy
+    values changed where a fault that hurts it is active (a Lambda version, an API stage's deployment)."""
+    n = len(minutes)
+    rates, medians, throttled = np.full(n, error_rate), np.full(n, median_ms), np.full(n, throttles)
+    for fault, bound in faults:
+        if not bound.hurts(variant):
+            continue
+        active = active_mask(fault, minutes)
+        if fault.kind == "error_rate":
+            rates[active] = np.maximum(rates[active], fault.value)
+        elif fault.kind == "latency":
+            scale = fault.fault.scale
+            medians[active] = median_ms * scale if scale is not None else fault.value * 1000.0
+        elif fault.kind == "throttles":
+            throttled[active] = fault.value
+    return rates, medians, throttled
 
 
 def active_mask(fault: ResolvedFault, minutes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
